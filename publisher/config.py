@@ -1,0 +1,176 @@
+"""The project config, publisher.yaml: results template, connections, ${ENV} secrets."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from publisher.errors import Errors, InvalidInput, Location, PublisherError
+from publisher.validation import did_you_mean, validate, validator
+from publisher.vocabulary import ConnectionType
+from publisher.yamlfile import load_documents
+
+DEFAULT_CONFIG = "publisher.yaml"
+DEFAULT_LEDGER = {"database": "publisher", "table": "publications"}
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A reference to an environment variable, read only when a connection opens."""
+
+    env: str
+
+    def reveal(self) -> str:
+        value = os.environ.get(self.env)
+        if value is None:
+            raise InvalidInput(f"environment variable {self.env} is not set (a secret of publisher.yaml)")
+        return value
+
+    def __str__(self) -> str:
+        return f"${{{self.env}}}"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One entry of ``connections``; ``settings`` holds the type-specific keys."""
+
+    id: int
+    name: str
+    type: ConnectionType
+    settings: dict[str, Any] = field(hash=False)
+    location: Location = field(compare=False)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.settings.get(key, default)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (id {self.id}, {self.type})"
+
+    @property
+    def ledger(self) -> dict[str, str]:
+        return {**DEFAULT_LEDGER, **self.settings.get("ledger", {})}
+
+
+@dataclass(frozen=True)
+class Config:
+    file: Path
+    results: str
+    connections: tuple[Connection, ...]
+    results_connection: Connection | None
+
+    @property
+    def root(self) -> Path:
+        return self.file.parent
+
+    def find(self, ref: int | str) -> Connection | None:
+        """The connection with this id (int) or name (str)."""
+        for c in self.connections:
+            if (c.id if isinstance(ref, int) else c.name) == ref:
+                return c
+        return None
+
+    def s3_for(self, connection: Connection) -> Connection | None:
+        """The s3 connection a Redshift connection reads results through."""
+        ref = connection.get("s3")
+        return self.find(ref) if ref is not None else self.results_connection
+
+    def results_location(self, job_group: int, flow_node_id: int) -> str:
+        """The results template filled in: an s3:// URI or an absolute folder path."""
+        filled = self.results.replace("{jobGroup}", str(job_group)).replace("{flowNodeId}", str(flow_node_id))
+        return resolve_location(filled, self.root)
+
+
+def resolve_location(location: str, base: Path) -> str:
+    """An s3:// URI unchanged, or a folder made absolute against ``base``, ending in '/'."""
+    if location.startswith("s3://"):
+        return location if location.endswith("/") else location + "/"
+    return str((base / location).resolve()) + "/"
+
+
+def _secrets(settings: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in settings.items():
+        if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
+            out[key] = Secret(value[2:-1])
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: Path) -> Config:
+    """Load and validate publisher.yaml; raises Errors with every problem found."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise Errors([InvalidInput(f"config not found: {file} (create it, or pass --config FILE)")]) from None
+    except OSError as exc:
+        raise Errors([InvalidInput(f"cannot read config {file}: {exc.strerror}")]) from None
+    try:
+        docs = load_documents(text, file)
+    except InvalidInput as exc:
+        raise Errors([exc]) from None
+    if len(docs) != 1:
+        raise Errors([InvalidInput("publisher.yaml must hold exactly one YAML document", Location(file, 1, 1))])
+    doc = docs[0]
+    problems: list[PublisherError] = list(validate(doc, validator("config.schema.json")))
+    if problems:
+        raise Errors(problems)
+
+    connections = []
+    seen: dict[tuple[str, Any], int] = {}
+    for i, raw in enumerate(doc.value["connections"]):
+        for key in ("id", "name"):
+            if (key, raw[key]) in seen:
+                problems.append(
+                    InvalidInput(
+                        f"connection {key} {raw[key]!r} is used twice (also connections[{seen[(key, raw[key])]}])",
+                        doc.where(("connections", i, key)),
+                    )
+                )
+            seen[(key, raw[key])] = i
+        settings = _secrets({k: v for k, v in raw.items() if k not in ("id", "name", "type")})
+        connections.append(Connection(raw["id"], raw["name"], raw["type"], settings, doc.where(("connections", i))))
+
+    config = Config(path.resolve(), doc.value["results"], tuple(connections), None)
+    results_conn = None
+    if "resultsConnection" in doc.value:
+        results_conn = _resolve_ref(
+            config, doc.value["resultsConnection"], "s3", doc.where(("resultsConnection",)), problems
+        )
+    elif doc.value["results"].startswith("s3://"):
+        s3 = [c for c in connections if c.type == "s3"]
+        if len(s3) == 1:
+            results_conn = s3[0]
+        else:
+            problems.append(
+                InvalidInput(
+                    "an s3:// results template needs resultsConnection: the s3 connection to read it with",
+                    doc.where(("results",)),
+                )
+            )
+    for i, c in enumerate(connections):
+        if c.type == "redshift":
+            _resolve_ref(config, c.get("s3"), "s3", doc.where(("connections", i, "s3")), problems)
+    if problems:
+        raise Errors(problems)
+    return Config(config.file, config.results, config.connections, results_conn)
+
+
+def _resolve_ref(
+    config: Config, ref: int | str, want: str, where: Location, problems: list[PublisherError]
+) -> Connection | None:
+    found = config.find(ref)
+    if found is None:
+        names = [c.name for c in config.connections if c.type == want]
+        hint = did_you_mean(str(ref), names) if isinstance(ref, str) else ""
+        problems.append(
+            InvalidInput(f"no connection {ref!r}{hint} (s3 connections: {', '.join(names) or 'none'})", where)
+        )
+    elif found.type != want:
+        problems.append(InvalidInput(f"connection {ref!r} is of type {found.type}, expected {want}", where))
+        return None
+    return found

@@ -1,0 +1,111 @@
+"""Opening what publisher.yaml describes: engine targets and S3 clients. Secrets read here."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from publisher.config import Config, Connection, Secret
+from publisher.targets.base import Target
+
+
+def _reveal(value: Any) -> Any:
+    return value.reveal() if isinstance(value, Secret) else value
+
+
+def s3_client(connection: Connection) -> Any:
+    """A boto3 S3 client for an s3 connection (credentials: its secrets, else AWS's chain)."""
+    import boto3  # imported here: boto3 takes a noticeable time to import
+
+    options: dict[str, Any] = {}
+    if connection.get("endpointUrl"):
+        options["endpoint_url"] = connection.get("endpointUrl")
+    if connection.get("region"):
+        options["region_name"] = connection.get("region")
+    for key, arg in (
+        ("accessKeyId", "aws_access_key_id"),
+        ("secretAccessKey", "aws_secret_access_key"),
+        ("sessionToken", "aws_session_token"),
+    ):
+        if connection.get(key) is not None:
+            options[arg] = _reveal(connection.get(key))
+    return boto3.client("s3", **options)
+
+
+class S3Objects:
+    """Writes and deletes the objects plans name (COPY manifests)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    @staticmethod
+    def _split(uri: str) -> tuple[str, str]:
+        parsed = urlparse(uri)
+        return parsed.netloc, parsed.path.lstrip("/")
+
+    def put(self, uri: str, body: str) -> None:
+        bucket, key = self._split(uri)
+        # Never overwrite: a manifest name is unique per plan, and result files are never ours.
+        self.client.put_object(Bucket=bucket, Key=key, Body=body.encode(), IfNoneMatch="*")
+
+    def delete(self, uri: str) -> None:
+        bucket, key = self._split(uri)
+        self.client.delete_object(Bucket=bucket, Key=key)
+
+
+def open_target(connection: Connection, config: Config) -> Target:
+    """An open connection to a hive or redshift target."""
+    if connection.type == "hive":
+        from publisher.targets.hive import EmbeddedHive, HiveServer
+
+        if connection.get("embedded"):
+            state = Path(connection.get("stateDir", ".publisher/hive"))
+            return EmbeddedHive(state if state.is_absolute() else config.root / state)
+        return HiveServer(
+            connection.get("host"),
+            int(connection.get("port", 10000)),
+            auth=connection.get("auth", "NONE"),
+            username=connection.get("username"),
+            password=_reveal(connection.get("password")),
+            kerberos_service_name=connection.get("kerberosServiceName"),
+        )
+    if connection.type == "redshift":
+        from publisher.targets.redshift import RedshiftTarget
+
+        return RedshiftTarget(
+            host=connection.get("host"),
+            port=int(connection.get("port", 5439)),
+            database=connection.get("database"),
+            user=connection.get("user"),
+            password=_reveal(connection.get("password")),
+            ssl=bool(connection.get("ssl", True)),
+            sslmode=connection.get("sslmode", "verify-ca"),
+        )
+    raise ValueError(f"connection {connection.name} is not a target")
+
+
+class Pool:
+    """Opens each connection once per run, on first use; closes them all at the end."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._targets: dict[int, Target] = {}
+        self._s3: dict[int, Any] = {}
+
+    def target(self, connection: Connection) -> Target:
+        if connection.id not in self._targets:
+            self._targets[connection.id] = open_target(connection, self.config)
+        return self._targets[connection.id]
+
+    def s3(self, connection: Connection) -> Any:
+        if connection.id not in self._s3:
+            self._s3[connection.id] = s3_client(connection)
+        return self._s3[connection.id]
+
+    def close(self) -> None:
+        for target in self._targets.values():
+            with contextlib.suppress(Exception):  # best effort: the run's outcome is already known
+                target.close()
+        self._targets.clear()

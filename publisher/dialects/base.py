@@ -1,0 +1,110 @@
+"""What every dialect provides; targets differ only where a subclass overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from publisher.plan import Step
+from publisher.relation import Relation
+
+if TYPE_CHECKING:
+    from publisher.results import Results
+    from publisher.spec import Spec
+
+
+@dataclass(frozen=True)
+class ColumnDef:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class LoadSource:
+    """How a target reads the results in place: steps that prepare it, what to load from
+    (a staging table or a manifest URI), and steps that remove it after success or failure."""
+
+    steps: tuple[Step, ...]
+    reference: str
+    cleanup: tuple[Step, ...]
+    columns: tuple[ColumnDef, ...]  # the results' columns, in the target's types and order
+
+
+class Dialect:
+    name: ClassVar[str]
+    quote_char: ClassVar[str]
+    transactional_ddl: ClassVar[bool] = False
+    """DDL and DML run in one transaction, committed or rolled back together."""
+    insert_overwrite: ClassVar[bool] = False
+    """One statement replaces a table's rows with a query's (INSERT OVERWRITE)."""
+
+    def quote(self, identifier: str) -> str:
+        q = self.quote_char
+        return f"{q}{identifier.replace(q, q + q)}{q}"
+
+    def table(self, relation: Relation) -> str:
+        raise NotImplementedError
+
+    def rename(self, relation: Relation, new_name: str) -> str:
+        raise NotImplementedError
+
+    # Types: see publisher/types.py for the mapping itself.
+    def column_type(self, arrow_type: Any, column: str) -> str:
+        raise NotImplementedError
+
+    def normalize_type(self, reported: str) -> str:
+        raise NotImplementedError
+
+    def loads_into(self, result_type: str, table_type: str) -> bool:
+        raise NotImplementedError
+
+    # Statements
+    def create_table(self, relation: Relation, columns: tuple[ColumnDef, ...]) -> str:
+        cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in columns)
+        return f"CREATE TABLE {self.table(relation)} (\n{cols}\n){self.create_table_suffix()}"
+
+    def create_table_suffix(self) -> str:
+        return ""
+
+    def count(self, relation: Relation) -> str:
+        return f"SELECT COUNT(*) FROM {self.table(relation)}"
+
+    def drop_table(self, relation: Relation, *, if_exists: bool = False) -> str:
+        return f"DROP TABLE {'IF EXISTS ' if if_exists else ''}{self.table(relation)}"
+
+    def begin(self) -> tuple[Step, ...]:
+        """Opens a transaction, where the target has multi-statement transactions."""
+        return ()
+
+    def commit(self) -> tuple[Step, ...]:
+        return ()
+
+    def delete_all(self, relation: Relation) -> str:
+        """Empties a table inside the open transaction."""
+        return f"DELETE FROM {self.table(relation)}"
+
+    def select_list(self, result_columns: tuple[ColumnDef, ...], table_columns: tuple[ColumnDef, ...]) -> str:
+        """The results' columns, in the table's order, cast where a type widens."""
+        by_name = {c.name: c for c in result_columns}
+        parts = []
+        for col in table_columns:
+            found = by_name[col.name]
+            name = self.quote(col.name)
+            parts.append(name if found.type == col.type else f"CAST({name} AS {col.type}) AS {name}")
+        return ", ".join(parts)
+
+    def load_source(self, spec: Spec, results: Results, staging: Relation, stamp: str) -> LoadSource:
+        """Makes the results readable by the engine without moving or changing them."""
+        raise NotImplementedError
+
+    def insert(
+        self,
+        into: Relation,
+        source: LoadSource,
+        table_columns: tuple[ColumnDef, ...],
+        spec: Spec,
+        *,
+        overwrite: bool = False,
+    ) -> tuple[Step, ...]:
+        """Adds the results' rows to ``into`` (replacing its rows with ``overwrite``)."""
+        raise NotImplementedError

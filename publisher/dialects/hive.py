@@ -1,0 +1,85 @@
+"""HiveQL, as run by Apache Hive and by Spark SQL with Hive support."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from publisher import types
+from publisher.dialects.base import ColumnDef, Dialect, LoadSource
+from publisher.plan import Step
+from publisher.relation import Relation
+
+if TYPE_CHECKING:
+    from publisher.results import Results
+    from publisher.spec import Spec
+
+# Hive SerDe clause for each result format of a staging external table.
+STORED_AS = {"pqt": "PARQUET", "avro": "AVRO"}
+
+
+class Hive(Dialect):
+    name = "hive"
+    quote_char = "`"
+    transactional_ddl = False
+    """Hive commits every statement on its own; there is no BEGIN/COMMIT across statements."""
+    insert_overwrite = True
+    """INSERT OVERWRITE replaces a table's files with the query's output in one statement."""
+    created_storage: ClassVar[str] = "PARQUET"
+    """Tables the publisher creates are Parquet, whatever the results' format."""
+
+    def table(self, relation: Relation) -> str:
+        return f"{self.quote(relation.database)}.{self.quote(relation.name)}"
+
+    def rename(self, relation: Relation, new_name: str) -> str:
+        return f"ALTER TABLE {self.table(relation)} RENAME TO {self.table(relation.renamed(new_name))}"
+
+    def column_type(self, arrow_type: Any, column: str) -> str:
+        return types.hive_type(arrow_type, column=column)
+
+    def normalize_type(self, reported: str) -> str:
+        return types.normalize_hive_type(reported)
+
+    def loads_into(self, result_type: str, table_type: str) -> bool:
+        return types.hive_loads_into(result_type, table_type)
+
+    def create_table_suffix(self) -> str:
+        return f" STORED AS {self.created_storage}"
+
+    def location(self, uri: str) -> str:
+        """A results location as Hive reads it: local folders as file: URIs."""
+        return uri if "://" in uri else "file://" + uri
+
+    def load_source(self, spec: Spec, results: Results, staging: Relation, stamp: str) -> LoadSource:
+        # LOAD DATA INPATH would move the job's files into the warehouse: read them in place
+        # through an external table instead, whose DROP leaves the files alone.
+        columns = tuple(ColumnDef(c.name.lower(), self.column_type(c.type, c.name)) for c in results.columns)
+        cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in columns)
+        create = (
+            f"CREATE EXTERNAL TABLE {self.table(staging)} (\n{cols}\n)"
+            f" STORED AS {STORED_AS[spec.input_format]} LOCATION '{self.location(results.location)}'"
+        )
+        steps = [Step(create, "stage the results in place (external table: files are not moved)")]
+        if results.rows is not None:
+            steps.append(
+                Step(
+                    self.count(staging),
+                    "check the engine reads exactly the rows of the results' metadata",
+                    expect_rows=results.rows,
+                )
+            )
+        cleanup = (Step(self.drop_table(staging, if_exists=True), "drop the staging table (the files stay)"),)
+        return LoadSource(tuple(steps), self.table(staging), cleanup, columns)
+
+    def insert(
+        self,
+        into: Relation,
+        source: LoadSource,
+        table_columns: tuple[ColumnDef, ...],
+        spec: Spec,
+        *,
+        overwrite: bool = False,
+    ) -> tuple[Step, ...]:
+        verb = "INSERT OVERWRITE TABLE" if overwrite else "INSERT INTO TABLE"
+        select = self.select_list(source.columns, table_columns)
+        purpose = "replace the rows in one statement" if overwrite else "copy the rows"
+        return (Step(f"{verb} {self.table(into)}\nSELECT {select}\nFROM {source.reference}", purpose),)

@@ -1,0 +1,147 @@
+"""Amazon Redshift SQL: COPY from S3 through a manifest, transactional DDL."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from publisher import types
+from publisher.config import Secret
+from publisher.dialects.base import ColumnDef, Dialect, LoadSource
+from publisher.errors import InvalidInput
+from publisher.plan import Step
+from publisher.relation import Relation
+
+if TYPE_CHECKING:
+    from publisher.results import Results
+    from publisher.spec import Spec
+
+# COPY's format clause per input format. CSV results carry a header row. TIMEFORMAT and
+# DATEFORMAT 'auto' accept ISO 8601 text, which CSV and JSON writers produce.
+COPY_FORMAT = {
+    "csv": "FORMAT AS CSV IGNOREHEADER 1 TIMEFORMAT 'auto' DATEFORMAT 'auto'",
+    "json": "FORMAT AS JSON 'auto' TIMEFORMAT 'auto' DATEFORMAT 'auto'",
+    "avro": "FORMAT AS AVRO 'auto'",
+    "pqt": "FORMAT AS PARQUET",
+}
+COLUMNAR_FORMATS = frozenset({"pqt"})
+"""COPY refuses REGION (and most data-conversion options) with columnar formats."""
+BY_POSITION_FORMATS = frozenset({"pqt", "csv"})
+"""COPY maps Parquet and CSV columns by position; JSON and Avro 'auto' by name."""
+
+
+class Redshift(Dialect):
+    name = "redshift"
+    quote_char = '"'
+    transactional_ddl = True
+    """CREATE, DROP and ALTER TABLE ... RENAME commit or roll back with the transaction.
+    TRUNCATE is the exception (it commits at once), so it is never used."""
+    insert_overwrite = False
+
+    def table(self, relation: Relation) -> str:
+        return f"{self.quote(relation.schema or 'public')}.{self.quote(relation.name)}"
+
+    def rename(self, relation: Relation, new_name: str) -> str:
+        return f"ALTER TABLE {self.table(relation)} RENAME TO {self.quote(new_name)}"
+
+    def column_type(self, arrow_type: Any, column: str) -> str:
+        return types.redshift_type(arrow_type, column=column)
+
+    def normalize_type(self, reported: str) -> str:
+        return types.normalize_redshift_type(reported)
+
+    def loads_into(self, result_type: str, table_type: str) -> bool:
+        return types.redshift_loads_into(result_type, table_type)
+
+    def begin(self) -> tuple[Step, ...]:
+        return (Step("BEGIN", "one transaction: all of it or none of it", undo="ROLLBACK"),)
+
+    def commit(self) -> tuple[Step, ...]:
+        return (Step("COMMIT", "publish: readers see the new rows from here on", commits=True),)
+
+    def manifest_uri(self, spec: Spec, results: Results, stamp: str) -> str:
+        prefix = spec.connection.get("manifestPrefix") or results.location
+        return f"{prefix}_publisher_manifest_{spec.job_group}_{spec.flow_node_id}_{stamp}.json"
+
+    def load_source(self, spec: Spec, results: Results, staging: Relation, stamp: str) -> LoadSource:
+        # COPY FROM 's3://prefix' loads every key that starts with the prefix; a manifest
+        # names exactly the result files. content_length is required for Parquet.
+        entries = [{"url": f.uri, "mandatory": True, "meta": {"content_length": f.size}} for f in results.files]
+        body = json.dumps({"entries": entries}, indent=2)
+        uri = self.manifest_uri(spec, results, stamp)
+        columns = tuple(ColumnDef(c.name.lower(), self.column_type(c.type, c.name)) for c in results.columns)
+        steps = (
+            Step(
+                uri, f"write the COPY manifest listing the {len(entries)} result file(s)", kind="put_object", body=body
+            ),
+        )
+        cleanup = (Step(uri, "delete the manifest (the result files stay)", kind="delete_object"),)
+        return LoadSource(steps, uri, cleanup, columns)
+
+    def credentials(self, spec: Spec) -> tuple[str, tuple[str, ...]]:
+        """COPY's authorization clause, with secrets as ${ENV} references filled in at run time."""
+        role = spec.connection.get("iamRole")
+        if role:
+            return f"IAM_ROLE '{role}'", ()
+        s3 = spec.results_connection
+        key = s3.get("accessKeyId") if s3 else None
+        secret = s3.get("secretAccessKey") if s3 else None
+        if not (isinstance(key, Secret) and isinstance(secret, Secret)):
+            raise InvalidInput(
+                f"connection {spec.connection.name}: COPY needs iamRole, or accessKeyId and secretAccessKey "
+                "on its s3 connection",
+                spec.location,
+            )
+        clause = f"ACCESS_KEY_ID '{key}' SECRET_ACCESS_KEY '{secret}'"
+        names = [key.env, secret.env]
+        token = s3.get("sessionToken") if s3 else None
+        if isinstance(token, Secret):
+            clause += f" SESSION_TOKEN '{token}'"
+            names.append(token.env)
+        return clause, tuple(names)
+
+    def copy(self, into: Relation, columns: tuple[ColumnDef, ...], manifest: str, spec: Spec) -> Step:
+        auth, secrets = self.credentials(spec)
+        options = [COPY_FORMAT[spec.input_format], "MANIFEST"]
+        region = spec.connection.get("region")
+        if region and spec.input_format not in COLUMNAR_FORMATS:
+            options.append(f"REGION '{region}'")
+        if spec.input_format in COLUMNAR_FORMATS and region:
+            raise InvalidInput(
+                f"connection {spec.connection.name}: region is refused by COPY with Parquet; "
+                "keep the results bucket in the cluster's region",
+                spec.location,
+            )
+        names = ", ".join(self.quote(c.name) for c in columns)
+        sql = f"COPY {self.table(into)} ({names})\nFROM '{manifest}'\n{auth}\n{' '.join(options)}"
+        return Step(sql, "load the manifest's files (COPY, in the engine)", secrets=secrets)
+
+    def insert(
+        self,
+        into: Relation,
+        source: LoadSource,
+        table_columns: tuple[ColumnDef, ...],
+        spec: Spec,
+        *,
+        overwrite: bool = False,
+    ) -> tuple[Step, ...]:
+        assert not overwrite, "Redshift replaces rows with DELETE in the load's transaction"
+        if source.columns == table_columns:
+            return (self.copy(into, table_columns, source.reference, spec),)
+        # Column order or types differ from the table: COPY into a temporary table shaped
+        # like the results (Parquet maps by position), then INSERT ... SELECT by name.
+        staging = Relation(into.database, None, f"{into.name}__stage")
+        temp = self.quote(staging.name)
+        cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in source.columns)
+        names = ", ".join(self.quote(c.name) for c in table_columns)
+        copy = self.copy(staging, source.columns, source.reference, spec)
+        return (
+            Step(f"CREATE TEMP TABLE {temp} (\n{cols}\n)", "a session-only table shaped like the results"),
+            Step(copy.sql.replace(self.table(staging), temp, 1), copy.purpose, secrets=copy.secrets),
+            Step(
+                f"INSERT INTO {self.table(into)} ({names})\n"
+                f"SELECT {self.select_list(source.columns, table_columns)}\nFROM {temp}",
+                "copy the rows into the table, matched by name",
+            ),
+            Step(f"DROP TABLE {temp}", "drop the temporary table"),
+        )

@@ -1,0 +1,55 @@
+"""Error values that carry where in the user's files the problem is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """A 1-based line and column in a file."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class PublisherError(Exception):
+    """A user-facing error: invalid input, a missing result, a failed publication.
+
+    Rendered as one line, ``FILE:LINE:COL: error: message``; never with a traceback.
+    """
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def at(self, location: Location | None) -> PublisherError:
+        """This error, placed at ``location`` unless it already has a place."""
+        if self.location is not None or location is None:
+            return self
+        return type(self)(self.message, location)
+
+    def __str__(self) -> str:
+        prefix = f"{self.location}: " if self.location else ""
+        return f"{prefix}error: {self.message}"
+
+
+class InvalidInput(PublisherError):
+    """A spec, config or result that cannot be published: nothing runs (exit 1)."""
+
+
+class PublishFailed(PublisherError):
+    """A publication that failed while being applied (exit 1)."""
+
+
+class Errors(Exception):
+    """Every error of a run, collected so they can be reported together."""
+
+    def __init__(self, errors: list[PublisherError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors

@@ -1,0 +1,139 @@
+"""The single place where plan steps run: dry-run writes them, apply executes them."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from publisher.errors import PublishFailed
+from publisher.plan import Publication, Step
+from publisher.targets.base import Target
+
+
+class ObjectStore(Protocol):
+    def put(self, uri: str, body: str) -> None: ...
+    def delete(self, uri: str) -> None: ...
+
+
+@dataclass
+class StepEvent:
+    publication: Publication
+    index: int  # 1-based; 0 for cleanup steps
+    step: Step
+    elapsed: float
+    result: Any = None
+
+
+Listener = Callable[[str, StepEvent], None]
+
+
+def _quiet(kind: str, event: StepEvent) -> None:
+    pass
+
+
+def fill_secrets(sql: str, names: tuple[str, ...]) -> str:
+    """``${NAME}`` references of the step's secrets replaced by their values, at the last moment."""
+    for name in names:
+        value = os.environ.get(name)
+        if value is None:
+            raise PublishFailed(f"environment variable {name} is not set (a secret the load needs)")
+        sql = sql.replace(f"${{{name}}}", value.replace("'", "''"))
+    return sql
+
+
+def mask_secrets(text: str, names: tuple[str, ...]) -> str:
+    """``text`` with any secret value of ``names`` replaced by its reference."""
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            text = text.replace(value, f"${{{name}}}")
+    return text
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return re.sub(r"\s+", " ", text.splitlines()[0])[:500]
+
+
+@dataclass
+class Executor:
+    """Runs one publication's steps against an open target."""
+
+    target: Target | None
+    objects: ObjectStore | None = None
+    dry_run: bool = False
+    listener: Listener = _quiet
+    captured: dict[str, int] = field(default_factory=dict)
+
+    def run(self, publication: Publication) -> None:
+        """All steps in order; on failure the undo of completed steps, newest first; cleanup always."""
+        undo: list[Step] = []
+        self.captured = {}
+        try:
+            for index, step in enumerate(publication.steps, start=1):
+                try:
+                    self._run_step(publication, index, step)
+                except PublishFailed as exc:
+                    self._undo(publication, undo)
+                    raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}): {exc.message}") from None
+                except Exception as exc:  # the engine's error, reported in one line
+                    self._undo(publication, undo)
+                    message = mask_secrets(_first_line(exc), step.secrets)
+                    raise PublishFailed(
+                        f"{publication.label}: step {index} ({step.purpose}) failed: {message}"
+                    ) from None
+                if step.commits:
+                    undo.clear()
+                elif step.undo:
+                    undo.append(step)
+        finally:
+            self._cleanup(publication)
+
+    def _run_step(self, publication: Publication, index: int, step: Step) -> None:
+        self.listener("start", StepEvent(publication, index, step, 0.0))
+        started = time.monotonic()
+        result = None if self.dry_run else self._execute(step)
+        self.listener("done", StepEvent(publication, index, step, time.monotonic() - started, result))
+
+    def _execute(self, step: Step) -> Any:
+        if step.kind == "put_object":
+            assert self.objects is not None and step.body is not None
+            self.objects.put(step.sql, step.body)
+            return None
+        if step.kind == "delete_object":
+            assert self.objects is not None
+            self.objects.delete(step.sql)
+            return None
+        assert self.target is not None
+        sql = fill_secrets(step.sql, step.secrets)
+        if step.expect_rows is None and step.capture is None:
+            self.target.execute(sql)
+            return None
+        count = int(self.target.fetch(sql)[0][0])
+        if step.capture:
+            self.captured[step.capture] = count
+        if step.expect_rows is not None:
+            expected = step.expect_rows + (self.captured[step.plus] if step.plus else 0)
+            if count != expected:
+                raise PublishFailed(f"found {count} rows, expected {expected}")
+        return count
+
+    def _undo(self, publication: Publication, undo: list[Step]) -> None:
+        for step in reversed(undo):
+            assert step.undo is not None
+            self._best_effort(publication, Step(step.undo, f"undo: {step.purpose}"))
+
+    def _cleanup(self, publication: Publication) -> None:
+        for step in publication.cleanup:
+            self._best_effort(publication, step)
+
+    def _best_effort(self, publication: Publication, step: Step) -> None:
+        # A failed undo or cleanup must not hide the error that caused it; it is reported.
+        try:
+            self._run_step(publication, 0, step)
+        except Exception as exc:
+            self.listener("warning", StepEvent(publication, 0, step, 0.0, mask_secrets(_first_line(exc), step.secrets)))

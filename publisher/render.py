@@ -1,0 +1,82 @@
+"""Plans as text for people: the terminal and pull-request review."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+
+from publisher.plan import Plan, Publication, Step
+
+
+def display_path(path: str) -> str:
+    """A local path relative to the working directory where that is shorter."""
+    if path.startswith("s3://") or not os.path.isabs(path):
+        return path
+    rel = os.path.relpath(path)
+    return rel + ("/" if path.endswith("/") and not rel.endswith("/") else "") if not rel.startswith("../..") else path
+
+
+def _rows(n: int | None) -> str:
+    return "unknown rows" if n is None else f"{n:,} rows"
+
+
+def _manifest_summary(body: str, shown: int = 5) -> str:
+    """The files a COPY manifest lists, by name (the plan JSON keeps the whole body)."""
+    try:
+        urls = [e["url"] for e in json.loads(body)["entries"]]
+    except (ValueError, KeyError, TypeError):
+        return "\n" + body
+    names = [u.rsplit("/", 1)[-1] for u in urls[:shown]] + (
+        [f"... {len(urls) - shown} more"] if len(urls) > shown else []
+    )
+    return f"\n  listing {len(urls)} file(s): {', '.join(names)}"
+
+
+def step_lines(step: Step, number: str) -> list[str]:
+    """A step as numbered lines: its purpose as a comment, then the statement."""
+    lines = [f"{number:>4} -- {step.purpose}"]
+    if step.kind == "put_object":
+        body = f"PUT {step.sql}" + _manifest_summary(step.body or "")
+    elif step.kind == "delete_object":
+        body = f"DELETE {step.sql}"
+    else:
+        body = step.sql
+        if step.capture:
+            body += f"  -- remember as {step.capture}"
+        if step.expect_rows is not None:
+            expected = f"{step.plus} + {step.expect_rows:,}" if step.plus else f"{step.expect_rows:,}"
+            body += f"  -- must return {expected}"
+    lines.extend(textwrap.indent(body, " " * 8).splitlines())
+    return lines
+
+
+def publication_text(index: int, pub: Publication) -> str:
+    table = f"{pub.database}.{pub.table}"
+    lines = [
+        f"[{index}] {pub.spec_file}:{pub.spec_line}  {pub.label}",
+        f"    target:  {table} on {pub.connection} ({pub.target_type})",
+        f"    action:  {pub.action} from {display_path(pub.source)} ({pub.input_format}, {_rows(pub.rows)})",
+        f"    columns: {', '.join(f'{n} {t}' for n, t in pub.columns)}",
+    ]
+    if pub.status != "pending":
+        lines.append(f"    status:  {pub.status}{': ' + pub.status_detail if pub.status_detail else ''}")
+    lines.extend(f"    note:    {n}" for n in pub.notes)
+    if pub.status == "published":
+        return "\n".join(lines)
+    for i, step in enumerate(pub.steps, start=1):
+        lines.extend(step_lines(step, f"{i}."))
+    if pub.cleanup:
+        lines.append("    after success or failure:")
+        for step in pub.cleanup:
+            lines.extend(step_lines(step, "-"))
+    return "\n".join(lines)
+
+
+def plan_text(plan: Plan) -> str:
+    """The whole plan, one block per publication."""
+    header = f"Plan: {len(plan.pending)} to publish, {len(plan.publications) - len(plan.pending)} already published"
+    if plan.offline:
+        header += " (planned offline: targets not inspected)"
+    blocks = [header] + [publication_text(i, p) for i, p in enumerate(plan.publications, start=1)]
+    return "\n\n".join(blocks) + "\n"

@@ -1,0 +1,218 @@
+"""Publish specs: found on disk, validated against schemas/, turned into Spec values."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from publisher.config import Config, Connection, resolve_location
+from publisher.errors import InvalidInput, Location, PublisherError
+from publisher.relation import Relation
+from publisher.render import display_path
+from publisher.validation import did_you_mean, validate, validator
+from publisher.vocabulary import Action, InputFormat, TargetType
+from publisher.yamlfile import Document, load_documents
+
+SPEC_SCHEMA = "publish-spec.schema.json"
+SPEC_SUFFIXES = (".yaml", ".yml")
+DEFAULT_SPEC_DIR = "specs"
+REDSHIFT_DEFAULT_SCHEMA = "public"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One validated publication request."""
+
+    file: str
+    location: Location
+    job_group: int
+    flow_node_id: int
+    connection: Connection
+    relation: Relation
+    action: Action
+    input_format: InputFormat
+    source: str
+    source_from: str  # "spec" or "config": where the results location came from
+    content_hash: str
+    results_connection: Connection | None = None  # the s3 connection that reads s3:// results
+    description: str | None = None
+    column_types: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def label(self) -> str:
+        return f"jobGroup {self.job_group} / flowNodeId {self.flow_node_id}"
+
+    @property
+    def target_type(self) -> TargetType:
+        assert self.connection.type != "s3"
+        return self.connection.type
+
+
+def find_spec_files(paths: list[str]) -> tuple[list[Path], list[PublisherError]]:
+    """Spec files named or found (recursively, sorted) in folders; default specs/."""
+    files: list[Path] = []
+    problems: list[PublisherError] = []
+    for raw in paths or [DEFAULT_SPEC_DIR]:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            if not found:
+                problems.append(InvalidInput(f"no spec files (*.yaml, *.yml) in {raw}"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(InvalidInput(f"no such spec file or folder: {raw}"))
+    return files, problems
+
+
+def load_specs(files: list[Path], config: Config | None) -> tuple[list[Spec], list[PublisherError]]:
+    """Every spec in ``files``, and every problem found; specs with problems are left out.
+
+    Without a config only the schema is checked (``validate`` without publisher.yaml).
+    """
+    specs: list[Spec] = []
+    problems: list[PublisherError] = []
+    for path in files:
+        try:
+            documents = load_documents(path.read_text(encoding="utf-8"), str(path))
+        except InvalidInput as exc:
+            problems.append(exc)
+            continue
+        except OSError as exc:
+            problems.append(InvalidInput(f"cannot read {path}: {exc.strerror}"))
+            continue
+        if not documents:
+            problems.append(InvalidInput("empty spec file", Location(str(path), 1, 1)))
+        for doc in documents:
+            spec, found = _spec(doc, path, config)
+            problems.extend(found)
+            if spec is not None:
+                specs.append(spec)
+    problems.extend(_duplicates(specs))
+    return specs, problems
+
+
+def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None, list[InvalidInput]]:
+    if not isinstance(doc.value, dict):
+        return None, [InvalidInput("a publish spec must be a mapping of keys to values", doc.start)]
+    problems = validate(doc, validator(SPEC_SCHEMA))
+    if config is None:
+        return None, problems
+    value: dict[str, Any] = doc.value
+    connection, problem = _connection(doc, config)
+    if problem is not None:
+        problems.append(problem)
+    if problems or connection is None:
+        return None, sorted(problems, key=lambda p: (p.location.line, p.location.col) if p.location else (0, 0))
+    target: TargetType = connection.type  # type: ignore[assignment]
+
+    if "source" in value:
+        source, source_from = resolve_location(value["source"], path.parent), "spec"
+    else:
+        source, source_from = config.results_location(value["jobGroup"], value["flowNodeId"]), "config"
+    resolved = {**value, "source": source}
+    problems = validate(doc, validator(SPEC_SCHEMA, "$defs", "target", target), resolved)
+    if source_from == "config":
+        # The location came from publisher.yaml's template: point at the spec's connection,
+        # which chose the target, and name where the location came from.
+        problems = [
+            InvalidInput(
+                p.message.replace("source ", f"results {display_path(source)} (from publisher.yaml) ", 1).split(
+                    " (found"
+                )[0],
+                doc.where(("connection",)),
+            )
+            if p.location == doc.where(("source",))
+            else p
+            for p in problems
+        ]
+    database = value["path"][0].lower()
+    if target == "redshift" and database != str(connection.get("database", "")).lower():
+        problems.append(
+            InvalidInput(
+                f"path [{value['path'][0]}] must be the database of connection {connection.name}, "
+                f"{connection.get('database')!r}: Redshift cannot write across databases",
+                doc.where(("path", 0)),
+            )
+        )
+    if problems:
+        return None, problems
+
+    table = value["table"].lower()
+    schema_name, _, name = table.rpartition(".")
+    if target == "redshift":
+        relation = Relation(database, schema_name or REDSHIFT_DEFAULT_SCHEMA, name)
+    else:
+        relation = Relation(database, None, name)
+    results_connection = None
+    if source.startswith("s3://"):
+        results_connection = config.s3_for(connection) if target == "redshift" else config.results_connection
+        if results_connection is None:
+            return None, [
+                InvalidInput(
+                    "s3:// results need an s3 connection: set resultsConnection in publisher.yaml",
+                    doc.where(("source",) if "source" in value else ("connection",)),
+                )
+            ]
+    canonical = json.dumps({k: v for k, v in value.items() if k != "$schema"}, sort_keys=True)
+    return (
+        Spec(
+            file=str(path),
+            location=doc.start,
+            job_group=value["jobGroup"],
+            flow_node_id=value["flowNodeId"],
+            connection=connection,
+            relation=relation,
+            action=value["action"],
+            input_format=value["inputFormat"],
+            source=source,
+            source_from=source_from,
+            results_connection=results_connection,
+            content_hash=hashlib.sha256(canonical.encode()).hexdigest()[:16],
+            description=value.get("description"),
+            column_types={k.lower(): v.upper() for k, v in value.get("columnTypes", {}).items()},
+        ),
+        [],
+    )
+
+
+def _connection(doc: Document, config: Config) -> tuple[Connection | None, InvalidInput | None]:
+    """The target connection the spec names; checked even when other keys are invalid."""
+    ref = doc.value.get("connection")
+    if not (isinstance(ref, dict) and len(ref) == 1):
+        return None, None  # the schema reports it
+    key, wanted = next(iter(ref.items()))
+    if (key, type(wanted)) not in (("id", int), ("name", str)):
+        return None, None
+    connection = config.find(wanted)
+    if connection is not None and connection.type != "s3":
+        return connection, None
+    targets = [c for c in config.connections if c.type != "s3"]
+    hint = did_you_mean(str(wanted), [c.name for c in targets]) if key == "name" else ""
+    known = ", ".join(f"{c.name} (id {c.id})" for c in targets)
+    what = "is an s3 connection, not a target" if connection else "is not in publisher.yaml"
+    return None, InvalidInput(
+        f"connection {key} {wanted!r} {what}{hint}; targets: {known}", doc.where(("connection", key))
+    )
+
+
+def _duplicates(specs: list[Spec]) -> list[PublisherError]:
+    """Two specs for one publication would publish it twice: an error, not a race."""
+    seen: dict[tuple[Any, ...], Spec] = {}
+    problems: list[PublisherError] = []
+    for spec in specs:
+        identity = (spec.job_group, spec.flow_node_id, spec.connection.id, spec.relation, spec.action)
+        if identity in seen:
+            first = seen[identity]
+            problems.append(
+                InvalidInput(
+                    f"same publication as {first.file}:{first.location.line} ({spec.label} into {spec.relation})",
+                    spec.location,
+                )
+            )
+        seen[identity] = spec
+    return problems

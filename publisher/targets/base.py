@@ -1,0 +1,46 @@
+"""What the executor and the live planner need from an engine connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from publisher.relation import Relation
+
+
+@dataclass(frozen=True)
+class ColumnState:
+    """A column of an existing table, its type as the engine reports it (lower case)."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class TableState:
+    """An existing table: its columns in order and, where known, its storage format."""
+
+    columns: tuple[ColumnState, ...]
+    storage: str | None = None
+
+
+class Target(Protocol):
+    """One open connection to one engine. Only the executor and live planning use it."""
+
+    def execute(self, sql: str) -> None:
+        """Run one statement; raise on failure."""
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run one query and return all rows."""
+
+    def namespace_exists(self, relation: Relation) -> bool:
+        """Whether the relation's database (Hive) or schema (Redshift) exists."""
+
+    def table_state(self, relation: Relation) -> TableState | None:
+        """The table's columns and storage, or None when it does not exist."""
+
+    def table_names(self, relation: Relation) -> set[str]:
+        """Names (lower case) of all tables beside the relation: same database/schema."""
+
+    def close(self) -> None:
+        """Release the connection."""

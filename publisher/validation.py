@@ -1,0 +1,120 @@
+"""JSON Schema validation of YAML documents, each error placed at its key or value."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from publisher.errors import InvalidInput
+from publisher.yamlfile import Document, JsonPath
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    """A schema from schemas/, by file name."""
+    with open(SCHEMA_DIR / name, encoding="utf-8") as f:
+        loaded: dict[str, Any] = json.load(f)
+    return loaded
+
+
+@cache
+def validator(name: str, *pointer: str) -> Draft202012Validator:
+    """A compiled validator for a schema, or for the sub-schema at ``pointer``.
+
+    Compiled once per process: with 1,000 specs, per-file compilation would dominate.
+    """
+    root = schema(name)
+    sub: dict[str, Any] = root
+    for part in pointer:
+        sub = sub[part]
+    if pointer:
+        # Keep $defs reachable from the sub-schema.
+        sub = {**sub, "$defs": root.get("$defs", {})}
+    return Draft202012Validator(sub)
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """'; did you mean 'x'?' for a close match among ``choices``, else ''."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def validate(doc: Document, validator: Draft202012Validator, instance: Any = None) -> list[InvalidInput]:
+    """Every schema error in ``doc`` (or in ``instance``, a value derived from it)."""
+    errors: list[InvalidInput] = []
+    target = doc.value if instance is None else instance
+    for error in sorted(validator.iter_errors(target), key=lambda e: list(map(str, e.absolute_path))):
+        errors.extend(_describe(doc, error))
+    # A bad value may fail several keywords: keep the first error per location, and
+    # every missing key (they share the mapping's location).
+    unique: dict[str, InvalidInput] = {}
+    for e in errors:
+        key = str(e) if e.message.startswith("missing required key") else str(e.location)
+        unique.setdefault(key, e)
+    return sorted(unique.values(), key=lambda e: (e.location.line, e.location.col) if e.location else (0, 0))
+
+
+def _name(path: JsonPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the top level"
+
+
+def _describe(doc: Document, error: ValidationError) -> list[InvalidInput]:
+    path: JsonPath = tuple(error.absolute_path)
+    where = doc.where(path)
+    found = error.instance
+    custom = error.schema.get("x-message") if isinstance(error.schema, dict) else None
+    kind = error.validator
+
+    if kind == "additionalProperties" or kind == "unevaluatedProperties":
+        allowed = [k for k in error.schema.get("properties", {}) if not k.startswith("$")]
+        extra = [k for k in found if k not in error.schema.get("properties", {})]
+        return [
+            InvalidInput(
+                f"unknown key '{key}'{' in ' + _name(path) if path else ''}{did_you_mean(key, allowed)}"
+                f" (allowed: {', '.join(allowed)})",
+                doc.where((*path, key), key=True),
+            )
+            for key in extra
+        ]
+    if kind == "required":
+        missing = [k for k in error.validator_value if k not in found]
+        inside = f" in {_name(path)}" if path else ""
+        return [InvalidInput(f"missing required key '{k}'{inside}", where) for k in missing]
+    if kind == "enum":
+        choices = [str(c) for c in error.validator_value]
+        hint = did_you_mean(str(found), choices)
+        lead = f"{_name(path)} {custom}: " if custom else f"{_name(path)}: "
+        return [InvalidInput(f"{lead}{found!r} is not one of {', '.join(choices)}{hint}", where)]
+    if kind == "const":
+        return [InvalidInput(f"{_name(path)}: {found!r} must be {error.validator_value!r}", where)]
+    if custom and not path_is_container(kind):
+        return [InvalidInput(f"{_name(path)} {custom} (found {found!r})", where)]
+    if kind == "type":
+        return [InvalidInput(f"{_name(path)} must be of type {error.validator_value} (found {found!r})", where)]
+    if kind in ("oneOf", "anyOf"):
+        # Prefer the most specific sub-error, else the schema's own message.
+        best = _best_context(error)
+        if best is not None:
+            return _describe(doc, best)
+    return [InvalidInput(f"{_name(path)}: {error.message}", where)]
+
+
+def path_is_container(kind: str) -> bool:
+    """Keywords whose errors concern a container's items, where the container's message would mislead."""
+    return kind in ("items", "prefixItems", "contains")
+
+
+def _best_context(error: ValidationError) -> ValidationError | None:
+    deepest = [e for e in error.context if len(e.absolute_path) > len(error.absolute_path)]
+    return max(deepest, key=lambda e: len(e.absolute_path)) if deepest else None

@@ -1,0 +1,34 @@
+"""The closed vocabularies of publisher, defined once; schemas/ must agree (tested)."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Action = Literal["create", "load", "createAndLoad", "truncateAndLoad", "dropAndLoad"]
+ACTIONS: tuple[Action, ...] = get_args(Action)
+
+InputFormat = Literal["pqt", "avro", "csv", "json"]
+INPUT_FORMATS: tuple[InputFormat, ...] = get_args(InputFormat)
+
+TargetType = Literal["hive", "redshift"]
+TARGET_TYPES: tuple[TargetType, ...] = get_args(TargetType)
+
+ConnectionType = Literal["hive", "redshift", "s3"]
+CONNECTION_TYPES: tuple[ConnectionType, ...] = get_args(ConnectionType)
+
+# Formats each target can read results in.
+# Hive: Parquet and Avro through a staging external table (Hive SerDes).
+# Redshift: what COPY reads: CSV, JSON 'auto', AVRO 'auto', PARQUET.
+TARGET_FORMATS: dict[TargetType, tuple[InputFormat, ...]] = {
+    "hive": ("pqt", "avro"),
+    "redshift": ("csv", "json", "avro", "pqt"),
+}
+
+# Actions that make a new table named <table>_<timestamp>.
+TIMESTAMPED_ACTIONS: frozenset[Action] = frozenset({"create", "createAndLoad"})
+# Actions that need the target table to exist already.
+EXISTING_TABLE_ACTIONS: frozenset[Action] = frozenset({"load", "truncateAndLoad"})
+# Actions that load rows.
+LOADING_ACTIONS: frozenset[Action] = frozenset({"load", "createAndLoad", "truncateAndLoad", "dropAndLoad"})
+# Actions after which <table> has the results' columns.
+REPLACING_ACTIONS: frozenset[Action] = frozenset({"dropAndLoad"})

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up, starts the test engines (HiveServer2, PostgreSQL + S3 server + Redshift stand-in),
+# runs the whole test suite, and stops the engines, also when tests fail.
+# Arguments are passed to pytest, e.g. scripts/test.sh -k planner
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PUBLISHER_PYTHON="$PWD/.venv/bin/python"
+export PUBLISHER_CI_STATE=${PUBLISHER_CI_STATE:-$(mktemp -d /tmp/publisher-ci.XXXXXX)}
+export PUBLISHER_HS2_PORT=${PUBLISHER_HS2_PORT:-10015}
+export PUBLISHER_REDSHIFT_PORT=${PUBLISHER_REDSHIFT_PORT:-5439}
+export PUBLISHER_S3_PORT=${PUBLISHER_S3_PORT:-9000}
+export PUBLISHER_PG_PORT=${PUBLISHER_PG_PORT:-55432}
+export PUBLISHER_TEST_REDSHIFT_PASSWORD=${PUBLISHER_TEST_REDSHIFT_PASSWORD:-standin-$RANDOM$RANDOM}
+
+stop() {
+  bash .ci/services/hiveserver2.sh stop || true
+  bash .ci/services/redshift_standin.sh stop || true
+}
+trap stop EXIT
+bash .ci/services/redshift_standin.sh start
+bash .ci/services/hiveserver2.sh start
+
+export PUBLISHER_TEST_HS2=127.0.0.1:$PUBLISHER_HS2_PORT
+export PUBLISHER_TEST_REDSHIFT=127.0.0.1:$PUBLISHER_REDSHIFT_PORT
+export PUBLISHER_TEST_S3=http://127.0.0.1:$PUBLISHER_S3_PORT
+export PUBLISHER_REQUIRE_SERVICES=1   # a missing engine fails its tests instead of skipping them
+.venv/bin/python -m pytest "$@"

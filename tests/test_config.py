@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from publisher.config import Secret, load_config
+from publisher.errors import Errors
+
+BASE = """\
+results: results/{jobGroup}/{flowNodeId}/
+connections:
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "publisher.yaml"
+    path.write_text(text)
+    return path
+
+
+def errors_of(path: Path) -> list[str]:
+    with pytest.raises(Errors) as err:
+        load_config(path)
+    return [str(e) for e in err.value.errors]
+
+
+def test_secrets_are_references_read_only_when_revealed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(
+        tmp_path,
+        BASE
+        + "  - {id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: '${RS_PW}', s3: 4}\n"
+        + "  - {id: 4, name: s3, type: s3}\n",
+    )
+    config = load_config(path)
+    secret = config.find("rs").get("password")  # type: ignore[union-attr]
+    assert secret == Secret("RS_PW")
+    assert str(secret) == "${RS_PW}"
+    monkeypatch.setenv("RS_PW", "hunter2")
+    assert secret.reveal() == "hunter2"
+
+
+def test_a_plain_password_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        BASE
+        + "  - {id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: hunter2, s3: 4}\n"
+        + "  - {id: 4, name: s3, type: s3}\n",
+    )
+    (error,) = errors_of(path)
+    assert error.endswith(
+        "connections[0].password must be an environment variable reference such as "
+        "${REDSHIFT_PASSWORD}: secrets are never written in publisher.yaml (found 'hunter2')"
+    )
+    assert ":3:" in error
+
+
+def test_duplicate_ids_and_names(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        BASE + "  - {id: 1, name: a, type: hive, embedded: true}\n  - {id: 1, name: a, type: hive, embedded: true}\n",
+    )
+    assert errors_of(path) == [
+        f"{path}:4:10: error: connection id 1 is used twice (also connections[0])",
+        f"{path}:4:19: error: connection name 'a' is used twice (also connections[0])",
+    ]
+
+
+def test_redshift_s3_reference_must_name_an_s3_connection(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        BASE
+        + "  - {id: 1, name: h, type: hive, embedded: true}\n"
+        + "  - {id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: '${P}', s3: h}\n",
+    )
+    (error,) = errors_of(path)
+    assert error.endswith("error: connection 'h' is of type hive, expected s3")
+
+
+def test_hive_needs_embedded_or_host(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE + "  - {id: 1, name: h, type: hive, port: 10000}\n")
+    (error,) = errors_of(path)
+    assert "needs either embedded: true or a host" in error
+
+
+def test_unknown_connection_key_with_hint(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE + "  - {id: 1, name: h, type: hive, host: x, usernme: bob}\n")
+    (error,) = errors_of(path)
+    assert "unknown key 'usernme' in connections[0]; did you mean 'username'?" in error
+
+
+def test_missing_config_is_one_clear_error(tmp_path: Path) -> None:
+    assert errors_of(tmp_path / "nope.yaml") == [
+        f"error: config not found: {tmp_path / 'nope.yaml'} (create it, or pass --config FILE)"
+    ]
+
+
+def test_results_template_fills_and_resolves(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, BASE + "  - {id: 1, name: h, type: hive, embedded: true}\n"))
+    assert config.results_location(31, 27) == f"{tmp_path}/results/31/27/"

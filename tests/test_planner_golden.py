@@ -1,0 +1,88 @@
+"""Golden plans: every action x target x format, planned with a fixed clock and target state,
+compared byte for byte with tests/golden/. A reviewer reads these as they would read a plan.
+
+UPDATE_GOLDEN=1 rewrites the files; review the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from decimal import Decimal  # noqa: F401  (documents the decimal column below)
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from publisher.config import load_config
+from publisher.planner import TargetView, plan_publication
+from publisher.render import publication_text
+from publisher.results import Column, ResultFile, Results
+from publisher.spec import Spec, load_specs
+from publisher.targets.base import ColumnState, TableState
+from publisher.vocabulary import ACTIONS, TARGET_FORMATS
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = Path(__file__).parent / "cases"
+NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
+COLUMNS = (
+    Column("order_id", pa.int64(), False),
+    Column("customer_id", pa.int32(), True),
+    Column("amount", pa.decimal128(10, 2), True),
+    Column("ordered_at", pa.timestamp("us", tz="UTC"), True),
+    Column("ship_date", pa.date32(), True),
+    Column("status", pa.string(), True),
+)
+# The existing table: customer_id is BIGINT there, so INT results widen into it.
+TABLE_TYPES = {
+    "hive": ["bigint", "bigint", "decimal(10,2)", "timestamp", "date", "string"],
+    "redshift": ["bigint", "bigint", "numeric(10,2)", "timestamp with time zone", "date", "character varying(65535)"],
+}
+LOCATIONS = {"hive": "/data/results/31/27/", "redshift": "s3://results-bucket/jobs/31/27/"}
+CONNECTIONS = {"hive": "local", "redshift": "analytics"}
+DATABASES = {"hive": "default", "redshift": "dev"}
+
+
+def make_spec(tmp_path: Path, target: str, action: str, fmt: str) -> Spec:
+    source = f"source: {LOCATIONS[target]}\n" if target == "redshift" else ""
+    table = "analytics.orders" if target == "redshift" else "orders"
+    text = (
+        f"jobGroup: 31\nflowNodeId: 27\nconnection: {{name: {CONNECTIONS[target]}}}\npath: [{DATABASES[target]}]\n"
+        f"table: {table}\naction: {action}\ninputFormat: {fmt}\n{source}"
+    )
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    specs, problems = load_specs([path], load_config(CASES / "publisher.yaml"))
+    assert not problems, problems
+    return specs[0]
+
+
+def make_results(target: str, fmt: str) -> Results:
+    location = LOCATIONS[target]
+    sized = fmt in ("pqt", "avro")
+    files = tuple(
+        ResultFile(f"{location}part-{i:05d}.{fmt}", 1000 + i, f"v{i}", 500 if sized else None) for i in range(2)
+    )
+    return Results(location, fmt, files, COLUMNS)  # type: ignore[arg-type]
+
+
+def view(target: str, action: str) -> TargetView:
+    state = TableState(tuple(ColumnState(c.name, t) for c, t in zip(COLUMNS, TABLE_TYPES[target], strict=True)))
+    exists = action in ("load", "truncateAndLoad", "dropAndLoad")
+    return TargetView(True, state if exists else None, frozenset({"orders"} if exists else set()))
+
+
+CASES_MATRIX = [(t, a, f) for t, formats in TARGET_FORMATS.items() for a in ACTIONS for f in formats]
+
+
+@pytest.mark.parametrize(("target", "action", "fmt"), CASES_MATRIX, ids=["-".join(c) for c in CASES_MATRIX])
+def test_golden_plan(tmp_path: Path, target: str, action: str, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = make_spec(tmp_path, target, action, fmt)
+    publication = plan_publication(spec, make_results(target, fmt), view(target, action), NOW)
+    text = publication_text(1, publication).replace(str(tmp_path) + "/", "") + "\n"
+    golden = GOLDEN / target / f"{action}_{fmt}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text)
+    assert text == golden.read_text()
