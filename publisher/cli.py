@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from publisher import __version__
-from publisher.config import Config, load_config
+from publisher.config import DEFAULT_CONFIG, Config, load_config
 from publisher.connections import Pool
 from publisher.errors import Errors, PublisherError
-from publisher.executor import StepEvent
-from publisher.plan import Plan, Publication, plan_from_json, plan_to_json
-from publisher.render import plan_text, step_lines
+from publisher.plan import Plan, plan_from_json, plan_to_json
+from publisher.progress import Progress
+from publisher.render import STATUS_WORDS, errors_markdown, plan_markdown, plan_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_CHANGES = 2  # plan --detailed-exitcode: something to publish
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,24 +25,34 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"publisher {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", type=Path, help="project config (default: ./publisher.yaml)")
+    def command(
+        name: str, help: str, paths: str = "spec files or folders (default: specs/)"
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("paths", nargs="*", metavar="PATH", help=paths)
+        p.add_argument("--config", type=Path, help=f"project config (default: ./{DEFAULT_CONFIG})")
+        return p
 
-    p = sub.add_parser("validate", help="check specs against the schemas; needs no connection")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: specs/)")
-    common(p)
+    command("validate", "check specs against the schemas; needs no connection")
 
-    p = sub.add_parser("plan", help="show the statements that apply would run")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders (default: specs/)")
-    p.add_argument("-o", "--out", type=Path, help="also save the plan as JSON, for apply")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--offline", action="store_true", help="do not inspect the targets")
-    common(p)
+    p = command("plan", "show what apply would publish, statement by statement")
+    p.add_argument("-o", "--out", type=Path, help="also save the plan as JSON, for `publisher apply FILE`")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("--offline", action="store_true", help="do not inspect the targets (the plan cannot be applied)")
+    p.add_argument("--force", action="store_true", help="plan already published specs again")
+    p.add_argument(
+        "--detailed-exitcode", action="store_true", help="exit 0 when nothing to publish, 2 when something, 1 on error"
+    )
 
-    p = sub.add_parser("apply", help="publish: plan and run, or run a saved plan")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="spec files or folders, or one saved plan .json")
+    p = command(
+        "apply",
+        "publish what is pending: plan and run, or run a saved plan",
+        "spec files or folders, or a saved plan .json",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the statements, run nothing")
-    common(p)
+    p.add_argument("--force", action="store_true", help="publish the named specs again, even if already published")
+
+    command("status", "show what each spec's target ledger holds")
     return parser
 
 
@@ -69,78 +79,108 @@ def _plan(args: argparse.Namespace, *, offline: bool) -> tuple[Plan, Config, Poo
     assert config is not None
     pool = Pool(config)
     try:
-        return make_plan(config, specs, pool, offline=offline), config, pool
+        return make_plan(config, specs, pool, offline=offline, force=args.force), config, pool
     except BaseException:
         pool.close()
         raise
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    plan, _, pool = _plan(args, offline=args.offline)
+    try:
+        plan, _, pool = _plan(args, offline=args.offline)
+    except Errors as exc:
+        if args.format == "markdown":
+            print(errors_markdown([str(e) for e in exc.errors]), end="")
+        return _report(exc.errors)
     pool.close()
     if args.out:
         args.out.write_text(plan_to_json(plan), encoding="utf-8")
-    print(plan_to_json(plan) if args.format == "json" else plan_text(plan), end="")
-    if args.out and args.format == "text":
-        print(f"\nSaved to {args.out}: run `publisher apply {args.out}` to apply exactly this plan.")
+    rendered = {"json": plan_to_json, "markdown": plan_markdown, "text": plan_text}[args.format](plan)
+    print(rendered, end="")
+    if args.out and args.format == "text" and not plan.offline:
+        print(f"\nSaved to {args.out}: `publisher apply {args.out}` applies exactly this plan.")
+    if args.detailed_exitcode and plan.pending:
+        return EXIT_CHANGES
     return EXIT_OK
 
 
-def _progress(kind: str, event: StepEvent) -> None:
-    if kind == "start" and event.index:
-        print("\n".join(step_lines(event.step, f"{event.index}.")), flush=True)
-    elif kind == "done" and event.index and event.result is not None:
-        print(f"        -> {event.result:,} rows ({event.elapsed:.1f}s)", flush=True)
-    elif kind == "done" and event.index and event.elapsed >= 0.05:
-        print(f"        -> ok ({event.elapsed:.1f}s)", flush=True)
-    elif kind == "warning":
-        print(
-            f"warning: {event.publication.label}: {event.step.purpose} failed: {event.result}",
-            file=sys.stderr,
-            flush=True,
-        )
+def _load_saved_plan(args: argparse.Namespace) -> tuple[Plan, Config, Pool]:
+    from publisher.workflow import stale_reasons
+
+    file = args.paths[0]
+    try:
+        plan = plan_from_json(Path(file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PublisherError(f"{file}: cannot read plan: {exc}") from None
+    config = load_config(args.config or Path(DEFAULT_CONFIG))
+    pool = Pool(config)
+    reasons = stale_reasons(plan, config, pool)
+    if reasons:
+        pool.close()
+        lines = [PublisherError(f"{file} is stale, nothing was applied: {r}") for r in reasons]
+        lines.append(PublisherError("run `publisher plan -o FILE` again and review the new plan"))
+        raise Errors(lines)
+    return plan, config, pool
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from publisher.workflow import apply_plan
 
-    if len(args.paths) == 1 and args.paths[0].endswith(".json"):
-        try:
-            plan = plan_from_json(Path(args.paths[0]).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            print(f"{args.paths[0]}: error: cannot read plan: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        config = load_config(args.config or Path("publisher.yaml"))
-        pool = Pool(config)
-    else:
-        plan, config, pool = _plan(args, offline=args.dry_run)
-    started = time.monotonic()
-    timings: dict[str, float] = {}
-
-    def on_publication(kind: str, pub: Publication, error: PublisherError | None) -> None:
-        if kind == "start":
-            timings[pub.label] = time.monotonic()
-            print(f"\n==> {pub.label}: {pub.action} into {pub.database}.{pub.table} on {pub.connection}", flush=True)
-        elif error is None:
-            verb = "would publish" if args.dry_run else "published"
-            print(f"==> {verb} {pub.label} ({time.monotonic() - timings[pub.label]:.1f}s)", flush=True)
-
+    saved = len(args.paths) == 1 and args.paths[0].endswith(".json")
+    if saved and args.force:
+        raise PublisherError("--force applies to specs, not to a saved plan: plan again with --force")
+    plan, config, pool = _load_saved_plan(args) if saved else _plan(args, offline=args.dry_run)
+    for pub in plan.publications:
+        if pub.status != "pending":
+            print(f"skip {pub.spec_file}: {pub.label}: {STATUS_WORDS[pub.status]} ({pub.status_detail})")
+    progress = Progress(dry_run=args.dry_run)
     try:
         outcomes = apply_plan(
-            plan, config, pool, dry_run=args.dry_run, listener=_progress, on_publication=on_publication
+            plan, config, pool, dry_run=args.dry_run, listener=progress.step, on_publication=progress.publication
         )
     finally:
         pool.close()
+        progress.close()
     failed = [o for o in outcomes if o.error]
     for outcome in failed:
         print(str(outcome.error), file=sys.stderr)
-    done = len(outcomes) - len(failed)
+    raced = sum(1 for o in outcomes if o.skipped)
+    done = len(outcomes) - len(failed) - raced
+    skipped = len(plan.publications) - len(plan.pending) + raced
     verb = "would be published (dry run: nothing ran)" if args.dry_run else "published"
-    print(f"\n{done} {verb}, {len(failed)} failed, in {time.monotonic() - started:.1f}s")
+    print(f"\n{done} {verb}, {skipped} already published, {len(failed)} failed, in {progress.elapsed():.1f}s")
     return EXIT_FAILED if failed else EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply}
+def cmd_status(args: argparse.Namespace) -> int:
+    from publisher.project import load_project
+    from publisher.workflow import LedgerCache, target_view
+
+    config, specs = load_project(args.config, args.paths)
+    assert config is not None
+    pool, ledgers = Pool(config), LedgerCache()
+    try:
+        for spec in specs:
+            view = target_view(spec, pool, ledgers)
+            done = [e for e in view.entries if e.state == "done"]
+            head = f"{spec.file}: {spec.label}: {spec.action} into {spec.relation} on {spec.connection.name}:"
+            if not view.entries:
+                print(f"{head} not published")
+                continue
+            for e in done:
+                rows = "?" if e.row_count is None else f"{e.row_count:,}"
+                same = "" if e.spec_hash == spec.content_hash else " (from an earlier version of the spec)"
+                print(f"{head} published {str(e.published_at)[:19]} UTC into {e.published_table}, {rows} rows{same}")
+            if view.entries[-1].state == "pending":
+                print(
+                    f"{head} interrupted at {str(view.entries[-1].published_at)[:19]} UTC: the next apply recovers it"
+                )
+    finally:
+        pool.close()
+    return EXIT_OK
+
+
+COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "status": cmd_status}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import re
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from publisher.errors import PublishFailed
@@ -54,6 +56,10 @@ def mask_secrets(text: str, names: tuple[str, ...]) -> str:
     return text
 
 
+class AlreadyPublished(Exception):
+    """A guard found the publication in the ledger: another apply published it."""
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return re.sub(r"\s+", " ", text.splitlines()[0])[:500]
@@ -67,6 +73,7 @@ class Executor:
     objects: ObjectStore | None = None
     dry_run: bool = False
     listener: Listener = _quiet
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     captured: dict[str, int] = field(default_factory=dict)
 
     def run(self, publication: Publication) -> None:
@@ -77,6 +84,9 @@ class Executor:
             for index, step in enumerate(publication.steps, start=1):
                 try:
                     self._run_step(publication, index, step)
+                except AlreadyPublished:
+                    self._undo(publication, undo)
+                    raise
                 except PublishFailed as exc:
                     self._undo(publication, undo)
                     raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}): {exc.message}") from None
@@ -109,11 +119,13 @@ class Executor:
             self.objects.delete(step.sql)
             return None
         assert self.target is not None
-        sql = fill_secrets(step.sql, step.secrets)
-        if step.expect_rows is None and step.capture is None:
+        sql = self._fill(step)
+        if step.expect_rows is None and step.capture is None and not step.guard:
             self.target.execute(sql)
             return None
         count = int(self.target.fetch(sql)[0][0])
+        if step.guard and count:
+            raise AlreadyPublished()
         if step.capture:
             self.captured[step.capture] = count
         if step.expect_rows is not None:
@@ -121,6 +133,15 @@ class Executor:
             if count != expected:
                 raise PublishFailed(f"found {count} rows, expected {expected}")
         return count
+
+    def _fill(self, step: Step) -> str:
+        """The statement with its run-time values: captured counts, run id, time, secrets."""
+        sql = step.sql
+        for name in step.fills:
+            sql = sql.replace(f"@@{name}@@", str(self.captured[name]))
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        sql = sql.replace("@@run_id@@", self.run_id).replace("@@now@@", now)
+        return fill_secrets(sql, step.secrets)
 
     def _undo(self, publication: Publication, undo: list[Step]) -> None:
         for step in reversed(undo):

@@ -19,6 +19,9 @@ class Step:
     (plus the count captured earlier under ``plus``). ``undo`` runs, newest first, when
     a later step fails, until a step that ``commits``. ``secrets`` names the
     environment variables whose ``${NAME}`` references are filled in only at execution.
+    ``guard``: a count query; non-zero means another apply already published this, so the
+    publication stops (undone, not failed). ``fills``: captured counts written into the
+    statement where it says ``@@name@@``.
     """
 
     sql: str
@@ -31,6 +34,8 @@ class Step:
     undo: str | None = None
     commits: bool = False
     secrets: tuple[str, ...] = ()
+    guard: bool = False
+    fills: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Publication:
     action: str
     database: str
     table: str  # the table written: for create/createAndLoad the timestamped name
+    requested_table: str  # the spec's table: part of the publication's identity
     source: str
     input_format: str
     rows: int | None
@@ -58,6 +64,8 @@ class Publication:
     stamp: str = ""  # the UTC plan-time suffix of the names this publication creates
     status: str = "pending"  # pending | published | changed  (ledger state at plan time)
     status_detail: str = ""
+    # What the plan was computed from (spec, result files, table, ledger): apply of a saved
+    # plan refuses to run when any of it has changed.
     fingerprint: dict[str, Any] = field(default_factory=dict, hash=False)
 
     @property
@@ -67,10 +75,6 @@ class Publication:
     @property
     def identity(self) -> tuple[Any, ...]:
         return (self.job_group, self.flow_node_id, self.connection_id, self.database, self.requested_table, self.action)
-
-    @property
-    def requested_table(self) -> str:
-        return str(self.fingerprint.get("requested_table", self.table))
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,8 @@ class Plan:
 
     @property
     def pending(self) -> tuple[Publication, ...]:
-        return tuple(p for p in self.publications if p.status != "published")
+        """The publications apply runs: not yet published (changed ones need --force)."""
+        return tuple(p for p in self.publications if p.status == "pending")
 
 
 def plan_to_json(plan: Plan) -> str:
@@ -98,6 +103,13 @@ def _build(cls: type[Any], data: dict[str, Any]) -> Any:
     return cls(**data)
 
 
+def _step(data: dict[str, Any]) -> Step:
+    step: Step = _build(
+        Step, {**data, "secrets": tuple(data.get("secrets", ())), "fills": tuple(data.get("fills", ()))}
+    )
+    return step
+
+
 def plan_from_json(text: str) -> Plan:
     """A Plan from ``plan_to_json`` output; raises ValueError on anything else."""
     data = json.loads(text)
@@ -106,8 +118,8 @@ def plan_from_json(text: str) -> Plan:
     pubs = []
     for p in data["publications"]:
         p = dict(p)
-        p["steps"] = tuple(_build(Step, {**s, "secrets": tuple(s.get("secrets", ()))}) for s in p["steps"])
-        p["cleanup"] = tuple(_build(Step, {**s, "secrets": tuple(s.get("secrets", ()))}) for s in p.get("cleanup", ()))
+        p["steps"] = tuple(_step(s) for s in p["steps"])
+        p["cleanup"] = tuple(_step(s) for s in p.get("cleanup", ()))
         p["columns"] = tuple(tuple(c) for c in p["columns"])
         p["notes"] = tuple(p.get("notes", ()))
         pubs.append(_build(Publication, p))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from publisher import ledger
 from publisher.dialects import Dialect, dialect_for
 from publisher.dialects.base import ColumnDef, LoadSource
 from publisher.errors import InvalidInput
@@ -15,6 +17,7 @@ from publisher.spec import Spec
 from publisher.targets.base import TableState
 from publisher.vocabulary import EXISTING_TABLE_ACTIONS
 
+IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 STAMP_FORMAT = "%Y%m%d%H%M%S"
 """The UTC plan-time suffix of new tables: <table>_YYYYMMDDhhmmss."""
 
@@ -26,6 +29,9 @@ class TargetView:
     namespace_exists: bool
     table: TableState | None
     table_names: frozenset[str]
+    ledger_exists: bool = False
+    entries: tuple[ledger.Entry, ...] = ()  # this publication's ledger rows, oldest first
+    row_count: int | None = None  # the table's rows, read only to recover an interrupted load
 
 
 def names_for(name: str, stamp: str) -> tuple[str, ...]:
@@ -83,63 +89,186 @@ def table_columns(dialect: Dialect, spec: Spec, source: LoadSource, state: Table
 
 
 def plan_publication(
-    spec: Spec, results: Results, view: TargetView | None, now: datetime, taken: frozenset[str] = frozenset()
+    spec: Spec,
+    results: Results,
+    view: TargetView | None,
+    now: datetime,
+    taken: frozenset[str] = frozenset(),
+    *,
+    force: bool = False,
 ) -> Publication:
     """The steps that publish ``results`` as ``spec`` asks; ``view`` None means offline."""
     dialect = dialect_for(spec.target_type)
     relation = spec.relation
     taken = taken | (view.table_names if view else frozenset())
     stamp = stamp_for(relation.name, now, taken)
+    columns = result_columns(dialect, spec, results)
     notes: list[str] = []
 
-    if view is not None and not view.namespace_exists:
+    if view is None:
+        notes.append("planned offline: the target and its ledger were not inspected")
+    else:
+        status, detail = _status(spec, view)
+        if status != "pending" and not force:
+            return _publication(spec, results, relation, columns, Body(), notes, stamp, status, detail, view)
+        if status != "pending":
+            notes.append(f"--force: publishing again ({status}: {detail})")
+        _check_target(spec, view)
+
+    body = Body()
+    recovery = _recover(dialect, spec, view, stamp, body) if view is not None else None
+    if recovery == "complete":
+        detail = "completing an interrupted publish"
+        return _publication(spec, results, relation, columns, body, notes, stamp, "pending", detail, view)
+    _action_steps(dialect, spec, results, view, columns, stamp, body, notes, exists_override=recovery == "restored")
+    return _publication(spec, results, body.written or relation, columns, body, notes, stamp, "pending", "", view)
+
+
+@dataclass
+class Body:
+    """A publication's steps as they are assembled, in the order they run."""
+
+    prepare: list[Step] = field(default_factory=list)  # before any change and any transaction
+    recover: list[Step] = field(default_factory=list)  # undo what an interrupted publish left
+    before: list[Step] = field(default_factory=list)  # counts taken before the change
+    change: list[Step] = field(default_factory=list)  # the change itself, with its checks
+    cleanup: tuple[Step, ...] = ()
+    written: Relation | None = None
+    rows_before: str | None = None
+    in_transaction: bool = True  # False: the change manages its own transaction
+
+
+def _status(spec: Spec, view: TargetView) -> tuple[str, str]:
+    """pending, published or changed, from the newest 'done' row of this publication."""
+    done = [e for e in view.entries if e.state == "done"]
+    if not done:
+        return "pending", ""
+    last = done[-1]
+    where = f"into {last.published_table}, {_rows(last.row_count)}, at {str(last.published_at)[:19]} UTC"
+    if last.spec_hash == spec.content_hash:
+        return "published", where
+    what = "; ".join(ledger.changes(last.spec, spec.canonical)) or "spec text"
+    return "changed", f"published {where} from a different version of the spec ({what}); --force publishes it again"
+
+
+def _rows(n: int | None) -> str:
+    return "unknown rows" if n is None else f"{n:,} rows"
+
+
+def _check_target(spec: Spec, view: TargetView) -> None:
+    relation = spec.relation
+    if not view.namespace_exists:
         where = "schema" if relation.schema else "database"
         raise InvalidInput(
             f"{where} {relation.schema or relation.database} does not exist on {spec.connection.label}", spec.location
         )
-    if view is not None and spec.action in EXISTING_TABLE_ACTIONS and view.table is None:
+    if spec.action in EXISTING_TABLE_ACTIONS and view.table is None:
         raise InvalidInput(
             f"{spec.action}: table {relation} does not exist on {spec.connection.label}; "
             "createAndLoad or dropAndLoad create it",
             spec.location,
         )
-    if view is None:
-        notes.append("planned offline: the target was not inspected")
 
-    columns = result_columns(dialect, spec, results)
-    steps: list[Step] = []
-    cleanup: tuple[Step, ...] = ()
-    written = relation
+
+def _recover(dialect: Dialect, spec: Spec, view: TargetView, stamp: str, body: Body) -> str | None:
+    """Steps that tidy up after an interrupted publish (a 'pending' row with no 'done' after
+    it; only targets without transactions write those). Returns "complete" when the
+    interrupted publish had in fact finished its change, "restored" when the table was put back."""
+    entries = list(view.entries)
+    last_done = max((i for i, e in enumerate(entries) if e.state == "done"), default=-1)
+    pending = [e for e in entries[last_done + 1 :] if e.state == "pending" and IDENTIFIER.match(e.stamp or "")]
+    if not pending:
+        return None
+    interrupted = pending[-1]
+    relation, names = spec.relation, view.table_names
+    old_stamp = interrupted.stamp
+    made = dict(zip(("table", "stage", "new", "old"), names_for(relation.name, old_stamp), strict=True))
+    outcome = None
+
+    def drop(name: str, why: str) -> None:
+        if name in names:
+            body.recover.append(Step(dialect.drop_table(relation.renamed(name), if_exists=True), why))
+
+    drop(made["stage"], "drop the staging table of the interrupted publish")
+    if spec.action in ("create", "createAndLoad"):
+        drop(made["table"], "drop the table of the interrupted publish (never recorded as done)")
+    elif spec.action == "load":
+        before, now, rows = interrupted.rows_before, view.row_count, interrupted.row_count
+        if before is not None and rows is not None and now == before + rows:
+            outcome = "complete"
+        elif before is not None and now != before:
+            raise InvalidInput(
+                f"load into {relation} was interrupted, and the table now has {now} rows: neither the {before} "
+                f"it had before nor {before} + {rows}. Check the table, then publish with --force",
+                spec.location,
+            )
+    elif spec.action == "dropAndLoad":
+        if view.table is None and made["old"] in names:
+            body.recover.append(
+                Step(dialect.rename(relation.renamed(made["old"]), relation.name), "put the old table back")
+            )
+            outcome = "restored"
+        elif view.table is not None and made["old"] in names:
+            body.recover.append(Step(dialect.drop_table(relation.renamed(made["old"])), "drop the old table"))
+            outcome = "complete"
+        drop(made["new"], "drop the unfinished replacement of the interrupted publish")
+    if outcome == "complete":
+        body.written = relation
+    return outcome
+
+
+def _action_steps(
+    dialect: Dialect,
+    spec: Spec,
+    results: Results,
+    view: TargetView | None,
+    columns: tuple[ColumnDef, ...],
+    stamp: str,
+    body: Body,
+    notes: list[str],
+    *,
+    exists_override: bool,
+) -> None:
+    relation = spec.relation
+    if spec.action == "create":
+        body.written = relation.renamed(f"{relation.name}_{stamp}")
+        body.change.append(
+            Step(
+                dialect.create_table(body.written, columns),
+                "create the new, empty table",
+                undo=_undo_create(dialect, body.written),
+            )
+        )
+        return
+
+    source = dialect.load_source(spec, results, relation.renamed(f"{relation.name}__stage_{stamp}"), stamp)
+    body.prepare.extend(source.steps)
+    body.cleanup = source.cleanup
+    if results.rows is None:
+        notes.append(f"{spec.input_format} results carry no row count: rows are not checked after loading")
 
     def load_into(into: Relation, target_columns: tuple[ColumnDef, ...], *, overwrite: bool = False) -> None:
-        steps.extend(dialect.insert(into, source, target_columns, spec, overwrite=overwrite))
+        body.change.extend(dialect.insert(into, source, target_columns, spec, overwrite=overwrite))
 
     def check(into: Relation, *, plus: str | None = None) -> None:
         if results.rows is None:
             return
         what = "the rows before plus the results' rows" if plus else "exactly the results' rows"
-        steps.append(Step(dialect.count(into), f"check the table holds {what}", expect_rows=results.rows, plus=plus))
-
-    if spec.action == "create":
-        written = relation.renamed(f"{relation.name}_{stamp}")
-        steps.append(Step(dialect.create_table(written, columns), "create the new, empty table"))
-        return _publication(spec, results, written, columns, steps, cleanup, notes, stamp)
-
-    source = dialect.load_source(spec, results, relation.renamed(f"{relation.name}__stage_{stamp}"), stamp)
-    steps.extend(source.steps)
-    cleanup = source.cleanup
-    if results.rows is None:
-        notes.append(f"{spec.input_format} results carry no row count: rows are not checked after loading")
+        body.change.append(
+            Step(dialect.count(into), f"check the table holds {what}", expect_rows=results.rows, plus=plus)
+        )
 
     if spec.action == "createAndLoad":
-        written = relation.renamed(f"{relation.name}_{stamp}")
-        steps.extend(dialect.begin())
-        steps.append(
-            Step(dialect.create_table(written, columns), "create the new table", undo=_undo_create(dialect, written))
+        body.written = relation.renamed(f"{relation.name}_{stamp}")
+        body.change.append(
+            Step(
+                dialect.create_table(body.written, columns),
+                "create the new table",
+                undo=_undo_create(dialect, body.written),
+            )
         )
-        load_into(written, columns)
-        check(written)
-        steps.extend(dialect.commit())
+        load_into(body.written, columns)
+        check(body.written)
 
     elif spec.action in ("load", "truncateAndLoad"):
         if view is not None and view.table is not None:
@@ -148,30 +277,26 @@ def plan_publication(
             target_cols = columns
             notes.append("offline: assumed the table exists with the results' columns")
         if spec.action == "load":
-            steps.extend(dialect.begin())
-            steps.append(Step(dialect.count(relation), "count the rows before", capture="before"))
+            body.before.append(Step(dialect.count(relation), "count the rows before", capture="before"))
+            body.rows_before = "before"
             load_into(relation, target_cols)
             check(relation, plus="before")
-            steps.extend(dialect.commit())
         elif dialect.transactional_ddl:
-            steps.extend(dialect.begin())
-            steps.append(
+            body.change.append(
                 Step(dialect.delete_all(relation), "remove the old rows (readers keep seeing them until COMMIT)")
             )
             load_into(relation, target_cols)
             check(relation)
-            steps.extend(dialect.commit())
         else:
             load_into(relation, target_cols, overwrite=True)
             check(relation)
 
     elif spec.action == "dropAndLoad":
         new = relation.renamed(f"{relation.name}__new_{stamp}")
-        exists = view is None or view.table is not None
+        exists = view is None or view.table is not None or exists_override
         if view is None:
             notes.append("offline: assumed the table exists")
-        steps.extend(dialect.begin())
-        steps.append(
+        body.change.append(
             Step(
                 dialect.create_table(new, columns),
                 "build the replacement beside the table",
@@ -180,10 +305,7 @@ def plan_publication(
         )
         load_into(new, columns)
         check(new)
-        steps.extend(_swap(dialect, relation, new, stamp, exists))
-        steps.extend(dialect.commit())
-
-    return _publication(spec, results, written, columns, steps, cleanup, notes, stamp)
+        body.change.extend(_swap(dialect, relation, new, stamp, exists))
 
 
 def _undo_create(dialect: Dialect, relation: Relation) -> str | None:
@@ -212,16 +334,59 @@ def _swap(dialect: Dialect, relation: Relation, new: Relation, stamp: str, exist
     ]
 
 
+def _assemble(
+    dialect: Dialect, spec: Spec, view: TargetView | None, body: Body, stamp: str, rows: int | None
+) -> list[Step]:
+    """The publication's steps in order, with the ledger's steps around the change."""
+    home = ledger.relation(spec)
+    written = body.written or spec.relation
+    published_table = written.name if written.schema is None else f"{written.schema}.{written.name}"
+    steps: list[Step] = []
+    if view is None or not view.ledger_exists:
+        steps.extend(ledger.ensure(dialect, home))
+    steps.extend(body.prepare)
+    steps.extend(dialect.begin())
+    steps.extend(dialect.lock(home))
+    steps.append(ledger.guard(dialect, home, spec))
+    steps.extend(body.recover)
+    steps.extend(body.before)
+    if not dialect.transactional_ddl and body.change:
+        # No transaction to tie the change to its record: say it started, so that an
+        # interrupted publish is found and tidied up by the next apply.
+        pending = ledger.record(
+            dialect,
+            home,
+            spec,
+            state="pending",
+            published_table=published_table,
+            rows=rows,
+            stamp=stamp,
+            rows_before=body.rows_before,
+        )
+        steps.append(pending)
+    steps.extend(body.change)
+    steps.append(
+        ledger.record(dialect, home, spec, state="done", published_table=published_table, rows=rows, stamp=stamp)
+    )
+    steps.extend(dialect.commit())
+    return steps
+
+
 def _publication(
     spec: Spec,
     results: Results,
     written: Relation,
     columns: tuple[ColumnDef, ...],
-    steps: list[Step],
-    cleanup: tuple[Step, ...],
+    body: Body,
     notes: list[str],
     stamp: str,
+    status: str,
+    detail: str,
+    view: TargetView | None = None,
 ) -> Publication:
+    dialect = dialect_for(spec.target_type)
+    rows = results.rows if spec.action != "create" else 0
+    steps = _assemble(dialect, spec, view, body, stamp, rows) if status == "pending" else []
     return Publication(
         spec_file=spec.file,
         spec_line=spec.location.line,
@@ -233,18 +398,16 @@ def _publication(
         target_type=spec.target_type,
         action=spec.action,
         database=spec.relation.database,
-        table=str(written.name if written.schema is None else f"{written.schema}.{written.name}"),
+        table=written.name if written.schema is None else f"{written.schema}.{written.name}",
+        requested_table=ledger.table_name(spec),
         source=results.location,
         input_format=spec.input_format,
-        rows=results.rows if spec.action != "create" else 0,
+        rows=rows,
         columns=tuple((c.name, c.type) for c in columns),
         steps=tuple(steps),
-        cleanup=cleanup,
+        cleanup=body.cleanup if status == "pending" else (),
         notes=tuple(notes),
         stamp=stamp,
-        fingerprint={
-            "requested_table": str(
-                spec.relation.name if spec.relation.schema is None else f"{spec.relation.schema}.{spec.relation.name}"
-            )
-        },
+        status=status,
+        status_detail=detail,
     )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import textwrap
 
 from publisher.plan import Plan, Publication, Step
+
+BASE64_LITERAL = re.compile(r"'[A-Za-z0-9+/]{40,}={0,2}'")
 
 
 def display_path(path: str) -> str:
@@ -41,7 +44,8 @@ def step_lines(step: Step, number: str) -> list[str]:
     elif step.kind == "delete_object":
         body = f"DELETE {step.sql}"
     else:
-        body = step.sql
+        # The ledger keeps the spec as base64: long, and of no use to a reviewer.
+        body = BASE64_LITERAL.sub("'<the spec, base64>'", step.sql)
         if step.capture:
             body += f"  -- remember as {step.capture}"
         if step.expect_rows is not None:
@@ -75,8 +79,50 @@ def publication_text(index: int, pub: Publication) -> str:
 
 def plan_text(plan: Plan) -> str:
     """The whole plan, one block per publication."""
-    header = f"Plan: {len(plan.pending)} to publish, {len(plan.publications) - len(plan.pending)} already published"
+    header = f"Plan: {summary(plan)}"
     if plan.offline:
         header += " (planned offline: targets not inspected)"
     blocks = [header] + [publication_text(i, p) for i, p in enumerate(plan.publications, start=1)]
     return "\n\n".join(blocks) + "\n"
+
+
+STATUS_WORDS = {"pending": "to publish", "published": "already published", "changed": "changed since published"}
+
+
+def summary(plan: Plan, errors: int = 0) -> str:
+    """'3 to publish, 12 already published, 0 errors' (changed ones counted apart)."""
+    counts = {s: sum(1 for p in plan.publications if p.status == s) for s in STATUS_WORDS}
+    parts = [f"{counts['pending']} to publish", f"{counts['published']} already published"]
+    if counts["changed"]:
+        parts.append(f"{counts['changed']} changed since published")
+    parts.append(f"{errors} errors")
+    return ", ".join(parts)
+
+
+def plan_markdown(plan: Plan) -> str:
+    """The plan as a pull-request comment: a summary line, a table, statements folded."""
+    lines = [f"### publisher plan: {summary(plan)}", ""]
+    if plan.offline:
+        lines += ["_Planned offline: the targets and their ledgers were not inspected._", ""]
+    if not plan.publications:
+        return "\n".join(lines) + "\n"
+    lines += ["| | spec | publication | target | action | rows | status |", "|---|---|---|---|---|---|---|"]
+    for i, p in enumerate(plan.publications, start=1):
+        rows = "?" if p.rows is None else f"{p.rows:,}"
+        target = f"`{p.database}.{p.table}` on {p.connection}"
+        status = STATUS_WORDS.get(p.status, p.status)
+        lines.append(f"| {i} | `{p.spec_file}` | {p.label} | {target} | {p.action} | {rows} | {status} |")
+    for i, p in enumerate(plan.publications, start=1):
+        if p.status == "pending":
+            body = "\n".join(line[4:] for line in publication_text(i, p).splitlines()[1:])
+            lines += ["", f"<details><summary>{i}. {p.action} into <code>{p.database}.{p.table}</code></summary>", ""]
+            lines += ["```sql", body, "```", "", "</details>"]
+        elif p.status_detail:
+            lines += ["", f"{i}. {STATUS_WORDS.get(p.status, p.status)}: {p.status_detail}"]
+    return "\n".join(lines) + "\n"
+
+
+def errors_markdown(errors: list[str]) -> str:
+    """A failed plan as a pull-request comment."""
+    body = "\n".join(f"- `{e}`" for e in errors)
+    return f"### publisher plan: {len(errors)} errors\n\nNothing will be published until these are fixed:\n\n{body}\n"

@@ -37,6 +37,7 @@ class Spec:
     source: str
     source_from: str  # "spec" or "config": where the results location came from
     content_hash: str
+    canonical_json: str  # the spec's keys and values, sorted: what content_hash is of
     results_connection: Connection | None = None  # the s3 connection that reads s3:// results
     description: str | None = None
     column_types: dict[str, str] = field(default_factory=dict, hash=False)
@@ -44,6 +45,11 @@ class Spec:
     @property
     def label(self) -> str:
         return f"jobGroup {self.job_group} / flowNodeId {self.flow_node_id}"
+
+    @property
+    def canonical(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.canonical_json)
+        return loaded
 
     @property
     def target_type(self) -> TargetType:
@@ -173,6 +179,7 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
             source_from=source_from,
             results_connection=results_connection,
             content_hash=hashlib.sha256(canonical.encode()).hexdigest()[:16],
+            canonical_json=canonical,
             description=value.get("description"),
             column_types={k.lower(): v.upper() for k, v in value.get("columnTypes", {}).items()},
         ),

@@ -69,7 +69,7 @@ def make_results(target: str, fmt: str) -> Results:
 def view(target: str, action: str) -> TargetView:
     state = TableState(tuple(ColumnState(c.name, t) for c, t in zip(COLUMNS, TABLE_TYPES[target], strict=True)))
     exists = action in ("load", "truncateAndLoad", "dropAndLoad")
-    return TargetView(True, state if exists else None, frozenset({"orders"} if exists else set()))
+    return TargetView(True, state if exists else None, frozenset({"orders"} if exists else set()), ledger_exists=True)
 
 
 CASES_MATRIX = [(t, a, f) for t, formats in TARGET_FORMATS.items() for a in ACTIONS for f in formats]

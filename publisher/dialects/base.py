@@ -38,6 +38,34 @@ class Dialect:
     insert_overwrite: ClassVar[bool] = False
     """One statement replaces a table's rows with a query's (INSERT OVERWRITE)."""
 
+    ledger_types: ClassVar[dict[str, str]]
+    """SQL types of the ledger's logical column types: int, text, timestamp."""
+    ledger_storage: ClassVar[str] = ""
+
+    def literal(self, value: object) -> str:
+        """A SQL literal of a value the publisher writes (numbers, names, paths, base64)."""
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise TypeError(f"no literal for {value!r}")
+        if isinstance(value, int):
+            return str(value)
+        return "'" + self.escape_string(value) + "'"
+
+    def escape_string(self, value: str) -> str:
+        return value.replace("'", "''")
+
+    def create_namespace(self, name: str) -> str:
+        raise NotImplementedError
+
+    def insert_target(self, relation: Relation, columns: tuple[str, ...]) -> str:
+        """The part of INSERT INTO that names the table (and its columns, where the target takes them)."""
+        return f"{self.table(relation)} ({', '.join(self.quote(c) for c in columns)})"
+
+    def lock(self, relation: Relation) -> tuple[Step, ...]:
+        """Steps that serialize publishers on the ledger until the transaction ends."""
+        return ()
+
     def quote(self, identifier: str) -> str:
         q = self.quote_char
         return f"{q}{identifier.replace(q, q + q)}{q}"

@@ -27,6 +27,20 @@ class Hive(Dialect):
     created_storage: ClassVar[str] = "PARQUET"
     """Tables the publisher creates are Parquet, whatever the results' format."""
 
+    ledger_types: ClassVar[dict[str, str]] = {"int": "BIGINT", "text": "STRING", "timestamp": "TIMESTAMP"}
+    ledger_storage = " STORED AS PARQUET"
+
+    def escape_string(self, value: str) -> str:
+        # Hive and Spark read backslash escapes in literals; '' is not an escaped quote there.
+        return value.replace("\\", "\\\\").replace("'", "\\'")
+
+    def create_namespace(self, name: str) -> str:
+        return f"CREATE DATABASE IF NOT EXISTS {self.quote(name)}"
+
+    def insert_target(self, relation: Relation, columns: tuple[str, ...]) -> str:
+        # Hive before 1.2 takes no column list; the ledger's columns are in table order.
+        return f"TABLE {self.table(relation)}"
+
     def table(self, relation: Relation) -> str:
         return f"{self.quote(relation.database)}.{self.quote(relation.name)}"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher import types
 from publisher.config import Secret
@@ -37,6 +37,22 @@ class Redshift(Dialect):
     """CREATE, DROP and ALTER TABLE ... RENAME commit or roll back with the transaction.
     TRUNCATE is the exception (it commits at once), so it is never used."""
     insert_overwrite = False
+
+    ledger_types: ClassVar[dict[str, str]] = {"int": "BIGINT", "text": "VARCHAR(65535)", "timestamp": "TIMESTAMP"}
+
+    def escape_string(self, value: str) -> str:
+        # Redshift reads backslashes in literals as escapes; the publisher writes none.
+        if "\\" in value:
+            raise ValueError(f"backslash in a value written to Redshift: {value!r}")
+        return value.replace("'", "''")
+
+    def create_namespace(self, name: str) -> str:
+        return f"CREATE SCHEMA IF NOT EXISTS {self.quote(name)}"
+
+    def lock(self, relation: Relation) -> tuple[Step, ...]:
+        # LOCK holds until COMMIT/ROLLBACK: a second apply waits here, then its guard
+        # sees this publication's ledger row and skips.
+        return (Step(f"LOCK {self.table(relation)}", "one publisher at a time: wait for concurrent applies"),)
 
     def table(self, relation: Relation) -> str:
         return f"{self.quote(relation.schema or 'public')}.{self.quote(relation.name)}"

@@ -1,0 +1,183 @@
+"""The publication ledger: which publications a target already holds, kept in that target.
+
+A publication's identity is (jobGroup, flowNodeId, connection, database, table, action).
+Rows are only ever inserted: 'pending' before a Hive load starts, 'done' when it is
+complete (on Redshift in the load's own transaction). The newest 'done' row says what
+was published; a 'pending' row without a later 'done' marks an interrupted publish.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from publisher.dialects import Dialect
+from publisher.plan import Step
+from publisher.relation import Relation
+from publisher.spec import Spec
+
+RUN_ID = "@@run_id@@"
+"""Placeholder the executor fills with the apply run's id."""
+NOW = "@@now@@"
+"""Placeholder the executor fills with the UTC time of the step."""
+
+# (column, logical type): int, text or timestamp; each dialect names the SQL types.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("job_group", "int"),
+    ("flow_node_id", "int"),
+    ("connection_id", "int"),
+    ("database_name", "text"),
+    ("table_name", "text"),
+    ("action", "text"),
+    ("state", "text"),
+    ("published_table", "text"),
+    ("row_count", "int"),
+    ("rows_before", "int"),
+    ("stamp", "text"),
+    ("spec_file", "text"),
+    ("spec_hash", "text"),
+    ("spec_b64", "text"),
+    ("run_id", "text"),
+    ("published_at", "timestamp"),
+)
+NAMES = tuple(name for name, _ in COLUMNS)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger row."""
+
+    job_group: int
+    flow_node_id: int
+    connection_id: int
+    database_name: str
+    table_name: str
+    action: str
+    state: str
+    published_table: str
+    row_count: int | None
+    rows_before: int | None
+    stamp: str
+    spec_file: str
+    spec_hash: str
+    spec_b64: str
+    run_id: str
+    published_at: datetime | str
+
+    @property
+    def identity(self) -> tuple[Any, ...]:
+        return (self.job_group, self.flow_node_id, self.connection_id, self.database_name, self.table_name, self.action)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The spec as it was when published."""
+        try:
+            loaded: dict[str, Any] = json.loads(base64.b64decode(self.spec_b64))
+            return loaded
+        except ValueError:
+            return {}
+
+
+def identity(spec: Spec) -> tuple[Any, ...]:
+    return (
+        spec.job_group,
+        spec.flow_node_id,
+        spec.connection.id,
+        spec.relation.database,
+        table_name(spec),
+        spec.action,
+    )
+
+
+def table_name(spec: Spec) -> str:
+    r = spec.relation
+    return r.name if r.schema is None else f"{r.schema}.{r.name}"
+
+
+def relation(spec: Spec) -> Relation:
+    """Where the ledger of the spec's connection lives."""
+    where = spec.connection.ledger
+    if spec.relation.schema is None:  # Hive: a database of its own
+        return Relation(where["database"], None, where["table"])
+    return Relation(spec.relation.database, where["database"], where["table"])
+
+
+def parse(rows: list[tuple[Any, ...]]) -> list[Entry]:
+    return [Entry(*row) for row in rows]
+
+
+def select_all(dialect: Dialect, ledger: Relation) -> str:
+    return f"SELECT {', '.join(NAMES)} FROM {dialect.table(ledger)}"
+
+
+def ensure(dialect: Dialect, ledger: Relation) -> tuple[Step, ...]:
+    """Creates the ledger on first apply; harmless when it exists."""
+    cols = ",\n".join(f"  {dialect.quote(n)} {dialect.ledger_types[t]}" for n, t in COLUMNS)
+    namespace = ledger.schema or ledger.database
+    return (
+        Step(dialect.create_namespace(namespace), "create the ledger's home if missing"),
+        Step(
+            f"CREATE TABLE IF NOT EXISTS {dialect.table(ledger)} (\n{cols}\n){dialect.ledger_storage}",
+            "create the publication ledger if missing",
+        ),
+    )
+
+
+def where_identity(dialect: Dialect, spec: Spec) -> str:
+    values = dict(
+        zip(
+            ("job_group", "flow_node_id", "connection_id", "database_name", "table_name", "action"),
+            identity(spec),
+            strict=True,
+        )
+    )
+    return " AND ".join(f"{dialect.quote(k)} = {dialect.literal(v)}" for k, v in values.items())
+
+
+def guard(dialect: Dialect, ledger: Relation, spec: Spec) -> Step:
+    """Stops the publication when another apply has published it since this plan was made."""
+    done = f"{dialect.quote('state')} = 'done'"
+    sql = f"SELECT COUNT(*) FROM {dialect.table(ledger)}\nWHERE {where_identity(dialect, spec)} AND {done}"
+    return Step(sql, "skip if already published (by a concurrent or earlier apply)", guard=True)
+
+
+def record(
+    dialect: Dialect,
+    ledger: Relation,
+    spec: Spec,
+    *,
+    state: str,
+    published_table: str,
+    rows: int | None,
+    stamp: str,
+    rows_before: str | None = None,
+) -> Step:
+    """Inserts one ledger row; ``rows_before`` names a captured count."""
+    content = base64.b64encode(spec.canonical_json.encode()).decode()
+    values: dict[str, Any] = dict(zip(NAMES[:6], identity(spec), strict=True))
+    values.update(
+        state=state,
+        published_table=published_table,
+        row_count=rows,
+        rows_before=None,
+        stamp=stamp,
+        spec_file=spec.file.replace("\\", "/"),
+        spec_hash=spec.content_hash,
+        spec_b64=content,
+    )
+    rendered = [dialect.literal(values[n]) for n in NAMES[:-2]]
+    if rows_before:
+        rendered[NAMES.index("rows_before")] = f"@@{rows_before}@@"
+    rendered += [f"'{RUN_ID}'", f"CAST('{NOW}' AS TIMESTAMP)"]
+    sql = f"INSERT INTO {dialect.insert_target(ledger, NAMES)}\nVALUES ({', '.join(rendered)})"
+    purpose = "record the publication in the ledger" if state == "done" else "record the publish as started"
+    return Step(sql, purpose, fills=(rows_before,) if rows_before else ())
+
+
+def changes(published: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Keys whose values differ between the published spec and the current one."""
+    keys = sorted(set(published) | set(current))
+    return [f"{k}: {published.get(k)!r} -> {current.get(k)!r}" for k in keys if published.get(k) != current.get(k)]

@@ -1,0 +1,208 @@
+"""End to end: specs applied through the CLI into Hive (embedded and HiveServer2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import HiveEngine, Project, snapshot
+from tests.resultfiles import normalized, write
+
+pytestmark = pytest.mark.hive
+
+FORMATS = ["pqt", "avro"]
+HIVE_TYPES = [
+    ("id", "bigint"),
+    ("name", "string"),
+    ("amount", "decimal(10,2)"),
+    ("at", "timestamp"),
+    ("day", "date"),
+    ("tags", "array<string>"),
+]
+
+
+def use(project: Project, hive: HiveEngine) -> Project:
+    project.connections = [hive.connection]
+    project.write_config()
+    return project
+
+
+def spec(project: Project, hive: HiveEngine, name: str, action: str, fmt: str, job: int, table: str = "t") -> None:
+    project.spec(
+        name,
+        jobGroup=job,
+        flowNodeId=1,
+        connection={"id": 1},
+        path=[hive.database],
+        table=table,
+        action=action,
+        inputFormat=fmt,
+    )
+
+
+def table_rows(hive: HiveEngine, table: str) -> list[tuple[Any, ...]]:
+    return sorted(normalized(r) for r in hive.rows(table))
+
+
+def expected(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted(normalized(r) for r in rows)
+
+
+def columns(hive: HiveEngine, table: str) -> list[tuple[str, str]]:
+    state = hive.target.table_state(hive.table(table))
+    assert state is not None
+    return [(c.name, c.type) for c in state.columns]
+
+
+def one_new_table(hive: HiveEngine, before: set[str]) -> str:
+    (created,) = hive.tables() - before - {"publications"}
+    return created
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_create_makes_an_empty_timestamped_table(project: Project, hive: HiveEngine, fmt: str) -> None:
+    use(project, hive)
+    write(project.results(10, 1), fmt, 1, 50)
+    spec(project, hive, "a", "create", fmt, 10)
+    before = hive.tables()
+    result = project.run("apply")
+    assert result.code == 0, result.err
+    created = one_new_table(hive, before)
+    assert created.startswith("t_") and len(created) == len("t_") + 14
+    assert columns(hive, created) == HIVE_TYPES
+    assert hive.count(created) == 0
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_create_and_load_makes_a_new_table_with_the_rows(project: Project, hive: HiveEngine, fmt: str) -> None:
+    use(project, hive)
+    data = write(project.results(10, 1), fmt, 1, 120, parts=3)
+    spec(project, hive, "a", "createAndLoad", fmt, 10)
+    before = hive.tables()
+    files = snapshot(project.root / "results")
+    result = project.run("apply")
+    assert result.code == 0, result.err
+    created = one_new_table(hive, before)
+    assert columns(hive, created) == HIVE_TYPES
+    assert table_rows(hive, created) == expected(data)
+    assert snapshot(project.root / "results") == files
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_load_appends_exactly_the_rows(project: Project, hive: HiveEngine, fmt: str) -> None:
+    use(project, hive)
+    first = write(project.results(10, 1), fmt, 1, 40)
+    second = write(project.results(11, 1), fmt, 1000, 25)
+    spec(project, hive, "a", "dropAndLoad", fmt, 10)
+    spec(project, hive, "b", "load", fmt, 11)
+    files = snapshot(project.root / "results")
+    result = project.run("apply")
+    assert result.code == 0, result.err
+    assert table_rows(hive, "t") == expected(first + second)
+    assert snapshot(project.root / "results") == files
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_truncate_and_load_replaces_rows_and_keeps_the_definition(project: Project, hive: HiveEngine, fmt: str) -> None:
+    use(project, hive)
+    # The table has wider types than the results and a comment: both must survive.
+    hive.target.execute(
+        f"CREATE TABLE `{hive.database}`.`t` (id BIGINT COMMENT 'key', name STRING, amount DECIMAL(12,2), "
+        "at TIMESTAMP, day DATE, tags ARRAY<STRING>) STORED AS PARQUET"
+    )
+    hive.target.execute(f"INSERT INTO `{hive.database}`.`t` VALUES (999, 'old', 1.00, NULL, NULL, array('x'))")
+    data = write(project.results(10, 1), fmt, 1, 30)
+    spec(project, hive, "a", "truncateAndLoad", fmt, 10)
+    result = project.run("apply")
+    assert result.code == 0, result.err
+    assert table_rows(hive, "t") == expected(data)
+    assert ("amount", "decimal(12,2)") in columns(hive, "t")
+    assert "key" in str(hive.target.fetch(f"DESCRIBE `{hive.database}`.`t`"))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_drop_and_load_recreates_the_table(project: Project, hive: HiveEngine, fmt: str) -> None:
+    use(project, hive)
+    hive.target.execute(f"CREATE TABLE `{hive.database}`.`t` (other STRING) STORED AS PARQUET")
+    hive.target.execute(f"INSERT INTO `{hive.database}`.`t` VALUES ('old')")
+    data = write(project.results(10, 1), fmt, 1, 33)
+    spec(project, hive, "a", "dropAndLoad", fmt, 10)
+    result = project.run("apply")
+    assert result.code == 0, result.err
+    assert columns(hive, "t") == HIVE_TYPES
+    assert table_rows(hive, "t") == expected(data)
+    leftovers = {n for n in hive.tables() if "__" in n}
+    assert leftovers == set(), "staging, new and old tables are all gone"
+
+
+def test_drop_and_load_works_when_the_table_does_not_exist(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    data = write(project.results(10, 1), "pqt", 1, 10)
+    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
+    result = project.run("apply")
+    assert result.code == 0, result.err
+    assert table_rows(hive, "t") == expected(data)
+
+
+def test_apply_twice_publishes_once(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    data = write(project.results(10, 1), "avro", 1, 20)
+    spec(project, hive, "a", "dropAndLoad", "avro", 10)
+    more = write(project.results(11, 1), "avro", 100, 5)
+    spec(project, hive, "b", "load", "avro", 11)
+    assert project.run("apply").code == 0
+    again = project.run("apply")
+    assert again.code == 0, again.err
+    assert "0 published, 2 already published, 0 failed" in again.out
+    assert table_rows(hive, "t") == expected(data + more)
+    status = project.run("status")
+    assert status.out.count("published ") == 2
+
+
+def test_load_into_a_missing_table_fails_at_plan_time(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    write(project.results(10, 1), "pqt", 1, 10)
+    spec(project, hive, "a", "load", "pqt", 10, table="nope")
+    result = project.run("plan")
+    assert result.code == 1
+    assert result.err == (
+        f"specs/a.yaml:1:1: error: load: table {hive.database}.nope does not exist on hive (id 1, hive); "
+        "createAndLoad or dropAndLoad create it\n"
+    )
+
+
+def test_mismatched_columns_list_every_difference(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    hive.target.execute(
+        f"CREATE TABLE `{hive.database}`.`t` (id INT, name STRING, amount DECIMAL(10,2), extra_col STRING, "
+        "day DATE, tags ARRAY<STRING>) STORED AS PARQUET"
+    )
+    write(project.results(10, 1), "pqt", 1, 10)
+    spec(project, hive, "a", "truncateAndLoad", "pqt", 10)
+    result = project.run("plan")
+    assert result.code == 1
+    message = result.err
+    assert "column id: results BIGINT do not fit table INT" in message
+    assert "missing column extra_col STRING (in the table, not in the results)" in message
+    assert "extra column at TIMESTAMP (in the results, not in the table)" in message
+    assert "dropAndLoad recreates the table from the results" in message
+    assert message.count("\n") == 1
+
+
+def test_missing_database_is_a_plan_error(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    write(project.results(10, 1), "pqt", 1, 10)
+    project.spec(
+        "a",
+        jobGroup=10,
+        flowNodeId=1,
+        connection={"id": 1},
+        path=["no_such_db_x"],
+        table="t",
+        action="createAndLoad",
+        inputFormat="pqt",
+    )
+    result = project.run("plan")
+    assert result.code == 1
+    assert "database no_such_db_x does not exist on hive (id 1, hive)" in result.err
