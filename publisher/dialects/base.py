@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 class ColumnDef:
     name: str
     type: str
+    read: str | None = None  # an expression that reads the staged column as ``type``, where storage differs
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,11 @@ class Dialect:
         for col in table_columns:
             found = by_name[col.name]
             name = self.quote(col.name)
-            parts.append(name if found.type == col.type else f"CAST({name} AS {col.type}) AS {name}")
+            value = found.read or name
+            if found.type != col.type:
+                parts.append(f"CAST({value} AS {col.type}) AS {name}")
+            else:
+                parts.append(name if value == name else f"{value} AS {name}")
         return ", ".join(parts)
 
     def load_source(self, spec: Spec, results: Results, staging: Relation, stamp: str) -> LoadSource:

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from publisher.results import Results
     from publisher.spec import Spec
 
+# Fraction digits of the Avro timestamps that Hive's AvroSerDe would misread as milliseconds.
+AVRO_EPOCH_DIGITS = {"us": 6, "ns": 9}
+
 # Hive SerDe clause for each result format of a staging external table.
 STORED_AS = {"pqt": "PARQUET", "avro": "AVRO"}
 
@@ -66,8 +69,8 @@ class Hive(Dialect):
     def load_source(self, spec: Spec, results: Results, staging: Relation, stamp: str) -> LoadSource:
         # LOAD DATA INPATH would move the job's files into the warehouse: read them in place
         # through an external table instead, whose DROP leaves the files alone.
-        columns = tuple(ColumnDef(c.name.lower(), self.column_type(c.type, c.name)) for c in results.columns)
-        cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in columns)
+        columns = tuple(self._staged(c, spec.input_format) for c in results.columns)
+        cols = ",\n".join(f"  {self.quote(c.name)} {'BIGINT' if c.read else c.type}" for c in columns)
         create = (
             f"CREATE EXTERNAL TABLE {self.table(staging)} (\n{cols}\n)"
             f" STORED AS {STORED_AS[spec.input_format]} LOCATION '{self.location(results.location)}'"
@@ -83,6 +86,19 @@ class Hive(Dialect):
             )
         cleanup = (Step(self.drop_table(staging, if_exists=True), "drop the staging table (the files stay)"),)
         return LoadSource(tuple(steps), self.table(staging), cleanup, columns)
+
+    def _staged(self, column: Any, input_format: str) -> ColumnDef:
+        """A result column as the staging table reads it."""
+        name = column.name.lower()
+        kind = self.column_type(column.type, column.name)
+        unit = getattr(column.type, "unit", None)
+        if input_format == "avro" and kind == "TIMESTAMP" and unit in AVRO_EPOCH_DIGITS:
+            # Hive's AvroSerDe reads every Avro timestamp as milliseconds: stage micro- and
+            # nanosecond timestamps as their raw numbers and convert them exactly.
+            digits = AVRO_EPOCH_DIGITS[unit]
+            read = f"CAST(CAST({self.quote(name)} AS DECIMAL(38,{digits})) / {10**digits} AS TIMESTAMP)"
+            return ColumnDef(name, kind, read)
+        return ColumnDef(name, kind)
 
     def insert(
         self,

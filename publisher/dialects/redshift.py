@@ -119,6 +119,9 @@ class Redshift(Dialect):
     def copy(self, into: Relation, columns: tuple[ColumnDef, ...], manifest: str, spec: Spec) -> Step:
         auth, secrets = self.credentials(spec)
         options = [COPY_FORMAT[spec.input_format], "MANIFEST"]
+        if spec.input_format in COLUMNAR_FORMATS and any(c.type == "SUPER" for c in columns):
+            # Nested Parquet columns load into SUPER only as JSON text.
+            options.append("SERIALIZETOJSON")
         region = spec.connection.get("region")
         if region and spec.input_format not in COLUMNAR_FORMATS:
             options.append(f"REGION '{region}'")
