@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from publisher.errors import PublishFailed
 from publisher.plan import Publication, Step
+from publisher.relation import Relation
 from publisher.targets.base import Target
 
 
@@ -24,7 +25,7 @@ class ObjectStore(Protocol):
 @dataclass
 class StepEvent:
     publication: Publication
-    index: int  # 1-based; 0 for cleanup steps
+    index: int  # 1-based; 0 for undo and on-failure steps
     step: Step
     elapsed: float
     result: Any = None
@@ -77,31 +78,27 @@ class Executor:
     captured: dict[str, int] = field(default_factory=dict)
 
     def run(self, publication: Publication) -> None:
-        """All steps in order; on failure the undo of completed steps, newest first; cleanup always."""
+        """All steps in order; on failure the undo of completed steps, newest first, then the
+        publication's on-failure steps. (On success, the steps themselves tidy up.)"""
         undo: list[Step] = []
         self.captured = {}
-        try:
-            for index, step in enumerate(publication.steps, start=1):
-                try:
-                    self._run_step(publication, index, step)
-                except AlreadyPublished:
-                    self._undo(publication, undo)
-                    raise
-                except PublishFailed as exc:
-                    self._undo(publication, undo)
-                    raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}): {exc.message}") from None
-                except Exception as exc:  # the engine's error, reported in one line
-                    self._undo(publication, undo)
-                    message = mask_secrets(_first_line(exc), step.secrets)
-                    raise PublishFailed(
-                        f"{publication.label}: step {index} ({step.purpose}) failed: {message}"
-                    ) from None
-                if step.commits:
-                    undo.clear()
-                elif step.undo:
-                    undo.append(step)
-        finally:
-            self._cleanup(publication)
+        for index, step in enumerate(publication.steps, start=1):
+            try:
+                self._run_step(publication, index, step)
+            except AlreadyPublished:
+                self._give_up(publication, undo)
+                raise
+            except PublishFailed as exc:
+                self._give_up(publication, undo)
+                raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}): {exc.message}") from None
+            except Exception as exc:  # the engine's error, reported in one line
+                self._give_up(publication, undo)
+                message = mask_secrets(_first_line(exc), step.secrets)
+                raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}) failed: {message}") from None
+            if step.commits:
+                undo.clear()
+            elif step.undo:
+                undo.append(step)
 
     def _run_step(self, publication: Publication, index: int, step: Step) -> None:
         self.listener("start", StepEvent(publication, index, step, 0.0))
@@ -117,6 +114,13 @@ class Executor:
         if step.kind == "delete_object":
             assert self.objects is not None
             self.objects.delete(step.sql)
+            return None
+        if step.kind == "check_location":
+            assert self.target is not None
+            database, _, name = step.sql.partition(".")
+            found = self.target.table_location(Relation(database, None, name))
+            if found != step.body:
+                raise PublishFailed(f"{step.sql} is at {found}, not at {step.body} as planned; nothing was swapped")
             return None
         assert self.target is not None
         sql = self._fill(step)
@@ -143,18 +147,22 @@ class Executor:
         sql = sql.replace("@@run_id@@", self.run_id).replace("@@now@@", now)
         return fill_secrets(sql, step.secrets)
 
-    def _undo(self, publication: Publication, undo: list[Step]) -> None:
+    def _give_up(self, publication: Publication, undo: list[Step]) -> None:
         for step in reversed(undo):
             assert step.undo is not None
-            self._best_effort(publication, Step(step.undo, f"undo: {step.purpose}"))
-
-    def _cleanup(self, publication: Publication) -> None:
-        for step in publication.cleanup:
+            if not self._best_effort(publication, Step(step.undo, f"undo: {step.purpose}")):
+                # Later undos assume this one happened (a DROP after a failed move back
+                # could delete the table's data): stop, and leave the state as it is.
+                self.listener("warning", StepEvent(publication, 0, step, 0.0, "undo stopped here: check the table"))
+                return
+        for step in publication.on_failure:
             self._best_effort(publication, step)
 
-    def _best_effort(self, publication: Publication, step: Step) -> None:
-        # A failed undo or cleanup must not hide the error that caused it; it is reported.
+    def _best_effort(self, publication: Publication, step: Step) -> bool:
+        # A failed undo or tidy-up must not hide the error that caused it; it is reported.
         try:
             self._run_step(publication, 0, step)
         except Exception as exc:
             self.listener("warning", StepEvent(publication, 0, step, 0.0, mask_secrets(_first_line(exc), step.secrets)))
+            return False
+        return True

@@ -37,6 +37,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("row_count", "int"),
     ("rows_before", "int"),
     ("stamp", "text"),
+    ("location_before", "text"),
     ("spec_file", "text"),
     ("spec_hash", "text"),
     ("spec_b64", "text"),
@@ -61,6 +62,7 @@ class Entry:
     row_count: int | None
     rows_before: int | None
     stamp: str
+    location_before: str | None
     spec_file: str
     spec_hash: str
     spec_b64: str
@@ -154,6 +156,7 @@ def record(
     rows: int | None,
     stamp: str,
     rows_before: str | None = None,
+    location_before: str | None = None,
 ) -> Step:
     """Inserts one ledger row; ``rows_before`` names a captured count."""
     content = base64.b64encode(spec.canonical_json.encode()).decode()
@@ -164,6 +167,7 @@ def record(
         row_count=rows,
         rows_before=None,
         stamp=stamp,
+        location_before=location_before,
         spec_file=spec.file.replace("\\", "/"),
         spec_hash=spec.content_hash,
         spec_b64=content,

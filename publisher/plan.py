@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 PLAN_FORMAT_VERSION = 1
 
-StepKind = Literal["sql", "put_object", "delete_object"]
+StepKind = Literal["sql", "put_object", "delete_object", "check_location"]
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Publication:
     rows: int | None
     columns: tuple[tuple[str, str], ...]  # (name, target type) of the table written
     steps: tuple[Step, ...]
-    cleanup: tuple[Step, ...] = ()  # after success and after failure: drop staging objects
+    on_failure: tuple[Step, ...] = ()  # after a failure, once undone: drop staging objects
     notes: tuple[str, ...] = ()
     stamp: str = ""  # the UTC plan-time suffix of the names this publication creates
     status: str = "pending"  # pending | published | changed  (ledger state at plan time)
@@ -119,7 +119,7 @@ def plan_from_json(text: str) -> Plan:
     for p in data["publications"]:
         p = dict(p)
         p["steps"] = tuple(_step(s) for s in p["steps"])
-        p["cleanup"] = tuple(_step(s) for s in p.get("cleanup", ()))
+        p["on_failure"] = tuple(_step(s) for s in p.get("on_failure", ()))
         p["columns"] = tuple(tuple(c) for c in p["columns"])
         p["notes"] = tuple(p.get("notes", ()))
         pubs.append(_build(Publication, p))

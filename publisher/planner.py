@@ -32,6 +32,8 @@ class TargetView:
     ledger_exists: bool = False
     entries: tuple[ledger.Entry, ...] = ()  # this publication's ledger rows, oldest first
     row_count: int | None = None  # the table's rows, read only to recover an interrupted load
+    namespace_location: str | None = None  # Hive: where the database's managed tables go
+    locations: dict[str, str] = field(default_factory=dict)  # Hive: table name -> location, to recover
 
 
 def names_for(name: str, stamp: str) -> tuple[str, ...]:
@@ -100,7 +102,10 @@ def plan_publication(
     """The steps that publish ``results`` as ``spec`` asks; ``view`` None means offline."""
     dialect = dialect_for(spec.target_type)
     relation = spec.relation
-    taken = taken | (view.table_names if view else frozenset())
+    if view is not None:
+        # A location swap leaves the table in a folder named after its twin: that name is taken too.
+        folder = view.table.location.rstrip("/").rsplit("/", 1)[-1] if view.table and view.table.location else ""
+        taken = taken | view.table_names | {folder}
     stamp = stamp_for(relation.name, now, taken)
     columns = result_columns(dialect, spec, results)
     notes: list[str] = []
@@ -115,8 +120,8 @@ def plan_publication(
             notes.append(f"--force: publishing again ({status}: {detail})")
         _check_target(spec, view)
 
-    body = Body()
-    recovery = _recover(dialect, spec, view, stamp, body) if view is not None else None
+    body = Body(forced=force)
+    recovery = _recover(dialect, spec, view, body) if view is not None else None
     if recovery == "complete":
         detail = "completing an interrupted publish"
         return _publication(spec, results, relation, columns, body, notes, stamp, "pending", detail, view)
@@ -132,10 +137,11 @@ class Body:
     recover: list[Step] = field(default_factory=list)  # undo what an interrupted publish left
     before: list[Step] = field(default_factory=list)  # counts taken before the change
     change: list[Step] = field(default_factory=list)  # the change itself, with its checks
-    cleanup: tuple[Step, ...] = ()
+    tidy: tuple[Step, ...] = ()  # drop staging objects: last step on success, and after a failure
     written: Relation | None = None
     rows_before: str | None = None
-    in_transaction: bool = True  # False: the change manages its own transaction
+    location_before: str | None = None  # Hive location swap: the table's folder before it
+    forced: bool = False  # --force: publish again, so no guard against an earlier publish
 
 
 def _status(spec: Spec, view: TargetView) -> tuple[str, str]:
@@ -170,7 +176,7 @@ def _check_target(spec: Spec, view: TargetView) -> None:
         )
 
 
-def _recover(dialect: Dialect, spec: Spec, view: TargetView, stamp: str, body: Body) -> str | None:
+def _recover(dialect: Dialect, spec: Spec, view: TargetView, body: Body) -> str | None:
     """Steps that tidy up after an interrupted publish (a 'pending' row with no 'done' after
     it; only targets without transactions write those). Returns "complete" when the
     interrupted publish had in fact finished its change, "restored" when the table was put back."""
@@ -202,6 +208,27 @@ def _recover(dialect: Dialect, spec: Spec, view: TargetView, stamp: str, body: B
                 f"it had before nor {before} + {rows}. Check the table, then publish with --force",
                 spec.location,
             )
+    elif spec.action == "truncateAndLoad" and made["new"] in names:
+        twin = relation.renamed(made["new"])
+        twin_at = view.locations.get(made["new"])
+        table_at = view.table.location if view.table else None
+        if twin_at and twin_at == table_at:
+            # Killed between the two SET LOCATIONs: both point at the new rows. Dropping
+            # the twin as it is would delete them: give it the old rows first, as the
+            # interrupted publish was about to.
+            if not interrupted.location_before:
+                raise InvalidInput(
+                    f"truncateAndLoad into {relation} was interrupted mid-swap and the ledger lacks the table's "
+                    f"old location: point {twin.name} at the old folder, drop it, then publish with --force",
+                    spec.location,
+                )
+            body.recover.append(
+                Step(dialect.set_location(twin, interrupted.location_before), "give the old rows to the twin")
+            )
+            outcome = "complete"
+        elif view.namespace_location and twin_at != new_location(view.namespace_location, twin):
+            outcome = "complete"  # both moves happened: the twin holds the old rows
+        body.recover.append(Step(dialect.drop_table(twin), "drop the twin of the interrupted publish"))
     elif spec.action == "dropAndLoad":
         if view.table is None and made["old"] in names:
             body.recover.append(
@@ -243,7 +270,7 @@ def _action_steps(
 
     source = dialect.load_source(spec, results, relation.renamed(f"{relation.name}__stage_{stamp}"), stamp)
     body.prepare.extend(source.steps)
-    body.cleanup = source.cleanup
+    body.tidy = source.tidy
     if results.rows is None:
         notes.append(f"{spec.input_format} results carry no row count: rows are not checked after loading")
 
@@ -287,9 +314,27 @@ def _action_steps(
             )
             load_into(relation, target_cols)
             check(relation)
+        elif (
+            dialect.location_swap
+            and view is not None
+            and view.table is not None
+            and view.table.managed
+            and view.table.location
+            and view.namespace_location
+        ):
+            new = relation.renamed(f"{relation.name}__new_{stamp}")
+            body.location_before = view.table.location
+            body.change.append(
+                Step(dialect.create_like(new, relation), "an empty twin of the table", undo=_undo_create(dialect, new))
+            )
+            load_into(new, target_cols)
+            check(new)
+            body.change.extend(_location_swap(dialect, relation, new, view.table.location, view.namespace_location))
         else:
             load_into(relation, target_cols, overwrite=True)
             check(relation)
+            why = "planned offline" if view is None else "the table is external"
+            notes.append(f"INSERT OVERWRITE ({why}): readers may find the table empty while it runs")
 
     elif spec.action == "dropAndLoad":
         new = relation.renamed(f"{relation.name}__new_{stamp}")
@@ -311,6 +356,34 @@ def _action_steps(
 def _undo_create(dialect: Dialect, relation: Relation) -> str | None:
     # In a transaction, ROLLBACK undoes the CREATE; elsewhere drop what we made.
     return None if dialect.transactional_ddl else dialect.drop_table(relation, if_exists=True)
+
+
+def new_location(namespace_location: str, table: Relation) -> str:
+    """Where Hive puts a new managed table: its database's folder, then the table's name."""
+    return f"{namespace_location.rstrip('/')}/{table.name}"
+
+
+def _location_swap(
+    dialect: Dialect, relation: Relation, twin: Relation, old: str, namespace_location: str
+) -> list[Step]:
+    """Point ``relation`` at its loaded twin's files, and the twin at the old files, which
+    go when the twin is dropped. Each ALTER is atomic for readers."""
+    new = new_location(namespace_location, twin)
+    database = relation.database
+    return [
+        Step(f"{database}.{twin.name}", "check the new rows are where planned", kind="check_location", body=new),
+        Step(
+            dialect.set_location(relation, new),
+            "point the table at the new rows (readers switch at once)",
+            undo=dialect.set_location(relation, old),
+        ),
+        Step(
+            dialect.set_location(twin, old),
+            "give the old rows to the twin",
+            undo=dialect.set_location(twin, new),
+        ),
+        Step(dialect.drop_table(twin), "drop the twin, and with it the old rows"),
+    ]
 
 
 def _swap(dialect: Dialect, relation: Relation, new: Relation, stamp: str, exists: bool) -> list[Step]:
@@ -344,27 +417,36 @@ def _assemble(
     steps: list[Step] = []
     if view is None or not view.ledger_exists:
         steps.extend(ledger.ensure(dialect, home))
-    steps.extend(body.prepare)
+    if dialect.transactional_ddl:
+        # Objects outside the database (the COPY manifest) are written before the transaction.
+        steps.extend(body.prepare)
     steps.extend(dialect.begin())
     steps.extend(dialect.lock(home))
-    steps.append(ledger.guard(dialect, home, spec))
+    if not body.forced:
+        steps.append(ledger.guard(dialect, home, spec))
     steps.extend(body.recover)
     steps.extend(body.before)
-    if not dialect.transactional_ddl and body.change:
-        # No transaction to tie the change to its record: say it started, so that an
-        # interrupted publish is found and tidied up by the next apply.
-        pending = ledger.record(
-            dialect,
-            home,
-            spec,
-            state="pending",
-            published_table=published_table,
-            rows=rows,
-            stamp=stamp,
-            rows_before=body.rows_before,
-        )
-        steps.append(pending)
+    if not dialect.transactional_ddl:
+        # No transaction ties the change to its record: say it started, before anything is
+        # made, so that the next apply finds an interrupted publish and tidies up after it.
+        if body.change:
+            steps.append(
+                ledger.record(
+                    dialect,
+                    home,
+                    spec,
+                    state="pending",
+                    published_table=published_table,
+                    rows=rows,
+                    stamp=stamp,
+                    rows_before=body.rows_before,
+                    location_before=body.location_before,
+                )
+            )
+        steps.extend(body.prepare)
     steps.extend(body.change)
+    # Tidy up before the 'done' record: an apply killed before it is recovered, tidy-up included.
+    steps.extend(body.tidy)
     steps.append(
         ledger.record(dialect, home, spec, state="done", published_table=published_table, rows=rows, stamp=stamp)
     )
@@ -405,7 +487,7 @@ def _publication(
         rows=rows,
         columns=tuple((c.name, c.type) for c in columns),
         steps=tuple(steps),
-        cleanup=body.cleanup if status == "pending" else (),
+        on_failure=body.tidy if status == "pending" else (),
         notes=tuple(notes),
         stamp=stamp,
         status=status,

@@ -43,6 +43,8 @@ def step_lines(step: Step, number: str) -> list[str]:
         body = f"PUT {step.sql}" + _manifest_summary(step.body or "")
     elif step.kind == "delete_object":
         body = f"DELETE {step.sql}"
+    elif step.kind == "check_location":
+        body = f"-- {step.sql} must be stored at {step.body}"
     else:
         # The ledger keeps the spec as base64: long, and of no use to a reviewer.
         body = BASE64_LITERAL.sub("'<the spec, base64>'", step.sql)
@@ -70,9 +72,9 @@ def publication_text(index: int, pub: Publication) -> str:
         return "\n".join(lines)
     for i, step in enumerate(pub.steps, start=1):
         lines.extend(step_lines(step, f"{i}."))
-    if pub.cleanup:
-        lines.append("    after success or failure:")
-        for step in pub.cleanup:
+    if pub.on_failure:
+        lines.append("    on failure, after undoing:")
+        for step in pub.on_failure:
             lines.extend(step_lines(step, "-"))
     return "\n".join(lines)
 

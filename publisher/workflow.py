@@ -60,16 +60,25 @@ def target_view(spec: Spec, pool: Pool, ledgers: LedgerCache) -> TargetView:
     entries = ledgers.entries(spec, target)
     mine = tuple(e for e in entries or () if e.identity == ledger.identity(spec))
     interrupted = bool(mine) and mine[-1].state == "pending"
+    dialect = dialect_for(spec.target_type)
+    names = frozenset(target.table_names(relation)) if exists else frozenset()
     row_count = None
     if interrupted and table is not None and spec.action == "load":
-        row_count = int(target.fetch(dialect_for(spec.target_type).count(relation))[0][0])
+        row_count = int(target.fetch(dialect.count(relation))[0][0])
+    locations = {}
+    if interrupted and mine[-1].stamp:
+        for name in set(names_for(relation.name, mine[-1].stamp)) & names:
+            locations[name] = target.table_location(relation.renamed(name)) or ""
+    swaps = dialect.location_swap and spec.action == "truncateAndLoad" and exists
     return TargetView(
         namespace_exists=exists,
         table=table,
-        table_names=frozenset(target.table_names(relation)) if exists else frozenset(),
+        table_names=names,
         ledger_exists=entries is not None,
         entries=mine,
         row_count=row_count,
+        namespace_location=target.namespace_location(relation) if swaps else None,
+        locations=locations,
     )
 
 
@@ -147,7 +156,7 @@ def apply_plan(
                 raise PublishFailed(f"connection id {publication.connection_id} is not in publisher.yaml")
             target = None if dry_run else pool.target(connection)
             objects = None
-            if not dry_run and any(s.kind != "sql" for s in publication.steps + publication.cleanup):
+            if not dry_run and any(s.kind.endswith("_object") for s in publication.steps + publication.on_failure):
                 s3 = config.s3_for(connection)
                 assert s3 is not None
                 objects = S3Objects(pool.s3(s3))

@@ -1,9 +1,7 @@
 """Shared fixtures: a publisher project on disk, and the Hive engines to publish into.
 
-Engines: the embedded one runs in this process (one per test run: Derby allows one JVM per
-metastore); the HiveServer2 is the one .ci/services/hiveserver2.sh starts, named by
-PUBLISHER_TEST_HS2=host:port. Without it those tests skip, unless
-PUBLISHER_REQUIRE_SERVICES=1 (CI), where a missing engine is a failure.
+The engines themselves come from tests/fixtures/ (see there for how they start and
+when they skip).
 """
 
 from __future__ import annotations
@@ -12,8 +10,6 @@ import contextlib
 import hashlib
 import io
 import os
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,26 +20,15 @@ import yaml
 from publisher import cli
 from publisher.relation import Relation
 from publisher.targets.base import Target
+from tests.fixtures.hive import server_address
 
-HIVE_ENGINES = ["embedded", "server"]
-
-
-def require_service(env: str, what: str) -> str:
-    value = os.environ.get(env)
-    if value:
-        return value
-    if os.environ.get("PUBLISHER_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{what} is required (PUBLISHER_REQUIRE_SERVICES=1) but {env} is not set")
-    pytest.skip(f"{what} not available: set {env} (scripts/test.sh starts it)")
-
-
-@pytest.fixture(scope="session")
-def embedded_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("embedded-hive")
+pytest_plugins = ["tests.fixtures.hive"]
 
 
 @dataclass
 class HiveEngine:
+    """A Hive engine with a database of the test's own, and the connection that reaches it."""
+
     kind: str
     connection: dict[str, Any]
     target: Target
@@ -62,27 +47,20 @@ class HiveEngine:
         return self.target.table_names(self.table("x"))
 
 
-@pytest.fixture(params=HIVE_ENGINES)
-def hive(request: pytest.FixtureRequest, embedded_state: Path) -> Iterator[HiveEngine]:
-    """A Hive engine with a fresh database (dropped afterwards); the ledger lives in it too."""
-    from publisher.targets.hive import EmbeddedHive, HiveServer
+@pytest.fixture
+def hive(hive_target: Target, hive_database: str, hive_state_dir: Path) -> HiveEngine:
+    """``hive_target`` and ``hive_database`` as a publisher.yaml connection; the ledger lives
+    in the test's database too, so tests do not see each other's publications."""
+    from publisher.targets.hive import EmbeddedHive
 
-    database = f"pubtest_{uuid.uuid4().hex[:10]}"
-    ledger = {"database": database, "table": "publications"}
-    if request.param == "embedded":
-        target: Target = EmbeddedHive(embedded_state)
-        connection = {"embedded": True, "stateDir": str(embedded_state), "ledger": ledger}
+    ledger = {"database": hive_database, "table": "publications"}
+    if isinstance(hive_target, EmbeddedHive):
+        kind, connection = "embedded", {"embedded": True, "stateDir": str(hive_state_dir)}
     else:
-        host, port = require_service("PUBLISHER_TEST_HS2", "a HiveServer2").split(":")
-        target = HiveServer(host, int(port), username="publisher")
-        connection = {"host": host, "port": int(port), "auth": "NONE", "username": "publisher", "ledger": ledger}
-    target.execute(f"CREATE DATABASE `{database}`")
-    try:
-        yield HiveEngine(request.param, {"id": 1, "name": "hive", "type": "hive", **connection}, target, database)
-    finally:
-        with contextlib.suppress(Exception):
-            target.execute(f"DROP DATABASE IF EXISTS `{database}` CASCADE")
-        target.close()
+        host, port = server_address()
+        kind, connection = "server", {"host": host, "port": port, "auth": "NONE", "username": "publisher"}
+    connection = {"id": 1, "name": "hive", "type": "hive", **connection, "ledger": ledger}
+    return HiveEngine(kind, connection, hive_target, hive_database)
 
 
 @dataclass

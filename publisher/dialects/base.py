@@ -23,11 +23,11 @@ class ColumnDef:
 @dataclass(frozen=True)
 class LoadSource:
     """How a target reads the results in place: steps that prepare it, what to load from
-    (a staging table or a manifest URI), and steps that remove it after success or failure."""
+    (a staging table or a manifest URI), and steps that remove it afterwards."""
 
     steps: tuple[Step, ...]
     reference: str
-    cleanup: tuple[Step, ...]
+    tidy: tuple[Step, ...]
     columns: tuple[ColumnDef, ...]  # the results' columns, in the target's types and order
 
 
@@ -38,6 +38,8 @@ class Dialect:
     """DDL and DML run in one transaction, committed or rolled back together."""
     insert_overwrite: ClassVar[bool] = False
     """One statement replaces a table's rows with a query's (INSERT OVERWRITE)."""
+    location_swap: ClassVar[bool] = False
+    """A table can be repointed at another table's files (Hive: ALTER TABLE SET LOCATION)."""
 
     ledger_types: ClassVar[dict[str, str]]
     """SQL types of the ledger's logical column types: int, text, timestamp."""
@@ -125,6 +127,12 @@ class Dialect:
             else:
                 parts.append(name if value == name else f"{value} AS {name}")
         return ", ".join(parts)
+
+    def create_like(self, relation: Relation, like: Relation) -> str:
+        raise NotImplementedError
+
+    def set_location(self, relation: Relation, location: str) -> str:
+        raise NotImplementedError
 
     def load_source(self, spec: Spec, results: Results, staging: Relation, stamp: str) -> LoadSource:
         """Makes the results readable by the engine without moving or changing them."""

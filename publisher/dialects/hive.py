@@ -26,7 +26,11 @@ class Hive(Dialect):
     transactional_ddl = False
     """Hive commits every statement on its own; there is no BEGIN/COMMIT across statements."""
     insert_overwrite = True
-    """INSERT OVERWRITE replaces a table's files with the query's output in one statement."""
+    """INSERT OVERWRITE replaces a table's files with the query's output in one statement;
+    but while it runs, readers see an empty table (Spark) or errors (Hive's loadTable)."""
+    location_swap = True
+    """ALTER TABLE ... SET LOCATION repoints a table at once: readers see the old files or
+    the new ones, never none (measured on Spark 4.3 and its Thrift Server)."""
     created_storage: ClassVar[str] = "PARQUET"
     """Tables the publisher creates are Parquet, whatever the results' format."""
 
@@ -84,8 +88,8 @@ class Hive(Dialect):
                     expect_rows=results.rows,
                 )
             )
-        cleanup = (Step(self.drop_table(staging, if_exists=True), "drop the staging table (the files stay)"),)
-        return LoadSource(tuple(steps), self.table(staging), cleanup, columns)
+        tidy = (Step(self.drop_table(staging, if_exists=True), "drop the staging table (the files stay)"),)
+        return LoadSource(tuple(steps), self.table(staging), tidy, columns)
 
     def _staged(self, column: Any, input_format: str) -> ColumnDef:
         """A result column as the staging table reads it."""
@@ -110,6 +114,15 @@ class Hive(Dialect):
         overwrite: bool = False,
     ) -> tuple[Step, ...]:
         verb = "INSERT OVERWRITE TABLE" if overwrite else "INSERT INTO TABLE"
+        # The column list makes the insert match by name: by position, Spark would put a
+        # DOUBLE into a BIGINT column without complaint.
+        names = ", ".join(self.quote(c.name) for c in table_columns)
         select = self.select_list(source.columns, table_columns)
         purpose = "replace the rows in one statement" if overwrite else "copy the rows"
-        return (Step(f"{verb} {self.table(into)}\nSELECT {select}\nFROM {source.reference}", purpose),)
+        return (Step(f"{verb} {self.table(into)} ({names})\nSELECT {select}\nFROM {source.reference}", purpose),)
+
+    def create_like(self, relation: Relation, like: Relation) -> str:
+        return f"CREATE TABLE {self.table(relation)} LIKE {self.table(like)}"
+
+    def set_location(self, relation: Relation, location: str) -> str:
+        return f"ALTER TABLE {self.table(relation)} SET LOCATION '{self.escape_string(location)}'"

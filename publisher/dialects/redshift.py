@@ -91,8 +91,8 @@ class Redshift(Dialect):
                 uri, f"write the COPY manifest listing the {len(entries)} result file(s)", kind="put_object", body=body
             ),
         )
-        cleanup = (Step(uri, "delete the manifest (the result files stay)", kind="delete_object"),)
-        return LoadSource(steps, uri, cleanup, columns)
+        tidy = (Step(uri, "delete the manifest (the result files stay)", kind="delete_object"),)
+        return LoadSource(steps, uri, tidy, columns)
 
     def credentials(self, spec: Spec) -> tuple[str, tuple[str, ...]]:
         """COPY's authorization clause, with secrets as ${ENV} references filled in at run time."""

@@ -22,6 +22,8 @@ class TableState:
 
     columns: tuple[ColumnState, ...]
     storage: str | None = None
+    location: str | None = None  # Hive: where the table's files are
+    managed: bool | None = None  # Hive: the engine owns the files (DROP deletes them)
 
 
 class Target(Protocol):
@@ -38,6 +40,12 @@ class Target(Protocol):
 
     def table_state(self, relation: Relation) -> TableState | None:
         """The table's columns and storage, or None when it does not exist."""
+
+    def table_location(self, relation: Relation) -> str | None:
+        """Hive: where the table's files are (None when missing); Redshift: None."""
+
+    def namespace_location(self, relation: Relation) -> str | None:
+        """Hive: the database's location, where its managed tables' folders go; else None."""
 
     def table_names(self, relation: Relation) -> set[str]:
         """Names (lower case) of all tables beside the relation: same database/schema."""

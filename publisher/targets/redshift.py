@@ -91,6 +91,12 @@ class RedshiftTarget:
             return None
         return TableState(tuple(ColumnState(str(name).lower(), str(kind).lower()) for name, kind in rows), "redshift")
 
+    def table_location(self, relation: Relation) -> str | None:
+        return None
+
+    def namespace_location(self, relation: Relation) -> str | None:
+        return None  # Redshift stores tables itself: no locations
+
     def table_names(self, relation: Relation) -> set[str]:
         return {str(r[0]).lower() for r in self._cursor(TABLES_SQL, (relation.schema or "public",)).fetchall()}
 

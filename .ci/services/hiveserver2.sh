@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# A real HiveServer2 for the integration tests: Spark's Thrift Server from the pyspark
+# wheel, bound to loopback, with a fresh Derby metastore and warehouse on every start.
+#
+#   bash .ci/services/hiveserver2.sh start   # prints how long it took to be ready
+#   bash .ci/services/hiveserver2.sh stop    # safe when not running
+#
+# Environment:
+#   PUBLISHER_HS2_PORT   port (default 10015)
+#   PUBLISHER_CI_STATE   state root (default /tmp/publisher-ci); ours is its hive/ folder
+#   PUBLISHER_PYTHON     a python with pyspark and PyHive (default: python)
+#
+# The spark.sql.* confs and -Duser.timezone below must stay identical to SHARED_CONFS
+# and SHARED_JAVA_OPTIONS in publisher/targets/hive.py (the embedded engine):
+# tests/integration/test_hive_target.py reads them back from both engines and compares.
+# Why each one: docs/hive-research.md, "Confs".
+set -euo pipefail
+
+PORT="${PUBLISHER_HS2_PORT:-10015}"
+ROOT="${PUBLISHER_CI_STATE:-/tmp/publisher-ci}"
+STATE="$ROOT/hive"
+# PID file and log live beside the state folder so that wiping the state keeps them.
+PIDFILE="$ROOT/hiveserver2.pid"
+LOG="$ROOT/hiveserver2.log"
+PY="${PUBLISHER_PYTHON:-python}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TIMEOUT=120
+
+log() { printf 'hiveserver2: %s\n' "$*" >&2; }
+
+running_pid() {
+  # The PID from the PID file, if that process still lives.
+  [[ -f "$PIDFILE" ]] || return 1
+  local pid
+  pid="$(cat "$PIDFILE")"
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && { echo "$pid"; return 0; }
+  return 1
+}
+
+port_open() {
+  # bash's /dev/tcp: no extra process, cheap enough to poll on 2 cores.
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
+}
+
+fail_with_log() {
+  log "$1"
+  if [[ -f "$LOG" ]]; then
+    log "last lines of $LOG:"
+    tail -n 40 "$LOG" >&2
+  fi
+  do_stop || true
+  exit 1
+}
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+probe_query() {
+  # One cheap query through PyHive, as the tests will connect, within $1 seconds.
+  # Retried: the port opens a moment before the session manager accepts sessions.
+  "$PY" - "$PORT" "$1" <<'PYEOF'
+import sys, time
+from pyhive import hive
+
+port, budget = int(sys.argv[1]), max(int(sys.argv[2]), 5)
+deadline = time.monotonic() + budget
+while True:
+    try:
+        conn = hive.connect(host="127.0.0.1", port=port, auth="NONE", username="publisher")
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+        assert cur.fetchall() == [(1,)]
+        conn.close()
+        break
+    except Exception as exc:  # noqa: BLE001 - report the last error on timeout
+        if time.monotonic() > deadline:
+            sys.exit(f"SELECT 1 failed: {exc}")
+        time.sleep(1)
+PYEOF
+}
+
+do_start() {
+  if pid="$(running_pid)"; then
+    log "already running (pid $pid): restarting with a fresh state"
+    do_stop
+  fi
+  if port_open; then
+    log "port $PORT on 127.0.0.1 is already in use by another process"
+    exit 1
+  fi
+
+  local spark_home
+  if ! spark_home="$("$PY" -c 'import pyspark,os;print(os.path.dirname(pyspark.__file__))' 2>/dev/null)"; then
+    log "cannot import pyspark with '$PY': set PUBLISHER_PYTHON to a python that has it"
+    exit 1
+  fi
+
+  rm -rf "$STATE"
+  mkdir -p "$STATE/warehouse"
+  : >"$LOG"
+
+  local t0
+  t0="$(now)"
+  # setsid: the server outlives this shell and gets its own process group, which
+  # stop signals as a whole. Without job control setsid does not fork, so $! is the
+  # server's PID (spark-class execs java).
+  SPARK_HOME="$spark_home" SPARK_LOCAL_IP=127.0.0.1 SPARK_CONF_DIR="$STATE" \
+  setsid "$spark_home/bin/spark-submit" \
+    --class org.apache.spark.sql.hive.thriftserver.HiveThriftServer2 \
+    --name publisher-ci-hiveserver2 \
+    --master 'local[2]' --driver-memory 1g \
+    --conf spark.driver.host=127.0.0.1 \
+    --conf spark.driver.bindAddress=127.0.0.1 \
+    --conf spark.ui.enabled=false \
+    --conf spark.ui.showConsoleProgress=false \
+    --conf "spark.sql.warehouse.dir=$STATE/warehouse" \
+    --conf "spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;databaseName=$STATE/metastore_db;create=true" \
+    --conf spark.sql.session.timeZone=UTC \
+    --conf spark.sql.hive.convertMetastoreParquet=true \
+    --conf spark.sql.parquet.writeLegacyFormat=true \
+    --conf spark.sql.ansi.enabled=true \
+    --driver-java-options "-Dderby.system.home=$STATE -Dderby.stream.error.file=$STATE/derby.log -Dlog4j2.configurationFile=file:$HERE/log4j2.properties -Duser.timezone=UTC" \
+    spark-internal \
+    --hiveconf "hive.server2.thrift.port=$PORT" \
+    --hiveconf hive.server2.thrift.bind.host=127.0.0.1 \
+    --hiveconf hive.server2.authentication=NONE \
+    </dev/null >>"$LOG" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$PIDFILE"
+
+  local deadline=$((SECONDS + TIMEOUT))
+  until port_open; do
+    kill -0 "$pid" 2>/dev/null || fail_with_log "the server exited before opening port $PORT"
+    ((SECONDS < deadline)) || fail_with_log "port $PORT not open after ${TIMEOUT}s"
+    sleep 0.5
+  done
+  local t_port
+  t_port="$(elapsed "$t0")"
+  probe_query "$((deadline - SECONDS))" || fail_with_log "the server opened port $PORT but did not answer SELECT 1"
+  log "ready on 127.0.0.1:$PORT (pid $pid) in $(elapsed "$t0")s (port open after ${t_port}s)"
+}
+
+do_stop() {
+  local pid
+  if ! pid="$(running_pid)"; then
+    rm -f "$PIDFILE"
+    log "not running"
+    return 0
+  fi
+  # The whole process group setsid made (pgid == pid), else the PID alone.
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for i in $(seq 1 20); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid still alive after 10s: SIGKILL"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$PIDFILE"
+  log "stopped (pid $pid)"
+}
+
+case "${1:-}" in
+  start) do_start ;;
+  stop) do_stop ;;
+  *)
+    echo "usage: $0 start|stop" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,178 @@
+"""GitOps on Hive: exactly once across crashes, saved plans that cannot go stale silently."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from publisher.executor import Executor
+from publisher.plan import Step
+from tests.conftest import HiveEngine, Project
+from tests.integration.test_apply_hive import expected, spec, table_rows, use
+from tests.resultfiles import write
+
+pytestmark = pytest.mark.hive
+
+
+class Crash(BaseException):
+    """The process dies: no undo, no cleanup (BaseException passes every `except Exception`)."""
+
+
+@contextlib.contextmanager
+def crash_at(step_number: int) -> Iterator[list[str]]:
+    """Kills the apply when it reaches its ``step_number``-th executed statement; every
+    statement after that fails too, as it would in a dead process. Yields what ran."""
+    original = Executor._execute
+    ran: list[str] = []
+
+    def execute(self: Executor, step: Step) -> Any:
+        if len(ran) + 1 >= step_number:
+            ran.append(step.purpose)
+            raise Crash(step.purpose)
+        ran.append(step.purpose)
+        return original(self, step)
+
+    Executor._execute = execute  # type: ignore[method-assign]
+    try:
+        yield ran
+    finally:
+        Executor._execute = original  # type: ignore[method-assign]
+
+
+def steps_of(project: Project) -> int:
+    plan = json.loads(project.run("plan", "--format", "json").out)
+    return sum(len(p["steps"]) for p in plan["publications"] if p["status"] == "pending")
+
+
+def crash_then_reapply(project: Project, step_number: int) -> str:
+    with crash_at(step_number) as ran, contextlib.suppress(Crash):
+        project.run("apply")
+    result = project.run("apply")
+    assert result.code == 0, f"re-apply after a crash at step {step_number} ({ran[-1:]}) failed: {result.err}"
+    return ran[-1] if ran else ""
+
+
+@pytest.mark.parametrize("action", ["load", "truncateAndLoad", "dropAndLoad", "createAndLoad"])
+def test_crash_at_every_step_then_reapply_publishes_exactly_once(
+    project: Project, hive: HiveEngine, action: str
+) -> None:
+    if hive.kind != "embedded":
+        pytest.skip("in-process crash injection; the server is covered by killing a real process")
+    use(project, hive)
+    base = write(project.results(10, 1), "pqt", 1, 20)
+    write(project.results(11, 1), "pqt", 500, 7)
+    spec(project, hive, "a_base", "dropAndLoad", "pqt", 10)
+    assert project.run("apply").code == 0
+    spec(project, hive, "b_change", action, "pqt", 11)
+    total = steps_of(project)
+    assert total > 5
+    for step_number in range(1, total + 1):
+        # Each round publishes a new job's results (a new publication) onto the base table.
+        job = 100 + step_number
+        new = write(project.results(job, 1), "pqt", 500, 7)
+        spec(project, hive, "b_change", action, "pqt", job)
+        where = crash_then_reapply(project, step_number)
+        if action == "load":
+            assert table_rows(hive, "t") == expected(base + new), where
+        elif action in ("truncateAndLoad", "dropAndLoad"):
+            assert table_rows(hive, "t") == expected(new), where
+        else:
+            made = [n for n in hive.tables() if n.startswith("t_") and "__" not in n]
+            assert len(made) == 1, (where, made)
+            assert table_rows(hive, made[0]) == expected(new)
+            hive.target.execute(f"DROP TABLE `{hive.database}`.`{made[0]}`")
+        assert not [n for n in hive.tables() if "__" in n], f"leftovers after a crash at {where}"
+        assert project.run("apply", "--force", "specs/a_base.yaml").code == 0
+        time.sleep(1)  # a new second: a new plan stamp
+
+
+def test_saved_plan_applies_exactly_what_was_reviewed(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    data = write(project.results(10, 1), "pqt", 1, 12)
+    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
+    assert project.run("plan", "-o", "plan.json").code == 0
+    result = project.run("apply", "plan.json")
+    assert result.code == 0, result.err
+    assert table_rows(hive, "t") == expected(data)
+
+
+def refused(project: Project) -> str:
+    result = project.run("apply", "plan.json")
+    assert result.code == 1
+    assert "is stale, nothing was applied" in result.err
+    return result.err
+
+
+def test_stale_plan_is_refused_for_each_kind_of_change(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    write(project.results(10, 1), "pqt", 1, 12)
+    write(project.results(11, 1), "pqt", 100, 5)
+    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
+    assert project.run("apply").code == 0
+    spec(project, hive, "b", "load", "pqt", 11)
+
+    def replan() -> None:
+        assert project.run("plan", "-o", "plan.json").code == 0
+
+    replan()
+    (project.root / "specs" / "b.yaml").write_text((project.root / "specs" / "b.yaml").read_text() + "description: x\n")
+    assert "the spec file changed" in refused(project)
+
+    replan()
+    write(project.results(11, 1), "pqt", 100, 6)
+    assert "result files changed (part-00000.parquet modified" in refused(project)
+
+    replan()
+    assert project.run("apply", "specs/b.yaml").code == 0  # another apply published it meanwhile
+    assert "the ledger changed" in refused(project)
+    assert hive.count("t") == 12 + 6
+
+    write(project.results(12, 1), "pqt", 200, 3)
+    spec(project, hive, "c", "load", "pqt", 12)
+    replan()
+    hive.target.execute(f"ALTER TABLE `{hive.database}`.`t` ADD COLUMNS (note STRING)")
+    assert "the target table's definition changed" in refused(project)
+    assert hive.count("t") == 12 + 6, "nothing of the refused plans ran"
+
+
+def test_offline_plan_cannot_be_applied(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    write(project.results(10, 1), "pqt", 1, 3)
+    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
+    assert project.run("plan", "--offline", "-o", "plan.json").code == 0
+    assert "the plan was made offline" in refused(project)
+
+
+def test_changed_spec_is_reported_and_needs_force(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    write(project.results(10, 1), "pqt", 1, 3)
+    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
+    assert project.run("apply").code == 0
+    path = project.root / "specs" / "a.yaml"
+    path.write_text(path.read_text() + "description: now documented\n")
+    plan = project.run("plan", "--detailed-exitcode")
+    assert plan.code == 0
+    assert "0 to publish, 0 already published, 1 changed since published, 0 errors" in plan.out
+    assert "description: None -> 'now documented'" in plan.out
+    forced = project.run("apply", "--force")
+    assert forced.code == 0
+    assert "1 published" in forced.out
+
+
+def test_new_job_group_is_a_new_publication(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    write(project.results(10, 1), "pqt", 1, 3)
+    write(project.results(12, 1), "pqt", 50, 4)
+    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
+    assert project.run("apply").code == 0
+    spec(project, hive, "a", "dropAndLoad", "pqt", 12)
+    plan = project.run("plan", "--detailed-exitcode", "--format", "markdown")
+    assert plan.code == 2
+    assert plan.out.startswith("### publisher plan: 1 to publish, 0 already published, 0 errors\n")
+    assert project.run("apply").code == 0
+    assert hive.count("t") == 4
