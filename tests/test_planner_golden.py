@@ -38,6 +38,8 @@ TABLE_TYPES = {
     "hive": ["bigint", "bigint", "decimal(10,2)", "timestamp", "date", "string"],
     "redshift": ["bigint", "bigint", "numeric(10,2)", "timestamp with time zone", "date", "character varying(65535)"],
 }
+HIVE_DATABASE_LOCATION = "hdfs://warehouse/default.db"
+HIVE_LOCATION = f"{HIVE_DATABASE_LOCATION}/orders"
 LOCATIONS = {"hive": "/data/results/31/27/", "redshift": "s3://results-bucket/jobs/31/27/"}
 CONNECTIONS = {"hive": "local", "redshift": "analytics"}
 DATABASES = {"hive": "default", "redshift": "dev"}
@@ -67,9 +69,17 @@ def make_results(target: str, fmt: str) -> Results:
 
 
 def view(target: str, action: str) -> TargetView:
-    state = TableState(tuple(ColumnState(c.name, t) for c, t in zip(COLUMNS, TABLE_TYPES[target], strict=True)))
+    columns = tuple(ColumnState(c.name, t) for c, t in zip(COLUMNS, TABLE_TYPES[target], strict=True))
+    hive = target == "hive"
+    state = TableState(columns, "parquet" if hive else None, HIVE_LOCATION if hive else None, True if hive else None)
     exists = action in ("load", "truncateAndLoad", "dropAndLoad")
-    return TargetView(True, state if exists else None, frozenset({"orders"} if exists else set()), ledger_exists=True)
+    return TargetView(
+        True,
+        state if exists else None,
+        frozenset({"orders"} if exists else set()),
+        ledger_exists=True,
+        namespace_location=HIVE_DATABASE_LOCATION if hive else None,
+    )
 
 
 CASES_MATRIX = [(t, a, f) for t, formats in TARGET_FORMATS.items() for a in ACTIONS for f in formats]
