@@ -1,0 +1,215 @@
+-- Objects of the Redshift stand-in, created by .ci/services/redshift_standin.sh in
+-- database dev, as the superuser postgres, before any client connects.
+--
+--   pg_catalog.super                       Redshift's SUPER, as a domain over jsonb
+--   pg_catalog.pg_last_copy_id()           Redshift's functions, in pg_catalog so that
+--   pg_catalog.pg_last_copy_count()        they resolve whatever the search_path
+--   redshift_standin.stl_load_errors       Redshift's system table and its columns, found
+--                                          through the database's default search_path
+--   redshift_standin.copy_log              one row per COPY that began loading
+--   redshift_standin.raise_error()         lets the proxy raise an error inside the
+--                                          client's session (aborting its transaction)
+--   redshift_standin.alter_table_append()  ALTER TABLE ... APPEND FROM
+--   event trigger standin_redshift_types   column types as Redshift has them
+--
+-- (PostgreSQL reserves the pg_ prefix for schemas, and refuses views in pg_catalog.)
+-- The proxy writes copy_log and stl_load_errors through its own autocommit connection:
+-- like Redshift's system tables they keep their rows when the client rolls back.
+
+\set ON_ERROR_STOP on
+
+CREATE SCHEMA redshift_standin;
+GRANT USAGE ON SCHEMA redshift_standin TO PUBLIC;
+ALTER DATABASE dev SET search_path = "$user", public, redshift_standin;
+
+-- SUPER ------------------------------------------------------------------------------------
+CREATE DOMAIN pg_catalog.super AS jsonb;
+
+-- COPY bookkeeping ---------------------------------------------------------------------------
+-- Redshift query ids are integers; the proxy draws one per COPY.
+CREATE SEQUENCE redshift_standin.query_id_seq AS integer START 1000;
+
+CREATE TABLE redshift_standin.copy_log (
+    query         integer PRIMARY KEY,
+    session       integer NOT NULL,      -- the client session's upstream backend PID
+    session_start timestamptz NOT NULL,  -- with the PID, tells reused PIDs apart
+    tbl           text NOT NULL,
+    source        text NOT NULL,
+    rows_loaded   bigint NOT NULL,
+    succeeded     boolean NOT NULL,
+    starttime     timestamp NOT NULL,
+    endtime       timestamp NOT NULL
+);
+GRANT SELECT ON redshift_standin.copy_log TO PUBLIC;
+
+-- Redshift's STL_LOAD_ERRORS columns and types (CHAR(n) values come back blank-padded,
+-- as on Redshift: trim them).
+CREATE TABLE redshift_standin.stl_load_errors (
+    userid          integer,
+    slice           integer,
+    tbl             integer,
+    starttime       timestamp,
+    session         integer,
+    query           integer,
+    filename        character(256),
+    line_number     bigint,
+    colname         character(127),
+    type            character(10),
+    col_length      character(10),
+    position        integer,
+    raw_line        character(1024),
+    raw_field_value character(1024),
+    err_code        integer,
+    err_reason      character(100),
+    is_partial      integer,
+    start_offset    bigint
+);
+GRANT SELECT ON redshift_standin.stl_load_errors TO PUBLIC;
+
+-- The current session, as the proxy recorded it: backend PID and start time.
+CREATE FUNCTION redshift_standin.session_copies()
+RETURNS SETOF redshift_standin.copy_log
+LANGUAGE sql STABLE AS $$
+    SELECT l.*
+    FROM redshift_standin.copy_log AS l
+    WHERE l.session = pg_catalog.pg_backend_pid()
+      AND l.session_start = (SELECT a.backend_start FROM pg_catalog.pg_stat_activity AS a
+                             WHERE a.pid = pg_catalog.pg_backend_pid())
+$$;
+
+-- Redshift: the query id of the session's most recent COPY (also a failed one), -1 if none.
+CREATE FUNCTION pg_catalog.pg_last_copy_id() RETURNS integer
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(max(query), -1) FROM redshift_standin.session_copies()
+$$;
+
+-- Redshift: rows loaded by the session's most recent COPY; 0 if it failed or if none ran.
+CREATE FUNCTION pg_catalog.pg_last_copy_count() RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT CASE WHEN succeeded THEN rows_loaded ELSE 0 END
+                     FROM redshift_standin.session_copies()
+                     ORDER BY query DESC LIMIT 1), 0)
+$$;
+
+-- Errors raised inside the client's session ------------------------------------------------
+CREATE FUNCTION redshift_standin.raise_error(code text, message text, detail text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF detail IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message, DETAIL = detail;
+END
+$$;
+
+-- ALTER TABLE target APPEND FROM source [IGNOREEXTRA | FILLTARGET] ------------------------------
+-- The proxy calls this only outside a transaction block (Redshift refuses it inside one).
+-- Columns are matched by name; without an option both tables must have the same columns,
+-- IGNOREEXTRA drops source columns the target lacks, FILLTARGET fills target columns the
+-- source lacks with their DEFAULT (or NULL). Matching columns must have identical types.
+-- It runs with the caller's privileges.
+CREATE FUNCTION redshift_standin.alter_table_append(target text, source text, mode text)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    t regclass := target::regclass;
+    s regclass := source::regclass;
+    col record;
+    names text := '';
+    moved bigint;
+BEGIN
+    IF t = s THEN
+        RAISE EXCEPTION USING ERRCODE = '42809', MESSAGE = 'The source table and the target table must differ.';
+    END IF;
+    FOR col IN
+        SELECT coalesce(ta.attname, sa.attname) AS name,
+               format_type(ta.atttypid, ta.atttypmod) AS target_type,
+               format_type(sa.atttypid, sa.atttypmod) AS source_type
+        FROM (SELECT attname, atttypid, atttypmod FROM pg_attribute
+              WHERE attrelid = t AND attnum > 0 AND NOT attisdropped) AS ta
+        FULL JOIN (SELECT attname, atttypid, atttypmod FROM pg_attribute
+                   WHERE attrelid = s AND attnum > 0 AND NOT attisdropped) AS sa
+          ON ta.attname = sa.attname
+    LOOP
+        IF col.source_type IS NULL AND mode <> 'FILLTARGET' THEN
+            RAISE EXCEPTION USING ERRCODE = '42804',
+                MESSAGE = 'Target table and source table attributes don''t match.',
+                DETAIL = format('Column "%s" exists only in the target table (FILLTARGET fills it).', col.name);
+        ELSIF col.target_type IS NULL AND mode <> 'IGNOREEXTRA' THEN
+            RAISE EXCEPTION USING ERRCODE = '42804',
+                MESSAGE = 'Target table and source table attributes don''t match.',
+                DETAIL = format('Column "%s" exists only in the source table (IGNOREEXTRA skips it).', col.name);
+        ELSIF col.source_type IS NOT NULL AND col.target_type IS NOT NULL THEN
+            IF col.source_type <> col.target_type THEN
+                RAISE EXCEPTION USING ERRCODE = '42804',
+                    MESSAGE = 'Target table and source table attributes don''t match.',
+                    DETAIL = format('Column "%s" is %s in the target table and %s in the source table.',
+                                    col.name, col.target_type, col.source_type);
+            END IF;
+            names := names || CASE WHEN names = '' THEN '' ELSE ', ' END || quote_ident(col.name);
+        END IF;
+    END LOOP;
+    EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s', t, names, names, s);
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    EXECUTE format('TRUNCATE %s', s);
+    RETURN moved;
+END
+$$;
+
+-- Column types as Redshift has them ---------------------------------------------------------
+-- Refused: types Redshift lacks (jsonb, arrays, uuid, bytea, ...), VARCHAR over 65535,
+-- CHAR over 4096, NUMERIC precision over 38. Rewritten as Redshift does: TEXT and VARCHAR
+-- without a length become VARCHAR(256), NUMERIC without precision becomes NUMERIC(18,0).
+-- Only CREATE TABLE and ALTER TABLE are checked (CREATE TABLE AS derives its types).
+CREATE FUNCTION redshift_standin.check_column_types() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    cmd record;
+    col record;
+    rewrite text;
+BEGIN
+    FOR cmd IN
+        SELECT * FROM pg_event_trigger_ddl_commands()
+        WHERE command_tag IN ('CREATE TABLE', 'ALTER TABLE') AND object_type = 'table'
+    LOOP
+        FOR col IN
+            SELECT a.attname, a.atttypmod, t.typname, t.oid AS typid,
+                   c.relname, format_type(a.atttypid, a.atttypmod) AS shown
+            FROM pg_attribute a
+            JOIN pg_type t ON t.oid = a.atttypid
+            JOIN pg_class c ON c.oid = a.attrelid
+            WHERE a.attrelid = cmd.objid AND a.attnum > 0 AND NOT a.attisdropped
+        LOOP
+            rewrite := NULL;
+            IF col.typid = 'pg_catalog.super'::regtype THEN
+                CONTINUE;
+            ELSIF col.typname NOT IN ('int2', 'int4', 'int8', 'numeric', 'float4', 'float8', 'bool',
+                                      'varchar', 'bpchar', 'text', 'date', 'timestamp', 'timestamptz',
+                                      'time', 'timetz') THEN
+                RAISE EXCEPTION USING ERRCODE = '0A000',
+                    MESSAGE = format('Column "%s.%s" has unsupported type "%s".', col.relname, col.attname, col.shown);
+            ELSIF col.typname = 'varchar' AND col.atttypmod - 4 > 65535 THEN
+                RAISE EXCEPTION USING ERRCODE = '22023',
+                    MESSAGE = 'length for type varchar cannot exceed 65535';
+            ELSIF col.typname = 'bpchar' AND col.atttypmod - 4 > 4096 THEN
+                RAISE EXCEPTION USING ERRCODE = '22023',
+                    MESSAGE = 'length for type character cannot exceed 4096';
+            ELSIF col.typname = 'numeric' AND col.atttypmod > 0 AND ((col.atttypmod - 4) >> 16) > 38 THEN
+                RAISE EXCEPTION USING ERRCODE = '22023',
+                    MESSAGE = format('NUMERIC precision %s must be between 1 and 38', (col.atttypmod - 4) >> 16);
+            ELSIF col.typname = 'text' OR (col.typname = 'varchar' AND col.atttypmod < 0) THEN
+                rewrite := 'character varying(256)';
+            ELSIF col.typname = 'numeric' AND col.atttypmod < 0 THEN
+                rewrite := 'numeric(18,0)';
+            END IF;
+            IF rewrite IS NOT NULL THEN
+                -- Fires this trigger again, which then finds nothing to rewrite.
+                EXECUTE format('ALTER TABLE %s ALTER COLUMN %I TYPE %s', cmd.objid::regclass, col.attname, rewrite);
+            END IF;
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+CREATE EVENT TRIGGER standin_redshift_types ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION redshift_standin.check_column_types();

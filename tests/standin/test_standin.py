@@ -1,0 +1,928 @@
+"""The Redshift stand-in itself, through the real redshift_connector: each Redshift
+behaviour the publisher relies on, proven here so that a wrong stand-in cannot make a
+wrong publisher pass.
+
+Needs the stand-in running (bash .ci/services/redshift_standin.sh start) and:
+    PUBLISHER_TEST_REDSHIFT=127.0.0.1:5439  PUBLISHER_TEST_REDSHIFT_PASSWORD=...
+    PUBLISHER_TEST_S3=http://127.0.0.1:9000
+    PUBLISHER_TEST_REDSHIFT_CA=.../redshift/tls/ca.crt   (optional: the TLS test; by default
+                                                          $PUBLISHER_CI_STATE/redshift/tls/ca.crt)
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import datetime as dt
+import decimal
+import gzip
+import io
+import json
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import fastavro
+import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import redshift_connector
+from redshift_connector.error import ProgrammingError
+
+pytestmark = pytest.mark.redshift
+
+ROLE = "IAM_ROLE 'arn:aws:iam::123456789012:role/publisher-test'"
+UTC = dt.UTC
+LOAD_FAILED = "Load into table '{}' failed.  Check 'stl_load_errors' system table for details."
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+def _endpoint() -> tuple[str, int, str, str]:
+    address = os.environ.get("PUBLISHER_TEST_REDSHIFT")
+    password = os.environ.get("PUBLISHER_TEST_REDSHIFT_PASSWORD")
+    s3 = os.environ.get("PUBLISHER_TEST_S3")
+    if not (address and password and s3):
+        pytest.skip(
+            "Redshift stand-in not configured: set PUBLISHER_TEST_REDSHIFT (host:port), "
+            "PUBLISHER_TEST_REDSHIFT_PASSWORD and PUBLISHER_TEST_S3 "
+            "(bash .ci/services/redshift_standin.sh start)"
+        )
+    host, _, port = address.rpartition(":")
+    return host, int(port), password, s3
+
+
+@pytest.fixture(scope="session")
+def endpoint() -> tuple[str, int, str, str]:
+    return _endpoint()
+
+
+@pytest.fixture(scope="session")
+def s3(endpoint: tuple[str, int, str, str]) -> Any:
+    # moto accepts any key; the stand-in's COPY reads with its own client.
+    return boto3.client(
+        "s3", endpoint_url=endpoint[3], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    name = f"standin-{uuid.uuid4().hex[:16]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def connect(endpoint: tuple[str, int, str, str]) -> Iterator[Callable[..., Any]]:
+    opened: list[Any] = []
+
+    def _connect(**kwargs: Any) -> Any:
+        host, port, password, _ = endpoint
+        kwargs.setdefault("ssl", False)
+        conn = redshift_connector.connect(
+            host=host, port=port, database="dev", user="publisher", password=password, **kwargs
+        )
+        opened.append(conn)
+        return conn
+
+    yield _connect
+    for conn in opened:
+        # A test may have broken its connection on purpose.
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
+@pytest.fixture
+def conn(connect: Callable[..., Any]) -> Any:
+    return connect()
+
+
+@pytest.fixture
+def table() -> str:
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+def run(conn: Any, sql: str, params: Any = None) -> list[list[Any]]:
+    cursor = conn.cursor()
+    cursor.execute(sql, params)
+    return [list(row) for row in cursor.fetchall()] if cursor.description else []
+
+
+def server_error(excinfo: pytest.ExceptionInfo[Exception]) -> dict[str, str]:
+    """The server's error fields (redshift_connector puts them in args[0])."""
+    fields = excinfo.value.args[0]
+    assert isinstance(fields, dict), fields
+    return fields
+
+
+def put(s3: Any, bucket: str, key: str, body: bytes) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def avro_bytes(schema: dict[str, Any], records: list[dict[str, Any]]) -> bytes:
+    sink = io.BytesIO()
+    fastavro.writer(sink, fastavro.parse_schema(schema), records)
+    return sink.getvalue()
+
+
+def manifest(*entries: tuple[str, int | None, bool]) -> bytes:
+    items = []
+    for url, length, mandatory in entries:
+        item: dict[str, Any] = {"url": url, "mandatory": mandatory}
+        if length is not None:
+            item["meta"] = {"content_length": length}
+        items.append(item)
+    return json.dumps({"entries": items}).encode()
+
+
+def load_errors(conn: Any) -> list[list[Any]]:
+    # The publisher's query after a failed COPY and a ROLLBACK.
+    return run(
+        conn,
+        "SELECT filename, line_number, colname, raw_field_value, err_reason FROM stl_load_errors "
+        "WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT 10",
+    )
+
+
+# Values that break naive CSV handling.
+TRICKY = ["plain", "comma, inside", 'quote " inside', "new\nline", "", None, "ünïcødé €"]
+
+
+# --- 1. connecting ------------------------------------------------------------------------------
+
+
+def test_connect_with_driver_defaults_over_tls(
+    endpoint: tuple[str, int, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """redshift_connector's defaults (ssl=True, verify the certificate) work once the
+    client trusts the stand-in's CA, as it trusts Redshift's."""
+    state = os.environ.get("PUBLISHER_CI_STATE", "/tmp/publisher-ci")
+    ca = os.environ.get("PUBLISHER_TEST_REDSHIFT_CA") or os.path.join(state, "redshift", "tls", "ca.crt")
+    if not os.path.exists(ca):
+        pytest.skip(f"the stand-in's CA certificate {ca} does not exist: set PUBLISHER_TEST_REDSHIFT_CA")
+    monkeypatch.setenv("SSL_CERT_FILE", ca)
+    host, port, password, _ = endpoint
+    conn = redshift_connector.connect(host=host, port=port, database="dev", user="publisher", password=password)
+    try:
+        assert run(conn, "SELECT 1") == [[1]]
+        assert (b"server_version", b"8.0.2") in conn.parameter_statuses
+        assert type(conn._usock).__name__ == "SSLSocket"
+    finally:
+        conn.close()
+
+
+def test_connect_and_run_ddl_dml_transactions(conn: Any, table: str) -> None:
+    assert (b"server_version", b"8.0.2") in conn.parameter_statuses
+    run(conn, f"CREATE TABLE {table} (id INTEGER, name VARCHAR(20), amount DECIMAL(10,2))")
+    conn.commit()
+    cursor = conn.cursor()
+    cursor.execute(f"INSERT INTO {table} VALUES (%s, %s, %s)", (1, "one", decimal.Decimal("1.10")))
+    cursor.execute(f"INSERT INTO {table} VALUES (%s, %s, %s)", (2, None, None))
+    conn.commit()
+    run(conn, f"INSERT INTO {table} VALUES (3, 'three', 3)")
+    conn.rollback()
+    assert run(conn, f"SELECT id, name, amount FROM {table} ORDER BY id") == [
+        [1, "one", decimal.Decimal("1.10")],
+        [2, None, None],
+    ]
+    cursor = conn.cursor()
+    cursor.execute(f"SELECT id, name FROM {table} ORDER BY id")
+    frame = cursor.fetch_dataframe()
+    assert list(frame.columns) == ["id", "name"] and frame["id"].tolist() == [1, 2]
+    assert run(conn, "SELECT count(*) FROM information_schema.columns WHERE table_name = %s", (table,)) == [[3]]
+
+
+def test_simple_query_protocol_with_copy_inside(
+    endpoint: tuple[str, int, str, str], s3: Any, bucket: str, table: str
+) -> None:
+    """A multi-statement simple query (psycopg's client-side cursor) is handled too,
+    statement by statement, with the proxy's COPY in the middle."""
+    host, port, password, _ = endpoint
+    put(s3, bucket, "in/a.csv", b"1,a\n2,b\n")
+    with psycopg.connect(
+        host=host,
+        port=port,
+        dbname="dev",
+        user="publisher",
+        password=password,
+        sslmode="disable",
+        cursor_factory=psycopg.ClientCursor,
+        autocommit=True,
+    ) as pg:
+        pg.execute(f"CREATE TABLE {table} (id INT, name VARCHAR(5))")
+        pg.execute(
+            f"BEGIN; COPY {table} FROM 's3://{bucket}/in/' {ROLE} CSV; ROLLBACK; "
+            f"COPY {table} FROM 's3://{bucket}/in/' {ROLE} CSV"
+        )
+        assert pg.execute(f"SELECT id, name FROM {table} ORDER BY id").fetchall() == [(1, "a"), (2, "b")]
+        with pytest.raises(psycopg.Error, match="Missing credentials"):
+            pg.execute(f"SELECT 1; COPY {table} FROM 's3://{bucket}/in/' CSV; SELECT 2")
+
+
+def test_extended_protocol_pipeline_keeps_answers_in_order(
+    endpoint: tuple[str, int, str, str], s3: Any, bucket: str, table: str
+) -> None:
+    """Several statements before one Sync (psycopg's pipeline mode), the proxy's COPY
+    among them: answers in order, and after an error the rest of the batch is skipped
+    as PostgreSQL skips it."""
+    host, port, password, _ = endpoint
+    put(s3, bucket, "in/a.csv", b"1\n2\n")
+    with psycopg.connect(
+        host=host, port=port, dbname="dev", user="publisher", password=password, sslmode="disable", autocommit=True
+    ) as pg:
+        pg.execute(f"CREATE TABLE {table} (id INT)")
+        with pg.pipeline():
+            pg.execute(f"INSERT INTO {table} VALUES (%s)", (10,))
+            pg.execute(f"COPY {table} FROM 's3://{bucket}/in/' {ROLE} CSV")
+            counted = pg.execute(f"SELECT count(*) FROM {table}")
+        assert counted.fetchone() == (3,)
+        with pytest.raises(psycopg.errors.DivisionByZero), pg.pipeline():
+            pg.execute("SELECT 1 / 0")
+            pg.execute(f"COPY {table} FROM 's3://{bucket}/in/' {ROLE} CSV")  # skipped
+        assert pg.execute(f"SELECT count(*) FROM {table}").fetchone() == (3,)
+
+
+def test_cancel_request_reaches_postgres(endpoint: tuple[str, int, str, str]) -> None:
+    host, port, password, _ = endpoint
+    with psycopg.connect(
+        host=host, port=port, dbname="dev", user="publisher", password=password, sslmode="disable"
+    ) as pg:
+        timer = threading.Timer(0.5, pg.cancel)
+        timer.start()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            pg.execute("SELECT pg_sleep(20)")
+        timer.join()
+
+
+# --- 2. COPY: which files -------------------------------------------------------------------------
+
+
+def test_prefix_loads_every_key_that_starts_with_it(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    put(s3, bucket, "data/part", b"1\n")
+    put(s3, bucket, "data/part-extra.csv", b"2\n")
+    put(s3, bucket, "data/partition/x.csv", b"3\n")
+    put(s3, bucket, "data/other.csv", b"4\n")
+    put(s3, bucket, "datapart.csv", b"5\n")
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"COPY {table} FROM 's3://{bucket}/data/part' {ROLE} FORMAT AS CSV")
+    conn.commit()
+    assert run(conn, f"SELECT id FROM {table} ORDER BY id") == [[1], [2], [3]]
+
+
+def test_prefix_that_matches_nothing_is_an_error(conn: Any, bucket: str, table: str) -> None:
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"COPY {table} FROM 's3://{bucket}/nothing/here' {ROLE} FORMAT AS CSV")
+    assert "The specified S3 prefix 'nothing/here' does not exist" in server_error(excinfo)["M"]
+
+
+def test_manifest_loads_exactly_the_listed_files(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    bodies = {"r/part-0.csv": b"1\n", "r/part-1.csv": b"2\n", "r/part-2.csv": b"3\n", "r/_SUCCESS": b""}
+    for key, body in bodies.items():
+        put(s3, bucket, key, body)
+    put(
+        s3,
+        bucket,
+        "manifests/m.json",
+        manifest(
+            (f"s3://{bucket}/r/part-0.csv", 2, True),
+            (f"s3://{bucket}/r/part-2.csv", 2, True),
+            (f"s3://{bucket}/r/gone.csv", None, False),
+        ),
+    )  # optional and missing: skipped
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"COPY {table} FROM 's3://{bucket}/manifests/m.json' {ROLE} FORMAT AS CSV MANIFEST")
+    conn.commit()
+    assert run(conn, f"SELECT id FROM {table} ORDER BY id") == [[1], [3]]
+
+
+def test_manifest_missing_mandatory_file_is_an_error(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    put(s3, bucket, "r/part-0.csv", b"1\n")
+    put(
+        s3, bucket, "m.json", manifest((f"s3://{bucket}/r/part-0.csv", 2, True), (f"s3://{bucket}/r/gone.csv", 2, True))
+    )
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    conn.commit()
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"COPY {table} FROM 's3://{bucket}/m.json' {ROLE} CSV MANIFEST")
+    assert f"'s3://{bucket}/r/gone.csv' is mandatory" in server_error(excinfo)["M"]
+    conn.rollback()
+    assert run(conn, f"SELECT count(*) FROM {table}") == [[0]]
+
+
+def test_parquet_manifest_needs_content_length(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    body = parquet_bytes(pa.table({"id": pa.array([1], pa.int32())}))
+    put(s3, bucket, "p/part-0.parquet", body)
+    put(s3, bucket, "m1.json", manifest((f"s3://{bucket}/p/part-0.parquet", None, True)))
+    put(s3, bucket, "m2.json", manifest((f"s3://{bucket}/p/part-0.parquet", len(body), True)))
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    conn.commit()
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"COPY {table} FROM 's3://{bucket}/m1.json' {ROLE} FORMAT AS PARQUET MANIFEST")
+    assert "content_length" in server_error(excinfo)["M"]
+    conn.rollback()
+    run(conn, f"COPY {table} FROM 's3://{bucket}/m2.json' {ROLE} FORMAT AS PARQUET MANIFEST")
+    assert run(conn, f"SELECT id FROM {table}") == [[1]]
+
+
+# --- 2. COPY: credentials and options ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        "IAM_ROLE 'arn:aws:iam::123456789012:role/a'",
+        "IAM_ROLE 'arn:aws:iam::123456789012:role/a,arn:aws:iam::210987654321:role/b'",
+        "IAM_ROLE default",
+        "ACCESS_KEY_ID 'AKIAEXAMPLE' SECRET_ACCESS_KEY 'secret'",
+        "ACCESS_KEY_ID 'AKIAEXAMPLE' SECRET_ACCESS_KEY 'secret' SESSION_TOKEN 'token'",
+        "CREDENTIALS 'aws_access_key_id=AKIAEXAMPLE;aws_secret_access_key=secret'",
+        "CREDENTIALS 'aws_iam_role=arn:aws:iam::123456789012:role/a'",
+    ],
+)
+def test_credentials_accepted(conn: Any, s3: Any, bucket: str, table: str, credentials: str) -> None:
+    put(s3, bucket, "a.csv", b"1\n")
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"COPY {table} FROM 's3://{bucket}/a.csv' {credentials} CSV")
+    assert run(conn, f"SELECT id FROM {table}") == [[1]]
+
+
+@pytest.mark.parametrize(
+    ("credentials", "message"),
+    [
+        ("", "Missing credentials"),
+        ("IAM_ROLE 'arn:aws:iam::123:role/short-account'", "Invalid IAM role ARN"),
+        ("IAM_ROLE 'publisher'", "Invalid IAM role ARN"),
+        ("ACCESS_KEY_ID 'AKIAEXAMPLE'", "SECRET_ACCESS_KEY is required"),
+        ("CREDENTIALS 'aws_access_key_id=AKIAEXAMPLE'", "aws_secret_access_key"),
+        ("IAM_ROLE default ACCESS_KEY_ID 'a' SECRET_ACCESS_KEY 'b'", "Conflicting credentials"),
+    ],
+)
+def test_bad_credentials_refused(conn: Any, s3: Any, bucket: str, table: str, credentials: str, message: str) -> None:
+    put(s3, bucket, "a.csv", b"1\n")
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"COPY {table} FROM 's3://{bucket}/a.csv' {credentials} CSV")
+    assert message in server_error(excinfo)["M"]
+
+
+@pytest.mark.parametrize("option", ["REGION 'us-east-1'", "COMPUPDATE OFF", "IGNOREHEADER 1", "TIMEFORMAT 'auto'"])
+def test_parquet_refuses_text_options(conn: Any, s3: Any, bucket: str, table: str, option: str) -> None:
+    put(s3, bucket, "p.parquet", parquet_bytes(pa.table({"id": pa.array([1], pa.int32())})))
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"COPY {table} FROM 's3://{bucket}/p.parquet' {ROLE} FORMAT AS PARQUET {option}")
+    assert "COPY from this file format only accepts" in server_error(excinfo)["M"]
+
+
+def test_region_accepted_with_csv_json_avro(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    put(s3, bucket, "a.csv", b"1\n")
+    put(s3, bucket, "a.json", b'{"id": 2}\n')
+    put(
+        s3,
+        bucket,
+        "a.avro",
+        avro_bytes({"type": "record", "name": "r", "fields": [{"name": "id", "type": "int"}]}, [{"id": 3}]),
+    )
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"COPY {table} FROM 's3://{bucket}/a.csv' {ROLE} CSV REGION 'eu-west-1'")
+    run(conn, f"COPY {table} FROM 's3://{bucket}/a.json' {ROLE} FORMAT AS JSON 'auto' REGION AS 'eu-west-1'")
+    run(
+        conn,
+        f"COPY {table} FROM 's3://{bucket}/a.avro' {ROLE} FORMAT AVRO 'auto' REGION 'eu-west-1' "
+        "STATUPDATE OFF COMPUPDATE OFF",
+    )
+    assert run(conn, f"SELECT id FROM {table} ORDER BY id") == [[1], [2], [3]]
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ("COPY {t} FROM 's3://{b}/a.csv' {r} CSV MAXERROR 10", "MAXERROR is not implemented"),
+        ("COPY {t} FROM 's3://{b}/a.csv' {r} CSV TRUNCATECOLUMNS", "TRUNCATECOLUMNS is not implemented"),
+        ("COPY {t} FROM 's3://{b}/a.csv' {r} CSV ACCEPTINVCHARS", "ACCEPTINVCHARS is not implemented"),
+        ("COPY {t} FROM 's3://{b}/a.csv' {r} CSV WHATEVER", 'syntax error at or near "WHATEVER"'),
+        ("COPY {t} FROM 's3://{b}/a.csv' {r}", "COPY without FORMAT"),
+        ("COPY {t} FROM 's3://{b}/a.csv' {r} JSON 's3://{b}/paths.json'", "not implemented"),
+        ("COPY {t} FROM 's3://{b}/a.csv' {r} PARQUET", 'syntax error at or near "PARQUET"'),
+        ("COPY {t} FROM STDIN", "COPY FROM STDIN is not supported"),
+        ("COPY {t} TO 's3://{b}/out'", "COPY TO is not supported"),
+        ("COPY {t} FROM 's3://{b}/a.csv' {r} CSV DELIMITER ',' DELIMITER '|'", "redundant"),
+        ("COPY {t} FROM 's3://{b}/a.csv' {r} FORMAT AS JSON 'auto' IGNOREHEADER 1", "only valid with CSV"),
+    ],
+)
+def test_unsupported_or_invalid_copy_refused(
+    conn: Any, s3: Any, bucket: str, table: str, statement: str, message: str
+) -> None:
+    put(s3, bucket, "a.csv", b"1\n")
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, statement.format(t=table, b=bucket, r=ROLE))
+    assert message in server_error(excinfo)["M"]
+
+
+# --- 2. COPY: formats -----------------------------------------------------------------------------
+
+
+def test_csv_by_position_with_redshift_null_rules(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    body = (
+        "id|name|amount|day|note\n"
+        '1|"comma, inside"|1.50|2024-02-29|"quote "" inside"\n'
+        '2|"new\nline"||2024-01-01|\n'  # empty number -> NULL, empty VARCHAR -> ''
+        "3|\\N|\\N|\\N|\\N\n"  # Redshift's default NULL AS '\N'
+        "4|ünïcødé €|  |2024-12-31|   \n"  # blank number -> NULL, blank VARCHAR kept
+    )
+    put(s3, bucket, "c/a.csv", body.encode())
+    run(conn, f"CREATE TABLE {table} (id INTEGER, name VARCHAR(30), amount DECIMAL(10,2), day DATE, note VARCHAR(20))")
+    run(
+        conn,
+        f"COPY {table} FROM 's3://{bucket}/c/' {ROLE} FORMAT AS CSV DELIMITER '|' IGNOREHEADER 1 "
+        "TIMEFORMAT 'auto' DATEFORMAT 'auto'",
+    )
+    assert run(conn, f"SELECT id, name, amount, day, note FROM {table} ORDER BY id") == [
+        [1, "comma, inside", decimal.Decimal("1.50"), dt.date(2024, 2, 29), 'quote " inside'],
+        [2, "new\nline", None, dt.date(2024, 1, 1), ""],
+        [3, None, None, None, None],
+        [4, "ünïcødé €", None, dt.date(2024, 12, 31), "   "],
+    ]
+
+
+def test_csv_emptyasnull_blanksasnull_null_as_quote(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    put(s3, bucket, "a.csv", b"1,,'x, y'\n2,  ,NULL\n3,'it''s',z\n")
+    run(conn, f"CREATE TABLE {table} (id INTEGER, a VARCHAR(10), b VARCHAR(10))")
+    run(
+        conn,
+        f"COPY {table} FROM 's3://{bucket}/a.csv' {ROLE} CSV QUOTE AS '''' NULL AS 'NULL' EMPTYASNULL BLANKSASNULL",
+    )
+    assert run(conn, f"SELECT id, a, b FROM {table} ORDER BY id") == [
+        [1, None, "x, y"],
+        [2, None, None],
+        [3, "it's", "z"],
+    ]
+
+
+def test_csv_gzip_and_bzip2(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    put(s3, bucket, "gz/a.csv.gz", gzip.compress(b"1\n2\n"))
+    put(s3, bucket, "bz/a.csv.bz2", bz2.compress(b"3\n"))
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"COPY {table} FROM 's3://{bucket}/gz/' {ROLE} CSV GZIP")
+    run(conn, f"COPY {table} FROM 's3://{bucket}/bz/' {ROLE} CSV BZIP2")
+    assert run(conn, f"SELECT id FROM {table} ORDER BY id") == [[1], [2], [3]]
+
+
+def test_csv_wrong_field_count_fails(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    put(s3, bucket, "a.csv", b"1,a\n2\n")
+    run(conn, f"CREATE TABLE {table} (id INTEGER, name VARCHAR(5))")
+    conn.commit()
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"COPY {table} FROM 's3://{bucket}/a.csv' {ROLE} CSV")
+    assert server_error(excinfo)["M"] == LOAD_FAILED.format(table)
+    conn.rollback()
+    assert [[f.strip() if isinstance(f, str) else f for f in row] for row in load_errors(conn)] == [
+        [f"s3://{bucket}/a.csv", 2, "", "", "Delimiter not found"]
+    ]
+
+
+def test_json_auto_matches_field_names(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    lines = [
+        {
+            "id": 1,
+            "name": 'comma, "quoted"\nnewline',
+            "amount": "AMOUNT",
+            "extra": "ignored",
+            "payload": {"k": [1, 2, {"x": None}]},
+            "ok": True,
+        },
+        {"id": 2, "Name": "upper-case key: not a match with 'auto'", "ts": "2024-01-01 10:00:00"},
+        {"ts": "2024-02-29T23:59:59.123456", "id": 3, "name": None, "payload": "just a string"},
+    ]
+    body = "\n".join(json.dumps(line) for line in lines) + '\n{"id": 4,\n "name": "spans lines"}\n'
+    # A number a float cannot hold: DECIMAL must get its exact text.
+    body = body.replace('"AMOUNT"', "12345678901234.5678")
+    put(s3, bucket, "j/a.json", body.encode())
+    run(
+        conn,
+        f"CREATE TABLE {table} (id BIGINT, name VARCHAR(100), amount DECIMAL(20,4), payload SUPER, "
+        "ok BOOLEAN, ts TIMESTAMP)",
+    )
+    run(conn, f"COPY {table} FROM 's3://{bucket}/j/' {ROLE} FORMAT AS JSON 'auto'")
+    rows = run(conn, f"SELECT id, name, amount, payload, ok, ts FROM {table} ORDER BY id")
+    assert rows[0][:3] == [1, 'comma, "quoted"\nnewline', decimal.Decimal("12345678901234.5678")]
+    assert json.loads(rows[0][3]) == {"k": [1, 2, {"x": None}]} and rows[0][4] is True
+    assert rows[1][1] is None and rows[1][5] == dt.datetime(2024, 1, 1, 10, 0)
+    assert rows[2][1] is None and json.loads(rows[2][3]) == "just a string"
+    assert rows[2][5] == dt.datetime(2024, 2, 29, 23, 59, 59, 123456)
+    assert rows[3][:2] == [4, "spans lines"]
+
+
+def test_json_auto_ignorecase(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    put(s3, bucket, "a.json", b'{"ID": 1, "Name": "x"}\n')
+    run(conn, f"CREATE TABLE {table} (id INTEGER, name VARCHAR(5))")
+    run(conn, f"COPY {table} FROM 's3://{bucket}/a.json' {ROLE} JSON 'auto'")
+    run(conn, f"COPY {table} FROM 's3://{bucket}/a.json' {ROLE} FORMAT AS JSON 'auto ignorecase'")
+    assert run(conn, f"SELECT id, name FROM {table} ORDER BY id NULLS FIRST") == [[None, None], [1, "x"]]
+
+
+AVRO_SCHEMA = {
+    "type": "record",
+    "name": "row",
+    "fields": [
+        {"name": "note", "type": ["null", "string"]},  # not in table order: matched by name
+        {"name": "id", "type": "long"},
+        {"name": "day", "type": ["null", {"type": "int", "logicalType": "date"}]},
+        {"name": "ts_ms", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}]},
+        {"name": "ts_us", "type": ["null", {"type": "long", "logicalType": "timestamp-micros"}]},
+        {"name": "amount", "type": ["null", {"type": "bytes", "logicalType": "decimal", "precision": 38, "scale": 10}]},
+        {"name": "ratio", "type": ["null", "double"]},
+        {"name": "unused", "type": "string"},
+    ],
+}
+
+
+def test_avro_auto_matches_names_and_keeps_logical_types(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    big = decimal.Decimal("1234567890123456789012345678.0123456789")
+    records = [
+        {
+            "note": text,
+            "id": i,
+            "day": dt.date(2024, 2, 29),
+            "ts_ms": dt.datetime(2024, 1, 1, 1, 2, 3, 456000, tzinfo=UTC),
+            "ts_us": dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+            "amount": big if i == 0 else decimal.Decimal("-0.0000000001"),
+            "ratio": 1 / 3,
+            "unused": "x",
+        }
+        for i, text in enumerate(TRICKY)
+    ]
+    records.append(
+        {
+            "note": None,
+            "id": 99,
+            "day": None,
+            "ts_ms": None,
+            "ts_us": None,
+            "amount": None,
+            "ratio": None,
+            "unused": "y",
+        }
+    )
+    put(s3, bucket, "a/part-0.avro", avro_bytes(AVRO_SCHEMA, records))
+    run(
+        conn,
+        f"CREATE TABLE {table} (id BIGINT, note VARCHAR(40), day DATE, ts_ms TIMESTAMP, ts_us TIMESTAMPTZ, "
+        "amount DECIMAL(38,10), ratio DOUBLE PRECISION, missing INTEGER)",
+    )
+    run(conn, f"COPY {table} FROM 's3://{bucket}/a/' {ROLE} FORMAT AS AVRO 'auto'")
+    rows = run(conn, f"SELECT id, note, day, ts_ms, ts_us, amount, ratio, missing FROM {table} ORDER BY id")
+    assert [row[1] for row in rows[: len(TRICKY)]] == TRICKY
+    assert rows[0][2:] == [
+        dt.date(2024, 2, 29),
+        dt.datetime(2024, 1, 1, 1, 2, 3, 456000),
+        dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        big,
+        1 / 3,
+        None,
+    ]
+    assert rows[1][5] == decimal.Decimal("-0.0000000001")
+    assert rows[-1] == [99, None, None, None, None, None, None, None]
+
+
+def _parquet_sample() -> pa.Table:
+    # Column names unlike the table's, on purpose: Parquet is loaded by position.
+    return pa.table(
+        {
+            "c_one": pa.array(range(len(TRICKY)), pa.int64()),
+            "c_two": pa.array(TRICKY, pa.string()),
+            "c_three": pa.array([dt.datetime(2024, 1, 1, 1, 2, 3, 456789)] * len(TRICKY), pa.timestamp("us")),
+            "c_four": pa.array(
+                [dt.datetime(2024, 6, 1, 12, 0, 0, 1, tzinfo=UTC)] * len(TRICKY), pa.timestamp("us", tz="Europe/Paris")
+            ),
+            "c_five": pa.array([dt.date(2024, 2, 29), None] + [dt.date(1970, 1, 1)] * (len(TRICKY) - 2)),
+            "c_six": pa.array(
+                [decimal.Decimal("12345678901234567890.123456789012345678")] * len(TRICKY), pa.decimal128(38, 18)
+            ),
+            "c_seven": pa.array([0.1, 1e300, None, -0.0, 2.5, 1 / 3, 7.0], pa.float64()),
+            "c_eight": pa.array([True, False, None, True, True, False, True]),
+            "c_nine": pa.array(
+                [{"a": [1, 2]}, None, {"a": []}, None, None, None, None], pa.struct([("a", pa.list_(pa.int32()))])
+            ),
+        }
+    )
+
+
+def test_parquet_by_position_without_loss(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    put(s3, bucket, "p/part-0.parquet", parquet_bytes(_parquet_sample()))
+    run(
+        conn,
+        f"CREATE TABLE {table} (id BIGINT, name VARCHAR(40), created TIMESTAMP, seen TIMESTAMPTZ, day DATE, "
+        "amount DECIMAL(38,18), score DOUBLE PRECISION, flag BOOLEAN, doc SUPER)",
+    )
+    run(conn, f"COPY {table} FROM 's3://{bucket}/p/' {ROLE} FORMAT AS PARQUET")
+    rows = run(conn, f"SELECT id, name, created, seen, day, amount, score, flag, doc FROM {table} ORDER BY id")
+    assert [row[1] for row in rows] == TRICKY
+    assert rows[0][2:8] == [
+        dt.datetime(2024, 1, 1, 1, 2, 3, 456789),
+        dt.datetime(2024, 6, 1, 12, 0, 0, 1, tzinfo=UTC),
+        dt.date(2024, 2, 29),
+        decimal.Decimal("12345678901234567890.123456789012345678"),
+        0.1,
+        True,
+    ]
+    assert [row[6] for row in rows] == [0.1, 1e300, None, -0.0, 2.5, 1 / 3, 7.0]
+    assert rows[1][4] is None and rows[2][7] is None
+    assert json.loads(rows[0][8]) == {"a": [1, 2]} and rows[1][8] is None
+
+
+def test_parquet_column_list_is_by_position_too(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    data = pa.table({"name": pa.array(["x"]), "id": pa.array([7], pa.int32())})
+    put(s3, bucket, "p.parquet", parquet_bytes(data))
+    run(conn, f"CREATE TABLE {table} (id INTEGER, name VARCHAR(5), other INTEGER DEFAULT 5)")
+    run(conn, f"COPY {table} (name, id) FROM 's3://{bucket}/p.parquet' {ROLE} FORMAT AS PARQUET")
+    assert run(conn, f"SELECT id, name, other FROM {table}") == [[7, "x", 5]]
+
+
+def test_parquet_column_count_mismatch_is_an_error(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    put(s3, bucket, "p.parquet", parquet_bytes(pa.table({"id": pa.array([1], pa.int32())})))
+    run(conn, f"CREATE TABLE {table} (id INTEGER, name VARCHAR(5))")
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"COPY {table} FROM 's3://{bucket}/p.parquet' {ROLE} FORMAT AS PARQUET")
+    assert "Mismatched column count" in server_error(excinfo)["M"]
+
+
+@pytest.mark.parametrize(
+    ("arrow_type", "value", "column"),
+    [
+        (pa.int64(), 1, "INTEGER"),  # would be narrowed
+        (pa.string(), "1", "INTEGER"),  # a string is no number for Redshift's Parquet reader
+        (pa.float64(), 1.5, "REAL"),
+        (pa.int32(), 1, "VARCHAR(10)"),
+        (pa.timestamp("us"), dt.datetime(2024, 1, 1), "DATE"),
+    ],
+)
+def test_parquet_incompatible_type_is_an_error(
+    conn: Any, s3: Any, bucket: str, table: str, arrow_type: pa.DataType, value: Any, column: str
+) -> None:
+    put(s3, bucket, "p.parquet", parquet_bytes(pa.table({"c": pa.array([value], arrow_type)})))
+    run(conn, f"CREATE TABLE {table} (c {column})")
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"COPY {table} FROM 's3://{bucket}/p.parquet' {ROLE} FORMAT AS PARQUET")
+    assert "incompatible Parquet schema for column 'c'" in server_error(excinfo)["M"]
+
+
+def test_json_and_avro_by_name_parquet_by_position(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    """The same two columns, written in the opposite order to the table's."""
+    put(s3, bucket, "x.json", b'{"b": "bee", "a": 1}\n')
+    put(
+        s3,
+        bucket,
+        "x.avro",
+        avro_bytes(
+            {"type": "record", "name": "r", "fields": [{"name": "b", "type": "string"}, {"name": "a", "type": "int"}]},
+            [{"b": "bee", "a": 2}],
+        ),
+    )
+    put(s3, bucket, "x.parquet", parquet_bytes(pa.table({"b": pa.array([3], pa.int32()), "a": pa.array(["bee"])})))
+    run(conn, f"CREATE TABLE {table} (a INTEGER, b VARCHAR(5))")
+    run(conn, f"COPY {table} FROM 's3://{bucket}/x.json' {ROLE} JSON 'auto'")
+    run(conn, f"COPY {table} FROM 's3://{bucket}/x.avro' {ROLE} FORMAT AS AVRO 'auto'")
+    run(conn, f"COPY {table} FROM 's3://{bucket}/x.parquet' {ROLE} FORMAT AS PARQUET")
+    assert run(conn, f"SELECT a, b FROM {table} ORDER BY a") == [[1, "bee"], [2, "bee"], [3, "bee"]]
+
+
+# --- 2. COPY is transactional ------------------------------------------------------------------------
+
+
+def test_copy_in_rolled_back_transaction_leaves_nothing(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    put(s3, bucket, "a.csv", b"1\n2\n")
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    conn.commit()
+    run(conn, f"COPY {table} FROM 's3://{bucket}/a.csv' {ROLE} CSV")
+    assert run(conn, f"SELECT count(*) FROM {table}") == [[2]]  # visible inside the transaction
+    conn.rollback()
+    assert run(conn, f"SELECT count(*) FROM {table}") == [[0]]
+    # The same statement again (the driver reuses its prepared statement): now committed.
+    run(conn, f"COPY {table} FROM 's3://{bucket}/a.csv' {ROLE} CSV")
+    conn.commit()
+    assert run(conn, f"SELECT count(*) FROM {table}") == [[2]]
+
+
+def test_copy_sees_table_created_in_same_transaction(
+    conn: Any, connect: Callable[..., Any], s3: Any, bucket: str, table: str
+) -> None:
+    put(s3, bucket, "a.csv", b"1\n")
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"COPY {table} FROM 's3://{bucket}/a.csv' {ROLE} CSV")
+    other = connect()
+    assert run(other, "SELECT count(*) FROM pg_class WHERE relname = %s", (table,)) == [[0]]
+    conn.commit()
+    assert run(other, f"SELECT id FROM {table}") == [[1]]
+
+
+# --- 3. TRUNCATE commits -------------------------------------------------------------------------------
+
+
+def test_truncate_commits_the_open_transaction(conn: Any, table: str) -> None:
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"CREATE TABLE {table}_other (id INTEGER)")
+    run(conn, f"INSERT INTO {table}_other VALUES (1), (2)")
+    conn.commit()
+    run(conn, f"INSERT INTO {table} VALUES (10)")  # uncommitted, in a transaction block
+    run(conn, f"TRUNCATE {table}_other")
+    run(conn, "ROLLBACK")
+    # The INSERT was committed by TRUNCATE, and the TRUNCATE itself cannot be rolled back.
+    assert run(conn, f"SELECT id FROM {table}") == [[10]]
+    assert run(conn, f"SELECT count(*) FROM {table}_other") == [[0]]
+
+
+# --- 4. ALTER TABLE APPEND -------------------------------------------------------------------------------
+
+
+def test_alter_table_append_refused_inside_transaction(conn: Any, table: str) -> None:
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"CREATE TABLE {table}_src (id INTEGER)")
+    run(conn, f"INSERT INTO {table}_src VALUES (1)")
+    conn.commit()
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"ALTER TABLE {table} APPEND FROM {table}_src")  # autocommit=False: in a block
+    assert server_error(excinfo)["M"] == "ALTER TABLE APPEND cannot run inside a transaction block"
+    conn.rollback()
+    assert run(conn, f"SELECT count(*) FROM {table}_src") == [[1]]
+
+
+def test_alter_table_append_moves_rows_outside_transaction(connect: Callable[..., Any], table: str) -> None:
+    conn = connect()
+    conn.autocommit = True
+    run(conn, f"CREATE TABLE {table} (id INTEGER, name VARCHAR(5), extra INTEGER DEFAULT 9)")
+    run(conn, f"CREATE TABLE {table}_src (id INTEGER, name VARCHAR(5))")
+    run(conn, f"CREATE TABLE {table}_wide (name VARCHAR(5), id INTEGER, extra INTEGER, more INTEGER)")
+    run(conn, f"INSERT INTO {table}_src VALUES (1, 'a'), (2, 'b')")
+    run(conn, f"INSERT INTO {table}_wide VALUES ('c', 3, 30, 300)")
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"ALTER TABLE {table} APPEND FROM {table}_src")  # target has a column more
+    assert "attributes don't match" in server_error(excinfo)["M"]
+    run(conn, f"ALTER TABLE {table} APPEND FROM {table}_src FILLTARGET")
+    run(conn, f"ALTER TABLE {table} APPEND FROM {table}_wide IGNOREEXTRA")
+    assert run(conn, f"SELECT id, name, extra FROM {table} ORDER BY id") == [[1, "a", 9], [2, "b", 9], [3, "c", 30]]
+    assert run(conn, f"SELECT count(*) FROM {table}_src") == [[0]]
+    assert run(conn, f"SELECT count(*) FROM {table}_wide") == [[0]]
+
+
+# --- 5. load errors --------------------------------------------------------------------------------------
+
+
+def test_failed_copy_is_reported_in_stl_load_errors(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    put(s3, bucket, "r/part-0.csv", b"id,amount,name\n1,1.5,a\n2,2.5,b\n")
+    put(s3, bucket, "r/part-1.csv", b'id,amount,name\n3,"multi\nline",c\n4,4.5,d\n5,not-a-number,e\n')
+    run(conn, f"CREATE TABLE {table} (id INTEGER, amount DECIMAL(10,2), name VARCHAR(5))")
+    conn.commit()
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"COPY {table} FROM 's3://{bucket}/r/' {ROLE} FORMAT AS CSV IGNOREHEADER 1")
+    error = server_error(excinfo)
+    assert error["M"] == LOAD_FAILED.format(table) and error["C"] == "XX000"
+    # The transaction is aborted, as on Redshift, until the client rolls back.
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, "SELECT 1")
+    assert server_error(excinfo)["C"] == "25P02"
+    conn.rollback()
+    rows = load_errors(conn)
+    assert len(rows) == 1
+    filename, line, colname, value, reason = rows[0]
+    # CHAR(n) columns come back blank-padded, as on Redshift.
+    assert filename.rstrip() == f"s3://{bucket}/r/part-1.csv" and len(filename) == 256
+    assert (line, colname.rstrip(), value.rstrip()) == (2, "amount", "multi\nline")
+    assert "numeric" in reason
+    session, query = run(conn, "SELECT session, query FROM stl_load_errors WHERE query = pg_last_copy_id()")[0]
+    assert session == run(conn, "SELECT pg_backend_pid()")[0][0]
+    assert query == run(conn, "SELECT pg_last_copy_id()")[0][0]
+    assert run(conn, f"SELECT count(*) FROM {table}") == [[0]]
+
+
+def test_failed_copy_names_the_line_after_multiline_records(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    put(s3, bucket, "a.csv", b'1,"x\ny"\n2,"ok"\nthree,"z"\n')
+    run(conn, f"CREATE TABLE {table} (id INTEGER, name VARCHAR(5))")
+    conn.commit()
+    with pytest.raises(ProgrammingError):
+        run(conn, f"COPY {table} FROM 's3://{bucket}/a.csv' {ROLE} CSV")
+    conn.rollback()
+    assert [(r[1], r[2].rstrip(), r[3].rstrip()) for r in load_errors(conn)] == [(4, "id", "three")]
+
+
+def test_varchar_length_counts_bytes_as_redshift(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    # 'ééé' is 3 characters (fits PostgreSQL's VARCHAR(4)) but 6 bytes (not Redshift's).
+    put(s3, bucket, "p.parquet", parquet_bytes(pa.table({"s": pa.array(["ok", "ééé"])})))
+    put(s3, bucket, "a.json", '{"s": "ok"}\n{"s": "ééé"}\n'.encode())
+    run(conn, f"CREATE TABLE {table} (s VARCHAR(4))")
+    conn.commit()
+    for source, fmt, line in (("p.parquet", "FORMAT AS PARQUET", 2), ("a.json", "JSON 'auto'", 2)):
+        with pytest.raises(ProgrammingError) as excinfo:
+            run(conn, f"COPY {table} FROM 's3://{bucket}/{source}' {ROLE} {fmt}")
+        assert server_error(excinfo)["M"] == LOAD_FAILED.format(table)
+        conn.rollback()
+        assert [(r[0].rstrip(), r[1], r[2].rstrip(), r[3].rstrip(), r[4].rstrip()) for r in load_errors(conn)] == [
+            (f"s3://{bucket}/{source}", line, "s", "ééé", "String length exceeds DDL length")
+        ]
+
+
+def test_pg_last_copy_count_and_id(conn: Any, connect: Callable[..., Any], s3: Any, bucket: str, table: str) -> None:
+    assert run(conn, "SELECT pg_last_copy_id(), pg_last_copy_count()") == [[-1, 0]]
+    put(s3, bucket, "good.csv", b"1\n2\n3\n")
+    put(s3, bucket, "bad.csv", b"1\nx\n")
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    conn.commit()
+    run(conn, f"COPY {table} FROM 's3://{bucket}/good.csv' {ROLE} CSV")
+    first_id, count = run(conn, "SELECT pg_last_copy_id(), pg_last_copy_count()")[0]
+    assert first_id > 0 and count == 3
+    conn.rollback()  # the bookkeeping is not transactional, as on Redshift
+    assert run(conn, "SELECT pg_last_copy_id(), pg_last_copy_count()") == [[first_id, 3]]
+    with pytest.raises(ProgrammingError):
+        run(conn, f"COPY {table} FROM 's3://{bucket}/bad.csv' {ROLE} CSV")
+    conn.rollback()
+    second_id, count = run(conn, "SELECT pg_last_copy_id(), pg_last_copy_count()")[0]
+    assert second_id > first_id and count == 0
+    # A syntax error does not begin a COPY: the last COPY id stays.
+    with pytest.raises(ProgrammingError):
+        run(conn, f"COPY {table} FROM 's3://{bucket}/good.csv' CSV")
+    conn.rollback()
+    assert run(conn, "SELECT pg_last_copy_id()") == [[second_id]]
+    # Another session has its own.
+    assert run(connect(), "SELECT pg_last_copy_id(), pg_last_copy_count()") == [[-1, 0]]
+
+
+# --- 6. types, LOCK, catalogs ------------------------------------------------------------------------------
+
+
+def test_redshift_types_accepted_and_others_refused(conn: Any, table: str) -> None:
+    run(
+        conn,
+        f"CREATE TABLE {table} (a SUPER, b VARCHAR(65535), c TIMESTAMPTZ, d TIMESTAMP, e DATE, "
+        "f DECIMAL(38,10), g DOUBLE PRECISION, h REAL, i BOOLEAN, j SMALLINT, k INTEGER, l BIGINT, "
+        "m CHAR(10), n TEXT, o VARCHAR, p NUMERIC)",
+    )
+    conn.commit()
+    types = run(
+        conn,
+        "SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale "
+        "FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+        (table,),
+    )
+    assert types[1] == ["b", "character varying", 65535, None, None]
+    assert types[5] == ["f", "numeric", None, 38, 10]
+    # As on Redshift: TEXT and VARCHAR are VARCHAR(256), NUMERIC is NUMERIC(18,0).
+    assert types[13][2] == 256 and types[14][2] == 256 and types[15][3:] == [18, 0]
+    assert run(
+        conn,
+        "SELECT format_type(atttypid, atttypmod) FROM pg_catalog.pg_attribute "
+        "WHERE attrelid = %s::regclass AND attname = 'a'",
+        (table,),
+    ) == [["super"]]
+    run(conn, f"INSERT INTO {table} (a) VALUES (%s)", ('{"x": 1}',))
+    run(conn, f"LOCK {table}")
+    conn.commit()
+    for bad, message in (
+        ("JSONB", "unsupported type"),
+        ("VARCHAR(65536)", "cannot exceed 65535"),
+        ("DECIMAL(39,2)", "must be between 1 and 38"),
+        ("INTEGER[]", "unsupported type"),
+        ("UUID", "unsupported type"),
+    ):
+        with pytest.raises(ProgrammingError) as excinfo:
+            run(conn, f"CREATE TABLE {table}_bad (x {bad})")
+        assert message in server_error(excinfo)["M"]
+        conn.rollback()
+
+
+def test_parquet_load_error_names_the_record(conn: Any, s3: Any, bucket: str, table: str) -> None:
+    """Values with newlines before the bad record must not shift the reported line."""
+    names = ["a\nb", "c\r\nd", "e", "f\n\ng", None, "h"]
+    put(
+        s3,
+        bucket,
+        "p/part-0.parquet",
+        parquet_bytes(pa.table({"id": pa.array([1, 2], pa.int32()), "name": pa.array(["x\ny", "z"])})),
+    )
+    put(
+        s3,
+        bucket,
+        "p/part-1.parquet",
+        parquet_bytes(pa.table({"id": pa.array(range(6), pa.int32()), "name": pa.array(names)})),
+    )
+    run(conn, f"CREATE TABLE {table} (id INTEGER, name VARCHAR(5) NOT NULL)")
+    conn.commit()
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"COPY {table} FROM 's3://{bucket}/p/' {ROLE} FORMAT AS PARQUET")
+    assert server_error(excinfo)["M"] == LOAD_FAILED.format(table)
+    conn.rollback()
+    assert [(r[0].rstrip(), r[1], r[2].rstrip()) for r in load_errors(conn)] == [
+        (f"s3://{bucket}/p/part-1.parquet", 5, "name")
+    ]
