@@ -12,7 +12,7 @@ from publisher.config import Config, Connection, resolve_location
 from publisher.errors import InvalidInput, Location, PublisherError
 from publisher.relation import Relation
 from publisher.render import display_path
-from publisher.validation import did_you_mean, validate, validator
+from publisher.validation import check, did_you_mean
 from publisher.vocabulary import Action, InputFormat, TargetType
 from publisher.yamlfile import Document, load_documents
 
@@ -105,7 +105,7 @@ def load_specs(files: list[Path], config: Config | None) -> tuple[list[Spec], li
 def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None, list[InvalidInput]]:
     if not isinstance(doc.value, dict):
         return None, [InvalidInput("a publish spec must be a mapping of keys to values", doc.start)]
-    problems = validate(doc, validator(SPEC_SCHEMA))
+    problems = check(doc, SPEC_SCHEMA)
     if config is None:
         return None, problems
     value: dict[str, Any] = doc.value
@@ -121,7 +121,7 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
     else:
         source, source_from = config.results_location(value["jobGroup"], value["flowNodeId"]), "config"
     resolved = {**value, "source": source}
-    problems = validate(doc, validator(SPEC_SCHEMA, "$defs", "target", target), resolved)
+    problems = check(doc, SPEC_SCHEMA, "$defs", "target", target, instance=resolved)
     if source_from == "config":
         # The location came from publisher.yaml's template: point at the spec's connection,
         # which chose the target, and name where the location came from.

@@ -41,6 +41,29 @@ def validator(name: str, *pointer: str) -> Draft202012Validator:
     return Draft202012Validator(sub)
 
 
+@cache
+def _compiled(name: str, *pointer: str) -> Any:
+    import fastjsonschema
+
+    return fastjsonschema.compile(validator(name, *pointer).schema)
+
+
+def check(doc: Document, name: str, *pointer: str, instance: Any = None) -> list[InvalidInput]:
+    """``validate`` against a schema of schemas/, fast when the document is valid.
+
+    fastjsonschema compiles the schema to Python and checks a valid spec ten times faster
+    than jsonschema; jsonschema runs only to describe what is wrong, with its paths.
+    (The spec schema uses only keywords fastjsonschema knows: tests/test_vocabulary.py.)
+    """
+    import fastjsonschema
+
+    try:
+        _compiled(name, *pointer)(doc.value if instance is None else instance)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        return validate(doc, validator(name, *pointer), instance)
+
+
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """'; did you mean 'x'?' for a close match among ``choices``, else ''."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from publisher.validation import schema
 from publisher.vocabulary import ACTIONS, CONNECTION_TYPES, INPUT_FORMATS, TARGET_FORMATS
 
@@ -37,3 +39,51 @@ def test_every_config_property_has_description() -> None:
             if name in ("id", "name", "type"):
                 continue
             assert prop.get("description") or prop.get("$ref") == "#/$defs/ledger", (kind, name)
+
+
+def test_fast_and_full_validators_agree_on_the_corpus() -> None:
+    """The compiled fast path must accept exactly what jsonschema accepts."""
+    import fastjsonschema
+
+    from publisher.validation import _compiled, validator
+    from publisher.yamlfile import load_documents
+
+    cases = Path(__file__).parent / "cases"
+    files = sorted(cases.glob("*/*.yaml")) + sorted((Path(__file__).parent.parent / "specs").glob("*.yaml"))
+    assert len(files) > 20
+    for path in files:
+        try:
+            docs = load_documents(path.read_text(), str(path))
+        except Exception:
+            continue  # YAML errors never reach a validator
+        for doc in docs:
+            full = not list(validator("publish-spec.schema.json").iter_errors(doc.value))
+            try:
+                _compiled("publish-spec.schema.json")(doc.value)
+                fast = True
+            except fastjsonschema.JsonSchemaException:
+                fast = False
+            assert fast == full, path
+
+
+def test_spec_schema_uses_only_keywords_fastjsonschema_checks() -> None:
+    known = {
+        "$schema", "$id", "$ref", "$defs", "title", "description", "examples", "type", "properties",
+        "additionalProperties", "required", "minProperties", "maxProperties", "minimum", "pattern",
+        "minLength", "minItems", "maxItems", "items", "enum", "propertyNames", "x-message", "hive", "redshift",
+        "target",
+    }
+
+    def keywords(node: dict[str, object]) -> set[str]:
+        found = set(node)
+        for key, value in node.items():
+            if key in ("properties", "$defs") and isinstance(value, dict):
+                for sub in value.values():
+                    found |= keywords(sub)
+            elif key in ("items", "additionalProperties", "propertyNames", "hive", "redshift") and isinstance(
+                value, dict
+            ):
+                found |= keywords(value)
+        return found
+
+    assert keywords(schema("publish-spec.schema.json")) <= known
