@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PUBLISHER_PYTHON="$PWD/.venv/bin/python"
 export PUBLISHER_CI_STATE=${PUBLISHER_CI_STATE:-$(mktemp -d /tmp/publisher-ci.XXXXXX)}
+chmod 755 "$PUBLISHER_CI_STATE"   # PostgreSQL runs as the postgres user: it must reach its folder
 export PUBLISHER_HS2_PORT=${PUBLISHER_HS2_PORT:-10015}
 export PUBLISHER_REDSHIFT_PORT=${PUBLISHER_REDSHIFT_PORT:-5439}
 export PUBLISHER_S3_PORT=${PUBLISHER_S3_PORT:-9000}

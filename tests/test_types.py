@@ -332,3 +332,12 @@ def test_doc_avro_column_converts_to_the_arrow_column(row: types.DocRow) -> None
     # Avro items and fields without a null union are NOT NULL; the table ignores nested nullability.
     converted, _ = arrow_type_from_avro(row.avro)
     assert _relaxed(converted) == _relaxed(row.arrow())
+
+
+def test_readme_type_table_equals_the_generated_one() -> None:
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    table = readme.split("<!-- types:start -->\n", 1)[1].split("<!-- types:end -->", 1)[0]
+    generated = type_table_markdown()
+    assert table.strip() in generated
+    assert table.count("\n") > 30

@@ -176,3 +176,103 @@ def test_new_job_group_is_a_new_publication(project: Project, hive: HiveEngine) 
     assert plan.out.startswith("### publisher plan: 1 to publish, 0 already published, 0 errors\n")
     assert project.run("apply").code == 0
     assert hive.count("t") == 4
+
+
+KILLER = """
+import os, signal, sys
+from publisher import cli
+from publisher.executor import Executor
+
+original, ran = Executor._execute, []
+
+def execute(self, step):
+    ran.append(step)
+    if len(ran) >= {step}:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(self, step)
+
+Executor._execute = execute
+sys.exit(cli.main(["apply"]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("action", ["load", "truncateAndLoad", "dropAndLoad"])
+def test_killed_apply_then_reapply_publishes_exactly_once(project: Project, hive: HiveEngine, action: str) -> None:
+    """A real process killed (SIGKILL) mid-publish, against the HiveServer2."""
+    if hive.kind != "server":
+        pytest.skip("a killed child process needs the server: the embedded metastore allows one process")
+    import subprocess
+    import sys
+
+    use(project, hive)
+    base = write(project.results(10, 1), "pqt", 1, 20)
+    spec(project, hive, "a_base", "dropAndLoad", "pqt", 10)
+    assert project.run("apply").code == 0
+    spec(project, hive, "b_change", action, "pqt", 100)
+    write(project.results(100, 1), "pqt", 500, 7)
+    total = steps_of(project)
+    for step_number in range(2, total + 1, 2):
+        job = 100 + step_number
+        new = write(project.results(job, 1), "pqt", 500, 7)
+        spec(project, hive, "b_change", action, "pqt", job)
+        killed = subprocess.run(
+            [sys.executable, "-c", KILLER.replace("{step}", str(step_number))],
+            cwd=project.root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert killed.returncode == -9, killed.stderr
+        again = project.run("apply")
+        assert again.code == 0, f"after a kill at step {step_number}: {again.err}"
+        rows = table_rows(hive, "t")
+        assert rows == (expected(base + new) if action == "load" else expected(new)), step_number
+        assert not [n for n in hive.tables() if "__" in n], step_number
+        assert project.run("apply", "--force", "specs/a_base.yaml").code == 0
+        time.sleep(1)
+
+
+@pytest.mark.slow
+def test_readers_never_see_an_empty_table_during_truncate_and_load(project: Project, hive: HiveEngine) -> None:
+    """A reader on another connection polls the table through the whole replace."""
+    if hive.kind != "server":
+        pytest.skip("a second connection needs the server")
+    import threading
+
+    from publisher.targets.hive import HiveServer
+
+    use(project, hive)
+    write(project.results(10, 1), "pqt", 1, 50_000, parts=4)
+    write(project.results(11, 1), "pqt", 100_000, 80_000, parts=4)
+    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
+    assert project.run("apply").code == 0
+    spec(project, hive, "b", "truncateAndLoad", "pqt", 11)
+    counts: list[int] = []
+    errors: list[str] = []
+    done = threading.Event()
+    host, port = hive.connection["host"], hive.connection["port"]
+
+    def poll() -> None:
+        reader = HiveServer(host, port, username="reader")
+        try:
+            while not done.is_set():
+                try:
+                    counts.append(int(reader.fetch(f"SELECT COUNT(*) FROM `{hive.database}`.`t`")[0][0]))
+                except Exception as exc:  # noqa: BLE001 - every failure is a finding
+                    errors.append(str(exc))
+        finally:
+            reader.close()
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    try:
+        result = project.run("apply")
+    finally:
+        done.set()
+        thread.join()
+    assert result.code == 0, result.err
+    assert len(counts) > 5
+    assert set(counts) <= {50_000, 80_000}, sorted(set(counts))
+    assert errors == []
+    assert hive.count("t") == 80_000
