@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dry-run", action="store_true", help="print the statements, run nothing")
     p.add_argument("--force", action="store_true", help="publish the named specs again, even if already published")
+    p.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="publish into up to N tables at once (one table's publications never run together)",
+    )
 
     command("status", "show what each spec's target ledger holds")
     return parser
@@ -133,10 +140,18 @@ def cmd_apply(args: argparse.Namespace) -> int:
     for pub in plan.publications:
         if pub.status != "pending":
             print(f"skip {pub.spec_file}: {pub.label}: {STATUS_WORDS[pub.status]} ({pub.status_detail})")
-    progress = Progress(dry_run=args.dry_run)
+    if args.parallel < 1:
+        raise PublisherError("--parallel must be 1 or more")
+    progress = Progress(dry_run=args.dry_run, steps=args.parallel == 1)
     try:
         outcomes = apply_plan(
-            plan, config, pool, dry_run=args.dry_run, listener=progress.step, on_publication=progress.publication
+            plan,
+            config,
+            pool,
+            dry_run=args.dry_run,
+            parallel=args.parallel,
+            listener=progress.step,
+            on_publication=progress.publication,
         )
     finally:
         pool.close()

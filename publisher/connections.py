@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from publisher.config import Config, Connection, Secret
+from publisher.errors import PublishFailed
 from publisher.targets.base import Target
 
 
@@ -34,6 +35,10 @@ def s3_client(connection: Connection) -> Any:
     return boto3.client("s3", **options)
 
 
+def _code(exc: Any) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
 class S3Objects:
     """Writes and deletes the objects plans name (COPY manifests)."""
 
@@ -46,9 +51,31 @@ class S3Objects:
         return parsed.netloc, parsed.path.lstrip("/")
 
     def put(self, uri: str, body: str) -> None:
+        from botocore.exceptions import ClientError
+
         bucket, key = self._split(uri)
+        data = body.encode()
         # Never overwrite: a manifest name is unique per plan, and result files are never ours.
-        self.client.put_object(Bucket=bucket, Key=key, Body=body.encode(), IfNoneMatch="*")
+        for _ in range(3):
+            try:
+                self.client.put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+                return
+            except ClientError as exc:
+                if _code(exc) not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                    raise
+            # The object exists: the same plan's manifest, left by an apply that was killed or
+            # written by a concurrent apply planned in the same second. The same bytes are
+            # ours to use; anything else is not.
+            try:
+                existing = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except ClientError as exc:
+                if _code(exc) in ("NoSuchKey", "404"):
+                    continue  # the concurrent apply has deleted it since: write it again
+                raise
+            if existing != data:
+                raise PublishFailed(f"{uri} already exists with other content; it was not overwritten")
+            return
+        raise PublishFailed(f"{uri}: another process keeps writing and deleting it; try again")
 
     def delete(self, uri: str) -> None:
         bucket, key = self._split(uri)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -75,6 +76,7 @@ class Executor:
     dry_run: bool = False
     listener: Listener = _quiet
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    serial: threading.Lock = field(default_factory=threading.Lock)  # shared by parallel executors
     captured: dict[str, int] = field(default_factory=dict)
 
     def run(self, publication: Publication) -> None:
@@ -103,7 +105,13 @@ class Executor:
     def _run_step(self, publication: Publication, index: int, step: Step) -> None:
         self.listener("start", StepEvent(publication, index, step, 0.0))
         started = time.monotonic()
-        result = None if self.dry_run else self._execute(step)
+        if self.dry_run:
+            result = None
+        elif step.serial:
+            with self.serial:
+                result = self._execute(step)
+        else:
+            result = self._execute(step)
         self.listener("done", StepEvent(publication, index, step, time.monotonic() - started, result))
 
     def _execute(self, step: Step) -> Any:

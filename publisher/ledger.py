@@ -124,6 +124,7 @@ def ensure(dialect: Dialect, ledger: Relation) -> tuple[Step, ...]:
         Step(
             f"CREATE TABLE IF NOT EXISTS {dialect.table(ledger)} (\n{cols}\n){dialect.ledger_storage}",
             "create the publication ledger if missing",
+            serial=True,
         ),
     )
 
@@ -178,7 +179,7 @@ def record(
     rendered += [f"'{RUN_ID}'", f"CAST('{NOW}' AS TIMESTAMP)"]
     sql = f"INSERT INTO {dialect.insert_target(ledger, NAMES)}\nVALUES ({', '.join(rendered)})"
     purpose = "record the publication in the ledger" if state == "done" else "record the publish as started"
-    return Step(sql, purpose, fills=(rows_before,) if rows_before else ())
+    return Step(sql, purpose, fills=(rows_before,) if rows_before else (), serial=True)
 
 
 def changes(published: dict[str, Any], current: dict[str, Any]) -> list[str]:

@@ -21,7 +21,8 @@ class Step:
     environment variables whose ``${NAME}`` references are filled in only at execution.
     ``guard``: a count query; non-zero means another apply already published this, so the
     publication stops (undone, not failed). ``fills``: captured counts written into the
-    statement where it says ``@@name@@``.
+    statement where it says ``@@name@@``. ``serial``: runs alone among the publications that
+    one apply runs in parallel (Spark fails two INSERTs into one table at once).
     """
 
     sql: str
@@ -36,6 +37,7 @@ class Step:
     secrets: tuple[str, ...] = ()
     guard: bool = False
     fills: tuple[str, ...] = ()
+    serial: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class Plan:
 
 def plan_to_json(plan: Plan) -> str:
     """The plan as indented, key-sorted JSON (stable for diffs and golden files)."""
+
     # vars(), not dataclasses.asdict: asdict deep-copies every value, half the cost of a big plan.
     def publication(p: Publication) -> dict[str, Any]:
         return {**vars(p), "steps": [vars(s) for s in p.steps], "on_failure": [vars(s) for s in p.on_failure]}

@@ -15,12 +15,13 @@ from publisher.render import step_lines
 
 
 class Progress:
-    def __init__(self, *, dry_run: bool = False, out: TextIO | None = None) -> None:
+    def __init__(self, *, dry_run: bool = False, steps: bool = True, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
         self.dry_run = dry_run
+        self.steps = steps  # False when publications run in parallel: their steps would interleave
         self.live = self.out.isatty() and not dry_run
         self.started = time.monotonic()
-        self._publication_started = 0.0
+        self._publication_started: dict[int, float] = {}
         self._step_started: float | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -47,12 +48,12 @@ class Progress:
 
     def publication(self, kind: str, pub: Publication, error: PublishFailed | None) -> None:
         if kind == "start":
-            self._publication_started = time.monotonic()
+            self._publication_started[id(pub)] = time.monotonic()
             self._print(
                 f"\n==> {pub.spec_file}: {pub.label}: {pub.action} into {pub.database}.{pub.table} on {pub.connection}"
             )
             return
-        took = time.monotonic() - self._publication_started
+        took = time.monotonic() - self._publication_started.pop(id(pub))
         if error is None:
             verb = "would publish" if self.dry_run else "published"
             rows = "" if pub.rows is None else f", {pub.rows:,} rows"
@@ -61,6 +62,8 @@ class Progress:
             self._print(f"==> FAILED {pub.label} after {took:.1f}s")
 
     def step(self, kind: str, event: StepEvent) -> None:
+        if not self.steps and kind != "warning":
+            return
         if kind == "start":
             if event.index:
                 self._print("\n".join(step_lines(event.step, f"{event.index}.")))

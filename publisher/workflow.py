@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,38 +144,77 @@ def apply_plan(
     pool: Pool,
     *,
     dry_run: bool = False,
+    parallel: int = 1,
     listener: Listener | None = None,
     on_publication: Callable[[str, Publication, PublishFailed | None], None] | None = None,
 ) -> list[Outcome]:
-    """Run each publication; one failing does not stop the others (they are independent)."""
-    outcomes = []
+    """Run each pending publication; one failing does not stop the others.
+
+    With ``parallel`` > 1, publications into different tables run at once, each thread on
+    connections of its own; publications into one table run one after another, in plan order.
+    """
+
+    serial = threading.Lock()
+
+    def run_group(group: list[Publication], connections: Pool) -> list[Outcome]:
+        outcomes = []
+        for publication in group:
+            if on_publication:
+                on_publication("start", publication, None)
+            outcomes.append(_apply_one(publication, config, connections, dry_run, listener, serial))
+            if on_publication:
+                on_publication("end", publication, outcomes[-1].error)
+        return outcomes
+
+    groups: dict[tuple[object, ...], list[Publication]] = {}
     for publication in plan.pending:
-        connection = config.find(publication.connection_id)
-        if on_publication:
-            on_publication("start", publication, None)
+        key = (publication.connection_id, publication.database, publication.requested_table)
+        groups.setdefault(key, []).append(publication)
+    if parallel <= 1 or len(groups) <= 1:
+        return [o for group in groups.values() for o in run_group(group, pool)]
+
+    def in_thread(group: list[Publication]) -> list[Outcome]:
+        connections = Pool(config)  # drivers' connections are not shared across threads
         try:
-            if connection is None:
-                raise PublishFailed(f"connection id {publication.connection_id} is not in publisher.yaml")
-            target = None if dry_run else pool.target(connection)
-            objects = None
-            if not dry_run and any(s.kind.endswith("_object") for s in publication.steps + publication.on_failure):
-                s3 = config.s3_for(connection)
-                assert s3 is not None
-                objects = S3Objects(pool.s3(s3))
-            executor = Executor(target, objects, dry_run=dry_run)
-            if listener:
-                executor.listener = listener
-            executor.run(publication)
-            outcomes.append(Outcome(publication))
-        except AlreadyPublished:
-            outcomes.append(Outcome(publication, skipped=True))
-        except PublishFailed as exc:
-            outcomes.append(Outcome(publication, exc))
-        except Exception as exc:  # connecting failed
-            outcomes.append(Outcome(publication, PublishFailed(f"{publication.label}: {_one_line(exc)}")))
-        if on_publication:
-            on_publication("end", publication, outcomes[-1].error)
-    return outcomes
+            return run_group(group, connections)
+        finally:
+            connections.close()
+
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="publish") as threads:
+        finished = list(threads.map(in_thread, groups.values()))
+    by_publication = {id(o.publication): o for group in finished for o in group}
+    return [by_publication[id(p)] for group in groups.values() for p in group]
+
+
+def _apply_one(
+    publication: Publication,
+    config: Config,
+    pool: Pool,
+    dry_run: bool,
+    listener: Listener | None,
+    serial: threading.Lock,
+) -> Outcome:
+    connection = config.find(publication.connection_id)
+    try:
+        if connection is None:
+            raise PublishFailed(f"connection id {publication.connection_id} is not in publisher.yaml")
+        target = None if dry_run else pool.target(connection)
+        objects = None
+        if not dry_run and any(s.kind.endswith("_object") for s in publication.steps + publication.on_failure):
+            s3 = config.s3_for(connection)
+            assert s3 is not None
+            objects = S3Objects(pool.s3(s3))
+        executor = Executor(target, objects, dry_run=dry_run, serial=serial)
+        if listener:
+            executor.listener = listener
+        executor.run(publication)
+        return Outcome(publication)
+    except AlreadyPublished:
+        return Outcome(publication, skipped=True)
+    except PublishFailed as exc:
+        return Outcome(publication, exc)
+    except Exception as exc:  # connecting failed
+        return Outcome(publication, PublishFailed(f"{publication.label}: {_one_line(exc)}"))
 
 
 def fingerprint(spec: Spec, results: Results, view: TargetView | None) -> dict[str, object]:

@@ -66,7 +66,7 @@ class Dialect:
         return f"{self.table(relation)} ({', '.join(self.quote(c) for c in columns)})"
 
     def lock(self, relation: Relation) -> tuple[Step, ...]:
-        """Steps that serialize publishers on the ledger until the transaction ends."""
+        """Steps that make other publishers of ``relation`` wait until the transaction ends."""
         return ()
 
     def quote(self, identifier: str) -> str:

@@ -26,8 +26,18 @@ COPY_FORMAT = {
 }
 COLUMNAR_FORMATS = frozenset({"pqt"})
 """COPY refuses REGION (and most data-conversion options) with columnar formats."""
+TEXT_FORMATS = frozenset({"csv", "json"})
+"""COPY converts these formats' text into each column's type."""
 BY_POSITION_FORMATS = frozenset({"pqt", "csv"})
 """COPY maps Parquet and CSV columns by position; JSON and Avro 'auto' by name."""
+
+
+CHARACTER_TYPES = ("VARCHAR", "CHAR", "CHARACTER", "NVARCHAR", "NCHAR", "BPCHAR", "TEXT")
+
+
+def _character(sql_type: str) -> bool:
+    """Whether a type is a character string type (VARCHAR(n), CHAR(n), CHARACTER VARYING, ...)."""
+    return sql_type.strip().upper().split("(")[0].split()[0] in CHARACTER_TYPES
 
 
 class Redshift(Dialect):
@@ -50,8 +60,7 @@ class Redshift(Dialect):
         return f"CREATE SCHEMA IF NOT EXISTS {self.quote(name)}"
 
     def lock(self, relation: Relation) -> tuple[Step, ...]:
-        # LOCK holds until COMMIT/ROLLBACK: a second apply waits here, then its guard
-        # sees this publication's ledger row and skips.
+        # LOCK holds until COMMIT/ROLLBACK: a concurrent apply waits here.
         return (Step(f"LOCK {self.table(relation)}", "one publisher at a time: wait for concurrent applies"),)
 
     def table(self, relation: Relation) -> str:
@@ -69,6 +78,23 @@ class Redshift(Dialect):
     def loads_into(self, result_type: str, table_type: str) -> bool:
         return types.redshift_loads_into(result_type, table_type)
 
+    def select_list(self, result_columns: tuple[ColumnDef, ...], table_columns: tuple[ColumnDef, ...]) -> str:
+        """As the base, except that a string going into a character column is never CAST:
+        CAST to a shorter VARCHAR or CHAR cuts the value short without a word, where the
+        INSERT's own conversion refuses a value too long for the column (value too long
+        for type character varying(n)). Other casts only widen, or are what columnTypes asked."""
+        by_name = {c.name: c for c in result_columns}
+        parts = []
+        for col in table_columns:
+            found = by_name[col.name]
+            name = self.quote(col.name)
+            value = found.read or name
+            if found.type != col.type and not (_character(found.type) and _character(col.type)):
+                parts.append(f"CAST({value} AS {col.type}) AS {name}")
+            else:
+                parts.append(name if value == name else f"{value} AS {name}")
+        return ", ".join(parts)
+
     def begin(self) -> tuple[Step, ...]:
         return (Step("BEGIN", "one transaction: all of it or none of it", undo="ROLLBACK"),)
 
@@ -85,7 +111,7 @@ class Redshift(Dialect):
         entries = [{"url": f.uri, "mandatory": True, "meta": {"content_length": f.size}} for f in results.files]
         body = json.dumps({"entries": entries}, indent=2)
         uri = self.manifest_uri(spec, results, stamp)
-        columns = tuple(ColumnDef(c.name.lower(), self.column_type(c.type, c.name)) for c in results.columns)
+        columns = tuple(ColumnDef(c.name.lower(), self._source_type(spec, c.name, c.type)) for c in results.columns)
         steps = (
             Step(
                 uri, f"write the COPY manifest listing the {len(entries)} result file(s)", kind="put_object", body=body
@@ -93,6 +119,15 @@ class Redshift(Dialect):
         )
         tidy = (Step(uri, "delete the manifest (the result files stay)", kind="delete_object"),)
         return LoadSource(steps, uri, tidy, columns)
+
+    def _source_type(self, spec: Spec, name: str, arrow_type: Any) -> str:
+        """The type COPY loads a result column as. CSV and JSON hold text, which COPY
+        converts straight into the column's type: there the spec's columnTypes apply (the
+        inferred type is a guess from a sample, and a text timestamp inferred with
+        nanoseconds, or a decimal inferred as a float, is no reason to refuse or to convert
+        twice). Parquet and Avro columns have the types their files say."""
+        override = spec.column_types.get(name.lower()) if spec.input_format in TEXT_FORMATS else None
+        return override or self.column_type(arrow_type, name)
 
     def credentials(self, spec: Spec) -> tuple[str, tuple[str, ...]]:
         """COPY's authorization clause, with secrets as ${ENV} references filled in at run time."""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import time
+from ssl import SSLCertVerificationError, SSLSocket
 from typing import Any
 
+from publisher.errors import PublishFailed
 from publisher.relation import Relation
 from publisher.targets.base import ColumnState, TableState
 
@@ -30,6 +34,17 @@ FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT 
 """
 
 
+CREATE_ATTEMPTS = 3
+IF_NOT_EXISTS = re.compile(r"^\s*CREATE\s+(TABLE|SCHEMA)\s+IF\s+NOT\s+EXISTS\b", re.IGNORECASE)
+# What a CREATE ... IF NOT EXISTS gets when a concurrent session creates the same object
+# first: a unique violation in the catalog (23505), the object already existing (42P06,
+# 42P07), or Redshift's serializable isolation violation (error 1023, class XX000).
+RACE_CODES = frozenset({"23505", "42P06", "42P07"})
+
+SSL_MODES = ("verify-ca", "verify-full")
+"""What redshift_connector acts on: verify the server's certificate chain (and its name)."""
+
+
 class RedshiftTarget:
     """One session; autocommit on, so the plan's own BEGIN/COMMIT steps delimit transactions."""
 
@@ -42,24 +57,43 @@ class RedshiftTarget:
         user: str,
         password: str,
         ssl: bool = True,
-        sslmode: str = "verify-ca",
+        sslmode: str = "verify-full",
     ) -> None:
         import redshift_connector
 
-        self.connection = redshift_connector.connect(
-            host=host, port=port, database=database, user=user, password=password, ssl=ssl, sslmode=sslmode
-        )
+        where = f"Redshift at {host}:{port} (database {database}, user {user})"
+        if ssl and sslmode not in SSL_MODES:
+            # redshift_connector ignores a mode it does not know, and then talks in clear text.
+            raise PublishFailed(f"{where}: sslmode {sslmode!r} is not one of {', '.join(SSL_MODES)}")
+        try:
+            self.connection = redshift_connector.connect(
+                host=host, port=port, database=database, user=user, password=password, ssl=ssl, sslmode=sslmode
+            )
+        except Exception as exc:
+            # One line, the server's message only (the driver's error is a dict of fields);
+            # the password is never part of it.
+            raise PublishFailed(f"cannot connect to {where}: {_message(exc)}{_tls_hint(exc)}") from None
+        if ssl and not isinstance(getattr(self.connection, "_usock", None), SSLSocket):
+            self.connection.close()
+            raise PublishFailed(f"{where}: TLS was asked for (ssl: true) but the connection is not encrypted")
         self.connection.autocommit = True
 
     def _cursor(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute(sql, params or None)
-        except Exception as exc:
-            if sql.lstrip().upper().startswith("COPY"):
-                raise RuntimeError(f"{_message(exc)}{self._load_errors()}") from None
-            raise RuntimeError(_message(exc)) from None
-        return cursor
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            cursor = self.connection.cursor()
+            try:
+                cursor.execute(sql, params or None)
+                return cursor
+            except Exception as exc:
+                if attempt < CREATE_ATTEMPTS and _lost_create_race(sql, exc):
+                    # CREATE ... IF NOT EXISTS racing a concurrent session that created the
+                    # same object (two first applies): it exists now, which is what was asked.
+                    time.sleep(0.05 * attempt)
+                    continue
+                if sql.lstrip().upper().startswith("COPY"):
+                    raise RuntimeError(f"{_message(exc)}{self._load_errors()}") from None
+                raise RuntimeError(_message(exc)) from None
+        raise AssertionError("unreachable")
 
     def _load_errors(self) -> str:
         """The rows of stl_load_errors for the failed COPY, as one line."""
@@ -104,9 +138,30 @@ class RedshiftTarget:
         self.connection.close()
 
 
-def _message(exc: Exception) -> str:
+def _lost_create_race(sql: str, exc: BaseException) -> bool:
+    if not IF_NOT_EXISTS.match(sql):
+        return False
+    fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    return fields.get("C") in RACE_CODES or "serializable isolation violation" in str(fields.get("M", "")).lower()
+
+
+def _tls_hint(exc: BaseException) -> str:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return (
+                " (the server's certificate is not signed by a CA this machine trusts: add the CA to "
+                "the system's trust store, or point SSL_CERT_FILE at it)"
+            )
+        seen = seen.__cause__ or seen.__context__
+    return ""
+
+
+def _message(exc: BaseException) -> str:
     # redshift_connector raises with a dict of the server's fields; keep the message ('M').
     arg = exc.args[0] if exc.args else exc
     if isinstance(arg, dict):
         return str(arg.get("M", arg))
-    return str(arg)
+    if isinstance(arg, str) and len(exc.args) > 1 and isinstance(exc.args[1], BaseException):
+        return f"{arg}: {exc.args[1]}"  # InterfaceError('communication error', cause)
+    return " ".join(str(arg).split())

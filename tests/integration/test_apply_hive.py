@@ -234,3 +234,19 @@ def test_missing_database_is_a_plan_error(project: Project, hive: HiveEngine) ->
     result = project.run("plan")
     assert result.code == 1
     assert "database no_such_db_x does not exist on hive (id 1, hive)" in result.err
+
+
+def test_parallel_apply_publishes_each_table_in_plan_order(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    first = write(project.results(10, 1), "pqt", 1, 10)
+    more = write(project.results(11, 1), "pqt", 100, 5)
+    spec(project, hive, "a1", "dropAndLoad", "pqt", 10)
+    spec(project, hive, "a2", "load", "pqt", 11)  # same table: must run after a1
+    for i, table in enumerate(("u", "v", "w")):
+        spec(project, hive, f"b{i}", "dropAndLoad", "pqt", 10, table=table)
+    result = project.run("apply", "--parallel", "3")
+    assert result.code == 0, result.err
+    assert "5 published, 0 already published, 0 failed" in result.out
+    assert table_rows(hive, "t") == expected(first + more)
+    for table in ("u", "v", "w"):
+        assert table_rows(hive, table) == expected(first)
