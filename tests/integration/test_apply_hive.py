@@ -250,3 +250,30 @@ def test_parallel_apply_publishes_each_table_in_plan_order(project: Project, hiv
     assert table_rows(hive, "t") == expected(first + more)
     for table in ("u", "v", "w"):
         assert table_rows(hive, table) == expected(first)
+
+
+@pytest.mark.parametrize("action", ["create", "createAndLoad"])
+def test_timestamped_name_never_collides_with_an_existing_table(
+    project: Project, hive: HiveEngine, action: str
+) -> None:
+    from publisher.config import load_config
+    from publisher.connections import Pool
+    from publisher.spec import load_specs
+    from publisher.workflow import make_plan
+
+    use(project, hive)
+    write(project.results(10, 1), "pqt", 1, 5)
+    path = project.spec("a", jobGroup=10, flowNodeId=1, connection={"id": 1}, path=[hive.database], table="t",
+                        action=action, inputFormat="pqt")  # fmt: skip
+    # The names this plan would take at 12:00:00 and 12:00:01 exist already.
+    for taken in ("t_20261128120000", "t__stage_20261128120001"):
+        hive.target.execute(f"CREATE TABLE `{hive.database}`.`{taken}` (x INT) STORED AS PARQUET")
+    config = load_config(project.root / "publisher.yaml")
+    specs, problems = load_specs([path], config)
+    assert not problems
+    pool = Pool(config)
+    try:
+        plan = make_plan(config, specs, pool, offline=False, now=datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC))
+    finally:
+        pool.close()
+    assert plan.publications[0].table == "t_20261128120002"
