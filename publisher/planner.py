@@ -17,8 +17,6 @@ from publisher.spec import Spec
 from publisher.targets.base import TableState
 from publisher.vocabulary import EXISTING_TABLE_ACTIONS
 
-LOCKS_TABLE = frozenset({"load", "truncateAndLoad", "dropAndLoad"})
-"""Actions whose publication locks the table it replaces or appends to (else the ledger)."""
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 STAMP_FORMAT = "%Y%m%d%H%M%S"
 """The UTC plan-time suffix of new tables: <table>_YYYYMMDDhhmmss."""
@@ -423,11 +421,10 @@ def _assemble(
         # Objects outside the database (the COPY manifest) are written before the transaction.
         steps.extend(body.prepare)
     steps.extend(dialect.begin())
-    # One publisher at a time per table: two applies of one publication wait for each other
-    # here, and the second's guard then finds the first's ledger row. Locking the table,
-    # not the ledger, lets publications into other tables run meanwhile.
-    exists = view is None or view.table is not None
-    steps.extend(dialect.lock(spec.relation if exists and spec.action in LOCKS_TABLE else home))
+    # One publisher at a time: two applies of one publication wait for each other here, and
+    # the second's guard then finds the first's ledger row. The ledger is locked, not the
+    # table: Redshift's LOCK would make the table's readers wait for the whole load.
+    steps.extend(dialect.lock(home))
     if not body.forced:
         steps.append(ledger.guard(dialect, home, spec))
     steps.extend(body.recover)

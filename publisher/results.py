@@ -793,7 +793,17 @@ def _json_first_record(store: _Store, f: ResultFile) -> None:
 
 def _text_columns(schema: pa.Schema) -> tuple[Column, ...]:
     # Text formats cannot say NOT NULL: every column may hold nulls.
-    return tuple(Column(f.name, f.type, True) for f in schema)
+    return tuple(Column(f.name, _text_type(f.type), True) for f in schema)
+
+
+def _text_type(t: pa.DataType) -> pa.DataType:
+    """pyarrow types text timestamps in nanoseconds whatever they hold; job outputs write at
+    most microseconds, which every target keeps (Redshift refuses nanoseconds)."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(t) and t.unit == "ns":
+        return pa.timestamp("us", tz=t.tz)
+    return t
 
 
 def _inspect_csv(

@@ -22,7 +22,7 @@ from publisher.relation import Relation
 from publisher.targets.base import Target
 from tests.fixtures.hive import server_address
 
-pytest_plugins = ["tests.fixtures.hive"]
+pytest_plugins = ["tests.fixtures.hive", "tests.fixtures.redshift"]
 
 
 @dataclass
@@ -37,11 +37,17 @@ class HiveEngine:
     def table(self, name: str) -> Relation:
         return Relation(self.database, None, name)
 
+    def fresh(self, name: str) -> str:
+        """The table's name, after dropping this session's cached file list of it: Spark
+        sessions cache it, and the publisher replaced the table through another session."""
+        self.target.execute(f"REFRESH TABLE `{self.database}`.`{name}`")
+        return f"`{self.database}`.`{name}`"
+
     def rows(self, name: str) -> list[tuple[Any, ...]]:
-        return self.target.fetch(f"SELECT * FROM `{self.database}`.`{name}`")
+        return self.target.fetch(f"SELECT * FROM {self.fresh(name)}")
 
     def count(self, name: str) -> int:
-        return int(self.target.fetch(f"SELECT COUNT(*) FROM `{self.database}`.`{name}`")[0][0])
+        return int(self.target.fetch(f"SELECT COUNT(*) FROM {self.fresh(name)}")[0][0])
 
     def tables(self) -> set[str]:
         return self.target.table_names(self.table("x"))

@@ -1,8 +1,16 @@
-"""Job results for tests: the same rows written as Parquet or Avro, several part files."""
+"""Job results for tests: the same rows written as Parquet, Avro, CSV or newline-delimited
+JSON, several part files.
+
+CSV: RFC 4180 (comma, double quotes), a header row, NULL as an unquoted ``\\N`` (COPY's
+default NULL AS), timestamps and dates as ISO 8601 text, decimals as plain text, lists as
+JSON text. JSON: one object per line, decimals as JSON numbers with their exact digits,
+timestamps and dates as ISO 8601 strings, lists as JSON arrays, NULL as null.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,11 +31,33 @@ AVRO_SCHEMA = {
 }
 
 
-def rows(first: int, count: int) -> list[dict[str, Any]]:
+TRICKY = (
+    "comma, \"double\" and 'single' quotes",
+    "a line\nbreak, and a\r\nCRLF",
+    "",
+    "ünïcødé €",
+    "  padded  ",
+)
+"""Strings that break naive CSV handling (``rows(..., tricky=True)``)."""
+
+
+def name_for(i: int, tricky: bool = False) -> str | None:
+    if i % 5 == 0:
+        return None
+    if tricky and i % 5 == 1:
+        return f"{i}: {TRICKY[(i // 5) % len(TRICKY)]}"
+    return f"name {i}, with 'quotes'"
+
+
+COLUMNS = ("id", "name", "amount", "at", "day", "tags")
+
+
+def rows(first: int, count: int, tricky: bool = False) -> list[dict[str, Any]]:
+    """Rows ``first..first+count``; ``tricky`` adds strings with quotes, newlines and commas."""
     return [
         {
             "id": i,
-            "name": None if i % 5 == 0 else f"name {i}, with 'quotes'",
+            "name": name_for(i, tricky),
             "amount": Decimal(i * 37 % 100000) / 100,
             "at": EPOCH + dt.timedelta(seconds=i * 61, microseconds=i),
             "day": (EPOCH + dt.timedelta(days=i % 30)).date(),
@@ -37,14 +67,20 @@ def rows(first: int, count: int) -> list[dict[str, Any]]:
     ]
 
 
-def write(folder: Path, fmt: str, first: int, count: int, parts: int = 2) -> list[dict[str, Any]]:
+def write(
+    folder: Path, fmt: str, first: int, count: int, parts: int = 2, *, tricky: bool = False
+) -> list[dict[str, Any]]:
     """Writes rows ``first..first+count`` into ``parts`` files (plus _SUCCESS); returns them."""
     folder.mkdir(parents=True, exist_ok=True)
-    data = rows(first, count)
+    data = rows(first, count, tricky)
     size = -(-count // parts)
     for i in range(parts):
         chunk = data[i * size : (i + 1) * size]
-        if fmt == "pqt":
+        if fmt == "csv":
+            write_csv(folder / f"part-{i:05d}.csv", chunk)
+        elif fmt == "json":
+            write_json(folder / f"part-{i:05d}.json", chunk)
+        elif fmt == "pqt":
             import pyarrow as pa
             import pyarrow.parquet as pq
 
@@ -69,6 +105,61 @@ def write(folder: Path, fmt: str, first: int, count: int, parts: int = 2) -> lis
                 fastavro.writer(f, fastavro.parse_schema(AVRO_SCHEMA), chunk)
     (folder / "_SUCCESS").write_bytes(b"")
     return data
+
+
+CSV_NULL = "\\N"
+"""How CSV results write NULL: Redshift COPY's default NULL AS."""
+
+
+def _text(value: Any) -> Any:
+    """A value as CSV/JSON results write it (None stays None)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()  # 2026-01-01T00:01:01.000001+00:00: microseconds and zone
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return json.dumps(list(value), ensure_ascii=False)
+    return value
+
+
+def write_csv(path: Path, data: list[dict[str, Any]], columns: list[str] | None = None) -> None:
+    """One CSV file: a header row, then ``data``; NULL as an unquoted ``\\N``.
+
+    Values with a comma, a quote or a line break are quoted (RFC 4180); line breaks
+    inside values stay as they are.
+    """
+    names = columns or (list(data[0]) if data else list(COLUMNS))
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(",".join(names) + "\n")
+        for row in data:
+            f.write(",".join(_csv_field(_text(row[n])) for n in names) + "\n")
+
+
+def _csv_field(value: Any) -> str:
+    if value is None:
+        return CSV_NULL
+    text = str(value)
+    if text == "" or any(c in text for c in ',"\r\n') or text != text.strip() or text == CSV_NULL:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def write_json(path: Path, data: list[dict[str, Any]]) -> None:
+    """One newline-delimited JSON file: an object per row; decimals as exact JSON numbers."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        for row in data:
+            fields = []
+            for name, value in row.items():
+                if isinstance(value, Decimal):
+                    rendered = str(value)  # a JSON number with exactly these digits
+                elif isinstance(value, list | tuple):
+                    rendered = json.dumps(list(value), ensure_ascii=False)
+                else:
+                    rendered = json.dumps(_text(value), ensure_ascii=False)
+                fields.append(f"{json.dumps(name)}: {rendered}")
+            f.write("{" + ", ".join(fields) + "}\n")
 
 
 def normalized(row: tuple[Any, ...] | dict[str, Any]) -> tuple[Any, ...]:

@@ -37,9 +37,10 @@ FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY line_number LIMIT 
 CREATE_ATTEMPTS = 3
 IF_NOT_EXISTS = re.compile(r"^\s*CREATE\s+(TABLE|SCHEMA)\s+IF\s+NOT\s+EXISTS\b", re.IGNORECASE)
 # What a CREATE ... IF NOT EXISTS gets when a concurrent session creates the same object
-# first: a unique violation in the catalog (23505), the object already existing (42P06,
-# 42P07), or Redshift's serializable isolation violation (error 1023, class XX000).
-RACE_CODES = frozenset({"23505", "42P06", "42P07"})
+# first: a unique violation in the catalog (23505), the object, or the table's row type,
+# already existing (42P06, 42P07, 42710), or Redshift's serializable isolation violation
+# (error 1023, class XX000).
+RACE_CODES = frozenset({"23505", "42P06", "42P07", "42710"})
 
 SSL_MODES = ("verify-ca", "verify-full")
 """What redshift_connector acts on: verify the server's certificate chain (and its name)."""

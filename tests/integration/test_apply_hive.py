@@ -48,7 +48,7 @@ def table_rows(hive: HiveEngine, table: str) -> list[tuple[Any, ...]]:
     arrays as text where pyspark returns objects)."""
     sql = (
         "SELECT CAST(id AS STRING), name, CAST(amount AS STRING), CAST(at AS STRING), CAST(day AS STRING), "
-        f"concat_ws('|', tags) FROM `{hive.database}`.`{table}`"
+        f"concat_ws('|', tags) FROM {hive.fresh(table)}"
     )
     return sorted((tuple(r) for r in hive.target.fetch(sql)), key=str)
 

@@ -7,7 +7,6 @@ test_generated_sql_of_golden_plans_parses, which needs no service.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import threading
@@ -93,22 +92,21 @@ def results(
     return data
 
 
-def comparable(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-    if isinstance(value, str) and value[:1] == "[":
-        return tuple(json.loads(value))  # SUPER, or a CSV list written as JSON text
-    if isinstance(value, list):
-        return tuple(value)
-    return value
+def comparable(row: tuple[Any, ...] | dict[str, Any]) -> tuple[Any, ...]:
+    """A row of rows() (written) or of the table (read) as comparable values: timestamps as
+    UTC instants, tags (SUPER, or JSON text in a CSV's VARCHAR) as a tuple."""
+    values = list(normalized(row))
+    if len(values) == 6 and isinstance(values[5], str):
+        values[5] = tuple(json.loads(values[5]))
+    return tuple(values)
 
 
 def table_rows(rs: RedshiftEngine, table: str) -> list[tuple[Any, ...]]:
-    return sorted((tuple(comparable(v) for v in r) for r in rs.rows(table)), key=lambda r: r[0])
+    return sorted((comparable(r) for r in rs.rows(table)), key=lambda r: r[0])
 
 
 def expected(data: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    return sorted((tuple(comparable(v) for v in normalized(r)) for r in data), key=lambda r: r[0])
+    return sorted((comparable(r) for r in data), key=lambda r: r[0])
 
 
 def new_tables(rs: RedshiftEngine, before: set[str]) -> set[str]:
@@ -159,7 +157,7 @@ def test_action_publishes_every_format(
         assert table_rows(rs, made) == ([] if action == "create" else expected(data))
         assert "t" not in rs.tables()
     else:
-        assert new_tables(rs, before_tables) == ({"t"} if action == "dropAndLoad" and "t" not in before_tables else set())
+        assert new_tables(rs, before_tables) == set()
         assert not [n for n in rs.tables() if "__" in n], "staging and replacement tables are gone"
         if action == "truncateAndLoad":
             types = TYPES_BY_FORMAT[fmt]
@@ -186,6 +184,18 @@ def test_drop_and_load_works_when_the_table_does_not_exist(
     assert redshift.columns("t") == TYPES
 
 
+@redshift_only
+def test_csv_timestamps_publish_without_column_types(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
+) -> None:
+    results(redshift, tmp_path, "csv", 10, 1, 10)
+    spec(redshift_project, redshift, "a", "createAndLoad", "csv", 10, columnTypes={})
+    result = redshift_project.run("apply")
+    assert result.code == 0, result.err
+    (made,) = new_tables(redshift, set())
+    assert ("at", "timestamp with time zone") in redshift.columns(made)
+
+
 # --- 2. what the target must hold before anything runs -------------------------------------
 
 
@@ -206,7 +216,9 @@ def test_mismatched_columns_list_every_difference(
         result = redshift_project.run(command)
         assert result.code == 1
         message = result.err
-        assert message.startswith(f"specs/a.yaml:1:1: error: {action}: table dev.{rs.schema}.t does not match the results: ")
+        assert message.startswith(
+            f"specs/a.yaml:1:1: error: {action}: table dev.{rs.schema}.t does not match the results: "
+        )
         assert "column id: results BIGINT do not fit table INTEGER" in message
         assert "missing column extra_col VARCHAR(10) (in the table, not in the results)" in message
         assert "extra column at TIMESTAMPTZ (in the results, not in the table)" in message
@@ -337,7 +349,12 @@ def bad_json(folder: Path, line: int, column: str, value: str, name: str = "part
         ("dropAndLoad", "csv", "day", "2026-13-45", {}),
         ("dropAndLoad", "json", "amount", '"not a number"', {}),
     ],
-    ids=["truncateAndLoad-csv-bad-integer", "truncateAndLoad-csv-too-long", "dropAndLoad-csv-bad-date", "dropAndLoad-json-bad-decimal"],
+    ids=[
+        "truncateAndLoad-csv-bad-integer",
+        "truncateAndLoad-csv-too-long",
+        "dropAndLoad-csv-bad-date",
+        "dropAndLoad-json-bad-decimal",
+    ],
 )
 def test_failing_copy_leaves_the_old_table_and_reports_the_load_error(
     redshift_project: RedshiftProject,
@@ -379,7 +396,9 @@ def test_failing_copy_leaves_the_old_table_and_reports_the_load_error(
     error = result.err.strip().splitlines()[-1]
     assert "failed: Load into table" in error
     shown = value if fmt == "csv" else value.strip('"')
-    detail = f"{rs.uri('results/10/1/part-00001.' + fmt)} line {3 if fmt == 'json' else 4}, column {column}, value {shown!r}"
+    detail = (
+        f"{rs.uri('results/10/1/part-00001.' + fmt)} line {3 if fmt == 'json' else 4}, column {column}, value {shown!r}"
+    )
     assert detail in error, error
     assert "  " not in error.split("load errors:")[1], "CHAR-padded values are trimmed"
     assert rs.columns("t") == old_columns
@@ -413,13 +432,14 @@ def test_value_too_long_for_a_narrower_column_type_fails_instead_of_truncating(
 
 class Reader(threading.Thread):
     """Polls SELECT COUNT(*) on a connection of its own until stopped; records each answer
-    with the time it came, and any error (a missing table fails the query)."""
+    with when the query was sent and when it came back, and any error (a missing table
+    fails the query)."""
 
     def __init__(self, rs: RedshiftEngine, table: str) -> None:
         super().__init__(daemon=True)
         self.conn = rs.endpoint.connect()
         self.sql = f"SELECT COUNT(*) FROM {rs.qualified(table)}"
-        self.seen: list[tuple[float, int]] = []
+        self.seen: list[tuple[float, float, int]] = []  # (sent, answered, count)
         self.errors: list[str] = []
         self.stop = threading.Event()
 
@@ -427,9 +447,10 @@ class Reader(threading.Thread):
         cursor = self.conn.cursor()
         try:
             while not self.stop.is_set():
+                sent = time.monotonic()
                 try:
                     cursor.execute(self.sql)
-                    self.seen.append((time.monotonic(), int(cursor.fetchall()[0][0])))
+                    self.seen.append((sent, time.monotonic(), int(cursor.fetchall()[0][0])))
                 except Exception as exc:
                     self.errors.append(str(exc))
                     return
@@ -438,7 +459,8 @@ class Reader(threading.Thread):
             self.conn.close()
 
 
-LARGE_ROWS = 500_000
+LARGE_ROWS = 200_000
+OLD_ROWS = 1234
 
 
 def large_parquet(folder: Path, first: int, count: int, parts: int = 4) -> None:
@@ -456,6 +478,68 @@ def large_parquet(folder: Path, first: int, count: int, parts: int = 4) -> None:
         pq.write_table(pa.table({"id": ids, "label": label}), folder / f"part-{i:05d}.parquet")
 
 
+def replace_while_reading(
+    project: RedshiftProject, rs: RedshiftEngine, tmp_path: Path, action: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Reader, dict[str, float]]:
+    """Publishes OLD_ROWS rows into t, then replaces them with LARGE_ROWS rows by ``action``
+    while a Reader polls t. Returns the stopped reader and the times (monotonic) when the
+    transaction was open ("begin"), when its change had started ("changed": the DELETE, or
+    the CREATE of the replacement) and when COMMIT was sent ("commit")."""
+    from publisher.executor import Executor
+
+    large_parquet(tmp_path / "old", 0, OLD_ROWS, parts=1)
+    rs.upload(tmp_path / "old", 9)
+    large_parquet(tmp_path / "new", 10_000_000, LARGE_ROWS)
+    rs.upload(tmp_path / "new", 10)
+    for name, job, what in (("a", 9, "dropAndLoad"), ("b", 10, action)):
+        project.spec(
+            name,
+            jobGroup=job,
+            flowNodeId=1,
+            connection={"id": 1},
+            path=["dev"],
+            table=rs.table_name("t"),
+            action=what,
+            inputFormat="pqt",
+        )
+    applied(project, "specs/a.yaml")
+    assert rs.count("t") == OLD_ROWS
+
+    # The transaction, stretched: a pause after each of its steps, so that the reader polls
+    # many times while it is open, whatever the speed of the load.
+    marks: dict[str, float] = {}
+    original = Executor._execute
+
+    def execute(self: Executor, step: Any) -> Any:
+        if step.sql == "COMMIT":
+            marks["commit"] = time.monotonic()
+        result = original(self, step)
+        if step.sql == "BEGIN":
+            marks["begin"] = time.monotonic()
+        elif step.sql.startswith("DELETE FROM") or (step.sql.startswith("CREATE TABLE") and "__new_" in step.sql):
+            marks["changed"] = time.monotonic()
+        if "begin" in marks and "commit" not in marks:
+            time.sleep(0.1)
+        return result
+
+    monkeypatch.setattr(Executor, "_execute", execute)
+    reader = Reader(rs, "t")
+    reader.start()
+    try:
+        while not reader.seen and not reader.errors:
+            time.sleep(0.01)
+        applied(project, "specs/b.yaml")
+        done = len(reader.seen)
+        deadline = time.monotonic() + 10
+        while len(reader.seen) < done + 3 and not reader.errors and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        reader.stop.set()
+        reader.join(30)
+    assert set(marks) == {"begin", "changed", "commit"}, marks
+    return reader, marks
+
+
 @redshift_only
 @pytest.mark.parametrize("action", ["truncateAndLoad", "dropAndLoad"])
 def test_concurrent_reader_never_sees_an_empty_or_missing_table(
@@ -466,66 +550,73 @@ def test_concurrent_reader_never_sees_an_empty_or_missing_table(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A reader polling COUNT(*) on another connection while a large load replaces the
-    rows sees the old count, then the new one: never 0, never a missing table."""
-    from publisher.executor import Executor
-
-    rs = redshift
-    old = 1234
-    large_parquet(tmp_path / "old", 0, old, parts=1)
-    rs.upload(tmp_path / "old", 9)
-    large_parquet(tmp_path / "new", 10_000_000, LARGE_ROWS)
-    rs.upload(tmp_path / "new", 10)
-    for name, job, what in (("a", 9, "dropAndLoad"), ("b", 10, action)):
-        redshift_project.spec(
-            name,
-            jobGroup=job,
-            flowNodeId=1,
-            connection={"id": 1},
-            path=["dev"],
-            table=rs.table_name("t"),
-            action=what,
-            inputFormat="pqt",
-        )
-    applied(redshift_project, "specs/a.yaml")
-    assert rs.count("t") == old
-
-    # When the publication's transaction is open: from the end of BEGIN to the start of COMMIT.
-    marks: dict[str, float] = {}
-    original = Executor._execute
-
-    def execute(self: Executor, step: Any) -> Any:
-        if step.sql == "COMMIT":
-            marks["commit"] = time.monotonic()
-        result = original(self, step)
-        if step.sql == "BEGIN":
-            marks["begin"] = time.monotonic()
-        elif step.sql.startswith("COPY"):
-            marks["copied"] = time.monotonic()
-        return result
-
-    monkeypatch.setattr(Executor, "_execute", execute)
-    reader = Reader(rs, "t")
-    reader.start()
-    try:
-        while not reader.seen and not reader.errors:
-            time.sleep(0.01)
-        applied(redshift_project, "specs/b.yaml")
-        done = len(reader.seen)
-        deadline = time.monotonic() + 10
-        while len(reader.seen) < done + 3 and not reader.errors and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        reader.stop.set()
-        reader.join(30)
+    rows gets the old count, then the new one: never 0, never a missing table."""
+    reader, marks = replace_while_reading(redshift_project, redshift, tmp_path, action, monkeypatch)
     assert reader.errors == [], f"the reader failed: {reader.errors[:1]}"
-    counts = [n for _, n in reader.seen]
-    assert set(counts) == {old, LARGE_ROWS}, f"counts seen: {sorted(set(counts))}"
+    counts = [n for _, _, n in reader.seen]
+    assert set(counts) == {OLD_ROWS, LARGE_ROWS}, f"counts seen: {sorted(set(counts))}"
     assert counts == sorted(counts, key=lambda n: n == LARGE_ROWS), "the old rows, then the new rows"
-    during = [n for at, n in reader.seen if marks["begin"] <= at <= marks["copied"]]
-    copy_took = marks["copied"] - marks["begin"]
-    assert len(during) >= 10, f"only {len(during)} reads while the COPY ran ({copy_took:.2f}s): too few to tell"
-    assert set(during) == {old}
-    assert rs.count("t") == LARGE_ROWS
+    overlapping = [n for sent, answered, n in reader.seen if sent < marks["commit"] and answered > marks["changed"]]
+    assert overlapping, "no read overlapped the transaction's change: the test proves nothing"
+    assert redshift.count("t") == LARGE_ROWS
+
+
+@redshift_only
+@pytest.mark.parametrize("action", ["truncateAndLoad", "dropAndLoad"])
+def test_readers_keep_reading_the_old_rows_while_the_load_runs(
+    redshift_project: RedshiftProject,
+    redshift: RedshiftEngine,
+    tmp_path: Path,
+    action: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Until COMMIT, readers are answered at once, with the old rows ("readers keep seeing
+    them until COMMIT"): the load does not make them wait. (dropAndLoad's DROP and RENAME,
+    just before COMMIT, may make a reader wait for that moment.)"""
+    reader, marks = replace_while_reading(redshift_project, redshift, tmp_path, action, monkeypatch)
+    assert reader.errors == []
+    answered = [n for sent, answered, n in reader.seen if marks["changed"] <= answered <= marks["commit"]]
+    took = marks["commit"] - marks["changed"]
+    assert len(answered) >= 10, f"{len(answered)} reads answered in the {took:.2f}s the load ran"
+    assert set(answered) == {OLD_ROWS}
+
+
+# --- TLS ----------------------------------------------------------------------------------
+
+
+@redshift_only
+def test_tls_verify_full_checks_the_server_name(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
+) -> None:
+    if redshift.endpoint.ca is None:
+        pytest.skip("PUBLISHER_TEST_REDSHIFT_CA is not set: the endpoint is reached without TLS")
+    redshift.target["sslmode"] = "verify-full"
+    redshift_project.write_config()
+    data = results(redshift, tmp_path, "pqt", 10, 1, 5)
+    spec(redshift_project, redshift, "a", "dropAndLoad", "pqt", 10)
+    applied(redshift_project)
+    assert table_rows(redshift, "t") == expected(data)
+
+
+@redshift_only
+def test_untrusted_server_certificate_is_a_one_line_error(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if redshift.endpoint.ca is None:
+        pytest.skip("PUBLISHER_TEST_REDSHIFT_CA is not set: the endpoint is reached without TLS")
+    other_ca = tmp_path / "other-ca.crt"
+    other_ca.write_text("")
+    monkeypatch.setenv("SSL_CERT_FILE", str(other_ca))  # trust nothing but the driver's Redshift CAs
+    results(redshift, tmp_path, "pqt", 10, 1, 5)
+    spec(redshift_project, redshift, "a", "dropAndLoad", "pqt", 10)
+    for command in ("plan", "apply", "status"):
+        result = redshift_project.run(command)
+        assert result.code == 1, command
+        line = result.err.strip()
+        assert "\n" not in line and "Traceback" not in line, line
+        assert "cannot connect to Redshift at" in line and "certificate verify failed" in line, line
+        assert "point SSL_CERT_FILE at it" in line
+    assert redshift.tables() == set()
 
 
 # --- 7. generated SQL parses as Redshift's (no service needed) -----------------------------
@@ -662,6 +753,8 @@ def test_secrets_never_appear_in_any_output(
     # A wrong password: the connection error is printed, the password is not.
     monkeypatch.setenv("PUBLISHER_TEST_REDSHIFT_PASSWORD", "Wrong-Distinctive-Passw0rd")
     assert run("plan") == 1
+    assert run("status") == 1
+    assert outputs[-1].startswith("error: cannot connect to Redshift at "), outputs[-1]
     text = "\n".join(outputs)
     assert "failed: Load into table" in text and "three" in text, "the failure was reported"
     for value in (key_id, secret, password, "Wrong-Distinctive-Passw0rd"):

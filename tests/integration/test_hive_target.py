@@ -465,6 +465,8 @@ def test_parses_apache_hive_describe_formatted() -> None:
             ColumnState("ds", "string"),
         ),
         "parquet",
+        "hdfs://nn:8020/user/hive/warehouse/t",
+        True,
     )
     assert parse_location(APACHE_HIVE_DESCRIBE_FORMATTED) == "hdfs://nn:8020/user/hive/warehouse/t"
 
