@@ -22,8 +22,8 @@ trap stop EXIT
 bash .ci/services/redshift_standin.sh start
 bash .ci/services/hiveserver2.sh start
 
+# The stand-in's endpoints, password and TLS CA: PUBLISHER_TEST_REDSHIFT, _S3, _CA, ...
+source "$PUBLISHER_CI_STATE/redshift/env.sh"
 export PUBLISHER_TEST_HS2=127.0.0.1:$PUBLISHER_HS2_PORT
-export PUBLISHER_TEST_REDSHIFT=127.0.0.1:$PUBLISHER_REDSHIFT_PORT
-export PUBLISHER_TEST_S3=http://127.0.0.1:$PUBLISHER_S3_PORT
 export PUBLISHER_REQUIRE_SERVICES=1   # a missing engine fails its tests instead of skipping them
 .venv/bin/python -m pytest "$@"
