@@ -257,15 +257,15 @@ def _action_steps(
     exists_override: bool,
 ) -> None:
     relation = spec.relation
-    if spec.action == "create":
+
+    def create_timestamped(purpose: str) -> Relation:
         body.written = relation.renamed(f"{relation.name}_{stamp}")
-        body.change.append(
-            Step(
-                dialect.create_table(body.written, columns),
-                "create the new, empty table",
-                undo=_undo_create(dialect, body.written),
-            )
-        )
+        undo = _undo_create(dialect, body.written)
+        body.change.append(Step(dialect.create_table(body.written, columns), purpose, undo=undo))
+        return body.written
+
+    if spec.action == "create":
+        create_timestamped("create the new, empty table")
         return
 
     source = dialect.load_source(spec, results, relation.renamed(f"{relation.name}__stage_{stamp}"), stamp)
@@ -286,16 +286,9 @@ def _action_steps(
         )
 
     if spec.action == "createAndLoad":
-        body.written = relation.renamed(f"{relation.name}_{stamp}")
-        body.change.append(
-            Step(
-                dialect.create_table(body.written, columns),
-                "create the new table",
-                undo=_undo_create(dialect, body.written),
-            )
-        )
-        load_into(body.written, columns)
-        check(body.written)
+        made = create_timestamped("create the new table")
+        load_into(made, columns)
+        check(made)
 
     elif spec.action in ("load", "truncateAndLoad"):
         if view is not None and view.table is not None:

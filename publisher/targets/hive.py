@@ -376,7 +376,35 @@ def stop_embedded_session() -> None:
             _session = None
 
 
-class EmbeddedHive:
+class _DescribedTables:
+    """Inspection both Hive targets share: DESCRIBE FORMATTED / DESCRIBE DATABASE output
+    is alike on Apache Hive and Spark. Subclasses say how to run and find a table."""
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def namespace_exists(self, relation: Relation) -> bool:
+        raise NotImplementedError
+
+    def _describe(self, relation: Relation) -> list[tuple[Any, ...]] | None:
+        raise NotImplementedError
+
+    def table_state(self, relation: Relation) -> TableState | None:
+        rows = self._describe(relation)
+        return None if rows is None else parse_describe_formatted(rows)
+
+    def table_location(self, relation: Relation) -> str | None:
+        """The table's storage location (a URI), or None when it does not exist."""
+        rows = self._describe(relation)
+        return None if rows is None else parse_location(rows)
+
+    def namespace_location(self, relation: Relation) -> str | None:
+        if not self.namespace_exists(relation):
+            return None
+        return parse_database_location(self.fetch(f"DESCRIBE DATABASE {quote(relation.database)}"))
+
+
+class EmbeddedHive(_DescribedTables):
     """Spark with Hive support in this process; metastore and warehouse in ``state_dir``."""
 
     def __init__(self, state_dir: Path) -> None:
@@ -422,20 +450,6 @@ class EmbeddedHive:
             return None
         return self.fetch(f"DESCRIBE FORMATTED {qualified(relation)}")
 
-    def table_state(self, relation: Relation) -> TableState | None:
-        rows = self._describe(relation)
-        return None if rows is None else parse_describe_formatted(rows)
-
-    def table_location(self, relation: Relation) -> str | None:
-        """The table's storage location (a URI), or None when it does not exist."""
-        rows = self._describe(relation)
-        return None if rows is None else parse_location(rows)
-
-    def namespace_location(self, relation: Relation) -> str | None:
-        if not self.namespace_exists(relation):
-            return None
-        return parse_database_location(self.fetch(f"DESCRIBE DATABASE {quote(relation.database)}"))
-
     def table_names(self, relation: Relation) -> set[str]:
         if not self.namespace_exists(relation):
             return set()
@@ -453,7 +467,7 @@ class EmbeddedHive:
 AUTH_MODES = ("NONE", "NOSASL", "LDAP", "KERBEROS", "CUSTOM")
 
 
-class HiveServer:
+class HiveServer(_DescribedTables):
     """A HiveServer2 (Apache Hive or Spark's Thrift Server) through PyHive.
 
     Statements run on one PyHive connection (one HiveServer2 session, so ``SET`` holds
@@ -549,20 +563,6 @@ class HiveServer:
         if not exists:
             return None
         return self.fetch(f"DESCRIBE FORMATTED {qualified(relation)}")
-
-    def table_state(self, relation: Relation) -> TableState | None:
-        rows = self._describe(relation)
-        return None if rows is None else parse_describe_formatted(rows)
-
-    def table_location(self, relation: Relation) -> str | None:
-        """The table's storage location (a URI), or None when it does not exist."""
-        rows = self._describe(relation)
-        return None if rows is None else parse_location(rows)
-
-    def namespace_location(self, relation: Relation) -> str | None:
-        if not self.namespace_exists(relation):
-            return None
-        return parse_database_location(self.fetch(f"DESCRIBE DATABASE {quote(relation.database)}"))
 
     def table_names(self, relation: Relation) -> set[str]:
         if not self.namespace_exists(relation):
