@@ -105,7 +105,7 @@ def make_plan(
     for spec in specs:
         try:
             results = inspect(spec, pool)
-            view = None if offline else target_view(spec, pool, ledgers)
+            live = view = None if offline else target_view(spec, pool, ledgers)
             if view is not None and spec.relation in planned:
                 view = replace(view, namespace_exists=True, table=planned[spec.relation])
             publication = plan_publication(spec, results, view, now, frozenset(taken), force=force)
@@ -115,7 +115,8 @@ def make_plan(
         except Exception as exc:  # a connection problem during live planning
             problems.append(InvalidInput(f"{spec.connection.label}: {_one_line(exc)}", spec.location))
             continue
-        publication = replace(publication, fingerprint=fingerprint(spec, results, view))
+        # What the target holds now, not what earlier publications of this plan will make.
+        publication = replace(publication, fingerprint=fingerprint(spec, results, live))
         taken.update(names_for(spec.relation.name, publication.stamp))
         if spec.action in REPLACING_ACTIONS and publication.status == "pending":
             columns = tuple(ColumnState(name, kind.lower()) for name, kind in publication.columns)

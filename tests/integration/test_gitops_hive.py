@@ -276,3 +276,17 @@ def test_readers_never_see_an_empty_table_during_truncate_and_load(project: Proj
     assert set(counts) <= {50_000, 80_000}, sorted(set(counts))
     assert errors == []
     assert hive.count("t") == 80_000
+
+
+def test_saved_plan_with_a_table_made_earlier_in_the_plan(project: Project, hive: HiveEngine) -> None:
+    """A spec loading into a table that an earlier spec of the same plan creates (the example
+    project does this): the saved plan is not stale for it."""
+    use(project, hive)
+    first = write(project.results(10, 1), "pqt", 1, 6)
+    more = write(project.results(11, 1), "pqt", 100, 4)
+    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
+    spec(project, hive, "b", "load", "pqt", 11)
+    assert project.run("plan", "-o", "plan.json").code == 0
+    result = project.run("apply", "plan.json")
+    assert result.code == 0, result.err
+    assert table_rows(hive, "t") == expected(first + more)
