@@ -1,0 +1,408 @@
+"""Helpers for the benchmarks that publish into live engines (load_speed.py,
+many_publications.py): where the services are, a seeded realistic table, projects on
+disk, and child processes timed with their own peak RSS.
+
+The services are the CI ones (.ci/services/redshift_standin.sh and hiveserver2.sh);
+start them first. Their addresses come from the same variables the scripts read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from common import OUT, REPO
+
+IAM_ROLE = "arn:aws:iam::123456789012:role/publisher-bench"
+BUCKET = "publisher-bench"
+# moto accepts any key; boto3 and the stand-in's COPY need some.
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+# --------------------------------------------------------------------------- services
+
+
+@dataclass(frozen=True)
+class Services:
+    """Addresses of the running stand-in and HiveServer2, and the environment children get."""
+
+    redshift_host: str
+    redshift_port: int
+    password: str
+    ca_file: str
+    s3_endpoint: str
+    postgres_port: int  # the PostgreSQL behind the proxy: pandas and dlt load into it directly
+    hive_port: int
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What every child (publisher, hand-written loads) runs with."""
+        return {
+            **os.environ,
+            **AWS_ENV,
+            "PUBLISHER_BENCH_PASSWORD": self.password,
+            # The stand-in's TLS certificate is signed by its own CA: trusted through this.
+            "SSL_CERT_FILE": self.ca_file,
+        }
+
+    @property
+    def postgres_url(self) -> str:
+        return f"postgresql://publisher:{self.password}@127.0.0.1:{self.postgres_port}/dev"
+
+
+def services() -> Services:
+    """From the environment, or from $PUBLISHER_CI_STATE/redshift/env.sh as the start script wrote it."""
+    state = Path(os.environ.get("PUBLISHER_CI_STATE", "/tmp/publisher-ci"))
+    values = dict(os.environ)
+    env_sh = state / "redshift" / "env.sh"
+    if "PUBLISHER_TEST_REDSHIFT" not in values and env_sh.exists():
+        for line in env_sh.read_text().splitlines():
+            m = re.match(r"export (\w+)=(.*)$", line)
+            if m:
+                values[m[1]] = shlex.split(m[2])[0] if m[2] else ""
+    try:
+        host, _, port = values["PUBLISHER_TEST_REDSHIFT"].rpartition(":")
+        return Services(
+            redshift_host=host,
+            redshift_port=int(port),
+            password=values["PUBLISHER_TEST_REDSHIFT_PASSWORD"],
+            ca_file=values["PUBLISHER_TEST_REDSHIFT_CA"],
+            s3_endpoint=values["PUBLISHER_TEST_S3"],
+            postgres_port=int(values.get("PUBLISHER_PG_PORT", "55432")),
+            hive_port=int(values.get("PUBLISHER_HS2_PORT", "10015")),
+        )
+    except KeyError as missing:
+        sys.exit(
+            f"{missing} not set and no {env_sh}: start the services first "
+            "(bash .ci/services/redshift_standin.sh start; bash .ci/services/hiveserver2.sh start)"
+        )
+
+
+def s3_client(svc: Services) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=svc.s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+    )
+
+
+def redshift_connect(svc: Services) -> Any:
+    """The real client through the proxy, as the publisher connects (TLS, verify-ca)."""
+    import redshift_connector
+
+    os.environ["SSL_CERT_FILE"] = svc.ca_file
+    conn = redshift_connector.connect(
+        host=svc.redshift_host,
+        port=svc.redshift_port,
+        database="dev",
+        user="publisher",
+        password=svc.password,
+        ssl=True,
+        sslmode="verify-ca",
+    )
+    conn.autocommit = True
+    return conn
+
+
+def postgres_connect(svc: Services) -> Any:
+    """PostgreSQL itself, past the proxy: setup, resets and VACUUM between timed runs."""
+    import psycopg
+
+    return psycopg.connect(svc.postgres_url, autocommit=True)
+
+
+def hive_connect(svc: Services) -> Any:
+    from pyhive import hive
+
+    return hive.connect(host="127.0.0.1", port=svc.hive_port, auth="NONE", username="publisher")
+
+
+def hive_run(conn: Any, *statements: str) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    for sql in statements:
+        cursor = conn.cursor()
+        cursor.execute(sql)
+        rows = [tuple(r) for r in cursor.fetchall()] if cursor.description else []
+        cursor.close()
+    return rows
+
+
+# --------------------------------------------------------------------------- data
+
+COLUMNS = (
+    "order_id bigint, customer_id int, amount decimal(12,2), score double, email string, "
+    "name string, country string, comment string, created_at timestamp, order_date date, is_active boolean"
+)
+
+
+def make_part(start: int, rows: int, seed: int) -> Any:
+    """Rows [start, start + rows) of an orders-like table; seeded, so every run is the same.
+
+    Strings of varied length and cardinality: a unique e-mail per row, names from a pool
+    of 20,000 (3-40 chars), 25 countries, free-text comments (0-200 chars, 10% NULL).
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rng = np.random.default_rng(seed)
+    letters = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz     ", dtype="S1")
+
+    def pool(n: int, lo: int, hi: int) -> Any:
+        lengths = rng.integers(lo, hi + 1, n)
+        chars = letters[rng.integers(0, len(letters), int(lengths.sum()))].tobytes().decode()
+        ends = np.cumsum(lengths)
+        return pa.array([chars[e - n_ : e] for e, n_ in zip(ends, lengths, strict=True)])
+
+    ids = pa.array(np.arange(start, start + rows, dtype=np.int64))
+    cents = rng.integers(-5_000_00, 9_999_999_99, rows, dtype=np.int64)
+    # decimal128 from unscaled values: 16 bytes each, the high half the sign extension.
+    words = np.empty((rows, 2), dtype=np.int64)
+    words[:, 0], words[:, 1] = cents, cents >> 63
+    amount = pa.Array.from_buffers(pa.decimal128(12, 2), rows, [None, pa.py_buffer(words.tobytes())])
+    score = rng.normal(50, 15, rows)
+    score_mask = rng.random(rows) < 0.02
+    email = pc.binary_join_element_wise("user", pc.cast(ids, pa.string()), "@example.com", "")
+    names = pool(20_000, 3, 40).take(pa.array(rng.integers(0, 20_000, rows)))
+    countries = pa.array([f"C{i:02d}" for i in range(25)]).take(pa.array(rng.integers(0, 25, rows)))
+    comments = pool(5_000, 0, 200).take(pa.array(rng.integers(0, 5_000, rows)))
+    comments = pc.if_else(pa.array(rng.random(rows) < 0.10), pa.scalar(None, pa.string()), comments)
+    epoch = np.datetime64("2024-01-01T00:00:00", "us")
+    created = epoch + rng.integers(0, 365 * 86_400 * 10**6, rows).astype("timedelta64[us]")
+    day = np.datetime64("2020-01-01") + rng.integers(0, 5 * 365, rows).astype("timedelta64[D]")
+    return pa.table(
+        {
+            "order_id": ids,
+            "customer_id": pa.array(rng.integers(1, 2_000_000, rows, dtype=np.int32)),
+            "amount": amount,
+            "score": pa.array(score, mask=score_mask),
+            "email": email,
+            "name": names,
+            "country": countries,
+            "comment": comments,
+            "created_at": pa.array(created, pa.timestamp("us")),
+            "order_date": pa.array(day, pa.date32()),
+            "is_active": pa.array(rng.random(rows) < 0.7),
+        }
+    )
+
+
+def dataset(rows: int, parts: int = 4) -> Path:
+    """A result folder of ``parts`` Parquet files and a _SUCCESS marker, under bench/out/
+    (made once; gitignored). ``rm -rf bench/out/load-data`` to regenerate."""
+    import pyarrow.parquet as pq
+
+    folder = OUT / "load-data" / f"rows-{rows}"
+    if (folder / "_SUCCESS").exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    per = -(-rows // parts)
+    for i in range(parts):
+        start = i * per
+        n = min(per, rows - start)
+        pq.write_table(make_part(start, n, seed=1000 + i), folder / f"part-{i:05d}.snappy.parquet")
+    (folder / "_SUCCESS").write_bytes(b"")
+    print(f"(generated {rows:,} rows in {parts} files in {time.perf_counter() - started:.1f}s: {folder})", file=sys.stderr)
+    return folder
+
+
+def upload(svc: Services, folder: Path, prefix: str) -> str:
+    """The folder's files under s3://BUCKET/prefix/ (skipped when already there); the URI."""
+    s3 = s3_client(svc)
+    try:
+        s3.head_bucket(Bucket=BUCKET)
+    except Exception:
+        s3.create_bucket(Bucket=BUCKET)
+    for path in sorted(folder.iterdir()):
+        key = f"{prefix}/{path.name}"
+        try:
+            if s3.head_object(Bucket=BUCKET, Key=key)["ContentLength"] == path.stat().st_size:
+                continue
+        except Exception:
+            pass
+        s3.upload_file(str(path), BUCKET, key)
+    return f"s3://{BUCKET}/{prefix}/"
+
+
+def data_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not p.name.startswith(("_", ".")))
+
+
+# --------------------------------------------------------------------------- projects
+
+
+def write_project(root: Path, svc: Services, *, results: str = "results/{jobGroup}/{flowNodeId}/") -> None:
+    """publisher.yaml with both targets; each keeps its ledger in a schema/database of its own."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "specs").mkdir(exist_ok=True)
+    config = {
+        "results": results,
+        "connections": [
+            {
+                "id": 1,
+                "name": "redshift",
+                "type": "redshift",
+                "host": svc.redshift_host,
+                "port": svc.redshift_port,
+                "database": "dev",
+                "user": "publisher",
+                "password": "${PUBLISHER_BENCH_PASSWORD}",
+                "iamRole": IAM_ROLE,
+                "s3": "results",
+                "ledger": {"database": "bench_ledger", "table": "publications"},
+            },
+            {
+                "id": 2,
+                "name": "hive",
+                "type": "hive",
+                "host": "127.0.0.1",
+                "port": svc.hive_port,
+                "auth": "NONE",
+                "username": "publisher",
+                "ledger": {"database": "bench_ledger", "table": "publications"},
+            },
+            {"id": 3, "name": "results", "type": "s3", "endpointUrl": svc.s3_endpoint, "region": "us-east-1"},
+        ],
+    }
+    (root / "publisher.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def write_spec(root: Path, name: str, **keys: Any) -> Path:
+    path = root / "specs" / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(keys, sort_keys=False))
+    return path
+
+
+def create_table_sql(target: str, qualified: str, folder: Path) -> str:
+    """CREATE TABLE with the columns publisher would give the results (its own type map)."""
+    from publisher.dialects import dialect_for
+    from publisher.planner import result_columns
+    from publisher.relation import Relation
+    from publisher.results import inspect_results
+
+    results = inspect_results(str(folder), "pqt")
+    dialect = dialect_for(target)  # type: ignore[arg-type]
+
+    class _Spec:  # what result_columns reads of a spec
+        column_types: dict[str, str] = {}
+
+    columns = result_columns(dialect, _Spec(), results)  # type: ignore[arg-type]
+    first, _, second = qualified.partition(".")
+    relation = Relation("dev", first, second) if target == "redshift" else Relation(first, None, second)
+    return dialect.create_table(relation, columns)
+
+
+# --------------------------------------------------------------------------- children
+
+
+@dataclass(frozen=True)
+class Measured:
+    wall: float
+    cpu: float
+    maxrss_mb: float
+    stdout: str
+
+
+# Peak RSS must be read from a process forked by a small one: a child forked straight from
+# this benchmark (pyarrow, psycopg, PyHive loaded: ~200 MB) starts with our RSS as its
+# high-water mark, and Linux keeps that mark across exec. This launcher (python -S, ~10 MB)
+# forks the command, waits for it with os.wait4 (that one child's own rusage) and writes
+# wall seconds, CPU seconds and peak RSS (KiB) to a file.
+LAUNCHER = """
+import os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+with open(sys.argv[1], "w") as out:
+    out.write(f"{wall} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_child(
+    cmd: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    timeout: float | None = None,
+    check: bool = True,
+) -> Measured | None:
+    """Wall and CPU seconds and the peak RSS of ``cmd`` alone, run through LAUNCHER.
+    None when it ran past ``timeout`` (it is then killed, with its whole process group)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    stats = OUT / f".child-{os.getpid()}.stats"
+    stats.unlink(missing_ok=True)
+    launcher = [sys.executable, "-S", "-c", LAUNCHER, str(stats), *cmd]
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(
+            launcher, cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return None
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    if check and proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd[:4])} ...\n{text[-3000:]}")
+    wall, cpu, maxrss = stats.read_text().split()
+    stats.unlink()
+    # ru_maxrss is in KiB on Linux.
+    return Measured(float(wall), float(cpu), int(maxrss) / 1024, text)
+
+
+def publisher_cmd() -> list[str]:
+    from common import tool
+
+    return [tool("publisher")]
+
+
+def py_child(code: str, *args: str) -> list[str]:
+    """A Python child running ``code`` (a hand-written load, as a user would write it)."""
+    return [sys.executable, "-c", code, *map(str, args)]
+
+
+def rate(rows: int, seconds: float) -> str:
+    return f"{rows / seconds:,.0f}" if seconds > 0 else "-"
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds:.2f}" if seconds < 100 else f"{seconds:.0f}"
+
+
+
+
+def code_version() -> str:
+    """The commit of the publisher being measured (it is installed editable: the tree is the code)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
+        return done.stdout.strip()
+
+    sha = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = " + uncommitted changes in publisher/" if git("status", "--porcelain", "publisher") else ""
+    return f"publisher at {sha}{dirty}"
