@@ -109,7 +109,13 @@ def pandas_postgres(folder: str, rows: str, url: str, qualified: str) -> None:
     schema, _, name = qualified.partition(".")
     # Without dtype pandas sends the Decimal column as VARCHAR, which PostgreSQL refuses.
     frame.to_sql(
-        name, engine, schema=schema, if_exists="append", index=False, chunksize=10_000, dtype={"amount": sa.Numeric(12, 2)}
+        name,
+        engine,
+        schema=schema,
+        if_exists="append",
+        index=False,
+        chunksize=10_000,
+        dtype={"amount": sa.Numeric(12, 2)},
     )
 
 

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from common import OUT, REPO
 
 IAM_ROLE = "arn:aws:iam::123456789012:role/publisher-bench"
@@ -219,7 +218,9 @@ def dataset(rows: int, parts: int = 4) -> Path:
         n = min(per, rows - start)
         pq.write_table(make_part(start, n, seed=1000 + i), folder / f"part-{i:05d}.snappy.parquet")
     (folder / "_SUCCESS").write_bytes(b"")
-    print(f"(generated {rows:,} rows in {parts} files in {time.perf_counter() - started:.1f}s: {folder})", file=sys.stderr)
+    print(
+        f"(generated {rows:,} rows in {parts} files in {time.perf_counter() - started:.1f}s: {folder})", file=sys.stderr
+    )
     return folder
 
 
@@ -395,10 +396,9 @@ def fmt_s(seconds: float) -> str:
     return f"{seconds:.2f}" if seconds < 100 else f"{seconds:.0f}"
 
 
-
-
 def code_version() -> str:
     """The commit of the publisher being measured (it is installed editable: the tree is the code)."""
+
     def git(*args: str) -> str:
         done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
         return done.stdout.strip()

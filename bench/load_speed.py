@@ -29,10 +29,11 @@ from pathlib import Path
 from common import OUT, machine, median, table
 from live import (
     COLUMNS,
-    code_version,
     IAM_ROLE,
     Measured,
     Services,
+    code_version,
+    create_table_sql,
     dataset,
     fmt_s,
     hive_connect,
@@ -40,13 +41,11 @@ from live import (
     postgres_connect,
     publisher_cmd,
     rate,
-    redshift_connect,
     run_child,
     services,
     upload,
     write_project,
     write_spec,
-    create_table_sql,
 )
 
 BASELINES = str(Path(__file__).resolve().parent / "baselines.py")
@@ -234,7 +233,9 @@ class Redshift:
 
         def dlt(fmt: str) -> Method:
             qualified = f"bench_dlt.orders_{fmt}"
-            label = "dlt postgres, insert_values (dlt's default)" if fmt == "insert_values" else "dlt postgres, csv (COPY)"
+            label = (
+                "dlt postgres, insert_values (dlt's default)" if fmt == "insert_values" else "dlt postgres, csv (COPY)"
+            )
             return Method(
                 t,
                 label,
@@ -342,7 +343,16 @@ class Hive:
     def hand_insert(self, rows: int, mode: str) -> list[str]:
         kind = "trunc" if mode == "overwrite" else "load"
         folder = str(dataset(rows))
-        return [sys.executable, BASELINES, "hive-insert", f"bench.hv_{kind}_{rows}", folder, str(self.svc.hive_port), mode, COLUMNS]
+        return [
+            sys.executable,
+            BASELINES,
+            "hive-insert",
+            f"bench.hv_{kind}_{rows}",
+            folder,
+            str(self.svc.hive_port),
+            mode,
+            COLUMNS,
+        ]
 
     def fill(self, rows: int) -> None:
         if self.count(f"bench.hv_trunc_{rows}") != rows:
@@ -377,8 +387,10 @@ class Hive:
         t, caps = self.name, self.caps
 
         def pandas(method: str, cap: int) -> Method:
-            label = "pandas to_sql (PyHive dialect), row by row" if method == "row" else (
-                "pandas to_sql (PyHive dialect), method='multi', 5,000 rows a statement"
+            label = (
+                "pandas to_sql (PyHive dialect), row by row"
+                if method == "row"
+                else ("pandas to_sql (PyHive dialect), method='multi', 5,000 rows a statement")
             )
             return Method(
                 t,
@@ -500,7 +512,18 @@ def speed_table(results: list[Result], time_limit: float) -> str:
         m = r.method
         notes = []
         if not r.runs:
-            rows.append([m.target, m.name, f"{r.rows:,}", f"> {time_limit:.0f}", "-", f"< {rate(r.ran_rows, time_limit)}", "-", "over the time limit"])
+            rows.append(
+                [
+                    m.target,
+                    m.name,
+                    f"{r.rows:,}",
+                    f"> {time_limit:.0f}",
+                    "-",
+                    f"< {rate(r.ran_rows, time_limit)}",
+                    "-",
+                    "over the time limit",
+                ]
+            )
             continue
         if r.ran_rows < r.rows:
             notes.append(f"extrapolated from {r.ran_rows:,} rows")
@@ -569,7 +592,15 @@ def goals_table(results: list[Result]) -> str:
                 if pub and other:
                     speedup = other.seconds / pub.seconds
                     est = " (extrapolated)" if other.ran_rows < other.rows else ""
-                    out.append([target, f"{rows:,}", f"load >= {want}x faster than {name}", f"{speedup:,.1f}x{est}", _met(speedup >= want)])
+                    out.append(
+                        [
+                            target,
+                            f"{rows:,}",
+                            f"load >= {want}x faster than {name}",
+                            f"{speedup:,.1f}x{est}",
+                            _met(speedup >= want),
+                        ]
+                    )
     return table(["target", "rows", "goal", "measured", "met"], out)
 
 
@@ -588,8 +619,21 @@ def memory_table(results: list[Result]) -> str:
         goal = "-"
         if r.method.kind == "publisher":
             goal = _met(peak < 150 and (growth == "-" or float(growth) <= 1.10))
-        rows.append([r.method.target, r.method.name, f"{r.rows:,}", f"{peak:.0f}", f"{max(x.maxrss_mb for x in r.runs):.0f}", growth, goal])
-    return table(["target", "process", "rows", "peak RSS MB (median)", "max", f"x at {smallest:,} rows", "< 150 MB, <= 1.10x"], rows)
+        rows.append(
+            [
+                r.method.target,
+                r.method.name,
+                f"{r.rows:,}",
+                f"{peak:.0f}",
+                f"{max(x.maxrss_mb for x in r.runs):.0f}",
+                growth,
+                goal,
+            ]
+        )
+    return table(
+        ["target", "process", "rows", "peak RSS MB (median)", "max", f"x at {smallest:,} rows", "< 150 MB, <= 1.10x"],
+        rows,
+    )
 
 
 # --------------------------------------------------------------------------- import profile
@@ -603,7 +647,10 @@ PROFILE_IMPORTS = (
     ("boto3 (S3 results and manifests)", "import boto3"),
     ("redshift_connector", "import redshift_connector"),
     ("pyhive + sqlalchemy (HiveServer2 target)", "import publisher.targets.hive"),
-    ("the Redshift apply's imports", "import publisher.cli, publisher.workflow, pyarrow.parquet, boto3, redshift_connector"),
+    (
+        "the Redshift apply's imports",
+        "import publisher.cli, publisher.workflow, pyarrow.parquet, boto3, redshift_connector",
+    ),
     ("the Hive apply's imports", "import publisher.cli, publisher.workflow, pyarrow.parquet, publisher.targets.hive"),
 )
 
@@ -626,7 +673,9 @@ def import_profile(env: dict[str, str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, nargs="+", help=f"result sizes (default {', '.join(f'{r:,}' for r in FULL_ROWS)})")
+    parser.add_argument(
+        "--rows", type=int, nargs="+", help=f"result sizes (default {', '.join(f'{r:,}' for r in FULL_ROWS)})"
+    )
     parser.add_argument("--small", action="store_true", help="CI smoke size: 10,000 rows, one run each, small caps")
     parser.add_argument("--repeat", type=int, help="runs of each method per size (default 3; --small 1)")
     parser.add_argument("--targets", nargs="+", choices=("redshift", "hive"), default=["redshift", "hive"])
@@ -650,8 +699,14 @@ def main() -> None:
         targets.append(Hive(svc, project, sizes, caps))
     results = measure(targets, sizes, repeat, args.time_limit, svc.env)
     raw = [
-        {"target": r.method.target, "method": r.method.name, "rows": r.rows, "ran_rows": r.ran_rows,
-         "runs": [[x.wall, x.cpu, x.maxrss_mb] for x in r.runs], "timeouts": r.timeouts}
+        {
+            "target": r.method.target,
+            "method": r.method.name,
+            "rows": r.rows,
+            "ran_rows": r.ran_rows,
+            "runs": [[x.wall, x.cpu, x.maxrss_mb] for x in r.runs],
+            "timeouts": r.timeouts,
+        }
         for r in results
     ]
     (OUT / "load-speed" / "runs.json").write_text(json.dumps(raw, indent=1))  # every run, for a second look

@@ -234,7 +234,6 @@ class Bench:
     def _results(self) -> list[Path]:
         """One folder of one 1,000-row Parquet file (and _SUCCESS) per spec; made once."""
         import pyarrow.parquet as pq
-
         from live import make_part
 
         folders = []
@@ -257,11 +256,28 @@ class Bench:
         for old in folder.glob("*.yaml"):
             old.unlink()
         for i in range(self.n):
-            common = {"jobGroup": JOB_BASE + self.run_no, "flowNodeId": i + 1, "action": "truncateAndLoad", "inputFormat": "pqt"}
+            common = {
+                "jobGroup": JOB_BASE + self.run_no,
+                "flowNodeId": i + 1,
+                "action": "truncateAndLoad",
+                "inputFormat": "pqt",
+            }
             if target == "redshift":
-                keys = {**common, "connection": {"name": "redshift"}, "path": ["dev"], "table": f"bench_many.t{i:02d}", "source": self.uris[i]}
+                keys = {
+                    **common,
+                    "connection": {"name": "redshift"},
+                    "path": ["dev"],
+                    "table": f"bench_many.t{i:02d}",
+                    "source": self.uris[i],
+                }
             else:
-                keys = {**common, "connection": {"name": "hive"}, "path": ["bench_many"], "table": f"t{i:02d}", "source": str(self.results[i])}
+                keys = {
+                    **common,
+                    "connection": {"name": "hive"},
+                    "path": ["bench_many"],
+                    "table": f"t{i:02d}",
+                    "source": str(self.results[i]),
+                }
             write_spec(self.project, f"{target}/s{i:02d}", **keys)
         return f"specs/{target}"
 
@@ -357,8 +373,10 @@ def main() -> None:
     bench = Bench(n, args.targets)
     rows: list[list[str]] = []
     trip_rows: list[list[str]] = []
+    done: list[Config] = []
     for target in args.targets:
         cfgs = configs(target, threads)
+        done += cfgs
         bench.run(Config(target, "warm-up", 0))  # ledger and first-query costs, untimed
         for r in range(repeat):
             for i in range(len(cfgs)):
@@ -378,6 +396,7 @@ def main() -> None:
                     name,
                     c.label,
                     f"{wall:.1f}",
+                    f"{min(c.walls):.1f}",
                     f"{median(c.plans):.1f}",
                     f"{median(c.applies):.1f}",
                     f"{n / wall:.2f}",
@@ -385,12 +404,14 @@ def main() -> None:
                     "; ".join(sorted(set(p[:160] for p in c.problems))) or "",
                 ]
             )
+    raw = [{"target": c.target, "how": c.label, "walls": c.walls, "plans": c.plans, "applies": c.applies} for c in done]
+    (bench.root / "runs.json").write_text(json.dumps(raw, indent=1))  # every run, for a second look
     print(f"## many_publications.py{' --small' if args.small else ''}\n")
     print(
-        f"Machine: {machine()}. {code_version()}. {n} truncateAndLoad publications of {ROWS_EACH:,} rows each, one table each; "
-        f"{repeat} run(s) of each row, interleaved; medians.\n"
+        f"Machine: {machine()}. {code_version()}. {n} truncateAndLoad publications of {ROWS_EACH:,} rows each, "
+        f"one table each; {repeat} run(s) of each row, interleaved; medians.\n"
     )
-    header = ["target", "how", "wall s", "start + plan s", "apply s", "publications/s", "speed-up", "problems"]
+    header = ["target", "how", "wall s", "min", "start + plan s", "apply s", "publications/s", "speed-up", "problems"]
     print(table(header, rows))
     print("\n### Statements sent to the target (prototype, measured in-process)\n")
     print(table(["target", "how", "phase", "statements", "per publication", "seconds waiting for them"], trip_rows))
