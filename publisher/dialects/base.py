@@ -122,11 +122,15 @@ class Dialect:
             found = by_name[col.name]
             name = self.quote(col.name)
             value = found.read or name
-            if found.type != col.type:
+            if self.needs_cast(found.type, col.type):
                 parts.append(f"CAST({value} AS {col.type}) AS {name}")
             else:
                 parts.append(name if value == name else f"{value} AS {name}")
         return ", ".join(parts)
+
+    def needs_cast(self, result_type: str, table_type: str) -> bool:
+        """Whether a result column is CAST on its way into a table column."""
+        return result_type != table_type
 
     def create_like(self, relation: Relation, like: Relation) -> str:
         raise NotImplementedError

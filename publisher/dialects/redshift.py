@@ -78,22 +78,12 @@ class Redshift(Dialect):
     def loads_into(self, result_type: str, table_type: str) -> bool:
         return types.redshift_loads_into(result_type, table_type)
 
-    def select_list(self, result_columns: tuple[ColumnDef, ...], table_columns: tuple[ColumnDef, ...]) -> str:
+    def needs_cast(self, result_type: str, table_type: str) -> bool:
         """As the base, except that a string going into a character column is never CAST:
         CAST to a shorter VARCHAR or CHAR cuts the value short without a word, where the
         INSERT's own conversion refuses a value too long for the column (value too long
         for type character varying(n)). Other casts only widen, or are what columnTypes asked."""
-        by_name = {c.name: c for c in result_columns}
-        parts = []
-        for col in table_columns:
-            found = by_name[col.name]
-            name = self.quote(col.name)
-            value = found.read or name
-            if found.type != col.type and not (_character(found.type) and _character(col.type)):
-                parts.append(f"CAST({value} AS {col.type}) AS {name}")
-            else:
-                parts.append(name if value == name else f"{value} AS {name}")
-        return ", ".join(parts)
+        return result_type != table_type and not (_character(result_type) and _character(table_type))
 
     def begin(self) -> tuple[Step, ...]:
         return (Step("BEGIN", "one transaction: all of it or none of it", undo="ROLLBACK"),)
