@@ -249,8 +249,9 @@ def data_files(folder: Path) -> list[Path]:
 # --------------------------------------------------------------------------- projects
 
 
-def write_project(root: Path, svc: Services, *, results: str = "results/{jobGroup}/{flowNodeId}/") -> None:
-    """publisher.yaml with both targets; each keeps its ledger in a schema/database of its own."""
+def write_project(root: Path, svc: Services, *, ledger: str, results: str = "results/{jobGroup}/{flowNodeId}/") -> None:
+    """publisher.yaml with both targets; each keeps its ledger in ``ledger``, a Redshift schema
+    and a Hive database of this benchmark's own."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "specs").mkdir(exist_ok=True)
     config = {
@@ -267,7 +268,7 @@ def write_project(root: Path, svc: Services, *, results: str = "results/{jobGrou
                 "password": "${PUBLISHER_BENCH_PASSWORD}",
                 "iamRole": IAM_ROLE,
                 "s3": "results",
-                "ledger": {"database": "bench_ledger", "table": "publications"},
+                "ledger": {"database": ledger, "table": "publications"},
             },
             {
                 "id": 2,
@@ -277,7 +278,7 @@ def write_project(root: Path, svc: Services, *, results: str = "results/{jobGrou
                 "port": svc.hive_port,
                 "auth": "NONE",
                 "username": "publisher",
-                "ledger": {"database": "bench_ledger", "table": "publications"},
+                "ledger": {"database": ledger, "table": "publications"},
             },
             {"id": 3, "name": "results", "type": "s3", "endpointUrl": svc.s3_endpoint, "region": "us-east-1"},
         ],
@@ -406,3 +407,15 @@ def code_version() -> str:
     sha = git("rev-parse", "--short", "HEAD") or "unknown"
     dirty = " + uncommitted changes in publisher/" if git("status", "--porcelain", "publisher") else ""
     return f"publisher at {sha}{dirty}"
+
+
+def fresh_ledgers(svc: Services, ledger: str, targets: Sequence[str]) -> None:
+    """Drop both targets' ledger tables of ``ledger``: the first apply makes them again.
+
+    On Hive every publication adds two small Parquet files to the ledger, and planning reads
+    the whole ledger: a benchmark that reused an old ledger would time its history."""
+    if "redshift" in targets:
+        postgres_connect(svc).execute(f'DROP TABLE IF EXISTS "{ledger}"."publications"')
+    if "hive" in targets:
+        conn = hive_connect(svc)
+        hive_run(conn, f"CREATE DATABASE IF NOT EXISTS `{ledger}`", f"DROP TABLE IF EXISTS `{ledger}`.`publications`")

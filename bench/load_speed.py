@@ -36,6 +36,7 @@ from live import (
     create_table_sql,
     dataset,
     fmt_s,
+    fresh_ledgers,
     hive_connect,
     hive_run,
     postgres_connect,
@@ -52,6 +53,7 @@ BASELINES = str(Path(__file__).resolve().parent / "baselines.py")
 FULL_ROWS = (1_000_000, 10_000_000)
 SMALL_ROWS = (10_000,)
 JOB_BASE = int(time.time()) * 1000
+LEDGER = "bench_load_ledger"  # the Redshift schema and Hive database of the ledger
 
 
 @dataclass
@@ -689,7 +691,8 @@ def main() -> None:
     started = time.perf_counter()
     svc = services()
     project = OUT / "load-speed" / "project"
-    write_project(project, svc)
+    write_project(project, svc, ledger=LEDGER)
+    fresh_ledgers(svc, LEDGER, args.targets)
     for old in (project / "specs").glob("*.yaml"):
         old.unlink()
     targets: list[Redshift | Hive] = []

@@ -37,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 FULL_SPECS, SMALL_SPECS = 50, 4
 ROWS_EACH = 1_000
 JOB_BASE = int(time.time()) * 1000
+LEDGER = "bench_many_ledger"  # the Redshift schema and Hive database of the ledger
 
 
 # --------------------------------------------------------------------------- worker (the prototype)
@@ -198,12 +199,13 @@ class Config:
 
 class Bench:
     def __init__(self, specs: int, targets: list[str]) -> None:
-        from live import OUT, hive_connect, hive_run, postgres_connect, services, write_project
+        from live import OUT, fresh_ledgers, hive_connect, hive_run, postgres_connect, services, write_project
 
         self.n = specs
         self.svc = services()
         self.root = OUT / "many-publications"
-        write_project(self.root / "project", self.svc)
+        write_project(self.root / "project", self.svc, ledger=LEDGER)
+        fresh_ledgers(self.svc, LEDGER, targets)
         self.project = self.root / "project"
         self.run_no = 0
         self.results = self._results()
