@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent / "results"
-EPOCH = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
 def orders(first: int, count: int) -> pa.Table:
@@ -77,10 +77,10 @@ def write_avro(folder: Path, records: list[dict[str, object]]) -> None:
 
 
 def main() -> None:
-    write_parquet(ROOT / "31" / "27", orders(1, 120), parts=3)     # orders, first job
-    write_parquet(ROOT / "32" / "27", orders(121, 40), parts=1)    # orders, the next job's rows
-    write_avro(ROOT / "40" / "5", customers(1))                    # customers
-    write_avro(ROOT / "41" / "5", customers(2))                    # customers, refreshed
+    write_parquet(ROOT / "31" / "27", orders(1, 120), parts=3)  # orders, first job
+    write_parquet(ROOT / "32" / "27", orders(121, 40), parts=1)  # orders, the next job's rows
+    write_avro(ROOT / "40" / "5", customers(1))  # customers
+    write_avro(ROOT / "41" / "5", customers(2))  # customers, refreshed
     print(f"example results written under {ROOT}")
 
 

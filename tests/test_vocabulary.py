@@ -68,9 +68,30 @@ def test_fast_and_full_validators_agree_on_the_corpus() -> None:
 
 def test_spec_schema_uses_only_keywords_fastjsonschema_checks() -> None:
     known = {
-        "$schema", "$id", "$ref", "$defs", "title", "description", "examples", "type", "properties",
-        "additionalProperties", "required", "minProperties", "maxProperties", "minimum", "pattern",
-        "minLength", "minItems", "maxItems", "items", "enum", "propertyNames", "x-message", "hive", "redshift",
+        "$schema",
+        "$id",
+        "$ref",
+        "$defs",
+        "title",
+        "description",
+        "examples",
+        "type",
+        "properties",
+        "additionalProperties",
+        "required",
+        "minProperties",
+        "maxProperties",
+        "minimum",
+        "pattern",
+        "minLength",
+        "minItems",
+        "maxItems",
+        "items",
+        "enum",
+        "propertyNames",
+        "x-message",
+        "hive",
+        "redshift",
         "target",
     }
 
