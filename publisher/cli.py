@@ -49,7 +49,14 @@ def _parser() -> argparse.ArgumentParser:
         "publish what is pending: plan and run, or run a saved plan",
         "spec files or folders, or a saved plan .json",
     )
-    p.add_argument("--dry-run", action="store_true", help="print the statements, run nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="plan live (read-only) and print the statements apply would run; run nothing",
+    )
+    p.add_argument(
+        "--offline", action="store_true", help="with --dry-run: do not inspect the targets (statements may differ)"
+    )
     p.add_argument("--force", action="store_true", help="publish the named specs again, even if already published")
     p.add_argument(
         "--parallel",
@@ -112,22 +119,25 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _load_saved_plan(args: argparse.Namespace) -> tuple[Plan, Config, Pool]:
-    from publisher.workflow import stale_reasons
+    """The saved plan, made again from the current specs, results, config and targets at the
+    plan's own time; refused unless every publication and statement is the same. What runs
+    is the plan made now, never the file's statements."""
+    from publisher.workflow import replan
 
     file = args.paths[0]
     try:
-        plan = plan_from_json(Path(file).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        saved = plan_from_json(Path(file).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise PublisherError(f"{file}: cannot read plan: {exc}") from None
     config = load_config(args.config or Path(DEFAULT_CONFIG))
     pool = Pool(config)
-    reasons = stale_reasons(plan, config, pool)
-    if reasons:
+    fresh, reasons = replan(saved, config, pool)
+    if reasons or fresh is None:
         pool.close()
         lines = [PublisherError(f"{file} is stale, nothing was applied: {r}") for r in reasons]
         lines.append(PublisherError("run `publisher plan -o FILE` again and review the new plan"))
         raise Errors(lines)
-    return plan, config, pool
+    return fresh, config, pool
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -136,7 +146,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
     saved = len(args.paths) == 1 and args.paths[0].endswith(".json")
     if saved and args.force:
         raise PublisherError("--force applies to specs, not to a saved plan: plan again with --force")
-    plan, config, pool = _load_saved_plan(args) if saved else _plan(args, offline=args.dry_run)
+    if args.offline and not args.dry_run:
+        raise PublisherError("--offline only goes with --dry-run: apply always plans against the targets")
+    plan, config, pool = _load_saved_plan(args) if saved else _plan(args, offline=args.offline)
+    if args.offline:
+        print("planned offline: the targets were not inspected; apply may run other statements")
     for pub in plan.publications:
         if pub.status != "pending":
             print(f"skip {pub.spec_file}: {pub.label}: {STATUS_WORDS[pub.status]} ({pub.status_detail})")

@@ -1,4 +1,4 @@
-"""The single place where plan steps run: dry-run writes them, apply executes them."""
+"""The single place where plan steps run: dry-run shows them, apply executes them."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from publisher.dialects import Dialect
 from publisher.errors import PublishFailed
-from publisher.plan import Publication, Step
+from publisher.plan import CheckLocation, DeleteObject, Param, Publication, PutObject, Statement, Step
 from publisher.relation import Relation
 from publisher.targets.base import Target
 
@@ -39,14 +40,11 @@ def _quiet(kind: str, event: StepEvent) -> None:
     pass
 
 
-def fill_secrets(sql: str, names: tuple[str, ...]) -> str:
-    """``${NAME}`` references of the step's secrets replaced by their values, at the last moment."""
-    for name in names:
-        value = os.environ.get(name)
-        if value is None:
-            raise PublishFailed(f"environment variable {name} is not set (a secret the load needs)")
-        sql = sql.replace(f"${{{name}}}", value.replace("'", "''"))
-    return sql
+def secret_value(name: str) -> str:
+    value = os.environ.get(name)
+    if value is None:
+        raise PublishFailed(f"environment variable {name} is not set (a secret the load needs)")
+    return value
 
 
 def mask_secrets(text: str, names: tuple[str, ...]) -> str:
@@ -67,22 +65,27 @@ def _first_line(exc: BaseException) -> str:
     return re.sub(r"\s+", " ", text.splitlines()[0])[:500]
 
 
+def _secrets_of(step: Step) -> tuple[str, ...]:
+    return step.secrets if isinstance(step, Statement) else ()
+
+
 @dataclass
 class Executor:
     """Runs one publication's steps against an open target."""
 
     target: Target | None
+    dialect: Dialect
     objects: ObjectStore | None = None
     dry_run: bool = False
     listener: Listener = _quiet
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     serial: threading.Lock = field(default_factory=threading.Lock)  # shared by parallel executors
-    captured: dict[str, int] = field(default_factory=dict)
+    captured: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def run(self, publication: Publication) -> None:
         """All steps in order; on failure the undo of completed steps, newest first, then the
         publication's on-failure steps. (On success, the steps themselves tidy up.)"""
-        undo: list[Step] = []
+        undo: list[Statement] = []
         self.captured = {}
         for index, step in enumerate(publication.steps, start=1):
             try:
@@ -95,19 +98,20 @@ class Executor:
                 raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}): {exc.message}") from None
             except Exception as exc:  # the engine's error, reported in one line
                 self._give_up(publication, undo)
-                message = mask_secrets(_first_line(exc), step.secrets)
+                message = mask_secrets(_first_line(exc), _secrets_of(step))
                 raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}) failed: {message}") from None
-            if step.commits:
-                undo.clear()
-            elif step.undo:
-                undo.append(step)
+            if isinstance(step, Statement):
+                if step.commits:
+                    undo.clear()
+                elif step.undo:
+                    undo.append(step)
 
     def _run_step(self, publication: Publication, index: int, step: Step) -> None:
         self.listener("start", StepEvent(publication, index, step, 0.0))
         started = time.monotonic()
         if self.dry_run:
             result = None
-        elif step.serial:
+        elif isinstance(step, Statement) and step.serial:
             with self.serial:
                 result = self._execute(step)
         else:
@@ -115,62 +119,80 @@ class Executor:
         self.listener("done", StepEvent(publication, index, step, time.monotonic() - started, result))
 
     def _execute(self, step: Step) -> Any:
-        if step.kind == "put_object":
-            assert self.objects is not None and step.body is not None
-            self.objects.put(step.sql, step.body)
-            return None
-        if step.kind == "delete_object":
+        if isinstance(step, PutObject):
             assert self.objects is not None
-            self.objects.delete(step.sql)
+            self.objects.put(step.uri, step.body)
             return None
-        if step.kind == "check_location":
-            assert self.target is not None
-            database, _, name = step.sql.partition(".")
-            found = self.target.table_location(Relation(database, None, name))
-            if found != step.body:
-                raise PublishFailed(f"{step.sql} is at {found}, not at {step.body} as planned; nothing was swapped")
+        if isinstance(step, DeleteObject):
+            assert self.objects is not None
+            self.objects.delete(step.uri)
             return None
         assert self.target is not None
-        sql = self._fill(step)
-        if step.expect_rows is None and step.capture is None and not step.guard:
-            self.target.execute(sql)
+        if isinstance(step, CheckLocation):
+            found = self.target.table_location(Relation(step.database, None, step.table))
+            if found != step.location:
+                raise PublishFailed(
+                    f"{step.database}.{step.table} is at {found}, not at {step.location} as planned; "
+                    "nothing was swapped"
+                )
             return None
-        count = int(self.target.fetch(sql)[0][0])
-        if step.guard and count:
+        statement = self.render(step)
+        if not step.counts:
+            self.target.execute(statement)
+            return None
+        row = tuple(int(v) for v in self.target.fetch(statement)[0])
+        if step.guard and row[0]:
             raise AlreadyPublished()
         if step.capture:
-            self.captured[step.capture] = count
-        if step.expect_rows is not None:
-            expected = step.expect_rows + (self.captured[step.plus] if step.plus else 0)
-            if count != expected:
-                raise PublishFailed(f"found {count} rows, expected {expected}")
-        return count
+            self.captured[step.capture] = row
+        if step.checks:
+            self._check(step, row)
+        return row[0]
 
-    def _fill(self, step: Step) -> str:
-        """The statement with its run-time values: captured counts, run id, time, secrets."""
-        sql = step.sql
-        for name in step.fills:
-            sql = sql.replace(f"@@{name}@@", str(self.captured[name]))
-        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        sql = sql.replace("@@run_id@@", self.run_id).replace("@@now@@", now)
-        return fill_secrets(sql, step.secrets)
+    def _check(self, step: Statement, row: tuple[int, ...]) -> None:
+        added = self.captured[step.plus] if step.plus else (0,) * len(step.expect)
+        expected = tuple(e + a for e, a in zip(step.expect, added, strict=True))
+        wrong = [
+            f"found {found:,} rows, expected {want:,}"
+            if label == "rows"
+            else f"{found:,} non-NULL {label}, expected {want:,}"
+            for label, found, want in zip(step.checks, row, expected, strict=True)
+            if found != want
+        ]
+        if wrong:
+            raise PublishFailed("; ".join(wrong))
 
-    def _give_up(self, publication: Publication, undo: list[Step]) -> None:
+    def render(self, step: Statement) -> str:
+        """The statement with its run-time values, each as a literal of the target's dialect."""
+        return "".join(p if isinstance(p, str) else self.dialect.literal(self._value(p)) for p in step.sql)
+
+    def _value(self, param: Param) -> str | int:
+        if param.kind == "run_id":
+            return self.run_id
+        if param.kind == "now":
+            return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        if param.kind == "captured":
+            return self.captured[param.name][0]
+        return secret_value(param.name)
+
+    def _give_up(self, publication: Publication, undo: list[Statement]) -> None:
         for step in reversed(undo):
             assert step.undo is not None
-            if not self._best_effort(publication, Step(step.undo, f"undo: {step.purpose}")):
+            if not self._best_effort(publication, step.undo):
                 # Later undos assume this one happened (a DROP after a failed move back
                 # could delete the table's data): stop, and leave the state as it is.
                 self.listener("warning", StepEvent(publication, 0, step, 0.0, "undo stopped here: check the table"))
                 return
-        for step in publication.on_failure:
-            self._best_effort(publication, step)
+        for tidy in publication.on_failure:
+            self._best_effort(publication, tidy)
 
     def _best_effort(self, publication: Publication, step: Step) -> bool:
         # A failed undo or tidy-up must not hide the error that caused it; it is reported.
         try:
             self._run_step(publication, 0, step)
         except Exception as exc:
-            self.listener("warning", StepEvent(publication, 0, step, 0.0, mask_secrets(_first_line(exc), step.secrets)))
+            self.listener(
+                "warning", StepEvent(publication, 0, step, 0.0, mask_secrets(_first_line(exc), _secrets_of(step)))
+            )
             return False
         return True

@@ -15,14 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from publisher.dialects import Dialect
-from publisher.plan import Step
+from publisher.plan import Param, PublicationId, SqlPart, Statement, Step, sql
 from publisher.relation import Relation
 from publisher.spec import Spec
-
-RUN_ID = "@@run_id@@"
-"""Placeholder the executor fills with the apply run's id."""
-NOW = "@@now@@"
-"""Placeholder the executor fills with the UTC time of the step."""
 
 # (column, logical type): int, text or timestamp; each dialect names the SQL types.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -70,8 +65,10 @@ class Entry:
     published_at: datetime | str
 
     @property
-    def identity(self) -> tuple[Any, ...]:
-        return (self.job_group, self.flow_node_id, self.connection_id, self.database_name, self.table_name, self.action)
+    def id(self) -> PublicationId:
+        return PublicationId(
+            self.job_group, self.flow_node_id, self.connection_id, self.database_name, self.table_name, self.action
+        )
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -81,22 +78,6 @@ class Entry:
             return loaded
         except ValueError:
             return {}
-
-
-def identity(spec: Spec) -> tuple[Any, ...]:
-    return (
-        spec.job_group,
-        spec.flow_node_id,
-        spec.connection.id,
-        spec.relation.database,
-        table_name(spec),
-        spec.action,
-    )
-
-
-def table_name(spec: Spec) -> str:
-    r = spec.relation
-    return r.name if r.schema is None else f"{r.schema}.{r.name}"
 
 
 def relation(spec: Spec) -> Relation:
@@ -120,8 +101,8 @@ def ensure(dialect: Dialect, ledger: Relation) -> tuple[Step, ...]:
     cols = ",\n".join(f"  {dialect.quote(n)} {dialect.ledger_types[t]}" for n, t in COLUMNS)
     namespace = ledger.schema or ledger.database
     return (
-        Step(dialect.create_namespace(namespace), "create the ledger's home if missing"),
-        Step(
+        sql(dialect.create_namespace(namespace), "create the ledger's home if missing"),
+        sql(
             f"CREATE TABLE IF NOT EXISTS {dialect.table(ledger)} (\n{cols}\n){dialect.ledger_storage}",
             "create the publication ledger if missing",
             serial=True,
@@ -129,22 +110,20 @@ def ensure(dialect: Dialect, ledger: Relation) -> tuple[Step, ...]:
     )
 
 
-def where_identity(dialect: Dialect, spec: Spec) -> str:
-    values = dict(
-        zip(
-            ("job_group", "flow_node_id", "connection_id", "database_name", "table_name", "action"),
-            identity(spec),
-            strict=True,
-        )
-    )
-    return " AND ".join(f"{dialect.quote(k)} = {dialect.literal(v)}" for k, v in values.items())
+KEY = ("job_group", "flow_node_id", "connection_id", "database_name", "table_name", "action")
+"""The ledger's columns of a PublicationId, in its field order."""
 
 
-def guard(dialect: Dialect, ledger: Relation, spec: Spec) -> Step:
+def where_identity(dialect: Dialect, pid: PublicationId) -> str:
+    values = zip(KEY, vars(pid).values(), strict=True)
+    return " AND ".join(f"{dialect.quote(k)} = {dialect.literal(v)}" for k, v in values)
+
+
+def guard(dialect: Dialect, ledger: Relation, spec: Spec) -> Statement:
     """Stops the publication when another apply has published it since this plan was made."""
     done = f"{dialect.quote('state')} = 'done'"
-    sql = f"SELECT COUNT(*) FROM {dialect.table(ledger)}\nWHERE {where_identity(dialect, spec)} AND {done}"
-    return Step(sql, "skip if already published (by a concurrent or earlier apply)", guard=True)
+    text = f"SELECT COUNT(*) FROM {dialect.table(ledger)}\nWHERE {where_identity(dialect, spec.id)} AND {done}"
+    return sql(text, "skip if already published (by a concurrent or earlier apply)", guard=True)
 
 
 def record(
@@ -161,7 +140,7 @@ def record(
 ) -> Step:
     """Inserts one ledger row; ``rows_before`` names a captured count."""
     content = base64.b64encode(spec.canonical_json.encode()).decode()
-    values: dict[str, Any] = dict(zip(NAMES[:6], identity(spec), strict=True))
+    values: dict[str, Any] = dict(zip(NAMES[:6], vars(spec.id).values(), strict=True))
     values.update(
         state=state,
         published_table=published_table,
@@ -173,13 +152,26 @@ def record(
         spec_hash=spec.content_hash,
         spec_b64=content,
     )
-    rendered = [dialect.literal(values[n]) for n in NAMES[:-2]]
-    if rows_before:
-        rendered[NAMES.index("rows_before")] = f"@@{rows_before}@@"
-    rendered += [f"'{RUN_ID}'", f"CAST('{NOW}' AS TIMESTAMP)"]
-    sql = f"INSERT INTO {dialect.insert_target(ledger, NAMES)}\nVALUES ({', '.join(rendered)})"
+    parts: list[SqlPart] = [f"INSERT INTO {dialect.insert_target(ledger, NAMES)}\nVALUES ("]
+    for name in NAMES[:-2]:
+        if name == "rows_before" and rows_before:
+            parts += [Param("captured", rows_before), ", "]
+        else:
+            parts.append(f"{dialect.literal(values[name])}, ")
+    parts += [Param("run_id"), ", CAST(", Param("now"), " AS TIMESTAMP))"]
     purpose = "record the publication in the ledger" if state == "done" else "record the publish as started"
-    return Step(sql, purpose, fills=(rows_before,) if rows_before else (), serial=True)
+    return Statement(_joined(parts), purpose, serial=True)
+
+
+def _joined(parts: list[SqlPart]) -> tuple[SqlPart, ...]:
+    """Adjacent text parts as one, so that a statement reads as the SQL it is."""
+    out: list[SqlPart] = []
+    for part in parts:
+        if out and isinstance(part, str) and isinstance(out[-1], str):
+            out[-1] += part
+        else:
+            out.append(part)
+    return tuple(out)
 
 
 def changes(published: dict[str, Any], current: dict[str, Any]) -> list[str]:

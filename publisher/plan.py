@@ -1,43 +1,133 @@
-"""Plans: immutable data that says exactly what apply will run, with a JSON round-trip."""
+"""Plans: immutable data that says exactly what apply will run, with a JSON round-trip.
+
+A step is a typed operation: a SQL statement, an object to put or delete, a location to
+check. Values known only when a step runs (the run id, the time, counts captured by an
+earlier step, credentials) are typed parameters inside the statement, filled in by the
+executor through the dialect's literal quoting; nothing is ever replaced in SQL text.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2
+"""2: typed steps and parameters (1 had markers in SQL text and a fingerprint only)."""
 
-StepKind = Literal["sql", "put_object", "delete_object", "check_location"]
+ParamKind = Literal["run_id", "now", "captured", "secret"]
+PARAM_KINDS: tuple[ParamKind, ...] = get_args(ParamKind)
 
 
 @dataclass(frozen=True)
-class Step:
-    """One statement (or object write) of a publication, in order.
+class Param:
+    """A value filled in when the statement runs, always as a SQL literal.
 
-    ``expect_rows``: the statement is a count query that must return this number
-    (plus the count captured earlier under ``plus``). ``undo`` runs, newest first, when
-    a later step fails, until a step that ``commits``. ``secrets`` names the
-    environment variables whose ``${NAME}`` references are filled in only at execution.
-    ``guard``: a count query; non-zero means another apply already published this, so the
-    publication stops (undone, not failed). ``fills``: captured counts written into the
-    statement where it says ``@@name@@``. ``serial``: runs alone among the publications that
-    one apply runs in parallel (Spark fails two INSERTs into one table at once).
+    ``run_id``: the apply's run id. ``now``: the UTC time of the step. ``captured``: the
+    first count an earlier step captured under ``name``. ``secret``: the environment
+    variable ``name``; only credential slots hold one.
     """
 
-    sql: str
+    kind: ParamKind
+    name: str = ""
+
+    def shown(self) -> str:
+        """How a plan shows the value to people: never the value of a secret."""
+        return f"'${{{self.name}}}'" if self.kind == "secret" else f":{self.name or self.kind}"
+
+
+SqlPart = str | Param
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement. ``sql``: fixed text and parameters, in order.
+
+    ``checks`` with ``expect``: the statement is a count query returning one row, whose
+    values must equal ``expect`` (plus the row captured earlier under ``plus``), each
+    labelled by ``checks`` ("rows", then columns for their non-NULL counts). ``capture``
+    keeps the row for later steps. ``guard``: a count query; non-zero means another apply
+    already published this, so the publication stops (undone, not failed). ``undo`` runs,
+    newest first, when a later step fails, until a step that ``commits``. ``serial``: runs
+    alone among the publications that one apply runs in parallel (Spark fails two INSERTs
+    into one table at once).
+    """
+
+    sql: tuple[SqlPart, ...]
     purpose: str
-    kind: StepKind = "sql"
-    body: str | None = None
-    expect_rows: int | None = None
-    capture: str | None = None
+    checks: tuple[str, ...] = ()
+    expect: tuple[int, ...] = ()
     plus: str | None = None
-    undo: str | None = None
-    commits: bool = False
-    secrets: tuple[str, ...] = ()
+    capture: str | None = None
     guard: bool = False
-    fills: tuple[str, ...] = ()
+    undo: Statement | None = None
+    commits: bool = False
     serial: bool = False
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The environment variables this statement's credential slots read."""
+        return tuple(p.name for p in self.sql if isinstance(p, Param) and p.kind == "secret")
+
+    @property
+    def text(self) -> str:
+        """The statement as shown to people, parameters by name."""
+        return "".join(p if isinstance(p, str) else p.shown() for p in self.sql)
+
+    @property
+    def counts(self) -> bool:
+        """Whether the statement returns a row of counts the executor reads."""
+        return bool(self.checks) or self.capture is not None or self.guard
+
+
+def sql(text: str, purpose: str, **options: Any) -> Statement:
+    """A statement without parameters."""
+    return Statement((text,), purpose, **options)
+
+
+@dataclass(frozen=True)
+class PutObject:
+    """Write an object (a COPY manifest); never overwrites other content."""
+
+    uri: str
+    body: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class DeleteObject:
+    uri: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class CheckLocation:
+    """Stop unless the engine reports ``table`` stored at ``location`` (Hive)."""
+
+    database: str
+    table: str
+    location: str
+    purpose: str
+
+
+Step = Statement | PutObject | DeleteObject | CheckLocation
+STEP_TYPES: dict[str, type[Any]] = {"sql": Statement, "put_object": PutObject, "delete_object": DeleteObject}
+STEP_TYPES["check_location"] = CheckLocation
+
+
+@dataclass(frozen=True)
+class PublicationId:
+    """What makes two publications the same one: the ledger's key, the plan's, the spec's."""
+
+    job_group: int
+    flow_node_id: int
+    connection_id: int
+    database: str
+    table: str  # the spec's table, schema-qualified on Redshift
+    action: str
+
+    def label(self) -> str:
+        return f"jobGroup {self.job_group} / flowNodeId {self.flow_node_id}"
 
 
 @dataclass(frozen=True)
@@ -47,15 +137,10 @@ class Publication:
     spec_file: str
     spec_line: int
     spec_hash: str
-    job_group: int
-    flow_node_id: int
+    id: PublicationId
     connection: str
-    connection_id: int
     target_type: str
-    action: str
-    database: str
     table: str  # the table written: for create/createAndLoad the timestamped name
-    requested_table: str  # the spec's table: part of the publication's identity
     source: str
     input_format: str
     rows: int | None
@@ -66,17 +151,21 @@ class Publication:
     stamp: str = ""  # the UTC plan-time suffix of the names this publication creates
     status: str = "pending"  # pending | published | changed  (ledger state at plan time)
     status_detail: str = ""
-    # What the plan was computed from (spec, result files, table, ledger): apply of a saved
-    # plan refuses to run when any of it has changed.
+    # What the plan was computed from (spec, result files, table, ledger), to say why a
+    # saved plan differs from the plan made again at apply.
     fingerprint: dict[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def label(self) -> str:
-        return f"jobGroup {self.job_group} / flowNodeId {self.flow_node_id}"
+        return self.id.label()
 
     @property
-    def identity(self) -> tuple[Any, ...]:
-        return (self.job_group, self.flow_node_id, self.connection_id, self.database, self.requested_table, self.action)
+    def database(self) -> str:
+        return self.id.database
+
+    @property
+    def action(self) -> str:
+        return self.id.action
 
 
 @dataclass(frozen=True)
@@ -84,6 +173,9 @@ class Plan:
     created_at: str  # UTC, ISO 8601
     offline: bool
     publications: tuple[Publication, ...]
+    spec_files: tuple[str, ...] = ()  # every spec file planned, to plan them again at apply
+    config_hash: str = ""  # publisher.yaml's content: a saved plan is refused when it changed
+    forced: bool = False  # planned with --force
     format_version: int = PLAN_FORMAT_VERSION
 
     @property
@@ -92,44 +184,130 @@ class Plan:
         return tuple(p for p in self.publications if p.status == "pending")
 
 
+# --------------------------------------------------------------------------- JSON
+
+
+def _param_json(part: SqlPart) -> Any:
+    return part if isinstance(part, str) else {"param": part.kind, "name": part.name}
+
+
+def _step_json(step: Step) -> dict[str, Any]:
+    kind = next(k for k, t in STEP_TYPES.items() if isinstance(step, t))
+    data = {"kind": kind, **vars(step)}
+    if isinstance(step, Statement):
+        data["sql"] = [_param_json(p) for p in step.sql]
+        data["undo"] = _step_json(step.undo) if step.undo else None
+    return data
+
+
 def plan_to_json(plan: Plan) -> str:
     """The plan as indented, key-sorted JSON (stable for diffs and golden files)."""
 
     # vars(), not dataclasses.asdict: asdict deep-copies every value, half the cost of a big plan.
     def publication(p: Publication) -> dict[str, Any]:
-        return {**vars(p), "steps": [vars(s) for s in p.steps], "on_failure": [vars(s) for s in p.on_failure]}
+        return {
+            **vars(p),
+            "id": vars(p.id),
+            "steps": [_step_json(s) for s in p.steps],
+            "on_failure": [_step_json(s) for s in p.on_failure],
+        }
 
     data = {**vars(plan), "publications": [publication(p) for p in plan.publications]}
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def _build(cls: type[Any], data: dict[str, Any]) -> Any:
-    names = {f.name for f in fields(cls)}
-    unknown = set(data) - names
+class PlanFileError(ValueError):
+    """A plan file that is not a plan this version of publisher wrote."""
+
+
+def _fields(cls: type[Any], data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise PlanFileError(f"{where}: expected an object")
+    names = cls.__dataclass_fields__
+    unknown = set(data) - set(names)
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
-    return cls(**data)
+        raise PlanFileError(f"{where}: unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
+    return dict(data)
 
 
-def _step(data: dict[str, Any]) -> Step:
-    step: Step = _build(
-        Step, {**data, "secrets": tuple(data.get("secrets", ())), "fills": tuple(data.get("fills", ()))}
-    )
-    return step
+def _param(data: Any, where: str) -> SqlPart:
+    if isinstance(data, str):
+        return data
+    if isinstance(data, dict) and set(data) == {"param", "name"} and data["param"] in PARAM_KINDS:
+        return Param(data["param"], str(data["name"]))
+    raise PlanFileError(f"{where}: not a SQL part: {str(data)[:60]}")
+
+
+def _step(data: Any, where: str) -> Step:
+    if not isinstance(data, dict) or data.get("kind") not in STEP_TYPES:
+        raise PlanFileError(f"{where}: a step needs a kind, one of {', '.join(STEP_TYPES)}")
+    cls = STEP_TYPES[data["kind"]]
+    values = _fields(cls, {k: v for k, v in data.items() if k != "kind"}, where)
+    if cls is Statement:
+        if not isinstance(values.get("sql"), list):
+            raise PlanFileError(f"{where}: sql must be a list")
+        values["sql"] = tuple(_param(p, where) for p in values["sql"])
+        values["checks"] = tuple(values.get("checks", ()))
+        values["expect"] = tuple(values.get("expect", ()))
+        if values.get("undo") is not None:
+            values["undo"] = _step(values["undo"], f"{where}.undo")
+    return _checked(cls, values, where)  # type: ignore[no-any-return]
+
+
+def _checked(cls: type[Any], values: dict[str, Any], where: str) -> Any:
+    try:
+        made = cls(**values)
+    except TypeError as exc:
+        raise PlanFileError(f"{where}: {exc}") from None
+    # Types as declared: a hand-edited plan must not smuggle in a list where a name goes.
+    for name, spec in cls.__dataclass_fields__.items():
+        value = getattr(made, name)
+        kind = str(spec.type)
+        ok = {
+            "str": isinstance(value, str),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "bool": isinstance(value, bool),
+            "str | None": value is None or isinstance(value, str),
+            "int | None": value is None or (isinstance(value, int) and not isinstance(value, bool)),
+        }.get(kind, True)
+        if not ok:
+            raise PlanFileError(f"{where}: {name} must be {kind}, found {type(value).__name__}")
+    return made
 
 
 def plan_from_json(text: str) -> Plan:
-    """A Plan from ``plan_to_json`` output; raises ValueError on anything else."""
-    data = json.loads(text)
+    """A Plan from ``plan_to_json`` output; raises PlanFileError on anything else."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise PlanFileError("not a publisher plan: nested too deeply") from None
+    except ValueError as exc:
+        raise PlanFileError(f"not JSON: {exc}") from None
     if not isinstance(data, dict) or data.get("format_version") != PLAN_FORMAT_VERSION:
-        raise ValueError(f"not a publisher plan of format version {PLAN_FORMAT_VERSION}")
+        found = data.get("format_version") if isinstance(data, dict) else None
+        raise PlanFileError(
+            f"not a publisher plan of format version {PLAN_FORMAT_VERSION} (found {found!r}): "
+            "plan again with this version of publisher"
+        )
+    plan = _fields(Plan, data, "plan")
+    if not isinstance(plan.get("publications"), list):
+        raise PlanFileError("plan: publications must be a list")
     pubs = []
-    for p in data["publications"]:
-        p = dict(p)
-        p["steps"] = tuple(_step(s) for s in p["steps"])
-        p["on_failure"] = tuple(_step(s) for s in p.get("on_failure", ()))
-        p["columns"] = tuple(tuple(c) for c in p["columns"])
+    for i, raw in enumerate(plan["publications"]):
+        where = f"publications[{i}]"
+        p = _fields(Publication, raw, where)
+        p["id"] = _checked(PublicationId, _fields(PublicationId, p.get("id"), f"{where}.id"), f"{where}.id")
+        for key in ("steps", "on_failure", "columns", "notes"):
+            if not isinstance(p.get(key, []), list):
+                raise PlanFileError(f"{where}: {key} must be a list")
+        p["steps"] = tuple(_step(s, f"{where}.steps[{j}]") for j, s in enumerate(p.get("steps", ())))
+        p["on_failure"] = tuple(_step(s, f"{where}.on_failure[{j}]") for j, s in enumerate(p.get("on_failure", ())))
+        p["columns"] = tuple(tuple(c) for c in p.get("columns", ()))
         p["notes"] = tuple(p.get("notes", ()))
-        pubs.append(_build(Publication, p))
-    plan: Plan = _build(Plan, {**data, "publications": tuple(pubs)})
-    return plan
+        if not isinstance(p.get("fingerprint", {}), dict):
+            raise PlanFileError(f"{where}: fingerprint must be an object")
+        pubs.append(_checked(Publication, p, where))
+    plan["publications"] = tuple(pubs)
+    plan["spec_files"] = tuple(plan.get("spec_files", ()))
+    result: Plan = _checked(Plan, plan, "plan")
+    return result

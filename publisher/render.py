@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
 import textwrap
 
-from publisher.plan import Plan, Publication, Step
+from publisher.plan import CheckLocation, DeleteObject, Plan, Publication, PutObject, Statement, Step
 
 BASE64_LITERAL = re.compile(r"'[A-Za-z0-9+/]{40,}={0,2}'")
 
@@ -36,24 +37,37 @@ def _manifest_summary(body: str, shown: int = 5) -> str:
     return f"\n  listing {len(urls)} file(s): {', '.join(names)}"
 
 
+def step_text(step: Step) -> str:
+    """A step as people read it: the statement with parameters by name, or the object operation."""
+    if isinstance(step, PutObject):
+        return f"PUT {step.uri}" + _manifest_summary(step.body)
+    if isinstance(step, DeleteObject):
+        return f"DELETE {step.uri}"
+    if isinstance(step, CheckLocation):
+        return f"-- {step.database}.{step.table} must be stored at {step.location}"
+    # The ledger keeps the spec as base64: long, and of no use to a reviewer.
+    body = BASE64_LITERAL.sub("'<the spec, base64>'", step.text)
+    if step.capture:
+        body += f"  -- remember as {step.capture}"
+    if step.checks:
+        body += f"  -- must return {_expected(step)}"
+    return body
+
+
+def _expected(step: Statement) -> str:
+    """'1,000' for a row count, with each column's non-NULL values after it; 'before + ...'."""
+    plus = f"{step.plus} + " if step.plus else ""
+    rows = f"{plus}{step.expect[0]:,}"
+    if len(step.checks) == 1:
+        return rows
+    values = ", ".join(f"{name} {plus}{n:,}" for name, n in zip(step.checks[1:], step.expect[1:], strict=True))
+    return f"{rows} rows; non-NULL values: {values}"
+
+
 def step_lines(step: Step, number: str) -> list[str]:
     """A step as numbered lines: its purpose as a comment, then the statement."""
     lines = [f"{number:>4} -- {step.purpose}"]
-    if step.kind == "put_object":
-        body = f"PUT {step.sql}" + _manifest_summary(step.body or "")
-    elif step.kind == "delete_object":
-        body = f"DELETE {step.sql}"
-    elif step.kind == "check_location":
-        body = f"-- {step.sql} must be stored at {step.body}"
-    else:
-        # The ledger keeps the spec as base64: long, and of no use to a reviewer.
-        body = BASE64_LITERAL.sub("'<the spec, base64>'", step.sql)
-        if step.capture:
-            body += f"  -- remember as {step.capture}"
-        if step.expect_rows is not None:
-            expected = f"{step.plus} + {step.expect_rows:,}" if step.plus else f"{step.expect_rows:,}"
-            body += f"  -- must return {expected}"
-    lines.extend(textwrap.indent(body, " " * 8).splitlines())
+    lines.extend(textwrap.indent(step_text(step), " " * 8).splitlines())
     return lines
 
 
@@ -111,20 +125,51 @@ def plan_markdown(plan: Plan) -> str:
     lines += ["| | spec | publication | target | action | rows | status |", "|---|---|---|---|---|---|---|"]
     for i, p in enumerate(plan.publications, start=1):
         rows = "?" if p.rows is None else f"{p.rows:,}"
-        target = f"`{p.database}.{p.table}` on {p.connection}"
+        target = f"{md_code(f'{p.database}.{p.table}')} on {md_text(p.connection)}"
         status = STATUS_WORDS.get(p.status, p.status)
-        lines.append(f"| {i} | `{p.spec_file}` | {p.label} | {target} | {p.action} | {rows} | {status} |")
+        lines.append(f"| {i} | {md_code(p.spec_file)} | {p.label} | {target} | {p.action} | {rows} | {status} |")
     for i, p in enumerate(plan.publications, start=1):
         if p.status == "pending":
             body = "\n".join(line[4:] for line in publication_text(i, p).splitlines()[1:])
-            lines += ["", f"<details><summary>{i}. {p.action} into <code>{p.database}.{p.table}</code></summary>", ""]
-            lines += ["```sql", body, "```", "", "</details>"]
+            summary_line = f"{i}. {p.action} into <code>{html.escape(f'{p.database}.{p.table}')}</code>"
+            fence = "`" * max(3, _longest_run(body, "`") + 1)
+            lines += ["", f"<details><summary>{summary_line}</summary>", ""]
+            lines += [f"{fence}sql", body, fence, "", "</details>"]
         elif p.status_detail:
-            lines += ["", f"{i}. {STATUS_WORDS.get(p.status, p.status)}: {p.status_detail}"]
+            lines += ["", f"{i}. {STATUS_WORDS.get(p.status, p.status)}: {md_text(p.status_detail)}"]
     return "\n".join(lines) + "\n"
+
+
+def _longest_run(text: str, char: str) -> int:
+    runs = re.findall(f"{re.escape(char)}+", text)
+    return max((len(r) for r in runs), default=0)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _visible(text: str) -> str:
+    """Control characters as escapes (a newline would end a table row or a code span)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def md_code(text: str) -> str:
+    """``text`` as an inline code span that no backtick, pipe or newline in it can break."""
+    text = _visible(text).replace("|", "\\|")
+    ticks = "`" * (_longest_run(text, "`") + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
+
+
+def md_text(text: str) -> str:
+    """``text`` as literal markdown text: no link, image, HTML, heading or table cell it makes."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _visible(text))
 
 
 def errors_markdown(errors: list[str]) -> str:
     """A failed plan as a pull-request comment."""
-    body = "\n".join(f"- `{e}`" for e in errors)
+    body = "\n".join(f"- {md_code(e)}" for e in errors)
     return f"### publisher plan: {len(errors)} errors\n\nNothing will be published until these are fixed:\n\n{body}\n"

@@ -62,6 +62,7 @@ class Column:
     name: str
     type: pa.DataType
     nullable: bool
+    null_count: int | None = None  # NULLs in all files, where metadata says (Parquet statistics, Avro non-null)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Results:
     format: InputFormat
     files: tuple[ResultFile, ...]
     columns: tuple[Column, ...]
+    avro_schema: str | None = None  # Avro: a reader schema (JSON) with the files' exact field names
 
     @property
     def rows(self) -> int | None:
@@ -101,8 +103,12 @@ def inspect_results(
             f"results at {store.location} contain no data files (names starting with '_' "
             f"or '.' are ignored); expected {FORMAT_NAMES[fmt]} files"
         )
-    files, columns = _INSPECTORS[fmt](store, listed, sample_rows)
-    return Results(store.location, fmt, tuple(files), tuple(columns))
+    files, columns, avro_schema = _INSPECTORS[fmt](store, listed, sample_rows)
+    return Results(store.location, fmt, tuple(files), tuple(columns), avro_schema)
+
+
+_Inspected = tuple[list[ResultFile], tuple[Column, ...], str | None]
+"""The files with their row counts, the columns they share, and an Avro reader schema."""
 
 
 # --- Where the files are ----------------------------------------------------------
@@ -342,7 +348,8 @@ def _merged(first: tuple[Column, ...], other: tuple[Column, ...]) -> tuple[Colum
     for c in first:
         o = by_name[c.name]
         t = c.type if c.type == o.type else _relaxed(c.type)
-        out.append(Column(c.name, t, c.nullable or o.nullable))
+        nulls = None if c.null_count is None or o.null_count is None else c.null_count + o.null_count
+        out.append(Column(c.name, t, c.nullable or o.nullable, nulls))
     return tuple(out)
 
 
@@ -393,21 +400,39 @@ def _parquet_file(store: _Store, f: ResultFile) -> tuple[tuple[Column, ...], int
         # Spark's legacy INT96 timestamps hold microseconds: read them as such rather
         # than as nanoseconds that Redshift would refuse.
         pf = pq.ParquetFile(pa.BufferReader(_PARQUET_MAGIC + footer), coerce_int96_timestamp_unit="us")
-        return _columns(pf.schema_arrow), int(pf.metadata.num_rows)
+        nulls = _parquet_null_counts(pf.metadata)
+        columns = tuple(replace(c, null_count=nulls.get(c.name)) for c in _columns(pf.schema_arrow))
+        return columns, int(pf.metadata.num_rows)
     except (pa.ArrowException, OSError, ValueError) as e:
         raise _wrong_format(f, "pqt", f"unreadable footer ({e})", None) from e
 
 
-def _inspect_parquet(
-    store: _Store, files: list[ResultFile], sample_rows: int
-) -> tuple[list[ResultFile], tuple[Column, ...]]:
+def _parquet_null_counts(metadata: Any) -> dict[str, int]:
+    """NULLs per top-level column from the row groups' statistics, for columns that have
+    them in every row group; nested columns are left out (their leaves count other NULLs)."""
+    totals: dict[str, int] = {}
+    missing: set[str] = set()
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        for i in range(group.num_columns):
+            chunk = group.column(i)
+            name = chunk.path_in_schema
+            stats = chunk.statistics
+            if "." in name or stats is None or not stats.has_null_count:
+                missing.add(name)
+            else:
+                totals[name] = totals.get(name, 0) + int(stats.null_count)
+    return {name: n for name, n in totals.items() if name not in missing}
+
+
+def _inspect_parquet(store: _Store, files: list[ResultFile], sample_rows: int) -> _Inspected:
     schemas = []
     counted = []
     for f in files:
         columns, rows = _parquet_file(store, f)
         schemas.append((f, columns))
         counted.append(replace(f, rows=rows))
-    return counted, _one_schema(schemas)
+    return counted, _one_schema(schemas), None
 
 
 # --- Avro ---------------------------------------------------------------------------
@@ -483,7 +508,7 @@ def _avro_rows(s: _Stream, sync: bytes) -> int:
         rows += count
 
 
-def _avro_file(store: _Store, f: ResultFile) -> tuple[tuple[Column, ...], int]:
+def _avro_file(store: _Store, f: ResultFile) -> tuple[tuple[Column, ...], int, Any]:
     with closing(store.stream(f, S3_CHUNK)) as stream:
         try:
             meta, sync = _avro_header(stream)
@@ -491,10 +516,27 @@ def _avro_file(store: _Store, f: ResultFile) -> tuple[tuple[Column, ...], int]:
         except _Corrupt as e:
             head = store.read_range(f, 0, min(f.size, 1024))
             raise _wrong_format(f, "avro", str(e), head) from e
-    return _avro_columns(f, meta), rows
+    columns, schema = _avro_columns(f, meta)
+    # A field that is not a union with null holds no NULLs: that much is known without decoding.
+    return tuple(replace(c, null_count=None if c.nullable else 0) for c in columns), rows, schema
 
 
-def _avro_columns(f: ResultFile, meta: dict[str, bytes]) -> tuple[Column, ...]:
+def avro_reader_schema(writer: Any) -> str:
+    """The files' record schema with every top-level field nullable: one reader schema that
+    resolves every file of the result (files may differ in nullability), with the files'
+    exact field names."""
+    fields = []
+    for field in writer["fields"]:
+        kind = field["type"]
+        if not (kind == "null" or (isinstance(kind, list) and "null" in kind)):
+            kind = ["null", *kind] if isinstance(kind, list) else ["null", kind]
+        elif isinstance(kind, list) and kind[0] != "null":
+            kind = ["null", *(k for k in kind if k != "null")]  # a null default needs null first
+        fields.append({**field, "type": kind, "default": None})
+    return json.dumps({**writer, "fields": fields}, separators=(",", ":"))
+
+
+def _avro_columns(f: ResultFile, meta: dict[str, bytes]) -> tuple[tuple[Column, ...], Any]:
     import fastavro
 
     try:
@@ -506,21 +548,20 @@ def _avro_columns(f: ResultFile, meta: dict[str, bytes]) -> tuple[Column, ...]:
     except (KeyError, ValueError, TypeError, fastavro.schema.SchemaParseException) as e:
         raise _wrong_format(f, "avro", f"no valid schema in the header ({e})", None) from e
     try:
-        return avro_columns(schema)
+        return avro_columns(schema), schema
     except AvroTypeError as e:
         raise InvalidInput(f"{f.uri}: {e}") from e
 
 
-def _inspect_avro(
-    store: _Store, files: list[ResultFile], sample_rows: int
-) -> tuple[list[ResultFile], tuple[Column, ...]]:
+def _inspect_avro(store: _Store, files: list[ResultFile], sample_rows: int) -> _Inspected:
     schemas = []
     counted = []
+    writer = None
     for f in files:
-        columns, rows = _avro_file(store, f)
+        columns, rows, writer = _avro_file(store, f)
         schemas.append((f, columns))
         counted.append(replace(f, rows=rows))
-    return counted, _one_schema(schemas)
+    return counted, _one_schema(schemas), avro_reader_schema(writer)
 
 
 class AvroTypeError(Exception):
@@ -806,9 +847,7 @@ def _text_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
-def _inspect_csv(
-    store: _Store, files: list[ResultFile], sample_rows: int
-) -> tuple[list[ResultFile], tuple[Column, ...]]:
+def _inspect_csv(store: _Store, files: list[ResultFile], sample_rows: int) -> _Inspected:
     header = _csv_header(store, files[0])
     columns = _text_columns(_csv_schema(store, files[0], sample_rows))
     for f in files[1:]:
@@ -822,7 +861,7 @@ def _inspect_csv(
                 f"{f.uri} does not match {files[0].uri}: {'; '.join(diff)}; "
                 "all files of one result must have the same header row"
             )
-    return files, columns
+    return files, columns, None
 
 
 def _null() -> pa.DataType:
@@ -831,16 +870,14 @@ def _null() -> pa.DataType:
     return pa.null()
 
 
-def _inspect_json(
-    store: _Store, files: list[ResultFile], sample_rows: int
-) -> tuple[list[ResultFile], tuple[Column, ...]]:
+def _inspect_json(store: _Store, files: list[ResultFile], sample_rows: int) -> _Inspected:
     columns = _text_columns(_json_schema(store, files[0], sample_rows))
     for f in files[1:]:
         _json_first_record(store, f)
-    return files, columns
+    return files, columns, None
 
 
-_Inspector = Callable[[_Store, list[ResultFile], int], tuple[list[ResultFile], tuple[Column, ...]]]
+_Inspector = Callable[[_Store, list[ResultFile], int], _Inspected]
 
 _INSPECTORS: dict[InputFormat, _Inspector] = {
     "pqt": _inspect_parquet,

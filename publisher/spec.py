@@ -10,6 +10,7 @@ from typing import Any
 
 from publisher.config import Config, Connection, resolve_location
 from publisher.errors import InvalidInput, Location, PublisherError
+from publisher.plan import PublicationId
 from publisher.relation import Relation
 from publisher.render import display_path
 from publisher.validation import check, did_you_mean
@@ -45,6 +46,12 @@ class Spec:
     @property
     def label(self) -> str:
         return f"jobGroup {self.job_group} / flowNodeId {self.flow_node_id}"
+
+    @property
+    def id(self) -> PublicationId:
+        r = self.relation
+        table = r.name if r.schema is None else f"{r.schema}.{r.name}"
+        return PublicationId(self.job_group, self.flow_node_id, self.connection.id, r.database, table, self.action)
 
     @property
     def canonical(self) -> dict[str, Any]:
@@ -209,17 +216,16 @@ def _connection(doc: Document, config: Config) -> tuple[Connection | None, Inval
 
 def _duplicates(specs: list[Spec]) -> list[PublisherError]:
     """Two specs for one publication would publish it twice: an error, not a race."""
-    seen: dict[tuple[Any, ...], Spec] = {}
+    seen: dict[PublicationId, Spec] = {}
     problems: list[PublisherError] = []
     for spec in specs:
-        identity = (spec.job_group, spec.flow_node_id, spec.connection.id, spec.relation, spec.action)
-        if identity in seen:
-            first = seen[identity]
+        if spec.id in seen:
+            first = seen[spec.id]
             problems.append(
                 InvalidInput(
                     f"same publication as {first.file}:{first.location.line} ({spec.label} into {spec.relation})",
                     spec.location,
                 )
             )
-        seen[identity] = spec
+        seen[spec.id] = spec
     return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,13 +16,13 @@ from publisher.connections import Pool, S3Objects
 from publisher.dialects import dialect_for
 from publisher.errors import Errors, InvalidInput, PublisherError, PublishFailed
 from publisher.executor import AlreadyPublished, Executor, Listener
-from publisher.plan import Plan, Publication
-from publisher.planner import TargetView, names_for, plan_publication
-from publisher.relation import Relation
+from publisher.plan import DeleteObject, Plan, Publication, PutObject
+from publisher.planning.actions import STRATEGIES
+from publisher.planning.planner import PlanInput, plan_all
+from publisher.planning.view import TargetView, names_for
 from publisher.results import Results, inspect_results
 from publisher.spec import Spec, load_specs
-from publisher.targets.base import ColumnState, TableState, Target
-from publisher.vocabulary import REPLACING_ACTIONS
+from publisher.targets.base import Target
 
 
 def inspect(spec: Spec, pool: Pool) -> Results:
@@ -60,18 +61,19 @@ def target_view(spec: Spec, pool: Pool, ledgers: LedgerCache) -> TargetView:
     exists = target.namespace_exists(relation)
     table = target.table_state(relation) if exists else None
     entries = ledgers.entries(spec, target)
-    mine = tuple(e for e in entries or () if e.identity == ledger.identity(spec))
+    mine = tuple(e for e in entries or () if e.id == spec.id)
     interrupted = bool(mine) and mine[-1].state == "pending"
     dialect = dialect_for(spec.target_type)
+    reads = STRATEGIES[spec.action].reads
     names = frozenset(target.table_names(relation)) if exists else frozenset()
     row_count = None
-    if interrupted and table is not None and spec.action == "load":
+    if interrupted and table is not None and "row_count" in reads:
         row_count = int(target.fetch(dialect.count(relation))[0][0])
     locations = {}
-    if interrupted and mine[-1].stamp:
+    if interrupted and mine[-1].stamp and "locations" in reads:
         for name in set(names_for(relation.name, mine[-1].stamp)) & names:
             locations[name] = target.table_location(relation.renamed(name)) or ""
-    swaps = dialect.location_swap and spec.action == "truncateAndLoad" and exists
+    swaps = dialect.location_swap and "namespace_location" in reads and exists
     return TargetView(
         namespace_exists=exists,
         table=table,
@@ -84,6 +86,11 @@ def target_view(spec: Spec, pool: Pool, ledgers: LedgerCache) -> TargetView:
     )
 
 
+def config_hash(config: Config) -> str:
+    """publisher.yaml's content: connections, ledgers and the results template plan from it."""
+    return hashlib.sha256(config.file.read_bytes()).hexdigest()[:16]
+
+
 def make_plan(
     config: Config,
     specs: list[Spec],
@@ -93,38 +100,45 @@ def make_plan(
     now: datetime | None = None,
     force: bool = False,
 ) -> Plan:
-    """Plan every spec; raises Errors with every problem, and then nothing may run."""
+    """Plan every spec; raises Errors with every problem, and then nothing may run.
+
+    Reads first (each spec's results, and what its target holds), then plans them all from
+    what was read, with no connection.
+    """
     now = now or datetime.now(UTC)
     problems: list[PublisherError] = []
-    publications: list[Publication] = []
-    taken: set[str] = set()
-    # Tables made by publications planned earlier in this plan, as later ones will find them:
-    # a spec may load into a table that an earlier spec creates.
-    planned: dict[Relation, TableState] = {}
+    inputs: list[PlanInput] = []
     ledgers = LedgerCache()
     for spec in specs:
         try:
             results = inspect(spec, pool)
-            live = view = None if offline else target_view(spec, pool, ledgers)
-            if view is not None and spec.relation in planned:
-                view = replace(view, namespace_exists=True, table=planned[spec.relation])
-            publication = plan_publication(spec, results, view, now, frozenset(taken), force=force)
+            view = None if offline else target_view(spec, pool, ledgers)
         except PublisherError as exc:
             problems.append(exc.at(spec.location))
             continue
         except Exception as exc:  # a connection problem during live planning
             problems.append(InvalidInput(f"{spec.connection.label}: {_one_line(exc)}", spec.location))
             continue
-        # What the target holds now, not what earlier publications of this plan will make.
-        publication = replace(publication, fingerprint=fingerprint(spec, results, live))
-        taken.update(names_for(spec.relation.name, publication.stamp))
-        if spec.action in REPLACING_ACTIONS and publication.status == "pending":
-            columns = tuple(ColumnState(name, kind.lower()) for name, kind in publication.columns)
-            planned[spec.relation] = TableState(columns)
-        publications.append(publication)
+        inputs.append(PlanInput(spec, results, view))
+    publications, found = plan_all(inputs, now, force=force)
+    problems.extend(found)
     if problems:
-        raise Errors(problems)
-    return Plan(created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"), offline=offline, publications=tuple(publications))
+        raise Errors(sorted(problems, key=lambda p: (str(p.location.file), p.location.line) if p.location else ("", 0)))
+    publications = [
+        replace(p, fingerprint=fingerprint(i.spec, i.results, i.view))
+        for p, i in zip(publications, inputs, strict=True)
+    ]
+    return Plan(
+        created_at=now.strftime(PLAN_TIME_FORMAT),
+        offline=offline,
+        publications=tuple(publications),
+        spec_files=tuple(dict.fromkeys(s.file for s in specs)),
+        config_hash=config_hash(config),
+        forced=force,
+    )
+
+
+PLAN_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -169,7 +183,7 @@ def apply_plan(
 
     groups: dict[tuple[object, ...], list[Publication]] = {}
     for publication in plan.pending:
-        key = (publication.connection_id, publication.database, publication.requested_table)
+        key = (publication.id.connection_id, publication.database, publication.id.table)
         groups.setdefault(key, []).append(publication)
     if parallel <= 1 or len(groups) <= 1:
         return [o for group in groups.values() for o in run_group(group, pool)]
@@ -195,17 +209,19 @@ def _apply_one(
     listener: Listener | None,
     serial: threading.Lock,
 ) -> Outcome:
-    connection = config.find(publication.connection_id)
+    connection = config.find(publication.id.connection_id)
     try:
         if connection is None:
-            raise PublishFailed(f"connection id {publication.connection_id} is not in publisher.yaml")
+            raise PublishFailed(f"connection id {publication.id.connection_id} is not in publisher.yaml")
         target = None if dry_run else pool.target(connection)
         objects = None
-        if not dry_run and any(s.kind.endswith("_object") for s in publication.steps + publication.on_failure):
+        if not dry_run and any(
+            isinstance(s, PutObject | DeleteObject) for s in publication.steps + publication.on_failure
+        ):
             s3 = config.s3_for(connection)
             assert s3 is not None
             objects = S3Objects(pool.s3(s3))
-        executor = Executor(target, objects, dry_run=dry_run, serial=serial)
+        executor = Executor(target, dialect_for(publication.target_type), objects, dry_run=dry_run, serial=serial)
         if listener:
             executor.listener = listener
         executor.run(publication)
@@ -251,27 +267,52 @@ def _describe_change(key: str, saved: object, now: object) -> str:
     }.get(key, f"{key} changed")
 
 
-def stale_reasons(plan: Plan, config: Config, pool: Pool) -> list[str]:
-    """Why a saved plan no longer describes the world, one line per change; [] if it does."""
-    if plan.offline:
-        return ["the plan was made offline (publisher plan --offline): plan again with the targets reachable"]
+def replan(saved: Plan, config: Config, pool: Pool) -> tuple[Plan | None, list[str]]:
+    """The saved plan made again now, from the same spec files, at its own time: the plan to
+    run, and why it cannot be run ([] when every publication and step is the same)."""
+    if saved.offline:
+        return None, ["the plan was made offline (publisher plan --offline): plan again with the targets reachable"]
+    specs, problems = load_specs([Path(f) for f in saved.spec_files], config)
+    if problems:
+        return None, [f"the specs no longer validate: {problems[0]}"]
+    when = datetime.strptime(saved.created_at, PLAN_TIME_FORMAT).replace(tzinfo=UTC)
+    try:
+        fresh = make_plan(config, specs, pool, offline=False, now=when, force=saved.forced)
+    except Errors as exc:
+        return None, [f"planning it again fails (the specs, results or target changed): {e}" for e in exc.errors]
+    return fresh, differences(saved, fresh)
+
+
+def differences(saved: Plan, fresh: Plan) -> list[str]:
+    """Why ``saved`` is not ``fresh``, one line per publication: what it was planned from,
+    else the first step that differs."""
+    if saved.config_hash != fresh.config_hash:
+        return ["publisher.yaml changed"]
     reasons = []
-    by_file: dict[str, list[Spec]] = {}
-    for pub in plan.pending:
-        if pub.spec_file not in by_file:
-            specs, problems = load_specs([Path(pub.spec_file)], config)
-            by_file[pub.spec_file] = specs if not problems else []
-        match = [s for s in by_file[pub.spec_file] if ledger.identity(s) == pub.identity]
-        if not match:
-            reasons.append(f"{pub.spec_file}: {pub.label}: the spec is gone or no longer names this publication")
-            continue
-        spec = match[0]
-        try:
-            now = fingerprint(spec, inspect(spec, pool), target_view(spec, pool, LedgerCache()))
-        except PublisherError as exc:
-            reasons.append(f"{pub.spec_file}: {pub.label}: {exc.message}")
-            continue
-        for key, saved in pub.fingerprint.items():
-            if now.get(key) != saved:
-                reasons.append(f"{pub.spec_file}: {pub.label}: {_describe_change(key, saved, now.get(key))}")
+    now = {p.id: p for p in fresh.publications}
+    for pub in saved.publications:
+        head = f"{pub.spec_file}: {pub.label}"
+        other = now.pop(pub.id, None)
+        if other is None:
+            reasons.append(f"{head}: the spec is gone or no longer names this publication")
+        elif other != pub:
+            reasons.append(f"{head}: {_first_difference(pub, other)}")
+    reasons += [f"{p.spec_file}: {p.label}: not in the saved plan" for p in now.values()]
+    if not reasons and saved != fresh:
+        reasons.append("the plan file differs from the plan made again (edited?)")
     return reasons
+
+
+def _first_difference(saved: Publication, now: Publication) -> str:
+    for key in ("spec", "files", "table", "ledger"):
+        if saved.fingerprint.get(key) != now.fingerprint.get(key):
+            return _describe_change(key, saved.fingerprint.get(key), now.fingerprint.get(key))
+    if saved.status != now.status:
+        return f"was {saved.status}, is {now.status} now ({now.status_detail or 'the ledger changed'})"
+    for i, (a, b) in enumerate(zip(saved.steps, now.steps, strict=False), start=1):
+        if a != b:
+            return f"step {i} ({a.purpose}) is not what the specs, results and target plan now (was the plan edited?)"
+    if len(saved.steps) != len(now.steps):
+        return f"{len(saved.steps)} steps where the specs, results and target plan {len(now.steps)} now"
+    changed = [name for name in vars(saved) if getattr(saved, name) != getattr(now, name)]
+    return f"{', '.join(changed)} differ from what the specs, results and target plan now (was the plan edited?)"

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,3 +128,19 @@ def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+STEP_HEADER = re.compile(r"^\s*\d+\. -- ")
+STAMP = re.compile(r"\d{14}")
+
+
+def printed_statements(output: str) -> list[str]:
+    """The numbered steps that ``apply`` (or ``apply --dry-run``) printed, each with its
+    statement; the plan-time stamp in names replaced by <stamp>, results (-> ...) left out."""
+    steps: list[str] = []
+    for line in output.splitlines():
+        if STEP_HEADER.match(line):
+            steps.append(line.strip())
+        elif steps and line.startswith(" " * 8) and not line.lstrip().startswith("-> "):
+            steps[-1] += "\n" + line.strip()
+    return [STAMP.sub("<stamp>", s) for s in steps]

@@ -40,7 +40,7 @@ def test_offline_plan_says_so_and_saves_json(tmp_path: Path) -> None:
     assert "(planned offline: targets not inspected)" in result.stdout.splitlines()[0]
     plan = json.loads(out.read_text())
     assert plan["offline"] is True
-    assert [p["action"] for p in plan["publications"]] == [
+    assert [p["id"]["action"] for p in plan["publications"]] == [
         "dropAndLoad",
         "truncateAndLoad",
         "createAndLoad",
@@ -52,7 +52,7 @@ def test_offline_plan_says_so_and_saves_json(tmp_path: Path) -> None:
 
 def test_plan_json_format_is_the_saved_plan(tmp_path: Path) -> None:
     result = publisher("plan", "--offline", "--format", "json")
-    assert json.loads(result.stdout)["format_version"] == 1
+    assert json.loads(result.stdout)["format_version"] == 2
 
 
 def test_invalid_input_runs_nothing(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ UPDATE_GOLDEN=1 rewrites the files; review the diff before committing it.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal  # noqa: F401  (documents the decimal column below)
 from pathlib import Path
@@ -15,7 +16,8 @@ import pyarrow as pa
 import pytest
 
 from publisher.config import load_config
-from publisher.planner import TargetView, plan_publication
+from publisher.planning.planner import plan_publication
+from publisher.planning.view import TargetView
 from publisher.render import publication_text
 from publisher.results import Column, ResultFile, Results
 from publisher.spec import Spec, load_specs
@@ -59,13 +61,24 @@ def make_spec(tmp_path: Path, target: str, action: str, fmt: str) -> Spec:
     return specs[0]
 
 
+# NULLs per column as Parquet footer statistics give them (None: a column without statistics).
+PARQUET_NULLS = {"order_id": 0, "customer_id": 3, "amount": 10, "ordered_at": None, "ship_date": 0, "status": 7}
+AVRO_SCHEMA = '{"type":"record","name":"Order","fields":[{"name":"order_id","type":"long"}]}'  # shortened
+
+
 def make_results(target: str, fmt: str) -> Results:
     location = LOCATIONS[target]
     sized = fmt in ("pqt", "avro")
     files = tuple(
         ResultFile(f"{location}part-{i:05d}.{fmt}", 1000 + i, f"v{i}", 500 if sized else None) for i in range(2)
     )
-    return Results(location, fmt, files, COLUMNS)  # type: ignore[arg-type]
+    if fmt == "pqt":
+        columns = tuple(replace(c, null_count=PARQUET_NULLS[c.name]) for c in COLUMNS)
+    elif fmt == "avro":  # a field that is no union with null holds no NULLs
+        columns = tuple(replace(c, null_count=None if c.nullable else 0) for c in COLUMNS)
+    else:
+        columns = COLUMNS
+    return Results(location, fmt, files, columns, AVRO_SCHEMA if fmt == "avro" else None)  # type: ignore[arg-type]
 
 
 def view(target: str, action: str) -> TargetView:

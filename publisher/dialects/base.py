@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from publisher.plan import Step
+from publisher.plan import Statement, Step
 from publisher.relation import Relation
 
 if TYPE_CHECKING:
@@ -36,10 +36,11 @@ class Dialect:
     quote_char: ClassVar[str]
     transactional_ddl: ClassVar[bool] = False
     """DDL and DML run in one transaction, committed or rolled back together."""
-    insert_overwrite: ClassVar[bool] = False
-    """One statement replaces a table's rows with a query's (INSERT OVERWRITE)."""
     location_swap: ClassVar[bool] = False
     """A table can be repointed at another table's files (Hive: ALTER TABLE SET LOCATION)."""
+    stages_results: ClassVar[bool] = False
+    """The results are read through a staging table, where their values are checked before
+    they move; the table they go into then needs only its rows counted."""
 
     ledger_types: ClassVar[dict[str, str]]
     """SQL types of the ledger's logical column types: int, text, timestamp."""
@@ -100,6 +101,11 @@ class Dialect:
     def count(self, relation: Relation) -> str:
         return f"SELECT COUNT(*) FROM {self.table(relation)}"
 
+    def counts(self, relation: Relation, columns: tuple[str, ...]) -> str:
+        """Rows, then each column's non-NULL values, in one scan."""
+        each = "".join(f", COUNT({self.quote(c)})" for c in columns)
+        return f"SELECT COUNT(*){each} FROM {self.table(relation)}"
+
     def drop_table(self, relation: Relation, *, if_exists: bool = False) -> str:
         return f"DROP TABLE {'IF EXISTS ' if if_exists else ''}{self.table(relation)}"
 
@@ -153,3 +159,40 @@ class Dialect:
     ) -> tuple[Step, ...]:
         """Adds the results' rows to ``into`` (replacing its rows with ``overwrite``)."""
         raise NotImplementedError
+
+
+def checked_columns(results: Results) -> tuple[tuple[str, int], ...]:
+    """(column, non-NULL values) for each result column whose NULLs the metadata counts."""
+    if results.rows is None:
+        return ()
+    rows = results.rows
+    return tuple((c.name.lower(), rows - c.null_count) for c in results.columns if c.null_count is not None)
+
+
+def count_check(
+    dialect: Dialect,
+    relation: Relation,
+    results: Results,
+    purpose: str,
+    *,
+    plus: str | None = None,
+    values: bool = True,
+) -> Statement | None:
+    """A query of the rows and (with ``values``) each checked column's non-NULL values, which
+    must equal the results' (plus the counts captured under ``plus``); None when the results
+    have no row count."""
+    if results.rows is None:
+        return None
+    columns = checked_columns(results) if values else ()
+    return Statement(
+        (dialect.counts(relation, tuple(n for n, _ in columns)),),
+        purpose,
+        checks=("rows", *(n for n, _ in columns)),
+        expect=(results.rows, *(v for _, v in columns)),
+        plus=plus,
+    )
+
+
+def count_capture(dialect: Dialect, relation: Relation, name: str) -> Statement:
+    """The table's rows, counted before a change and kept as ``name``."""
+    return Statement((dialect.counts(relation, ()),), "count the rows before", capture=name)

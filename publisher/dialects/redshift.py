@@ -9,19 +9,21 @@ from publisher import types
 from publisher.config import Secret
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource
 from publisher.errors import InvalidInput
-from publisher.plan import Step
+from publisher.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
 from publisher.relation import Relation
 
 if TYPE_CHECKING:
     from publisher.results import Results
     from publisher.spec import Spec
 
-# COPY's format clause per input format. CSV results carry a header row. TIMEFORMAT and
+# COPY's format clause per input format. CSV results carry a header row. JSON and Avro
+# fields are matched to columns by name, and Redshift column names are lower case: 'auto'
+# matches case-sensitively, so a field OrderId would load as NULL; 'auto ignorecase' does not. TIMEFORMAT and
 # DATEFORMAT 'auto' accept ISO 8601 text, which CSV and JSON writers produce.
 COPY_FORMAT = {
     "csv": "FORMAT AS CSV IGNOREHEADER 1 TIMEFORMAT 'auto' DATEFORMAT 'auto'",
-    "json": "FORMAT AS JSON 'auto' TIMEFORMAT 'auto' DATEFORMAT 'auto'",
-    "avro": "FORMAT AS AVRO 'auto'",
+    "json": "FORMAT AS JSON 'auto ignorecase' TIMEFORMAT 'auto' DATEFORMAT 'auto'",
+    "avro": "FORMAT AS AVRO 'auto ignorecase'",
     "pqt": "FORMAT AS PARQUET",
 }
 COLUMNAR_FORMATS = frozenset({"pqt"})
@@ -46,7 +48,6 @@ class Redshift(Dialect):
     transactional_ddl = True
     """CREATE, DROP and ALTER TABLE ... RENAME commit or roll back with the transaction.
     TRUNCATE is the exception (it commits at once), so it is never used."""
-    insert_overwrite = False
 
     ledger_types: ClassVar[dict[str, str]] = {"int": "BIGINT", "text": "VARCHAR(65535)", "timestamp": "TIMESTAMP"}
 
@@ -61,7 +62,7 @@ class Redshift(Dialect):
 
     def lock(self, relation: Relation) -> tuple[Step, ...]:
         # LOCK holds until COMMIT/ROLLBACK: a concurrent apply waits here.
-        return (Step(f"LOCK {self.table(relation)}", "one publisher at a time: wait for concurrent applies"),)
+        return (sql(f"LOCK {self.table(relation)}", "one publisher at a time: wait for concurrent applies"),)
 
     def table(self, relation: Relation) -> str:
         return f"{self.quote(relation.schema or 'public')}.{self.quote(relation.name)}"
@@ -86,10 +87,10 @@ class Redshift(Dialect):
         return result_type != table_type and not (_character(result_type) and _character(table_type))
 
     def begin(self) -> tuple[Step, ...]:
-        return (Step("BEGIN", "one transaction: all of it or none of it", undo="ROLLBACK"),)
+        return (sql("BEGIN", "one transaction: all of it or none of it", undo=sql("ROLLBACK", "roll back")),)
 
     def commit(self) -> tuple[Step, ...]:
-        return (Step("COMMIT", "publish: readers see the new rows from here on", commits=True),)
+        return (sql("COMMIT", "publish: readers see the new rows from here on", commits=True),)
 
     def manifest_uri(self, spec: Spec, results: Results, stamp: str) -> str:
         prefix = spec.connection.get("manifestPrefix") or results.location
@@ -102,12 +103,10 @@ class Redshift(Dialect):
         body = json.dumps({"entries": entries}, indent=2)
         uri = self.manifest_uri(spec, results, stamp)
         columns = tuple(ColumnDef(c.name.lower(), self._source_type(spec, c.name, c.type)) for c in results.columns)
-        steps = (
-            Step(
-                uri, f"write the COPY manifest listing the {len(entries)} result file(s)", kind="put_object", body=body
-            ),
+        steps: tuple[Step, ...] = (
+            PutObject(uri, body, f"write the COPY manifest listing the {len(entries)} result file(s)"),
         )
-        tidy = (Step(uri, "delete the manifest (the result files stay)", kind="delete_object"),)
+        tidy: tuple[Step, ...] = (DeleteObject(uri, "delete the manifest (the result files stay)"),)
         return LoadSource(steps, uri, tidy, columns)
 
     def _source_type(self, spec: Spec, name: str, arrow_type: Any) -> str:
@@ -119,11 +118,11 @@ class Redshift(Dialect):
         override = spec.column_types.get(name.lower()) if spec.input_format in TEXT_FORMATS else None
         return override or self.column_type(arrow_type, name)
 
-    def credentials(self, spec: Spec) -> tuple[str, tuple[str, ...]]:
-        """COPY's authorization clause, with secrets as ${ENV} references filled in at run time."""
+    def credentials(self, spec: Spec) -> tuple[SqlPart, ...]:
+        """COPY's authorization clause; secrets are parameters, filled in only when it runs."""
         role = spec.connection.get("iamRole")
         if role:
-            return f"IAM_ROLE '{role}'", ()
+            return (f"IAM_ROLE {self.literal(role)}",)
         s3 = spec.results_connection
         key = s3.get("accessKeyId") if s3 else None
         secret = s3.get("secretAccessKey") if s3 else None
@@ -133,23 +132,27 @@ class Redshift(Dialect):
                 "on its s3 connection",
                 spec.location,
             )
-        clause = f"ACCESS_KEY_ID '{key}' SECRET_ACCESS_KEY '{secret}'"
-        names = [key.env, secret.env]
+        clause: list[SqlPart] = [
+            "ACCESS_KEY_ID ",
+            Param("secret", key.env),
+            " SECRET_ACCESS_KEY ",
+            Param("secret", secret.env),
+        ]
         token = s3.get("sessionToken") if s3 else None
         if isinstance(token, Secret):
-            clause += f" SESSION_TOKEN '{token}'"
-            names.append(token.env)
-        return clause, tuple(names)
+            clause += [" SESSION_TOKEN ", Param("secret", token.env)]
+        return tuple(clause)
 
-    def copy(self, into: Relation, columns: tuple[ColumnDef, ...], manifest: str, spec: Spec) -> Step:
-        auth, secrets = self.credentials(spec)
+    def copy(self, into: str, columns: tuple[ColumnDef, ...], manifest: str, spec: Spec) -> Statement:
+        """COPY into ``into`` (a rendered table name) from the manifest."""
+        auth = self.credentials(spec)
         options = [COPY_FORMAT[spec.input_format], "MANIFEST"]
         if spec.input_format in COLUMNAR_FORMATS and any(c.type == "SUPER" for c in columns):
             # Nested Parquet columns load into SUPER only as JSON text.
             options.append("SERIALIZETOJSON")
         region = spec.connection.get("region")
         if region and spec.input_format not in COLUMNAR_FORMATS:
-            options.append(f"REGION '{region}'")
+            options.append(f"REGION {self.literal(region)}")
         if spec.input_format in COLUMNAR_FORMATS and region:
             raise InvalidInput(
                 f"connection {spec.connection.name}: region is refused by COPY with Parquet; "
@@ -157,8 +160,8 @@ class Redshift(Dialect):
                 spec.location,
             )
         names = ", ".join(self.quote(c.name) for c in columns)
-        sql = f"COPY {self.table(into)} ({names})\nFROM '{manifest}'\n{auth}\n{' '.join(options)}"
-        return Step(sql, "load the manifest's files (COPY, in the engine)", secrets=secrets)
+        head = f"COPY {into} ({names})\nFROM {self.literal(manifest)}\n"
+        return Statement((head, *auth, f"\n{' '.join(options)}"), "load the manifest's files (COPY, in the engine)")
 
     def insert(
         self,
@@ -171,21 +174,20 @@ class Redshift(Dialect):
     ) -> tuple[Step, ...]:
         assert not overwrite, "Redshift replaces rows with DELETE in the load's transaction"
         if source.columns == table_columns:
-            return (self.copy(into, table_columns, source.reference, spec),)
+            return (self.copy(self.table(into), table_columns, source.reference, spec),)
         # Column order or types differ from the table: COPY into a temporary table shaped
         # like the results (Parquet maps by position), then INSERT ... SELECT by name.
         staging = Relation(into.database, None, f"{into.name}__stage")
         temp = self.quote(staging.name)
         cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in source.columns)
         names = ", ".join(self.quote(c.name) for c in table_columns)
-        copy = self.copy(staging, source.columns, source.reference, spec)
         return (
-            Step(f"CREATE TEMP TABLE {temp} (\n{cols}\n)", "a session-only table shaped like the results"),
-            Step(copy.sql.replace(self.table(staging), temp, 1), copy.purpose, secrets=copy.secrets),
-            Step(
+            sql(f"CREATE TEMP TABLE {temp} (\n{cols}\n)", "a session-only table shaped like the results"),
+            self.copy(temp, source.columns, source.reference, spec),
+            sql(
                 f"INSERT INTO {self.table(into)} ({names})\n"
                 f"SELECT {self.select_list(source.columns, table_columns)}\nFROM {temp}",
                 "copy the rows into the table, matched by name",
             ),
-            Step(f"DROP TABLE {temp}", "drop the temporary table"),
+            sql(f"DROP TABLE {temp}", "drop the temporary table"),
         )

@@ -486,6 +486,7 @@ def replace_while_reading(
     transaction was open ("begin"), when its change had started ("changed": the DELETE, or
     the CREATE of the replacement) and when COMMIT was sent ("commit")."""
     from publisher.executor import Executor
+    from publisher.plan import Statement
 
     large_parquet(tmp_path / "old", 0, OLD_ROWS, parts=1)
     rs.upload(tmp_path / "old", 9)
@@ -511,12 +512,13 @@ def replace_while_reading(
     original = Executor._execute
 
     def execute(self: Executor, step: Any) -> Any:
-        if step.sql == "COMMIT":
+        sql = step.text if isinstance(step, Statement) else ""
+        if sql == "COMMIT":
             marks["commit"] = time.monotonic()
         result = original(self, step)
-        if step.sql == "BEGIN":
+        if sql == "BEGIN":
             marks["begin"] = time.monotonic()
-        elif step.sql.startswith("DELETE FROM") or (step.sql.startswith("CREATE TABLE") and "__new_" in step.sql):
+        elif sql.startswith("DELETE FROM") or (sql.startswith("CREATE TABLE") and "__new_" in sql):
             marks["changed"] = time.monotonic()
         if "begin" in marks and "commit" not in marks:
             time.sleep(0.1)
@@ -650,7 +652,8 @@ def test_generated_sql_of_golden_plans_parses(tmp_path: Path, monkeypatch: pytes
     import sqlglot
     from sqlglot import exp
 
-    from publisher.planner import plan_publication
+    from publisher.plan import DeleteObject, PutObject, Statement
+    from publisher.planning.planner import plan_publication
     from publisher.results import Column
     from tests.test_planner_golden import CASES_MATRIX, NOW, make_results, make_spec, view
 
@@ -681,19 +684,21 @@ def test_generated_sql_of_golden_plans_parses(tmp_path: Path, monkeypatch: pytes
             target = replace(target, table=replace(target.table, columns=target.table.columns + (extra,)))
         publication = plan_publication(spec, found, target, NOW)
         for step in publication.steps + publication.on_failure:
-            if step.kind != "sql":
-                assert step.kind in ("put_object", "delete_object"), step.kind
+            if not isinstance(step, Statement):
+                assert isinstance(step, PutObject | DeleteObject), step
                 continue
-            word = step.sql.split(None, 1)[0].upper()
+            word = step.text.split(None, 1)[0].upper()
             if word == "LOCK":
                 continue  # sqlglot has no LOCK statement (it falls back to an opaque command)
-            where = f"{action}_{fmt}{' nested' if with_nested else ''}: {step.purpose}: {step.sql}"
-            parsed = sqlglot.parse(step.sql, read="redshift")
+            where = f"{action}_{fmt}{' nested' if with_nested else ''}: {step.purpose}: {step.text}"
+            parsed = sqlglot.parse(step.text, read="redshift")
             assert len(parsed) == 1 and parsed[0] is not None, where
             assert isinstance(parsed[0], kinds[word]), f"{where}: parsed as {type(parsed[0]).__name__}"
             if word == "COPY":
                 copy = parsed[0]
-                assert [f.name for f in copy.args["files"]] == [publication.steps[0].sql], where
+                manifest = publication.steps[0]
+                assert isinstance(manifest, PutObject)
+                assert [f.name for f in copy.args["files"]] == [manifest.uri], where
                 assert copy.args["credentials"].args.get("iam_role") is not None, where
                 options = copy_options(copy)
                 assert {COPY_FORMATS[fmt], "MANIFEST"} <= options, (where, options)
@@ -747,9 +752,14 @@ def test_secrets_never_appear_in_any_output(
     assert run("status") == 0
     outputs.append((redshift_project.root / "plan.json").read_text())
     copy_steps = [
-        s["sql"] for p in json.loads(outputs[-1])["publications"] for s in p["steps"] if s["sql"].startswith("COPY")
+        s["sql"]
+        for p in json.loads(outputs[-1])["publications"]
+        for s in p["steps"]
+        if s["kind"] == "sql" and s["sql"][0].startswith("COPY")
     ]
-    assert copy_steps and all("${PUBLISHER_TEST_S3_SECRET_ACCESS_KEY}" in s for s in copy_steps)
+    # The keys are parameters of the COPY's credential slots, by name: never their values.
+    secret_slot = {"param": "secret", "name": "PUBLISHER_TEST_S3_SECRET_ACCESS_KEY"}
+    assert copy_steps and all(secret_slot in s for s in copy_steps)
     # A wrong password: the connection error is printed, the password is not.
     monkeypatch.setenv("PUBLISHER_TEST_REDSHIFT_PASSWORD", "Wrong-Distinctive-Passw0rd")
     assert run("plan") == 1

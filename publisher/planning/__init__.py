@@ -1,0 +1,1 @@
+"""Planning: (spec, results, target snapshot) -> Publication. No driver, no connection."""

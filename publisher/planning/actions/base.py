@@ -1,0 +1,97 @@
+"""What every action's strategy provides: what it reads, plans, recovers and leaves behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from publisher import ledger
+from publisher.dialects.base import ColumnDef
+from publisher.errors import InvalidInput
+from publisher.plan import Step
+from publisher.planning.context import Body, Context
+from publisher.planning.view import new_location
+from publisher.spec import Spec
+from publisher.targets.base import ColumnState, TableState
+from publisher.vocabulary import Action
+
+Read = Literal["row_count", "namespace_location", "locations"]
+"""Facts beyond tables, columns and the ledger that a strategy needs read from the target:
+the table's row count and the locations of the interrupted publish's tables (to recover
+one), and the database's location (where Hive puts a new table's files)."""
+
+Outcome = Literal["complete", "restored"] | None
+"""After recovery: the interrupted publish had in fact finished ("complete"), or the table
+was put back as it was ("restored"), or nothing to say (None)."""
+
+
+@dataclass(frozen=True)
+class Recovery:
+    steps: tuple[Step, ...] = ()
+    outcome: Outcome = None
+
+
+class Strategy:
+    """One action. Subclasses override what differs; a new action is a new module."""
+
+    action: ClassVar[Action]
+    needs_table: ClassVar[bool] = False
+    """The table must exist already (else a plan-time error naming the actions that make it)."""
+    replaces_definition: ClassVar[bool] = False
+    """Afterwards the table has the results' columns, whatever it had before."""
+    reads: ClassVar[frozenset[Read]] = frozenset()
+
+    def plan(self, ctx: Context, *, restored: bool) -> Body:
+        """The steps of the action; ``restored``: recovery puts the table back first."""
+        raise NotImplementedError
+
+    def recover(self, ctx: Context, interrupted: ledger.Entry) -> Recovery:
+        """Steps that finish or undo an interrupted publish of this action (beyond dropping
+        its staging table, which the planner does for every action)."""
+        return Recovery()
+
+    def after(self, ctx: Context, body: Body) -> TableState | None:
+        """The table as later publications of the same plan will find it; None: unchanged."""
+        if not self.replaces_definition:
+            return None
+        columns = tuple(ColumnState(c.name, c.type.lower()) for c in ctx.columns)
+        location = None
+        if ctx.view is not None and ctx.view.namespace_location:
+            location = new_location(ctx.view.namespace_location, ctx.relation)
+        storage = "parquet" if location else None
+        return TableState(columns, storage, location, True if location else None)
+
+
+def missing_table(spec: Spec) -> InvalidInput:
+    return InvalidInput(
+        f"{spec.action}: table {spec.relation} does not exist on {spec.connection.label}; "
+        "createAndLoad or dropAndLoad create it",
+        spec.location,
+    )
+
+
+def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> tuple[ColumnDef, ...]:
+    """The existing table's columns, checked against the results; every difference in one error.
+    Offline, the results' columns (the plan says it assumed so)."""
+    dialect, spec = ctx.dialect, ctx.spec
+    if ctx.view is None or ctx.view.table is None:
+        return ctx.columns
+    table = tuple(ColumnDef(c.name.lower(), dialect.normalize_type(c.type)) for c in ctx.view.table.columns)
+    ours = {c.name: c for c in source_columns}
+    theirs = {c.name: c for c in table}
+    problems = []
+    for col in table:
+        if col.name not in ours:
+            problems.append(f"missing column {col.name} {col.type} (in the table, not in the results)")
+        elif not dialect.loads_into(ours[col.name].type, col.type):
+            problems.append(f"column {col.name}: results {ours[col.name].type} do not fit table {col.type}")
+    for col in source_columns:
+        if col.name not in theirs:
+            problems.append(f"extra column {col.name} {col.type} (in the results, not in the table)")
+    if problems:
+        raise InvalidInput(
+            f"{spec.action}: table {spec.relation} does not match the results: {'; '.join(problems)}. "
+            "dropAndLoad recreates the table from the results; createAndLoad publishes into a new table",
+            spec.location,
+        )
+    return table

@@ -1,0 +1,25 @@
+"""createAndLoad: a new table <table>_<stamp> with the results' columns and rows."""
+
+from __future__ import annotations
+
+from publisher import ledger
+from publisher.planning.actions.base import Recovery, Strategy
+from publisher.planning.actions.create import recover_timestamped
+from publisher.planning.context import Body, Context
+
+
+class CreateAndLoad(Strategy):
+    action = "createAndLoad"
+
+    def plan(self, ctx: Context, *, restored: bool) -> Body:
+        made = ctx.made("")
+        source = ctx.source()
+        change = (
+            ctx.create(made, "create the new table"),
+            *ctx.dialect.insert(made, source, ctx.columns, ctx.spec),
+            *ctx.check(made),
+        )
+        return Body(source.steps, change=change, tidy=source.tidy, written=made, notes=ctx.unchecked_notes())
+
+    def recover(self, ctx: Context, interrupted: ledger.Entry) -> Recovery:
+        return recover_timestamped(ctx, interrupted)

@@ -1,0 +1,73 @@
+"""dropAndLoad: the table recreated from the results' schema, built beside and swapped in;
+a failure at any step leaves the old table untouched; works when there is no table yet."""
+
+from __future__ import annotations
+
+from publisher import ledger
+from publisher.plan import Step, sql
+from publisher.planning.actions.base import Recovery, Strategy
+from publisher.planning.context import Body, Context
+from publisher.planning.recovery import drop_if_there, exists, interrupted_names
+from publisher.relation import Relation
+
+
+class DropAndLoad(Strategy):
+    action = "dropAndLoad"
+    replaces_definition = True
+    reads = frozenset({"namespace_location"})
+
+    def plan(self, ctx: Context, *, restored: bool) -> Body:
+        new = ctx.made("__new")
+        source = ctx.source()
+        notes = ctx.unchecked_notes()
+        if ctx.view is None:
+            notes += ("offline: assumed the table exists",)
+        table_exists = ctx.view is None or ctx.view.table is not None or restored
+        change = (
+            ctx.create(new, "build the replacement beside the table"),
+            *ctx.dialect.insert(new, source, ctx.columns, ctx.spec),
+            *ctx.check(new),
+            *swap(ctx, new, table_exists),
+        )
+        return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
+
+    def recover(self, ctx: Context, interrupted: ledger.Entry) -> Recovery:
+        made = interrupted_names(ctx, interrupted)
+        old, relation = made["old"], ctx.relation
+        steps: list[Step] = []
+        outcome: Recovery = Recovery()
+        table_now = ctx.view is not None and ctx.view.table is not None
+        if not table_now and exists(ctx, old):
+            steps.append(sql(ctx.dialect.rename(old, relation.name), "put the old table back"))
+            outcome = Recovery(outcome="restored")
+        elif table_now and exists(ctx, old):
+            steps.append(sql(ctx.dialect.drop_table(old), "drop the old table"))
+            outcome = Recovery(outcome="complete")
+        steps += drop_if_there(ctx, made["new"], "drop the unfinished replacement of the interrupted publish")
+        return Recovery(tuple(steps), outcome.outcome)
+
+
+def swap(ctx: Context, new: Relation, table_exists: bool) -> tuple[Step, ...]:
+    """Put ``new`` in the place of the table."""
+    dialect, relation = ctx.dialect, ctx.relation
+    if dialect.transactional_ddl:
+        return (
+            sql(dialect.drop_table(relation, if_exists=True), "drop the old table (undone by ROLLBACK on failure)"),
+            sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),
+        )
+    if not table_exists:
+        return (sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),)
+    old = ctx.made("__old")
+    return (
+        sql(
+            dialect.rename(relation, old.name),
+            "move the old table aside",
+            undo=sql(dialect.rename(old, relation.name), "put the old table back"),
+        ),
+        sql(
+            dialect.rename(new, relation.name),
+            "the replacement takes the table's name",
+            undo=sql(dialect.rename(relation, new.name), "move the replacement out again"),
+        ),
+        sql(dialect.drop_table(old), "drop the old table"),
+    )

@@ -1,0 +1,51 @@
+"""load: append the results' rows to an existing table with matching columns."""
+
+from __future__ import annotations
+
+from publisher import ledger
+from publisher.dialects.base import count_capture
+from publisher.errors import InvalidInput
+from publisher.planning.actions.base import Recovery, Strategy, table_columns
+from publisher.planning.context import Body, Context
+
+BEFORE = "before"
+
+
+class Load(Strategy):
+    action = "load"
+    needs_table = True
+    reads = frozenset({"row_count"})
+
+    def plan(self, ctx: Context, *, restored: bool) -> Body:
+        source = ctx.source()
+        into = ctx.relation
+        notes = ctx.unchecked_notes()
+        if ctx.view is None:
+            notes += ("offline: assumed the table exists with the results' columns",)
+        change = (
+            *ctx.dialect.insert(into, source, table_columns(ctx, source.columns), ctx.spec),
+            *ctx.check(into, plus=BEFORE),
+        )
+        return Body(
+            source.steps,
+            before=(count_capture(ctx.dialect, into, BEFORE),),
+            change=change,
+            tidy=source.tidy,
+            rows_before=BEFORE,
+            notes=notes,
+        )
+
+    def recover(self, ctx: Context, interrupted: ledger.Entry) -> Recovery:
+        """An append cannot be undone by name: compare the table's rows with what the ledger
+        recorded before it. Finished: complete; untouched: publish again; else refuse."""
+        before, rows = interrupted.rows_before, interrupted.row_count
+        now = ctx.view.row_count if ctx.view else None
+        if before is not None and rows is not None and now == before + rows:
+            return Recovery(outcome="complete")
+        if before is not None and now != before:
+            raise InvalidInput(
+                f"load into {ctx.relation} was interrupted, and the table now has {now} rows: neither the {before} "
+                f"it had before nor {before} + {rows}. Check the table, then publish with --force",
+                ctx.spec.location,
+            )
+        return Recovery()

@@ -1,0 +1,125 @@
+"""truncateAndLoad: the table keeps its definition and holds exactly the results' rows;
+readers see the old rows or the new ones, never an empty table.
+
+How, by the target's capabilities: in one transaction (DELETE, load, COMMIT) where DDL
+and DML are transactional; else by loading a twin and swapping locations, where the
+table is managed; else INSERT OVERWRITE, and the plan says readers may see it empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from publisher import ledger
+from publisher.errors import InvalidInput
+from publisher.plan import CheckLocation, Step, sql
+from publisher.planning.actions.base import Recovery, Strategy, table_columns
+from publisher.planning.context import Body, Context
+from publisher.planning.recovery import exists, interrupted_names
+from publisher.planning.view import new_location
+from publisher.relation import Relation
+from publisher.targets.base import TableState
+
+
+class TruncateAndLoad(Strategy):
+    action = "truncateAndLoad"
+    needs_table = True
+    reads = frozenset({"namespace_location", "locations"})
+
+    def plan(self, ctx: Context, *, restored: bool) -> Body:
+        dialect, relation = ctx.dialect, ctx.relation
+        source = ctx.source()
+        target_cols = table_columns(ctx, source.columns)
+        notes = ctx.unchecked_notes()
+        if ctx.view is None:
+            notes += ("offline: assumed the table exists with the results' columns",)
+        table = ctx.view.table if ctx.view else None
+        if dialect.transactional_ddl:
+            change: tuple[Step, ...] = (
+                sql(dialect.delete_all(relation), "remove the old rows (readers keep seeing them until COMMIT)"),
+                *dialect.insert(relation, source, target_cols, ctx.spec),
+                *ctx.check(relation),
+            )
+            return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
+        if swappable(ctx, table):
+            assert table is not None and table.location and ctx.view and ctx.view.namespace_location
+            twin = ctx.made("__new")
+            change = (
+                sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
+                *dialect.insert(twin, source, target_cols, ctx.spec),
+                *ctx.check(twin),
+                *location_swap(ctx, twin, table.location, ctx.view.namespace_location),
+            )
+            return Body(source.steps, change=change, tidy=source.tidy, location_before=table.location, notes=notes)
+        change = (*dialect.insert(relation, source, target_cols, ctx.spec, overwrite=True), *ctx.check(relation))
+        why = "planned offline" if ctx.view is None else "the table is external"
+        notes += (f"INSERT OVERWRITE ({why}): readers may find the table empty while it runs",)
+        return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
+
+    def recover(self, ctx: Context, interrupted: ledger.Entry) -> Recovery:
+        twin = interrupted_names(ctx, interrupted)["new"]
+        if not exists(ctx, twin):
+            return Recovery()
+        assert ctx.view is not None
+        twin_at = ctx.view.locations.get(twin.name)
+        table_at = ctx.view.table.location if ctx.view.table else None
+        steps: list[Step] = []
+        outcome: Recovery = Recovery()
+        if twin_at and twin_at == table_at:
+            # Killed between the two SET LOCATIONs: both point at the new rows. Dropping
+            # the twin as it is would delete them: give it the old rows first, as the
+            # interrupted publish was about to.
+            if not interrupted.location_before:
+                raise InvalidInput(
+                    f"truncateAndLoad into {ctx.relation} was interrupted mid-swap and the ledger lacks the table's "
+                    f"old location: point {twin.name} at the old folder, drop it, then publish with --force",
+                    ctx.spec.location,
+                )
+            steps.append(
+                sql(ctx.dialect.set_location(twin, interrupted.location_before), "give the old rows to the twin")
+            )
+            outcome = Recovery(outcome="complete")
+        elif ctx.view.namespace_location and twin_at != new_location(ctx.view.namespace_location, twin):
+            outcome = Recovery(outcome="complete")  # both moves happened: the twin holds the old rows
+        steps.append(sql(ctx.dialect.drop_table(twin), "drop the twin of the interrupted publish"))
+        return replace(outcome, steps=tuple(steps))
+
+    def after(self, ctx: Context, body: Body) -> TableState | None:
+        """After a location swap the table lives in its twin's folder."""
+        table = ctx.view.table if ctx.view else None
+        if body.location_before is None or table is None or ctx.view is None or not ctx.view.namespace_location:
+            return None
+        return replace(table, location=new_location(ctx.view.namespace_location, ctx.made("__new")))
+
+
+def swappable(ctx: Context, table: TableState | None) -> bool:
+    """Whether the table can be repointed at a loaded twin's files (managed, located)."""
+    return bool(
+        ctx.dialect.location_swap
+        and ctx.view is not None
+        and table is not None
+        and table.managed
+        and table.location
+        and ctx.view.namespace_location
+    )
+
+
+def location_swap(ctx: Context, twin: Relation, old: str, namespace_location: str) -> tuple[Step, ...]:
+    """Point the table at its loaded twin's files, and the twin at the old files, which go
+    when the twin is dropped. Each ALTER is atomic for readers."""
+    dialect, relation = ctx.dialect, ctx.relation
+    new = new_location(namespace_location, twin)
+    return (
+        CheckLocation(relation.database, twin.name, new, "check the new rows are where planned"),
+        sql(
+            dialect.set_location(relation, new),
+            "point the table at the new rows (readers switch at once)",
+            undo=sql(dialect.set_location(relation, old), "point the table back at the old rows"),
+        ),
+        sql(
+            dialect.set_location(twin, old),
+            "give the old rows to the twin",
+            undo=sql(dialect.set_location(twin, new), "give the twin its own rows back"),
+        ),
+        sql(dialect.drop_table(twin), "drop the twin, and with it the old rows"),
+    )

@@ -1,0 +1,86 @@
+"""What a strategy plans from, and the steps it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check
+from publisher.plan import Statement, Step, sql
+from publisher.planning.view import TargetView
+from publisher.relation import Relation
+from publisher.results import Results
+from publisher.spec import Spec
+
+
+@dataclass(frozen=True)
+class Body:
+    """A publication's own steps, in the order they run; the ledger's go around them."""
+
+    prepare: tuple[Step, ...] = ()  # before any change and any transaction
+    recover: tuple[Step, ...] = ()  # undo what an interrupted publish left
+    before: tuple[Step, ...] = ()  # counts taken before the change
+    change: tuple[Step, ...] = ()  # the change itself, with its checks
+    tidy: tuple[Step, ...] = ()  # drop staging objects: last step on success, and after a failure
+    written: Relation | None = None  # the table written, where it is not the spec's
+    rows_before: str | None = None  # the captured count the ledger records as rows before
+    location_before: str | None = None  # Hive location swap: the table's folder before it
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    """One spec's planning inputs. ``view`` is None when planning offline."""
+
+    spec: Spec
+    results: Results
+    view: TargetView | None
+    dialect: Dialect
+    stamp: str
+    columns: tuple[ColumnDef, ...]  # the results' columns in the target's types
+
+    @property
+    def relation(self) -> Relation:
+        return self.spec.relation
+
+    def made(self, infix: str) -> Relation:
+        """A table this publication makes beside the target: ``__stage``, ``__new``, ``__old`` or ``""``."""
+        return self.relation.renamed(f"{self.relation.name}{infix}_{self.stamp}")
+
+    def source(self) -> LoadSource:
+        """How the engine reads the results in place (staging table or manifest)."""
+        return self.dialect.load_source(self.spec, self.results, self.made("__stage"), self.stamp)
+
+    def check(self, into: Relation, *, plus: str | None = None) -> tuple[Statement, ...]:
+        """The rows (and values) ``into`` must hold after the load; nothing where unknown.
+
+        Values are counted where they were not counted in staging already, and only where
+        the table holds nothing but the new rows: counting a column's values of a whole
+        table that is appended to would cost a scan of all of it."""
+        values = plus is None and not self.dialect.stages_results
+        what = "the rows before plus the results' rows" if plus else "exactly the results' rows"
+        if values:
+            what += " and values"
+        found = count_check(self.dialect, into, self.results, f"check the table holds {what}", plus=plus, values=values)
+        return () if found is None else (found,)
+
+    def undo_create(self, relation: Relation) -> Statement | None:
+        # In a transaction, ROLLBACK undoes the CREATE; elsewhere drop what we made.
+        if self.dialect.transactional_ddl:
+            return None
+        return sql(self.dialect.drop_table(relation, if_exists=True), "drop it")
+
+    def create(self, relation: Relation, purpose: str) -> Statement:
+        return sql(self.dialect.create_table(relation, self.columns), purpose, undo=self.undo_create(relation))
+
+    def unchecked_notes(self) -> tuple[str, ...]:
+        """What the checks after loading cannot see, said in the plan."""
+        if self.results.rows is None:
+            return (f"{self.spec.input_format} results carry no row count: rows are not checked after loading",)
+        notes = []
+        if self.spec.action == "load" and not self.dialect.stages_results:
+            notes.append("non-NULL values are not checked: the table holds other rows too; rows are checked")
+        unknown = [c.name.lower() for c in self.results.columns if c.null_count is None]
+        if unknown and not notes:
+            why = "nullable Avro fields" if self.spec.input_format == "avro" else "no statistics in the files"
+            notes.append(f"non-NULL values not checked for {', '.join(unknown)} ({why}); rows are checked")
+        return tuple(notes)

@@ -1,0 +1,263 @@
+"""Pure planning: (spec, results, target view) -> Publication, through the action's strategy."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from publisher import ledger
+from publisher.dialects import Dialect, dialect_for
+from publisher.dialects.base import ColumnDef
+from publisher.errors import InvalidInput, PublisherError
+from publisher.plan import Publication, Step
+from publisher.planning.actions import STRATEGIES
+from publisher.planning.actions.base import Recovery, missing_table
+from publisher.planning.context import Body, Context
+from publisher.planning.recovery import drop_if_there, interrupted_names
+from publisher.planning.view import TargetView, names_for, stamp_for
+from publisher.relation import Relation
+from publisher.results import Results
+from publisher.spec import Spec
+from publisher.targets.base import TableState
+
+IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,100}$")
+
+
+def result_columns(dialect: Dialect, spec: Spec, results: Results) -> tuple[ColumnDef, ...]:
+    """The results' columns in the target's types, with the spec's overrides applied."""
+    columns = []
+    for col in results.columns:
+        name = col.name.lower()
+        columns.append(ColumnDef(name, spec.column_types.get(name) or dialect.column_type(col.type, col.name)))
+    unknown = set(spec.column_types) - {c.name for c in columns}
+    if unknown:
+        raise InvalidInput(
+            f"columnTypes names columns the results do not have: {', '.join(sorted(unknown))} "
+            f"(results: {', '.join(c.name for c in columns)})",
+            spec.location,
+        )
+    return tuple(columns)
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    """What was read for one spec: its results, and its target (None: offline)."""
+
+    spec: Spec
+    results: Results
+    view: TargetView | None
+
+
+def plan_all(
+    inputs: list[PlanInput], now: datetime, *, force: bool = False
+) -> tuple[list[Publication], list[PublisherError]]:
+    """Every spec planned, in order, each against the table as the publications planned
+    before it in the same plan will leave it (existence, columns, location): two
+    publications into one table in one apply each see what the other did. A spec with a
+    problem is left out; its error is returned."""
+    publications: list[Publication] = []
+    problems: list[PublisherError] = []
+    taken: set[str] = set()
+    planned: dict[tuple[int, Relation], TableState] = {}
+    for item in inputs:
+        spec, view = item.spec, item.view
+        key = (spec.connection.id, spec.relation)
+        if view is not None and key in planned:
+            view = replace(view, namespace_exists=True, table=planned[key])
+        try:
+            publication, after = plan_with_effect(spec, item.results, view, now, frozenset(taken), force=force)
+        except PublisherError as exc:
+            problems.append(exc.at(spec.location))
+            continue
+        taken.update(names_for(spec.relation.name, publication.stamp))
+        if after is not None:
+            planned[key] = after
+        publications.append(publication)
+    return publications, problems
+
+
+def plan_publication(
+    spec: Spec,
+    results: Results,
+    view: TargetView | None,
+    now: datetime,
+    taken: frozenset[str] = frozenset(),
+    *,
+    force: bool = False,
+) -> Publication:
+    """The steps that publish ``results`` as ``spec`` asks; ``view`` None means offline."""
+    publication, _ = plan_with_effect(spec, results, view, now, taken, force=force)
+    return publication
+
+
+def plan_with_effect(
+    spec: Spec,
+    results: Results,
+    view: TargetView | None,
+    now: datetime,
+    taken: frozenset[str] = frozenset(),
+    *,
+    force: bool = False,
+) -> tuple[Publication, TableState | None]:
+    """The publication, and the table as it leaves it for later publications of the same
+    plan (None: as it found it)."""
+    dialect = dialect_for(spec.target_type)
+    strategy = STRATEGIES[spec.action]
+    if view is not None:
+        # A location swap leaves the table in a folder named after its twin: that name is taken too.
+        folder = view.table.location.rstrip("/").rsplit("/", 1)[-1] if view.table and view.table.location else ""
+        taken = taken | view.table_names | {folder}
+    ctx = Context(
+        spec, results, view, dialect, stamp_for(spec.relation.name, now, taken), result_columns(dialect, spec, results)
+    )
+    notes: tuple[str, ...] = ()
+    if view is None:
+        notes = ("planned offline: the target and its ledger were not inspected",)
+    else:
+        status, detail = _status(spec, view)
+        if status != "pending" and not force:
+            return _publication(ctx, Body(), notes, status, detail), None
+        if status != "pending":
+            notes = (f"--force: publishing again ({status}: {detail})",)
+        _check_target(ctx, strategy.needs_table)
+
+    recovery = _recover(ctx) if view is not None else Recovery()
+    if recovery.outcome == "complete":
+        body = Body(recover=recovery.steps)
+        return _publication(ctx, body, notes, "pending", "completing an interrupted publish", force), None
+    body = strategy.plan(ctx, restored=recovery.outcome == "restored")
+    body = Body(
+        body.prepare,
+        recovery.steps,
+        body.before,
+        body.change,
+        body.tidy,
+        body.written,
+        body.rows_before,
+        body.location_before,
+        body.notes,
+    )
+    return _publication(ctx, body, notes + body.notes, "pending", "", force), strategy.after(ctx, body)
+
+
+def _status(spec: Spec, view: TargetView) -> tuple[str, str]:
+    """pending, published or changed, from the newest 'done' row of this publication."""
+    done = [e for e in view.entries if e.state == "done"]
+    if not done:
+        return "pending", ""
+    last = done[-1]
+    where = f"into {last.published_table}, {_rows(last.row_count)}, at {str(last.published_at)[:19]} UTC"
+    if last.spec_hash == spec.content_hash:
+        return "published", where
+    what = "; ".join(ledger.changes(last.spec, spec.canonical)) or "spec text"
+    return "changed", f"published {where} from a different version of the spec ({what}); --force publishes it again"
+
+
+def _rows(n: int | None) -> str:
+    return "unknown rows" if n is None else f"{n:,} rows"
+
+
+def _check_target(ctx: Context, needs_table: bool) -> None:
+    spec, view = ctx.spec, ctx.view
+    assert view is not None
+    relation = spec.relation
+    if not view.namespace_exists:
+        where = "schema" if relation.schema else "database"
+        raise InvalidInput(
+            f"{where} {relation.schema or relation.database} does not exist on {spec.connection.label}", spec.location
+        )
+    if needs_table and view.table is None:
+        raise missing_table(spec)
+
+
+def _recover(ctx: Context) -> Recovery:
+    """Steps that tidy up after an interrupted publish (a 'pending' row with no 'done' after
+    it; only targets without transactions write those)."""
+    assert ctx.view is not None
+    entries = list(ctx.view.entries)
+    last_done = max((i for i, e in enumerate(entries) if e.state == "done"), default=-1)
+    pending = [e for e in entries[last_done + 1 :] if e.state == "pending" and IDENTIFIER.match(e.stamp or "")]
+    if not pending:
+        return Recovery()
+    interrupted = pending[-1]
+    stage = interrupted_names(ctx, interrupted)["stage"]
+    common = drop_if_there(ctx, stage, "drop the staging table of the interrupted publish")
+    own = STRATEGIES[ctx.spec.action].recover(ctx, interrupted)
+    return Recovery(common + own.steps, own.outcome)
+
+
+def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: Relation) -> tuple[Step, ...]:
+    """The publication's steps in order, with the ledger's steps around the change."""
+    dialect, spec, view, stamp = ctx.dialect, ctx.spec, ctx.view, ctx.stamp
+    home = ledger.relation(spec)
+    published_table = written.name if written.schema is None else f"{written.schema}.{written.name}"
+    steps: list[Step] = []
+    if view is None or not view.ledger_exists:
+        steps.extend(ledger.ensure(dialect, home))
+    if dialect.transactional_ddl:
+        # Objects outside the database (the COPY manifest) are written before the transaction.
+        steps.extend(body.prepare)
+    steps.extend(dialect.begin())
+    # One publisher at a time: two applies of one publication wait for each other here, and
+    # the second's guard then finds the first's ledger row. The ledger is locked, not the
+    # table: Redshift's LOCK would make the table's readers wait for the whole load.
+    steps.extend(dialect.lock(home))
+    if not force:
+        steps.append(ledger.guard(dialect, home, spec))
+    steps.extend(body.recover)
+    steps.extend(body.before)
+    if not dialect.transactional_ddl:
+        # No transaction ties the change to its record: say it started, before anything is
+        # made, so that the next apply finds an interrupted publish and tidies up after it.
+        if body.change:
+            steps.append(
+                ledger.record(
+                    dialect,
+                    home,
+                    spec,
+                    state="pending",
+                    published_table=published_table,
+                    rows=rows,
+                    stamp=stamp,
+                    rows_before=body.rows_before,
+                    location_before=body.location_before,
+                )
+            )
+        steps.extend(body.prepare)
+    steps.extend(body.change)
+    # Tidy up before the 'done' record: an apply killed before it is recovered, tidy-up included.
+    steps.extend(body.tidy)
+    steps.append(
+        ledger.record(dialect, home, spec, state="done", published_table=published_table, rows=rows, stamp=stamp)
+    )
+    steps.extend(dialect.commit())
+    return tuple(steps)
+
+
+def _publication(
+    ctx: Context, body: Body, notes: tuple[str, ...], status: str, detail: str, force: bool = False
+) -> Publication:
+    spec, results = ctx.spec, ctx.results
+    rows = results.rows if spec.action != "create" else 0
+    written = body.written or spec.relation
+    steps = _assemble(ctx, body, force, rows, written) if status == "pending" else ()
+    return Publication(
+        spec_file=spec.file,
+        spec_line=spec.location.line,
+        spec_hash=spec.content_hash,
+        id=spec.id,
+        connection=spec.connection.name,
+        target_type=spec.target_type,
+        table=written.name if written.schema is None else f"{written.schema}.{written.name}",
+        source=results.location,
+        input_format=spec.input_format,
+        rows=rows,
+        columns=tuple((c.name, c.type) for c in ctx.columns),
+        steps=steps,
+        on_failure=body.tidy if status == "pending" else (),
+        notes=notes,
+        stamp=ctx.stamp,
+        status=status,
+        status_detail=detail,
+    )

@@ -1,0 +1,48 @@
+"""What live planning read from a target for one spec, and names a publication may create."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from publisher import ledger
+from publisher.relation import Relation
+from publisher.targets.base import TableState
+
+STAMP_FORMAT = "%Y%m%d%H%M%S"
+"""The UTC plan-time suffix of new tables: <table>_YYYYMMDDhhmmss."""
+
+
+@dataclass(frozen=True)
+class TargetView:
+    """What the target holds for one spec, read-only; for a spec that follows others into
+    the same table in one plan, what those earlier publications will leave."""
+
+    namespace_exists: bool
+    table: TableState | None
+    table_names: frozenset[str]
+    ledger_exists: bool = False
+    entries: tuple[ledger.Entry, ...] = ()  # this publication's ledger rows, oldest first
+    row_count: int | None = None  # the table's rows, read only to recover an interrupted load
+    namespace_location: str | None = None  # Hive: where the database's managed tables go
+    locations: dict[str, str] = field(default_factory=dict)  # Hive: table name -> location, to recover
+
+
+def names_for(name: str, stamp: str) -> tuple[str, ...]:
+    """Every table name a publication into ``name`` may create: the timestamped table and
+    the staging (__stage), replacement (__new) and set-aside (__old) tables."""
+    return tuple(f"{name}{infix}_{stamp}" for infix in ("", "__stage", "__new", "__old"))
+
+
+def stamp_for(name: str, now: datetime, taken: frozenset[str]) -> str:
+    """The plan-time stamp, moved on by a second while a name it makes is taken, so a new
+    table never collides with an existing table or one planned earlier in the same plan."""
+    moment = now
+    while any(n in taken for n in names_for(name, moment.strftime(STAMP_FORMAT))):
+        moment += timedelta(seconds=1)
+    return moment.strftime(STAMP_FORMAT)
+
+
+def new_location(namespace_location: str, table: Relation) -> str:
+    """Where Hive puts a new managed table: its database's folder, then the table's name."""
+    return f"{namespace_location.rstrip('/')}/{table.name}"

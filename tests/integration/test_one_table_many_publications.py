@@ -1,0 +1,56 @@
+"""Several publications into one table in one apply, on both Hive engines: every pair of
+actions, each publication planned against what the one before it leaves. Afterwards the
+table is readable and holds exactly what the two actions, one after the other, promise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from publisher.vocabulary import ACTIONS
+from tests.conftest import HiveEngine, Project
+from tests.integration.test_apply_hive import expected, spec, table_rows, use
+from tests.resultfiles import write
+
+pytestmark = [pytest.mark.hive, pytest.mark.slow]
+
+PAIRS = [(a, b) for a in ACTIONS for b in ACTIONS]
+
+
+def after(action: str, rows: list[dict[str, Any]], data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the table holds after ``action`` published ``data`` into it."""
+    if action == "load":
+        return rows + data
+    if action in ("truncateAndLoad", "dropAndLoad"):
+        return data
+    return rows  # create, createAndLoad: a new table, this one untouched
+
+
+def test_every_pair_of_actions_into_one_table_in_one_apply(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    old = write(project.results(1, 1), "pqt", 1, 5)
+    spec(project, hive, "seed", "dropAndLoad", "pqt", 1, table="seed")
+    assert project.run("apply").code == 0
+    project.specs.clear()
+    for path in (project.root / "specs").iterdir():
+        path.unlink()
+    firsts = {a: write(project.results(100 + i, 1), "pqt", 100 + 10 * i, 3) for i, a in enumerate(ACTIONS)}
+    seconds = {b: write(project.results(200 + i, 1), "pqt", 200 + 10 * i, 4) for i, b in enumerate(ACTIONS)}
+    for n, (a, b) in enumerate(PAIRS):
+        table = f"p{n}"
+        db = f"`{hive.database}`"
+        hive.target.execute(f"CREATE TABLE {db}.`{table}` STORED AS PARQUET AS SELECT * FROM {db}.`seed`")
+        # Spec files sort by name: the first publication of each pair is planned first.
+        spec(project, hive, f"{n:02d}a", a, "pqt", 100 + ACTIONS.index(a), table=table)
+        spec(project, hive, f"{n:02d}b", b, "pqt", 200 + ACTIONS.index(b), table=table)
+    result = project.run("apply")
+    assert result.code == 0, result.err
+    assert f"{2 * len(PAIRS)} published" in result.out
+    tables = hive.tables()
+    for n, (a, b) in enumerate(PAIRS):
+        want = after(b, after(a, old, firsts[a]), seconds[b])
+        assert table_rows(hive, f"p{n}") == expected(want), f"{a} then {b}"
+        made = [t for t in tables if t.startswith(f"p{n}_")]
+        assert len(made) == sum(x in ("create", "createAndLoad") for x in (a, b)), (a, b, made)
+    assert f"0 published, {2 * len(PAIRS)} already published" in project.run("apply").out

@@ -1,0 +1,58 @@
+"""Two publications into one table in one plan: the second is planned against what the
+first will leave (existence, columns, location), never against the table as it was read.
+Every pair of actions, on both targets, planned with a fixed clock (the engine suites
+run the same pairs: tests/integration/test_one_table_many_publications.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from publisher.plan import Statement
+from publisher.planning.planner import PlanInput, plan_all
+from publisher.vocabulary import ACTIONS
+from tests.test_planner_golden import HIVE_DATABASE_LOCATION, HIVE_LOCATION, NOW, make_results, make_spec, view
+
+PAIRS = [(t, a, b) for t in ("hive", "redshift") for a in ACTIONS for b in ACTIONS]
+
+
+def two(tmp_path: Path, target: str, first: str, second: str) -> list[PlanInput]:
+    fmt = "pqt"
+    inputs = []
+    for job, action in ((31, first), (32, second)):
+        spec = make_spec(tmp_path, target, action, fmt)
+        spec = replace(spec, job_group=job, file=f"spec{job}.yaml")
+        inputs.append(PlanInput(spec, make_results(target, fmt), view(target, "load")))  # the table exists
+    return inputs
+
+
+@pytest.mark.parametrize(("target", "first", "second"), PAIRS, ids=["-".join(p) for p in PAIRS])
+def test_every_pair_of_actions_into_one_table_plans(tmp_path: Path, target: str, first: str, second: str) -> None:
+    publications, problems = plan_all(two(tmp_path, target, first, second), NOW)
+    assert problems == []
+    a, b = publications
+    made_a = {s.text.split()[2] for s in a.steps if isinstance(s, Statement) and s.text.startswith("CREATE TABLE")}
+    made_b = {s.text.split()[2] for s in b.steps if isinstance(s, Statement) and s.text.startswith("CREATE TABLE")}
+    assert not made_a & made_b, "the second publication makes a table the first makes too"
+    if target == "hive" and second == "truncateAndLoad":
+        # The second gives the table's current folder to its twin, to be dropped: that must
+        # be the folder the first leaves the table in, not the one read before the first ran.
+        give = next(s for s in b.steps if s.purpose == "give the old rows to the twin")
+        assert isinstance(give, Statement)
+        left_in = f"{HIVE_DATABASE_LOCATION}/orders__new_{a.stamp}" if first == "truncateAndLoad" else HIVE_LOCATION
+        assert give.text.endswith(f"SET LOCATION '{left_in}'"), give.text
+
+
+def test_a_load_after_a_drop_and_load_fits_the_new_columns(tmp_path: Path) -> None:
+    """The table read has other columns than the results; the dropAndLoad before the load
+    recreates it with the results' columns, so the load plans (a plan of the load alone fails)."""
+    inputs = two(tmp_path, "hive", "dropAndLoad", "load")
+    assert inputs[0].view is not None and inputs[0].view.table is not None
+    odd = replace(inputs[0].view.table, columns=inputs[0].view.table.columns[:2])
+    inputs = [replace(i, view=replace(i.view, table=odd)) for i in inputs if i.view is not None]
+    publications, problems = plan_all(inputs, NOW)
+    assert problems == [] and len(publications) == 2
+    _, alone = plan_all(inputs[1:], NOW)
+    assert len(alone) == 1 and "does not match the results" in alone[0].message
