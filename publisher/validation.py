@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -14,14 +14,12 @@ from jsonschema.exceptions import ValidationError
 from publisher.errors import InvalidInput
 from publisher.yamlfile import Document, JsonPath
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-
 
 @cache
 def schema(name: str) -> dict[str, Any]:
-    """A schema from schemas/, by file name."""
-    with open(SCHEMA_DIR / name, encoding="utf-8") as f:
-        loaded: dict[str, Any] = json.load(f)
+    """A schema from publisher/schemas/ (top-level schemas/ links there), by file name."""
+    # Read as package data, so that an installed wheel finds them too.
+    loaded: dict[str, Any] = json.loads((files("publisher") / "schemas" / name).read_text(encoding="utf-8"))
     return loaded
 
 
