@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 import json
 from functools import cache
-from pathlib import Path
-from typing import Any
+from importlib.resources import files
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -14,14 +14,12 @@ from jsonschema.exceptions import ValidationError
 from publisher.errors import InvalidInput
 from publisher.yamlfile import Document, JsonPath
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-
 
 @cache
 def schema(name: str) -> dict[str, Any]:
-    """A schema from schemas/, by file name."""
-    with open(SCHEMA_DIR / name, encoding="utf-8") as f:
-        loaded: dict[str, Any] = json.load(f)
+    """A schema from publisher/schemas/ (top-level schemas/ links there), by file name."""
+    # Read as package data, so that an installed wheel finds them too.
+    loaded: dict[str, Any] = json.loads((files("publisher") / "schemas" / name).read_text(encoding="utf-8"))
     return loaded
 
 
@@ -31,6 +29,17 @@ def validator(name: str, *pointer: str) -> Draft202012Validator:
 
     Compiled once per process: with 1,000 specs, per-file compilation would dominate.
     """
+    return Draft202012Validator(_sub_schema(name, *pointer))
+
+
+@cache
+def _compiled(name: str, *pointer: str) -> Any:
+    import fastjsonschema
+
+    return fastjsonschema.compile(_sub_schema(name, *pointer))
+
+
+def _sub_schema(name: str, *pointer: str) -> dict[str, Any]:
     root = schema(name)
     sub: dict[str, Any] = root
     for part in pointer:
@@ -38,14 +47,7 @@ def validator(name: str, *pointer: str) -> Draft202012Validator:
     if pointer:
         # Keep $defs reachable from the sub-schema.
         sub = {**sub, "$defs": root.get("$defs", {})}
-    return Draft202012Validator(sub)
-
-
-@cache
-def _compiled(name: str, *pointer: str) -> Any:
-    import fastjsonschema
-
-    return fastjsonschema.compile(validator(name, *pointer).schema)
+    return sub
 
 
 def check(doc: Document, name: str, *pointer: str, instance: Any = None) -> list[InvalidInput]:
@@ -95,13 +97,16 @@ def _name(path: JsonPath) -> str:
 def _describe(doc: Document, error: ValidationError) -> list[InvalidInput]:
     path: JsonPath = tuple(error.absolute_path)
     where = doc.where(path)
-    found = error.instance
-    custom = error.schema.get("x-message") if isinstance(error.schema, dict) else None
-    kind = error.validator
+    # Errors from iter_errors always have these set; their types also allow jsonschema's Unset.
+    found = cast(Any, error.instance)
+    rule: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    kind = str(error.validator)
+    expected = cast(Any, error.validator_value)
+    custom = rule.get("x-message")
 
     if kind == "additionalProperties" or kind == "unevaluatedProperties":
-        allowed = [k for k in error.schema.get("properties", {}) if not k.startswith("$")]
-        extra = [k for k in found if k not in error.schema.get("properties", {})]
+        allowed = [k for k in rule.get("properties", {}) if not k.startswith("$")]
+        extra = [k for k in found if k not in rule.get("properties", {})]
         return [
             InvalidInput(
                 f"unknown key '{key}'{' in ' + _name(path) if path else ''}{did_you_mean(key, allowed)}"
@@ -111,20 +116,20 @@ def _describe(doc: Document, error: ValidationError) -> list[InvalidInput]:
             for key in extra
         ]
     if kind == "required":
-        missing = [k for k in error.validator_value if k not in found]
+        missing = [k for k in expected if k not in found]
         inside = f" in {_name(path)}" if path else ""
         return [InvalidInput(f"missing required key '{k}'{inside}", where) for k in missing]
     if kind == "enum":
-        choices = [str(c) for c in error.validator_value]
+        choices = [str(c) for c in expected]
         hint = did_you_mean(str(found), choices)
         lead = f"{_name(path)} {custom}: " if custom else f"{_name(path)}: "
         return [InvalidInput(f"{lead}{found!r} is not one of {', '.join(choices)}{hint}", where)]
     if kind == "const":
-        return [InvalidInput(f"{_name(path)}: {found!r} must be {error.validator_value!r}", where)]
+        return [InvalidInput(f"{_name(path)}: {found!r} must be {expected!r}", where)]
     if custom and not path_is_container(kind):
         return [InvalidInput(f"{_name(path)} {custom} (found {found!r})", where)]
     if kind == "type":
-        return [InvalidInput(f"{_name(path)} must be of type {error.validator_value} (found {found!r})", where)]
+        return [InvalidInput(f"{_name(path)} must be of type {expected} (found {found!r})", where)]
     if kind in ("oneOf", "anyOf"):
         # Prefer the most specific sub-error, else the schema's own message.
         best = _best_context(error)
