@@ -52,6 +52,7 @@ def prefetch_plan(config: Any, specs: list[Any], threads: int) -> Any:
 
     from publisher import workflow
     from publisher.connections import Pool
+    from publisher.snapshot import Snapshot
 
     local = threading.local()
     pools: list[Pool] = []
@@ -59,7 +60,8 @@ def prefetch_plan(config: Any, specs: list[Any], threads: int) -> Any:
 
     def read(spec: Any) -> tuple[Any, Any]:
         if not hasattr(local, "pool"):
-            local.pool, local.ledgers = Pool(config), workflow.LedgerCache()
+            local.pool = Pool(config)
+            local.snapshot = Snapshot(local.pool)
             with guard:
                 pools.append(local.pool)
         try:
@@ -67,7 +69,7 @@ def prefetch_plan(config: Any, specs: list[Any], threads: int) -> Any:
         except Exception as exc:  # make_plan reports it, in order, when it asks again
             return exc, None
         try:
-            return results, workflow.target_view(spec, local.pool, local.ledgers)
+            return results, local.snapshot.view(spec)
         except Exception as exc:
             return results, exc
 
@@ -88,7 +90,11 @@ def prefetch_plan(config: Any, specs: list[Any], threads: int) -> Any:
         return lookup
 
     pool = Pool(config)  # never opened: every read is served
-    with mock.patch.object(workflow, "inspect", served(0)), mock.patch.object(workflow, "target_view", served(1)):
+    view = served(1)
+    with (
+        mock.patch.object(workflow, "inspect", served(0)),
+        mock.patch.object(Snapshot, "view", lambda self, spec: view(spec)),
+    ):
         return workflow.make_plan(config, specs, pool, offline=False)
 
 

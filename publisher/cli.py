@@ -183,14 +183,15 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from publisher.project import load_project
-    from publisher.workflow import LedgerCache, target_view
+    from publisher.snapshot import Snapshot
 
     config, specs = load_project(args.config, args.paths)
     assert config is not None
-    pool, ledgers = Pool(config), LedgerCache()
+    pool = Pool(config)
+    snapshot = Snapshot(pool)
     try:
         for spec in specs:
-            view = target_view(spec, pool, ledgers)
+            view = snapshot.view(spec)
             done = [e for e in view.entries if e.state == "done"]
             head = f"{spec.file}: {spec.label}: {spec.action} into {spec.relation} on {spec.connection.name}:"
             if not view.entries:

@@ -8,6 +8,7 @@ import os
 import re
 import textwrap
 
+from publisher.dialects import dialect_for
 from publisher.plan import CheckLocation, DeleteObject, Plan, Publication, PutObject, Statement, Step
 
 BASE64_LITERAL = re.compile(r"'[A-Za-z0-9+/]{40,}={0,2}'")
@@ -72,12 +73,14 @@ def step_lines(step: Step, number: str) -> list[str]:
 
 
 def publication_text(index: int, pub: Publication) -> str:
+    # Names as the statements quote them: a name with a space or a comma reads as one name.
+    quote = dialect_for(pub.target_type).quote
     table = f"{pub.database}.{pub.table}"
     lines = [
         f"[{index}] {pub.spec_file}:{pub.spec_line}  {pub.label}",
         f"    target:  {table} on {pub.connection} ({pub.target_type})",
         f"    action:  {pub.action} from {display_path(pub.source)} ({pub.input_format}, {_rows(pub.rows)})",
-        f"    columns: {', '.join(f'{n} {t}' for n, t in pub.columns)}",
+        f"    columns: {', '.join(f'{quote(n)} {t}' for n, t in pub.columns)}",
     ]
     if pub.status != "pending":
         lines.append(f"    status:  {pub.status}{': ' + pub.status_detail if pub.status_detail else ''}")

@@ -10,19 +10,17 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from publisher import ledger
 from publisher.config import Config
 from publisher.connections import Pool, S3Objects
 from publisher.dialects import dialect_for
 from publisher.errors import Errors, InvalidInput, PublisherError, PublishFailed
 from publisher.executor import AlreadyPublished, Executor, Listener
 from publisher.plan import DeleteObject, Plan, Publication, PutObject
-from publisher.planning.actions import STRATEGIES
 from publisher.planning.planner import PlanInput, plan_all
-from publisher.planning.view import TargetView, names_for
+from publisher.planning.view import TargetView
 from publisher.results import Results, inspect_results
+from publisher.snapshot import Snapshot
 from publisher.spec import Spec, load_specs
-from publisher.targets.base import Target
 
 
 def inspect(spec: Spec, pool: Pool) -> Results:
@@ -32,58 +30,6 @@ def inspect(spec: Spec, pool: Pool) -> Results:
         return inspect_results(spec.source, spec.input_format, client)
     except InvalidInput as exc:
         raise exc.at(spec.location) from None
-
-
-class LedgerCache:
-    """Each connection's ledger, read once per run."""
-
-    def __init__(self) -> None:
-        self._entries: dict[int, list[ledger.Entry] | None] = {}
-
-    def entries(self, spec: Spec, target: Target) -> list[ledger.Entry] | None:
-        """All rows of the spec's connection's ledger, oldest first; None when it does not exist yet."""
-        key = spec.connection.id
-        if key not in self._entries:
-            home = ledger.relation(spec)
-            dialect = dialect_for(spec.target_type)
-            if target.namespace_exists(home) and target.table_state(home) is not None:
-                rows = ledger.parse(target.fetch(ledger.select_all(dialect, home)))
-                self._entries[key] = sorted(rows, key=lambda e: (str(e.published_at), e.state == "done"))
-            else:
-                self._entries[key] = None
-        return self._entries[key]
-
-
-def target_view(spec: Spec, pool: Pool, ledgers: LedgerCache) -> TargetView:
-    """What the target holds for this spec, read-only."""
-    target = pool.target(spec.connection)
-    relation = spec.relation
-    exists = target.namespace_exists(relation)
-    table = target.table_state(relation) if exists else None
-    entries = ledgers.entries(spec, target)
-    mine = tuple(e for e in entries or () if e.id == spec.id)
-    interrupted = bool(mine) and mine[-1].state == "pending"
-    dialect = dialect_for(spec.target_type)
-    reads = STRATEGIES[spec.action].reads
-    names = frozenset(target.table_names(relation)) if exists else frozenset()
-    row_count = None
-    if interrupted and table is not None and "row_count" in reads:
-        row_count = int(target.fetch(dialect.count(relation))[0][0])
-    locations = {}
-    if interrupted and mine[-1].stamp and "locations" in reads:
-        for name in set(names_for(relation.name, mine[-1].stamp)) & names:
-            locations[name] = target.table_location(relation.renamed(name)) or ""
-    swaps = dialect.location_swap and "namespace_location" in reads and exists
-    return TargetView(
-        namespace_exists=exists,
-        table=table,
-        table_names=names,
-        ledger_exists=entries is not None,
-        entries=mine,
-        row_count=row_count,
-        namespace_location=target.namespace_location(relation) if swaps else None,
-        locations=locations,
-    )
 
 
 def config_hash(config: Config) -> str:
@@ -108,11 +54,11 @@ def make_plan(
     now = now or datetime.now(UTC)
     problems: list[PublisherError] = []
     inputs: list[PlanInput] = []
-    ledgers = LedgerCache()
+    snapshot = Snapshot(pool)
     for spec in specs:
         try:
             results = inspect(spec, pool)
-            view = None if offline else target_view(spec, pool, ledgers)
+            view = None if offline else snapshot.view(spec)
         except PublisherError as exc:
             problems.append(exc.at(spec.location))
             continue

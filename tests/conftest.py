@@ -22,6 +22,7 @@ from publisher import cli
 from publisher.relation import Relation
 from publisher.targets.base import Target
 from tests.fixtures.hive import server_address
+from tests.secrets import assert_no_secret
 
 pytest_plugins = ["tests.fixtures.hive", "tests.fixtures.redshift"]
 
@@ -113,7 +114,18 @@ class Project:
                 code = cli.main(list(args))
         finally:
             os.chdir(old)
+        scan_outputs(self.root, args, out.getvalue(), err.getvalue())
         return Run(code, out.getvalue(), err.getvalue())
+
+
+def scan_outputs(root: Path, args: tuple[str, ...] | list[str], out: str, err: str) -> None:
+    """No secret in a CLI run's output, nor in the plan it saved (-o FILE)."""
+    where = f"`publisher {' '.join(args)}`"
+    assert_no_secret(out, f"the stdout of {where}")
+    assert_no_secret(err, f"the stderr of {where}")
+    for flag, value in zip(args, list(args)[1:], strict=False):
+        if flag in ("-o", "--out") and (root / value).is_file():
+            assert_no_secret((root / value).read_text(encoding="utf-8", errors="replace"), f"the plan {value}")
 
 
 @pytest.fixture

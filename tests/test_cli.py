@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import scan_outputs
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def publisher(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "publisher", *args], cwd=cwd, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "publisher", *args], cwd=cwd, capture_output=True, text=True)
+    scan_outputs(cwd, args, result.stdout, result.stderr)
+    return result
 
 
 def test_validate_the_example_project() -> None:

@@ -109,3 +109,35 @@ def test_golden_plan(tmp_path: Path, target: str, action: str, fmt: str, monkeyp
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(text)
     assert text == golden.read_text()
+
+
+def published_view(target: str, action: str, spec: Spec) -> TargetView:
+    """The target's ledger holds this very spec as published."""
+    from publisher import ledger
+
+    entry = ledger.Entry(
+        *vars(spec.id).values(), "done", "orders", 1000, None, "20261127090000", None, "spec.yaml",
+        spec.content_hash, "", "run", "2026-11-27 09:00:00",
+    )  # fmt: skip
+    return replace(view(target, action), entries=(entry,))
+
+
+SPECIAL = ["offline", "published", "forced"]
+
+
+@pytest.mark.parametrize("case", SPECIAL)
+@pytest.mark.parametrize("target", ["hive", "redshift"])
+def test_golden_plan_offline_published_and_forced(
+    tmp_path: Path, target: str, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """truncateAndLoad planned offline (no target read), already published (nothing to run),
+    and published but forced (--force: no ledger guard, published again)."""
+    monkeypatch.chdir(tmp_path)
+    spec = make_spec(tmp_path, target, "truncateAndLoad", "pqt")
+    seen = None if case == "offline" else published_view(target, "truncateAndLoad", spec)
+    publication = plan_publication(spec, make_results(target, "pqt"), seen, NOW, force=case == "forced")
+    text = publication_text(1, publication).replace(str(tmp_path) + "/", "") + "\n"
+    golden = GOLDEN / target / f"truncateAndLoad_pqt_{case}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()

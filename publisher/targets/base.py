@@ -50,5 +50,9 @@ class Target(Protocol):
     def table_names(self, relation: Relation) -> set[str]:
         """Names (lower case) of all tables beside the relation: same database/schema."""
 
+    def table_states(self, relation: Relation) -> dict[str, TableState] | None:
+        """Every table beside the relation, by name, read in one query; None where the
+        engine cannot (then each table is read on its own)."""
+
     def close(self) -> None:
         """Release the connection."""

@@ -393,6 +393,9 @@ class _DescribedTables:
         rows = self._describe(relation)
         return None if rows is None else parse_describe_formatted(rows)
 
+    def table_states(self, relation: Relation) -> dict[str, TableState] | None:
+        return None  # each table is described on its own (DESCRIBE FORMATTED)
+
     def table_location(self, relation: Relation) -> str | None:
         """The table's storage location (a URI), or None when it does not exist."""
         rows = self._describe(relation)

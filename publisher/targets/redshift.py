@@ -21,6 +21,14 @@ JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
 WHERE n.nspname = %s AND c.relname = %s AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 """
+SCHEMA_COLUMNS_SQL = """
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON a.attrelid = c.oid
+JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
+WHERE n.nspname = %s AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY c.relname, a.attnum
+"""
 TABLES_SQL = """
 SELECT c.relname FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
@@ -125,6 +133,12 @@ class RedshiftTarget:
         if not rows:
             return None
         return TableState(tuple(ColumnState(str(name).lower(), str(kind).lower()) for name, kind in rows), "redshift")
+
+    def table_states(self, relation: Relation) -> dict[str, TableState] | None:
+        columns: dict[str, list[ColumnState]] = {}
+        for table, name, kind in self._cursor(SCHEMA_COLUMNS_SQL, (relation.schema or "public",)).fetchall():
+            columns.setdefault(str(table).lower(), []).append(ColumnState(str(name).lower(), str(kind).lower()))
+        return {table: TableState(tuple(cols), "redshift") for table, cols in columns.items()}
 
     def table_location(self, relation: Relation) -> str | None:
         return None

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import printed_statements
+from tests.conftest import printed_statements, scan_outputs
 from tests.fixtures.redshift import RedshiftEngine, RedshiftProject
 from tests.integration.test_apply_redshift import applied, expected, results, spec, table_rows
 
@@ -77,6 +77,7 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
         process.kill()
         out, err = process.communicate()
         pytest.fail(f"publisher did not finish in {PROCESS_TIMEOUT}s: {out[-2000:]} {err[-2000:]}")
+    scan_outputs(Path(), [str(a) for a in process.args[2:]], out, err)  # type: ignore[index]
     return process.returncode, out, err
 
 

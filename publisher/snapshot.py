@@ -1,0 +1,109 @@
+"""What live planning reads of the targets: each fact once per run, shared by every spec.
+
+A namespace (Hive database, Redshift schema) is read once: whether it exists, its tables'
+names and, where the target can answer in one query, every table's columns; the ledger of
+each connection once. Planning then works from these facts and asks the engine nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from publisher import ledger
+from publisher.connections import Pool
+from publisher.dialects import dialect_for
+from publisher.planning.actions import STRATEGIES
+from publisher.planning.view import TargetView, names_for
+from publisher.relation import Relation
+from publisher.spec import Spec
+from publisher.targets.base import TableState, Target
+
+
+@dataclass
+class Namespace:
+    exists: bool
+    names: frozenset[str] = frozenset()
+    tables: dict[str, TableState] | None = None  # every table's state, where read in bulk
+    location: str | None = None
+    location_read: bool = False
+
+
+@dataclass
+class Snapshot:
+    pool: Pool
+    _namespaces: dict[tuple[int, str, str | None], Namespace] = field(default_factory=dict)
+    _tables: dict[tuple[int, Relation], TableState | None] = field(default_factory=dict)
+    _ledgers: dict[int, list[ledger.Entry] | None] = field(default_factory=dict)
+
+    def namespace(self, spec: Spec, relation: Relation) -> Namespace:
+        key = (spec.connection.id, relation.database, relation.schema)
+        if key not in self._namespaces:
+            target = self.pool.target(spec.connection)
+            if not target.namespace_exists(relation):
+                self._namespaces[key] = Namespace(False)
+            else:
+                names = frozenset(target.table_names(relation))
+                self._namespaces[key] = Namespace(True, names, target.table_states(relation))
+        return self._namespaces[key]
+
+    def table(self, spec: Spec, relation: Relation) -> TableState | None:
+        space = self.namespace(spec, relation)
+        if not space.exists or relation.name not in space.names:
+            return None
+        if space.tables is not None:
+            return space.tables.get(relation.name)
+        key = (spec.connection.id, relation)
+        if key not in self._tables:
+            self._tables[key] = self.pool.target(spec.connection).table_state(relation)
+        return self._tables[key]
+
+    def namespace_location(self, spec: Spec, relation: Relation) -> str | None:
+        space = self.namespace(spec, relation)
+        if space.exists and not space.location_read:
+            space.location = self.pool.target(spec.connection).namespace_location(relation)
+            space.location_read = True
+        return space.location
+
+    def ledger(self, spec: Spec) -> list[ledger.Entry] | None:
+        """All rows of the spec's connection's ledger, oldest first; None when it does not exist yet."""
+        key = spec.connection.id
+        if key not in self._ledgers:
+            home = ledger.relation(spec)
+            if self.table(spec, home) is not None:
+                target = self.pool.target(spec.connection)
+                rows = ledger.parse(target.fetch(ledger.select_all(dialect_for(spec.target_type), home)))
+                self._ledgers[key] = sorted(rows, key=lambda e: (str(e.published_at), e.state == "done"))
+            else:
+                self._ledgers[key] = None
+        return self._ledgers[key]
+
+    def view(self, spec: Spec) -> TargetView:
+        """What the target holds for this spec, read-only."""
+        relation = spec.relation
+        space = self.namespace(spec, relation)
+        table = self.table(spec, relation)
+        entries = self.ledger(spec)
+        mine = tuple(e for e in entries or () if e.id == spec.id)
+        interrupted = bool(mine) and mine[-1].state == "pending"
+        dialect = dialect_for(spec.target_type)
+        reads = STRATEGIES[spec.action].reads
+        target: Target = self.pool.target(spec.connection)
+        row_count = None
+        if interrupted and table is not None and "row_count" in reads:
+            row_count = int(target.fetch(dialect.count(relation))[0][0])
+        locations = {}
+        if interrupted and mine[-1].stamp and "locations" in reads:
+            for name in set(names_for(relation.name, mine[-1].stamp)) & space.names:
+                # Read now, not from a bulk read: where a swap left the table matters exactly.
+                locations[name] = target.table_location(relation.renamed(name)) or ""
+        wants_location = dialect.location_swap and "namespace_location" in reads and space.exists
+        return TargetView(
+            namespace_exists=space.exists,
+            table=table,
+            table_names=space.names,
+            ledger_exists=entries is not None,
+            entries=mine,
+            row_count=row_count,
+            namespace_location=self.namespace_location(spec, relation) if wants_location else None,
+            locations=locations,
+        )
