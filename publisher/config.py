@@ -10,7 +10,7 @@ from typing import Any
 from publisher.errors import Errors, InvalidInput, Location, PublisherError
 from publisher.validation import did_you_mean, validate, validator
 from publisher.vocabulary import ConnectionType
-from publisher.yamlfile import load_documents
+from publisher.yamlfile import load_documents, read_text
 
 DEFAULT_CONFIG = "publisher.yaml"
 DEFAULT_LEDGER = {"database": "publisher", "table": "publications"}
@@ -105,13 +105,11 @@ def load_config(path: Path) -> Config:
     """Load and validate publisher.yaml; raises Errors with every problem found."""
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        docs = load_documents(read_text(path), file)
     except FileNotFoundError:
         raise Errors([InvalidInput(f"config not found: {file} (create it, or pass --config FILE)")]) from None
     except OSError as exc:
         raise Errors([InvalidInput(f"cannot read config {file}: {exc.strerror}")]) from None
-    try:
-        docs = load_documents(text, file)
     except InvalidInput as exc:
         raise Errors([exc]) from None
     if len(docs) != 1:

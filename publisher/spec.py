@@ -14,7 +14,7 @@ from publisher.relation import Relation
 from publisher.render import display_path
 from publisher.validation import check, did_you_mean
 from publisher.vocabulary import Action, InputFormat, TargetType
-from publisher.yamlfile import Document, load_documents
+from publisher.yamlfile import Document, load_documents, read_text
 
 SPEC_SCHEMA = "publish-spec.schema.json"
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -84,7 +84,7 @@ def load_specs(files: list[Path], config: Config | None) -> tuple[list[Spec], li
     problems: list[PublisherError] = []
     for path in files:
         try:
-            documents = load_documents(path.read_text(encoding="utf-8"), str(path))
+            documents = load_documents(read_text(path), str(path))
         except InvalidInput as exc:
             problems.append(exc)
             continue
