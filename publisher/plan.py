@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 PLAN_FORMAT_VERSION = 1
 
@@ -103,33 +104,86 @@ def plan_to_json(plan: Plan) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def _build(cls: type[Any], data: dict[str, Any]) -> Any:
+def _check(value: Any, kind: Any, where: str) -> Any:
+    """``value`` as the field type ``kind`` (JSON lists become tuples); ValueError if it is not one."""
+    origin, args = get_origin(kind), get_args(kind)
+    if kind is Any:
+        return value
+    if origin in (Union, UnionType):
+        for option in args:
+            try:
+                return _check(value, option, where)
+            except ValueError:
+                pass
+    elif origin is Literal:
+        if value in args and isinstance(value, str):
+            return value
+    elif origin is tuple:
+        if isinstance(value, list):
+            if len(args) == 2 and args[1] is Ellipsis:
+                return tuple(_check(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
+            if len(value) == len(args):
+                return tuple(_check(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True)))
+    elif origin is dict:
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            return value
+    elif kind is type(None):
+        if value is None:
+            return value
+    elif isinstance(kind, type) and is_dataclass(kind):
+        return _build(kind, value, where)
+    # bool is an int to Python, not to a plan.
+    elif isinstance(kind, type) and isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    raise ValueError(f"{where} must be {_spelling(kind)}, not {json.dumps(value)[:60]}")
+
+
+def _spelling(kind: Any) -> str:
+    origin, args = get_origin(kind), get_args(kind)
+    if origin in (Union, UnionType):
+        return " or ".join(_spelling(a) for a in args)
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, args))
+    if origin is tuple:
+        return "a list"
+    if origin is dict:
+        return "an object"
+    return {str: "a string", int: "an integer", bool: "true or false", type(None): "null"}.get(kind, "an object")
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    """The field types of ``cls``; resolving the annotations' text is slow, so once per class."""
+    if cls not in _HINTS:
+        _HINTS[cls] = get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _build(cls: type[Any], data: Any, where: str) -> Any:
+    """An instance of the dataclass ``cls`` from JSON, every field's type checked."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} must be an object")
+    hints = _hints(cls)
     names = {f.name for f in fields(cls)}
     unknown = set(data) - names
     if unknown:
         raise ValueError(f"unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
-    return cls(**data)
-
-
-def _step(data: dict[str, Any]) -> Step:
-    step: Step = _build(
-        Step, {**data, "secrets": tuple(data.get("secrets", ())), "fills": tuple(data.get("fills", ()))}
-    )
-    return step
+    required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+    missing = [n for n in required if n not in data]
+    if missing:
+        raise ValueError(f"{where}: missing {cls.__name__} fields: {', '.join(missing)}")
+    return cls(**{k: _check(v, hints[k], f"{where}.{k}") for k, v in data.items()})
 
 
 def plan_from_json(text: str) -> Plan:
     """A Plan from ``plan_to_json`` output; raises ValueError on anything else."""
-    data = json.loads(text)
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply to be a publisher plan") from None
     if not isinstance(data, dict) or data.get("format_version") != PLAN_FORMAT_VERSION:
         raise ValueError(f"not a publisher plan of format version {PLAN_FORMAT_VERSION}")
-    pubs = []
-    for p in data["publications"]:
-        p = dict(p)
-        p["steps"] = tuple(_step(s) for s in p["steps"])
-        p["on_failure"] = tuple(_step(s) for s in p.get("on_failure", ()))
-        p["columns"] = tuple(tuple(c) for c in p["columns"])
-        p["notes"] = tuple(p.get("notes", ()))
-        pubs.append(_build(Publication, p))
-    plan: Plan = _build(Plan, {**data, "publications": tuple(pubs)})
+    plan: Plan = _build(Plan, data, "plan")
     return plan

@@ -152,3 +152,19 @@ def test_help_for_each_command(command: str) -> None:
     result = publisher(command, "--help")
     assert result.returncode == 0
     assert "--config" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "content,why",
+    [
+        ("not json", "Expecting value: line 1 column 1 (char 0)"),
+        ("[" * 50_000 + "]" * 50_000, "nested too deeply to be a publisher plan"),
+        ('{"format_version": 1, "created_at": "x", "offline": 0, "publications": []}', "plan.offline must be"),
+    ],
+)
+def test_a_broken_saved_plan_is_one_line_and_exit_1(tmp_path: Path, content: str, why: str) -> None:
+    (tmp_path / "plan.json").write_text(content)
+    result = publisher("apply", "plan.json", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: plan.json: cannot read plan: {why}")
+    assert len(result.stderr.splitlines()) == 1
