@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,13 +92,16 @@ def resolve_location(location: str, base: Path) -> str:
     return os.path.abspath(os.path.join(base, location)) + "/"
 
 
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
 def _secrets(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings with each value that is exactly one ``${NAME}`` as a Secret; ``${NAME}`` inside
+    a longer value is data, never expanded."""
     out = {}
     for key, value in settings.items():
-        if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
-            out[key] = Secret(value[2:-1])
-        else:
-            out[key] = value
+        reference = ENV_REFERENCE.fullmatch(value) if isinstance(value, str) else None
+        out[key] = Secret(reference.group(1)) if reference else value
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,54 @@ def check(doc: Document, name: str, *pointer: str, instance: Any = None) -> list
         return validate(doc, validator(name, *pointer), instance)
 
 
+SECRET_WORDS = re.compile(r"password|secret|token|accesskey|credential", re.IGNORECASE)
+"""Key names that say "secret" even where no schema declares them so."""
+
+
+@cache
+def secret_keys() -> frozenset[str]:
+    """Keys the config schema declares as secrets ($defs/secret), wherever they are."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, sub in node.get("properties", {}).items():
+                if isinstance(sub, dict) and sub.get("$ref") == "#/$defs/secret":
+                    found.add(key)
+            for sub in node.values():
+                walk(sub)
+        elif isinstance(node, list):
+            for sub in node:
+                walk(sub)
+
+    walk(schema("config.schema.json"))
+    return frozenset(found)
+
+
+def is_secret(key: str | int) -> bool:
+    """Whether a value at this key is a secret, which no message may repeat."""
+    return isinstance(key, str) and (key in secret_keys() or bool(SECRET_WORDS.search(key)))
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "<secret>" if is_secret(k) else _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def _holds_secret(path: JsonPath, value: Any) -> bool:
+    return (bool(path) and is_secret(path[-1])) or _masked(value) != value
+
+
+def _shown(path: JsonPath, value: Any) -> str:
+    """A found value for an error message: its repr, secrets masked (an error never repeats one)."""
+    if path and is_secret(path[-1]):
+        return "a value that is not shown: it is a secret"
+    return repr(_masked(value))
+
+
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """'; did you mean 'x'?' for a close match among ``choices``, else ''."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
@@ -114,22 +163,26 @@ def _describe(doc: Document, error: ValidationError) -> list[InvalidInput]:
         missing = [k for k in error.validator_value if k not in found]
         inside = f" in {_name(path)}" if path else ""
         return [InvalidInput(f"missing required key '{k}'{inside}", where) for k in missing]
+    shown = _shown(path, found)
     if kind == "enum":
         choices = [str(c) for c in error.validator_value]
-        hint = did_you_mean(str(found), choices)
+        hint = "" if _holds_secret(path, found) else did_you_mean(str(found), choices)
         lead = f"{_name(path)} {custom}: " if custom else f"{_name(path)}: "
-        return [InvalidInput(f"{lead}{found!r} is not one of {', '.join(choices)}{hint}", where)]
+        return [InvalidInput(f"{lead}{shown} is not one of {', '.join(choices)}{hint}", where)]
     if kind == "const":
-        return [InvalidInput(f"{_name(path)}: {found!r} must be {error.validator_value!r}", where)]
+        return [InvalidInput(f"{_name(path)}: {shown} must be {error.validator_value!r}", where)]
     if custom and not path_is_container(kind):
-        return [InvalidInput(f"{_name(path)} {custom} (found {found!r})", where)]
+        return [InvalidInput(f"{_name(path)} {custom} (found {shown})", where)]
     if kind == "type":
-        return [InvalidInput(f"{_name(path)} must be of type {error.validator_value} (found {found!r})", where)]
+        return [InvalidInput(f"{_name(path)} must be of type {error.validator_value} (found {shown})", where)]
     if kind in ("oneOf", "anyOf"):
         # Prefer the most specific sub-error, else the schema's own message.
         best = _best_context(error)
         if best is not None:
             return _describe(doc, best)
+    if _holds_secret(path, found):
+        # jsonschema's own message repeats the value: say which rule failed instead.
+        return [InvalidInput(f"{_name(path)}: fails '{kind}: {error.validator_value}' (found {shown})", where)]
     return [InvalidInput(f"{_name(path)}: {error.message}", where)]
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from publisher import cli
 from publisher.plan import Plan
+from publisher.render import errors_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,3 +169,23 @@ def test_a_broken_saved_plan_is_one_line_and_exit_1(tmp_path: Path, content: str
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: plan.json: cannot read plan: {why}")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_plan_errors_never_repeat_a_secret_in_text_or_markdown(tmp_path: Path) -> None:
+    (tmp_path / "publisher.yaml").write_text(
+        "results: s3://b/{jobGroup}/{flowNodeId}/\nconnections:\n"
+        "  - {id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: S3cr3tPw, s3: 4}\n"
+        "  - {id: 4, name: s3, type: s3, accessKeyId: AKIAS3cr3t, secretAccessKey: S3cr3tKey}\n"
+    )
+    (tmp_path / "specs").mkdir()
+    for fmt in ("text", "markdown"):
+        result = publisher("plan", "--format", fmt, cwd=tmp_path)
+        assert result.returncode == 1
+        assert "found a value that is not shown: it is a secret" in result.stderr
+        assert "S3cr3t" not in result.stdout + result.stderr
+    assert "connections[0].password must be" in result.stdout  # the markdown
+
+
+def test_markdown_errors_keep_backticks_inside_the_code_span() -> None:
+    assert errors_markdown(["a `b` c"]).splitlines()[-1] == "- `` a `b` c ``"
+    assert errors_markdown(["plain"]).splitlines()[-1] == "- `plain`"
