@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import re
@@ -9,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from publisher.errors import InvalidInput
@@ -39,14 +40,34 @@ def validator(name: str, *pointer: str) -> Draft202012Validator:
     if pointer:
         # Keep $defs reachable from the sub-schema.
         sub = {**sub, "$defs": root.get("$defs", {})}
-    return Draft202012Validator(sub)
+    return _StrictValidator(sub)
+
+
+# JSON Schema counts 31.0 as an integer (JSON has one number type), but YAML tells them apart:
+# an id written 31.0 is a mistake (and a float loses precision beyond 2**53), so only ints are.
+_StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return isinstance(value, float)
 
 
 @cache
 def _compiled(name: str, *pointer: str) -> Any:
     import fastjsonschema
 
-    return fastjsonschema.compile(validator(name, *pointer).schema)
+    # A copy: fastjsonschema rewrites the $refs of the schema it compiles, in place, into
+    # absolute URIs that the sub-schemas of the shared original could then not resolve.
+    return fastjsonschema.compile(copy.deepcopy(validator(name, *pointer).schema))
 
 
 def check(doc: Document, name: str, *pointer: str, instance: Any = None) -> list[InvalidInput]:
@@ -58,11 +79,14 @@ def check(doc: Document, name: str, *pointer: str, instance: Any = None) -> list
     """
     import fastjsonschema
 
+    value = doc.value if instance is None else instance
     try:
-        _compiled(name, *pointer)(doc.value if instance is None else instance)
-        return []
+        _compiled(name, *pointer)(value)
+        if not _has_float(value):  # fastjsonschema takes 31.0 for an integer: let jsonschema judge
+            return []
     except fastjsonschema.JsonSchemaException:
-        return validate(doc, validator(name, *pointer), instance)
+        pass
+    return validate(doc, validator(name, *pointer), instance)
 
 
 SECRET_WORDS = re.compile(r"password|secret|token|accesskey|credential", re.IGNORECASE)
