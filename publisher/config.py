@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from publisher.errors import Errors, InvalidInput, Location, PublisherError
+from publisher.relation import Relation
 from publisher.validation import did_you_mean, validate, validator
 from publisher.vocabulary import ConnectionType
 from publisher.yamlfile import load_documents, read_text
@@ -53,6 +54,13 @@ class Connection:
     @property
     def ledger(self) -> dict[str, str]:
         return {**DEFAULT_LEDGER, **self.settings.get("ledger", {})}
+
+    def ledger_relation(self, table: Relation) -> Relation:
+        """Where this connection's ledger lives, for a spec publishing into ``table``."""
+        where = self.ledger
+        if table.schema is None:  # Hive: a database of its own
+            return Relation(where["database"], None, where["table"])
+        return Relation(table.database, where["database"], where["table"])  # Redshift: a schema
 
 
 @dataclass(frozen=True)

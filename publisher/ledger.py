@@ -101,10 +101,7 @@ def table_name(spec: Spec) -> str:
 
 def relation(spec: Spec) -> Relation:
     """Where the ledger of the spec's connection lives."""
-    where = spec.connection.ledger
-    if spec.relation.schema is None:  # Hive: a database of its own
-        return Relation(where["database"], None, where["table"])
-    return Relation(spec.relation.database, where["database"], where["table"])
+    return spec.connection.ledger_relation(spec.relation)
 
 
 def parse(rows: list[tuple[Any, ...]]) -> list[Entry]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from publisher.config import load_config
+from publisher.errors import Errors
 from publisher.spec import Spec, load_specs
 
 CASES = Path(__file__).parent / "cases"
@@ -45,3 +46,40 @@ def test_env_references_in_the_results_template_are_inert_data(tmp_path: Path, m
     assert problems == []
     (spec,) = specs
     assert spec.source == "s3://bucket/${AWS_SECRET_ACCESS_KEY}/31/27/"
+
+
+HIVE = "results: r/{{jobGroup}}/{{flowNodeId}}/\nconnections:\n  - {{id: 1, name: h, type: hive, host: x{ledger}}}\n"
+
+
+def test_the_configured_ledger_is_refused_and_the_default_name_is_then_free(tmp_path: Path) -> None:
+    config = HIVE.format(ledger=", ledger: {database: Meta, table: Pubs}")
+    specs, problems = specs_of(tmp_path, SPEC.format(db="meta", table="PUBS") + "connection: {id: 1}\n", config)
+    assert problems == [
+        "spec.yaml:4:8: error: Meta.Pubs is the publication ledger of connection h: publisher keeps its records "
+        "of what is published there, so no spec may write it; publish into another table"
+    ]
+    specs, problems = specs_of(
+        tmp_path, SPEC.format(db="publisher", table="publications") + "connection: {id: 1}\n", config
+    )
+    assert problems == [] and len(specs) == 1
+
+
+def test_a_project_folder_with_a_control_character_is_refused(tmp_path: Path) -> None:
+    project = tmp_path / "a\nb"
+    project.mkdir()
+    specs, problems = specs_of(
+        project, SPEC.format(db="default", table="t") + "connection: {id: 1}\n", HIVE.format(ledger="")
+    )
+    (problem,) = problems
+    assert problem.startswith("spec.yaml:7:13: error: results ")
+    assert "a\\nb/r/31/27/ (from publisher.yaml) must not contain control characters" in problem
+    assert "\n" not in problem
+
+
+def test_a_results_template_with_a_control_character_is_refused(tmp_path: Path) -> None:
+    config = HIVE.format(ledger="").replace("results: r/", 'results: "r\\t/')
+    config = config.replace("{flowNodeId}/\n", '{flowNodeId}/"\n', 1)
+    with pytest.raises(Errors) as err:
+        specs_of(tmp_path, SPEC.format(db="default", table="t") + "connection: {id: 1}\n", config)
+    (problem,) = err.value.errors
+    assert "results must contain {jobGroup} then {flowNodeId}, without control characters" in str(problem)
