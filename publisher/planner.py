@@ -10,6 +10,7 @@ from publisher import ledger
 from publisher.dialects import Dialect, dialect_for
 from publisher.dialects.base import ColumnDef, LoadSource
 from publisher.errors import InvalidInput
+from publisher.names import check_column_lengths
 from publisher.plan import Publication, Step
 from publisher.relation import Relation
 from publisher.results import Results
@@ -53,6 +54,7 @@ def stamp_for(name: str, now: datetime, taken: frozenset[str]) -> str:
 
 def result_columns(dialect: Dialect, spec: Spec, results: Results) -> tuple[ColumnDef, ...]:
     """The results' columns in the target's types, with the spec's overrides applied."""
+    check_column_lengths(spec.target_type, (c.name.lower() for c in results.columns), results.files[0].uri)
     columns = []
     for col in results.columns:
         name = col.name.lower()
