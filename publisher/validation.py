@@ -89,6 +89,9 @@ def check(doc: Document, name: str, *pointer: str, instance: Any = None) -> list
     return validate(doc, validator(name, *pointer), instance)
 
 
+MAX_HINTS = 50
+"""Unknown keys of one mapping that get a "did you mean" hint."""
+
 SECRET_WORDS = re.compile(r"password|secret|token|accesskey|credential", re.IGNORECASE)
 """Key names that say "secret" even where no schema declares them so."""
 
@@ -177,11 +180,13 @@ def _describe(doc: Document, error: ValidationError) -> list[InvalidInput]:
         extra = [k for k in found if k not in error.schema.get("properties", {})]
         return [
             InvalidInput(
-                f"unknown key '{key}'{' in ' + _name(path) if path else ''}{did_you_mean(key, allowed)}"
-                f" (allowed: {', '.join(allowed)})",
+                f"unknown key '{key}'{' in ' + _name(path) if path else ''}"
+                # A hint costs a fuzzy match: past a few dozen unknown keys the file is not
+                # misspelt but something else, and hints would make a big file take minutes.
+                f"{did_you_mean(key, allowed) if i < MAX_HINTS else ''} (allowed: {', '.join(allowed)})",
                 doc.where((*path, key), key=True),
             )
-            for key in extra
+            for i, key in enumerate(extra)
         ]
     if kind == "required":
         missing = [k for k in error.validator_value if k not in found]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from publisher.errors import Errors
 from publisher.spec import Spec, load_specs
 
 CASES = Path(__file__).parent / "cases"
+ALLOWED = "jobGroup, connection, path, table, action, inputFormat, flowNodeId, source, description, columnTypes"
 SPEC = "jobGroup: 31\nflowNodeId: 27\npath: [{db}]\ntable: {table}\naction: load\ninputFormat: pqt\n"
 
 
@@ -83,3 +85,17 @@ def test_a_results_template_with_a_control_character_is_refused(tmp_path: Path) 
         specs_of(tmp_path, SPEC.format(db="default", table="t") + "connection: {id: 1}\n", config)
     (problem,) = err.value.errors
     assert "results must contain {jobGroup} then {flowNodeId}, without control characters" in str(problem)
+
+
+def test_a_big_file_of_unknown_keys_is_judged_in_linear_time(tmp_path: Path) -> None:
+    text = (
+        SPEC.format(db="default", table="t")
+        + "connection: {id: 1}\n"
+        + "".join(f"tabel{i}: 1\n" for i in range(45_000))
+    )
+    started = time.process_time()  # CPU time: about the code, not a busy machine
+    _, problems = specs_of(tmp_path, text)
+    assert len(problems) == 45_000
+    assert problems[0].endswith("unknown key 'tabel0'; did you mean 'table'? (allowed: " + ALLOWED + ")")
+    assert problems[-1].endswith("unknown key 'tabel44999' (allowed: " + ALLOWED + ")")  # no fuzzy match past 50
+    assert time.process_time() - started < 2.5  # about 1 s here; a hint for each key took 4 s
