@@ -130,7 +130,14 @@ def _masked(value: Any) -> Any:
 
 
 def _holds_secret(path: JsonPath, value: Any) -> bool:
-    return (bool(path) and is_secret(path[-1])) or _masked(value) != value
+    """Whether ``value`` is a secret or holds one, under a key that says so."""
+    if path and is_secret(path[-1]):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_secret((k,), v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_secret((), v) for v in value)
+    return False
 
 
 def _shown(path: JsonPath, value: Any) -> str:
