@@ -127,3 +127,18 @@ def test_missing_config_is_one_clear_error(tmp_path: Path) -> None:
 def test_results_template_fills_and_resolves(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, BASE + "  - {id: 1, name: h, type: hive, embedded: true}\n"))
     assert config.results_location(31, 27) == f"{tmp_path}/results/31/27/"
+
+
+@pytest.mark.parametrize("prefix", ["s3://bucket/a\\\\b/", "s3://bucket/a\\tb/"])
+def test_manifest_prefix_refuses_backslashes_and_control_characters(tmp_path: Path, prefix: str) -> None:
+    path = write(
+        tmp_path,
+        BASE
+        + "  - {id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: '${P}', s3: 4,"
+        + f' manifestPrefix: "{prefix}"}}\n'
+        + "  - {id: 4, name: s3, type: s3}\n",
+    )
+    (error,) = errors_of(path)
+    assert (
+        "connections[0].manifestPrefix must be an s3://bucket/prefix/ URI without spaces, quotes, backslashes" in error
+    )
