@@ -142,3 +142,11 @@ def test_manifest_prefix_refuses_backslashes_and_control_characters(tmp_path: Pa
     assert (
         "connections[0].manifestPrefix must be an s3://bucket/prefix/ URI without spaces, quotes, backslashes" in error
     )
+
+
+def test_a_config_that_is_not_utf8_is_one_positioned_error(tmp_path: Path) -> None:
+    path = tmp_path / "publisher.yaml"
+    path.write_bytes(BASE.encode() + b"  - {id: 1, name: h\xf6st, type: hive, embedded: true}\n")
+    assert errors_of(path) == [
+        f"{path}:3:20: error: not UTF-8 text: byte 0xf6 at offset 74 (invalid start byte); save the file as UTF-8"
+    ]
