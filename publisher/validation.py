@@ -40,12 +40,14 @@ def validator(name: str, *pointer: str) -> Draft202012Validator:
     if pointer:
         # Keep $defs reachable from the sub-schema.
         sub = {**sub, "$defs": root.get("$defs", {})}
-    return _StrictValidator(sub)
+    strict: Draft202012Validator = _StrictValidator(sub)
+    return strict
 
 
 # JSON Schema counts 31.0 as an integer (JSON has one number type), but YAML tells them apart:
 # an id written 31.0 is a mistake (and a float loses precision beyond 2**53), so only ints are.
-_StrictValidator = validators.extend(
+# (types-jsonschema leaves extend untyped.)
+_StrictValidator = validators.extend(  # type: ignore[no-untyped-call]
     Draft202012Validator,
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)

@@ -119,7 +119,7 @@ def _refuse_aliases(text: str, file: str) -> None:
             mark = event.start_mark
             raise InvalidInput(
                 f"YAML aliases (*{event.anchor}) are not supported: write the value out",
-                Location(file, mark.line + 1, mark.column + 1),
+                Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1),
             )
 
 
