@@ -124,14 +124,7 @@ def plan_markdown(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _code_span(text: str) -> str:
-    """``text`` as one markdown code span, even when it holds backticks (CommonMark: a longer
-    fence, and spaces inside it, which the renderer strips)."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    return f"`{text}`" if not longest else f"{'`' * (longest + 1)} {text} {'`' * (longest + 1)}"
-
-
 def errors_markdown(errors: list[str]) -> str:
     """A failed plan as a pull-request comment."""
-    body = "\n".join(f"- {_code_span(e)}" for e in errors)
+    body = "\n".join(f"- `{e}`" for e in errors)
     return f"### publisher plan: {len(errors)} errors\n\nNothing will be published until these are fixed:\n\n{body}\n"

@@ -12,7 +12,6 @@ import pytest
 
 from publisher import cli
 from publisher.plan import Plan
-from publisher.render import errors_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -184,8 +183,3 @@ def test_plan_errors_never_repeat_a_secret_in_text_or_markdown(tmp_path: Path) -
         assert "found a value that is not shown: it is a secret" in result.stderr
         assert "S3cr3t" not in result.stdout + result.stderr
     assert "connections[0].password must be" in result.stdout  # the markdown
-
-
-def test_markdown_errors_keep_backticks_inside_the_code_span() -> None:
-    assert errors_markdown(["a `b` c"]).splitlines()[-1] == "- `` a `b` c ``"
-    assert errors_markdown(["plain"]).splitlines()[-1] == "- `plain`"
