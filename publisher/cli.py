@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from pathlib import Path
+from typing import NoReturn
 
 from publisher import __version__
 from publisher.config import DEFAULT_CONFIG, Config, load_config
@@ -14,15 +17,39 @@ from publisher.plan import Plan, plan_from_json, plan_to_json
 from publisher.progress import Progress
 from publisher.render import STATUS_WORDS, errors_markdown, plan_markdown, plan_text
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-EXIT_CHANGES = 2  # plan --detailed-exitcode: something to publish
+EXIT_OK = 0
+EXIT_FAILED = 1  # invalid input, or a publication failed
+EXIT_CHANGES = 2  # plan --detailed-exitcode: something to publish (Terraform's -detailed-exitcode)
+EXIT_INTERNAL = 3  # a bug in publisher
+# Usage errors get a code of their own, so that a CI job can tell "called wrongly" from
+# "changes to publish" (2): 64 is EX_USAGE of sysexits.h, the BSD convention for it.
+EXIT_USAGE = 64
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, exiting with EXIT_USAGE instead of its 2 (subcommand parsers inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _positive(text: str) -> int:
+    """An argparse type: an integer of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="publisher", description="Publish job results into Hive and Redshift from YAML specs."
-    )
+    parser = _Parser(prog="publisher", description="Publish job results into Hive and Redshift from YAML specs.")
     parser.add_argument("--version", action="version", version=f"publisher {__version__}")
+    debug_help = "on an internal error, print the traceback"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
@@ -31,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.add_argument("paths", nargs="*", metavar="PATH", help=paths)
         p.add_argument("--config", type=Path, help=f"project config (default: ./{DEFAULT_CONFIG})")
+        # Also after the command; SUPPRESS keeps a --debug given before it.
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
         return p
 
     command("validate", "check specs against the schemas; needs no connection")
@@ -60,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="publish the named specs again, even if already published")
     p.add_argument(
         "--parallel",
-        type=int,
+        type=_positive,
         default=1,
         metavar="N",
         help="publish into up to N tables at once (one table's publications never run together)",
@@ -213,9 +242,37 @@ def cmd_status(args: argparse.Namespace) -> int:
 COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "status": cmd_status}
 
 
+def _unwritable(out: Path) -> str | None:
+    """Why ``plan -o`` could not write ``out``, checked before planning opens any connection."""
+    if out.is_dir():
+        return f"{out} is a folder"
+    folder = out.parent
+    if not folder.is_dir():
+        return f"no such folder: {folder}"
+    if not os.access(out if out.exists() else folder, os.W_OK):
+        return f"{out if out.exists() else folder} is not writable"
+    return None
+
+
+def _internal_error(exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    lines = str(exc).strip().splitlines()
+    print(
+        f"error: internal error (a bug in publisher): {type(exc).__name__}: {lines[0] if lines else ''}; "
+        "run with --debug for the traceback",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        out = getattr(args, "out", None)
+        why = _unwritable(out) if out is not None else None
+        if why:
+            raise PublisherError(f"cannot write the plan to {out}: {why}")
         return COMMANDS[args.command](args)
     except Errors as exc:
         return _report(exc.errors)
@@ -224,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_FAILED
+    except Exception as exc:  # anything else is a bug: one line, the traceback on request
+        return _internal_error(exc, args.debug)
 
 
 def run() -> None:

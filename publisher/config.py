@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from publisher.errors import Errors, InvalidInput, Location, PublisherError
+from publisher.relation import Relation
 from publisher.validation import did_you_mean, validate, validator
 from publisher.vocabulary import ConnectionType
-from publisher.yamlfile import load_documents
+from publisher.yamlfile import load_documents, read_text
 
 DEFAULT_CONFIG = "publisher.yaml"
 DEFAULT_LEDGER = {"database": "publisher", "table": "publications"}
@@ -53,6 +55,13 @@ class Connection:
     def ledger(self) -> dict[str, str]:
         return {**DEFAULT_LEDGER, **self.settings.get("ledger", {})}
 
+    def ledger_relation(self, table: Relation) -> Relation:
+        """Where this connection's ledger lives, for a spec publishing into ``table``."""
+        where = self.ledger
+        if table.schema is None:  # Hive: a database of its own
+            return Relation(where["database"], None, where["table"])
+        return Relation(table.database, where["database"], where["table"])  # Redshift: a schema
+
 
 @dataclass(frozen=True)
 class Config:
@@ -91,13 +100,16 @@ def resolve_location(location: str, base: Path) -> str:
     return os.path.abspath(os.path.join(base, location)) + "/"
 
 
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
 def _secrets(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings with each value that is exactly one ``${NAME}`` as a Secret; ``${NAME}`` inside
+    a longer value is data, never expanded."""
     out = {}
     for key, value in settings.items():
-        if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
-            out[key] = Secret(value[2:-1])
-        else:
-            out[key] = value
+        reference = ENV_REFERENCE.fullmatch(value) if isinstance(value, str) else None
+        out[key] = Secret(reference.group(1)) if reference else value
     return out
 
 
@@ -105,13 +117,11 @@ def load_config(path: Path) -> Config:
     """Load and validate publisher.yaml; raises Errors with every problem found."""
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        docs = load_documents(read_text(path), file)
     except FileNotFoundError:
         raise Errors([InvalidInput(f"config not found: {file} (create it, or pass --config FILE)")]) from None
     except OSError as exc:
         raise Errors([InvalidInput(f"cannot read config {file}: {exc.strerror}")]) from None
-    try:
-        docs = load_documents(text, file)
     except InvalidInput as exc:
         raise Errors([exc]) from None
     if len(docs) != 1:

@@ -82,10 +82,7 @@ class Entry:
 
 def relation(spec: Spec) -> Relation:
     """Where the ledger of the spec's connection lives."""
-    where = spec.connection.ledger
-    if spec.relation.schema is None:  # Hive: a database of its own
-        return Relation(where["database"], None, where["table"])
-    return Relation(spec.relation.database, where["database"], where["table"])
+    return spec.connection.ledger_relation(spec.relation)
 
 
 def parse(rows: list[tuple[Any, ...]]) -> list[Entry]:

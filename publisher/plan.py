@@ -9,7 +9,7 @@ executor through the dialect's literal quoting; nothing is ever replaced in SQL 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from typing import Any, Literal, get_args
 
 PLAN_FORMAT_VERSION = 2
@@ -227,7 +227,17 @@ def _fields(cls: type[Any], data: Any, where: str) -> dict[str, Any]:
     unknown = set(data) - set(names)
     if unknown:
         raise PlanFileError(f"{where}: unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
+    required = {n for n, f in names.items() if f.default is MISSING and f.default_factory is MISSING}
+    missing = required - set(data)
+    if missing:
+        raise PlanFileError(f"{where}: missing {cls.__name__} fields: {', '.join(sorted(missing))}")
     return dict(data)
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise PlanFileError(f"{where} must be a list")
+    return value
 
 
 def _param(data: Any, where: str) -> SqlPart:
@@ -247,8 +257,10 @@ def _step(data: Any, where: str) -> Step:
         if not isinstance(values.get("sql"), list):
             raise PlanFileError(f"{where}: sql must be a list")
         values["sql"] = tuple(_param(p, where) for p in values["sql"])
-        values["checks"] = tuple(values.get("checks", ()))
+        values["checks"] = tuple(_text(c, f"{where}.checks") for c in _list(values.get("checks", []), where))
         values["expect"] = tuple(values.get("expect", ()))
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in values["expect"]):
+            raise PlanFileError(f"{where}.expect must be a list of integers")
         if values.get("undo") is not None:
             values["undo"] = _step(values["undo"], f"{where}.undo")
     return _checked(cls, values, where)  # type: ignore[no-any-return]
@@ -273,6 +285,18 @@ def _checked(cls: type[Any], values: dict[str, Any], where: str) -> Any:
         if not ok:
             raise PlanFileError(f"{where}: {name} must be {kind}, found {type(value).__name__}")
     return made
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise PlanFileError(f"{where} must be a string, not {json.dumps(value)[:40]}")
+    return value
+
+
+def _column(value: Any, where: str) -> tuple[str, str]:
+    if not (isinstance(value, list) and len(value) == 2):
+        raise PlanFileError(f"{where} must be a list of a name and a type")
+    return _text(value[0], f"{where}[0]"), _text(value[1], f"{where}[1]")
 
 
 def plan_from_json(text: str) -> Plan:
@@ -302,8 +326,8 @@ def plan_from_json(text: str) -> Plan:
                 raise PlanFileError(f"{where}: {key} must be a list")
         p["steps"] = tuple(_step(s, f"{where}.steps[{j}]") for j, s in enumerate(p.get("steps", ())))
         p["on_failure"] = tuple(_step(s, f"{where}.on_failure[{j}]") for j, s in enumerate(p.get("on_failure", ())))
-        p["columns"] = tuple(tuple(c) for c in p.get("columns", ()))
-        p["notes"] = tuple(p.get("notes", ()))
+        p["columns"] = tuple(_column(c, f"{where}.columns[{j}]") for j, c in enumerate(p.get("columns", ())))
+        p["notes"] = tuple(_text(n, f"{where}.notes[{j}]") for j, n in enumerate(p.get("notes", ())))
         if not isinstance(p.get("fingerprint", {}), dict):
             raise PlanFileError(f"{where}: fingerprint must be an object")
         pubs.append(_checked(Publication, p, where))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from publisher.errors import InvalidInput
+from publisher.names import column_problems
 from publisher.vocabulary import InputFormat
 
 if TYPE_CHECKING:
@@ -104,6 +105,9 @@ def inspect_results(
             f"or '.' are ignored); expected {FORMAT_NAMES[fmt]} files"
         )
     files, columns, avro_schema = _INSPECTORS[fmt](store, listed, sample_rows)
+    problems = column_problems(c.name for c in columns)
+    if problems:
+        raise InvalidInput(f"{files[0].uri}: {'; '.join(problems)}; rename the columns where the job writes them")
     return Results(store.location, fmt, tuple(files), tuple(columns), avro_schema)
 
 

@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from publisher.column_types import EXAMPLES, is_type
 from publisher.config import Config, Connection, resolve_location
 from publisher.errors import InvalidInput, Location, PublisherError
+from publisher.names import CONTROL, ledger_clash
 from publisher.plan import PublicationId
 from publisher.relation import Relation
 from publisher.render import display_path
 from publisher.validation import check, did_you_mean
 from publisher.vocabulary import Action, InputFormat, TargetType
-from publisher.yamlfile import Document, load_documents
+from publisher.yamlfile import Document, load_documents, read_text
 
 SPEC_SCHEMA = "publish-spec.schema.json"
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -91,7 +93,7 @@ def load_specs(files: list[Path], config: Config | None) -> tuple[list[Spec], li
     problems: list[PublisherError] = []
     for path in files:
         try:
-            documents = load_documents(path.read_text(encoding="utf-8"), str(path))
+            documents = load_documents(read_text(path), str(path))
         except InvalidInput as exc:
             problems.append(exc)
             continue
@@ -112,7 +114,7 @@ def load_specs(files: list[Path], config: Config | None) -> tuple[list[Spec], li
 def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None, list[InvalidInput]]:
     if not isinstance(doc.value, dict):
         return None, [InvalidInput("a publish spec must be a mapping of keys to values", doc.start)]
-    problems = check(doc, SPEC_SCHEMA)
+    problems = check(doc, SPEC_SCHEMA) + _same_column_twice(doc)
     if config is None:
         return None, problems
     value: dict[str, Any] = doc.value
@@ -134,15 +136,19 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
         # which chose the target, and name where the location came from.
         problems = [
             InvalidInput(
-                p.message.replace("source ", f"results {display_path(source)} (from publisher.yaml) ", 1).split(
-                    " (found"
-                )[0],
+                p.message.replace(
+                    "source ", f"results {_printable(display_path(source))} (from publisher.yaml) ", 1
+                ).split(" (found")[0],
                 doc.where(("connection",)),
             )
             if p.location == doc.where(("source",))
             else p
             for p in problems
         ]
+    else:
+        # Show the location as the spec wrote it: the resolved path depends on the checkout.
+        problems = [InvalidInput(p.message.replace(repr(source), repr(value["source"])), p.location) for p in problems]
+    problems += _column_types(doc, target)
     database = value["path"][0].lower()
     if target == "redshift" and database != str(connection.get("database", "")).lower():
         problems.append(
@@ -161,6 +167,9 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
         relation = Relation(database, schema_name or REDSHIFT_DEFAULT_SCHEMA, name)
     else:
         relation = Relation(database, None, name)
+    clash = ledger_clash(connection, relation)
+    if clash:
+        return None, [InvalidInput(clash, doc.where(("table",)))]
     results_connection = None
     if source.startswith("s3://"):
         results_connection = config.s3_for(connection) if target == "redshift" else config.results_connection
@@ -192,6 +201,43 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
         ),
         [],
     )
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped, so that a message stays one line."""
+    return CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def _same_column_twice(doc: Document) -> list[InvalidInput]:
+    """columnTypes keys that name one column: both targets fold names to lower case."""
+    types = doc.value.get("columnTypes") if isinstance(doc.value, dict) else None
+    if not isinstance(types, dict):
+        return []
+    first: dict[str, str] = {}
+    problems = []
+    for key in types:
+        if key.lower() in first:
+            problems.append(
+                InvalidInput(
+                    f"columnTypes names column {key.lower()} twice ({first[key.lower()]} and {key}): "
+                    "column names are not case-sensitive",
+                    doc.where(("columnTypes", key), key=True),
+                )
+            )
+        first.setdefault(key.lower(), key)
+    return problems
+
+
+def _column_types(doc: Document, target: TargetType) -> list[InvalidInput]:
+    """columnTypes values that are not one of the target's types."""
+    return [
+        InvalidInput(
+            f"columnTypes.{column}: {kind!r} is not a {target.capitalize()} column type (such as {EXAMPLES[target]})",
+            doc.where(("columnTypes", column)),
+        )
+        for column, kind in doc.value.get("columnTypes", {}).items()
+        if not is_type(target, kind)
+    ]
 
 
 def _connection(doc: Document, config: Config) -> tuple[Connection | None, InvalidInput | None]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
+import re
 from functools import cache
 from importlib.resources import files
 from typing import Any, cast
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from publisher.errors import InvalidInput
@@ -29,14 +31,8 @@ def validator(name: str, *pointer: str) -> Draft202012Validator:
 
     Compiled once per process: with 1,000 specs, per-file compilation would dominate.
     """
-    return Draft202012Validator(_sub_schema(name, *pointer))
-
-
-@cache
-def _compiled(name: str, *pointer: str) -> Any:
-    import fastjsonschema
-
-    return fastjsonschema.compile(_sub_schema(name, *pointer))
+    strict: Draft202012Validator = _StrictValidator(_sub_schema(name, *pointer))
+    return strict
 
 
 def _sub_schema(name: str, *pointer: str) -> dict[str, Any]:
@@ -50,6 +46,34 @@ def _sub_schema(name: str, *pointer: str) -> dict[str, Any]:
     return sub
 
 
+# JSON Schema counts 31.0 as an integer (JSON has one number type), but YAML tells them apart:
+# an id written 31.0 is a mistake (and a float loses precision beyond 2**53), so only ints are.
+# (types-jsonschema leaves extend untyped.)
+_StrictValidator = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return isinstance(value, float)
+
+
+@cache
+def _compiled(name: str, *pointer: str) -> Any:
+    import fastjsonschema
+
+    # A copy: fastjsonschema rewrites the $refs of the schema it compiles, in place, into
+    # absolute URIs that the sub-schemas of the shared original could then not resolve.
+    return fastjsonschema.compile(copy.deepcopy(_sub_schema(name, *pointer)))
+
+
 def check(doc: Document, name: str, *pointer: str, instance: Any = None) -> list[InvalidInput]:
     """``validate`` against a schema of schemas/, fast when the document is valid.
 
@@ -59,11 +83,72 @@ def check(doc: Document, name: str, *pointer: str, instance: Any = None) -> list
     """
     import fastjsonschema
 
+    value = doc.value if instance is None else instance
     try:
-        _compiled(name, *pointer)(doc.value if instance is None else instance)
-        return []
+        _compiled(name, *pointer)(value)
+        if not _has_float(value):  # fastjsonschema takes 31.0 for an integer: let jsonschema judge
+            return []
     except fastjsonschema.JsonSchemaException:
-        return validate(doc, validator(name, *pointer), instance)
+        pass
+    return validate(doc, validator(name, *pointer), instance)
+
+
+MAX_HINTS = 50
+"""Unknown keys of one mapping that get a "did you mean" hint."""
+
+SECRET_WORDS = re.compile(r"password|secret|token|accesskey|credential", re.IGNORECASE)
+"""Key names that say "secret" even where no schema declares them so."""
+
+
+@cache
+def secret_keys() -> frozenset[str]:
+    """Keys the config schema declares as secrets ($defs/secret), wherever they are."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, sub in node.get("properties", {}).items():
+                if isinstance(sub, dict) and sub.get("$ref") == "#/$defs/secret":
+                    found.add(key)
+            for sub in node.values():
+                walk(sub)
+        elif isinstance(node, list):
+            for sub in node:
+                walk(sub)
+
+    walk(schema("config.schema.json"))
+    return frozenset(found)
+
+
+def is_secret(key: str | int) -> bool:
+    """Whether a value at this key is a secret, which no message may repeat."""
+    return isinstance(key, str) and (key in secret_keys() or bool(SECRET_WORDS.search(key)))
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "<secret>" if is_secret(k) else _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def _holds_secret(path: JsonPath, value: Any) -> bool:
+    """Whether ``value`` is a secret or holds one, under a key that says so."""
+    if path and is_secret(path[-1]):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_secret((k,), v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_secret((), v) for v in value)
+    return False
+
+
+def _shown(path: JsonPath, value: Any) -> str:
+    """A found value for an error message: its repr, secrets masked (an error never repeats one)."""
+    if path and is_secret(path[-1]):
+        return "a value that is not shown: it is a secret"
+    return repr(_masked(value))
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -109,32 +194,38 @@ def _describe(doc: Document, error: ValidationError) -> list[InvalidInput]:
         extra = [k for k in found if k not in rule.get("properties", {})]
         return [
             InvalidInput(
-                f"unknown key '{key}'{' in ' + _name(path) if path else ''}{did_you_mean(key, allowed)}"
-                f" (allowed: {', '.join(allowed)})",
+                f"unknown key '{key}'{' in ' + _name(path) if path else ''}"
+                # A hint costs a fuzzy match: past a few dozen unknown keys the file is not
+                # misspelt but something else, and hints would make a big file take minutes.
+                f"{did_you_mean(key, allowed) if i < MAX_HINTS else ''} (allowed: {', '.join(allowed)})",
                 doc.where((*path, key), key=True),
             )
-            for key in extra
+            for i, key in enumerate(extra)
         ]
     if kind == "required":
         missing = [k for k in expected if k not in found]
         inside = f" in {_name(path)}" if path else ""
         return [InvalidInput(f"missing required key '{k}'{inside}", where) for k in missing]
+    shown = _shown(path, found)
     if kind == "enum":
         choices = [str(c) for c in expected]
-        hint = did_you_mean(str(found), choices)
+        hint = "" if _holds_secret(path, found) else did_you_mean(str(found), choices)
         lead = f"{_name(path)} {custom}: " if custom else f"{_name(path)}: "
-        return [InvalidInput(f"{lead}{found!r} is not one of {', '.join(choices)}{hint}", where)]
+        return [InvalidInput(f"{lead}{shown} is not one of {', '.join(choices)}{hint}", where)]
     if kind == "const":
-        return [InvalidInput(f"{_name(path)}: {found!r} must be {expected!r}", where)]
+        return [InvalidInput(f"{_name(path)}: {shown} must be {expected!r}", where)]
     if custom and not path_is_container(kind):
-        return [InvalidInput(f"{_name(path)} {custom} (found {found!r})", where)]
+        return [InvalidInput(f"{_name(path)} {custom} (found {shown})", where)]
     if kind == "type":
-        return [InvalidInput(f"{_name(path)} must be of type {expected} (found {found!r})", where)]
+        return [InvalidInput(f"{_name(path)} must be of type {expected} (found {shown})", where)]
     if kind in ("oneOf", "anyOf"):
         # Prefer the most specific sub-error, else the schema's own message.
         best = _best_context(error)
         if best is not None:
             return _describe(doc, best)
+    if _holds_secret(path, found):
+        # jsonschema's own message repeats the value: say which rule failed instead.
+        return [InvalidInput(f"{_name(path)}: fails '{kind}: {error.validator_value}' (found {shown})", where)]
     return [InvalidInput(f"{_name(path)}: {error.message}", where)]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -14,6 +15,10 @@ from publisher.errors import InvalidInput, Location
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 JsonPath = tuple[str | int, ...]
+
+MAX_DEPTH = 32
+"""Deepest nesting accepted: a spec is three levels deep; a deeper file is a mistake or an
+attack, and converting it would exhaust Python's recursion limit."""
 
 PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "binary")
@@ -53,6 +58,8 @@ class _Converter:
 
     def convert(self, node: yaml.Node, path: JsonPath) -> Any:
         self.doc.value_at[path] = _location(self.doc.file, node)
+        if len(path) > MAX_DEPTH:
+            raise InvalidInput(f"nested more than {MAX_DEPTH} levels deep", _location(self.doc.file, node))
         if node.tag not in PLAIN_TAGS:
             # Safe loading: no application tags (!!python/..., !custom) reach the values.
             raise InvalidInput(f"unsupported YAML tag {node.tag}", _location(self.doc.file, node))
@@ -83,9 +90,43 @@ class _Converter:
         return result
 
 
+def decode(data: bytes, file: str) -> str:
+    """A file's bytes as UTF-8 text; InvalidInput at the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InvalidInput(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} ({exc.reason});"
+            " save the file as UTF-8",
+            Location(file, line, col),
+        ) from None
+
+
+def read_text(path: Path) -> str:
+    """A YAML file's text; InvalidInput when it is not UTF-8 (OSError when unreadable)."""
+    return decode(path.read_bytes(), str(path))
+
+
+def _refuse_aliases(text: str, file: str) -> None:
+    """Aliases (*name) have no use in specs or the config, and nested ones expand
+    exponentially (the "billion laughs"): refuse the first one, at its position."""
+    if "*" not in text:
+        return  # no alias possible: skip the second parse
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
+            raise InvalidInput(
+                f"YAML aliases (*{event.anchor}) are not supported: write the value out",
+                Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1),
+            )
+
+
 def load_documents(text: str, file: str) -> list[Document]:
     """Every document in ``text``; raises InvalidInput at the first syntax error."""
     try:
+        _refuse_aliases(text, file)
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

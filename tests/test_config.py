@@ -50,9 +50,38 @@ def test_a_plain_password_is_refused(tmp_path: Path) -> None:
     (error,) = errors_of(path)
     assert error.endswith(
         "connections[0].password must be an environment variable reference such as "
-        "${REDSHIFT_PASSWORD}: secrets are never written in publisher.yaml (found 'hunter2')"
+        "${REDSHIFT_PASSWORD}: secrets are never written in publisher.yaml "
+        "(found a value that is not shown: it is a secret)"
     )
     assert ":3:" in error
+
+
+@pytest.mark.parametrize(
+    "connection",
+    [
+        # a secret of the wrong type
+        "{id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: 8675309, s3: 4}",
+        # every s3 secret key
+        "{id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: '${P}', s3: 4}\n"
+        "  - {id: 4, name: s3, type: s3, accessKeyId: AKIA8675309, secretAccessKey: 8675309, sessionToken: 8675309x}",
+        # an error about the whole connection, which holds the secret
+        "{id: 1, name: h, type: hive, port: 10000, password: '8675309'}",
+        # a future secret key that the schema does not know yet
+        "{id: 1, name: h, type: hive, host: x, tokens: [8675309]}",
+    ],
+)
+def test_no_error_repeats_a_secret(tmp_path: Path, connection: str) -> None:
+    s3 = "" if "type: s3" in connection or "hive" in connection else "  - {id: 4, name: s3, type: s3}\n"
+    errors = errors_of(write(tmp_path, BASE + f"  - {connection}\n" + s3))
+    assert errors
+    for error in errors:
+        assert "8675309" not in error, error
+
+
+def test_env_references_are_whole_values_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("A", "secret-a")
+    config = load_config(write(tmp_path, BASE + "  - {id: 1, name: h, type: hive, host: x, username: 'u${A}'}\n"))
+    assert config.find("h").get("username") == "u${A}"  # type: ignore[union-attr]
 
 
 def test_duplicate_ids_and_names(tmp_path: Path) -> None:
@@ -98,3 +127,26 @@ def test_missing_config_is_one_clear_error(tmp_path: Path) -> None:
 def test_results_template_fills_and_resolves(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, BASE + "  - {id: 1, name: h, type: hive, embedded: true}\n"))
     assert config.results_location(31, 27) == f"{tmp_path}/results/31/27/"
+
+
+@pytest.mark.parametrize("prefix", ["s3://bucket/a\\\\b/", "s3://bucket/a\\tb/"])
+def test_manifest_prefix_refuses_backslashes_and_control_characters(tmp_path: Path, prefix: str) -> None:
+    path = write(
+        tmp_path,
+        BASE
+        + "  - {id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: '${P}', s3: 4,"
+        + f' manifestPrefix: "{prefix}"}}\n'
+        + "  - {id: 4, name: s3, type: s3}\n",
+    )
+    (error,) = errors_of(path)
+    assert (
+        "connections[0].manifestPrefix must be an s3://bucket/prefix/ URI without spaces, quotes, backslashes" in error
+    )
+
+
+def test_a_config_that_is_not_utf8_is_one_positioned_error(tmp_path: Path) -> None:
+    path = tmp_path / "publisher.yaml"
+    path.write_bytes(BASE.encode() + b"  - {id: 1, name: h\xf6st, type: hive, embedded: true}\n")
+    assert errors_of(path) == [
+        f"{path}:3:20: error: not UTF-8 text: byte 0xf6 at offset 74 (invalid start byte); save the file as UTF-8"
+    ]

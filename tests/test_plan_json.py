@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,3 +44,41 @@ def test_a_step_of_a_wrong_shape_is_refused(tmp_path: Path) -> None:
     data["publications"][0]["steps"][0] = {"kind": "sql", "sql": ["SELECT 1"], "purpose": 3}
     with pytest.raises(ValueError, match="purpose must be str"):
         plan_from_json(json.dumps(data))
+
+
+def _saved(tmp_path: Path) -> dict[str, Any]:
+    spec = make_spec(tmp_path, "redshift", "load", "pqt")
+    pub = plan_publication(spec, make_results("redshift", "pqt"), view("redshift", "load"), NOW)
+    loaded: dict[str, Any] = json.loads(plan_to_json(Plan("2026-11-28T12:00:00Z", False, (pub,))))
+    return loaded
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda d: d.update(offline="no"), "plan: offline must be bool, found str"),
+        (lambda d: d.update(publications={}), "plan: publications must be a list"),
+        (lambda d: d["publications"][0].update(rows="12"), "publications[0]: rows must be int | None, found str"),
+        (lambda d: d["publications"][0]["id"].update(job_group=True), "publications[0].id: job_group must be int"),
+        (lambda d: d["publications"][0]["id"].update(job_group=31.0), "publications[0].id: job_group must be int"),
+        (lambda d: d["publications"][0].pop("steps"), "missing Publication fields: steps"),
+        (lambda d: d["publications"][0]["steps"][3].update(sql=None), "steps[3]: sql must be a list"),
+        (lambda d: d["publications"][0]["steps"][3].update(sql=[["x"]]), "steps[3]: not a SQL part"),
+        (lambda d: d["publications"][0]["steps"][0].update(kind="rm"), "a step needs a kind, one of sql, put_object"),
+        (lambda d: d["publications"][0]["steps"][0].update(secrets="AWS"), "unknown PutObject fields: secrets"),
+        (lambda d: d["publications"][0].update(columns=[["a"]]), "columns[0] must be a list of a name and a type"),
+        (lambda d: d["publications"][0].update(columns=[["a", 1]]), "columns[0][1] must be a string"),
+        (lambda d: d["publications"][0].update(fingerprint=[]), "fingerprint must be an object"),
+        (lambda d: d["publications"].append("x"), "publications[1]: expected an object"),
+    ],
+)
+def test_mistyped_fields_are_clear_errors(tmp_path: Path, edit: Any, message: str) -> None:
+    data = _saved(tmp_path)
+    edit(data)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        plan_from_json(json.dumps(data))
+
+
+def test_deeply_nested_json_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="nested too deeply"):
+        plan_from_json("[" * 100_000 + "]" * 100_000)

@@ -19,7 +19,9 @@ def validate(*args: str) -> subprocess.CompletedProcess[str]:
         cwd=CASES,
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "REDSHIFT_PASSWORD": "never-read-by-validate"},
+        # PYTHONPATH: this checkout's code, not whichever publisher the venv has installed.
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(CASES.parent.parent), "REDSHIFT_PASSWORD": "never-read"},
+        timeout=60,
     )
 
 

@@ -82,6 +82,9 @@ def test_spec_schema_uses_only_keywords_fastjsonschema_checks() -> None:
         "minProperties",
         "maxProperties",
         "minimum",
+        "maximum",
+        "allOf",
+        "not",
         "pattern",
         "minLength",
         "minItems",
@@ -101,10 +104,13 @@ def test_spec_schema_uses_only_keywords_fastjsonschema_checks() -> None:
             if key in ("properties", "$defs") and isinstance(value, dict):
                 for sub in value.values():
                     found |= keywords(sub)
-            elif key in ("items", "additionalProperties", "propertyNames", "hive", "redshift") and isinstance(
+            elif key in ("items", "additionalProperties", "propertyNames", "hive", "redshift", "not") and isinstance(
                 value, dict
             ):
                 found |= keywords(value)
+            elif key == "allOf" and isinstance(value, list):
+                for sub in value:
+                    found |= keywords(sub)
         return found
 
     assert keywords(schema("publish-spec.schema.json")) <= known

@@ -10,6 +10,7 @@ from publisher import ledger
 from publisher.dialects import Dialect, dialect_for
 from publisher.dialects.base import ColumnDef
 from publisher.errors import InvalidInput, PublisherError
+from publisher.names import check_column_lengths
 from publisher.plan import Publication, Step
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.actions.base import Recovery, missing_table
@@ -26,6 +27,7 @@ IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 
 def result_columns(dialect: Dialect, spec: Spec, results: Results) -> tuple[ColumnDef, ...]:
     """The results' columns in the target's types, with the spec's overrides applied."""
+    check_column_lengths(spec.target_type, (c.name.lower() for c in results.columns), results.files[0].uri)
     columns = []
     for col in results.columns:
         name = col.name.lower()
