@@ -11,10 +11,10 @@ import fastavro
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from publisher.planning.planner import result_columns
 
 from publisher.dialects import dialect_for
 from publisher.errors import InvalidInput
+from publisher.planning.planner import result_columns
 from publisher.results import Column, inspect_results
 from tests.test_planner_golden import make_results, make_spec
 
