@@ -295,8 +295,8 @@ def write_spec(root: Path, name: str, **keys: Any) -> Path:
 def create_table_sql(target: str, qualified: str, folder: Path) -> str:
     """CREATE TABLE with the columns publisher would give the results (its own type map)."""
     from publisher.dialects import dialect_for
+    from publisher.model.relation import Relation
     from publisher.planning.planner import result_columns
-    from publisher.relation import Relation
     from publisher.results import inspect_results
 
     results = inspect_results(str(folder), "pqt")

@@ -51,8 +51,8 @@ def prefetch_plan(config: Any, specs: list[Any], threads: int) -> Any:
     from unittest import mock
 
     from publisher import workflow
-    from publisher.connections import Pool
-    from publisher.snapshot import Snapshot
+    from publisher.engines.pool import Pool
+    from publisher.planning.snapshot import Snapshot
 
     local = threading.local()
     pools: list[Pool] = []
@@ -125,8 +125,8 @@ class RoundTrips:
         self.calls: dict[str, int] = {"plan": 0, "apply": 0}
         self.seconds: dict[str, float] = {"plan": 0.0, "apply": 0.0}
         self._lock = threading.Lock()
-        from publisher.targets.hive import HiveServer
-        from publisher.targets.redshift import RedshiftTarget
+        from publisher.engines.hive import HiveServer
+        from publisher.engines.redshift import RedshiftTarget
 
         # Each of these sends one statement (_inspect: one SQLAlchemy inspector call).
         for cls, name in ((HiveServer, "_cursor_run"), (HiveServer, "_inspect"), (RedshiftTarget, "_cursor")):
@@ -149,8 +149,8 @@ class RoundTrips:
 
 def worker(folder: str, threads: int, late: bool) -> None:
     started = time.perf_counter()
-    from publisher.connections import Pool
-    from publisher.project import load_project
+    from publisher.engines.pool import Pool
+    from publisher.inputs.project import load_project
     from publisher.workflow import apply_plan, make_plan
 
     config, specs = load_project(None, [folder])

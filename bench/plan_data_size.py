@@ -94,10 +94,10 @@ def describe(folder: Path) -> str:
 
 def in_process(root: Path, repeat: int) -> list[list[str]]:
     """Median seconds per call of inspect_results and make_plan, big and tiny interleaved."""
-    from publisher.connections import Pool
-    from publisher.project import load_project
+    from publisher.engines.pool import Pool
+    from publisher.inputs.project import load_project
+    from publisher.inputs.spec import Spec
     from publisher.results import inspect_results
-    from publisher.spec import Spec
     from publisher.workflow import make_plan
 
     config, specs = load_project(root / "publisher.yaml", [str(root / "specs")])

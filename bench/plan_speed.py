@@ -120,10 +120,10 @@ def profile(root: Path) -> None:
         print(table(["module", "cumulative s"], heavy))
 
     from publisher.cli import main as cli
-    from publisher.connections import Pool
-    from publisher.plan import plan_to_json
-    from publisher.project import load_project
-    from publisher.render import plan_text
+    from publisher.engines.pool import Pool
+    from publisher.inputs.project import load_project
+    from publisher.model.plan import plan_to_json
+    from publisher.reports.render import plan_text
     from publisher.workflow import make_plan
 
     config_file, spec_dir = root / "publisher.yaml", str(root / "specs")

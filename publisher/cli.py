@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import NoReturn
 
 from publisher import __version__
-from publisher.config import DEFAULT_CONFIG, Config, load_config
-from publisher.connections import Pool
-from publisher.errors import Errors, PublisherError
-from publisher.plan import Plan, plan_from_json, plan_to_json
-from publisher.progress import Progress
-from publisher.render import STATUS_WORDS, errors_markdown, plan_markdown, plan_text
+from publisher.engines.pool import Pool
+from publisher.inputs.config import DEFAULT_CONFIG, Config, load_config
+from publisher.model.errors import Errors, PublisherError
+from publisher.model.plan import Plan, plan_from_json, plan_to_json
+from publisher.reports.progress import Progress
+from publisher.reports.render import STATUS_WORDS, errors_markdown, plan_markdown, plan_text
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # invalid input, or a publication failed
@@ -106,7 +106,7 @@ def _report(errors: list[PublisherError]) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from publisher.project import load_project
+    from publisher.inputs.project import load_project
 
     _, specs = load_project(args.config, args.paths, need_config=False)
     print(f"{len(specs)} spec(s) valid")
@@ -115,7 +115,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace, *, offline: bool) -> tuple[Plan, Config, Pool]:
     """Load the project and plan it; the caller closes the returned pool."""
-    from publisher.project import load_project
+    from publisher.inputs.project import load_project
     from publisher.workflow import make_plan
 
     config, specs = load_project(args.config, args.paths)
@@ -211,8 +211,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from publisher.project import load_project
-    from publisher.snapshot import Snapshot
+    from publisher.inputs.project import load_project
+    from publisher.planning.snapshot import Snapshot
 
     config, specs = load_project(args.config, args.paths)
     assert config is not None

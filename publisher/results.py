@@ -16,9 +16,9 @@ from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from publisher.errors import InvalidInput
-from publisher.names import column_problems
-from publisher.vocabulary import InputFormat
+from publisher.model.errors import InvalidInput
+from publisher.model.names import column_problems
+from publisher.model.vocabulary import InputFormat
 
 if TYPE_CHECKING:
     import pyarrow as pa

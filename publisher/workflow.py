@@ -10,17 +10,17 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from publisher.config import Config
-from publisher.connections import Pool, S3Objects
+from publisher.apply.executor import AlreadyPublished, Executor, Listener
 from publisher.dialects import dialect_for
-from publisher.errors import Errors, InvalidInput, PublisherError, PublishFailed
-from publisher.executor import AlreadyPublished, Executor, Listener
-from publisher.plan import DeleteObject, Plan, Publication, PutObject
+from publisher.engines.pool import Pool, S3Objects
+from publisher.inputs.config import Config
+from publisher.inputs.spec import Spec, load_specs
+from publisher.model.errors import Errors, InvalidInput, PublisherError, PublishFailed
+from publisher.model.plan import DeleteObject, Plan, Publication, PutObject
 from publisher.planning.planner import PlanInput, plan_all
+from publisher.planning.snapshot import Snapshot
 from publisher.planning.view import TargetView
 from publisher.results import Results, inspect_results
-from publisher.snapshot import Snapshot
-from publisher.spec import Spec, load_specs
 
 
 def inspect(spec: Spec, pool: Pool) -> Results:

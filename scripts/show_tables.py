@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from publisher.config import load_config
-from publisher.connections import open_target
-from publisher.relation import Relation
+from publisher.engines.pool import open_target
+from publisher.inputs.config import load_config
+from publisher.model.relation import Relation
 
 
 def main() -> None:

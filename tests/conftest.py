@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from publisher import cli
-from publisher.relation import Relation
-from publisher.targets.base import Target
+from publisher.model.relation import Relation
+from publisher.model.target import Target
 from tests.fixtures.hive import server_address
 from tests.secrets import assert_no_secret
 
@@ -59,7 +59,7 @@ class HiveEngine:
 def hive(hive_target: Target, hive_database: str, hive_state_dir: Path) -> HiveEngine:
     """``hive_target`` and ``hive_database`` as a publisher.yaml connection; the ledger lives
     in the test's database too, so tests do not see each other's publications."""
-    from publisher.targets.hive import EmbeddedHive
+    from publisher.engines.hive import EmbeddedHive
 
     ledger = {"database": hive_database, "table": "publications"}
     if isinstance(hive_target, EmbeddedHive):

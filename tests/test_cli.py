@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from publisher import cli
-from publisher.plan import Plan
+from publisher.model.plan import Plan
 from tests.conftest import scan_outputs
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from publisher.config import Secret, load_config
-from publisher.errors import Errors
+from publisher.inputs.config import load_config
+from publisher.model.errors import Errors
+from publisher.model.secret import Secret
 
 BASE = """\
 results: results/{jobGroup}/{flowNodeId}/

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from publisher.dialects import dialect_for
-from publisher.errors import InvalidInput
+from publisher.model.errors import InvalidInput
 from publisher.planning.planner import result_columns
 from publisher.results import Column, inspect_results
 from tests.test_planner_golden import make_results, make_spec

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from publisher.plan import Plan, plan_from_json, plan_to_json
+from publisher.model.plan import Plan, plan_from_json, plan_to_json
 from publisher.planning.planner import plan_publication
 from tests.test_planner_golden import NOW, make_results, make_spec, view
 

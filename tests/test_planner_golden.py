@@ -15,14 +15,14 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from publisher.config import load_config
+from publisher.inputs.config import load_config
+from publisher.inputs.spec import Spec, load_specs
+from publisher.model.target import ColumnState, TableState
+from publisher.model.vocabulary import ACTIONS, TARGET_FORMATS
 from publisher.planning.planner import plan_publication
 from publisher.planning.view import TargetView
-from publisher.render import publication_text
+from publisher.reports.render import publication_text
 from publisher.results import Column, ResultFile, Results
-from publisher.spec import Spec, load_specs
-from publisher.targets.base import ColumnState, TableState
-from publisher.vocabulary import ACTIONS, TARGET_FORMATS
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = Path(__file__).parent / "cases"
@@ -113,7 +113,7 @@ def test_golden_plan(tmp_path: Path, target: str, action: str, fmt: str, monkeyp
 
 def published_view(target: str, action: str, spec: Spec) -> TargetView:
     """The target's ledger holds this very spec as published."""
-    from publisher import ledger
+    from publisher.planning import ledger
 
     entry = ledger.Entry(
         *vars(spec.id).values(), "done", "orders", 1000, None, "20261127090000", None, "spec.yaml",

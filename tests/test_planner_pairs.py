@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from publisher.plan import Statement
+from publisher.model.plan import Statement
+from publisher.model.vocabulary import ACTIONS
 from publisher.planning.planner import PlanInput, plan_all
-from publisher.vocabulary import ACTIONS
 from tests.test_planner_golden import HIVE_DATABASE_LOCATION, HIVE_LOCATION, NOW, make_results, make_spec, view
 
 PAIRS = [(t, a, b) for t in ("hive", "redshift") for a in ACTIONS for b in ACTIONS]

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from publisher import ledger
+from publisher.model.vocabulary import ACTIONS
+from publisher.planning import ledger
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.planner import plan_publication
 from publisher.planning.view import TargetView
-from publisher.render import publication_text
-from publisher.vocabulary import ACTIONS
+from publisher.reports.render import publication_text
 from tests.test_planner_golden import GOLDEN, HIVE_DATABASE_LOCATION, HIVE_LOCATION, NOW, make_results, make_spec, view
 
 OLD = "20261127090000"  # the interrupted publish's stamp

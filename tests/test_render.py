@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from publisher.plan import Plan
+from publisher.model.plan import Plan
 from publisher.planning.planner import plan_publication
-from publisher.render import md_code, md_text, plan_markdown, plan_text
+from publisher.reports.render import md_code, md_text, plan_markdown, plan_text
 from tests.test_planner_golden import NOW, make_results, make_spec, view
 
 EVIL = "x```\n# Heading ![img](http://example.com/a.png) <img src=x> | cell `tick`"

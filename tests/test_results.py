@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from publisher import results as results_module
-from publisher.errors import InvalidInput
+from publisher.model.errors import InvalidInput
 from publisher.results import Column, Results, inspect_results
 
 # --- Writing result files ---------------------------------------------------------
@@ -598,7 +598,7 @@ def test_s3_location_needs_a_client() -> None:
 
 def test_importing_publisher_results_does_not_import_pyarrow() -> None:
     code = (
-        "import sys, publisher.results, publisher.types; "
+        "import sys, publisher.results, publisher.dialects.types; "
         "print(any(m.split('.')[0] in ('pyarrow', 'fastavro', 'boto3') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

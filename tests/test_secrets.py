@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from publisher.apply.executor import Executor
 from publisher.dialects import dialect_for
-from publisher.executor import Executor
-from publisher.plan import Param, Statement
+from publisher.model.plan import Param, Statement
 from tests.conftest import Project
 from tests.resultfiles import write
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from publisher.config import load_config
-from publisher.errors import Errors
-from publisher.spec import Spec, load_specs
+from publisher.inputs.config import load_config
+from publisher.inputs.spec import Spec, load_specs
+from publisher.model.errors import Errors
 
 CASES = Path(__file__).parent / "cases"
 ALLOWED = "jobGroup, connection, path, table, action, inputFormat, flowNodeId, source, description, columnTypes"

@@ -7,10 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from publisher import types
-from publisher.errors import InvalidInput, Location
-from publisher.results import _relaxed, arrow_type_from_avro
-from publisher.types import (
+from publisher.dialects.types import (
     UnsupportedType,
     hive_loads_into,
     hive_type,
@@ -18,8 +15,10 @@ from publisher.types import (
     normalize_redshift_type,
     redshift_loads_into,
     redshift_type,
-    type_table_markdown,
 )
+from publisher.model.errors import InvalidInput, Location
+from publisher.reports.type_table import DocRow, doc_rows, type_table_markdown
+from publisher.results import _relaxed, arrow_type_from_avro
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -327,8 +326,8 @@ def test_doc_table_cells_come_from_the_functions() -> None:
     assert any(line.startswith("| `time32[ms]` |") and "| refused | `TIME` |" in line for line in lines)
 
 
-@pytest.mark.parametrize("row", [r for r in types.doc_rows() if r.avro is not None], ids=lambda r: str(r.arrow()))
-def test_doc_avro_column_converts_to_the_arrow_column(row: types.DocRow) -> None:
+@pytest.mark.parametrize("row", [r for r in doc_rows() if r.avro is not None], ids=lambda r: str(r.arrow()))
+def test_doc_avro_column_converts_to_the_arrow_column(row: DocRow) -> None:
     # Avro items and fields without a null union are NOT NULL; the table ignores nested nullability.
     converted, _ = arrow_type_from_avro(row.avro)
     assert _relaxed(converted) == _relaxed(row.arrow())

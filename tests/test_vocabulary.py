@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from publisher.validation import schema
-from publisher.vocabulary import ACTIONS, CONNECTION_TYPES, INPUT_FORMATS, TARGET_FORMATS
+from publisher.inputs.validation import schema
+from publisher.model.vocabulary import ACTIONS, CONNECTION_TYPES, INPUT_FORMATS, TARGET_FORMATS
 
 
 def test_spec_schema_actions_equal_code() -> None:
@@ -45,8 +45,8 @@ def test_fast_and_full_validators_agree_on_the_corpus() -> None:
     """The compiled fast path must accept exactly what jsonschema accepts."""
     import fastjsonschema
 
-    from publisher.validation import _compiled, validator
-    from publisher.yamlfile import load_documents
+    from publisher.inputs.validation import _compiled, validator
+    from publisher.inputs.yamlfile import load_documents
 
     cases = Path(__file__).parent / "cases"
     files = sorted(cases.glob("*/*.yaml")) + sorted((Path(__file__).parent.parent / "specs").glob("*.yaml"))

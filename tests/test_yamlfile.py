@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from publisher.errors import InvalidInput, Location
-from publisher.yamlfile import decode, load_documents
+from publisher.inputs.yamlfile import decode, load_documents
+from publisher.model.errors import InvalidInput, Location
 
 
 def test_values_keep_line_and_column() -> None:

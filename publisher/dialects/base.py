@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from publisher.plan import Statement, Step
-from publisher.relation import Relation
+from publisher.model.plan import Statement, Step
+from publisher.model.relation import Relation
 
 if TYPE_CHECKING:
+    from publisher.inputs.spec import Spec
     from publisher.results import Results
-    from publisher.spec import Spec
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class Dialect:
     def rename(self, relation: Relation, new_name: str) -> str:
         raise NotImplementedError
 
-    # Types: see publisher/types.py for the mapping itself.
+    # Types: see publisher/dialects/types.py for the mapping itself.
     def column_type(self, arrow_type: Any, column: str) -> str:
         raise NotImplementedError
 

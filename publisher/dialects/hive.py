@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from publisher import types
+from publisher.dialects import types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check
-from publisher.plan import Step, sql
-from publisher.relation import Relation
+from publisher.model.plan import Step, sql
+from publisher.model.relation import Relation
 
 if TYPE_CHECKING:
+    from publisher.inputs.spec import Spec
     from publisher.results import Results
-    from publisher.spec import Spec
 
 # Fraction digits of the Avro timestamps that Hive's AvroSerDe would misread as milliseconds.
 AVRO_EPOCH_DIGITS = {"us": 6, "ns": 9}

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from publisher import types
-from publisher.config import Secret
+from publisher.dialects import types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource
-from publisher.errors import InvalidInput
-from publisher.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
-from publisher.relation import Relation
+from publisher.model.errors import InvalidInput
+from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
+from publisher.model.relation import Relation
+from publisher.model.secret import Secret
 
 if TYPE_CHECKING:
+    from publisher.inputs.spec import Spec
     from publisher.results import Results
-    from publisher.spec import Spec
 
 # COPY's format clause per input format. CSV results carry a header row. JSON and Avro
 # fields are matched to columns by name, and Redshift column names are lower case: 'auto'

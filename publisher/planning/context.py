@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check
-from publisher.plan import Statement, Step, sql
+from publisher.inputs.spec import Spec
+from publisher.model.plan import Statement, Step, sql
+from publisher.model.relation import Relation
 from publisher.planning.view import TargetView
-from publisher.relation import Relation
 from publisher.results import Results
-from publisher.spec import Spec
 
 
 @dataclass(frozen=True)

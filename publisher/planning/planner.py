@@ -6,21 +6,21 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from publisher import ledger
 from publisher.dialects import Dialect, dialect_for
 from publisher.dialects.base import ColumnDef
-from publisher.errors import InvalidInput, PublisherError
-from publisher.names import check_column_lengths
-from publisher.plan import Publication, Step
+from publisher.inputs.spec import Spec
+from publisher.model.errors import InvalidInput, PublisherError
+from publisher.model.names import check_column_lengths
+from publisher.model.plan import Publication, Step
+from publisher.model.relation import Relation
+from publisher.model.target import TableState
+from publisher.planning import ledger
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.actions.base import Recovery, missing_table
 from publisher.planning.context import Body, Context
 from publisher.planning.recovery import drop_if_there, interrupted_names
 from publisher.planning.view import TargetView, names_for, stamp_for
-from publisher.relation import Relation
 from publisher.results import Results
-from publisher.spec import Spec
-from publisher.targets.base import TableState
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from publisher import ledger
-from publisher.plan import Step, sql
+from publisher.model.plan import Step, sql
+from publisher.model.relation import Relation
+from publisher.planning import ledger
 from publisher.planning.context import Context
 from publisher.planning.view import names_for
-from publisher.relation import Relation
 
 
 def interrupted_names(ctx: Context, interrupted: ledger.Entry) -> dict[str, Relation]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from publisher import ledger
-from publisher.relation import Relation
-from publisher.targets.base import TableState
+from publisher.model.relation import Relation
+from publisher.model.target import TableState
+from publisher.planning import ledger
 
 STAMP_FORMAT = "%Y%m%d%H%M%S"
 """The UTC plan-time suffix of new tables: <table>_YYYYMMDDhhmmss."""

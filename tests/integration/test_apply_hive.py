@@ -256,9 +256,9 @@ def test_parallel_apply_publishes_each_table_in_plan_order(project: Project, hiv
 def test_timestamped_name_never_collides_with_an_existing_table(
     project: Project, hive: HiveEngine, action: str
 ) -> None:
-    from publisher.config import load_config
-    from publisher.connections import Pool
-    from publisher.spec import load_specs
+    from publisher.engines.pool import Pool
+    from publisher.inputs.config import load_config
+    from publisher.inputs.spec import load_specs
     from publisher.workflow import make_plan
 
     use(project, hive)

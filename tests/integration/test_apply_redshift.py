@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from publisher.targets.base import ColumnState
+from publisher.model.target import ColumnState
 from tests.fixtures.redshift import RedshiftEngine, RedshiftProject
 from tests.resultfiles import normalized, rows, write, write_csv, write_json
 
@@ -485,8 +485,8 @@ def replace_while_reading(
     while a Reader polls t. Returns the stopped reader and the times (monotonic) when the
     transaction was open ("begin"), when its change had started ("changed": the DELETE, or
     the CREATE of the replacement) and when COMMIT was sent ("commit")."""
-    from publisher.executor import Executor
-    from publisher.plan import Statement
+    from publisher.apply.executor import Executor
+    from publisher.model.plan import Statement
 
     large_parquet(tmp_path / "old", 0, OLD_ROWS, parts=1)
     rs.upload(tmp_path / "old", 9)
@@ -652,7 +652,7 @@ def test_generated_sql_of_golden_plans_parses(tmp_path: Path, monkeypatch: pytes
     import sqlglot
     from sqlglot import exp
 
-    from publisher.plan import DeleteObject, PutObject, Statement
+    from publisher.model.plan import DeleteObject, PutObject, Statement
     from publisher.planning.planner import plan_publication
     from publisher.results import Column
     from tests.test_planner_golden import CASES_MATRIX, NOW, make_results, make_spec, view

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from publisher.executor import Executor
-from publisher.plan import Step
+from publisher.apply.executor import Executor
+from publisher.model.plan import Step
 from tests.conftest import HiveEngine, Project, printed_statements
 from tests.integration.test_apply_hive import expected, spec, table_rows, use
 from tests.resultfiles import write
@@ -183,7 +183,7 @@ def test_new_job_group_is_a_new_publication(project: Project, hive: HiveEngine) 
 KILLER = """
 import os, signal, sys
 from publisher import cli
-from publisher.executor import Executor
+from publisher.apply.executor import Executor
 
 original, ran = Executor._execute, []
 
@@ -242,7 +242,7 @@ def test_readers_never_see_an_empty_table_during_truncate_and_load(project: Proj
         pytest.skip("a second connection needs the server")
     import threading
 
-    from publisher.targets.hive import HiveServer
+    from publisher.engines.hive import HiveServer
 
     use(project, hive)
     write(project.results(10, 1), "pqt", 1, 50_000, parts=4)

@@ -31,7 +31,7 @@ CRASHING_CLI = textwrap.dedent(
     """
     import os, signal, sys
     from publisher import cli
-    from publisher.executor import Executor
+    from publisher.apply.executor import Executor
 
     crash_at = int(os.environ["PUBLISHER_CRASH_AT"])
     after = os.environ.get("PUBLISHER_CRASH_AFTER") == "1"
@@ -324,11 +324,11 @@ def test_concurrent_first_applies_create_the_ledger_once(redshift: RedshiftEngin
     on PostgreSQL (and Redshift) the one that loses the race fails unless retried."""
     import threading
 
-    from publisher import ledger
     from publisher.dialects import dialect_for
-    from publisher.plan import Statement
-    from publisher.relation import Relation
-    from publisher.targets.redshift import RedshiftTarget
+    from publisher.engines.redshift import RedshiftTarget
+    from publisher.model.plan import Statement
+    from publisher.model.relation import Relation
+    from publisher.planning import ledger
 
     endpoint = redshift.endpoint
     targets = [

@@ -22,10 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from publisher.errors import PublishFailed
-from publisher.relation import Relation
-from publisher.targets.base import ColumnState, TableState, Target
-from publisher.targets.hive import (
+from publisher.engines.hive import (
     SHARED_CONFS,
     EmbeddedHive,
     HiveError,
@@ -34,6 +31,9 @@ from publisher.targets.hive import (
     parse_describe_formatted,
     parse_location,
 )
+from publisher.model.errors import PublishFailed
+from publisher.model.relation import Relation
+from publisher.model.target import ColumnState, TableState, Target
 from tests.fixtures.hive import server_address
 
 pytestmark = pytest.mark.hive

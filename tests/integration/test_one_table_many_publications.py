@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from publisher.vocabulary import ACTIONS
+from publisher.model.vocabulary import ACTIONS
 from tests.conftest import HiveEngine, Project
 from tests.integration.test_apply_hive import expected, spec, table_rows, use
 from tests.resultfiles import write

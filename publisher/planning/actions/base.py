@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from publisher import ledger
 from publisher.dialects.base import ColumnDef
-from publisher.errors import InvalidInput
-from publisher.plan import Step
+from publisher.inputs.spec import Spec
+from publisher.model.errors import InvalidInput
+from publisher.model.plan import Step
+from publisher.model.target import ColumnState, TableState
+from publisher.model.vocabulary import Action
+from publisher.planning import ledger
 from publisher.planning.context import Body, Context
 from publisher.planning.view import new_location
-from publisher.spec import Spec
-from publisher.targets.base import ColumnState, TableState
-from publisher.vocabulary import Action
 
 Read = Literal["row_count", "namespace_location", "locations"]
 """Facts beyond tables, columns and the ledger that a strategy needs read from the target:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from publisher import ledger
+from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
 from publisher.planning.actions.create import recover_timestamped
 from publisher.planning.context import Body, Context

@@ -3,12 +3,12 @@ a failure at any step leaves the old table untouched; works when there is no tab
 
 from __future__ import annotations
 
-from publisher import ledger
-from publisher.plan import Step, sql
+from publisher.model.plan import Step, sql
+from publisher.model.relation import Relation
+from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
 from publisher.planning.context import Body, Context
 from publisher.planning.recovery import drop_if_there, exists, interrupted_names
-from publisher.relation import Relation
 
 
 class DropAndLoad(Strategy):

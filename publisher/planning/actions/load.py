@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from publisher import ledger
 from publisher.dialects.base import count_capture
-from publisher.errors import InvalidInput
+from publisher.model.errors import InvalidInput
+from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy, table_columns
 from publisher.planning.context import Body, Context
 

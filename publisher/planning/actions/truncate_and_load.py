@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from publisher import ledger
-from publisher.errors import InvalidInput
-from publisher.plan import CheckLocation, Step, sql
+from publisher.model.errors import InvalidInput
+from publisher.model.plan import CheckLocation, Step, sql
+from publisher.model.relation import Relation
+from publisher.model.target import TableState
+from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy, table_columns
 from publisher.planning.context import Body, Context
 from publisher.planning.recovery import exists, interrupted_names
 from publisher.planning.view import new_location
-from publisher.relation import Relation
-from publisher.targets.base import TableState
 
 
 class TruncateAndLoad(Strategy):

@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from publisher.column_types import EXAMPLES, is_type
-from publisher.config import Config, Connection, resolve_location
-from publisher.errors import InvalidInput, Location, PublisherError
-from publisher.names import CONTROL, ledger_clash
-from publisher.plan import PublicationId
-from publisher.relation import Relation
-from publisher.render import display_path
-from publisher.validation import check, did_you_mean
-from publisher.vocabulary import Action, InputFormat, TargetType
-from publisher.yamlfile import Document, load_documents, read_text
+from publisher.inputs.column_types import EXAMPLES, is_type
+from publisher.inputs.config import Config, Connection, resolve_location
+from publisher.inputs.validation import check, did_you_mean
+from publisher.inputs.yamlfile import Document, load_documents, read_text
+from publisher.model.errors import InvalidInput, Location, PublisherError
+from publisher.model.names import CONTROL, ledger_clash
+from publisher.model.plan import PublicationId
+from publisher.model.relation import Relation
+from publisher.model.vocabulary import Action, InputFormat, TargetType
+from publisher.reports.render import display_path
 
 SPEC_SCHEMA = "publish-spec.schema.json"
 SPEC_SUFFIXES = (".yaml", ".yml")

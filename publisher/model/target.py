@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from publisher.relation import Relation
+from publisher.model.relation import Relation
 
 
 @dataclass(frozen=True)

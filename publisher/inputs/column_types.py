@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from publisher.vocabulary import TargetType
+from publisher.model.vocabulary import TargetType
 
 _NUMERIC = r"(DECIMAL|NUMERIC)(\(\d+(,\d+)?\))?"
 

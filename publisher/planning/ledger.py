@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from publisher.dialects import Dialect
-from publisher.plan import Param, PublicationId, SqlPart, Statement, Step, sql
-from publisher.relation import Relation
-from publisher.spec import Spec
+from publisher.inputs.spec import Spec
+from publisher.model.plan import Param, PublicationId, SqlPart, Statement, Step, sql
+from publisher.model.relation import Relation
 
 # (column, logical type): int, text or timestamp; each dialect names the SQL types.
 COLUMNS: tuple[tuple[str, str], ...] = (

@@ -9,7 +9,7 @@ import re
 import textwrap
 
 from publisher.dialects import dialect_for
-from publisher.plan import CheckLocation, DeleteObject, Plan, Publication, PutObject, Statement, Step
+from publisher.model.plan import CheckLocation, DeleteObject, Plan, Publication, PutObject, Statement, Step
 
 BASE64_LITERAL = re.compile(r"'[A-Za-z0-9+/]{40,}={0,2}'")
 

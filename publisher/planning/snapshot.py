@@ -8,15 +8,22 @@ each connection once. Planning then works from these facts and asks the engine n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from publisher import ledger
-from publisher.connections import Pool
 from publisher.dialects import dialect_for
+from publisher.inputs.config import Connection
+from publisher.inputs.spec import Spec
+from publisher.model.relation import Relation
+from publisher.model.target import TableState, Target
+from publisher.planning import ledger
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.view import TargetView, names_for
-from publisher.relation import Relation
-from publisher.spec import Spec
-from publisher.targets.base import TableState, Target
+
+
+class Targets(Protocol):
+    """Opens the target of a connection (engines.pool.Pool does, once per run)."""
+
+    def target(self, connection: Connection) -> Target: ...
 
 
 @dataclass
@@ -30,7 +37,7 @@ class Namespace:
 
 @dataclass
 class Snapshot:
-    pool: Pool
+    pool: Targets
     _namespaces: dict[tuple[int, str, str | None], Namespace] = field(default_factory=dict)
     _tables: dict[tuple[int, Relation], TableState | None] = field(default_factory=dict)
     _ledgers: dict[int, list[ledger.Entry] | None] = field(default_factory=dict)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from publisher.config import DEFAULT_CONFIG, Config, load_config
-from publisher.errors import Errors, PublisherError
-from publisher.spec import Spec, find_spec_files, load_specs
+from publisher.inputs.config import DEFAULT_CONFIG, Config, load_config
+from publisher.inputs.spec import Spec, find_spec_files, load_specs
+from publisher.model.errors import Errors, PublisherError
 
 
 def load_project(

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from publisher.config import Config, Connection, Secret
-from publisher.errors import PublishFailed
-from publisher.targets.base import Target
+from publisher.inputs.config import Config, Connection
+from publisher.model.errors import PublishFailed
+from publisher.model.secret import Secret
+from publisher.model.target import Target
 
 
 def _reveal(value: Any) -> Any:
@@ -85,7 +86,7 @@ class S3Objects:
 def open_target(connection: Connection, config: Config) -> Target:
     """An open connection to a hive or redshift target."""
     if connection.type == "hive":
-        from publisher.targets.hive import EmbeddedHive, HiveServer
+        from publisher.engines.hive import EmbeddedHive, HiveServer
 
         if connection.get("embedded"):
             state = Path(connection.get("stateDir", ".publisher/hive"))
@@ -99,7 +100,7 @@ def open_target(connection: Connection, config: Config) -> Target:
             kerberos_service_name=connection.get("kerberosServiceName"),
         )
     if connection.type == "redshift":
-        from publisher.targets.redshift import RedshiftTarget
+        from publisher.engines.redshift import RedshiftTarget
 
         return RedshiftTarget(
             host=connection.get("host"),

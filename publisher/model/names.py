@@ -7,12 +7,12 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from publisher.errors import InvalidInput
-from publisher.vocabulary import TargetType
+from publisher.model.errors import InvalidInput
+from publisher.model.vocabulary import TargetType
 
 if TYPE_CHECKING:  # results.py imports this module: keep it free of the layers above
-    from publisher.config import Connection
-    from publisher.relation import Relation
+    from publisher.inputs.config import Connection
+    from publisher.model.relation import Relation
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """Characters that no message, plan or SQL text can show unambiguously on one line."""

@@ -8,30 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from publisher.errors import Errors, InvalidInput, Location, PublisherError
-from publisher.relation import Relation
-from publisher.validation import did_you_mean, validate, validator
-from publisher.vocabulary import ConnectionType
-from publisher.yamlfile import load_documents, read_text
+from publisher.inputs.validation import did_you_mean, validate, validator
+from publisher.inputs.yamlfile import load_documents, read_text
+from publisher.model.errors import Errors, InvalidInput, Location, PublisherError
+from publisher.model.relation import Relation
+from publisher.model.secret import Secret
+from publisher.model.vocabulary import ConnectionType
 
 DEFAULT_CONFIG = "publisher.yaml"
 DEFAULT_LEDGER = {"database": "publisher", "table": "publications"}
-
-
-@dataclass(frozen=True)
-class Secret:
-    """A reference to an environment variable, read only when a connection opens."""
-
-    env: str
-
-    def reveal(self) -> str:
-        value = os.environ.get(self.env)
-        if value is None:
-            raise InvalidInput(f"environment variable {self.env} is not set (a secret of publisher.yaml)")
-        return value
-
-    def __str__(self) -> str:
-        return f"${{{self.env}}}"
 
 
 @dataclass(frozen=True)

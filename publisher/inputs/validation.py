@@ -13,8 +13,8 @@ from typing import Any, cast
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
-from publisher.errors import InvalidInput
-from publisher.yamlfile import Document, JsonPath
+from publisher.inputs.yamlfile import Document, JsonPath
+from publisher.model.errors import InvalidInput
 
 
 @cache

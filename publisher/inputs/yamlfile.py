@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
-from publisher.errors import InvalidInput, Location
+from publisher.model.errors import InvalidInput, Location
 
 # libyaml's C parser is several times faster than the pure-Python one; both give marks.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

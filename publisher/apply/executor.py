@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from publisher.dialects import Dialect
-from publisher.errors import PublishFailed
-from publisher.plan import CheckLocation, DeleteObject, Param, Publication, PutObject, Statement, Step
-from publisher.relation import Relation
-from publisher.targets.base import Target
+from publisher.model.errors import PublishFailed
+from publisher.model.plan import CheckLocation, DeleteObject, Param, Publication, PutObject, Statement, Step
+from publisher.model.relation import Relation
+from publisher.model.target import Target
 
 
 class ObjectStore(Protocol):

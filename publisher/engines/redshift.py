@@ -7,9 +7,9 @@ import time
 from ssl import SSLCertVerificationError, SSLSocket
 from typing import Any
 
-from publisher.errors import PublishFailed
-from publisher.relation import Relation
-from publisher.targets.base import ColumnState, TableState
+from publisher.model.errors import PublishFailed
+from publisher.model.relation import Relation
+from publisher.model.target import ColumnState, TableState
 
 # pg_catalog tables and format_type() exist on Redshift; sqlalchemy-redshift's reflection
 # queries Redshift-only columns instead, and information_schema hides other users' tables.

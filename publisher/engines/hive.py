@@ -26,9 +26,9 @@ from sqlalchemy import text as sa_text
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import Engine, Inspector
 
-from publisher.errors import PublishFailed
-from publisher.relation import Relation
-from publisher.targets.base import ColumnState, TableState
+from publisher.model.errors import PublishFailed
+from publisher.model.relation import Relation
+from publisher.model.target import ColumnState, TableState
 
 if TYPE_CHECKING:
     # pyspark is imported only when an embedded session starts: it is big and slow.

@@ -8,10 +8,10 @@ import threading
 import time
 from typing import TextIO
 
-from publisher.errors import PublishFailed
-from publisher.executor import StepEvent
-from publisher.plan import Publication
-from publisher.render import step_lines
+from publisher.apply.executor import StepEvent
+from publisher.model.errors import PublishFailed
+from publisher.model.plan import Publication
+from publisher.reports.render import step_lines
 
 
 class Progress:

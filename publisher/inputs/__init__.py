@@ -1,0 +1,1 @@
+"""The input edge: YAML with positions, JSON Schema validation, the project config, specs."""

@@ -1,0 +1,1 @@
+"""Plans and progress for people: text, markdown, progress lines."""
