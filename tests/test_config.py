@@ -29,9 +29,8 @@ def errors_of(path: Path) -> list[str]:
 def test_secrets_are_references_read_only_when_revealed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(
         tmp_path,
-        BASE
-        + "  - {id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: '${RS_PW}', s3: 4}\n"
-        + "  - {id: 4, name: s3, type: s3}\n",
+        BASE + "  - {id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: '${RS_PW}', "
+        "iamRole: 'arn:aws:iam::123456789012:role/p', s3: 4}\n" + "  - {id: 4, name: s3, type: s3}\n",
     )
     config = load_config(path)
     secret = config.find("rs").get("password")  # type: ignore[union-attr]
@@ -151,3 +150,17 @@ def test_a_config_that_is_not_utf8_is_one_positioned_error(tmp_path: Path) -> No
     assert errors_of(path) == [
         f"{path}:3:20: error: not UTF-8 text: byte 0xf6 at offset 74 (invalid start byte); save the file as UTF-8"
     ]
+
+
+def test_a_redshift_connection_without_credentials_for_copy_is_refused(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        BASE
+        + "  - {id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: '${RS_PW}', s3: 4}\n"
+        + "  - {id: 4, name: s3, type: s3}\n",
+    )
+    (error,) = errors_of(path)
+    assert error.endswith(
+        "connection rs: COPY needs credentials: set iamRole, or accessKeyId and secretAccessKey "
+        "(as ${ENV} references) on its s3 connection"
+    )

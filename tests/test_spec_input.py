@@ -41,7 +41,8 @@ def test_env_references_in_the_results_template_are_inert_data(tmp_path: Path, m
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI")
     config = (
         "results: s3://bucket/${AWS_SECRET_ACCESS_KEY}/{jobGroup}/{flowNodeId}/\nconnections:\n"
-        "  - {id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: '${P}', s3: 4}\n"
+        "  - {id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: '${P}', "
+        "iamRole: 'arn:aws:iam::123456789012:role/p', s3: 4}\n"
         "  - {id: 4, name: s3, type: s3}\n"
     )
     specs, problems = specs_of(tmp_path, SPEC.format(db="dev", table="t") + "connection: {id: 3}\n", config)

@@ -22,6 +22,8 @@ STORED_AS = {"pqt": "PARQUET", "avro": "AVRO"}
 
 class Hive(Dialect):
     name = "hive"
+    title = "Hive"
+    column_name_limit = (128, "characters")
     quote_char = "`"
     transactional_ddl = False
     """Hive commits every statement on its own; there is no BEGIN/COMMIT across statements."""

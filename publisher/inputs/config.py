@@ -150,7 +150,18 @@ def load_config(path: Path) -> Config:
             )
     for i, c in enumerate(connections):
         if c.type == "redshift":
-            _resolve_ref(config, c.get("s3"), "s3", doc.where(("connections", i, "s3")), problems)
+            reader = _resolve_ref(config, c.get("s3"), "s3", doc.where(("connections", i, "s3")), problems)
+            keys = reader is not None and all(
+                isinstance(reader.get(k), Secret) for k in ("accessKeyId", "secretAccessKey")
+            )
+            if reader is not None and not c.get("iamRole") and not keys:
+                problems.append(
+                    InvalidInput(
+                        f"connection {c.name}: COPY needs credentials: set iamRole, or accessKeyId and "
+                        f"secretAccessKey (as ${{ENV}} references) on its s3 connection",
+                        doc.where(("connections", i)),
+                    )
+                )
     if problems:
         raise Errors(problems)
     return Config(config.file, config.results, config.connections, results_conn)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from publisher.dialects import dialect_for
 from publisher.inputs.column_types import EXAMPLES, is_type
 from publisher.inputs.config import Config, Connection, resolve_location
 from publisher.inputs.validation import check, did_you_mean
@@ -22,7 +23,6 @@ from publisher.reports.render import display_path
 SPEC_SCHEMA = "publish-spec.schema.json"
 SPEC_SUFFIXES = (".yaml", ".yml")
 DEFAULT_SPEC_DIR = "specs"
-REDSHIFT_DEFAULT_SCHEMA = "public"
 
 
 @dataclass(frozen=True)
@@ -150,12 +150,22 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
         problems = [InvalidInput(p.message.replace(repr(source), repr(value["source"])), p.location) for p in problems]
     problems += _column_types(doc, target)
     database = value["path"][0].lower()
-    if target == "redshift" and database != str(connection.get("database", "")).lower():
+    dialect = dialect_for(target)
+    if not dialect.writes_across_databases and database != str(connection.get("database", "")).lower():
         problems.append(
             InvalidInput(
                 f"path [{value['path'][0]}] must be the database of connection {connection.name}, "
-                f"{connection.get('database')!r}: Redshift cannot write across databases",
+                f"{connection.get('database')!r}: {dialect.title} cannot write across databases",
                 doc.where(("path", 0)),
+            )
+        )
+    if connection.get("region") and value["inputFormat"] in dialect.region_refused_formats:
+        problems.append(
+            InvalidInput(
+                f"inputFormat {value['inputFormat']} cannot load with connection {connection.name}'s region "
+                "(COPY refuses REGION with columnar formats): keep the results bucket in the cluster's region "
+                "and remove region",
+                doc.where(("inputFormat",)),
             )
         )
     if problems:
@@ -163,16 +173,14 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
 
     table = value["table"].lower()
     schema_name, _, name = table.rpartition(".")
-    if target == "redshift":
-        relation = Relation(database, schema_name or REDSHIFT_DEFAULT_SCHEMA, name)
-    else:
-        relation = Relation(database, None, name)
+    # The schema's per-target table pattern allows a schema part only where the target has schemas.
+    relation = Relation(database, (schema_name or dialect.default_schema) if dialect.has_schemas else None, name)
     clash = ledger_clash(connection, relation)
     if clash:
         return None, [InvalidInput(clash, doc.where(("table",)))]
     results_connection = None
     if source.startswith("s3://"):
-        results_connection = config.s3_for(connection) if target == "redshift" else config.results_connection
+        results_connection = config.s3_for(connection)
         if results_connection is None:
             return None, [
                 InvalidInput(

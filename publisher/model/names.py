@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from publisher.model.errors import InvalidInput
-from publisher.model.vocabulary import TargetType
 
 if TYPE_CHECKING:  # results.py imports this module: keep it free of the layers above
     from publisher.inputs.config import Connection
@@ -17,11 +16,9 @@ if TYPE_CHECKING:  # results.py imports this module: keep it free of the layers 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """Characters that no message, plan or SQL text can show unambiguously on one line."""
 
+
 # Longest column names, as the vendors document them (Hive metastore: 128 characters;
 # Redshift: 127 bytes of UTF-8). They belong with the dialects, as named capabilities.
-MAX_COLUMN_NAME: dict[TargetType, tuple[int, str]] = {"hive": (128, "characters"), "redshift": (127, "bytes")}
-
-
 def ledger_clash(connection: Connection, table: Relation) -> str | None:
     """Why a spec may not publish into ``table``: it is the connection's ledger. None if it may."""
     ledger = connection.ledger_relation(table)
@@ -49,12 +46,13 @@ def column_problems(names: Iterable[str]) -> list[str]:
     return problems
 
 
-def check_column_lengths(target: TargetType, names: Iterable[str], file: str) -> None:
-    """InvalidInput, naming the result ``file``, for column names longer than the target allows."""
-    limit, unit = MAX_COLUMN_NAME[target]
+def check_column_lengths(engine: str, limit: tuple[int, str], names: Iterable[str], file: str) -> None:
+    """InvalidInput, naming the result ``file``, for column names longer than ``limit``
+    (a number of "characters" or "bytes") allows."""
+    limit_n, unit = limit
     for name in names:
         length = len(name.encode()) if unit == "bytes" else len(name)
-        if length > limit:
+        if length > limit_n:
             raise InvalidInput(
-                f"{file}: column name {name[:20]!r}... is {length} {unit} long; {target.capitalize()} allows {limit}"
+                f"{file}: column name {name[:20]!r}... is {length} {unit} long; {engine} allows {limit_n}"
             )

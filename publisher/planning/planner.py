@@ -27,7 +27,8 @@ IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 
 def result_columns(dialect: Dialect, spec: Spec, results: Results) -> tuple[ColumnDef, ...]:
     """The results' columns in the target's types, with the spec's overrides applied."""
-    check_column_lengths(spec.target_type, (c.name.lower() for c in results.columns), results.files[0].uri)
+    names = (c.name.lower() for c in results.columns)
+    check_column_lengths(dialect.title, dialect.column_name_limit, names, results.files[0].uri)
     columns = []
     for col in results.columns:
         name = col.name.lower()
