@@ -184,7 +184,7 @@ def _cell(value: Any) -> str:
 
 def _split_describe(
     rows: Sequence[Sequence[Any]],
-) -> tuple[list[ColumnState], dict[str, str]]:
+) -> tuple[list[ColumnState], dict[str, str], list[str]]:
     """Columns and the key/value details of ``DESCRIBE FORMATTED`` (Hive or Spark).
 
     Both print the columns first (Hive after a ``# col_name`` header and a blank row),
@@ -194,9 +194,13 @@ def _split_describe(
     """
     columns: list[ColumnState] = []
     details: dict[str, str] = {}
+    partitions: list[str] = []
     section = "columns"
     for row in rows:
         name, value = _cell(row[0]), _cell(row[1] if len(row) > 1 else None)
+        if not name and value and len(row) > 2:
+            # Apache Hive lists table parameters as ('', key, value) rows.
+            details.setdefault(f"param {value.lower()}", _cell(row[2]).lower())
         if name.startswith("#"):
             if name.lower() != "# col_name":
                 section = "partition" if "partition information" in name.lower() else "details"
@@ -207,9 +211,12 @@ def _split_describe(
             continue
         if section == "details":
             details.setdefault(name.rstrip(":").strip().lower(), value)
-        elif all(c.name != name.lower() for c in columns):
+            continue
+        if section == "partition":
+            partitions.append(name.lower())
+        if all(c.name != name.lower() for c in columns):
             columns.append(ColumnState(name.lower(), value.lower()))
-    return columns, details
+    return columns, details, partitions
 
 
 def _storage(details: Mapping[str, str]) -> str | None:
@@ -226,10 +233,21 @@ def _storage(details: Mapping[str, str]) -> str | None:
 
 def parse_describe_formatted(rows: Sequence[Sequence[Any]]) -> TableState:
     """TableState from ``DESCRIBE FORMATTED`` rows of Apache Hive or Spark."""
-    columns, details = _split_describe(rows)
+    columns, details, partitions = _split_describe(rows)
     kind = (details.get("type") or details.get("table type") or "").upper()
     managed = None if not kind else kind.startswith("MANAGED")
-    return TableState(tuple(columns), _storage(details), details.get("location") or None, managed)
+    buckets = details.get("num buckets", "-1").strip()
+    properties = details.get("table properties", "").lower()
+    return TableState(
+        tuple(columns),
+        _storage(details),
+        details.get("location") or None,
+        managed,
+        partition_columns=tuple(partitions),
+        view="VIEW" in kind,
+        bucketed=buckets.lstrip("-").isdigit() and int(buckets) > 0,
+        transactional="transactional=true" in properties or details.get("param transactional") == "true",
+    )
 
 
 def parse_database_location(rows: Sequence[Sequence[Any]]) -> str | None:

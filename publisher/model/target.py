@@ -24,6 +24,20 @@ class TableState:
     storage: str | None = None
     location: str | None = None  # Hive: where the table's files are
     managed: bool | None = None  # Hive: the engine owns the files (DROP deletes them)
+    partition_columns: tuple[str, ...] = ()  # Hive: PARTITIONED BY these (also among columns)
+    view: bool = False  # the name is a view, not a table
+    bucketed: bool = False  # Hive: CLUSTERED BY ... INTO n BUCKETS
+    transactional: bool = False  # Hive: ACID (transactional=true)
+
+    def unsupported_shape(self) -> str | None:
+        """What about this table the actions that write into it cannot keep their promise on."""
+        if self.partition_columns:
+            return f"is partitioned by ({', '.join(self.partition_columns)})"
+        if self.bucketed:
+            return "is bucketed (CLUSTERED BY ... INTO n BUCKETS)"
+        if self.transactional:
+            return "is transactional (ACID)"
+        return None
 
 
 class Target(Protocol):

@@ -16,7 +16,7 @@ from publisher.model.relation import Relation
 from publisher.model.target import TableState
 from publisher.planning import ledger
 from publisher.planning.actions import STRATEGIES
-from publisher.planning.actions.base import Recovery, missing_table
+from publisher.planning.actions.base import Recovery, Strategy, missing_table
 from publisher.planning.context import Body, Context
 from publisher.planning.recovery import drop_if_there, interrupted_names
 from publisher.planning.view import TargetView, names_for, stamp_for
@@ -123,7 +123,7 @@ def plan_with_effect(
             return _publication(ctx, Body(), notes, status, detail), None
         if status != "pending":
             notes = (f"--force: publishing again ({status}: {detail})",)
-        _check_target(ctx, strategy.needs_table)
+        _check_target(ctx, strategy)
 
     recovery = _recover(ctx) if view is not None else Recovery()
     if recovery.outcome == "complete":
@@ -161,17 +161,32 @@ def _rows(n: int | None) -> str:
     return "unknown rows" if n is None else f"{n:,} rows"
 
 
-def _check_target(ctx: Context, needs_table: bool) -> None:
+def _check_target(ctx: Context, strategy: Strategy) -> None:
+    """What the plan can know will fail or break a promise, refused now with the alternative."""
     spec, view = ctx.spec, ctx.view
     assert view is not None
-    relation = spec.relation
+    relation, table = spec.relation, view.table
     if not view.namespace_exists:
         where = "schema" if relation.schema else "database"
         raise InvalidInput(
             f"{where} {relation.schema or relation.database} does not exist on {spec.connection.label}", spec.location
         )
-    if needs_table and view.table is None:
+    if strategy.needs_table and table is None:
         raise missing_table(spec)
+    if table is not None and table.view and (strategy.needs_table or strategy.replaces_definition):
+        raise InvalidInput(
+            f"{spec.action}: {relation} is a view, not a table: publish into a table (createAndLoad publishes "
+            "into a new one)",
+            spec.location,
+        )
+    shape = table.unsupported_shape() if table is not None and strategy.writes_into_table else None
+    if shape:
+        raise InvalidInput(
+            f"{spec.action}: table {relation} {shape}, which {spec.action} does not support yet (it could not keep "
+            "its promise there); dropAndLoad recreates the table from the results, createAndLoad publishes into "
+            "a new table",
+            spec.location,
+        )
 
 
 def _recover(ctx: Context) -> Recovery:

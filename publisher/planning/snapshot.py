@@ -58,7 +58,8 @@ class Snapshot:
         if not space.exists or relation.name not in space.names:
             return None
         if space.tables is not None:
-            return space.tables.get(relation.name)
+            # A name among the namespace's relations but not among its tables is a view.
+            return space.tables.get(relation.name) or TableState((), view=True)
         key = (spec.connection.id, relation)
         if key not in self._tables:
             self._tables[key] = self.pool.target(spec.connection).table_state(relation)

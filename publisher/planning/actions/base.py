@@ -37,6 +37,8 @@ class Strategy:
     action: ClassVar[Action]
     needs_table: ClassVar[bool] = False
     """The table must exist already (else a plan-time error naming the actions that make it)."""
+    writes_into_table: ClassVar[bool] = False
+    """Writes rows into the existing table itself (rather than beside it, or a new one)."""
     replaces_definition: ClassVar[bool] = False
     """Afterwards the table has the results' columns, whatever it had before."""
     reads: ClassVar[frozenset[Read]] = frozenset()

@@ -14,6 +14,7 @@ BEFORE = "before"
 class Load(Strategy):
     action = "load"
     needs_table = True
+    writes_into_table = True
     reads = frozenset({"row_count"})
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:

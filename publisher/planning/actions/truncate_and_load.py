@@ -24,6 +24,7 @@ from publisher.planning.view import new_location
 class TruncateAndLoad(Strategy):
     action = "truncateAndLoad"
     needs_table = True
+    writes_into_table = True
     reads = frozenset({"namespace_location", "locations"})
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
