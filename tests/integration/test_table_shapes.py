@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HiveEngine, Project
+from tests.conftest import HiveEngine, Project, snapshot
 from tests.fixtures.redshift import RedshiftEngine, RedshiftProject
 from tests.integration.test_apply_hive import expected, spec, table_rows, use
 from tests.resultfiles import write
@@ -112,3 +112,23 @@ def test_a_redshift_view_is_refused(
     result = redshift_project.run("plan")
     assert result.code == 1
     assert result.err.count("is a view, not a table") == 3, result.err
+
+
+@pytest.mark.hive
+def test_truncate_and_load_of_an_external_table_is_refused_and_its_files_kept(
+    project: Project, hive: HiveEngine, tmp_path: Path
+) -> None:
+    use(project, hive)
+    theirs = write(tmp_path / "theirs", "pqt", 1, 5)
+    files = snapshot(tmp_path / "theirs")
+    columns = "id BIGINT, name STRING, amount DECIMAL(10,2), at TIMESTAMP, day DATE, tags ARRAY<STRING>"
+    location = (tmp_path / "theirs").as_uri()
+    hive.target.execute(
+        f"CREATE EXTERNAL TABLE `{hive.database}`.`ext` ({columns}) STORED AS PARQUET LOCATION '{location}'"
+    )
+    write(project.results(2, 1), "pqt", 100, 3)
+    spec(project, hive, "a", "truncateAndLoad", "pqt", 2, table="ext")
+    result = project.run("apply")
+    assert result.code == 1 and "is external" in result.err and "load appends to it" in result.err
+    assert table_rows(hive, "ext") == expected(theirs)
+    assert snapshot(tmp_path / "theirs") == files

@@ -3,7 +3,8 @@ readers see the old rows or the new ones, never an empty table.
 
 How, by the target's capabilities: in one transaction (DELETE, load, COMMIT) where DDL
 and DML are transactional; else by loading a twin and swapping locations, where the
-table is managed; else INSERT OVERWRITE, and the plan says readers may see it empty.
+table is managed. An external table is refused (replacing its rows would delete files the
+publisher did not write); offline, where the table is unknown, the plan shows INSERT OVERWRITE.
 """
 
 from __future__ import annotations
@@ -52,9 +53,18 @@ class TruncateAndLoad(Strategy):
                 *location_swap(ctx, twin, table.location, ctx.view.namespace_location),
             )
             return Body(source.steps, change=change, tidy=source.tidy, location_before=table.location, notes=notes)
+        if ctx.view is not None:
+            # INSERT OVERWRITE of an external table deletes files the publisher did not write,
+            # and readers find the table empty while it runs: neither is a truncateAndLoad.
+            raise InvalidInput(
+                f"truncateAndLoad: table {relation} is external (its files belong to whoever wrote them): "
+                "replacing its rows would delete files the publisher did not write; load appends to it, "
+                "dropAndLoad replaces it with a managed table (its files stay), createAndLoad publishes "
+                "into a new table",
+                ctx.spec.location,
+            )
         change = (*dialect.insert(relation, source, target_cols, ctx.spec, overwrite=True), *ctx.check(relation))
-        why = "planned offline" if ctx.view is None else "the table is external"
-        notes += (f"INSERT OVERWRITE ({why}): readers may find the table empty while it runs",)
+        notes += ("INSERT OVERWRITE (planned offline): the live plan swaps locations or refuses an external table",)
         return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
 
     def recover(self, ctx: Context, interrupted: ledger.Entry) -> Recovery:
