@@ -195,14 +195,21 @@ def fingerprint(spec: Spec, results: Results, view: TargetView | None) -> dict[s
     }
 
 
+def _file_versions(files: object) -> dict[object, object] | None:
+    """uri -> (size, version) of a fingerprint's files; None when the plan file was edited out of shape."""
+    if not isinstance(files, list) or not all(isinstance(f, list) and len(f) == 3 for f in files):
+        return None
+    return {uri: (size, version) for uri, size, version in files}
+
+
 def _describe_change(key: str, saved: object, now: object) -> str:
     if key == "files":
-        assert isinstance(saved, list) and isinstance(now, list)
-        before = {uri: (size, version) for uri, size, version in saved}
-        after = {uri: (size, version) for uri, size, version in now}
-        changed = [u for u in sorted(set(before) | set(after)) if before.get(u) != after.get(u)]
+        before, after = _file_versions(saved), _file_versions(now)
+        if before is None or after is None:
+            return "the plan file's record of the result files was edited"
+        changed = [u for u in sorted(set(before) | set(after), key=str) if before.get(u) != after.get(u)]
         shown = ", ".join(
-            f"{u.rsplit('/', 1)[-1]} {'added' if u not in before else 'removed' if u not in after else 'modified'}"
+            f"{str(u).rsplit('/', 1)[-1]} {'added' if u not in before else 'removed' if u not in after else 'modified'}"
             for u in changed[:3]
         )
         return f"result files changed ({shown}{', ...' if len(changed) > 3 else ''})"

@@ -82,3 +82,24 @@ def test_mistyped_fields_are_clear_errors(tmp_path: Path, edit: Any, message: st
 def test_deeply_nested_json_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="nested too deeply"):
         plan_from_json("[" * 100_000 + "]" * 100_000)
+
+
+def test_an_edited_plan_is_described_not_crashed_on(tmp_path: Path) -> None:
+    """Saved and fresh plans compared: an edited fingerprint or statement is a reason to refuse."""
+    from dataclasses import replace
+
+    from publisher.model.plan import sql
+    from publisher.workflow import differences
+
+    spec = make_spec(tmp_path, "hive", "load", "pqt")
+    pub = plan_publication(spec, make_results("hive", "pqt"), view("hive", "load"), NOW)
+    fresh = replace(pub, fingerprint={"files": [["/r/part-0.parquet", 1, "v"]]})
+    cases = {
+        "the plan file's record of the result files was edited": replace(fresh, fingerprint={"files": "x"}),
+        "step 1 (": replace(fresh, steps=(sql("DROP TABLE x", "x"), *fresh.steps[1:])),
+        "steps where the specs, results and target plan": replace(fresh, steps=fresh.steps[:-1]),
+    }
+    for reason, saved in cases.items():
+        (found,) = differences(Plan("t", False, (saved,)), Plan("t", False, (fresh,)))
+        assert reason in found, found
+    assert differences(Plan("t", False, (fresh,)), Plan("t", False, (fresh,))) == []
