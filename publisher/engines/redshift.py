@@ -29,6 +29,20 @@ JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
 WHERE n.nspname = %s AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY c.relname, a.attnum
 """
+# Views bound to each table of a schema: a view's rewrite rule depends on the tables it reads
+# (pg_depend -> pg_rewrite). Late-binding views (WITH NO SCHEMA BINDING) record no such
+# dependency: they survive a DROP and read whatever table has the name afterwards.
+DEPENDENT_VIEWS_SQL = """
+SELECT DISTINCT c.relname, vn.nspname, v.relname
+FROM pg_catalog.pg_depend d
+JOIN pg_catalog.pg_rewrite r ON d.objid = r.oid
+JOIN pg_catalog.pg_class v ON r.ev_class = v.oid
+JOIN pg_catalog.pg_namespace vn ON v.relnamespace = vn.oid
+JOIN pg_catalog.pg_class c ON d.refobjid = c.oid
+JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
+WHERE n.nspname = %s AND c.relkind = 'r' AND v.oid <> c.oid
+ORDER BY 1, 2, 3
+"""
 TABLES_SQL = """
 SELECT c.relname FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
@@ -138,7 +152,13 @@ class RedshiftTarget:
         columns: dict[str, list[ColumnState]] = {}
         for table, name, kind in self._cursor(SCHEMA_COLUMNS_SQL, (relation.schema or "public",)).fetchall():
             columns.setdefault(str(table).lower(), []).append(ColumnState(str(name).lower(), str(kind).lower()))
-        return {table: TableState(tuple(cols), "redshift") for table, cols in columns.items()}
+        views: dict[str, list[str]] = {}
+        for table, schema, view in self._cursor(DEPENDENT_VIEWS_SQL, (relation.schema or "public",)).fetchall():
+            views.setdefault(str(table).lower(), []).append(f"{schema}.{view}")
+        return {
+            table: TableState(tuple(cols), "redshift", dependent_views=tuple(views.get(table, ())))
+            for table, cols in columns.items()
+        }
 
     def table_location(self, relation: Relation) -> str | None:
         return None

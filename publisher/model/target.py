@@ -28,6 +28,7 @@ class TableState:
     view: bool = False  # the name is a view, not a table
     bucketed: bool = False  # Hive: CLUSTERED BY ... INTO n BUCKETS
     transactional: bool = False  # Hive: ACID (transactional=true)
+    dependent_views: tuple[str, ...] = ()  # Redshift: views bound to the table (schema.view), which block DROP
 
     def unsupported_shape(self) -> str | None:
         """What about this table the actions that write into it cannot keep their promise on."""

@@ -132,3 +132,33 @@ def test_truncate_and_load_of_an_external_table_is_refused_and_its_files_kept(
     assert result.code == 1 and "is external" in result.err and "load appends to it" in result.err
     assert table_rows(hive, "ext") == expected(theirs)
     assert snapshot(tmp_path / "theirs") == files
+
+
+@pytest.mark.redshift
+def test_drop_and_load_of_a_redshift_table_with_dependent_views_is_refused_at_plan_time(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
+) -> None:
+    """`DROP TABLE` fails while schema-bound views depend on the table: the plan says so,
+    naming the views, and truncateAndLoad keeps them (they read the new rows)."""
+    from tests.integration.test_apply_redshift import expected as rs_expected
+    from tests.integration.test_apply_redshift import results as rs_results
+    from tests.integration.test_apply_redshift import spec as rs_spec
+    from tests.integration.test_apply_redshift import table_rows as rs_rows
+
+    rs, project = redshift, redshift_project
+    rs_results(rs, tmp_path, "pqt", 1, 1, 5)
+    rs_spec(project, rs, "seed", "dropAndLoad", "pqt", 1)
+    assert project.run("apply").code == 0
+    rs.execute(f"CREATE VIEW {rs.qualified('v')} AS SELECT id, name FROM {rs.qualified('t')}")
+    (project.root / "specs" / "seed.yaml").unlink()
+    new = rs_results(rs, tmp_path, "pqt", 2, 100, 3)
+    rs_spec(project, rs, "a", "dropAndLoad", "pqt", 2)
+    result = project.run("plan")
+    assert result.code == 1
+    assert f"dropAndLoad: views depend on table dev.{rs.schema}.t ({rs.schema}.v)" in result.err
+    assert "truncateAndLoad replaces its rows and keeps the views" in result.err
+    (project.root / "specs" / "a.yaml").unlink()
+    rs_spec(project, rs, "b", "truncateAndLoad", "pqt", 2)
+    assert project.run("apply").code == 0
+    assert rs_rows(rs, "t") == rs_expected(new)
+    assert rs.count("v") == 3

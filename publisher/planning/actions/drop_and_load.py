@@ -3,6 +3,7 @@ a failure at any step leaves the old table untouched; works when there is no tab
 
 from __future__ import annotations
 
+from publisher.model.errors import InvalidInput
 from publisher.model.plan import Step, sql
 from publisher.model.relation import Relation
 from publisher.planning import ledger
@@ -17,6 +18,16 @@ class DropAndLoad(Strategy):
     reads = frozenset({"namespace_location"})
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
+        table = ctx.view.table if ctx.view else None
+        if table is not None and table.dependent_views:
+            # DROP TABLE fails while schema-bound views depend on it (and CASCADE would drop
+            # the views of other teams): known now, so refused now.
+            raise InvalidInput(
+                f"dropAndLoad: views depend on table {ctx.relation} ({', '.join(table.dependent_views)}): "
+                "it cannot be dropped without dropping them; truncateAndLoad replaces its rows and keeps "
+                "the views, or recreate them WITH NO SCHEMA BINDING (late-binding)",
+                ctx.spec.location,
+            )
         new = ctx.made("__new")
         source = ctx.source()
         notes = ctx.unchecked_notes()
