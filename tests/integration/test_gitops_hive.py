@@ -12,7 +12,7 @@ import pytest
 
 from publisher.apply.executor import Executor
 from publisher.model.plan import Step
-from tests.conftest import HiveEngine, Project, printed_statements
+from tests.conftest import HiveEngine, Project
 from tests.integration.test_apply_hive import expected, spec, table_rows, use
 from tests.resultfiles import write
 
@@ -292,58 +292,3 @@ def test_saved_plan_with_a_table_made_earlier_in_the_plan(project: Project, hive
     result = project.run("apply", "plan.json")
     assert result.code == 0, result.err
     assert table_rows(hive, "t") == expected(first + more)
-
-
-def test_dry_run_prints_exactly_what_apply_then_runs(project: Project, hive: HiveEngine) -> None:
-    """Every action: `apply --dry-run` plans live and prints the statements that the next
-    `apply` runs (names differ only by the plan-time stamp), and runs none of them."""
-    use(project, hive)
-    write(project.results(1, 1), "pqt", 1, 4)
-    spec(project, hive, "a", "dropAndLoad", "pqt", 1, table="t_load")
-    spec(project, hive, "b", "dropAndLoad", "pqt", 1, table="t_truncate")
-    assert project.run("apply").code == 0
-    write(project.results(2, 1), "pqt", 10, 3)
-    for name, action, table in [
-        ("c", "create", "t_new"),
-        ("d", "createAndLoad", "t_new"),
-        ("e", "load", "t_load"),
-        ("f", "truncateAndLoad", "t_truncate"),
-        ("g", "dropAndLoad", "t_drop"),
-    ]:
-        spec(project, hive, name, action, "pqt", 2, table=table)
-    before = hive.tables()
-    dry = project.run("apply", "--dry-run")
-    assert dry.code == 0, dry.err
-    assert "5 would be published (dry run: nothing ran), 2 already published" in dry.out
-    assert hive.tables() == before and hive.count("t_load") == 4 and hive.count("t_truncate") == 4
-    real = project.run("apply")
-    assert real.code == 0, real.err
-    planned, ran = printed_statements(dry.out), printed_statements(real.out)
-    assert len(ran) > 40 and planned == ran
-    assert hive.count("t_load") == 7 and hive.count("t_truncate") == 3
-
-
-def test_an_edited_saved_plan_is_refused(project: Project, hive: HiveEngine) -> None:
-    """A saved plan runs only if the specs, results, config and target plan the very same
-    statements now: an added statement, an edited one, an emptied fingerprint are refused."""
-    use(project, hive)
-    write(project.results(1, 1), "pqt", 1, 4)
-    spec(project, hive, "a", "dropAndLoad", "pqt", 1)
-    assert project.run("plan", "-o", "plan.json").code == 0
-    saved = json.loads((project.root / "plan.json").read_text())
-    pub = saved["publications"][0]
-    added = {**pub["steps"][0], "sql": [f"CREATE TABLE `{hive.database}`.`evil` AS SELECT 'x' AS v"]}
-    edits = {
-        "added": {**pub, "steps": [*pub["steps"], added]},
-        "edited": {**pub, "steps": [added, *pub["steps"][1:]]},
-        "no fingerprint": {**pub, "fingerprint": {}},
-    }
-    for what, edited in edits.items():
-        (project.root / "plan.json").write_text(json.dumps({**saved, "publications": [edited]}))
-        result = project.run("apply", "plan.json")
-        assert result.code == 1, what
-        assert "is stale, nothing was applied" in result.err, (what, result.err)
-    assert "evil" not in hive.tables() and "t" not in hive.tables()
-    (project.root / "plan.json").write_text(json.dumps(saved))
-    assert project.run("apply", "plan.json").code == 0
-    assert hive.count("t") == 4

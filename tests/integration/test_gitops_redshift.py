@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import printed_statements, scan_outputs
+from tests.conftest import scan_outputs
 from tests.fixtures.redshift import RedshiftEngine, RedshiftProject
 from tests.integration.test_apply_redshift import applied, expected, results, spec, table_rows
 
@@ -374,70 +374,3 @@ def test_concurrent_first_applies_create_the_ledger_once(redshift: RedshiftEngin
         for target in targets:
             target.close()
     assert errors == []
-
-
-def test_dry_run_prints_exactly_what_apply_then_runs(
-    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
-) -> None:
-    """Every action: `apply --dry-run` plans live and prints the statements that the next
-    `apply` runs (names differ only by the plan-time stamp), and runs none of them."""
-    rs, project = redshift, redshift_project
-    results(rs, tmp_path, "pqt", 1, 1, 4)
-    spec(project, rs, "a", "dropAndLoad", "pqt", 1, table="t_load")
-    spec(project, rs, "b", "dropAndLoad", "pqt", 1, table="t_truncate")
-    applied(project)
-    results(rs, tmp_path, "pqt", 2, 10, 3)
-    for name, action, table in [
-        ("c", "create", "t_new"),
-        ("d", "createAndLoad", "t_new"),
-        ("e", "load", "t_load"),
-        ("f", "truncateAndLoad", "t_truncate"),
-        ("g", "dropAndLoad", "t_drop"),
-    ]:
-        spec(project, rs, name, action, "pqt", 2, table=table)
-    dry = project.run("apply", "--dry-run")
-    assert dry.code == 0, dry.err
-    assert "5 would be published (dry run: nothing ran), 2 already published" in dry.out
-    assert rs.count("t_load") == 4 and rs.count("t_truncate") == 4
-    real = applied(project)
-    planned, ran = printed_statements(dry.out), printed_statements(real)
-    assert len(ran) > 40 and planned == ran
-    assert rs.count("t_load") == 7 and rs.count("t_truncate") == 3
-
-
-def test_an_edited_saved_plan_is_refused(
-    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
-) -> None:
-    """A saved plan runs only if the specs, results, config and target plan the very same
-    statements now: an added statement (one that reads an environment variable, too), an
-    edited one, an emptied fingerprint and a changed publisher.yaml are refused."""
-    rs, project = redshift, redshift_project
-    results(rs, tmp_path, "pqt", 1, 1, 4)
-    spec(project, rs, "a", "dropAndLoad", "pqt", 1)
-    assert project.run("plan", "-o", "plan.json").code == 0
-    saved = json.loads((project.root / "plan.json").read_text())
-    pub = saved["publications"][0]
-    evil = rs.qualified("evil")
-    added = {
-        "kind": "sql",
-        "sql": [f"CREATE TABLE {evil} AS SELECT ", {"param": "secret", "name": "PUBLISHER_TEST_REDSHIFT_PASSWORD"}],
-        "purpose": "x",
-    }
-    edits = {
-        "added": {**pub, "steps": [*pub["steps"], added]},
-        "edited": {**pub, "steps": [added, *pub["steps"][1:]]},
-        "no fingerprint": {**pub, "fingerprint": {}},
-    }
-    for what, edited in edits.items():
-        (project.root / "plan.json").write_text(json.dumps({**saved, "publications": [edited]}))
-        result = project.run("apply", "plan.json")
-        assert result.code == 1, what
-        assert "is stale, nothing was applied" in result.err, (what, result.err)
-    (project.root / "plan.json").write_text(json.dumps(saved))
-    config = (project.root / "publisher.yaml").read_text()
-    (project.root / "publisher.yaml").write_text(config + "\n# reviewed\n")
-    assert "publisher.yaml changed" in project.run("apply", "plan.json").err
-    (project.root / "publisher.yaml").write_text(config)
-    assert not {"evil", "t"} & rs.tables()
-    assert project.run("apply", "plan.json").code == 0
-    assert rs.count("t") == 4

@@ -1,0 +1,109 @@
+"""One fixture for every target: ``target`` runs a test once per engine (embedded Hive, the
+HiveServer2, the Redshift stand-in) through one interface, so each behaviour every target
+must show is written once (tests/integration/test_targets.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Project
+from tests.fixtures.hive import _embedded, _server, server_address
+from tests.fixtures.redshift import RedshiftProject
+from tests.resultfiles import write
+
+TARGETS = ("embedded", "server", "redshift")
+
+
+@dataclass
+class Target:
+    """A project publishing into one engine, and ways to look at what it published."""
+
+    kind: str
+    project: Project
+    database: str  # a spec's path
+    engine: Any  # tests.conftest.HiveEngine or tests.fixtures.redshift.RedshiftEngine
+    tmp: Path
+
+    @property
+    def is_hive(self) -> bool:
+        return self.kind != "redshift"
+
+    def table_name(self, table: str) -> str:
+        return table if self.is_hive else self.engine.table_name(table)
+
+    def spec(self, name: str, action: str, job: int, table: str = "t", fmt: str = "pqt", **extra: Any) -> Path:
+        keys = {"jobGroup": job, "flowNodeId": 1, "connection": {"id": 1}, "path": [self.database]}
+        keys |= {"table": self.table_name(table), "action": action, "inputFormat": fmt, **extra}
+        return self.project.spec(name, **keys)
+
+    def results(self, job: int, first: int, count: int, fmt: str = "pqt") -> list[dict[str, Any]]:
+        if self.is_hive:
+            return write(self.project.results(job, 1), fmt, first, count)
+        data = write(self.tmp / "local-results" / str(job), fmt, first, count)
+        self.engine.upload(self.tmp / "local-results" / str(job), job)
+        return data
+
+    def count(self, table: str) -> int:
+        return int(self.engine.count(table))
+
+    def rows(self, table: str) -> list[tuple[Any, ...]]:
+        """The table's rows, comparable with ``expected``."""
+        if self.is_hive:
+            from tests.integration.test_apply_hive import table_rows
+
+            return table_rows(self.engine, table)
+        from tests.integration.test_apply_redshift import table_rows as redshift_rows
+
+        return redshift_rows(self.engine, table)
+
+    def expected(self, data: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        if self.is_hive:
+            from tests.integration.test_apply_hive import expected
+
+            return expected(data)
+        from tests.integration.test_apply_redshift import expected as redshift_expected
+
+        return redshift_expected(data)
+
+    def tables(self) -> set[str]:
+        return set(self.engine.tables())
+
+
+@pytest.fixture(params=TARGETS)
+def target(request: pytest.FixtureRequest, tmp_path: Path, hive_state_dir: Path) -> Iterator[Target]:
+    """A fresh database (Hive) or schema and bucket (Redshift) per test, per engine."""
+    if request.param == "redshift":
+        request.applymarker(pytest.mark.redshift)
+        engine = request.getfixturevalue("redshift")
+        project = RedshiftProject(
+            tmp_path, engine.connections, results_template=engine.results_template, results_connection="s3"
+        )
+        yield Target("redshift", project, "dev", engine, tmp_path)
+        return
+    request.applymarker(pytest.mark.hive)
+    from tests.conftest import HiveEngine
+
+    hive_target = _embedded(hive_state_dir) if request.param == "embedded" else _server()
+    database = f"pubtest_{secrets.token_hex(5)}"
+    hive_target.execute(f"CREATE DATABASE `{database}`")
+    ledger = {"database": database, "table": "publications"}
+    if request.param == "embedded":
+        connection: dict[str, Any] = {"embedded": True, "stateDir": str(hive_state_dir)}
+    else:
+        host, port = server_address()
+        connection = {"host": host, "port": port, "auth": "NONE", "username": "publisher"}
+    connection = {"id": 1, "name": "hive", "type": "hive", **connection, "ledger": ledger}
+    engine = HiveEngine(request.param, connection, hive_target, database)
+    try:
+        yield Target(request.param, Project(tmp_path, [connection]), database, engine, tmp_path)
+    finally:
+        with contextlib.suppress(Exception):
+            hive_target.execute(f"DROP DATABASE IF EXISTS `{database}` CASCADE")
+        hive_target.close()

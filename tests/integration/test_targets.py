@@ -1,0 +1,76 @@
+"""Behaviours every target must show, written once and run on each engine: the embedded
+Hive, the HiveServer2 and the Redshift stand-in (the ``target`` fixture, conftest.py)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import printed_statements
+from tests.integration.conftest import Target
+
+ACTIONS_INTO = [
+    ("c", "create", "t_new"),
+    ("d", "createAndLoad", "t_new"),
+    ("e", "load", "t_load"),
+    ("f", "truncateAndLoad", "t_truncate"),
+    ("g", "dropAndLoad", "t_drop"),
+]
+
+
+def test_dry_run_prints_exactly_what_apply_then_runs(target: Target) -> None:
+    """Every action: `apply --dry-run` plans live and prints the statements that the next
+    `apply` runs (names differ only by the plan-time stamp), and runs none of them."""
+    project = target.project
+    target.results(1, 1, 4)
+    target.spec("a", "dropAndLoad", 1, table="t_load")
+    target.spec("b", "dropAndLoad", 1, table="t_truncate")
+    assert project.run("apply").code == 0
+    target.results(2, 10, 3)
+    for name, action, table in ACTIONS_INTO:
+        target.spec(name, action, 2, table=table)
+    before = target.tables()
+    dry = project.run("apply", "--dry-run")
+    assert dry.code == 0, dry.err
+    assert "5 would be published (dry run: nothing ran), 2 already published" in dry.out
+    assert target.tables() == before and target.count("t_load") == 4 and target.count("t_truncate") == 4
+    real = project.run("apply")
+    assert real.code == 0, real.err
+    planned, ran = printed_statements(dry.out), printed_statements(real.out)
+    assert len(ran) > 40 and planned == ran
+    assert target.count("t_load") == 7 and target.count("t_truncate") == 3
+
+
+def test_an_edited_saved_plan_is_refused(target: Target) -> None:
+    """A saved plan runs only if the specs, results, config and target plan the very same
+    statements now: an added statement (one that reads an environment variable, too), an
+    edited one, an emptied fingerprint and a changed publisher.yaml are refused."""
+    project = target.project
+    data = target.results(1, 1, 4)
+    target.spec("a", "dropAndLoad", 1)
+    assert project.run("plan", "-o", "plan.json").code == 0
+    saved = json.loads((project.root / "plan.json").read_text())
+    pub = saved["publications"][0]
+    evil = "`evil`" if target.is_hive else f'"{target.engine.schema}"."evil"'
+    added = {
+        "kind": "sql",
+        "sql": [f"CREATE TABLE {evil} AS SELECT ", {"param": "secret", "name": "HOME"}],
+        "purpose": "x",
+    }
+    edits = {
+        "added": {**pub, "steps": [*pub["steps"], added]},
+        "edited": {**pub, "steps": [added, *pub["steps"][1:]]},
+        "no fingerprint": {**pub, "fingerprint": {}},
+    }
+    for what, edited in edits.items():
+        (project.root / "plan.json").write_text(json.dumps({**saved, "publications": [edited]}))
+        result = project.run("apply", "plan.json")
+        assert result.code == 1, what
+        assert "is stale, nothing was applied" in result.err, (what, result.err)
+    (project.root / "plan.json").write_text(json.dumps(saved))
+    config = (project.root / "publisher.yaml").read_text()
+    (project.root / "publisher.yaml").write_text(config + "\n# reviewed\n")
+    assert "publisher.yaml changed" in project.run("apply", "plan.json").err
+    (project.root / "publisher.yaml").write_text(config)
+    assert not {"evil", "t"} & target.tables()
+    assert project.run("apply", "plan.json").code == 0
+    assert target.rows("t") == target.expected(data)
