@@ -644,7 +644,7 @@ PROFILE_IMPORTS = (
     ("python itself", "pass"),
     ("publisher.cli (what every command imports)", "import publisher.cli"),
     ("yaml + jsonschema (config and spec validation)", "import yaml, jsonschema"),
-    ("pyarrow (results.py: Parquet footers)", "import pyarrow, pyarrow.parquet"),
+    ("pyarrow (results/parquet.py: Parquet footers)", "import pyarrow, pyarrow.parquet"),
     ("numpy (imported by pyarrow)", "import numpy"),
     ("boto3 (S3 results and manifests)", "import boto3"),
     ("redshift_connector", "import redshift_connector"),

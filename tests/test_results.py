@@ -20,9 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from publisher import results as results_module
 from publisher.model.errors import InvalidInput
-from publisher.results import Column, Results, inspect_results
+from publisher.results import Column, Results, avro, inspect_results, parquet, stores
 
 # --- Writing result files ---------------------------------------------------------
 
@@ -208,7 +207,7 @@ def test_parquet_with_a_large_footer_is_read_in_two_ranges(tmp_path: Path) -> No
     # Many row groups and columns make a footer bigger than the first tail read.
     table = pa.table({f"c{i}": list(range(200)) for i in range(60)})
     path = write_parquet(tmp_path / "r" / "wide.parquet", table, row_group_size=10)
-    assert pq.read_metadata(path).serialized_size > results_module.PARQUET_TAIL
+    assert pq.read_metadata(path).serialized_size > parquet.PARQUET_TAIL
     res = inspect_results(str(tmp_path / "r"), "pqt")
     assert res.rows == 200 and len(res.columns) == 60
 
@@ -275,17 +274,17 @@ def test_parquet_footer_only_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyP
     big = pa.table({"blob": [os.urandom(1024) for _ in range(4096)]})  # ~4 MB of incompressible data
     write_parquet(folder / "big.parquet", big, compression="none")
     read: list[int] = []
-    original = results_module._LocalStore.read_range
+    original = stores._LocalStore.read_range
 
     def counting(self: Any, f: Any, start: int, end: int) -> bytes:
         data = original(self, f, start, end)
         read.append(len(data))
         return data
 
-    monkeypatch.setattr(results_module._LocalStore, "read_range", counting)
+    monkeypatch.setattr(stores._LocalStore, "read_range", counting)
     res = inspect_results(str(folder), "pqt")
     assert res.rows == 4096
-    assert sum(read) <= results_module.PARQUET_TAIL < res.files[0].size // 50
+    assert sum(read) <= parquet.PARQUET_TAIL < res.files[0].size // 50
 
 
 # --- Avro ---------------------------------------------------------------------------
@@ -737,7 +736,7 @@ def test_s3_parquet_reads_only_the_footer_with_ranged_gets(s3: Any) -> None:
     assert res.rows == 4096
     assert client.gets and all(g["Range"].startswith("bytes=") for g in client.gets)
     assert len(client.gets) == 1
-    assert client.received <= results_module.PARQUET_TAIL < len(data) // 50
+    assert client.received <= parquet.PARQUET_TAIL < len(data) // 50
 
 
 def test_s3_parquet_with_a_large_footer(s3: Any) -> None:
@@ -760,7 +759,7 @@ def test_s3_avro_counts_blocks_with_few_requests(s3: Any) -> None:
 
 
 def test_s3_avro_skips_big_blocks_without_downloading_them(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(results_module, "S3_CHUNK", 256 * 1024)
+    monkeypatch.setattr(avro, "S3_CHUNK", 256 * 1024)
     schema = {"type": "record", "name": "R", "fields": [{"name": "b", "type": "bytes"}]}
     records = [{"b": os.urandom(10_000)} for _ in range(400)]  # ~4 MB in blocks of ~1 MB
     data = avro_bytes(schema, records, sync_interval=1_000_000)

@@ -18,7 +18,8 @@ from publisher.dialects.types import (
 )
 from publisher.model.errors import InvalidInput, Location
 from publisher.reports.type_table import DocRow, doc_rows, type_table_markdown
-from publisher.results import _relaxed, arrow_type_from_avro
+from publisher.results.avro import arrow_type_from_avro
+from publisher.results.schema import _relaxed
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from publisher.model.errors import InvalidInput
 
-if TYPE_CHECKING:  # results.py imports this module: keep it free of the layers above
+if TYPE_CHECKING:  # results/ imports this module: keep it free of the layers above
     from publisher.inputs.config import Connection
     from publisher.model.relation import Relation
 

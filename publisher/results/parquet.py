@@ -1,0 +1,82 @@
+"""Parquet: columns, row counts and NULL counts from the footer alone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from publisher.results.formats import _PARQUET_MAGIC, _wrong_format
+from publisher.results.schema import _one_schema
+from publisher.results.stores import _Store
+from publisher.results.values import Column, ResultFile, _Inspected
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+PARQUET_TAIL = 64 * 1024
+"""Bytes fetched from a Parquet file's end: the footer of most files fits in one GET."""
+
+
+def _columns(schema: pa.Schema) -> tuple[Column, ...]:
+    return tuple(Column(f.name, f.type, f.nullable) for f in schema)
+
+
+def _parquet_footer(store: _Store, f: ResultFile) -> bytes:
+    """The footer bytes (metadata, length, magic), fetched from the file's end only."""
+    if f.size < 12:
+        head = store.read_range(f, 0, f.size)
+        raise _wrong_format(f, "pqt", f"only {f.size} bytes", head if head else None)
+    tail = store.read_range(f, max(0, f.size - PARQUET_TAIL), f.size)
+    if not tail.endswith(_PARQUET_MAGIC):
+        head = tail if f.size <= PARQUET_TAIL else store.read_range(f, 0, 1024)
+        raise _wrong_format(f, "pqt", "no Parquet footer (magic bytes PAR1 at the end)", head)
+    length = int.from_bytes(tail[-8:-4], "little")
+    if length + 12 > f.size:
+        raise _wrong_format(f, "pqt", f"footer length {length} exceeds the file", None)
+    if length + 8 > len(tail):
+        tail = store.read_range(f, f.size - 8 - length, f.size - len(tail)) + tail
+    return tail[-8 - length :]
+
+
+def _parquet_file(store: _Store, f: ResultFile) -> tuple[tuple[Column, ...], int]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    footer = _parquet_footer(store, f)
+    try:
+        # Spark's legacy INT96 timestamps hold microseconds: read them as such rather
+        # than as nanoseconds that Redshift would refuse.
+        pf = pq.ParquetFile(pa.BufferReader(_PARQUET_MAGIC + footer), coerce_int96_timestamp_unit="us")
+        nulls = _parquet_null_counts(pf.metadata)
+        columns = tuple(replace(c, null_count=nulls.get(c.name)) for c in _columns(pf.schema_arrow))
+        return columns, int(pf.metadata.num_rows)
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise _wrong_format(f, "pqt", f"unreadable footer ({e})", None) from e
+
+
+def _parquet_null_counts(metadata: Any) -> dict[str, int]:
+    """NULLs per top-level column from the row groups' statistics, for columns that have
+    them in every row group; nested columns are left out (their leaves count other NULLs)."""
+    totals: dict[str, int] = {}
+    missing: set[str] = set()
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        for i in range(group.num_columns):
+            chunk = group.column(i)
+            name = chunk.path_in_schema
+            stats = chunk.statistics
+            if "." in name or stats is None or not stats.has_null_count:
+                missing.add(name)
+            else:
+                totals[name] = totals.get(name, 0) + int(stats.null_count)
+    return {name: n for name, n in totals.items() if name not in missing}
+
+
+def _inspect_parquet(store: _Store, files: list[ResultFile], sample_rows: int) -> _Inspected:
+    schemas = []
+    counted = []
+    for f in files:
+        columns, rows = _parquet_file(store, f)
+        schemas.append((f, columns))
+        counted.append(replace(f, rows=rows))
+    return counted, _one_schema(schemas), None

@@ -1,0 +1,57 @@
+"""What inspecting a result returns: the result, its files and its columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from publisher.model.vocabulary import InputFormat
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """One data file of a result."""
+
+    uri: str
+    size: int
+    version: str
+    rows: int | None
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a result's schema."""
+
+    name: str
+    type: pa.DataType
+    nullable: bool
+    null_count: int | None = None  # NULLs in all files, where metadata says (Parquet statistics, Avro non-null)
+
+
+@dataclass(frozen=True)
+class Results:
+    """A result: its files in one format and the schema they share."""
+
+    location: str
+    format: InputFormat
+    files: tuple[ResultFile, ...]
+    columns: tuple[Column, ...]
+    avro_schema: str | None = None  # Avro: a reader schema (JSON) with the files' exact field names
+
+    @property
+    def rows(self) -> int | None:
+        """Rows in all files, from metadata; None when a format has no row count."""
+        counts = [f.rows for f in self.files]
+        return None if any(c is None for c in counts) else sum(c or 0 for c in counts)
+
+    @property
+    def is_s3(self) -> bool:
+        """Whether the result lives on S3."""
+        return self.location.startswith("s3://")
+
+
+_Inspected = tuple[list[ResultFile], tuple[Column, ...], str | None]
+"""The files with their row counts, the columns they share, and an Avro reader schema."""
