@@ -467,6 +467,7 @@ def test_parses_apache_hive_describe_formatted() -> None:
         "parquet",
         "hdfs://nn:8020/user/hive/warehouse/t",
         True,
+        partition_columns=("ds",),
     )
     assert parse_location(APACHE_HIVE_DESCRIBE_FORMATTED) == "hdfs://nn:8020/user/hive/warehouse/t"
 
