@@ -180,16 +180,6 @@ def embedded_session(state_dir: Path) -> SparkSession:
         return _session[1]
 
 
-def stop_embedded_session() -> None:
-    """Stop the process's embedded session, if any. The JVM stays until the process
-    ends; a later embedded_session() with the same state folder starts a new session."""
-    global _session
-    with _session_lock:
-        if _session is not None:
-            _session[1].stop()
-            _session = None
-
-
 class EmbeddedHive(DescribedTables):
     """Spark with Hive support in this process; metastore and warehouse in ``state_dir``."""
 
