@@ -648,12 +648,15 @@ PROFILE_IMPORTS = (
     ("numpy (imported by pyarrow)", "import numpy"),
     ("boto3 (S3 results and manifests)", "import boto3"),
     ("redshift_connector", "import redshift_connector"),
-    ("pyhive + sqlalchemy (HiveServer2 target)", "import publisher.engines.hive"),
+    ("pyhive + sqlalchemy (HiveServer2 target)", "import publisher.engines.hiveserver2"),
     (
         "the Redshift apply's imports",
         "import publisher.cli, publisher.workflow, pyarrow.parquet, boto3, redshift_connector",
     ),
-    ("the Hive apply's imports", "import publisher.cli, publisher.workflow, pyarrow.parquet, publisher.engines.hive"),
+    (
+        "the Hive apply's imports",
+        "import publisher.cli, publisher.workflow, pyarrow.parquet, publisher.engines.hiveserver2",
+    ),
 )
 
 

@@ -125,7 +125,7 @@ class RoundTrips:
         self.calls: dict[str, int] = {"plan": 0, "apply": 0}
         self.seconds: dict[str, float] = {"plan": 0.0, "apply": 0.0}
         self._lock = threading.Lock()
-        from publisher.engines.hive import HiveServer
+        from publisher.engines.hiveserver2 import HiveServer
         from publisher.engines.redshift import RedshiftTarget
 
         # Each of these sends one statement (_inspect: one SQLAlchemy inspector call).

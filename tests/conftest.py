@@ -59,7 +59,7 @@ class HiveEngine:
 def hive(hive_target: Target, hive_database: str, hive_state_dir: Path) -> HiveEngine:
     """``hive_target`` and ``hive_database`` as a publisher.yaml connection; the ledger lives
     in the test's database too, so tests do not see each other's publications."""
-    from publisher.engines.hive import EmbeddedHive
+    from publisher.engines.hive_embedded import EmbeddedHive
 
     ledger = {"database": hive_database, "table": "publications"}
     if isinstance(hive_target, EmbeddedHive):

@@ -63,3 +63,16 @@ def test_model_imports_nothing_else_of_publisher() -> None:
     for file, names in imports("model").items():
         bad = [n for n in names if n.startswith("publisher.") and not n.startswith("publisher.model")]
         assert not bad, f"{file} imports {bad}"
+
+
+def test_hive_parsing_imports_no_driver_and_pyspark_loads_only_with_a_session() -> None:
+    engines = imports("engines")
+    for name in ("hive_describe.py", "hive_errors.py"):
+        bad = [n for n in engines[f"publisher/engines/{name}"] if n.startswith(DRIVERS)]
+        assert not bad, f"publisher/engines/{name} imports {bad}"
+    assert not [n for n in engines["publisher/engines/hiveserver2.py"] if n.startswith("pyspark")]
+    # hive_embedded imports pyspark inside the function that starts the session, not on import.
+    tree = ast.parse((ROOT / "publisher/engines/hive_embedded.py").read_text(encoding="utf-8"))
+    top = {a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+    top |= {n.module or "" for n in tree.body if isinstance(n, ast.ImportFrom)}
+    assert not [n for n in top if n.startswith("pyspark")]

@@ -18,7 +18,7 @@ import pytest
 from publisher.inputs.config import load_config
 from publisher.inputs.spec import Spec, load_specs
 from publisher.model.target import ColumnState, TableState
-from publisher.model.vocabulary import ACTIONS, TARGET_FORMATS
+from publisher.model.vocabulary import ACTIONS, TARGET_FORMATS, TARGET_TYPES
 from publisher.planning.planner import plan_publication
 from publisher.planning.view import TargetView
 from publisher.reports.render import publication_text
@@ -126,7 +126,7 @@ SPECIAL = ["offline", "published", "forced"]
 
 
 @pytest.mark.parametrize("case", SPECIAL)
-@pytest.mark.parametrize("target", ["hive", "redshift"])
+@pytest.mark.parametrize("target", TARGET_TYPES)
 def test_golden_plan_offline_published_and_forced(
     tmp_path: Path, target: str, case: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from publisher.model.plan import Statement
-from publisher.model.vocabulary import ACTIONS
+from publisher.model.vocabulary import ACTIONS, TARGET_TYPES
 from publisher.planning.planner import PlanInput, plan_all
 from tests.test_planner_golden import HIVE_DATABASE_LOCATION, HIVE_LOCATION, NOW, make_results, make_spec, view
 
-PAIRS = [(t, a, b) for t in ("hive", "redshift") for a in ACTIONS for b in ACTIONS]
+PAIRS = [(t, a, b) for t in TARGET_TYPES for a in ACTIONS for b in ACTIONS]
 
 
 def two(tmp_path: Path, target: str, first: str, second: str) -> list[PlanInput]:

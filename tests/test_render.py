@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from publisher.model.plan import Plan
+from publisher.model.vocabulary import TARGET_TYPES
 from publisher.planning.planner import plan_publication
 from publisher.reports.render import md_code, md_text, plan_markdown, plan_text
 from tests.test_planner_golden import NOW, make_results, make_spec, view
@@ -27,7 +28,7 @@ def evil_plan(tmp_path: Path, target: str) -> Plan:
     return Plan("2026-11-28T12:00:00Z", False, (replace(pub, spec_file="specs/a|b`c.yaml", status_detail=EVIL),))
 
 
-@pytest.mark.parametrize("target", ["hive", "redshift"])
+@pytest.mark.parametrize("target", TARGET_TYPES)
 def test_markdown_keeps_names_inside_their_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str) -> None:
     monkeypatch.chdir(tmp_path)
     text = plan_markdown(evil_plan(tmp_path, target))
@@ -42,7 +43,7 @@ def test_markdown_keeps_names_inside_their_code(tmp_path: Path, monkeypatch: pyt
     assert len(table_rows) == 1 and table_rows[0].count(" | ") == 6, "a name splits a table cell"
 
 
-@pytest.mark.parametrize("target", ["hive", "redshift"])
+@pytest.mark.parametrize("target", TARGET_TYPES)
 def test_text_plan_quotes_names_as_the_sql_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str) -> None:
     monkeypatch.chdir(tmp_path)
     text = plan_text(evil_plan(tmp_path, target))

@@ -11,7 +11,7 @@
 #   PUBLISHER_PYTHON     a python with pyspark and PyHive (default: python)
 #
 # The spark.sql.* confs and -Duser.timezone below must stay identical to SHARED_CONFS
-# and SHARED_JAVA_OPTIONS in publisher/engines/hive.py (the embedded engine):
+# and SHARED_JAVA_OPTIONS in publisher/engines/hive_embedded.py (the embedded engine):
 # tests/integration/test_hive_target.py reads them back from both engines and compares.
 # Why each one: docs/hive-research.md, "Confs".
 set -euo pipefail

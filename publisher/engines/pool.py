@@ -86,11 +86,13 @@ class S3Objects:
 def open_target(connection: Connection, config: Config) -> Target:
     """An open connection to a hive or redshift target."""
     if connection.type == "hive":
-        from publisher.engines.hive import EmbeddedHive, HiveServer
-
         if connection.get("embedded"):
+            from publisher.engines.hive_embedded import EmbeddedHive
+
             state = Path(connection.get("stateDir", ".publisher/hive"))
             return EmbeddedHive(state if state.is_absolute() else config.root / state)
+        from publisher.engines.hiveserver2 import HiveServer
+
         return HiveServer(
             connection.get("host"),
             int(connection.get("port", 10000)),

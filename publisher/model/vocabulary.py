@@ -24,11 +24,6 @@ TARGET_FORMATS: dict[TargetType, tuple[InputFormat, ...]] = {
     "redshift": ("csv", "json", "avro", "pqt"),
 }
 
-# Actions that make a new table named <table>_<timestamp>.
+# Actions that make a new table named <table>_<timestamp>. What else an action needs or
+# does is its strategy's (planning/actions/: needs_table, replaces_definition).
 TIMESTAMPED_ACTIONS: frozenset[Action] = frozenset({"create", "createAndLoad"})
-# Actions that need the target table to exist already.
-EXISTING_TABLE_ACTIONS: frozenset[Action] = frozenset({"load", "truncateAndLoad"})
-# Actions that load rows.
-LOADING_ACTIONS: frozenset[Action] = frozenset({"load", "createAndLoad", "truncateAndLoad", "dropAndLoad"})
-# Actions after which <table> has the results' columns.
-REPLACING_ACTIONS: frozenset[Action] = frozenset({"dropAndLoad"})

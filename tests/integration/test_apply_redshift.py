@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from publisher.model.target import ColumnState
+from publisher.model.vocabulary import ACTIONS, TIMESTAMPED_ACTIONS
 from tests.fixtures.redshift import RedshiftEngine, RedshiftProject
 from tests.resultfiles import normalized, rows, write, write_csv, write_json
 
 redshift_only = pytest.mark.redshift
 
 FORMATS = ["csv", "json", "avro", "pqt"]
-ACTIONS = ["create", "load", "createAndLoad", "truncateAndLoad", "dropAndLoad"]
 
 # CSV and JSON carry no types: their schema is inferred from a sample, where a decimal is a
 # float, and a timestamp with microseconds is a string (JSON) or has nanoseconds (CSV).
@@ -150,7 +150,7 @@ def test_action_publishes_every_format(
     out = applied(project)
     assert "1 published, 0 already published, 0 failed" in out
 
-    if action in ("create", "createAndLoad"):
+    if action in TIMESTAMPED_ACTIONS:
         (made,) = new_tables(rs, before_tables)
         assert re.fullmatch(r"t_\d{14}", made), made
         assert rs.columns(made) == TYPES_BY_FORMAT[fmt]

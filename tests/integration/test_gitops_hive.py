@@ -242,7 +242,7 @@ def test_readers_never_see_an_empty_table_during_truncate_and_load(project: Proj
         pytest.skip("a second connection needs the server")
     import threading
 
-    from publisher.engines.hive import HiveServer
+    from publisher.engines.hiveserver2 import HiveServer
 
     use(project, hive)
     write(project.results(10, 1), "pqt", 1, 50_000, parts=4)

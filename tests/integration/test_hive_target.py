@@ -22,18 +22,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from publisher.engines.hive import (
-    SHARED_CONFS,
-    EmbeddedHive,
-    HiveError,
-    HiveServer,
-    engine_message,
-    parse_describe_formatted,
-    parse_location,
-)
+from publisher.engines.hive_embedded import SHARED_CONFS, EmbeddedHive
+from publisher.engines.hive_errors import HiveError
+from publisher.engines.hiveserver2 import HiveServer
 from publisher.model.errors import PublishFailed
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnState, TableState, Target
+from publisher.model.target import ColumnState, Target
 from tests.fixtures.hive import server_address
 
 pytestmark = pytest.mark.hive
@@ -423,73 +417,3 @@ def test_the_sqlalchemy_dialect_works_against_the_server() -> None:
     finally:
         server.execute(f"DROP DATABASE IF EXISTS `{database}` CASCADE")
         server.close()
-
-
-# --------------------------------------------------------------------- parsing, no engine
-
-# DESCRIBE FORMATTED of a partitioned Parquet table, as Apache Hive 2.3's HiveServer2
-# returns it (padded keys ending in ':', partition columns only in their own section).
-APACHE_HIVE_DESCRIBE_FORMATTED = [
-    ("# col_name            ", "data_type           ", "comment             "),
-    ("", None, None),
-    ("id                  ", "bigint              ", ""),
-    ("Price               ", "decimal(10,2)       ", ""),
-    ("tags                ", "array<string>       ", ""),
-    ("", None, None),
-    ("# Partition Information", None, None),
-    ("# col_name            ", "data_type           ", "comment             "),
-    ("", None, None),
-    ("ds                  ", "string              ", ""),
-    ("", None, None),
-    ("# Detailed Table Information", None, None),
-    ("Database:           ", "default             ", None),
-    ("Location:           ", "hdfs://nn:8020/user/hive/warehouse/t", None),
-    ("Table Type:         ", "MANAGED_TABLE       ", None),
-    ("Table Parameters:", None, None),
-    ("", "numFiles            ", "3                   "),
-    ("", None, None),
-    ("# Storage Information", None, None),
-    ("SerDe Library:      ", "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe", None),
-    ("InputFormat:        ", "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat", None),
-    ("OutputFormat:       ", "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat", None),
-]
-
-
-def test_parses_apache_hive_describe_formatted() -> None:
-    state = parse_describe_formatted(APACHE_HIVE_DESCRIBE_FORMATTED)
-    assert state == TableState(
-        (
-            ColumnState("id", "bigint"),
-            ColumnState("price", "decimal(10,2)"),
-            ColumnState("tags", "array<string>"),
-            ColumnState("ds", "string"),
-        ),
-        "parquet",
-        "hdfs://nn:8020/user/hive/warehouse/t",
-        True,
-    )
-    assert parse_location(APACHE_HIVE_DESCRIBE_FORMATTED) == "hdfs://nn:8020/user/hive/warehouse/t"
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        (  # Apache Hive
-            "Error while compiling statement: FAILED: SemanticException [Error 10001]: Line 1:14 Table not found 'x'",
-            "FAILED: SemanticException [Error 10001]: Line 1:14 Table not found 'x'",
-        ),
-        (  # Spark's Thrift Server
-            "Error running query: [PARSE_SYNTAX_ERROR] org.apache.spark.sql.catalyst.parser.ParseException: \n"
-            "[PARSE_SYNTAX_ERROR] Syntax error at or near 'SELEC'. SQLSTATE: 42601 (line 1, pos 0)\n\n== SQL ==",
-            "[PARSE_SYNTAX_ERROR] Syntax error at or near 'SELEC'. SQLSTATE: 42601 (line 1, pos 0)",
-        ),
-        (  # a failed task, through pyspark
-            "org.apache.spark.SparkException: Job aborted due to stage failure: Task 1 in stage 127.0 failed 1"
-            " times, most recent failure: Lost task 1.0 in stage 127.0 (TID 161) (localhost executor driver):"
-            " org.apache.avro.AvroTypeException: Found job.price_fixed, expecting union[null, bytes]\n\tat x.y(Z)",
-            "Found job.price_fixed, expecting union[null, bytes]",
-        ),
-    ],
-)
-def test_engine_message_keeps_the_first_meaningful_line(text: str, message: str) -> None:
-    assert engine_message(text) == message

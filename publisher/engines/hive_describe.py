@@ -1,0 +1,170 @@
+"""What both Hive targets read of a table: ``DESCRIBE FORMATTED``, ``DESCRIBE DATABASE``
+and ``SHOW TABLES`` output parsed, and the inspection built on it.
+
+Apache Hive and Spark shape this output closely enough for one parser
+(docs/hive-research.md). Pure: no driver is imported here, so tests read it cheaply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from publisher.model.relation import Relation
+from publisher.model.target import ColumnState, TableState
+
+
+def quote(name: str) -> str:
+    """A backtick-quoted identifier; names are validated before they get here."""
+    return f"`{name}`"
+
+
+def qualified(relation: Relation) -> str:
+    """`db`.`table` (Hive has no schema level)."""
+    return f"{quote(relation.database)}.{quote(relation.name)}"
+
+
+# (substring of the InputFormat or SerDe class, storage name). InputFormat is checked
+# first: SEQUENCEFILE tables use the text SerDe (LazySimpleSerDe).
+_STORAGE_BY_CLASS = (
+    ("parquet", "parquet"),
+    ("avro", "avro"),
+    ("orc", "orc"),
+    ("rcfile", "rcfile"),
+    ("sequencefile", "sequencefile"),
+    ("textinputformat", "textfile"),
+    ("lazysimpleserde", "textfile"),
+    ("jsonserde", "json"),
+    ("opencsvserde", "csv"),
+)
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _split_describe(
+    rows: Sequence[Sequence[Any]],
+) -> tuple[list[ColumnState], dict[str, str], list[str]]:
+    """Columns and the key/value details of ``DESCRIBE FORMATTED`` (Hive or Spark).
+
+    Both print the columns first (Hive after a ``# col_name`` header and a blank row),
+    a blank row, then ``# ...`` sections of key/value rows. Hive lists partition columns
+    only under ``# Partition Information``, Spark in both places; Hive pads keys with
+    spaces and ends them with ':' ("SerDe Library:"), Spark does not ("Serde Library").
+    """
+    columns: list[ColumnState] = []
+    details: dict[str, str] = {}
+    partitions: list[str] = []
+    section = "columns"
+    for row in rows:
+        name, value = _cell(row[0]), _cell(row[1] if len(row) > 1 else None)
+        if not name and value and len(row) > 2:
+            # Apache Hive lists table parameters as ('', key, value) rows.
+            details.setdefault(f"param {value.lower()}", _cell(row[2]).lower())
+        if name.startswith("#"):
+            if name.lower() != "# col_name":
+                section = "partition" if "partition information" in name.lower() else "details"
+            continue
+        if not name:
+            if section == "columns" and columns:
+                section = "details"
+            continue
+        if section == "details":
+            details.setdefault(name.rstrip(":").strip().lower(), value)
+            continue
+        if section == "partition":
+            partitions.append(name.lower())
+        if all(c.name != name.lower() for c in columns):
+            columns.append(ColumnState(name.lower(), value.lower()))
+    return columns, details, partitions
+
+
+def _storage(details: Mapping[str, str]) -> str | None:
+    provider = details.get("provider", "").lower()
+    if provider and provider != "hive":
+        return provider  # a Spark data source table: USING parquet / avro / ...
+    for key in ("inputformat", "serde library"):
+        cls = details.get(key, "").lower()
+        for needle, storage in _STORAGE_BY_CLASS:
+            if needle in cls:
+                return storage
+    return None
+
+
+def parse_describe_formatted(rows: Sequence[Sequence[Any]]) -> TableState:
+    """TableState from ``DESCRIBE FORMATTED`` rows of Apache Hive or Spark."""
+    columns, details, partitions = _split_describe(rows)
+    kind = (details.get("type") or details.get("table type") or "").upper()
+    managed = None if not kind else kind.startswith("MANAGED")
+    buckets = details.get("num buckets", "-1").strip()
+    properties = details.get("table properties", "").lower()
+    return TableState(
+        tuple(columns),
+        _storage(details),
+        details.get("location") or None,
+        managed,
+        partition_columns=tuple(partitions),
+        view="VIEW" in kind,
+        bucketed=buckets.lstrip("-").isdigit() and int(buckets) > 0,
+        transactional="transactional=true" in properties or details.get("param transactional") == "true",
+    )
+
+
+def parse_database_location(rows: Sequence[Sequence[Any]]) -> str | None:
+    """The Location of ``DESCRIBE DATABASE`` rows: Spark gives (info_name, info_value)
+    rows, Hive one row (db_name, comment, location, owner_name, ...)."""
+    for row in rows:
+        cells = [_cell(c) for c in row]
+        if len(cells) >= 2 and cells[0].lower() == "location":
+            return cells[1] or None
+    if rows and len(rows[0]) >= 3:
+        return _cell(rows[0][2]) or None
+    return None
+
+
+def parse_location(rows: Sequence[Sequence[Any]]) -> str | None:
+    """The table's Location from ``DESCRIBE FORMATTED`` rows of Apache Hive or Spark."""
+    return _split_describe(rows)[1].get("location") or None
+
+
+def table_names_from_show_tables(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> set[str]:
+    """Table names from SHOW TABLES: Hive has one column (tab_name); Spark has
+    (namespace, tableName, isTemporary) and lists the session's temporary views too."""
+    lowered = [c.lower() for c in columns]
+    if "tablename" not in lowered:
+        return {str(row[0]).lower() for row in rows}
+    name_at = lowered.index("tablename")
+    temp_at = lowered.index("istemporary") if "istemporary" in lowered else None
+    return {str(row[name_at]).lower() for row in rows if temp_at is None or str(row[temp_at]).lower() != "true"}
+
+
+class DescribedTables:
+    """Inspection both Hive targets share: DESCRIBE FORMATTED / DESCRIBE DATABASE output
+    is alike on Apache Hive and Spark. Subclasses say how to run and find a table."""
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def namespace_exists(self, relation: Relation) -> bool:
+        raise NotImplementedError
+
+    def _describe(self, relation: Relation) -> list[tuple[Any, ...]] | None:
+        raise NotImplementedError
+
+    def table_state(self, relation: Relation) -> TableState | None:
+        rows = self._describe(relation)
+        return None if rows is None else parse_describe_formatted(rows)
+
+    def table_states(self, relation: Relation) -> dict[str, TableState] | None:
+        return None  # each table is described on its own (DESCRIBE FORMATTED)
+
+    def table_location(self, relation: Relation) -> str | None:
+        """The table's storage location (a URI), or None when it does not exist."""
+        rows = self._describe(relation)
+        return None if rows is None else parse_location(rows)
+
+    def namespace_location(self, relation: Relation) -> str | None:
+        if not self.namespace_exists(relation):
+            return None
+        return parse_database_location(self.fetch(f"DESCRIBE DATABASE {quote(relation.database)}"))
