@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from publisher.inputs.validation import schema
-from publisher.model.vocabulary import ACTIONS, CONNECTION_TYPES, INPUT_FORMATS, TARGET_FORMATS
+from publisher.model.vocabulary import (
+    ACTIONS,
+    CONNECTION_TYPES,
+    HIVE_AUTH_MODES,
+    INPUT_FORMATS,
+    SSL_MODES,
+    TARGET_FORMATS,
+)
 
 
 def test_spec_schema_actions_equal_code() -> None:
@@ -24,6 +31,12 @@ def test_per_target_formats_equal_code() -> None:
 
 def test_config_connection_types_equal_code() -> None:
     assert schema("config.schema.json")["$defs"]["connection"]["properties"]["type"]["enum"] == list(CONNECTION_TYPES)
+
+
+def test_config_hive_auth_and_sslmode_equal_code() -> None:
+    config = schema("config.schema.json")["$defs"]
+    assert config["hive"]["properties"]["auth"]["enum"] == list(HIVE_AUTH_MODES)
+    assert config["redshift"]["properties"]["sslmode"]["enum"] == list(SSL_MODES)
 
 
 def test_every_spec_property_has_description_and_examples() -> None:

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine, Inspector
 from publisher.model.errors import PublishFailed
 from publisher.model.relation import Relation
 from publisher.model.target import ColumnState, TableState
+from publisher.model.vocabulary import HIVE_AUTH_MODES
 
 if TYPE_CHECKING:
     # pyspark is imported only when an embedded session starts: it is big and slow.
@@ -485,7 +486,7 @@ class EmbeddedHive(_DescribedTables):
 # --------------------------------------------------------------------------- server
 
 
-AUTH_MODES = ("NONE", "NOSASL", "LDAP", "KERBEROS", "CUSTOM")
+AUTH_MODES = HIVE_AUTH_MODES
 
 
 class HiveServer(_DescribedTables):
