@@ -84,6 +84,14 @@ def test_env_references_are_whole_values_only(tmp_path: Path, monkeypatch: pytes
     assert config.find("h").hive.username == "u${A}"  # type: ignore[union-attr]
 
 
+def test_env_references_are_secrets_only_where_the_schema_says_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("A", "secret-a")
+    config = load_config(write(tmp_path, BASE + "  - {id: 1, name: h, type: hive, host: x, username: '${A}'}\n"))
+    assert config.find("h").hive.username == "${A}"  # type: ignore[union-attr]
+
+
 def test_duplicate_ids_and_names(tmp_path: Path) -> None:
     path = write(
         tmp_path,
