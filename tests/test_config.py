@@ -33,7 +33,7 @@ def test_secrets_are_references_read_only_when_revealed(tmp_path: Path, monkeypa
         "iamRole: 'arn:aws:iam::123456789012:role/p', s3: 4}\n" + "  - {id: 4, name: s3, type: s3}\n",
     )
     config = load_config(path)
-    secret = config.find("rs").get("password")  # type: ignore[union-attr]
+    secret = config.find("rs").redshift.password  # type: ignore[union-attr]
     assert secret == Secret("RS_PW")
     assert str(secret) == "${RS_PW}"
     monkeypatch.setenv("RS_PW", "hunter2")
@@ -81,7 +81,15 @@ def test_no_error_repeats_a_secret(tmp_path: Path, connection: str) -> None:
 def test_env_references_are_whole_values_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("A", "secret-a")
     config = load_config(write(tmp_path, BASE + "  - {id: 1, name: h, type: hive, host: x, username: 'u${A}'}\n"))
-    assert config.find("h").get("username") == "u${A}"  # type: ignore[union-attr]
+    assert config.find("h").hive.username == "u${A}"  # type: ignore[union-attr]
+
+
+def test_env_references_are_secrets_only_where_the_schema_says_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("A", "secret-a")
+    config = load_config(write(tmp_path, BASE + "  - {id: 1, name: h, type: hive, host: x, username: '${A}'}\n"))
+    assert config.find("h").hive.username == "${A}"  # type: ignore[union-attr]
 
 
 def test_duplicate_ids_and_names(tmp_path: Path) -> None:

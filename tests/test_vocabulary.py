@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import Any, get_args, get_type_hints
 
+import pytest
+
+from publisher.inputs.config import SETTINGS, Ledger, setting_key
 from publisher.inputs.validation import schema
-from publisher.model.vocabulary import ACTIONS, CONNECTION_TYPES, INPUT_FORMATS, TARGET_FORMATS
+from publisher.model.secret import Secret
+from publisher.model.vocabulary import (
+    ACTIONS,
+    CONNECTION_TYPES,
+    HIVE_AUTH_MODES,
+    INPUT_FORMATS,
+    SSL_MODES,
+    TARGET_FORMATS,
+    ConnectionType,
+)
 
 
 def test_spec_schema_actions_equal_code() -> None:
@@ -24,6 +38,46 @@ def test_per_target_formats_equal_code() -> None:
 
 def test_config_connection_types_equal_code() -> None:
     assert schema("config.schema.json")["$defs"]["connection"]["properties"]["type"]["enum"] == list(CONNECTION_TYPES)
+
+
+def test_config_hive_auth_and_sslmode_equal_code() -> None:
+    config = schema("config.schema.json")["$defs"]
+    assert config["hive"]["properties"]["auth"]["enum"] == list(HIVE_AUTH_MODES)
+    assert config["redshift"]["properties"]["sslmode"]["enum"] == list(SSL_MODES)
+
+
+# Defaults the schema cannot state: it allows only embedded: true, and without it a hive
+# connection is a HiveServer2.
+IMPLIED_DEFAULTS = {("hive", "embedded"): False}
+
+
+def _agree(kind: str, cls: type[Any], rule: dict[str, Any]) -> None:
+    """The fields of ``cls`` are the keys of ``rule``, in order, required alike, with its
+    defaults, and typed Secret exactly where the schema says secret."""
+    properties = {k: v for k, v in rule["properties"].items() if k not in ("id", "name", "type")}
+    hints = get_type_hints(cls)
+    assert [setting_key(f.name) for f in fields(cls)] == list(properties), kind
+    for f in fields(cls):
+        key = setting_key(f.name)
+        prop = properties[key]
+        required = f.default is MISSING and f.default_factory is MISSING
+        assert required == (key in rule.get("required", ())), (kind, key)
+        if isinstance(f.default, Ledger):
+            assert prop == {"$ref": "#/$defs/ledger"}, (kind, key)
+            continue
+        declared = prop.get("default", IMPLIED_DEFAULTS.get((kind, key)))
+        assert (None if required else f.default) == declared, (kind, key)
+        secret = hints[f.name] is Secret or Secret in get_args(hints[f.name])
+        assert secret == (prop.get("$ref") == "#/$defs/secret"), (kind, key)
+
+
+@pytest.mark.parametrize("kind", list(CONNECTION_TYPES))
+def test_config_settings_equal_schema(kind: ConnectionType) -> None:
+    _agree(kind, SETTINGS[kind], schema("config.schema.json")["$defs"][kind])
+
+
+def test_config_ledger_equals_schema() -> None:
+    _agree("ledger", Ledger, schema("config.schema.json")["$defs"]["ledger"])
 
 
 def test_every_spec_property_has_description_and_examples() -> None:

@@ -9,7 +9,6 @@ from publisher.dialects import types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource
 from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
-from publisher.model.secret import Secret
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -99,7 +98,7 @@ class Redshift(Dialect):
         return (sql("COMMIT", "publish: readers see the new rows from here on", commits=True),)
 
     def manifest_uri(self, spec: Spec, results: Results, stamp: str) -> str:
-        prefix = spec.connection.get("manifestPrefix") or results.location
+        prefix = spec.connection.redshift.manifest_prefix or results.location
         return f"{prefix}_publisher_manifest_{spec.job_group}_{spec.flow_node_id}_{stamp}.json"
 
     def load_source(self, spec: Spec, results: Results, staging: Relation, stamp: str) -> LoadSource:
@@ -126,22 +125,22 @@ class Redshift(Dialect):
 
     def credentials(self, spec: Spec) -> tuple[SqlPart, ...]:
         """COPY's authorization clause; secrets are parameters, filled in only when it runs."""
-        role = spec.connection.get("iamRole")
+        role = spec.connection.redshift.iam_role
         if role:
             return (f"IAM_ROLE {self.literal(role)}",)
-        s3 = spec.results_connection
-        key = s3.get("accessKeyId") if s3 else None
-        secret = s3.get("secretAccessKey") if s3 else None
+        s3 = spec.results_connection.s3 if spec.results_connection else None
+        key = s3.access_key_id if s3 else None
+        secret = s3.secret_access_key if s3 else None
         # publisher.yaml's validation guarantees iamRole or both keys (inputs/config.py).
-        assert isinstance(key, Secret) and isinstance(secret, Secret), "a redshift connection without credentials"
+        assert key is not None and secret is not None, "a redshift connection without credentials"
         clause: list[SqlPart] = [
             "ACCESS_KEY_ID ",
             Param("secret", key.env),
             " SECRET_ACCESS_KEY ",
             Param("secret", secret.env),
         ]
-        token = s3.get("sessionToken") if s3 else None
-        if isinstance(token, Secret):
+        token = s3.session_token if s3 else None
+        if token is not None:
             clause += [" SESSION_TOKEN ", Param("secret", token.env)]
         return tuple(clause)
 
@@ -152,7 +151,7 @@ class Redshift(Dialect):
         if spec.input_format in COLUMNAR_FORMATS and any(c.type == "SUPER" for c in columns):
             # Nested Parquet columns load into SUPER only as JSON text.
             options.append("SERIALIZETOJSON")
-        region = spec.connection.get("region")
+        region = spec.connection.redshift.region
         if region:  # refused with Parquet at validation (region_refused_formats)
             options.append(f"REGION {self.literal(region)}")
         names = ", ".join(self.quote(c.name) for c in columns)

@@ -20,6 +20,7 @@ from publisher.engines.hive_describe import DescribedTables, qualified, quote, t
 from publisher.engines.hive_errors import HiveError, engine_message
 from publisher.model.errors import PublishFailed
 from publisher.model.relation import Relation
+from publisher.model.vocabulary import HIVE_AUTH_MODES
 
 T = TypeVar("T")
 
@@ -34,7 +35,7 @@ def _driver_error_text(exc: BaseException) -> str:
     return str(exc)
 
 
-AUTH_MODES = ("NONE", "NOSASL", "LDAP", "KERBEROS", "CUSTOM")
+AUTH_MODES = HIVE_AUTH_MODES
 
 
 class HiveServer(DescribedTables):

@@ -7,32 +7,28 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from publisher.inputs.config import Config, Connection
+from publisher.inputs.config import Config, Connection, HiveSettings, RedshiftSettings
 from publisher.model.errors import PublishFailed
-from publisher.model.secret import Secret
 from publisher.model.target import Target
-
-
-def _reveal(value: Any) -> Any:
-    return value.reveal() if isinstance(value, Secret) else value
 
 
 def s3_client(connection: Connection) -> Any:
     """A boto3 S3 client for an s3 connection (credentials: its secrets, else AWS's chain)."""
     import boto3  # imported here: boto3 takes a noticeable time to import
 
+    settings = connection.s3
     options: dict[str, Any] = {}
-    if connection.get("endpointUrl"):
-        options["endpoint_url"] = connection.get("endpointUrl")
-    if connection.get("region"):
-        options["region_name"] = connection.get("region")
-    for key, arg in (
-        ("accessKeyId", "aws_access_key_id"),
-        ("secretAccessKey", "aws_secret_access_key"),
-        ("sessionToken", "aws_session_token"),
+    if settings.endpoint_url:
+        options["endpoint_url"] = settings.endpoint_url
+    if settings.region:
+        options["region_name"] = settings.region
+    for secret, arg in (
+        (settings.access_key_id, "aws_access_key_id"),
+        (settings.secret_access_key, "aws_secret_access_key"),
+        (settings.session_token, "aws_session_token"),
     ):
-        if connection.get(key) is not None:
-            options[arg] = _reveal(connection.get(key))
+        if secret is not None:
+            options[arg] = secret.reveal()
     return boto3.client("s3", **options)
 
 
@@ -85,33 +81,35 @@ class S3Objects:
 
 def open_target(connection: Connection, config: Config) -> Target:
     """An open connection to a hive or redshift target."""
-    if connection.type == "hive":
-        if connection.get("embedded"):
+    settings = connection.settings
+    if isinstance(settings, HiveSettings):
+        if settings.embedded:
             from publisher.engines.hive_embedded import EmbeddedHive
 
-            state = Path(connection.get("stateDir", ".publisher/hive"))
+            state = Path(settings.state_dir)
             return EmbeddedHive(state if state.is_absolute() else config.root / state)
         from publisher.engines.hiveserver2 import HiveServer
 
+        assert settings.host is not None, "the config schema requires embedded or a host"
         return HiveServer(
-            connection.get("host"),
-            int(connection.get("port", 10000)),
-            auth=connection.get("auth", "NONE"),
-            username=connection.get("username"),
-            password=_reveal(connection.get("password")),
-            kerberos_service_name=connection.get("kerberosServiceName"),
+            settings.host,
+            settings.port,
+            auth=settings.auth,
+            username=settings.username,
+            password=settings.password.reveal() if settings.password else None,
+            kerberos_service_name=settings.kerberos_service_name,
         )
-    if connection.type == "redshift":
+    if isinstance(settings, RedshiftSettings):
         from publisher.engines.redshift import RedshiftTarget
 
         return RedshiftTarget(
-            host=connection.get("host"),
-            port=int(connection.get("port", 5439)),
-            database=connection.get("database"),
-            user=connection.get("user"),
-            password=_reveal(connection.get("password")),
-            ssl=bool(connection.get("ssl", True)),
-            sslmode=connection.get("sslmode", "verify-ca"),
+            host=settings.host,
+            port=settings.port,
+            database=settings.database,
+            user=settings.user,
+            password=settings.password.reveal(),
+            ssl=settings.ssl,
+            sslmode=settings.sslmode,
         )
     raise ValueError(f"connection {connection.name} is not a target")
 

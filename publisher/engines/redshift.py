@@ -7,6 +7,7 @@ import time
 from ssl import SSLCertVerificationError, SSLSocket
 from typing import Any
 
+from publisher.model import vocabulary
 from publisher.model.errors import PublishFailed
 from publisher.model.relation import Relation
 from publisher.model.target import ColumnState, TableState
@@ -64,7 +65,7 @@ IF_NOT_EXISTS = re.compile(r"^\s*CREATE\s+(TABLE|SCHEMA)\s+IF\s+NOT\s+EXISTS\b",
 # (error 1023, class XX000).
 RACE_CODES = frozenset({"23505", "42P06", "42P07", "42710"})
 
-SSL_MODES = ("verify-ca", "verify-full")
+SSL_MODES = vocabulary.SSL_MODES
 """What redshift_connector acts on: verify the server's certificate chain (and its name)."""
 
 

@@ -4,48 +4,127 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from publisher.inputs.validation import did_you_mean, validate, validator
+from publisher.inputs.validation import did_you_mean, secret_keys, validate, validator
 from publisher.inputs.yamlfile import load_documents, read_text
 from publisher.model.errors import Errors, InvalidInput, Location, PublisherError
 from publisher.model.relation import Relation
 from publisher.model.secret import Secret
-from publisher.model.vocabulary import ConnectionType
+from publisher.model.vocabulary import ConnectionType, HiveAuth, SslMode
 
 DEFAULT_CONFIG = "publisher.yaml"
-DEFAULT_LEDGER = {"database": "publisher", "table": "publications"}
+
+
+# Settings fields are the schema's keys in snake_case (stateDir: state_dir), in the schema's
+# order, with its defaults and required keys: tests/test_vocabulary.py holds them equal.
+@dataclass(frozen=True, kw_only=True)
+class Ledger:
+    """Where a target connection keeps the publication ledger."""
+
+    database: str = "publisher"
+    table: str = "publications"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HiveSettings:
+    """A hive connection: an embedded engine (``embedded``) or a HiveServer2 (``host``)."""
+
+    embedded: bool = False
+    state_dir: str = ".publisher/hive"
+    host: str | None = None
+    port: int = 10000
+    auth: HiveAuth = "NONE"
+    username: str | None = None
+    password: Secret | None = None
+    kerberos_service_name: str | None = None
+    ledger: Ledger = Ledger()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedshiftSettings:
+    """A redshift connection, loading with COPY through its ``s3`` connection."""
+
+    host: str
+    port: int = 5439
+    database: str
+    user: str
+    password: Secret
+    ssl: bool = True
+    sslmode: SslMode = "verify-ca"
+    iam_role: str | None = None
+    region: str | None = None
+    s3: int | str
+    manifest_prefix: str | None = None
+    ledger: Ledger = Ledger()
+
+
+@dataclass(frozen=True, kw_only=True)
+class S3Settings:
+    """An s3 connection; without keys, boto3 uses the AWS credential chain."""
+
+    region: str | None = None
+    endpoint_url: str | None = None
+    access_key_id: Secret | None = None
+    secret_access_key: Secret | None = None
+    session_token: Secret | None = None
+
+
+Settings = HiveSettings | RedshiftSettings | S3Settings
+SETTINGS: dict[ConnectionType, type[Settings]] = {"hive": HiveSettings, "redshift": RedshiftSettings, "s3": S3Settings}
+
+
+def setting_key(name: str) -> str:
+    """The publisher.yaml key of a settings field: state_dir is stateDir."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 @dataclass(frozen=True)
 class Connection:
-    """One entry of ``connections``; ``settings`` holds the type-specific keys."""
+    """One entry of ``connections``; ``settings`` holds the keys of its type."""
 
     id: int
     name: str
     type: ConnectionType
-    settings: dict[str, Any] = field(hash=False)
+    settings: Settings
     location: Location = field(compare=False)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.settings.get(key, default)
 
     @property
     def label(self) -> str:
         return f"{self.name} (id {self.id}, {self.type})"
 
     @property
-    def ledger(self) -> dict[str, str]:
-        return {**DEFAULT_LEDGER, **self.settings.get("ledger", {})}
+    def hive(self) -> HiveSettings:
+        """The settings of a hive connection; any other kind is a bug of the caller."""
+        assert isinstance(self.settings, HiveSettings), f"{self.label} is not a hive connection"
+        return self.settings
+
+    @property
+    def redshift(self) -> RedshiftSettings:
+        """The settings of a redshift connection; any other kind is a bug of the caller."""
+        assert isinstance(self.settings, RedshiftSettings), f"{self.label} is not a redshift connection"
+        return self.settings
+
+    @property
+    def s3(self) -> S3Settings:
+        """The settings of an s3 connection; any other kind is a bug of the caller."""
+        assert isinstance(self.settings, S3Settings), f"{self.label} is not an s3 connection"
+        return self.settings
+
+    @property
+    def ledger(self) -> Ledger:
+        """Where the ledger is: the defaults for an s3 connection, which has none."""
+        return Ledger() if isinstance(self.settings, S3Settings) else self.settings.ledger
 
     def ledger_relation(self, table: Relation) -> Relation:
         """Where this connection's ledger lives, for a spec publishing into ``table``."""
         where = self.ledger
         if table.schema is None:  # Hive: a database of its own
-            return Relation(where["database"], None, where["table"])
-        return Relation(table.database, where["database"], where["table"])  # Redshift: a schema
+            return Relation(where.database, None, where.table)
+        return Relation(table.database, where.database, where.table)  # Redshift: a schema
 
 
 @dataclass(frozen=True)
@@ -68,7 +147,7 @@ class Config:
 
     def s3_for(self, connection: Connection) -> Connection | None:
         """The s3 connection a Redshift connection reads results through."""
-        ref = connection.get("s3")
+        ref = connection.settings.s3 if isinstance(connection.settings, RedshiftSettings) else None
         return self.find(ref) if ref is not None else self.results_connection
 
     def results_location(self, job_group: int, flow_node_id: int) -> str:
@@ -88,14 +167,25 @@ def resolve_location(location: str, base: Path) -> str:
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _secrets(settings: dict[str, Any]) -> dict[str, Any]:
-    """Settings with each value that is exactly one ``${NAME}`` as a Secret; ``${NAME}`` inside
-    a longer value is data, never expanded."""
-    out = {}
-    for key, value in settings.items():
-        reference = ENV_REFERENCE.fullmatch(value) if isinstance(value, str) else None
-        out[key] = Secret(reference.group(1)) if reference else value
-    return out
+def _settings(kind: ConnectionType, raw: dict[str, Any]) -> Settings:
+    """A connection's typed settings from its schema-valid mapping. Values of the keys the
+    schema declares secrets, each exactly one ``${NAME}``, become Secrets; ``${NAME}``
+    anywhere else is data, never expanded."""
+    cls = SETTINGS[kind]
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        key = setting_key(f.name)
+        if key not in raw:
+            continue
+        value = raw[key]
+        if key == "ledger":
+            value = Ledger(**value)
+        elif key in secret_keys():
+            reference = ENV_REFERENCE.fullmatch(value)
+            assert reference, f"{key} passed the schema's secret pattern"
+            value = Secret(reference.group(1))
+        values[f.name] = value
+    return cls(**values)
 
 
 def load_config(path: Path) -> Config:
@@ -128,7 +218,7 @@ def load_config(path: Path) -> Config:
                     )
                 )
             seen[(key, raw[key])] = i
-        settings = _secrets({k: v for k, v in raw.items() if k not in ("id", "name", "type")})
+        settings = _settings(raw["type"], raw)
         connections.append(Connection(raw["id"], raw["name"], raw["type"], settings, doc.where(("connections", i))))
 
     config = Config(path.resolve(), doc.value["results"], tuple(connections), None)
@@ -149,12 +239,12 @@ def load_config(path: Path) -> Config:
                 )
             )
     for i, c in enumerate(connections):
-        if c.type == "redshift":
-            reader = _resolve_ref(config, c.get("s3"), "s3", doc.where(("connections", i, "s3")), problems)
-            keys = reader is not None and all(
-                isinstance(reader.get(k), Secret) for k in ("accessKeyId", "secretAccessKey")
+        if isinstance(c.settings, RedshiftSettings):
+            reader = _resolve_ref(config, c.settings.s3, "s3", doc.where(("connections", i, "s3")), problems)
+            keys = (
+                reader is not None and reader.s3.access_key_id is not None and reader.s3.secret_access_key is not None
             )
-            if reader is not None and not c.get("iamRole") and not keys:
+            if reader is not None and not c.settings.iam_role and not keys:
                 problems.append(
                     InvalidInput(
                         f"connection {c.name}: COPY needs credentials: set iamRole, or accessKeyId and "

@@ -10,7 +10,7 @@ from typing import Any
 
 from publisher.dialects import dialect_for
 from publisher.inputs.column_types import EXAMPLES, is_type
-from publisher.inputs.config import Config, Connection, resolve_location
+from publisher.inputs.config import Config, Connection, RedshiftSettings, resolve_location
 from publisher.inputs.validation import check, did_you_mean
 from publisher.inputs.yamlfile import Document, load_documents, read_text
 from publisher.model.errors import InvalidInput, Location, PublisherError
@@ -151,15 +151,18 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
     problems += _column_types(doc, target)
     database = value["path"][0].lower()
     dialect = dialect_for(target)
-    if not dialect.writes_across_databases and database != str(connection.get("database", "")).lower():
+    # Only a redshift connection names a database and a region; the dialect says what they rule out.
+    settings = connection.settings if isinstance(connection.settings, RedshiftSettings) else None
+    bound = settings.database if settings else None
+    if not dialect.writes_across_databases and database != (bound or "").lower():
         problems.append(
             InvalidInput(
                 f"path [{value['path'][0]}] must be the database of connection {connection.name}, "
-                f"{connection.get('database')!r}: {dialect.title} cannot write across databases",
+                f"{bound!r}: {dialect.title} cannot write across databases",
                 doc.where(("path", 0)),
             )
         )
-    if connection.get("region") and value["inputFormat"] in dialect.region_refused_formats:
+    if settings and settings.region and value["inputFormat"] in dialect.region_refused_formats:
         problems.append(
             InvalidInput(
                 f"inputFormat {value['inputFormat']} cannot load with connection {connection.name}'s region "

@@ -16,6 +16,14 @@ TARGET_TYPES: tuple[TargetType, ...] = get_args(TargetType)
 ConnectionType = Literal["hive", "redshift", "s3"]
 CONNECTION_TYPES: tuple[ConnectionType, ...] = get_args(ConnectionType)
 
+# HiveServer2 authentication, as PyHive supports it.
+HiveAuth = Literal["NONE", "NOSASL", "LDAP", "KERBEROS", "CUSTOM"]
+HIVE_AUTH_MODES: tuple[HiveAuth, ...] = get_args(HiveAuth)
+
+# Redshift TLS: verify the server's certificate chain (verify-ca), and its name (verify-full).
+SslMode = Literal["verify-ca", "verify-full"]
+SSL_MODES: tuple[SslMode, ...] = get_args(SslMode)
+
 # Formats each target can read results in.
 # Hive: Parquet and Avro through a staging external table (Hive SerDes).
 # Redshift: what COPY reads: CSV, JSON 'auto', AVRO 'auto', PARQUET.
