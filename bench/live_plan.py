@@ -45,8 +45,8 @@ def write_results(root: Path) -> Path:
 def project(root: Path, target: str, n: int, action: str, database: str, svc: Services) -> None:
     if target == "hive":
         connection = {"id": 1, "name": "hive", "type": "hive", "host": "127.0.0.1", "port": svc.hive_port}
-        config = {"results": "results/1/1/", "connections": [connection]}
-        path, table = database, "t{i}"
+        config = {"results": "results/{jobGroup}/{flowNodeId}/", "connections": [connection]}
+        path, table, source = database, "t{i}", "../results/1/1/"
     else:
         connection = {
             "id": 1, "name": "rs", "type": "redshift", "host": svc.redshift_host,
@@ -54,15 +54,16 @@ def project(root: Path, target: str, n: int, action: str, database: str, svc: Se
             "password": "${PUBLISHER_BENCH_PASSWORD}", "iamRole": IAM_ROLE, "s3": 2, "sslmode": "verify-ca",
         }  # fmt: skip
         s3 = {"id": 2, "name": "s3", "type": "s3", "region": "us-east-1", "endpointUrl": svc.s3_endpoint}
-        config = {"results": "s3://publisher-bench/live-plan/", "resultsConnection": 2, "connections": [connection, s3]}
-        path, table = "dev", database + ".t{i}"
+        config = {"results": "s3://publisher-bench/{jobGroup}/{flowNodeId}/", "resultsConnection": 2}
+        config["connections"] = [connection, s3]
+        path, table, source = "dev", database + ".t{i}", "s3://publisher-bench/live-plan/"
     (root / "publisher.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     specs = root / "specs"
     specs.mkdir()
     for i in range(n):
         spec = {
             "jobGroup": 1000 + i, "flowNodeId": 1, "connection": {"id": 1}, "path": [path],
-            "table": table.format(i=i), "action": action, "inputFormat": "pqt",
+            "table": table.format(i=i), "action": action, "inputFormat": "pqt", "source": source,
         }  # fmt: skip
         (specs / f"s{i:04d}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
 
@@ -85,7 +86,7 @@ def main() -> None:
     rs.cursor().execute(f"CREATE SCHEMA {database}")
     for i in range(existing):
         hive_run(hive, f"CREATE TABLE {database}.t{i} (id BIGINT, name STRING) STORED AS PARQUET")
-        rs.cursor().execute(f"CREATE TABLE {database}.t{i} (id BIGINT, name VARCHAR(256))")
+        rs.cursor().execute(f"CREATE TABLE {database}.t{i} (id BIGINT, name VARCHAR(65535))")
     with contextlib.suppress(Exception):  # it exists from another benchmark
         s3.create_bucket(Bucket="publisher-bench")
     rows = []

@@ -129,18 +129,7 @@ def plan_with_effect(
     if recovery.outcome == "complete":
         body = Body(recover=recovery.steps)
         return _publication(ctx, body, notes, "pending", "completing an interrupted publish", force), None
-    body = strategy.plan(ctx, restored=recovery.outcome == "restored")
-    body = Body(
-        body.prepare,
-        recovery.steps,
-        body.before,
-        body.change,
-        body.tidy,
-        body.written,
-        body.rows_before,
-        body.location_before,
-        body.notes,
-    )
+    body = replace(strategy.plan(ctx, restored=recovery.outcome == "restored"), recover=recovery.steps)
     return _publication(ctx, body, notes + body.notes, "pending", "", force), strategy.after(ctx, body)
 
 
