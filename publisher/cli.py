@@ -183,8 +183,6 @@ def cmd_apply(args: argparse.Namespace) -> int:
     for pub in plan.publications:
         if pub.status != "pending":
             print(f"skip {pub.spec_file}: {pub.label}: {STATUS_WORDS[pub.status]} ({pub.status_detail})")
-    if args.parallel < 1:
-        raise PublisherError("--parallel must be 1 or more")
     progress = Progress(dry_run=args.dry_run, steps=args.parallel == 1)
     try:
         outcomes = apply_plan(
