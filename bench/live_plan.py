@@ -46,7 +46,7 @@ def project(root: Path, target: str, n: int, action: str, database: str, svc: Se
     if target == "hive":
         connection = {"id": 1, "name": "hive", "type": "hive", "host": "127.0.0.1", "port": svc.hive_port}
         config = {"results": "results/{jobGroup}/{flowNodeId}/", "connections": [connection]}
-        path, table, source = database, "t{i}", "../results/1/1/"
+        path, table, source = database, "{prefix}{i}", "../results/1/1/"
     else:
         connection = {
             "id": 1, "name": "rs", "type": "redshift", "host": svc.redshift_host,
@@ -56,14 +56,16 @@ def project(root: Path, target: str, n: int, action: str, database: str, svc: Se
         s3 = {"id": 2, "name": "s3", "type": "s3", "region": "us-east-1", "endpointUrl": svc.s3_endpoint}
         config = {"results": "s3://publisher-bench/{jobGroup}/{flowNodeId}/", "resultsConnection": 2}
         config["connections"] = [connection, s3]
-        path, table, source = "dev", database + ".t{i}", "s3://publisher-bench/live-plan/"
+        path, table, source = "dev", database + ".{prefix}{i}", "s3://publisher-bench/live-plan/"
     (root / "publisher.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     specs = root / "specs"
     specs.mkdir()
     for i in range(n):
+        # "new" tables are named new<i>: none exists; "existing" ones t<i>, made beforehand.
         spec = {
             "jobGroup": 1000 + i, "flowNodeId": 1, "connection": {"id": 1}, "path": [path],
-            "table": table.format(i=i), "action": action, "inputFormat": "pqt", "source": source,
+            "table": table.format(prefix="t" if action == "truncateAndLoad" else "new", i=i),
+            "action": action, "inputFormat": "pqt", "source": source,
         }  # fmt: skip
         (specs / f"s{i:04d}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
 

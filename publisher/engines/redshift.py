@@ -143,7 +143,7 @@ class RedshiftTarget:
     def namespace_exists(self, relation: Relation) -> bool:
         return bool(self._cursor(SCHEMA_SQL, (relation.schema or "public",)).fetchall())
 
-    def table_state(self, relation: Relation) -> TableState | None:
+    def table_state(self, relation: Relation, *, exists: bool = False) -> TableState | None:
         rows = self._cursor(COLUMNS_SQL, (relation.schema or "public", relation.name)).fetchall()
         if not rows:
             return None

@@ -53,8 +53,9 @@ class Target(Protocol):
     def namespace_exists(self, relation: Relation) -> bool:
         """Whether the relation's database (Hive) or schema (Redshift) exists."""
 
-    def table_state(self, relation: Relation) -> TableState | None:
-        """The table's columns and storage, or None when it does not exist."""
+    def table_state(self, relation: Relation, *, exists: bool = False) -> TableState | None:
+        """The table's columns and storage, or None when it does not exist; ``exists``: the
+        caller saw it listed, so the engine is not asked again whether it exists."""
 
     def table_location(self, relation: Relation) -> str | None:
         """Hive: where the table's files are (None when missing); Redshift: None."""

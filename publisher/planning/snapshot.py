@@ -62,7 +62,7 @@ class Snapshot:
             return space.tables.get(relation.name) or TableState((), view=True)
         key = (spec.connection.id, relation)
         if key not in self._tables:
-            self._tables[key] = self.pool.target(spec.connection).table_state(relation)
+            self._tables[key] = self.pool.target(spec.connection).table_state(relation, exists=True)
         return self._tables[key]
 
     def namespace_location(self, spec: Spec, relation: Relation) -> str | None:
