@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import scan_outputs
+
 CASES = Path(__file__).parent / "cases"
 VALID = sorted((CASES / "valid").glob("*.yaml"))
 INVALID = sorted((CASES / "invalid").glob("*.yaml"))
 
 
 def validate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "publisher", "validate", "--config", "publisher.yaml", *args],
         cwd=CASES,
         capture_output=True,
@@ -23,6 +25,8 @@ def validate(*args: str) -> subprocess.CompletedProcess[str]:
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(CASES.parent.parent), "REDSHIFT_PASSWORD": "never-read"},
         timeout=60,
     )
+    scan_outputs(CASES, ["validate", *args], result.stdout, result.stderr)
+    return result
 
 
 @pytest.mark.parametrize("spec", VALID, ids=lambda p: p.stem)

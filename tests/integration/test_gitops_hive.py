@@ -12,7 +12,7 @@ import pytest
 
 from publisher.apply.executor import Executor
 from publisher.model.plan import Step
-from tests.conftest import HiveEngine, Project
+from tests.conftest import HiveEngine, Project, scan_outputs
 from tests.integration.test_apply_hive import expected, spec, table_rows, use
 from tests.resultfiles import write
 
@@ -226,6 +226,7 @@ def test_killed_apply_then_reapply_publishes_exactly_once(project: Project, hive
             timeout=300,
         )
         assert killed.returncode == -9, killed.stderr
+        scan_outputs(project.root, ["apply"], killed.stdout, killed.stderr)
         again = project.run("apply")
         assert again.code == 0, f"after a kill at step {step_number}: {again.err}"
         rows = table_rows(hive, "t")
