@@ -137,7 +137,7 @@ def record(
 ) -> Step:
     """Inserts one ledger row; ``rows_before`` names a captured count."""
     content = base64.b64encode(spec.canonical_json.encode()).decode()
-    values: dict[str, Any] = dict(zip(NAMES[:6], vars(spec.id).values(), strict=True))
+    values: dict[str, Any] = dict(zip(KEY, vars(spec.id).values(), strict=True))
     values.update(
         state=state,
         published_table=published_table,
