@@ -72,15 +72,15 @@ class Context:
     def create(self, relation: Relation, purpose: str) -> Statement:
         return sql(self.dialect.create_table(relation, self.columns), purpose, undo=self.undo_create(relation))
 
-    def unchecked_notes(self) -> tuple[str, ...]:
-        """What the checks after loading cannot see, said in the plan."""
+    def unchecked_notes(self, *, values: bool = True) -> tuple[str, ...]:
+        """What the checks after loading cannot see, said in the plan; ``values`` False: the
+        action counts no column's values at all (the strategy knows why)."""
         if self.results.rows is None:
             return (f"{self.spec.input_format} results carry no row count: rows are not checked after loading",)
-        notes = []
-        if self.spec.action == "load" and not self.dialect.stages_results:
-            notes.append("non-NULL values are not checked: the table holds other rows too; rows are checked")
+        if not values:
+            return ("non-NULL values are not checked: the table holds other rows too; rows are checked",)
         unknown = [c.name.lower() for c in self.results.columns if c.null_count is None]
-        if unknown and not notes:
-            why = "nullable Avro fields" if self.spec.input_format == "avro" else "no statistics in the files"
-            notes.append(f"non-NULL values not checked for {', '.join(unknown)} ({why}); rows are checked")
-        return tuple(notes)
+        if not unknown:
+            return ()
+        why = "nullable Avro fields" if self.spec.input_format == "avro" else "no statistics in the files"
+        return (f"non-NULL values not checked for {', '.join(unknown)} ({why}); rows are checked",)
