@@ -136,9 +136,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
             print(errors_markdown([str(e) for e in exc.errors]), end="")
         return _report(exc.errors)
     pool.close()
+    saved = plan_to_json(plan) if args.out or args.format == "json" else ""
     if args.out:
-        args.out.write_text(plan_to_json(plan), encoding="utf-8")
-    rendered = {"json": plan_to_json, "markdown": plan_markdown, "text": plan_text}[args.format](plan)
+        args.out.write_text(saved, encoding="utf-8")
+    rendered = saved if args.format == "json" else {"markdown": plan_markdown, "text": plan_text}[args.format](plan)
     print(rendered, end="")
     if args.out and args.format == "text" and not plan.offline:
         print(f"\nSaved to {args.out}: `publisher apply {args.out}` applies exactly this plan.")
