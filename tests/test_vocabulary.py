@@ -142,6 +142,7 @@ def test_spec_schema_uses_only_keywords_fastjsonschema_checks() -> None:
         "pattern",
         "minLength",
         "minItems",
+        "uniqueItems",
         "maxItems",
         "items",
         "enum",

@@ -12,9 +12,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from publisher.apply.partition_switch import SwitchRefused, switch_partitions
 from publisher.dialects import Dialect
 from publisher.model.errors import PublishFailed
-from publisher.model.plan import CheckLocation, DeleteObject, Param, Publication, PutObject, Statement, Step
+from publisher.model.plan import (
+    CheckLocation,
+    DeleteObject,
+    Param,
+    Publication,
+    PutObject,
+    Statement,
+    Step,
+    SwitchPartitions,
+)
 from publisher.model.relation import Relation
 from publisher.model.target import Target
 
@@ -69,6 +79,14 @@ def _secrets_of(step: Step) -> tuple[str, ...]:
     return step.secrets if isinstance(step, Statement) else ()
 
 
+def _undoable(step: Step, exc: Exception, undo: list[Statement]) -> list[Statement]:
+    """The undo to run after ``step`` failed: none once partitions may have switched (the
+    trash may hold folders the table still uses; the next apply finishes the switch)."""
+    if isinstance(step, SwitchPartitions) and not isinstance(exc, SwitchRefused):
+        return []
+    return undo
+
+
 @dataclass
 class Executor:
     """Runs one publication's steps against an open target."""
@@ -94,10 +112,10 @@ class Executor:
                 self._give_up(publication, undo)
                 raise
             except PublishFailed as exc:
-                self._give_up(publication, undo)
+                self._give_up(publication, _undoable(step, exc, undo))
                 raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}): {exc.message}") from None
             except Exception as exc:  # the engine's error, reported in one line
-                self._give_up(publication, undo)
+                self._give_up(publication, _undoable(step, exc, undo))
                 message = mask_secrets(_first_line(exc), _secrets_of(step))
                 raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}) failed: {message}") from None
             if isinstance(step, Statement):
@@ -128,6 +146,8 @@ class Executor:
             self.objects.delete(step.uri)
             return None
         assert self.target is not None
+        if isinstance(step, SwitchPartitions):
+            return switch_partitions(self.target, self.dialect, step)
         if isinstance(step, CheckLocation):
             found = self.target.table_location(Relation(step.database, None, step.table))
             if found != step.location:

@@ -103,9 +103,15 @@ class Dialect:
         raise NotImplementedError
 
     # Statements
-    def create_table(self, relation: Relation, columns: tuple[ColumnDef, ...]) -> str:
-        cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in columns)
-        return f"CREATE TABLE {self.table(relation)} (\n{cols}\n){self.create_table_suffix()}"
+    def create_table(
+        self, relation: Relation, columns: tuple[ColumnDef, ...], partitioned_by: tuple[ColumnDef, ...] = ()
+    ) -> str:
+        """``partitioned_by``: Hive partition columns, stored apart from ``columns`` (which may list them too)."""
+        names = {c.name for c in partitioned_by}
+        cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in columns if c.name not in names)
+        parts = ", ".join(f"{self.quote(c.name)} {c.type}" for c in partitioned_by)
+        partitioned = f"\nPARTITIONED BY ({parts})" if parts else ""
+        return f"CREATE TABLE {self.table(relation)} (\n{cols}\n){partitioned}{self.create_table_suffix()}"
 
     def create_table_suffix(self) -> str:
         return ""
@@ -168,8 +174,11 @@ class Dialect:
         spec: Spec,
         *,
         overwrite: bool = False,
+        partition: tuple[tuple[str, str | None], ...] = (),
     ) -> tuple[Step, ...]:
-        """Adds the results' rows to ``into`` (replacing its rows with ``overwrite``)."""
+        """Adds the results' rows to ``into`` (replacing its rows with ``overwrite``).
+        ``partition``: Hive partition columns with a static value, or None for each row's
+        own; ``table_columns`` then lists the dynamic ones last and no static one."""
         raise NotImplementedError
 
 

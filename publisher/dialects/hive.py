@@ -111,14 +111,22 @@ class Hive(Dialect):
         spec: Spec,
         *,
         overwrite: bool = False,
+        partition: tuple[tuple[str, str | None], ...] = (),
     ) -> tuple[Step, ...]:
         verb = "INSERT OVERWRITE TABLE" if overwrite else "INSERT INTO TABLE"
+        if partition:
+            spec_text = ", ".join(
+                self.quote(n) if v is None else f"{self.quote(n)}={self.literal(v)}" for n, v in partition
+            )
+            verb = f"{verb} {self.table(into)} PARTITION ({spec_text})"
+        else:
+            verb = f"{verb} {self.table(into)}"
         # The column list makes the insert match by name: by position, Spark would put a
         # DOUBLE into a BIGINT column without complaint.
         names = ", ".join(self.quote(c.name) for c in table_columns)
         select = self.select_list(source.columns, table_columns)
         purpose = "replace the rows in one statement" if overwrite else "copy the rows"
-        return (sql(f"{verb} {self.table(into)} ({names})\nSELECT {select}\nFROM {source.reference}", purpose),)
+        return (sql(f"{verb} ({names})\nSELECT {select}\nFROM {source.reference}", purpose),)
 
     def create_like(self, relation: Relation, like: Relation) -> str:
         return f"CREATE TABLE {self.table(relation)} LIKE {self.table(like)}"

@@ -166,8 +166,10 @@ class Redshift(Dialect):
         spec: Spec,
         *,
         overwrite: bool = False,
+        partition: tuple[tuple[str, str | None], ...] = (),
     ) -> tuple[Step, ...]:
         assert not overwrite, "Redshift replaces rows with DELETE in the load's transaction"
+        assert not partition, "the spec schema refuses partitions on Redshift"
         if source.columns == table_columns:
             return (self.copy(self.table(into), table_columns, source.reference, spec),)
         # Column order or types differ from the table: COPY into a temporary table shaped

@@ -44,6 +44,9 @@ class Spec:
     results_connection: Connection | None = None  # the s3 connection that reads s3:// results
     description: str | None = None
     column_types: dict[str, str] = field(default_factory=dict, hash=False)
+    partition_by: tuple[str, ...] = ()  # Hive: partition columns taken from the results
+    partition: dict[str, str] = field(default_factory=dict, hash=False)  # Hive: a static partition, column -> value
+    overwrite: str = "table"  # truncateAndLoad of a partitioned table: "table" or "partitions"
 
     @property
     def label(self) -> str:
@@ -148,7 +151,7 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
     else:
         # Show the location as the spec wrote it: the resolved path depends on the checkout.
         problems = [InvalidInput(p.message.replace(repr(source), repr(value["source"])), p.location) for p in problems]
-    problems += _column_types(doc, target)
+    problems += _column_types(doc, target) + _partition_keys(doc)
     database = value["path"][0].lower()
     dialect = dialect_for(target)
     # Only a redshift connection names a database and a region; the dialect says what they rule out.
@@ -209,6 +212,9 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
             canonical_json=canonical,
             description=value.get("description"),
             column_types={k.lower(): v.upper() for k, v in value.get("columnTypes", {}).items()},
+            partition_by=tuple(c.lower() for c in value.get("partitionBy", ())),
+            partition={k.lower(): str(v) for k, v in value.get("partition", {}).items()},
+            overwrite=value.get("overwrite", "table"),
         ),
         [],
     )
@@ -249,6 +255,55 @@ def _column_types(doc: Document, target: TargetType) -> list[InvalidInput]:
         for column, kind in doc.value.get("columnTypes", {}).items()
         if not is_type(target, kind)
     ]
+
+
+def _partition_keys(doc: Document) -> list[InvalidInput]:
+    """The partition keys' rules across keys: which actions take them, no column twice."""
+    value: dict[str, Any] = doc.value
+    action, static = value["action"], value.get("partition", {})
+    problems = []
+    if "overwrite" in value and action != "truncateAndLoad":
+        problems.append(
+            InvalidInput(
+                f"overwrite is for truncateAndLoad, not {action} (remove it)", doc.where(("overwrite",), key=True)
+            )
+        )
+    elif value.get("overwrite") == "table" and static:
+        problems.append(
+            InvalidInput(
+                "overwrite: table would drop every partition but the static one; with partition, truncateAndLoad "
+                "replaces just that partition (remove overwrite)",
+                doc.where(("overwrite",)),
+            )
+        )
+    if static and action == "create":
+        problems.append(
+            InvalidInput(
+                "partition: create makes an empty table, with no rows to put in a partition; partitionBy names "
+                "the partition columns",
+                doc.where(("partition",), key=True),
+            )
+        )
+    dynamic: set[str] = set()
+    for i, column in enumerate(value.get("partitionBy", ())):
+        if column.lower() in dynamic:
+            problems.append(
+                InvalidInput(
+                    f"partitionBy names column {column.lower()} twice: column names are not case-sensitive",
+                    doc.where(("partitionBy", i)),
+                )
+            )
+        dynamic.add(column.lower())
+    for column in static:
+        if column.lower() in dynamic:
+            problems.append(
+                InvalidInput(
+                    f"partition names column {column.lower()}, which partitionBy names too: a partition column is "
+                    "either static (partition, a value for all rows) or taken from the results (partitionBy)",
+                    doc.where(("partition", column), key=True),
+                )
+            )
+    return sorted(problems, key=lambda p: (p.location.line, p.location.col) if p.location else (0, 0))
 
 
 def _connection(doc: Document, config: Config) -> tuple[Connection | None, InvalidInput | None]:

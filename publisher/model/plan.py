@@ -110,9 +110,29 @@ class CheckLocation:
     purpose: str
 
 
-Step = Statement | PutObject | DeleteObject | CheckLocation
+@dataclass(frozen=True)
+class SwitchPartitions:
+    """Hive: point the table's partitions at those of its loaded twin, found when the step
+    runs (SHOW PARTITIONS). Each replaces the table's partition of the same values (one
+    atomic SET LOCATION) or is added; with ``drop_others`` the table's other partitions are
+    dropped. Old folders are handed to the ``trash`` table and deleted with it once the
+    table no longer points at them; the twin is dropped without deleting the new folders.
+    Forward only: an apply killed inside it is finished by the next one."""
+
+    database: str
+    table: str
+    twin: str
+    twin_location: str  # where the twin's partitions were written: <twin_location>/<col=value/...>
+    trash: str
+    drop_others: bool
+    rows: int | None  # the rows the table must hold in the twin's partitions afterwards
+    purpose: str
+
+
+Step = Statement | PutObject | DeleteObject | CheckLocation | SwitchPartitions
 STEP_TYPES: dict[str, type[Any]] = {"sql": Statement, "put_object": PutObject, "delete_object": DeleteObject}
 STEP_TYPES["check_location"] = CheckLocation
+STEP_TYPES["switch_partitions"] = SwitchPartitions
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,6 @@ class TableState:
 
     def unsupported_shape(self) -> str | None:
         """What about this table the actions that write into it cannot keep their promise on."""
-        if self.partition_columns:
-            return f"is partitioned by ({', '.join(self.partition_columns)})"
         if self.bucketed:
             return "is bucketed (CLUSTERED BY ... INTO n BUCKETS)"
         if self.transactional:

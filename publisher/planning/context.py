@@ -8,6 +8,7 @@ from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check
 from publisher.inputs.spec import Spec
 from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
+from publisher.planning.partitions import Partitioning
 from publisher.planning.view import TargetView
 from publisher.results import Results
 
@@ -37,6 +38,7 @@ class Context:
     dialect: Dialect
     stamp: str
     columns: tuple[ColumnDef, ...]  # the results' columns in the target's types
+    partitioning: Partitioning = Partitioning()  # of the table written (Hive)
 
     @property
     def relation(self) -> Relation:
@@ -70,7 +72,23 @@ class Context:
         return sql(self.dialect.drop_table(relation, if_exists=True), "drop it")
 
     def create(self, relation: Relation, purpose: str) -> Statement:
-        return sql(self.dialect.create_table(relation, self.columns), purpose, undo=self.undo_create(relation))
+        partitioned_by = tuple(ColumnDef(c.name, c.type) for c in self.partitioning.columns)
+        return sql(
+            self.dialect.create_table(relation, self.columns, partitioned_by), purpose, undo=self.undo_create(relation)
+        )
+
+    def table_columns(self, columns: tuple[ColumnDef, ...]) -> tuple[ColumnDef, ...]:
+        """A table's columns as an insert lists them: static partition columns left out (the
+        PARTITION clause gives their value), dynamic ones last in partition order."""
+        names = self.partitioning.names
+        by_name = {c.name: c for c in columns}
+        data = tuple(c for c in columns if c.name not in names)
+        return data + tuple(by_name[n] for n in self.partitioning.dynamic if n in by_name)
+
+    def insert(self, into: Relation, source: LoadSource, columns: tuple[ColumnDef, ...]) -> tuple[Step, ...]:
+        """The results' rows into ``into`` (whose columns are ``columns``), into their partitions."""
+        partition = tuple((c.name, c.value) for c in self.partitioning.columns)
+        return self.dialect.insert(into, source, self.table_columns(columns), self.spec, partition=partition)
 
     def unchecked_notes(self, *, values: bool = True) -> tuple[str, ...]:
         """What the checks after loading cannot see, said in the plan; ``values`` False: the

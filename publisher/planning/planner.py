@@ -14,7 +14,7 @@ from publisher.model.names import check_column_lengths
 from publisher.model.plan import Publication, Step
 from publisher.model.relation import Relation
 from publisher.model.target import TableState
-from publisher.planning import ledger
+from publisher.planning import ledger, partitions
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.actions.base import Recovery, Strategy, missing_table
 from publisher.planning.context import Body, Context
@@ -33,7 +33,7 @@ def result_columns(dialect: Dialect, spec: Spec, results: Results) -> tuple[Colu
     for col in results.columns:
         name = col.name.lower()
         columns.append(ColumnDef(name, spec.column_types.get(name) or dialect.column_type(col.type, col.name)))
-    unknown = set(spec.column_types) - {c.name for c in columns}
+    unknown = set(spec.column_types) - {c.name for c in columns} - set(spec.partition)  # static: typed here too
     if unknown:
         raise InvalidInput(
             f"columnTypes names columns the results do not have: {', '.join(sorted(unknown))} "
@@ -125,6 +125,9 @@ def plan_with_effect(
             notes = (f"--force: publishing again ({status}: {detail})",)
         _check_target(ctx, strategy)
 
+    ctx, partition_note = _with_partitioning(ctx, strategy)
+    if partition_note:
+        notes += (partition_note,)
     recovery = _recover(ctx) if view is not None else Recovery()
     if recovery.outcome == "complete":
         body = Body(recover=recovery.steps)
@@ -176,6 +179,20 @@ def _check_target(ctx: Context, strategy: Strategy) -> None:
             "a new table",
             spec.location,
         )
+
+
+def _with_partitioning(ctx: Context, strategy: Strategy) -> tuple[Context, str]:
+    """The context with the written table's partitioning, and a note on how it was chosen."""
+    table = ctx.view.table if ctx.view else None
+    if strategy.writes_into_table and table is not None:
+        partitioning, note = partitions.for_existing_table(ctx.spec, table, ctx.columns), ""
+    else:
+        partitioning, note = partitions.for_new_table(ctx.spec, ctx.columns, table)
+        if strategy.writes_into_table and partitioning:
+            note = f"offline: assumed the table is partitioned by {partitioning.shown()} as the spec says"
+    if partitioning and not note:
+        note = f"rows go into the partitions {partitioning.shown()}"
+    return replace(ctx, partitioning=partitioning), note
 
 
 def _recover(ctx: Context) -> Recovery:

@@ -72,7 +72,9 @@ class Progress:
             self._step_started = None
             if not event.index or self.dry_run:
                 return
-            if event.result is not None:
+            if isinstance(event.result, str):
+                self._print(f"        -> {event.result} ({event.elapsed:.1f}s)")
+            elif event.result is not None:
                 self._print(f"        -> {event.result:,} rows ({event.elapsed:.1f}s)")
             else:
                 self._print(f"        -> ok ({event.elapsed:.1f}s)")

@@ -9,7 +9,16 @@ import re
 import textwrap
 
 from publisher.dialects import dialect_for
-from publisher.model.plan import CheckLocation, DeleteObject, Plan, Publication, PutObject, Statement, Step
+from publisher.model.plan import (
+    CheckLocation,
+    DeleteObject,
+    Plan,
+    Publication,
+    PutObject,
+    Statement,
+    Step,
+    SwitchPartitions,
+)
 
 BASE64_LITERAL = re.compile(r"'[A-Za-z0-9+/]{40,}={0,2}'")
 
@@ -46,6 +55,8 @@ def step_text(step: Step) -> str:
         return f"DELETE {step.uri}"
     if isinstance(step, CheckLocation):
         return f"-- {step.database}.{step.table} must be stored at {step.location}"
+    if isinstance(step, SwitchPartitions):
+        return _switch_text(step)
     # The ledger keeps the spec as base64: long, and of no use to a reviewer.
     body = BASE64_LITERAL.sub("'<the spec, base64>'", step.text)
     if step.capture:
@@ -53,6 +64,26 @@ def step_text(step: Step) -> str:
     if step.checks:
         body += f"  -- must return {_expected(step)}"
     return body
+
+
+def _switch_text(step: SwitchPartitions) -> str:
+    """What the switch does, step by step; its partitions are found when it runs."""
+    table, twin, trash = (f"{step.database}.{n}" for n in (step.table, step.twin, step.trash))
+    others = (
+        f"-- every other partition of {table} is dropped (DROP PARTITION)"
+        if step.drop_others
+        else f"-- every other partition of {table} is kept"
+    )
+    rows = "" if step.rows is None else f"; then {table} must hold {step.rows:,} rows in them"
+    return "\n".join(
+        (
+            f"-- for each partition of {twin} (SHOW PARTITIONS, when it runs):",
+            f"--   ALTER TABLE {table} PARTITION (...) SET LOCATION '{step.twin_location}/<partition>',",
+            f"--   its old folder first handed to {trash}; or ADD PARTITION where {table} lacks it",
+            others + rows,
+            f"-- then {twin} is dropped (its folders now {table}'s), and {trash} with the old folders",
+        )
+    )
 
 
 def _expected(step: Statement) -> str:

@@ -1,7 +1,7 @@
 """Tables the publisher did not make. An action either keeps its promise on a table's
 shape or is refused at plan time, in one line with the alternative, with nothing run:
 never a silent partial result (a partitioned table emptied by truncateAndLoad and reported
-as published, for one). Partition-level publishing itself is a later issue."""
+as published, for one). Partitioned tables: tests/integration/test_partitions.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from tests.integration.test_apply_hive import expected, spec, table_rows, use
 from tests.resultfiles import write
 
 SHAPES = {
-    "partitioned": "PARTITIONED BY (part STRING) STORED AS PARQUET",
     "bucketed": "CLUSTERED BY (id) INTO 4 BUCKETS STORED AS ORC",
 }
 
@@ -35,7 +34,7 @@ def seed(project: Project, hive: HiveEngine, name: str, ddl: str) -> None:
 @pytest.mark.hive
 @pytest.mark.parametrize("shape", list(SHAPES))
 @pytest.mark.parametrize("action", ["load", "truncateAndLoad"])
-def test_writing_into_a_partitioned_or_bucketed_table_is_refused_at_plan_time(
+def test_writing_into_a_bucketed_table_is_refused_at_plan_time(
     project: Project, hive: HiveEngine, shape: str, action: str
 ) -> None:
     use(project, hive)

@@ -56,12 +56,16 @@ class Strategy:
         """The table as later publications of the same plan will find it; None: unchanged."""
         if not self.replaces_definition:
             return None
-        columns = tuple(ColumnState(c.name, c.type.lower()) for c in ctx.columns)
+        partitioned = ctx.partitioning.columns
+        names = {c.name for c in partitioned}
+        columns = tuple(ColumnState(c.name, c.type.lower()) for c in ctx.columns if c.name not in names)
+        columns += tuple(ColumnState(c.name, c.type.lower()) for c in partitioned)  # Hive lists them last
         location = None
         if ctx.view is not None and ctx.view.namespace_location:
             location = new_location(ctx.view.namespace_location, ctx.relation)
         storage = "parquet" if location else None
-        return TableState(columns, storage, location, True if location else None)
+        managed = True if location else None
+        return TableState(columns, storage, location, managed, partition_columns=ctx.partitioning.names)
 
 
 def missing_table(spec: Spec) -> InvalidInput:
@@ -82,7 +86,10 @@ def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> tuple[
     ours = {c.name: c for c in source_columns}
     theirs = {c.name: c for c in table}
     problems = []
+    static = ctx.partitioning.static
     for col in table:
+        if col.name in static:
+            continue  # its value is the spec's
         if col.name not in ours:
             problems.append(f"missing column {col.name} {col.type} (in the table, not in the results)")
         elif not dialect.loads_into(ours[col.name].type, col.type):

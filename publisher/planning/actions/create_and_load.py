@@ -16,7 +16,7 @@ class CreateAndLoad(Strategy):
         source = ctx.source()
         change = (
             ctx.create(made, "create the new table"),
-            *ctx.dialect.insert(made, source, ctx.columns, ctx.spec),
+            *ctx.insert(made, source, ctx.columns),
             *ctx.check(made),
         )
         return Body(source.steps, change=change, tidy=source.tidy, written=made, notes=ctx.unchecked_notes())

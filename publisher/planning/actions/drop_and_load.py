@@ -36,7 +36,7 @@ class DropAndLoad(Strategy):
         table_exists = ctx.view is None or ctx.view.table is not None or restored
         change = (
             ctx.create(new, "build the replacement beside the table"),
-            *ctx.dialect.insert(new, source, ctx.columns, ctx.spec),
+            *ctx.insert(new, source, ctx.columns),
             *ctx.check(new),
             *swap(ctx, new, table_exists),
         )

@@ -26,7 +26,7 @@ class Load(Strategy):
         if ctx.view is None:
             notes += ("offline: assumed the table exists with the results' columns",)
         change = (
-            *ctx.dialect.insert(into, source, table_columns(ctx, source.columns), ctx.spec),
+            *ctx.insert(into, source, table_columns(ctx, source.columns)),
             *ctx.check(into, plus=BEFORE),
         )
         return Body(

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from publisher.dialects.base import ColumnDef, LoadSource
 from publisher.model.errors import InvalidInput
-from publisher.model.plan import CheckLocation, Step, sql
+from publisher.model.plan import CheckLocation, Step, SwitchPartitions, sql
 from publisher.model.relation import Relation
 from publisher.model.target import TableState
 from publisher.planning import ledger
@@ -39,10 +40,17 @@ class TruncateAndLoad(Strategy):
         if dialect.transactional_ddl:
             change: tuple[Step, ...] = (
                 sql(dialect.delete_all(relation), "remove the old rows (readers keep seeing them until COMMIT)"),
-                *dialect.insert(relation, source, target_cols, ctx.spec),
+                *ctx.insert(relation, source, target_cols),
                 *ctx.check(relation),
             )
             return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
+        if swappable(ctx, table) and ctx.partitioning:
+            notes += (
+                "the partitions are found at apply and listed in its output; they switch one after another, so a "
+                "reader during the switch may see some partitions' new rows and others' old rows, never a "
+                "partition without rows",
+            )
+            return Body(source.steps, change=partition_swap(ctx, source, target_cols), tidy=source.tidy, notes=notes)
         if swappable(ctx, table):
             assert table is not None and table.location and ctx.view and ctx.view.namespace_location
             twin = ctx.made("__new")
@@ -68,7 +76,17 @@ class TruncateAndLoad(Strategy):
         return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
 
     def recover(self, ctx: Context, interrupted: ledger.Entry) -> Recovery:
-        twin = interrupted_names(ctx, interrupted)["new"]
+        made = interrupted_names(ctx, interrupted)
+        twin = made["new"]
+        if ctx.partitioning and ctx.view is not None and ctx.view.namespace_location:
+            if exists(ctx, made["old"]):
+                # The trash is made once the twin is loaded and checked: finish the switch.
+                step = switch(ctx, twin, made["old"], interrupted.row_count)
+                return Recovery((step,), "complete")
+            if exists(ctx, twin):
+                # Nothing switched yet: the twin's folders are its own, and go with it.
+                return Recovery((sql(ctx.dialect.drop_table(twin), "drop the twin of the interrupted publish"),))
+            return Recovery()
         if not exists(ctx, twin):
             return Recovery()
         assert ctx.view is not None
@@ -112,6 +130,47 @@ def swappable(ctx: Context, table: TableState | None) -> bool:
         and table.managed
         and table.location
         and ctx.view.namespace_location
+    )
+
+
+def partition_swap(ctx: Context, source: LoadSource, columns: tuple[ColumnDef, ...]) -> tuple[Step, ...]:
+    """A partitioned table: load a twin (partitioned alike, same format), then switch the
+    table's partitions to the twin's one by one, each an atomic SET LOCATION."""
+    dialect, relation = ctx.dialect, ctx.relation
+    assert ctx.view is not None and ctx.view.namespace_location
+    twin, trash = ctx.made("__new"), ctx.made("__old")
+    return (
+        sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
+        *ctx.insert(twin, source, columns),
+        *ctx.check(twin),
+        CheckLocation(
+            relation.database,
+            twin.name,
+            new_location(ctx.view.namespace_location, twin),
+            "check the new rows are where planned",
+        ),
+        sql(
+            dialect.create_like(trash, relation),
+            "an empty table to hand the replaced partitions' folders to (they are deleted with it)",
+            undo=ctx.undo_create(trash),
+        ),
+        switch(ctx, twin, trash, ctx.results.rows),
+    )
+
+
+def switch(ctx: Context, twin: Relation, trash: Relation, rows: int | None) -> SwitchPartitions:
+    assert ctx.view is not None and ctx.view.namespace_location
+    drop_others = ctx.spec.overwrite == "table" and not ctx.partitioning.static
+    what = "replace the table's partitions" if drop_others else "replace the results' partitions, keep the others"
+    return SwitchPartitions(
+        ctx.relation.database,
+        ctx.relation.name,
+        twin.name,
+        new_location(ctx.view.namespace_location, twin),
+        trash.name,
+        drop_others,
+        rows,
+        f"{what} (readers see each partition's old rows or its new ones)",
     )
 
 

@@ -1,0 +1,152 @@
+"""Hive: a table's partitions switched to its loaded twin's, one atomic SET LOCATION each.
+
+Run by the executor for a SwitchPartitions step; every fact is read when it runs, so the
+same step finishes the work of an apply killed inside it. Order matters for what a kill
+leaves behind, and each order below keeps one rule: a folder is deleted only by dropping
+the trash table, and only once no partition of the table points at it.
+"""
+
+from __future__ import annotations
+
+from publisher.dialects import Dialect
+from publisher.engines.hive_describe import DEFAULT_PARTITION, parse_location, partition_values
+from publisher.model.errors import PublishFailed
+from publisher.model.plan import SwitchPartitions
+from publisher.model.relation import Relation
+from publisher.model.target import Target
+
+
+class SwitchRefused(PublishFailed):
+    """Found before anything moved: the earlier steps may be undone as usual."""
+
+
+def switch_partitions(target: Target, dialect: Dialect, step: SwitchPartitions) -> str:
+    """Switch, check, then drop the twin and the trash; returns what it did, in one line."""
+    table, twin, trash = (Relation(step.database, None, n) for n in (step.table, step.twin, step.trash))
+    names = target.table_names(table)
+    replaced: list[str] = []
+    added: list[str] = []
+    dropped: list[str] = []
+    if step.twin in names:
+        new = _partitions(target, dialect, twin)
+        nulls = [p for p in new if DEFAULT_PARTITION in p]
+        if nulls:
+            raise SwitchRefused(
+                f"rows with a NULL partition value ({', '.join(nulls)}): Hive keeps them in {DEFAULT_PARTITION}, "
+                "which publisher does not switch; nothing was switched (fill the partition columns)"
+            )
+        if step.trash not in names:
+            raise SwitchRefused(f"{step.trash} is missing: nothing was switched")
+        released = f"{_location(target, trash)}/released"
+        for path in new:
+            at = _partition_location(target, dialect, twin, path)
+            if at not in (f"{step.twin_location}/{path}", f"{released}/{path}"):
+                raise SwitchRefused(
+                    f"{step.twin} partition {path} is at {at}, not under {step.twin_location} as planned"
+                )
+        old = set(_partitions(target, dialect, table))
+        in_trash = set(_partitions(target, dialect, trash))
+        for path in new:
+            spec, at = _spec(dialect, path), f"{step.twin_location}/{path}"
+            if path in old:
+                current = _partition_location(target, dialect, table, path)
+                if current == at:
+                    continue  # switched by the apply this one finishes
+                if path not in in_trash:
+                    target.execute(
+                        f"ALTER TABLE {dialect.table(trash)} ADD PARTITION {spec} LOCATION {dialect.literal(current)}"
+                    )
+                target.execute(
+                    f"ALTER TABLE {dialect.table(table)} PARTITION {spec} SET LOCATION {dialect.literal(at)}"
+                )
+                replaced.append(path)
+            else:
+                target.execute(
+                    f"ALTER TABLE {dialect.table(table)} ADD PARTITION {spec} LOCATION {dialect.literal(at)}"
+                )
+                added.append(path)
+        if step.drop_others:
+            for path in sorted(old - set(new)):
+                # A managed table's DROP PARTITION deletes the folder: nothing else points at it.
+                target.execute(f"ALTER TABLE {dialect.table(table)} DROP PARTITION {_spec(dialect, path)}")
+                dropped.append(path)
+        _check_rows(target, dialect, table, new, step)
+        # The twin must not take the new folders with it: point it (and its partitions)
+        # inside the trash's folder, which holds nothing, then drop it.
+        for path in new:
+            target.execute(
+                f"ALTER TABLE {dialect.table(twin)} PARTITION {_spec(dialect, path)} "
+                f"SET LOCATION {dialect.literal(f'{released}/{path}')}"
+            )
+        target.execute(f"ALTER TABLE {dialect.table(twin)} SET LOCATION {dialect.literal(released)}")
+        target.execute(dialect.drop_table(twin))
+    if step.trash in names:
+        _check_unused(target, dialect, table, trash)
+        target.execute(dialect.drop_table(trash))
+    return _summary(replaced, added, dropped)
+
+
+def _partitions(target: Target, dialect: Dialect, relation: Relation) -> list[str]:
+    return [str(row[0]) for row in target.fetch(f"SHOW PARTITIONS {dialect.table(relation)}")]
+
+
+def _spec(dialect: Dialect, path: str) -> str:
+    """PARTITION (`col`='value', ...): values as string literals, which Hive casts to the column's type."""
+    return "(" + ", ".join(f"{dialect.quote(n)}={dialect.literal(v)}" for n, v in partition_values(path)) + ")"
+
+
+def _partition_location(target: Target, dialect: Dialect, relation: Relation, path: str) -> str:
+    rows = target.fetch(f"DESCRIBE FORMATTED {dialect.table(relation)} PARTITION {_spec(dialect, path)}")
+    found = parse_location(rows)  # the partition's Location comes before the table's
+    if not found:
+        raise PublishFailed(f"no location for partition {path} of {relation}")
+    return found
+
+
+def _location(target: Target, relation: Relation) -> str:
+    found = target.table_location(relation)
+    if not found:
+        raise PublishFailed(f"no location for {relation}")
+    return found.rstrip("/")
+
+
+def _check_rows(target: Target, dialect: Dialect, table: Relation, new: list[str], step: SwitchPartitions) -> None:
+    """The table now reads the twin's rows in the twin's partitions (all of it, where the
+    others were dropped)."""
+    if step.rows is None:
+        return
+    query = f"SELECT COUNT(*) FROM {dialect.table(table)}"
+    if not step.drop_others:
+        if not new:
+            return
+        each = (
+            "(" + " AND ".join(f"{dialect.quote(n)} = {dialect.literal(v)}" for n, v in partition_values(p)) + ")"
+            for p in new
+        )
+        query += " WHERE " + " OR ".join(each)
+    found = int(target.fetch(query)[0][0])
+    if found != step.rows:
+        raise PublishFailed(f"the table holds {found:,} rows in the switched partitions, expected {step.rows:,}")
+
+
+def _check_unused(target: Target, dialect: Dialect, table: Relation, trash: Relation) -> None:
+    """Refuse to drop the trash while a partition of the table points at one of its folders."""
+    current = set(_partitions(target, dialect, table))
+    for path in _partitions(target, dialect, trash):
+        if path in current:
+            held = _partition_location(target, dialect, trash, path)
+            if _partition_location(target, dialect, table, path) == held:
+                raise PublishFailed(
+                    f"partition {path} of {table} still uses {held}: {trash} is kept (drop it once the "
+                    "partition points elsewhere)"
+                )
+
+
+def _summary(replaced: list[str], added: list[str], dropped: list[str]) -> str:
+    parts = [f"{len(replaced)} replaced", f"{len(added)} added", f"{len(dropped)} dropped"]
+    shown = [
+        f"{what}: {', '.join(paths[:5])}{' ...' if len(paths) > 5 else ''}"
+        for what, paths in (("replaced", replaced), ("added", added), ("dropped", dropped))
+        if paths
+    ]
+    return "partitions " + ", ".join(parts) + (f" ({'; '.join(shown)})" if shown else "")
