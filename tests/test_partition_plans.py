@@ -7,6 +7,7 @@ UPDATE_GOLDEN=1 rewrites the golden files; review the diff before committing it.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,15 +61,26 @@ def live(state: TableState | None) -> TargetView:
 
 
 DT = ColumnState("dt", "string")
+SHIP_DATES = ("ship_date=2026-11-26", "ship_date=2026-11-27")
+PINNED = {"ship_date": frozenset({"2026-11-27", "2026-11-28"})}  # as Parquet statistics give them
 CASES_PARTITIONED = {
     "createAndLoad_partitionBy": ("createAndLoad", {"partitionBy": ["ship_date"]}, None),
     "createAndLoad_static": ("createAndLoad", {"partition": {"dt": "2026-12-01"}, "columnTypes": {"dt": "DATE"}}, None),
     "dropAndLoad_keeps_partitioning": ("dropAndLoad", {}, table(("ship_date",))),
     "load_dynamic": ("load", {}, table(("ship_date",))),
     "load_static": ("load", {"partition": {"dt": "2026-12-01"}}, table(("dt",), (DT,))),
-    "truncateAndLoad_table": ("truncateAndLoad", {}, table(("ship_date",))),
-    "truncateAndLoad_partitions": ("truncateAndLoad", {"overwrite": "partitions"}, table(("ship_date",))),
-    "truncateAndLoad_static": ("truncateAndLoad", {"partition": {"dt": "2026-12-01"}}, table(("dt",), (DT,))),
+    "truncateAndLoad_table": ("truncateAndLoad", {}, replace(table(("ship_date",)), partitions=SHIP_DATES)),
+    "truncateAndLoad_partitions": (
+        "truncateAndLoad",
+        {"overwrite": "partitions"},
+        replace(table(("ship_date",)), partitions=SHIP_DATES),
+    ),
+    "truncateAndLoad_unpinned": ("truncateAndLoad", {}, replace(table(("status",)), partitions=("status=new",))),
+    "truncateAndLoad_static": (
+        "truncateAndLoad",
+        {"partition": {"dt": "2026-12-01"}},
+        replace(table(("dt",), (DT,)), partitions=("dt=2026-11-30",)),
+    ),
 }
 
 
@@ -77,7 +89,9 @@ def test_golden_partitioned_plan(tmp_path: Path, case: str, monkeypatch: pytest.
     monkeypatch.chdir(tmp_path)
     action, extra, state = CASES_PARTITIONED[case]
     spec = make_spec(tmp_path, action, **extra)
-    publication = plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
+    results = make_results("hive", "pqt")
+    results = replace(results, columns=tuple(replace(c, values=PINNED.get(c.name)) for c in results.columns))
+    publication = plan_publication(spec, results, live(state), NOW)
     text = publication_text(1, publication).replace(str(tmp_path) + "/", "") + "\n"
     golden = FOLDER / f"{case}.txt"
     if os.environ.get("UPDATE_GOLDEN"):

@@ -38,7 +38,7 @@ def test_a_step_of_a_wrong_shape_is_refused(tmp_path: Path) -> None:
         make_spec(tmp_path, "hive", "load", "pqt"), make_results("hive", "pqt"), view("hive", "load"), NOW
     )
     data = json.loads(plan_to_json(Plan("2026-11-28T12:00:00Z", False, (pub,))))
-    data["publications"][0]["steps"][0]["sql"] = [{"param": "env", "name": "HOME"}]
+    data["publications"][0]["steps"][1]["sql"] = [{"param": "env", "name": "HOME"}]  # 0 takes the lock
     with pytest.raises(ValueError, match="not a SQL part"):
         plan_from_json(json.dumps(data))
     data["publications"][0]["steps"][0] = {"kind": "sql", "sql": ["SELECT 1"], "purpose": 3}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from publisher.apply import table_lock
 from publisher.apply.partition_switch import SwitchRefused, switch_partitions
 from publisher.dialects import Dialect
 from publisher.model.errors import PublishFailed
@@ -24,6 +25,7 @@ from publisher.model.plan import (
     Statement,
     Step,
     SwitchPartitions,
+    TakeLock,
 )
 from publisher.model.relation import Relation
 from publisher.model.target import Target
@@ -99,12 +101,20 @@ class Executor:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     serial: threading.Lock = field(default_factory=threading.Lock)  # shared by parallel executors
     captured: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    _publication: Publication | None = field(default=None, init=False, repr=False)  # the one running
 
     def run(self, publication: Publication) -> None:
         """All steps in order; on failure the undo of completed steps, newest first, then the
         publication's on-failure steps. (On success, the steps themselves tidy up.)"""
+        try:
+            self._run_all(publication)
+        finally:
+            table_lock.release(self.run_id)  # whatever happened, this run holds no lock any more
+
+    def _run_all(self, publication: Publication) -> None:
         undo: list[Statement] = []
         self.captured = {}
+        self._publication = publication
         for index, step in enumerate(publication.steps, start=1):
             try:
                 self._run_step(publication, index, step)
@@ -146,6 +156,8 @@ class Executor:
             self.objects.delete(step.uri)
             return None
         assert self.target is not None
+        if isinstance(step, TakeLock):
+            return table_lock.take(self.target, self.dialect, step, self.run_id, self._note)
         if isinstance(step, SwitchPartitions):
             return switch_partitions(self.target, self.dialect, step)
         if isinstance(step, CheckLocation):
@@ -168,6 +180,11 @@ class Executor:
         if step.checks:
             self._check(step, row)
         return row[0]
+
+    def _note(self, text: str) -> None:
+        """Something people should know while a step runs (a wait, a lock taken over)."""
+        if self._publication is not None:
+            self.listener("note", StepEvent(self._publication, 0, self._publication.steps[0], 0.0, text))
 
     def _check(self, step: Statement, row: tuple[int, ...]) -> None:
         added = self.captured[step.plus] if step.plus else (0,) * len(step.expect)

@@ -9,7 +9,8 @@ the trash table, and only once no partition of the table points at it.
 from __future__ import annotations
 
 from publisher.dialects import Dialect
-from publisher.engines.hive_describe import DEFAULT_PARTITION, parse_location, partition_values
+from publisher.dialects.hive import DEFAULT_PARTITION, partition_values
+from publisher.engines.hive_describe import parse_location
 from publisher.model.errors import PublishFailed
 from publisher.model.plan import SwitchPartitions
 from publisher.model.relation import Relation
@@ -34,6 +35,12 @@ def switch_partitions(target: Target, dialect: Dialect, step: SwitchPartitions) 
             raise SwitchRefused(
                 f"rows with a NULL partition value ({', '.join(nulls)}): Hive keeps them in {DEFAULT_PARTITION}, "
                 "which publisher does not switch; nothing was switched (fill the partition columns)"
+            )
+        if step.expected and set(new) != set(step.expected):
+            unlisted, missing = sorted(set(new) - set(step.expected)), sorted(set(step.expected) - set(new))
+            raise SwitchRefused(
+                f"the loaded rows' partitions differ from the plan's (not listed: {', '.join(unlisted[:5]) or '-'}; "
+                f"listed, not found: {', '.join(missing[:5]) or '-'}): nothing was switched"
             )
         if step.trash not in names:
             raise SwitchRefused(f"{step.trash} is missing: nothing was switched")

@@ -82,6 +82,14 @@ class Dialect:
         """Steps that make other publishers of ``relation`` wait until the transaction ends."""
         return ()
 
+    def table_lock(self, relation: Relation) -> tuple[Step, ...]:
+        """Steps that make other publishers of ``relation`` wait, where no transaction does."""
+        return ()
+
+    def table_unlock(self, relation: Relation) -> tuple[Step, ...]:
+        """Steps that let them go on: after the last change, and after a failure."""
+        return ()
+
     def quote(self, identifier: str) -> str:
         q = self.quote_char
         return f"{q}{identifier.replace(q, q + q)}{q}"

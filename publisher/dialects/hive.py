@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.dialects import types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check
-from publisher.model.plan import Step, sql
+from publisher.model.plan import Step, TakeLock, sql
 from publisher.model.relation import Relation
 
 if TYPE_CHECKING:
@@ -40,6 +40,19 @@ class Hive(Dialect):
     def escape_string(self, value: str) -> str:
         # Hive and Spark read backslash escapes in literals; '' is not an escaped quote there.
         return value.replace("\\", "\\\\").replace("'", "\\'")
+
+    lock_wait_seconds: ClassVar[int] = 3600
+    """How long an apply waits for another that publishes into the same table."""
+
+    def table_lock(self, relation: Relation) -> tuple[Step, ...]:
+        # No transaction makes a second apply wait: a lock table does (apply/table_lock.py).
+        lock = f"{relation.name}__lock"
+        purpose = "one writer per table: take the table's lock (wait while another apply holds it)"
+        return (TakeLock(relation.database, relation.name, lock, self.lock_wait_seconds, purpose),)
+
+    def table_unlock(self, relation: Relation) -> tuple[Step, ...]:
+        lock = relation.renamed(f"{relation.name}__lock")
+        return (sql(self.drop_table(lock, if_exists=True), "release the table's lock"),)
 
     def create_namespace(self, name: str) -> str:
         return f"CREATE DATABASE IF NOT EXISTS {self.quote(name)}"
@@ -133,3 +146,41 @@ class Hive(Dialect):
 
     def set_location(self, relation: Relation, location: str) -> str:
         return f"ALTER TABLE {self.table(relation)} SET LOCATION {self.literal(location)}"
+
+
+DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+"""The partition Hive puts rows with a NULL partition value in."""
+
+# Characters Hive (FileUtils.escapePathName) and Spark escape as %XX in partition paths.
+PATH_ESCAPED = frozenset([chr(c) for c in range(0x20)] + list("\"#%'*/:=?\\{[]^") + [chr(0x7F)])
+
+
+def partition_path(pairs: tuple[tuple[str, str], ...]) -> str:
+    """``day=2026-12-01/origin=a%2Fb``: a partition as SHOW PARTITIONS prints it."""
+    return "/".join(f"{_escape(name)}={_escape(value)}" for name, value in pairs)
+
+
+def partition_values(path: str) -> tuple[tuple[str, str], ...]:
+    """(column, value) pairs of a SHOW PARTITIONS row; the inverse of ``partition_path``."""
+    pairs = []
+    for part in path.split("/"):
+        name, _, value = part.partition("=")
+        pairs.append((_unescape(name), _unescape(value)))
+    return tuple(pairs)
+
+
+def _escape(text: str) -> str:
+    return "".join(f"%{ord(c):02X}" if c in PATH_ESCAPED else c for c in text)
+
+
+def _unescape(text: str) -> str:
+    out, i = [], 0
+    while i < len(text):
+        two = text[i + 1 : i + 3]
+        if text[i] == "%" and len(two) == 2 and all(c in "0123456789abcdefABCDEF" for c in two):
+            out.append(chr(int(two, 16)))
+            i += 3
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)

@@ -169,34 +169,3 @@ class DescribedTables:
         if not self.namespace_exists(relation):
             return None
         return parse_database_location(self.fetch(f"DESCRIBE DATABASE {quote(relation.database)}"))
-
-
-DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
-"""The partition Hive puts rows with a NULL partition value in."""
-
-
-def partition_values(path: str) -> tuple[tuple[str, str], ...]:
-    """(column, value) pairs of a SHOW PARTITIONS row, ``day=2026-12-01/origin=a%2Fb``:
-    Hive escapes '/', '=', '%' and other characters of values as %XX in these paths."""
-    pairs = []
-    for part in path.split("/"):
-        name, _, value = part.partition("=")
-        pairs.append((unquote(name), unquote(value)))
-    return tuple(pairs)
-
-
-def unquote(text: str) -> str:
-    """Hive's FileUtils.unescapePathName: %XX back to the character."""
-    out, i = [], 0
-    while i < len(text):
-        if text[i] == "%" and _is_hex(text[i + 1 : i + 3]):
-            out.append(chr(int(text[i + 1 : i + 3], 16)))
-            i += 3
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
-
-
-def _is_hex(two: str) -> bool:
-    return len(two) == 2 and all(c in "0123456789abcdefABCDEF" for c in two)

@@ -127,12 +127,27 @@ class SwitchPartitions:
     drop_others: bool
     rows: int | None  # the rows the table must hold in the twin's partitions afterwards
     purpose: str
+    expected: tuple[str, ...] = ()  # the twin's partitions as the plan listed them; empty: found at apply
 
 
-Step = Statement | PutObject | DeleteObject | CheckLocation | SwitchPartitions
+@dataclass(frozen=True)
+class TakeLock:
+    """Hive: one writer per table. Creates the lock table ``lock`` beside ``table`` (the
+    metastore's CREATE TABLE is atomic and fails when it exists), waiting up to
+    ``wait_seconds`` while another live apply holds it; a lock whose holder is gone is taken over."""
+
+    database: str
+    table: str
+    lock: str
+    wait_seconds: int
+    purpose: str
+
+
+Step = Statement | PutObject | DeleteObject | CheckLocation | SwitchPartitions | TakeLock
 STEP_TYPES: dict[str, type[Any]] = {"sql": Statement, "put_object": PutObject, "delete_object": DeleteObject}
 STEP_TYPES["check_location"] = CheckLocation
 STEP_TYPES["switch_partitions"] = SwitchPartitions
+STEP_TYPES["take_lock"] = TakeLock
 
 
 @dataclass(frozen=True)
@@ -283,6 +298,8 @@ def _step(data: Any, where: str) -> Step:
             raise PlanFileError(f"{where}.expect must be a list of integers")
         if values.get("undo") is not None:
             values["undo"] = _step(values["undo"], f"{where}.undo")
+    if cls is SwitchPartitions:
+        values["expected"] = tuple(_text(p, f"{where}.expected") for p in _list(values.get("expected", []), where))
     return _checked(cls, values, where)  # type: ignore[no-any-return]
 
 

@@ -29,6 +29,7 @@ class TableState:
     bucketed: bool = False  # Hive: CLUSTERED BY ... INTO n BUCKETS
     transactional: bool = False  # Hive: ACID (transactional=true)
     dependent_views: tuple[str, ...] = ()  # Redshift: views bound to the table (schema.view), which block DROP
+    partitions: tuple[str, ...] | None = None  # Hive: SHOW PARTITIONS rows, where a strategy read them
 
     def unsupported_shape(self) -> str | None:
         """What about this table the actions that write into it cannot keep their promise on."""

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from publisher.dialects.base import ColumnDef
+from publisher.dialects.hive import partition_path
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput
 from publisher.model.target import TableState
+from publisher.results import Results
 
 INTEGER = re.compile(r"^[+-]?[0-9]+$")
 NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
@@ -185,3 +187,39 @@ def _parses(parse: object, value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def expected_partitions(partitioning: Partitioning, results: Results) -> tuple[str, ...] | None:
+    """The partitions the results' rows go into, where the plan can know them: the static
+    values, and at most one column from the results whose Parquet statistics pin its values
+    (several such columns pin each one's values, not which combinations occur)."""
+    if len(partitioning.dynamic) > 1:
+        return None
+    by_name = {c.name.lower(): c for c in results.columns}
+    values: frozenset[str] | None = frozenset({""})
+    if partitioning.dynamic:
+        values = by_name[partitioning.dynamic[0]].values
+    if values is None:
+        return None
+    paths = (
+        partition_path(tuple((c.name, v if c.value is None else c.value) for c in partitioning.columns)) for v in values
+    )
+    return tuple(sorted(paths))
+
+
+def listing(expected: tuple[str, ...], existing: tuple[str, ...], drop_others: bool) -> str:
+    """The plan's line on which partitions are replaced, added, dropped and kept."""
+    new, old = set(expected), set(existing)
+    others = sorted(old - new)
+    groups = (
+        ("replaced", sorted(new & old)),
+        ("added", sorted(new - old)),
+        ("dropped", others if drop_others else []),
+        ("kept", [] if drop_others else others),
+    )
+    parts = [f"{len(paths)} {what}" + (f" ({_few(paths)})" if paths else "") for what, paths in groups]
+    return "partitions, from the results' statistics and SHOW PARTITIONS: " + "; ".join(parts)
+
+
+def _few(paths: list[str], shown: int = 5) -> str:
+    return ", ".join(paths[:shown]) + (f", ... {len(paths) - shown} more" if len(paths) > shown else "")

@@ -227,6 +227,7 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     # the second's guard then finds the first's ledger row. The ledger is locked, not the
     # table: Redshift's LOCK would make the table's readers wait for the whole load.
     steps.extend(dialect.lock(home))
+    steps.extend(dialect.table_lock(spec.relation))
     if not force:
         steps.append(ledger.guard(dialect, home, spec))
     steps.extend(body.recover)
@@ -256,6 +257,7 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
         ledger.record(dialect, home, spec, state="done", published_table=published_table, rows=rows, stamp=stamp)
     )
     steps.extend(dialect.commit())
+    steps.extend(dialect.table_unlock(spec.relation))
     return tuple(steps)
 
 
@@ -279,7 +281,7 @@ def _publication(
         rows=rows,
         columns=tuple((c.name, c.type) for c in ctx.columns),
         steps=steps,
-        on_failure=body.tidy if status == "pending" else (),
+        on_failure=body.tidy + ctx.dialect.table_unlock(spec.relation) if status == "pending" else (),
         notes=notes,
         stamp=ctx.stamp,
         status=status,

@@ -7,7 +7,7 @@ each connection once. Planning then works from these facts and asks the engine n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from publisher.dialects import dialect_for
@@ -104,6 +104,9 @@ class Snapshot:
             for name in set(names_for(relation.name, mine[-1].stamp)) & space.names:
                 # Read now, not from a bulk read: where a swap left the table matters exactly.
                 locations[name] = target.table_location(relation.renamed(name)) or ""
+        if table is not None and table.partition_columns and "partitions" in reads:
+            rows = target.fetch(f"SHOW PARTITIONS {dialect.table(relation)}")
+            table = replace(table, partitions=tuple(sorted(str(r[0]) for r in rows)))
         wants_location = dialect.location_swap and "namespace_location" in reads and space.exists
         return TargetView(
             namespace_exists=space.exists,

@@ -62,7 +62,7 @@ class Progress:
             self._print(f"==> FAILED {pub.label} after {took:.1f}s")
 
     def step(self, kind: str, event: StepEvent) -> None:
-        if not self.steps and kind != "warning":
+        if not self.steps and kind not in ("warning", "note"):
             return
         if kind == "start":
             if event.index:
@@ -78,6 +78,8 @@ class Progress:
                 self._print(f"        -> {event.result:,} rows ({event.elapsed:.1f}s)")
             else:
                 self._print(f"        -> ok ({event.elapsed:.1f}s)")
+        elif kind == "note":
+            self._print(f"note: {event.publication.label}: {event.result}", err=True)
         elif kind == "warning":
             self._print(f"warning: {event.publication.label}: {event.step.purpose} failed: {event.result}", err=True)
 

@@ -18,6 +18,7 @@ from publisher.model.plan import (
     Statement,
     Step,
     SwitchPartitions,
+    TakeLock,
 )
 
 BASE64_LITERAL = re.compile(r"'[A-Za-z0-9+/]{40,}={0,2}'")
@@ -57,6 +58,11 @@ def step_text(step: Step) -> str:
         return f"-- {step.database}.{step.table} must be stored at {step.location}"
     if isinstance(step, SwitchPartitions):
         return _switch_text(step)
+    if isinstance(step, TakeLock):
+        return (
+            f"-- CREATE TABLE {step.database}.{step.lock} (...): fails while another apply holds it; then wait, "
+            f"up to {step.wait_seconds}s, taking it over if its holder is gone"
+        )
     # The ledger keeps the spec as base64: long, and of no use to a reviewer.
     body = BASE64_LITERAL.sub("'<the spec, base64>'", step.text)
     if step.capture:

@@ -48,7 +48,10 @@ def _parquet_file(store: _Store, f: ResultFile) -> tuple[tuple[Column, ...], int
         # than as nanoseconds that Redshift would refuse.
         pf = pq.ParquetFile(pa.BufferReader(_PARQUET_MAGIC + footer), coerce_int96_timestamp_unit="us")
         nulls = _parquet_null_counts(pf.metadata)
-        columns = tuple(replace(c, null_count=nulls.get(c.name)) for c in _columns(pf.schema_arrow))
+        pinned = _pinned_values(pf.metadata)
+        columns = tuple(
+            replace(c, null_count=nulls.get(c.name), values=pinned.get(c.name)) for c in _columns(pf.schema_arrow)
+        )
         return columns, int(pf.metadata.num_rows)
     except (pa.ArrowException, OSError, ValueError) as e:
         raise _wrong_format(f, "pqt", f"unreadable footer ({e})", None) from e
@@ -70,6 +73,39 @@ def _parquet_null_counts(metadata: Any) -> dict[str, int]:
             else:
                 totals[name] = totals.get(name, 0) + int(stats.null_count)
     return {name: n for name, n in totals.items() if name not in missing}
+
+
+MAX_PINNED = 10_000
+"""Distinct values kept per column: enough for any partitioning a plan lists."""
+
+
+def _pinned_values(metadata: Any) -> dict[str, frozenset[str]]:
+    """Each top-level column's values, where every row group's statistics pin one (min equal
+    to max, no NULLs): what a plan can tell of the partitions the rows go into."""
+    import datetime as dt
+
+    found: dict[str, set[str]] = {}
+    unknown: set[str] = set()
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        for i in range(group.num_columns):
+            chunk = group.column(i)
+            name, stats = chunk.path_in_schema, chunk.statistics
+            if name in unknown:
+                continue
+            if "." in name or stats is None or not stats.has_min_max or stats.min != stats.max or stats.null_count:
+                unknown.add(name)
+                continue
+            value = stats.min
+            if isinstance(value, bytes):
+                value = value.decode("utf-8", "replace")
+            if isinstance(value, bool) or not isinstance(value, (int, str, dt.date)) or isinstance(value, dt.datetime):
+                unknown.add(name)  # types whose text form a partition path may not share
+                continue
+            found.setdefault(name, set()).add(value.isoformat() if isinstance(value, dt.date) else str(value))
+            if len(found[name]) > MAX_PINNED:
+                unknown.add(name)
+    return {name: frozenset(v) for name, v in found.items() if name not in unknown}
 
 
 def _inspect_parquet(store: _Store, files: list[ResultFile], sample_rows: int) -> _Inspected:

@@ -49,7 +49,8 @@ def _merged(first: tuple[Column, ...], other: tuple[Column, ...]) -> tuple[Colum
         o = by_name[c.name]
         t = c.type if c.type == o.type else _relaxed(c.type)
         nulls = None if c.null_count is None or o.null_count is None else c.null_count + o.null_count
-        out.append(Column(c.name, t, c.nullable or o.nullable, nulls))
+        values = None if c.values is None or o.values is None else c.values | o.values
+        out.append(Column(c.name, t, c.nullable or o.nullable, nulls, values))
     return tuple(out)
 
 

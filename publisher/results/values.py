@@ -29,6 +29,7 @@ class Column:
     type: pa.DataType
     nullable: bool
     null_count: int | None = None  # NULLs in all files, where metadata says (Parquet statistics, Avro non-null)
+    values: frozenset[str] | None = None  # every value, where Parquet statistics pin one per row group (as text)
 
 
 @dataclass(frozen=True)

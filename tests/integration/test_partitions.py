@@ -93,8 +93,11 @@ def test_truncate_and_load_replaces_every_partition_by_default(project: Project,
 def test_truncate_and_load_overwrite_partitions_keeps_the_others(project: Project, hive: HiveEngine) -> None:
     use(project, hive)
     old = seed_partitioned(project, hive, 1, 6)  # days 1..6
-    new = write(project.results(2, 1), "pqt", 34, 6)  # days 4..9
+    new = write(project.results(2, 1), "pqt", 34, 6, parts=6)  # days 4..9, a file each: statistics pin them
     spec(project, hive, "a", "truncateAndLoad", 2, overwrite="partitions")
+    plan = project.run("plan")
+    assert "3 replaced (day=2026-01-05, day=2026-01-06, day=2026-01-07); 3 added" in plan.out, plan.out
+    assert "0 dropped; 3 kept (day=2026-01-02, day=2026-01-03, day=2026-01-04)" in plan.out
     out = apply(project)
     kept = [r for r in old if r["day"] not in {n["day"] for n in new}]
     assert table_rows(hive, "t") == expected(kept + new)

@@ -15,10 +15,11 @@ from publisher.planning import ledger
 from publisher.planning.context import Body, Context
 from publisher.planning.view import new_location
 
-Read = Literal["row_count", "namespace_location", "locations"]
+Read = Literal["row_count", "namespace_location", "locations", "partitions"]
 """Facts beyond tables, columns and the ledger that a strategy needs read from the target:
 the table's row count and the locations of the interrupted publish's tables (to recover
-one), and the database's location (where Hive puts a new table's files)."""
+one), the database's location (where Hive puts a new table's files), and a partitioned
+table's partitions (to list those a publication replaces, adds, drops and keeps)."""
 
 Outcome = Literal["complete", "restored"] | None
 """After recovery: the interrupted publish had in fact finished ("complete"), or the table

@@ -16,7 +16,7 @@ from publisher.model.errors import InvalidInput
 from publisher.model.plan import CheckLocation, Step, SwitchPartitions, sql
 from publisher.model.relation import Relation
 from publisher.model.target import TableState
-from publisher.planning import ledger
+from publisher.planning import ledger, partitions
 from publisher.planning.actions.base import Recovery, Strategy, table_columns
 from publisher.planning.context import Body, Context
 from publisher.planning.recovery import exists, interrupted_names
@@ -27,7 +27,7 @@ class TruncateAndLoad(Strategy):
     action = "truncateAndLoad"
     needs_table = True
     writes_into_table = True
-    reads = frozenset({"namespace_location", "locations"})
+    reads = frozenset({"namespace_location", "locations", "partitions"})
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         dialect, relation = ctx.dialect, ctx.relation
@@ -45,12 +45,20 @@ class TruncateAndLoad(Strategy):
             )
             return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
         if swappable(ctx, table) and ctx.partitioning:
+            assert table is not None
+            expected = partitions.expected_partitions(ctx.partitioning, ctx.results)
+            if expected is not None and table.partitions is not None:
+                notes += (partitions.listing(expected, table.partitions, drop_others(ctx)),)
+            else:
+                why = "no statistics pin them" if expected is None else "the table's partitions were not read"
+                expected = None
+                notes += (f"the partitions are found at apply ({why}) and listed in its output",)
             notes += (
-                "the partitions are found at apply and listed in its output; they switch one after another, so a "
-                "reader during the switch may see some partitions' new rows and others' old rows, never a "
-                "partition without rows",
+                "partitions switch one after another: a reader during the switch may see some partitions' new rows "
+                "and others' old rows, never a partition without rows",
             )
-            return Body(source.steps, change=partition_swap(ctx, source, target_cols), tidy=source.tidy, notes=notes)
+            change = partition_swap(ctx, source, target_cols, expected or ())
+            return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
         if swappable(ctx, table):
             assert table is not None and table.location and ctx.view and ctx.view.namespace_location
             twin = ctx.made("__new")
@@ -133,7 +141,9 @@ def swappable(ctx: Context, table: TableState | None) -> bool:
     )
 
 
-def partition_swap(ctx: Context, source: LoadSource, columns: tuple[ColumnDef, ...]) -> tuple[Step, ...]:
+def partition_swap(
+    ctx: Context, source: LoadSource, columns: tuple[ColumnDef, ...], expected: tuple[str, ...]
+) -> tuple[Step, ...]:
     """A partitioned table: load a twin (partitioned alike, same format), then switch the
     table's partitions to the twin's one by one, each an atomic SET LOCATION."""
     dialect, relation = ctx.dialect, ctx.relation
@@ -154,23 +164,31 @@ def partition_swap(ctx: Context, source: LoadSource, columns: tuple[ColumnDef, .
             "an empty table to hand the replaced partitions' folders to (they are deleted with it)",
             undo=ctx.undo_create(trash),
         ),
-        switch(ctx, twin, trash, ctx.results.rows),
+        switch(ctx, twin, trash, ctx.results.rows, expected),
     )
 
 
-def switch(ctx: Context, twin: Relation, trash: Relation, rows: int | None) -> SwitchPartitions:
+def drop_others(ctx: Context) -> bool:
+    """Whether partitions the results lack are dropped: overwrite: table, without a static partition."""
+    return ctx.spec.overwrite == "table" and not ctx.partitioning.static
+
+
+def switch(
+    ctx: Context, twin: Relation, trash: Relation, rows: int | None, expected: tuple[str, ...] = ()
+) -> SwitchPartitions:
     assert ctx.view is not None and ctx.view.namespace_location
-    drop_others = ctx.spec.overwrite == "table" and not ctx.partitioning.static
-    what = "replace the table's partitions" if drop_others else "replace the results' partitions, keep the others"
+    dropping = drop_others(ctx)
+    what = "replace the table's partitions" if dropping else "replace the results' partitions, keep the others"
     return SwitchPartitions(
         ctx.relation.database,
         ctx.relation.name,
         twin.name,
         new_location(ctx.view.namespace_location, twin),
         trash.name,
-        drop_others,
+        dropping,
         rows,
         f"{what} (readers see each partition's old rows or its new ones)",
+        expected,
     )
 
 
