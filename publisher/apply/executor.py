@@ -93,11 +93,14 @@ class Executor:
             except AlreadyPublished:
                 self._give_up(publication, undo)
                 raise
-            except PublishFailed as exc:
+            except Exception as exc:
+                if isinstance(step, Statement) and step.after_publish:
+                    self._left_unfinished(publication, undo, index, step, exc)
+                    return
                 self._give_up(publication, undo)
-                raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}): {exc.message}") from None
-            except Exception as exc:  # the engine's error, reported in one line
-                self._give_up(publication, undo)
+                if isinstance(exc, PublishFailed):
+                    raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}): {exc.message}") from None
+                # The engine's error, reported in one line.
                 message = mask_secrets(_first_line(exc), _secrets_of(step))
                 raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}) failed: {message}") from None
             if isinstance(step, Statement):
@@ -174,6 +177,16 @@ class Executor:
         if param.kind == "captured":
             return self.captured[param.name][0]
         return secret_value(param.name)
+
+    def _left_unfinished(
+        self, publication: Publication, undo: list[Statement], index: int, step: Statement, exc: Exception
+    ) -> None:
+        """A step after the publication's COMMIT failed: the publication stands. Its own
+        transaction is rolled back, and a warning says what the next apply finishes."""
+        self._give_up(publication, undo)
+        message = mask_secrets(_first_line(exc), _secrets_of(step))
+        left = f"{message} (the publication stands, committed before step {index}; the next apply finishes it)"
+        self.listener("warning", StepEvent(publication, index, step, 0.0, left))
 
     def _give_up(self, publication: Publication, undo: list[Statement]) -> None:
         for step in reversed(undo):

@@ -11,7 +11,7 @@ from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput, PublisherError
 from publisher.model.names import check_column_lengths
-from publisher.model.plan import Publication, Step
+from publisher.model.plan import Publication, Statement, Step
 from publisher.model.relation import Relation
 from publisher.model.target import TableState
 from publisher.planning import ledger
@@ -115,10 +115,18 @@ def plan_with_effect(
         spec, results, view, dialect, stamp_for(spec.relation.name, now, taken), result_columns(dialect, spec, results)
     )
     notes: tuple[str, ...] = ()
+    leftovers = strategy.leftovers(ctx)
     if view is None:
         notes = ("planned offline: the target and its ledger were not inspected",)
     else:
         status, detail = _status(spec, view)
+        if status != "pending" and not force and leftovers:
+            body = Body(after=leftovers)
+            detail = (
+                f"{status} ({detail}); its apply stopped after its COMMIT, before the steps after it: "
+                "finishing them, publishing nothing again"
+            )
+            return _publication(ctx, body, notes, "unfinished", detail), None
         if status != "pending" and not force:
             return _publication(ctx, Body(), notes, status, detail), None
         if status != "pending":
@@ -129,7 +137,8 @@ def plan_with_effect(
     if recovery.outcome == "complete":
         body = Body(recover=recovery.steps)
         return _publication(ctx, body, notes, "pending", "completing an interrupted publish", force), None
-    body = replace(strategy.plan(ctx, restored=recovery.outcome == "restored"), recover=recovery.steps)
+    body = strategy.plan(ctx, restored=recovery.outcome == "restored")
+    body = replace(body, recover=recovery.steps, after=leftovers + body.after)
     return _publication(ctx, body, notes + body.notes, "pending", "", force), strategy.after(ctx, body)
 
 
@@ -239,7 +248,20 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
         ledger.record(dialect, home, spec, state="done", published_table=published_table, rows=rows, stamp=stamp)
     )
     steps.extend(dialect.commit())
-    return tuple(steps)
+    return tuple(steps) + _after_publish(dialect, body.after)
+
+
+def _after_publish(dialect: Dialect, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """``steps`` in a transaction of their own, after the publication's COMMIT; each marked so
+    that a failure there leaves the publication published (the next plan finishes them)."""
+    if not steps:
+        return ()
+    framed = (
+        *(replace(s, purpose="a transaction of its own, after the publication committed") for s in dialect.begin()),
+        *steps,
+        *(replace(s, purpose="commit the drop") for s in dialect.commit()),
+    )
+    return tuple(replace(s, after_publish=True) if isinstance(s, Statement) else s for s in framed)
 
 
 def _publication(
@@ -248,7 +270,10 @@ def _publication(
     spec, results = ctx.spec, ctx.results
     rows = results.rows if spec.action != "create" else 0
     written = body.written or spec.relation
-    steps = _assemble(ctx, body, force, rows, written) if status == "pending" else ()
+    if status == "unfinished":
+        steps = _after_publish(ctx.dialect, body.after)
+    else:
+        steps = _assemble(ctx, body, force, rows, written) if status == "pending" else ()
     return Publication(
         spec_file=spec.file,
         spec_line=spec.location.line,

@@ -926,3 +926,47 @@ def test_parquet_load_error_names_the_record(conn: Any, s3: Any, bucket: str, ta
     assert [(r[0].rstrip(), r[1], r[2].rstrip()) for r in load_errors(conn)] == [
         (f"s3://{bucket}/p/part-1.parquet", 5, "name")
     ]
+
+
+# --- 7. sessions reading a table that another session swaps ---------------------------------------
+
+
+def test_a_reading_session_keeps_its_table_while_another_renames_and_drops_it(
+    connect: Callable[..., Any], table: str
+) -> None:
+    """A session in a transaction that has read a table keeps reading it: ALTER TABLE RENAME and
+    DROP TABLE of it (which need the table to themselves) wait for that transaction to end,
+    they do not fail it. Redshift documents the same locks (AccessShareLock for reads,
+    AccessExclusiveLock for RENAME and DROP); dropAndLoad relies on the waiting."""
+    admin = connect()
+    admin.autocommit = True
+    run(admin, f"CREATE TABLE {table} (id INTEGER)")
+    run(admin, f"INSERT INTO {table} VALUES (1), (2)")
+    reader = connect()  # autocommit off: a transaction from the first statement
+    assert run(reader, f"SELECT id FROM {table} ORDER BY id") == [[1], [2]]
+    swapper = connect()
+    swapped: list[object] = []
+
+    def swap() -> None:
+        try:
+            run(swapper, f"ALTER TABLE {table} RENAME TO {table}_old")
+            run(swapper, f"CREATE TABLE {table} (id INTEGER)")
+            run(swapper, f"INSERT INTO {table} VALUES (3)")
+            swapper.commit()
+            run(swapper, f"DROP TABLE {table}_old")
+            swapper.commit()
+            swapped.append("done")
+        except Exception as exc:  # reported by the assertion below
+            swapped.append(exc)
+
+    worker = threading.Thread(target=swap)
+    worker.start()
+    worker.join(1.0)
+    assert worker.is_alive() and not swapped, f"the RENAME did not wait for the reader: {swapped}"
+    assert run(admin, "SELECT COUNT(*) FROM pg_locks WHERE NOT granted") == [[1]]
+    assert run(reader, f"SELECT id FROM {table} ORDER BY id") == [[1], [2]], "the reader keeps its rows"
+    reader.commit()
+    worker.join(10.0)
+    assert swapped == ["done"]
+    assert run(reader, f"SELECT id FROM {table}") == [[3]]
+    reader.commit()

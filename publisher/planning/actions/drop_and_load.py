@@ -10,6 +10,7 @@ from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
 from publisher.planning.context import Body, Context
 from publisher.planning.recovery import drop_if_there, exists, interrupted_names
+from publisher.planning.view import names_for
 
 
 class DropAndLoad(Strategy):
@@ -34,13 +35,34 @@ class DropAndLoad(Strategy):
         if ctx.view is None:
             notes += ("offline: assumed the table exists",)
         table_exists = ctx.view is None or ctx.view.table is not None or restored
+        old = ctx.made("__old")
         change = (
             ctx.create(new, "build the replacement beside the table"),
             *ctx.dialect.insert(new, source, ctx.columns, ctx.spec),
             *ctx.check(new),
-            *swap(ctx, new, table_exists),
+            *swap(ctx, new, old, table_exists),
         )
-        return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
+        after: tuple[Step, ...] = ()
+        if ctx.dialect.transactional_ddl and table_exists:
+            # Dropped after the swap commits, in a transaction of its own: a session still
+            # reading the old table keeps it until that session ends (DROP waits for it), where
+            # a DROP inside the swap's transaction would cut it off.
+            drop = ctx.dialect.drop_table(old, if_exists=True)
+            after = (sql(drop, "drop the old table (waits for sessions still reading it)"),)
+        return Body(source.steps, change=change, tidy=source.tidy, after=after, notes=notes)
+
+    def leftovers(self, ctx: Context) -> tuple[Step, ...]:
+        # An apply stopped between the swap's COMMIT and the old table's drop leaves
+        # <table>__old_<stamp> of a publication the ledger holds as done: drop it now.
+        if ctx.view is None:
+            return ()
+        stamps = dict.fromkeys(e.stamp for e in ctx.view.entries if e.state == "done" and e.stamp)
+        olds = (ctx.relation.renamed(names_for(ctx.relation.name, s)[3]) for s in stamps)
+        return tuple(
+            sql(ctx.dialect.drop_table(old, if_exists=True), "drop the old table an interrupted apply left")
+            for old in olds
+            if exists(ctx, old)
+        )
 
     def recover(self, ctx: Context, interrupted: ledger.Entry) -> Recovery:
         made = interrupted_names(ctx, interrupted)
@@ -58,17 +80,17 @@ class DropAndLoad(Strategy):
         return Recovery(tuple(steps), outcome.outcome)
 
 
-def swap(ctx: Context, new: Relation, table_exists: bool) -> tuple[Step, ...]:
-    """Put ``new`` in the place of the table."""
+def swap(ctx: Context, new: Relation, old: Relation, table_exists: bool) -> tuple[Step, ...]:
+    """Put ``new`` in the place of the table, the table moved aside as ``old``; dropping
+    ``old`` is the caller's (in the change without transactions, after the COMMIT with them)."""
     dialect, relation = ctx.dialect, ctx.relation
-    if dialect.transactional_ddl:
-        return (
-            sql(dialect.drop_table(relation, if_exists=True), "drop the old table (undone by ROLLBACK on failure)"),
-            sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),
-        )
     if not table_exists:
         return (sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),)
-    old = ctx.made("__old")
+    if dialect.transactional_ddl:
+        return (
+            sql(dialect.rename(relation, old.name), "move the old table aside (ROLLBACK on failure moves it back)"),
+            sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),
+        )
     return (
         sql(
             dialect.rename(relation, old.name),

@@ -1,0 +1,106 @@
+"""Redshift tables that other sessions and users depend on (issue 12): readers holding the old
+table through a dropAndLoad, the old table's drop after the swap commits (and its recovery),
+retries of a transaction that Redshift aborts for serializable isolation."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.redshift import RedshiftEngine, RedshiftProject
+from tests.integration.test_apply_redshift import applied, expected, results, spec, table_rows
+from tests.integration.test_gitops_redshift import finish, pending_steps, start, summary
+
+pytestmark = pytest.mark.redshift
+
+WAIT = 30.0
+
+
+def lock_waits(rs: RedshiftEngine) -> int:
+    """Sessions waiting for a lock right now (pg_locks: Redshift has it too)."""
+    return int(rs.fetch("SELECT COUNT(*) FROM pg_locks WHERE NOT granted")[0][0])
+
+
+def wait_for(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {WAIT:.0f}s for {what}")
+        time.sleep(0.05)
+
+
+def seeded(project: RedshiftProject, rs: RedshiftEngine, tmp_path: Path) -> list[dict[str, Any]]:
+    """t published by dropAndLoad from job 1 (20 rows); job 2's results (7 rows) uploaded and
+    specs/b.yaml publishing them by dropAndLoad."""
+    old = results(rs, tmp_path, "pqt", 1, 1, 20)
+    spec(project, rs, "a", "dropAndLoad", "pqt", 1)
+    applied(project)
+    (project.root / "specs" / "a.yaml").unlink()
+    results(rs, tmp_path, "pqt", 2, 500, 7)
+    spec(project, rs, "b", "dropAndLoad", "pqt", 2)
+    return old
+
+
+def test_a_reader_holding_the_old_table_keeps_reading_it_through_drop_and_load(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
+) -> None:
+    """A second session, in a transaction that has read t, reads it again while a dropAndLoad
+    of t runs: the same old rows, no error. The swap waits for that session (its RENAME needs
+    the table to itself), then commits; the old table is dropped in a transaction of its own."""
+    rs, project = redshift, redshift_project
+    old = seeded(project, rs, tmp_path)
+    reader = rs.endpoint.connect()
+    try:
+        reader.autocommit = False  # an open transaction from the first statement on
+        cursor = reader.cursor()
+        cursor.execute(f"SELECT id FROM {rs.qualified('t')} ORDER BY id")
+        first = cursor.fetchall()
+        assert len(first) == len(old)
+        process = start(project, "apply")
+        wait_for(lambda: lock_waits(rs) > 0 or process.poll() is not None, "the apply to wait for the reader")
+        assert process.poll() is None, "the apply did not wait for the reader's transaction"
+        cursor.execute(f"SELECT id FROM {rs.qualified('t')} ORDER BY id")
+        assert cursor.fetchall() == first, "the reader was cut off or saw other rows"
+        reader.commit()
+        code, out, err = finish(process)
+        assert code == 0, err + out
+        assert summary(out) == (1, 0, 0)
+        cursor.execute(f"SELECT COUNT(*) FROM {rs.qualified('t')}")
+        assert cursor.fetchall()[0][0] == 7
+        reader.commit()
+    finally:
+        reader.close()
+    assert not [n for n in rs.tables() if "__" in n], "the old table is dropped"
+
+
+def test_an_old_table_left_by_an_apply_stopped_after_commit_is_dropped_by_the_next(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
+) -> None:
+    """Killed after the swap's COMMIT, before the old table's drop: the publication is
+    published (its rows and its ledger row), t__old_<stamp> is left; the next plan says
+    "published, to finish" with the DROP, and the next apply drops it and publishes nothing."""
+    rs, project = redshift, redshift_project
+    seeded(project, rs, tmp_path)
+    steps = pending_steps(project)
+    drop_at = next(i for i, s in enumerate(steps, start=1) if s.startswith("drop the old table"))
+    assert steps[drop_at - 3].startswith("publish") and steps[drop_at - 2].startswith("a transaction of its own")
+    code, _, _ = finish(start(project, "apply", crash_at=drop_at))
+    assert code != 0
+    left = [n for n in rs.tables() if "__old_" in n]
+    assert len(left) == 1, rs.tables()
+    assert rs.count("t") == 7 and len(rs.ledger("done")) == 2
+
+    planned = project.run("plan", "--format", "json")
+    (publication,) = json.loads(planned.out)["publications"]
+    assert publication["status"] == "unfinished"
+    assert [s["sql"][0] for s in publication["steps"]][1] == f"DROP TABLE IF EXISTS {rs.qualified(left[0])}"
+    out = applied(project)
+    assert summary(out) == (0, 1, 0) and "1 of them had steps left by an interrupted apply" in out
+    assert not [n for n in rs.tables() if "__" in n]
+    assert len(rs.ledger("done")) == 2, "nothing published again"
+    assert table_rows(rs, "t") == expected(results(rs, tmp_path, "pqt", 2, 500, 7))
+    assert "already published" in project.run("plan").out
