@@ -8,7 +8,7 @@ import pytest
 
 from publisher.apply.executor import Executor, StepEvent
 from publisher.dialects import dialect_for
-from publisher.model.errors import PublishFailed
+from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.plan import Publication, PublicationId, Statement, sql
 
 
@@ -35,10 +35,10 @@ def publication(*steps: Statement) -> Publication:
 
 
 STEPS = (
-    sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back")),
+    sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back"), begins=True),
     sql("ALTER TABLE t RENAME TO t_old", "swap"),
     sql("COMMIT", "publish", commits=True),
-    sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back"), after_publish=True),
+    sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back"), begins=True, after_publish=True),
     sql("DROP TABLE t_old", "drop the old table", after_publish=True),
     sql("COMMIT", "commit the drop", after_publish=True),
 )
@@ -63,3 +63,43 @@ def test_a_failure_before_the_commit_still_fails_the_publication() -> None:
     with pytest.raises(PublishFailed, match=r"step 2 \(swap\) failed"):
         Executor(target, dialect_for("redshift")).run(publication(*STEPS))  # type: ignore[arg-type]
     assert target.ran[-1] == "ROLLBACK" and "DROP TABLE t_old" not in target.ran
+
+
+class ConflictingTarget(FakeTarget):
+    """Aborts the first ``conflicts`` COMMITs as Redshift does for serializable isolation."""
+
+    def __init__(self, conflicts: int) -> None:
+        super().__init__(fail="never")
+        self.conflicts = conflicts
+
+    def execute(self, text: str) -> None:
+        super().execute(text)
+        if text == "COMMIT" and self.conflicts:
+            self.conflicts -= 1
+            raise TransactionConflict("1023: Serializable isolation violation on table - 42")
+
+
+def test_a_conflicting_transaction_runs_again_from_its_start_and_each_retry_is_reported() -> None:
+    target = ConflictingTarget(conflicts=2)
+    retries: list[str] = []
+
+    def listen(kind: str, event: StepEvent) -> None:
+        if kind == "retry":
+            retries.append(f"{event.index}: {event.result}")
+
+    executor = Executor(target, dialect_for("redshift"), listener=listen, retry_delays=(0, 0, 0))
+    executor.run(publication(*STEPS[:3]))  # type: ignore[arg-type]
+    once = ["BEGIN", "ALTER TABLE t RENAME TO t_old", "COMMIT"]
+    assert target.ran == [*once, "ROLLBACK", *once, "ROLLBACK", *once]
+    assert retries == [
+        "3: 1023: Serializable isolation violation on table - 42; retry 1 of 3 in 0s",
+        "3: 1023: Serializable isolation violation on table - 42; retry 2 of 3 in 0s",
+    ]
+
+
+def test_conflicts_beyond_the_retries_fail_the_publication() -> None:
+    target = ConflictingTarget(conflicts=3)
+    executor = Executor(target, dialect_for("redshift"), retry_delays=(0, 0))
+    with pytest.raises(PublishFailed, match=r"step 3 \(publish\) failed \(after 2 retries\): 1023: Serializable"):
+        executor.run(publication(*STEPS[:3]))  # type: ignore[arg-type]
+    assert target.ran.count("COMMIT") == 3 and target.ran[-1] == "ROLLBACK"

@@ -92,7 +92,8 @@ class Redshift(Dialect):
         return result_type != table_type and not (_character(result_type) and _character(table_type))
 
     def begin(self) -> tuple[Step, ...]:
-        return (sql("BEGIN", "one transaction: all of it or none of it", undo=sql("ROLLBACK", "roll back")),)
+        rollback = sql("ROLLBACK", "roll back")
+        return (sql("BEGIN", "one transaction: all of it or none of it", undo=rollback, begins=True),)
 
     def commit(self) -> tuple[Step, ...]:
         return (sql("COMMIT", "publish: readers see the new rows from here on", commits=True),)

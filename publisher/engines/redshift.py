@@ -8,7 +8,7 @@ from ssl import SSLCertVerificationError, SSLSocket
 from typing import Any
 
 from publisher.model import vocabulary
-from publisher.model.errors import PublishFailed
+from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.relation import Relation
 from publisher.model.target import ColumnState, TableState
 
@@ -114,6 +114,8 @@ class RedshiftTarget:
                     # same object (two first applies): it exists now, which is what was asked.
                     time.sleep(0.05 * attempt)
                     continue
+                if _serializable_violation(exc):
+                    raise TransactionConflict(_message(exc)) from None
                 if sql.lstrip().upper().startswith("COPY"):
                     raise RuntimeError(f"{_message(exc)}{self._load_errors()}") from None
                 raise RuntimeError(_message(exc)) from None
@@ -174,11 +176,24 @@ class RedshiftTarget:
         self.connection.close()
 
 
+def _fields(exc: BaseException) -> dict[str, Any]:
+    """The server's error fields (redshift_connector raises with a dict of them), or none."""
+    return exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+
+
 def _lost_create_race(sql: str, exc: BaseException) -> bool:
     if not IF_NOT_EXISTS.match(sql):
         return False
-    fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-    return fields.get("C") in RACE_CODES or "serializable isolation violation" in str(fields.get("M", "")).lower()
+    return _fields(exc).get("C") in RACE_CODES or _serializable_violation(exc)
+
+
+def _serializable_violation(exc: BaseException) -> bool:
+    """Redshift's error 1023: SQLSTATE XX000, message "1023", detail "Serializable isolation
+    violation on table - <id>, transactions forming the cycle are: ..."."""
+    fields = _fields(exc)
+    text = f"{fields.get('M', '')} {fields.get('D', '')}".lower()
+    numbered = str(fields.get("M", "")).strip() == "1023"
+    return fields.get("C") == "XX000" and (numbered or "serializable isolation" in text)
 
 
 def _tls_hint(exc: BaseException) -> str:
@@ -196,6 +211,8 @@ def _tls_hint(exc: BaseException) -> str:
 def _message(exc: BaseException) -> str:
     # redshift_connector raises with a dict of the server's fields; keep the message ('M').
     arg = exc.args[0] if exc.args else exc
+    if isinstance(arg, dict) and "D" in arg and str(arg.get("M", "")).strip().isdigit():
+        return f"{arg['M']}: {arg['D']}"  # Redshift's numbered errors say what happened in the detail
     if isinstance(arg, dict):
         return str(arg.get("M", arg))
     if isinstance(arg, str) and len(exc.args) > 1 and isinstance(exc.args[1], BaseException):

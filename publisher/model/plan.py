@@ -52,7 +52,8 @@ class Statement:
     alone among the publications that one apply runs in parallel (Spark fails two INSERTs
     into one table at once). ``after_publish``: runs after the publication committed (dropping
     what the swap put aside); a failure there is a warning, not a failed publication: the
-    publication stands, and the next plan finishes the step.
+    publication stands, and the next plan finishes the step. ``begins``: opens a transaction,
+    where the executor starts it again when the engine aborts it for a conflict.
     """
 
     sql: tuple[SqlPart, ...]
@@ -66,6 +67,7 @@ class Statement:
     commits: bool = False
     serial: bool = False
     after_publish: bool = False
+    begins: bool = False
 
     @property
     def secrets(self) -> tuple[str, ...]:

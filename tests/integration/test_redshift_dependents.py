@@ -104,3 +104,33 @@ def test_an_old_table_left_by_an_apply_stopped_after_commit_is_dropped_by_the_ne
     assert len(rs.ledger("done")) == 2, "nothing published again"
     assert table_rows(rs, "t") == expected(results(rs, tmp_path, "pqt", 2, 500, 7))
     assert "already published" in project.run("plan").out
+
+
+# --- serializable isolation (error 1023) -------------------------------------------------------
+
+VIOLATIONS = "redshift_standin.serializable_violations"
+
+
+@pytest.mark.parametrize("action", ["truncateAndLoad", "dropAndLoad"])
+def test_a_transaction_aborted_for_serializable_isolation_is_retried_and_publishes_once(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path, action: str
+) -> None:
+    """Redshift aborts the publication's COMMIT twice with error 1023 (the stand-in, asked to):
+    apply reports each retry, runs the transaction again from the start, and publishes once."""
+    rs, project = redshift, redshift_project
+    seeded(project, rs, tmp_path)
+    spec(project, rs, "b", action, "pqt", 2)
+    rs.execute(f"INSERT INTO {VIOLATIONS} VALUES (%s, 't', 2)", (rs.schema,))
+    try:
+        out = applied(project)
+        left = rs.fetch(f"SELECT remaining FROM {VIOLATIONS} WHERE table_schema = %s", (rs.schema,))
+    finally:
+        rs.execute(f"DELETE FROM {VIOLATIONS} WHERE table_schema = %s", (rs.schema,))
+    assert left == [(0,)], "both violations were raised"
+    retries = [line for line in out.splitlines() if line.startswith("retry:")]
+    assert len(retries) == 2, out
+    assert "1023: Serializable isolation violation on table" in retries[0] and "retry 1 of 4" in retries[0]
+    assert summary(out) == (1, 0, 0)
+    assert rs.count("t") == 7 and len(rs.ledger("done")) == 2, "published once"
+    assert not [n for n in rs.tables() if "__" in n]
+    assert rs.manifests() == [], "the manifest written again for the retry is deleted too"

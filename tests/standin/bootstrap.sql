@@ -7,6 +7,7 @@
 --   redshift_standin.stl_load_errors       Redshift's system table and its columns, found
 --                                          through the database's default search_path
 --   redshift_standin.copy_log              one row per COPY that began loading
+--   redshift_standin.serializable_violations  COMMITs to fail with error 1023, on demand
 --   redshift_standin.raise_error()         lets the proxy raise an error inside the
 --                                          client's session (aborting its transaction)
 --   redshift_standin.alter_table_append()  ALTER TABLE ... APPEND FROM
@@ -24,6 +25,19 @@ ALTER DATABASE dev SET search_path = "$user", public, redshift_standin;
 
 -- SUPER ------------------------------------------------------------------------------------
 CREATE DOMAIN pg_catalog.super AS jsonb;
+
+-- Serializable isolation violations on demand ------------------------------------------------
+-- Redshift aborts one of two conflicting transactions with error 1023 (SQLSTATE XX000, message
+-- "1023", detail "Serializable isolation violation on table - <id>, ..."); PostgreSQL's READ
+-- COMMITTED never does. A test inserts a row here: each of the next `remaining` COMMITs of a
+-- transaction that wrote or locked table_schema.table_name fails so, rolled back. The proxy
+-- counts down through its own connection, so the count survives the client's ROLLBACK.
+CREATE TABLE redshift_standin.serializable_violations (
+    table_schema text NOT NULL,
+    table_name   text NOT NULL,
+    remaining    integer NOT NULL CHECK (remaining >= 0)
+);
+GRANT SELECT, INSERT, UPDATE, DELETE ON redshift_standin.serializable_violations TO PUBLIC;
 
 -- COPY bookkeeping ---------------------------------------------------------------------------
 -- Redshift query ids are integers; the proxy draws one per COPY.

@@ -970,3 +970,42 @@ def test_a_reading_session_keeps_its_table_while_another_renames_and_drops_it(
     assert swapped == ["done"]
     assert run(reader, f"SELECT id FROM {table}") == [[3]]
     reader.commit()
+
+
+# --- 8. serializable isolation violations (error 1023), on demand ---------------------------------
+
+
+def test_serializable_violation_on_demand_fails_the_next_commits_as_redshift_does(
+    connect: Callable[..., Any], table: str
+) -> None:
+    """After a test asks for 2 violations on a table, the next 2 COMMITs of transactions that
+    wrote it fail as Redshift's do (XX000, "1023", "Serializable isolation violation on table
+    - <id>, ...") and roll back; the third commits. Transactions on other tables commit."""
+    admin = connect()
+    admin.autocommit = True
+    run(admin, f"CREATE TABLE {table} (id INTEGER)")
+    run(admin, f"CREATE TABLE {table}_other (id INTEGER)")
+    (schema,) = run(admin, "SELECT current_schema()")[0]
+    oid = run(admin, f"SELECT '{table}'::regclass::oid::integer")[0][0]
+    marker = "redshift_standin.serializable_violations"
+    run(admin, f"INSERT INTO {marker} VALUES (%s, %s, 2)", (schema, table))
+    try:
+        writer = connect()
+        for attempt in (1, 2):
+            run(writer, f"INSERT INTO {table} VALUES ({attempt})")
+            run(writer, f"INSERT INTO {table}_other VALUES ({attempt})")
+            with pytest.raises(ProgrammingError) as excinfo:
+                writer.commit()
+            fields = server_error(excinfo)
+            assert (fields["C"], fields["M"]) == ("XX000", "1023")
+            assert fields["D"].startswith(f"Serializable isolation violation on table - {oid}, ")
+            assert run(admin, f"SELECT COUNT(*) FROM {table}") == [[0]], "rolled back"
+            assert run(admin, f"SELECT COUNT(*) FROM {table}_other") == [[0]], "all of it rolled back"
+        run(writer, f"INSERT INTO {table}_other VALUES (9)")
+        writer.commit()  # another table: not asked for
+        run(writer, f"INSERT INTO {table} VALUES (3)")
+        writer.commit()
+        assert run(admin, f"SELECT id FROM {table}") == [[3]]
+        assert run(admin, f"SELECT remaining FROM {marker} WHERE table_name = %s", (table,)) == [[0]]
+    finally:
+        run(admin, f"DELETE FROM {marker} WHERE table_name = %s", (table,))
