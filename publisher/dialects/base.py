@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.model.plan import Statement, Step
 from publisher.model.relation import Relation
+from publisher.model.target import Grant
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -109,6 +110,13 @@ class Dialect:
 
     def create_table_suffix(self) -> str:
         return ""
+
+    def grant(self, relation: Relation, grant: Grant) -> str:
+        """GRANT the privileges of ``grant`` on the table (targets whose tables carry grants)."""
+        raise NotImplementedError
+
+    def set_owner(self, relation: Relation, owner: str) -> str:
+        raise NotImplementedError
 
     def count(self, relation: Relation) -> str:
         return f"SELECT COUNT(*) FROM {self.table(relation)}"

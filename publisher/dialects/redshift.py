@@ -9,6 +9,7 @@ from publisher.dialects import types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource
 from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
+from publisher.model.target import Grant
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -74,6 +75,16 @@ class Redshift(Dialect):
 
     def rename(self, relation: Relation, new_name: str) -> str:
         return f"ALTER TABLE {self.table(relation)} RENAME TO {self.quote(new_name)}"
+
+    def grant(self, relation: Relation, grant: Grant) -> str:
+        grantee = {"user": "", "group": "GROUP ", "public": "PUBLIC"}[grant.kind]
+        if grant.kind != "public":
+            grantee += self.quote(grant.grantee)
+        option = " WITH GRANT OPTION" if grant.grantable else ""
+        return f"GRANT {', '.join(grant.privileges)} ON {self.table(relation)} TO {grantee}{option}"
+
+    def set_owner(self, relation: Relation, owner: str) -> str:
+        return f"ALTER TABLE {self.table(relation)} OWNER TO {self.quote(owner)}"
 
     def column_type(self, arrow_type: Any, column: str) -> str:
         return types.redshift_type(arrow_type, column=column)

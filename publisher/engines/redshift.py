@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from ssl import SSLCertVerificationError, SSLSocket
 from typing import Any
 
+from publisher.engines.redshift_grants import parse_grants
 from publisher.model import vocabulary
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.relation import Relation
@@ -44,6 +46,18 @@ JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
 WHERE n.nspname = %s AND c.relkind = 'r' AND v.oid <> c.oid
 ORDER BY 1, 2, 3
 """
+# Each table's owner and grants (relacl as text: `alice=r/owner,group analysts=rw/owner`,
+# which Redshift and PostgreSQL both write), and the names of groups (PostgreSQL writes a
+# group's name without Redshift's `group ` prefix). Grants to Redshift roles (CREATE ROLE)
+# are not in relacl: svv_relation_privileges has them, which the stand-in cannot serve.
+OWNERS_GRANTS_SQL = """
+SELECT c.relname, pg_get_userbyid(c.relowner), array_to_string(c.relacl, ',')
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
+WHERE n.nspname = %s AND c.relkind = 'r'
+"""
+GROUPS_SQL = "SELECT groname FROM pg_catalog.pg_group"
+SUPERUSER_SQL = "SELECT usesuper FROM pg_catalog.pg_user WHERE usename = current_user"
 TABLES_SQL = """
 SELECT c.relname FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
@@ -85,6 +99,7 @@ class RedshiftTarget:
     ) -> None:
         import redshift_connector
 
+        self.user = user
         where = f"Redshift at {host}:{port} (database {database}, user {user})"
         if ssl and sslmode not in SSL_MODES:
             # redshift_connector ignores a mode it does not know, and then talks in clear text.
@@ -158,10 +173,21 @@ class RedshiftTarget:
         views: dict[str, list[str]] = {}
         for table, schema, view in self._cursor(DEPENDENT_VIEWS_SQL, (relation.schema or "public",)).fetchall():
             views.setdefault(str(table).lower(), []).append(f"{schema}.{view}")
-        return {
+        states = {
             table: TableState(tuple(cols), "redshift", dependent_views=tuple(views.get(table, ())))
             for table, cols in columns.items()
         }
+        groups = frozenset(str(r[0]) for r in self._cursor(GROUPS_SQL).fetchall())
+        superuser = any(r[0] for r in self._cursor(SUPERUSER_SQL).fetchall())
+        for table, owner, acl in self._cursor(OWNERS_GRANTS_SQL, (relation.schema or "public",)).fetchall():
+            name = str(table).lower()
+            if name not in states:
+                continue
+            grants, ungranted = parse_grants(acl, str(owner), groups)
+            other = str(owner) if str(owner) != self.user else None
+            only = other is not None and not superuser
+            states[name] = replace(states[name], owner=other, owner_only=only, grants=grants, ungranted=ungranted)
+        return states
 
     def table_location(self, relation: Relation) -> str | None:
         return None

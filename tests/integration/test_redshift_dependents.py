@@ -134,3 +134,60 @@ def test_a_transaction_aborted_for_serializable_isolation_is_retried_and_publish
     assert rs.count("t") == 7 and len(rs.ledger("done")) == 2, "published once"
     assert not [n for n in rs.tables() if "__" in n]
     assert rs.manifests() == [], "the manifest written again for the retry is deleted too"
+
+
+# --- grants and owner ------------------------------------------------------------------------------
+
+ALICE, READERS, OWNER = "standin_alice", "standin_readers", "standin_owner"  # tests/standin/bootstrap.sql
+
+
+def privileges(rs: RedshiftEngine, table: str) -> set[str]:
+    """The table's relacl items other than its owner's, without the grantor."""
+    (acl,) = rs.fetch(
+        "SELECT array_to_string(c.relacl, ',') FROM pg_class c JOIN pg_namespace n ON c.relnamespace = n.oid "
+        "WHERE n.nspname = %s AND c.relname = %s",
+        (rs.schema, table),
+    )[0]
+    return {item.rsplit("/", 1)[0] for item in (acl or "").split(",") if item and not item.startswith("publisher=")}
+
+
+@pytest.mark.parametrize("action", ["load", "truncateAndLoad", "dropAndLoad"])
+def test_grants_to_a_user_a_group_and_public_survive_each_action(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path, action: str
+) -> None:
+    """What others were granted on the table holds afterwards: load and truncateAndLoad write
+    into the table itself; dropAndLoad grants the same on the replacement, in the swap's
+    transaction, each GRANT shown in the plan. A privilege it does not copy is named."""
+    rs, project = redshift, redshift_project
+    seeded(project, rs, tmp_path)
+    t = rs.qualified("t")
+    rs.execute(f"GRANT SELECT ON {t} TO {ALICE}")
+    rs.execute(f"GRANT SELECT, UPDATE ON {t} TO GROUP {READERS}")
+    rs.execute(f"GRANT SELECT, TRUNCATE ON {t} TO PUBLIC")
+    before = privileges(rs, "t")
+    assert before == {f"{ALICE}=r", f"{READERS}=rw", "=rD"}
+    spec(project, rs, "b", action, "pqt", 2)
+    plan = project.run("plan")
+    assert plan.code == 0, plan.err
+    if action == "dropAndLoad":
+        assert f'TO "{ALICE}"' in plan.out and "GRANT SELECT, UPDATE ON" in plan.out
+        assert f'TO GROUP "{READERS}"' in plan.out and "TO PUBLIC" in plan.out
+        assert "not copied onto the new table (privileges other than" in plan.out and "PUBLIC: D" in plan.out
+    applied(project)
+    want = before if action != "dropAndLoad" else {f"{ALICE}=r", f"{READERS}=rw", "=r"}
+    assert privileges(rs, "t") == want
+
+
+def test_drop_and_load_of_a_table_another_user_owns_is_refused_at_plan_time(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
+) -> None:
+    """Only a table's owner or a superuser may drop or rename it on Redshift: the plan says so
+    (the catalog's owner and pg_user.usesuper), and nothing runs."""
+    rs, project = redshift, redshift_project
+    seeded(project, rs, tmp_path)
+    rs.execute(f'GRANT CREATE ON SCHEMA "{rs.schema}" TO {OWNER}')  # PostgreSQL wants it of a new owner
+    rs.execute(f"ALTER TABLE {rs.qualified('t')} OWNER TO {OWNER}")
+    result = project.run("plan")
+    assert result.code == 1
+    assert f"is owned by {OWNER}: only that user or a superuser may drop or rename it" in result.err
+    assert rs.count("t") == 20

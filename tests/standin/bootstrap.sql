@@ -26,6 +26,16 @@ ALTER DATABASE dev SET search_path = "$user", public, redshift_standin;
 -- SUPER ------------------------------------------------------------------------------------
 CREATE DOMAIN pg_catalog.super AS jsonb;
 
+-- Users and a group for tests of grants and owners. The publisher's user may not create
+-- roles (no superuser, as a CI user on a cluster would not be). Roles are cluster-wide: the
+-- same for every test, each granting on its own schema's tables. standin_owner counts
+-- publisher among its members only so that a test can give it a table (ALTER TABLE OWNER TO
+-- needs that in PostgreSQL); Redshift users have no such membership.
+CREATE USER standin_alice;  -- LOGIN: a user (pg_group lists the roles that cannot log in)
+CREATE GROUP standin_readers;
+CREATE USER standin_owner;
+GRANT standin_owner TO publisher;
+
 -- Serializable isolation violations on demand ------------------------------------------------
 -- Redshift aborts one of two conflicting transactions with error 1023 (SQLSTATE XX000, message
 -- "1023", detail "Serializable isolation violation on table - <id>, ..."); PostgreSQL's READ

@@ -1009,3 +1009,32 @@ def test_serializable_violation_on_demand_fails_the_next_commits_as_redshift_doe
         assert run(admin, f"SELECT remaining FROM {marker} WHERE table_name = %s", (table,)) == [[0]]
     finally:
         run(admin, f"DELETE FROM {marker} WHERE table_name = %s", (table,))
+
+
+# --- 9. grants and owners -------------------------------------------------------------------------
+
+
+def test_grants_are_read_from_relacl_and_follow_a_renamed_table(conn: Any, table: str) -> None:
+    """What the publisher reads and writes of grants: GRANT ... TO user / GROUP g / PUBLIC,
+    relacl as text through array_to_string, pg_get_userbyid, pg_group, pg_user.usesuper; a
+    table keeps its grants when renamed (they belong to the table, not its name), as on
+    Redshift. Differences: PostgreSQL writes a group without Redshift's `group ` prefix (the
+    publisher looks the name up in pg_group), and its letters beyond r, a, w, d, x differ."""
+    conn.autocommit = True
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"GRANT SELECT ON {table} TO standin_alice")
+    run(conn, f"GRANT SELECT, UPDATE ON {table} TO GROUP standin_readers")
+    run(conn, f"GRANT SELECT ON {table} TO PUBLIC")
+    run(conn, f"ALTER TABLE {table} RENAME TO {table}_renamed")
+    rows = run(
+        conn,
+        "SELECT pg_get_userbyid(c.relowner), array_to_string(c.relacl, ',') FROM pg_catalog.pg_class c "
+        "WHERE c.relname = %s",
+        (f"{table}_renamed",),
+    )
+    assert rows == [
+        ["publisher", "publisher=arwdDxt/publisher,standin_alice=r/publisher,standin_readers=rw/publisher,=r/publisher"]
+    ]
+    groups = {r[0] for r in run(conn, "SELECT groname FROM pg_catalog.pg_group")}
+    assert "standin_readers" in groups and "standin_alice" not in groups
+    assert run(conn, "SELECT usesuper FROM pg_catalog.pg_user WHERE usename = current_user") == [[False]]

@@ -3,9 +3,12 @@ a failure at any step leaves the old table untouched; works when there is no tab
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import Step, sql
 from publisher.model.relation import Relation
+from publisher.model.target import TableState
 from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
 from publisher.planning.context import Body, Context
@@ -29,6 +32,13 @@ class DropAndLoad(Strategy):
                 "the views, or recreate them WITH NO SCHEMA BINDING (late-binding)",
                 ctx.spec.location,
             )
+        if table is not None and table.owner_only:
+            raise InvalidInput(
+                f"dropAndLoad: table {ctx.relation} is owned by {table.owner}: only that user or a superuser "
+                "may drop or rename it; publish as that user, or truncateAndLoad replaces its rows (with "
+                "DELETE and INSERT granted on it)",
+                ctx.spec.location,
+            )
         new = ctx.made("__new")
         source = ctx.source()
         notes = ctx.unchecked_notes()
@@ -36,10 +46,13 @@ class DropAndLoad(Strategy):
             notes += ("offline: assumed the table exists",)
         table_exists = ctx.view is None or ctx.view.table is not None or restored
         old = ctx.made("__old")
+        access, not_copied = kept_access(ctx, new)
+        notes += not_copied
         change = (
             ctx.create(new, "build the replacement beside the table"),
             *ctx.dialect.insert(new, source, ctx.columns, ctx.spec),
             *ctx.check(new),
+            *access,
             *swap(ctx, new, old, table_exists),
         )
         after: tuple[Step, ...] = ()
@@ -50,6 +63,14 @@ class DropAndLoad(Strategy):
             drop = ctx.dialect.drop_table(old, if_exists=True)
             after = (sql(drop, "drop the old table (waits for sessions still reading it)"),)
         return Body(source.steps, change=change, tidy=source.tidy, after=after, notes=notes)
+
+    def after(self, ctx: Context, body: Body) -> TableState | None:
+        # The replacement has the old table's grants and owner (kept_access).
+        state = super().after(ctx, body)
+        old = ctx.view.table if ctx.view else None
+        if state is None or old is None:
+            return state
+        return replace(state, owner=old.owner, owner_only=old.owner_only, grants=old.grants)
 
     def leftovers(self, ctx: Context) -> tuple[Step, ...]:
         # An apply stopped between the swap's COMMIT and the old table's drop leaves
@@ -78,6 +99,25 @@ class DropAndLoad(Strategy):
             outcome = Recovery(outcome="complete")
         steps += drop_if_there(ctx, made["new"], "drop the unfinished replacement of the interrupted publish")
         return Recovery(tuple(steps), outcome.outcome)
+
+
+def kept_access(ctx: Context, new: Relation) -> tuple[tuple[Step, ...], tuple[str, ...]]:
+    """The old table's grants and owner given to ``new`` (the same table to its users), in the
+    swap's transaction; and notes on the privileges that are not copied."""
+    table = ctx.view.table if ctx.view else None
+    if table is None:
+        return (), ()
+    steps = [sql(ctx.dialect.grant(new, g), f"keep the grant to {g.label()}") for g in table.grants]
+    if table.owner:
+        # Owned by another user: the publisher is a superuser (else refused), who may give it back.
+        steps.append(sql(ctx.dialect.set_owner(new, table.owner), f"keep the owner, {table.owner}"))
+    notes: tuple[str, ...] = ()
+    if table.ungranted:
+        notes = (
+            "not copied onto the new table (privileges other than SELECT, INSERT, UPDATE, DELETE, REFERENCES): "
+            + "; ".join(table.ungranted),
+        )
+    return tuple(steps), notes
 
 
 def swap(ctx: Context, new: Relation, old: Relation, table_exists: bool) -> tuple[Step, ...]:
