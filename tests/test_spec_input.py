@@ -12,7 +12,10 @@ from publisher.inputs.spec import Spec, load_specs
 from publisher.model.errors import Errors
 
 CASES = Path(__file__).parent / "cases"
-ALLOWED = "jobGroup, connection, path, table, action, inputFormat, flowNodeId, source, description, columnTypes"
+ALLOWED = (
+    "jobGroup, connection, path, table, action, inputFormat, flowNodeId, source, description, columnTypes, "
+    "distStyle, distKey, sortKeys"
+)
 SPEC = "jobGroup: 31\nflowNodeId: 27\npath: [{db}]\ntable: {table}\naction: load\ninputFormat: pqt\n"
 
 

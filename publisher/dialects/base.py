@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.model.plan import Statement, Step
 from publisher.model.relation import Relation
-from publisher.model.target import Grant
+from publisher.model.target import NO_LAYOUT, Grant, Layout
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -104,7 +104,9 @@ class Dialect:
         raise NotImplementedError
 
     # Statements
-    def create_table(self, relation: Relation, columns: tuple[ColumnDef, ...]) -> str:
+    def create_table(self, relation: Relation, columns: tuple[ColumnDef, ...], layout: Layout = NO_LAYOUT) -> str:
+        """CREATE TABLE; ``layout`` only where the target has one (validation refuses it elsewhere)."""
+        assert not layout, f"{self.title} tables have no distribution or sort keys"
         cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in columns)
         return f"CREATE TABLE {self.table(relation)} (\n{cols}\n){self.create_table_suffix()}"
 

@@ -9,7 +9,7 @@ from publisher.dialects import types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource
 from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import Grant
+from publisher.model.target import NO_LAYOUT, Grant, Layout
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -75,6 +75,18 @@ class Redshift(Dialect):
 
     def rename(self, relation: Relation, new_name: str) -> str:
         return f"ALTER TABLE {self.table(relation)} RENAME TO {self.quote(new_name)}"
+
+    def create_table(self, relation: Relation, columns: tuple[ColumnDef, ...], layout: Layout = NO_LAYOUT) -> str:
+        cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in columns)
+        keys = []
+        if layout.dist_style:
+            keys.append(f"DISTSTYLE {layout.dist_style}")
+        if layout.dist_key:
+            keys.append(f"DISTKEY ({self.quote(layout.dist_key)})")
+        if layout.sort_keys:
+            keys.append(f"SORTKEY ({', '.join(self.quote(k) for k in layout.sort_keys)})")
+        attributes = "".join(f"\n{k}" for k in keys)
+        return f"CREATE TABLE {self.table(relation)} (\n{cols}\n){attributes}"
 
     def grant(self, relation: Relation, grant: Grant) -> str:
         grantee = {"user": "", "group": "GROUP ", "public": "PUBLIC"}[grant.kind]

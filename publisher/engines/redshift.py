@@ -12,7 +12,7 @@ from publisher.engines.redshift_grants import parse_grants
 from publisher.model import vocabulary
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnState, TableState
+from publisher.model.target import ColumnState, DistStyle, Layout, TableState
 
 # pg_catalog tables and format_type() exist on Redshift; sqlalchemy-redshift's reflection
 # queries Redshift-only columns instead, and information_schema hides other users' tables.
@@ -58,6 +58,20 @@ WHERE n.nspname = %s AND c.relkind = 'r'
 """
 GROUPS_SQL = "SELECT groname FROM pg_catalog.pg_group"
 SUPERUSER_SQL = "SELECT usesuper FROM pg_catalog.pg_user WHERE usename = current_user"
+# Each table's distribution style and its distribution and compound sort key columns:
+# pg_class_info.reldiststyle (0 EVEN, 1 KEY, 8 ALL; AUTO otherwise), pg_attribute_info's
+# attisdistkey and attsortkeyord (negative: interleaved, which the publisher does not keep).
+# Redshift's views in pg_catalog; the stand-in serves views of the same names.
+LAYOUT_SQL = """
+SELECT c.relname, c.reldiststyle, a.attname, a.attisdistkey, a.attsortkeyord
+FROM pg_class_info c
+JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
+LEFT JOIN pg_attribute_info a ON a.attrelid = c.reloid AND a.attnum > 0 AND NOT a.attisdropped
+  AND (a.attisdistkey OR a.attsortkeyord > 0)
+WHERE n.nspname = %s AND c.relkind = 'r'
+ORDER BY c.relname, a.attsortkeyord
+"""
+DIST_STYLES: dict[int, DistStyle] = {0: "EVEN", 1: "KEY", 8: "ALL"}
 TABLES_SQL = """
 SELECT c.relname FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
@@ -187,7 +201,25 @@ class RedshiftTarget:
             other = str(owner) if str(owner) != self.user else None
             only = other is not None and not superuser
             states[name] = replace(states[name], owner=other, owner_only=only, grants=grants, ungranted=ungranted)
+        for name, layout in self._layouts(relation).items():
+            if name in states:
+                states[name] = replace(states[name], layout=layout)
         return states
+
+    def _layouts(self, relation: Relation) -> dict[str, Layout]:
+        found: dict[str, tuple[int, list[str], list[str]]] = {}
+        for table, style, column, is_dist, sort_order in self._cursor(
+            LAYOUT_SQL, (relation.schema or "public",)
+        ).fetchall():
+            _, dist, sort = found.setdefault(str(table).lower(), (int(style), [], []))
+            if column is not None and is_dist:
+                dist.append(str(column).lower())
+            if column is not None and sort_order and int(sort_order) > 0:
+                sort.append(str(column).lower())
+        return {
+            table: Layout(DIST_STYLES.get(style), dist[0] if dist else None, tuple(sort))
+            for table, (style, dist, sort) in found.items()
+        }
 
     def table_location(self, relation: Relation) -> str | None:
         return None

@@ -17,6 +17,7 @@ from publisher.model.errors import InvalidInput, Location, PublisherError
 from publisher.model.names import CONTROL, ledger_clash
 from publisher.model.plan import PublicationId
 from publisher.model.relation import Relation
+from publisher.model.target import Layout
 from publisher.model.vocabulary import Action, InputFormat, TargetType
 from publisher.reports.render import display_path
 
@@ -44,6 +45,7 @@ class Spec:
     results_connection: Connection | None = None  # the s3 connection that reads s3:// results
     description: str | None = None
     column_types: dict[str, str] = field(default_factory=dict, hash=False)
+    layout: Layout = Layout()  # distStyle, distKey, sortKeys (Redshift; refused on Hive)
 
     @property
     def label(self) -> str:
@@ -149,6 +151,7 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
         # Show the location as the spec wrote it: the resolved path depends on the checkout.
         problems = [InvalidInput(p.message.replace(repr(source), repr(value["source"])), p.location) for p in problems]
     problems += _column_types(doc, target)
+    problems += _layout(doc)
     database = value["path"][0].lower()
     dialect = dialect_for(target)
     # Only a redshift connection names a database and a region; the dialect says what they rule out.
@@ -209,9 +212,40 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
             canonical_json=canonical,
             description=value.get("description"),
             column_types={k.lower(): v.upper() for k, v in value.get("columnTypes", {}).items()},
+            layout=Layout(
+                "KEY" if "distKey" in value else value.get("distStyle"),
+                value["distKey"].lower() if "distKey" in value else None,
+                tuple(k.lower() for k in value.get("sortKeys", ())),
+            ),
         ),
         [],
     )
+
+
+def _layout(doc: Document) -> list[InvalidInput]:
+    """distKey goes with distStyle KEY only; a sort key names each column once. (Whether the
+    results have those columns is known when planning.)"""
+    value: dict[str, Any] = doc.value
+    problems = []
+    style = value.get("distStyle")
+    if "distKey" in value and style not in (None, "KEY"):
+        problems.append(
+            InvalidInput(
+                f"distStyle {style} cannot go with distKey {value['distKey']}: a distribution key means "
+                "distStyle KEY (remove distStyle, or distKey)",
+                doc.where(("distStyle",)),
+            )
+        )
+    if style == "KEY" and "distKey" not in value:
+        problems.append(
+            InvalidInput("distStyle KEY needs distKey, the column to distribute by", doc.where(("distStyle",)))
+        )
+    seen: set[str] = set()
+    for i, key in enumerate(value.get("sortKeys", ())):
+        if key.lower() in seen:
+            problems.append(InvalidInput(f"sortKeys names column {key.lower()} twice", doc.where(("sortKeys", i))))
+        seen.add(key.lower())
+    return problems
 
 
 def _printable(text: str) -> str:

@@ -35,6 +35,25 @@ class Grant:
         return "PUBLIC" if self.kind == "public" else f"{self.kind} {self.grantee}"
 
 
+DistStyle = Literal["AUTO", "EVEN", "KEY", "ALL"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Redshift: how a table's rows are spread over the slices and sorted (DISTSTYLE, DISTKEY,
+    compound SORTKEY). Empty: the engine's defaults."""
+
+    dist_style: DistStyle | None = None
+    dist_key: str | None = None
+    sort_keys: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.dist_style or self.dist_key or self.sort_keys)
+
+
+NO_LAYOUT = Layout()
+
+
 @dataclass(frozen=True)
 class TableState:
     """An existing table: its columns in order and, where known, its storage format."""
@@ -52,6 +71,7 @@ class TableState:
     owner_only: bool = False  # Redshift: only that owner may rename or drop it (the publisher is no superuser)
     grants: tuple[Grant, ...] = ()  # Redshift: privileges granted to others than the owner
     ungranted: tuple[str, ...] = ()  # Redshift: granted privileges the publisher does not copy, described
+    layout: Layout = Layout()  # Redshift: distribution and sort keys (AUTO and none: empty)
 
     def unsupported_shape(self) -> str | None:
         """What about this table the actions that write into it cannot keep their promise on."""

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check
 from publisher.inputs.spec import Spec
+from publisher.model.errors import InvalidInput
 from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
+from publisher.model.target import Layout
 from publisher.planning.view import TargetView
 from publisher.results import Results
 
@@ -26,6 +28,18 @@ class Body:
     rows_before: str | None = None  # the captured count the ledger records as rows before
     location_before: str | None = None  # Hive location swap: the table's folder before it
     notes: tuple[str, ...] = ()
+
+
+def check_layout(ctx: Context, layout: Layout) -> None:
+    """The distribution and sort key columns are among the results' columns."""
+    names = [c.name for c in ctx.columns]
+    missing = [k for k in (layout.dist_key, *layout.sort_keys) if k is not None and k not in names]
+    if missing:
+        raise InvalidInput(
+            f"distKey/sortKeys name columns the results do not have: {', '.join(missing)} "
+            f"(results: {', '.join(names)})",
+            ctx.spec.location,
+        )
 
 
 @dataclass(frozen=True)
@@ -70,8 +84,12 @@ class Context:
             return None
         return sql(self.dialect.drop_table(relation, if_exists=True), "drop it")
 
-    def create(self, relation: Relation, purpose: str) -> Statement:
-        return sql(self.dialect.create_table(relation, self.columns), purpose, undo=self.undo_create(relation))
+    def create(self, relation: Relation, purpose: str, layout: Layout | None = None) -> Statement:
+        """CREATE TABLE with the results' columns and ``layout`` (by default the spec's)."""
+        layout = self.spec.layout if layout is None else layout
+        check_layout(self, layout)
+        statement = self.dialect.create_table(relation, self.columns, layout)
+        return sql(statement, purpose, undo=self.undo_create(relation))
 
     def unchecked_notes(self, *, values: bool = True) -> tuple[str, ...]:
         """What the checks after loading cannot see, said in the plan; ``values`` False: the

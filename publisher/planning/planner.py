@@ -139,6 +139,10 @@ def plan_with_effect(
         return _publication(ctx, body, notes, "pending", "completing an interrupted publish", force), None
     body = strategy.plan(ctx, restored=recovery.outcome == "restored")
     body = replace(body, recover=recovery.steps, after=leftovers + body.after)
+    if strategy.writes_into_table and spec.layout:
+        # The table exists and keeps its keys: say so rather than let the spec look applied.
+        kept = f"distStyle/distKey/sortKeys apply to tables the publisher creates: {spec.relation} keeps its own"
+        body = replace(body, notes=(*body.notes, kept))
     return _publication(ctx, body, notes + body.notes, "pending", "", force), strategy.after(ctx, body)
 
 

@@ -191,3 +191,36 @@ def test_drop_and_load_of_a_table_another_user_owns_is_refused_at_plan_time(
     assert result.code == 1
     assert f"is owned by {OWNER}: only that user or a superuser may drop or rename it" in result.err
     assert rs.count("t") == 20
+
+
+# --- distribution and sort keys ---------------------------------------------------------------------
+
+KEYS_SQL = (
+    "SELECT c.reldiststyle, a.attname, a.attisdistkey, a.attsortkeyord FROM pg_class_info c "
+    "JOIN pg_namespace n ON c.relnamespace = n.oid "
+    "LEFT JOIN pg_attribute_info a ON a.attrelid = c.reloid AND a.attnum > 0 AND NOT a.attisdropped "
+    "AND (a.attisdistkey OR a.attsortkeyord > 0) WHERE n.nspname = %s AND c.relname = %s "
+    "ORDER BY a.attsortkeyord, a.attname"
+)
+
+
+def test_the_specs_keys_make_the_table_and_drop_and_load_keeps_them(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
+) -> None:
+    """dropAndLoad with distKey and sortKeys creates t with them (the catalog says so); a later
+    dropAndLoad whose spec has none keeps them from the old table, and the plan says so."""
+    rs, project = redshift, redshift_project
+    results(rs, tmp_path, "pqt", 1, 1, 20)
+    spec(project, rs, "a", "dropAndLoad", "pqt", 1, distKey="id", sortKeys=["day", "name"])
+    applied(project)
+    keys = [(1, "id", True, 0), (1, "day", False, 1), (1, "name", False, 2)]
+    assert rs.fetch(KEYS_SQL, (rs.schema, "t")) == keys
+    (project.root / "specs" / "a.yaml").unlink()
+    results(rs, tmp_path, "pqt", 2, 500, 7)
+    spec(project, rs, "b", "dropAndLoad", "pqt", 2)
+    plan = project.run("plan")
+    assert "kept from the old table: DISTSTYLE KEY DISTKEY (id)" in plan.out
+    assert "kept from the old table: SORTKEY (day, name)" in plan.out
+    applied(project)
+    assert rs.fetch(KEYS_SQL, (rs.schema, "t")) == keys
+    assert rs.count("t") == 7

@@ -65,6 +65,15 @@ What it reproduces
   transaction block ("ALTER TABLE APPEND cannot run inside a transaction block", which
   includes redshift_connector's default autocommit=False); outside, moves the rows
   (columns matched by name, identical types required) and empties the source.
+* CREATE TABLE ... (columns) [DISTSTYLE AUTO|EVEN|KEY|ALL] [DISTKEY (col)] [[COMPOUND]
+  SORTKEY (col, ...)] (table_keys.py): PostgreSQL has no such attributes, so the proxy cuts
+  them off, creates the table, and records them by the table's OID in the same transaction
+  (they follow a rename, and roll back with the CREATE); pg_class_info (reldiststyle,
+  releffectivediststyle: 0 EVEN, 1 KEY, 8 ALL, 10 AUTO) and pg_attribute_info (attisdistkey,
+  attsortkeyord) answer from that record. DISTKEY with another DISTSTYLE than KEY, KEY
+  without DISTKEY, and a key on a missing column are refused. Column-level DISTKEY/SORTKEY,
+  INTERLEAVED SORTKEY, ENCODE and other attributes are refused as not implemented; CREATE
+  TABLE AS / LIKE do not carry keys over.
 * Serializable isolation violations, on demand only: after a test inserts (schema, table, N)
   into redshift_standin.serializable_violations, each of the next N COMMITs (or END) of a
   transaction that wrote or locked that table (its own pg_locks) is rolled back and fails as
@@ -84,8 +93,8 @@ What it reproduces
 
 What it does NOT reproduce
 --------------------------
-* Anything of Redshift's SQL dialect beyond the above: PostgreSQL 15 answers. DISTKEY,
-  SORTKEY, DISTSTYLE, ENCODE, IDENTITY, GETDATE(), UNLOAD, LISTAGG, ... fail or differ;
+* Anything of Redshift's SQL dialect beyond the above: PostgreSQL 15 answers. ENCODE,
+  IDENTITY, GETDATE(), UNLOAD, LISTAGG, ... fail or differ;
   PostgreSQL-only syntax is accepted. version() and SHOW server_version report
   PostgreSQL; information_schema.columns shows a SUPER column's type as jsonb (with
   domain_name super); RowDescription gives SUPER columns jsonb's OID.
@@ -146,6 +155,7 @@ from . import wire
 from .loaders import CopyAbort, Loader, LoadError, TargetColumn, resolve_objects, s3_client
 from .s3copy import CopyError, CopySpec, parse_copy
 from .sqlscan import classify, qualified, quote_ident, quote_literal, split_statements, take_qualified_name, tokenize
+from .table_keys import KeysError, strip_keys
 
 log = logging.getLogger("redshift-standin")
 
@@ -624,7 +634,30 @@ class Session:
             return self.run_append(sql)
         if kind == "commit":
             return self.run_commit(sql)
+        if kind == "keys":
+            return self.run_create_with_keys(sql)
         return self.run_copy(sql)
+
+    def run_create_with_keys(self, sql: str) -> bool:
+        # PostgreSQL has no DISTSTYLE/DISTKEY/SORTKEY: create the table without them and record
+        # them in the same transaction, where pg_class_info and pg_attribute_info read them.
+        try:
+            stripped, keys = strip_keys(sql)
+        except KeysError as exc:
+            return self.fail(exc.sqlstate, exc.message)
+        created = self.execute(stripped)
+        if not created.ok:
+            return self.send_error(created.error)  # type: ignore[arg-type]
+        sorts = ", ".join(quote_literal(k) for k in keys.sort_keys)
+        dist = quote_literal(keys.dist_key) if keys.dist_key else "NULL"
+        recorded = self.execute(
+            f"SELECT redshift_standin.record_table_keys({quote_literal(qualified(keys.table))}, "
+            f"{quote_literal(keys.dist_style)}, {dist}, ARRAY[{sorts}]::name[])"
+        )
+        if not recorded.ok:
+            return self.send_error(recorded.error)  # type: ignore[arg-type]
+        self.to_client += wire.command_complete("CREATE TABLE")
+        return True
 
     def run_commit(self, sql: str) -> bool:
         # Redshift: a transaction that conflicts with a concurrent one fails (at COMMIT, among
@@ -882,7 +915,7 @@ def _could_be_special(sql: str) -> bool:
     return _SPECIAL_WORDS.search(sql) is not None
 
 
-_SPECIAL_WORDS = re.compile(r"copy|truncate|append|commit|end", re.IGNORECASE)
+_SPECIAL_WORDS = re.compile(r"copy|truncate|append|commit|end|distkey|diststyle|sortkey", re.IGNORECASE)
 
 
 def _data_row(raw: bytes) -> list[str | None]:

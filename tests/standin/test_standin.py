@@ -1038,3 +1038,47 @@ def test_grants_are_read_from_relacl_and_follow_a_renamed_table(conn: Any, table
     groups = {r[0] for r in run(conn, "SELECT groname FROM pg_catalog.pg_group")}
     assert "standin_readers" in groups and "standin_alice" not in groups
     assert run(conn, "SELECT usesuper FROM pg_catalog.pg_user WHERE usename = current_user") == [[False]]
+
+
+# --- 10. distribution and sort keys --------------------------------------------------------------
+
+KEYS_SQL = (
+    "SELECT c.reldiststyle, a.attname, a.attisdistkey, a.attsortkeyord FROM pg_class_info c "
+    "LEFT JOIN pg_attribute_info a ON a.attrelid = c.reloid AND a.attnum > 0 AND NOT a.attisdropped "
+    "AND (a.attisdistkey OR a.attsortkeyord > 0) WHERE c.relname = %s ORDER BY a.attsortkeyord, a.attname"
+)
+
+
+def test_create_table_keeps_dist_and_sort_keys_in_the_catalog_across_a_rename(conn: Any, table: str) -> None:
+    """CREATE TABLE ... DISTSTYLE KEY DISTKEY (c) SORTKEY (a, b) runs (PostgreSQL never sees
+    the keys), and pg_class_info / pg_attribute_info report them as Redshift's do, also after
+    ALTER TABLE RENAME; a rolled back CREATE leaves no keys; a table without keys is AUTO (10)."""
+    conn.autocommit = True
+    run(conn, f'CREATE TABLE {table} (a INTEGER, "B" INTEGER, c INTEGER) DISTSTYLE KEY DISTKEY (c) SORTKEY (a, "B")')
+    run(conn, f"ALTER TABLE {table} RENAME TO {table}_r")
+    assert run(conn, KEYS_SQL, (f"{table}_r",)) == [[1, "c", True, 0], [1, "a", False, 1], [1, "B", False, 2]]
+    run(conn, f"CREATE TABLE {table}_all (a INTEGER) DISTSTYLE ALL COMPOUND SORTKEY (a)")
+    assert run(conn, KEYS_SQL, (f"{table}_all",)) == [[8, "a", False, 1]]
+    run(conn, f"CREATE TABLE {table}_plain (a INTEGER)")
+    assert run(conn, KEYS_SQL, (f"{table}_plain",)) == [[10, None, None, None]]
+    conn.autocommit = False
+    run(conn, f"CREATE TABLE {table}_gone (a INTEGER) DISTSTYLE EVEN")
+    conn.rollback()
+    assert run(conn, "SELECT COUNT(*) FROM pg_class_info WHERE relname = %s", (f"{table}_gone",)) == [[0]]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ("DISTSTYLE EVEN DISTKEY (a)", "DISTKEY goes with DISTSTYLE KEY, not EVEN"),
+        ("DISTSTYLE KEY", "DISTSTYLE KEY needs a DISTKEY column"),
+        ("SORTKEY (nope)", 'column "nope" does not exist'),
+        ("INTERLEAVED SORTKEY (a)", "the stand-in does not implement INTERLEAVED SORTKEY"),
+    ],
+)
+def test_create_table_keys_refused(conn: Any, table: str, attributes: str, message: str) -> None:
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"CREATE TABLE {table} (a INTEGER) {attributes}")
+    assert server_error(excinfo)["M"] == message
+    conn.rollback()
+    assert run(conn, "SELECT COUNT(*) FROM pg_class WHERE relname = %s", (table,)) == [[0]]

@@ -4,11 +4,12 @@ a failure at any step leaves the old table untouched; works when there is no tab
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import takewhile
 
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import TableState
+from publisher.model.target import Layout, TableState
 from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
 from publisher.planning.context import Body, Context
@@ -47,9 +48,10 @@ class DropAndLoad(Strategy):
         table_exists = ctx.view is None or ctx.view.table is not None or restored
         old = ctx.made("__old")
         access, not_copied = kept_access(ctx, new)
-        notes += not_copied
+        layout, layout_notes = kept_layout(ctx)
+        notes += not_copied + layout_notes
         change = (
-            ctx.create(new, "build the replacement beside the table"),
+            ctx.create(new, "build the replacement beside the table", layout),
             *ctx.dialect.insert(new, source, ctx.columns, ctx.spec),
             *ctx.check(new),
             *access,
@@ -70,7 +72,8 @@ class DropAndLoad(Strategy):
         old = ctx.view.table if ctx.view else None
         if state is None or old is None:
             return state
-        return replace(state, owner=old.owner, owner_only=old.owner_only, grants=old.grants)
+        layout, _ = kept_layout(ctx)
+        return replace(state, owner=old.owner, owner_only=old.owner_only, grants=old.grants, layout=layout)
 
     def leftovers(self, ctx: Context) -> tuple[Step, ...]:
         # An apply stopped between the swap's COMMIT and the old table's drop leaves
@@ -99,6 +102,35 @@ class DropAndLoad(Strategy):
             outcome = Recovery(outcome="complete")
         steps += drop_if_there(ctx, made["new"], "drop the unfinished replacement of the interrupted publish")
         return Recovery(tuple(steps), outcome.outcome)
+
+
+def kept_layout(ctx: Context) -> tuple[Layout, tuple[str, ...]]:
+    """The spec's distribution and sort keys; where it gives none, the old table's, as far as
+    the results still have those columns (a compound sort key up to the first one missing)."""
+    spec, table = ctx.spec.layout, ctx.view.table if ctx.view else None
+    old = table.layout if table is not None else Layout()
+    names = {c.name for c in ctx.columns}
+    notes: list[str] = []
+    style, dist_key = spec.dist_style, spec.dist_key
+    if style is None and old.dist_style:
+        if old.dist_key is None or old.dist_key in names:
+            style, dist_key = old.dist_style, old.dist_key
+            notes.append(f"kept from the old table: DISTSTYLE {style}" + (f" DISTKEY ({dist_key})" if dist_key else ""))
+        else:
+            notes.append(f"not kept: the old table's DISTKEY ({old.dist_key}), a column the results do not have")
+    sort_keys = spec.sort_keys
+    if not sort_keys and old.sort_keys:
+        present = tuple(takewhile(lambda k: k in names, old.sort_keys))
+        if present:
+            sort_keys = present
+            notes.append(f"kept from the old table: SORTKEY ({', '.join(present)})")
+        lost = old.sort_keys[len(present) :]
+        if lost:
+            notes.append(
+                f"not kept: the old table's sort key columns {', '.join(lost)} (the results have no {lost[0]}; "
+                "a compound sort key is kept up to it)"
+            )
+    return Layout(style, dist_key, sort_keys), tuple(notes)
 
 
 def kept_access(ctx: Context, new: Relation) -> tuple[tuple[Step, ...], tuple[str, ...]]:
