@@ -55,6 +55,11 @@ class Dialect:
     """The results are read through a staging table, where their values are checked before
     they move; the table they go into then needs only its rows counted."""
 
+    locks_per_table: ClassVar[bool] = False
+    """Publications lock a table of their own per target table (``lock``), whose rows their
+    guard reads, rather than the ledger: publications into different tables do not wait for
+    each other, and readers of the ledger (plan, status) never wait."""
+
     ledger_types: ClassVar[dict[str, str]]
     """SQL types of the ledger's logical column types: int, text, timestamp."""
     ledger_storage: ClassVar[str] = ""

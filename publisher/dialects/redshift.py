@@ -55,6 +55,13 @@ class Redshift(Dialect):
     """CREATE, DROP and ALTER TABLE ... RENAME commit or roll back with the transaction.
     TRUNCATE is the exception (it commits at once), so it is never used."""
 
+    locks_per_table = True
+    """LOCK takes a table's exclusive lock until COMMIT (Redshift has no row locks): locking the
+    ledger would make every publication of a connection, and every reader of the ledger, wait
+    for the one running. A transaction that read the shared ledger while another wrote it would
+    also fail for serializable isolation (error 1023): the guard reads the lock table instead,
+    and the ledger is only written (inserts, which wait for each other only at the end)."""
+
     ledger_types: ClassVar[dict[str, str]] = {"int": "BIGINT", "text": "VARCHAR(65535)", "timestamp": "TIMESTAMP"}
 
     def escape_string(self, value: str) -> str:
@@ -68,7 +75,7 @@ class Redshift(Dialect):
 
     def lock(self, relation: Relation) -> tuple[Step, ...]:
         # LOCK holds until COMMIT/ROLLBACK: a concurrent apply waits here.
-        return (sql(f"LOCK {self.table(relation)}", "one publisher at a time: wait for concurrent applies"),)
+        return (sql(f"LOCK {self.table(relation)}", "one publisher per table: wait for concurrent applies into it"),)
 
     def table(self, relation: Relation) -> str:
         return f"{self.quote(relation.schema or 'public')}.{self.quote(relation.name)}"

@@ -212,19 +212,23 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     dialect, spec, view, stamp = ctx.dialect, ctx.spec, ctx.view, ctx.stamp
     home = ledger.relation(spec)
     published_table = written.name if written.schema is None else f"{written.schema}.{written.name}"
+    # Where the dialect locks per table, the target table's lock table is locked and guarded
+    # (not the ledger, nor the table itself: Redshift's LOCK would make the table's readers
+    # wait for the whole load); two applies of one publication wait for each other there,
+    # and the second's guard then finds the first's row.
+    guarded = ledger.lock_relation(spec) if dialect.locks_per_table else home
     steps: list[Step] = []
     if view is None or not view.ledger_exists:
         steps.extend(ledger.ensure(dialect, home))
     if dialect.transactional_ddl:
         # Objects outside the database (the COPY manifest) are written before the transaction.
         steps.extend(body.prepare)
+    if dialect.locks_per_table:
+        steps.append(ledger.ensure_lock(dialect, guarded))
     steps.extend(dialect.begin())
-    # One publisher at a time: two applies of one publication wait for each other here, and
-    # the second's guard then finds the first's ledger row. The ledger is locked, not the
-    # table: Redshift's LOCK would make the table's readers wait for the whole load.
-    steps.extend(dialect.lock(home))
+    steps.extend(dialect.lock(guarded))
     if not force:
-        steps.append(ledger.guard(dialect, home, spec))
+        steps.append(ledger.guard(dialect, guarded, spec))
     steps.extend(body.recover)
     steps.extend(body.before)
     if not dialect.transactional_ddl:
@@ -248,6 +252,8 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     steps.extend(body.change)
     # Tidy up before the 'done' record: an apply killed before it is recovered, tidy-up included.
     steps.extend(body.tidy)
+    if dialect.locks_per_table:
+        steps.append(ledger.record_lock(dialect, guarded, spec))
     steps.append(
         ledger.record(dialect, home, spec, state="done", published_table=published_table, rows=rows, stamp=stamp)
     )

@@ -224,3 +224,43 @@ def test_the_specs_keys_make_the_table_and_drop_and_load_keeps_them(
     applied(project)
     assert rs.fetch(KEYS_SQL, (rs.schema, "t")) == keys
     assert rs.count("t") == 7
+
+
+# --- publications in parallel: a lock per target table ------------------------------------------------
+
+
+def test_publications_into_different_tables_do_not_wait_for_each_other(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
+) -> None:
+    """An apply into t is held up (a reader's open transaction on t makes its RENAME wait).
+    Meanwhile an apply into u runs to its end, and plan reads the ledger, without waiting;
+    a second apply into t waits for the first (same lock). Released, both publish, in order."""
+    rs, project = redshift, redshift_project
+    seeded(project, rs, tmp_path)  # t, and specs/b.yaml: dropAndLoad of t from job 2
+    results(rs, tmp_path, "pqt", 3, 900, 5)
+    spec(project, rs, "c", "dropAndLoad", "pqt", 3, table="u")
+    results(rs, tmp_path, "pqt", 4, 950, 3)
+    spec(project, rs, "d", "truncateAndLoad", "pqt", 4)
+    reader = rs.endpoint.connect()
+    try:
+        reader.autocommit = False
+        reader.cursor().execute(f"SELECT COUNT(*) FROM {rs.qualified('t')}")
+        first = start(project, "apply", "specs/b.yaml")
+        wait_for(lambda: lock_waits(rs) > 0 or first.poll() is not None, "the apply into t to wait")
+        other = finish(start(project, "apply", "specs/c.yaml"))
+        assert other[0] == 0 and summary(other[1]) == (1, 0, 0), other[2]
+        assert first.poll() is None, "the apply into t was not held up: the test proves nothing"
+        plan = project.run("plan", "specs/c.yaml")
+        assert plan.code == 0 and "already published" in plan.out
+        second = start(project, "apply", "specs/d.yaml")
+        wait_for(lambda: lock_waits(rs) > 1 or second.poll() is not None, "the second apply into t to wait")
+        assert second.poll() is None, "the second apply into t did not wait for the first"
+        reader.rollback()
+        assert finish(first)[0] == 0 and finish(second)[0] == 0
+    finally:
+        reader.close()
+    done = [(row["job_group"], str(row["published_at"])) for row in rs.ledger("done")]
+    jobs = [job for job, _ in sorted(done, key=lambda d: d[1])]
+    assert jobs.index(3) < jobs.index(2) < jobs.index(4), done
+    assert rs.count("t") == 3 and rs.count("u") == 5
+    assert {name.rsplit("_", 1)[-1] for name in rs.lock_tables()} == {"t", "u"}, "a lock table per target table"

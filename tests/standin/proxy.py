@@ -98,6 +98,9 @@ What it does NOT reproduce
   PostgreSQL-only syntax is accepted. version() and SHOW server_version report
   PostgreSQL; information_schema.columns shows a SUPER column's type as jsonb (with
   domain_name super); RowDescription gives SUPER columns jsonb's OID.
+* Late-binding views (CREATE VIEW ... WITH NO SCHEMA BINDING): PostgreSQL cannot create a
+  view without binding it to the tables it reads, so they are refused; that they survive a
+  DROP of their table and read the new one is Redshift's to show.
 * Identifier case: PostgreSQL keeps "Quoted" identifiers' case, Redshift folds them.
 * Constraints: PostgreSQL enforces PRIMARY KEY/UNIQUE/FOREIGN KEY; Redshift does not.
 * Isolation: PostgreSQL's READ COMMITTED, not Redshift's serializable isolation; no
