@@ -264,3 +264,31 @@ def test_publications_into_different_tables_do_not_wait_for_each_other(
     assert jobs.index(3) < jobs.index(2) < jobs.index(4), done
     assert rs.count("t") == 3 and rs.count("u") == 5
     assert {name.rsplit("_", 1)[-1] for name in rs.lock_tables()} == {"t", "u"}, "a lock table per target table"
+
+
+@pytest.mark.parametrize("action", ["load", "truncateAndLoad", "createAndLoad"])
+def test_actions_that_keep_the_table_keep_its_views_and_keys(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path, action: str
+) -> None:
+    """load and truncateAndLoad write into t itself: a schema-bound view on t reads the new
+    rows and t keeps its keys; createAndLoad makes a new table with the spec's keys beside it."""
+    rs, project = redshift, redshift_project
+    results(rs, tmp_path, "pqt", 1, 1, 20)
+    spec(project, rs, "a", "dropAndLoad", "pqt", 1, distKey="id", sortKeys=["day"])
+    applied(project)
+    (project.root / "specs" / "a.yaml").unlink()
+    rs.execute(f"CREATE VIEW {rs.qualified('v')} AS SELECT id FROM {rs.qualified('t')}")
+    results(rs, tmp_path, "pqt", 2, 500, 7)
+    extra: dict[str, Any] = {"distStyle": "ALL", "sortKeys": ["name"]}
+    spec(project, rs, "b", action, "pqt", 2, **extra)
+    out = applied(project)
+    keys = [(1, "id", True, 0), (1, "day", False, 1)]
+    assert rs.fetch(KEYS_SQL, (rs.schema, "t")) == keys
+    if action == "createAndLoad":
+        (made,) = [n for n in rs.tables() if n.startswith("t_")]
+        assert rs.fetch(KEYS_SQL, (rs.schema, made)) == [(8, "name", False, 1)]
+        assert rs.count("v") == 20
+    else:
+        assert "keeps its own" in project.run("plan", "--force").out
+        assert rs.count("v") == (27 if action == "load" else 7)
+    assert "1 published" in out
