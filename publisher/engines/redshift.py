@@ -198,7 +198,8 @@ class RedshiftTarget:
             if name not in states:
                 continue
             grants, ungranted = parse_grants(acl, str(owner), groups)
-            other = str(owner) if str(owner) != self.user else None
+            # Redshift folds user names to lower case, as the name the publisher logs in with.
+            other = str(owner) if str(owner).lower() != self.user.lower() else None
             only = other is not None and not superuser
             states[name] = replace(states[name], owner=other, owner_only=only, grants=grants, ungranted=ungranted)
         for name, layout in self._layouts(relation).items():

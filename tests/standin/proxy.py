@@ -667,7 +667,8 @@ class Session:
         # other points) with error 1023 and is rolled back; here on demand, for tests.
         if self.status == IN_TRANSACTION:
             locked = self.execute(LOCKED_TABLES_SQL)
-            table = self.recorder.take_violation([(r[0], r[1]) for r in locked.rows]) if locked.ok else None
+            tables = [(r[0], r[1]) for r in locked.rows] if locked.ok else []
+            table = self.recorder.take_violation(tables) if tables else None
             if table is not None:
                 self.execute("ROLLBACK")
                 pid = self.backend_pid

@@ -56,6 +56,8 @@ def strip_keys(sql: str) -> tuple[str, TableKeys]:
     if pos + 2 < len(tokens) and tokens[pos].is_word("if"):
         pos += 3  # IF NOT EXISTS
     table, pos = take_qualified_name(tokens, pos)
+    if pos >= len(tokens) or tokens[pos].text != "(":
+        raise KeysError("the stand-in implements keys only on CREATE TABLE name (columns) ...", "0A000")
     depth, end = 0, None
     for i in range(pos, len(tokens)):
         if tokens[i].text == "(":

@@ -1082,3 +1082,9 @@ def test_create_table_keys_refused(conn: Any, table: str, attributes: str, messa
     assert server_error(excinfo)["M"] == message
     conn.rollback()
     assert run(conn, "SELECT COUNT(*) FROM pg_class WHERE relname = %s", (table,)) == [[0]]
+
+
+def test_create_table_as_with_keys_is_refused_not_mangled(conn: Any, table: str) -> None:
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"CREATE TABLE {table} DISTKEY (a) AS SELECT 1 AS a")
+    assert server_error(excinfo)["M"].startswith("the stand-in implements keys only on CREATE TABLE name (columns)")
