@@ -60,6 +60,10 @@ class Dialect:
     guard reads, rather than the ledger: publications into different tables do not wait for
     each other, and readers of the ledger (plan, status) never wait."""
 
+    views_bind_tables: ClassVar[bool] = False
+    """Views are bound to the tables they read: DROP TABLE fails while one exists, and a
+    renamed table takes its views along (``bound_views`` counts them)."""
+
     ledger_types: ClassVar[dict[str, str]]
     """SQL types of the ledger's logical column types: int, text, timestamp."""
     ledger_storage: ClassVar[str] = ""
@@ -123,6 +127,10 @@ class Dialect:
         raise NotImplementedError
 
     def set_owner(self, relation: Relation, owner: str) -> str:
+        raise NotImplementedError
+
+    def bound_views(self, relation: Relation) -> str:
+        """A query of the number of views bound to the table (where ``views_bind_tables``)."""
         raise NotImplementedError
 
     def count(self, relation: Relation) -> str:

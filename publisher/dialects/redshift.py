@@ -51,6 +51,9 @@ class Redshift(Dialect):
     writes_across_databases = False
     """A Redshift session is bound to the database it connected to: path must be the connection's."""
     region_refused_formats = COLUMNAR_FORMATS
+    views_bind_tables = True
+    """Schema-bound views block DROP TABLE and follow a renamed table (late-binding views,
+    WITH NO SCHEMA BINDING, do neither)."""
     transactional_ddl = True
     """CREATE, DROP and ALTER TABLE ... RENAME commit or roll back with the transaction.
     TRUNCATE is the exception (it commits at once), so it is never used."""
@@ -94,6 +97,17 @@ class Redshift(Dialect):
             keys.append(f"SORTKEY ({', '.join(self.quote(k) for k in layout.sort_keys)})")
         attributes = "".join(f"\n{k}" for k in keys)
         return f"CREATE TABLE {self.table(relation)} (\n{cols}\n){attributes}"
+
+    def bound_views(self, relation: Relation) -> str:
+        # A view's rewrite rule depends on the tables it reads; late-binding views record none.
+        return (
+            "SELECT COUNT(DISTINCT r.ev_class) FROM pg_catalog.pg_depend d\n"
+            "JOIN pg_catalog.pg_rewrite r ON d.objid = r.oid\n"
+            "JOIN pg_catalog.pg_class c ON d.refobjid = c.oid\n"
+            "JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid\n"
+            f"WHERE n.nspname = {self.literal(relation.schema or 'public')} AND c.relname = "
+            f"{self.literal(relation.name)} AND r.ev_class <> c.oid"
+        )
 
     def grant(self, relation: Relation, grant: Grant) -> str:
         grantee = {"user": "", "group": "GROUP ", "public": "PUBLIC"}[grant.kind]

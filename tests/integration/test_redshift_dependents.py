@@ -292,3 +292,28 @@ def test_actions_that_keep_the_table_keep_its_views_and_keys(
         assert "keeps its own" in project.run("plan", "--force").out
         assert rs.count("v") == (27 if action == "load" else 7)
     assert "1 published" in out
+
+
+def test_a_view_made_between_plan_and_swap_stops_the_drop_and_load(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A schema-bound view made on t after apply planned would follow t when it is renamed
+    aside, then block its drop: the swap's check finds it first, and nothing moves."""
+    from publisher.apply.executor import Executor
+    from publisher.model.plan import Statement
+
+    rs, project = redshift, redshift_project
+    old = seeded(project, rs, tmp_path)
+    original = Executor._execute
+
+    def execute(self: Executor, step: Any) -> Any:
+        if isinstance(step, Statement) and step.purpose.startswith("check that no view is bound"):
+            rs.execute(f"CREATE VIEW {rs.qualified('v')} AS SELECT id FROM {rs.qualified('t')}")
+        return original(self, step)
+
+    monkeypatch.setattr(Executor, "_execute", execute)
+    result = project.run("apply")
+    assert result.code == 1 and "check that no view is bound to the table" in result.err
+    assert "found 1 rows, expected 0" in result.err
+    assert table_rows(rs, "t") == expected(old) and rs.count("v") == len(old)
+    assert not [n for n in rs.tables() if "__" in n]

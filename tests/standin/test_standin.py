@@ -1088,3 +1088,26 @@ def test_create_table_as_with_keys_is_refused_not_mangled(conn: Any, table: str)
     with pytest.raises(ProgrammingError) as excinfo:
         run(conn, f"CREATE TABLE {table} DISTKEY (a) AS SELECT 1 AS a")
     assert server_error(excinfo)["M"].startswith("the stand-in implements keys only on CREATE TABLE name (columns)")
+
+
+# --- 11. views bound to a table ------------------------------------------------------------------
+
+
+def test_a_view_bound_to_a_table_blocks_its_drop_and_follows_its_rename(conn: Any, table: str) -> None:
+    """As on Redshift: DROP TABLE fails while a (schema-bound) view depends on the table, and
+    the catalog names the view (pg_depend, pg_rewrite: the publisher's DEPENDENT_VIEWS_SQL);
+    a renamed table keeps its views (they are bound to it, not to its name)."""
+    from publisher.engines.redshift import DEPENDENT_VIEWS_SQL
+
+    conn.autocommit = True
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"CREATE VIEW {table}_v AS SELECT id FROM {table}")
+    (schema,) = run(conn, "SELECT current_schema()")[0]
+    assert [table, schema, f"{table}_v"] in run(conn, DEPENDENT_VIEWS_SQL, (schema,))
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"DROP TABLE {table}")
+    assert server_error(excinfo)["M"] == f"cannot drop table {table} because other objects depend on it"
+    run(conn, f"ALTER TABLE {table} RENAME TO {table}_r")
+    assert [f"{table}_r", schema, f"{table}_v"] in run(conn, DEPENDENT_VIEWS_SQL, (schema,))
+    run(conn, f"DROP VIEW {table}_v")
+    run(conn, f"DROP TABLE {table}_r")

@@ -7,7 +7,7 @@ from dataclasses import replace
 from itertools import takewhile
 
 from publisher.model.errors import InvalidInput
-from publisher.model.plan import Step, sql
+from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
 from publisher.model.target import Layout, TableState
 from publisher.planning import ledger
@@ -159,7 +159,14 @@ def swap(ctx: Context, new: Relation, old: Relation, table_exists: bool) -> tupl
     if not table_exists:
         return (sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),)
     if dialect.transactional_ddl:
+        # Refused at plan time if views were bound to it; one made since would follow the
+        # renamed table and block its drop: stop before anything moves.
+        no_views: tuple[Step, ...] = ()
+        if dialect.views_bind_tables:
+            purpose = "check that no view is bound to the table (one made since the plan would follow it aside)"
+            no_views = (Statement((dialect.bound_views(relation),), purpose, checks=("rows",), expect=(0,)),)
         return (
+            *no_views,
             sql(dialect.rename(relation, old.name), "move the old table aside (ROLLBACK on failure moves it back)"),
             sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),
         )
