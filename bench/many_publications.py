@@ -17,10 +17,10 @@ Rows, each a process of its own, interleaved, medians:
   reads what it needs (result footers, the target's catalog and ledger) on N threads, each
   with its own Pool, then runs workflow.make_plan unchanged on what was read; then
   workflow.apply_plan(parallel=N), as `apply --parallel N` does.
-- Redshift, "+ ledger LOCK late": the same, with each publication's `LOCK ledger` and
-  guard moved from the start of its transaction to just before its ledger INSERT (the plan
-  is data: steps are reordered, nothing else changes). As planned today the ledger LOCK
-  is held through the COPY, so publications on one connection cannot overlap.
+
+Redshift publications lock a table of their own per target table (not the ledger), so
+publications into different tables overlap; the former "ledger LOCK late" prototype row is
+gone with the ledger lock.
 """
 
 from __future__ import annotations
@@ -98,23 +98,6 @@ def prefetch_plan(config: Any, specs: list[Any], threads: int) -> Any:
         return workflow.make_plan(config, specs, pool, offline=False)
 
 
-def lock_late(plan: Any) -> Any:
-    """Each publication's `LOCK ledger` and guard moved to just before its ledger INSERT."""
-    from dataclasses import replace
-
-    publications = []
-    for pub in plan.publications:
-        steps = list(pub.steps)
-        moved = [s for s in steps if s.sql.startswith("LOCK ") or s.guard]
-        record = next((i for i, s in enumerate(steps) if s.sql.startswith("INSERT INTO") and "'done'" in s.sql), None)
-        if moved and record is not None:
-            kept = [s for s in steps if s not in moved]
-            at = kept.index(steps[record])
-            steps = kept[:at] + moved + kept[at:]
-        publications.append(replace(pub, steps=tuple(steps)))
-    return replace(plan, publications=tuple(publications))
-
-
 class RoundTrips:
     """Statements sent to the targets, and seconds spent waiting for them, per phase."""
 
@@ -147,7 +130,7 @@ class RoundTrips:
         setattr(cls, name, timed)
 
 
-def worker(folder: str, threads: int, late: bool) -> None:
+def worker(folder: str, threads: int) -> None:
     started = time.perf_counter()
     from publisher.engines.pool import Pool
     from publisher.inputs.project import load_project
@@ -164,8 +147,6 @@ def worker(folder: str, threads: int, late: bool) -> None:
     else:
         plan = prefetch_plan(config, specs, threads)
     planned = time.perf_counter()
-    if late:
-        plan = lock_late(plan)
     trips.phase = "apply"
     pool = Pool(config)
     try:
@@ -194,7 +175,6 @@ class Config:
     target: str  # redshift | hive
     label: str
     threads: int  # 0: the CLI
-    late: bool = False
     parallel: int = 1  # the CLI's --parallel
     walls: list[float] = field(default_factory=list)
     plans: list[float] = field(default_factory=list)
@@ -314,7 +294,6 @@ class Bench:
             cmd = [*publisher_cmd(), "apply", specs] + (["--parallel", str(cfg.parallel)] if cfg.parallel > 1 else [])
         else:
             cmd = [sys.executable, str(HERE / "many_publications.py"), "--worker", specs, "--threads", str(cfg.threads)]
-            cmd += ["--late"] if cfg.late else []
         measured = run_child(cmd, env=self.svc.env, cwd=self.project, check=False)
         assert measured is not None
         out = measured.stdout
@@ -349,11 +328,6 @@ def configs(target: str, threads: list[int]) -> list[Config]:
     out = [Config(target, "`publisher apply`", 0, parallel=1)]
     out += [Config(target, f"`publisher apply --parallel {n}`", 0, parallel=n) for n in threads]
     out += [Config(target, f"prototype: reads of planning on {n} threads + `--parallel {n}`", n) for n in threads]
-    if target == "redshift":
-        out += [
-            Config(target, f"prototype: reads on {n} threads + `--parallel {n}` + ledger LOCK late", n, late=True)
-            for n in threads
-        ]
     return out
 
 
@@ -365,10 +339,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, help="runs of each row (default 2; --small 1)")
     parser.add_argument("--targets", nargs="+", choices=("redshift", "hive"), default=["redshift", "hive"])
     parser.add_argument("--worker", metavar="SPECS", help=argparse.SUPPRESS)
-    parser.add_argument("--late", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.threads[0], args.late)
+        worker(args.worker, args.threads[0])
         return
 
     from common import machine, median, table

@@ -182,7 +182,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if args.offline:
         print("planned offline: the targets were not inspected; apply may run other statements")
     for pub in plan.publications:
-        if pub.status != "pending":
+        if pub.status not in ("pending", "unfinished"):
             print(f"skip {pub.spec_file}: {pub.label}: {STATUS_WORDS[pub.status]} ({pub.status_detail})")
     progress = Progress(dry_run=args.dry_run, steps=args.parallel == 1)
     try:
@@ -202,10 +202,13 @@ def cmd_apply(args: argparse.Namespace) -> int:
     for outcome in failed:
         print(str(outcome.error), file=sys.stderr)
     raced = sum(1 for o in outcomes if o.skipped)
-    done = len(outcomes) - len(failed) - raced
-    skipped = len(plan.publications) - len(plan.pending) + raced
+    # Published before, finished now (an old table dropped): counted as already published.
+    finished = sum(1 for o in outcomes if o.publication.status == "unfinished" and not o.error)
+    done = len(outcomes) - len(failed) - raced - finished
+    skipped = len(plan.publications) - len(plan.pending) + raced + finished
     verb = "would be published (dry run: nothing ran)" if args.dry_run else "published"
-    print(f"\n{done} {verb}, {skipped} already published, {len(failed)} failed, in {progress.elapsed():.1f}s")
+    tail = f"; {finished} of them had steps left by an interrupted apply, finished now" if finished else ""
+    print(f"\n{done} {verb}, {skipped} already published, {len(failed)} failed, in {progress.elapsed():.1f}s{tail}")
     return EXIT_FAILED if failed else EXIT_OK
 
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from publisher.apply import table_lock
 from publisher.apply.partition_switch import SwitchRefused, switch_partitions
 from publisher.dialects import Dialect
-from publisher.model.errors import PublishFailed
+from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.plan import (
     CheckLocation,
     DeleteObject,
@@ -102,37 +102,78 @@ class Executor:
     serial: threading.Lock = field(default_factory=threading.Lock)  # shared by parallel executors
     captured: dict[str, tuple[int, ...]] = field(default_factory=dict)
     _publication: Publication | None = field(default=None, init=False, repr=False)  # the one running
+    retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
+    """Pauses before each run again of a transaction aborted for a conflict (Redshift's
+    serializable isolation): a conflict lasts as long as the other transaction, seconds."""
 
     def run(self, publication: Publication) -> None:
         """All steps in order; on failure the undo of completed steps, newest first, then the
         publication's on-failure steps. (On success, the steps themselves tidy up.)"""
+        self._publication = publication
         try:
             self._run_all(publication)
         finally:
             table_lock.release(self.run_id)  # whatever happened, this run holds no lock any more
 
     def _run_all(self, publication: Publication) -> None:
+        """A transaction the engine aborts for a conflict with a concurrent one (Redshift's
+        serializable isolation) runs again, after a pause, up to len(retry_delays) times: from
+        the first step after the last COMMIT, so that the objects it reads (the COPY manifest,
+        which the transaction's own tidy-up may have deleted) are written again first."""
         undo: list[Statement] = []
         self.captured = {}
-        self._publication = publication
-        for index, step in enumerate(publication.steps, start=1):
+        steps = publication.steps
+        resume = 0  # where a conflict restarts: the first step after the last COMMIT
+        in_transaction = False
+        retries = 0
+        index = 0
+        while index < len(steps):
+            step = steps[index]
             try:
-                self._run_step(publication, index, step)
+                self._run_step(publication, index + 1, step)
             except AlreadyPublished:
                 self._give_up(publication, undo)
                 raise
-            except PublishFailed as exc:
-                self._give_up(publication, _undoable(step, exc, undo))
-                raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}): {exc.message}") from None
-            except Exception as exc:  # the engine's error, reported in one line
-                self._give_up(publication, _undoable(step, exc, undo))
+            except TransactionConflict as exc:
+                if not in_transaction or retries >= len(self.retry_delays):
+                    self._fail(publication, undo, index + 1, step, exc, retries)
+                    return  # a step after the publication's COMMIT: reported as a warning
+                self._undo(publication, undo)
+                undo.clear()
+                delay = self.retry_delays[retries]
+                retries += 1
                 message = mask_secrets(_first_line(exc), _secrets_of(step))
-                raise PublishFailed(f"{publication.label}: step {index} ({step.purpose}) failed: {message}") from None
+                what = f"{message}; retry {retries} of {len(self.retry_delays)} in {delay:g}s"
+                self.listener("retry", StepEvent(publication, index + 1, step, delay, what))
+                time.sleep(delay)
+                index, in_transaction = resume, False
+                continue
+            except Exception as exc:
+                self._fail(publication, undo, index + 1, step, exc, retries)
+                return  # a step after the publication's COMMIT: reported as a warning
+            index += 1
             if isinstance(step, Statement):
+                in_transaction = (in_transaction or step.begins) and not step.commits
                 if step.commits:
                     undo.clear()
+                    resume = index
                 elif step.undo:
                     undo.append(step)
+
+    def _fail(
+        self, publication: Publication, undo: list[Statement], number: int, step: Step, exc: Exception, retries: int
+    ) -> None:
+        """Undo and raise PublishFailed; after the publication's COMMIT, warn and return."""
+        if isinstance(step, Statement) and step.after_publish:
+            self._left_unfinished(publication, undo, number, step, exc)
+            return
+        self._give_up(publication, _undoable(step, exc, undo))
+        if isinstance(exc, PublishFailed):
+            raise PublishFailed(f"{publication.label}: step {number} ({step.purpose}): {exc.message}") from None
+        # The engine's error, reported in one line.
+        message = mask_secrets(_first_line(exc), _secrets_of(step))
+        after = f" (after {retries} retries)" if retries else ""
+        raise PublishFailed(f"{publication.label}: step {number} ({step.purpose}) failed{after}: {message}") from None
 
     def _run_step(self, publication: Publication, index: int, step: Step) -> None:
         self.listener("start", StepEvent(publication, index, step, 0.0))
@@ -212,16 +253,31 @@ class Executor:
             return self.captured[param.name][0]
         return secret_value(param.name)
 
+    def _left_unfinished(
+        self, publication: Publication, undo: list[Statement], index: int, step: Statement, exc: Exception
+    ) -> None:
+        """A step after the publication's COMMIT failed: the publication stands. Its own
+        transaction is rolled back, and a warning says what the next apply finishes."""
+        self._give_up(publication, undo)
+        message = mask_secrets(_first_line(exc), _secrets_of(step))
+        left = f"{message} (the publication stands, committed before step {index}; the next apply finishes it)"
+        self.listener("warning", StepEvent(publication, index, step, 0.0, left))
+
     def _give_up(self, publication: Publication, undo: list[Statement]) -> None:
+        if self._undo(publication, undo):
+            for tidy in publication.on_failure:
+                self._best_effort(publication, tidy)
+
+    def _undo(self, publication: Publication, undo: list[Statement]) -> bool:
+        """The undo of completed steps, newest first; False if one failed (then no more ran)."""
         for step in reversed(undo):
             assert step.undo is not None
             if not self._best_effort(publication, step.undo):
                 # Later undos assume this one happened (a DROP after a failed move back
                 # could delete the table's data): stop, and leave the state as it is.
                 self.listener("warning", StepEvent(publication, 0, step, 0.0, "undo stopped here: check the table"))
-                return
-        for tidy in publication.on_failure:
-            self._best_effort(publication, tidy)
+                return False
+        return True
 
     def _best_effort(self, publication: Publication, step: Step) -> bool:
         # A failed undo or tidy-up must not hide the error that caused it; it is reported.

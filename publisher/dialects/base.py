@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.model.plan import Statement, Step
 from publisher.model.relation import Relation
+from publisher.model.target import NO_LAYOUT, Grant, Layout
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -53,6 +54,15 @@ class Dialect:
     stages_results: ClassVar[bool] = False
     """The results are read through a staging table, where their values are checked before
     they move; the table they go into then needs only its rows counted."""
+
+    locks_per_table: ClassVar[bool] = False
+    """Publications lock a table of their own per target table (``lock``), whose rows their
+    guard reads, rather than the ledger: publications into different tables do not wait for
+    each other, and readers of the ledger (plan, status) never wait."""
+
+    views_bind_tables: ClassVar[bool] = False
+    """Views are bound to the tables they read: DROP TABLE fails while one exists, and a
+    renamed table takes its views along (``bound_views`` counts them)."""
 
     ledger_types: ClassVar[dict[str, str]]
     """SQL types of the ledger's logical column types: int, text, timestamp."""
@@ -112,9 +122,17 @@ class Dialect:
 
     # Statements
     def create_table(
-        self, relation: Relation, columns: tuple[ColumnDef, ...], partitioned_by: tuple[ColumnDef, ...] = ()
+        self,
+        relation: Relation,
+        columns: tuple[ColumnDef, ...],
+        *,
+        partitioned_by: tuple[ColumnDef, ...] = (),
+        layout: Layout = NO_LAYOUT,
     ) -> str:
-        """``partitioned_by``: Hive partition columns, stored apart from ``columns`` (which may list them too)."""
+        """CREATE TABLE. ``partitioned_by``: Hive partition columns, stored apart from
+        ``columns`` (which may list them too); ``layout``: distribution and sort keys, only
+        where the target has them (validation refuses them elsewhere)."""
+        assert not layout, f"{self.title} tables have no distribution or sort keys"
         names = {c.name for c in partitioned_by}
         cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in columns if c.name not in names)
         parts = ", ".join(f"{self.quote(c.name)} {c.type}" for c in partitioned_by)
@@ -123,6 +141,17 @@ class Dialect:
 
     def create_table_suffix(self) -> str:
         return ""
+
+    def grant(self, relation: Relation, grant: Grant) -> str:
+        """GRANT the privileges of ``grant`` on the table (targets whose tables carry grants)."""
+        raise NotImplementedError
+
+    def set_owner(self, relation: Relation, owner: str) -> str:
+        raise NotImplementedError
+
+    def bound_views(self, relation: Relation) -> str:
+        """A query of the number of views bound to the table (where ``views_bind_tables``)."""
+        raise NotImplementedError
 
     def count(self, relation: Relation) -> str:
         return f"SELECT COUNT(*) FROM {self.table(relation)}"

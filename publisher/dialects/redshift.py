@@ -9,6 +9,7 @@ from publisher.dialects import types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource
 from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
+from publisher.model.target import NO_LAYOUT, Grant, Layout
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -50,9 +51,19 @@ class Redshift(Dialect):
     writes_across_databases = False
     """A Redshift session is bound to the database it connected to: path must be the connection's."""
     region_refused_formats = COLUMNAR_FORMATS
+    views_bind_tables = True
+    """Schema-bound views block DROP TABLE and follow a renamed table (late-binding views,
+    WITH NO SCHEMA BINDING, do neither)."""
     transactional_ddl = True
     """CREATE, DROP and ALTER TABLE ... RENAME commit or roll back with the transaction.
     TRUNCATE is the exception (it commits at once), so it is never used."""
+
+    locks_per_table = True
+    """LOCK takes a table's exclusive lock until COMMIT (Redshift has no row locks): locking the
+    ledger would make every publication of a connection, and every reader of the ledger, wait
+    for the one running. A transaction that read the shared ledger while another wrote it would
+    also fail for serializable isolation (error 1023): the guard reads the lock table instead,
+    and the ledger is only written (inserts, which wait for each other only at the end)."""
 
     ledger_types: ClassVar[dict[str, str]] = {"int": "BIGINT", "text": "VARCHAR(65535)", "timestamp": "TIMESTAMP"}
 
@@ -67,13 +78,54 @@ class Redshift(Dialect):
 
     def lock(self, relation: Relation) -> tuple[Step, ...]:
         # LOCK holds until COMMIT/ROLLBACK: a concurrent apply waits here.
-        return (sql(f"LOCK {self.table(relation)}", "one publisher at a time: wait for concurrent applies"),)
+        return (sql(f"LOCK {self.table(relation)}", "one publisher per table: wait for concurrent applies into it"),)
 
     def table(self, relation: Relation) -> str:
         return f"{self.quote(relation.schema or 'public')}.{self.quote(relation.name)}"
 
     def rename(self, relation: Relation, new_name: str) -> str:
         return f"ALTER TABLE {self.table(relation)} RENAME TO {self.quote(new_name)}"
+
+    def create_table(
+        self,
+        relation: Relation,
+        columns: tuple[ColumnDef, ...],
+        *,
+        partitioned_by: tuple[ColumnDef, ...] = (),
+        layout: Layout = NO_LAYOUT,
+    ) -> str:
+        assert not partitioned_by, "the spec schema refuses partitions on Redshift"
+        cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in columns)
+        keys = []
+        if layout.dist_style:
+            keys.append(f"DISTSTYLE {layout.dist_style}")
+        if layout.dist_key:
+            keys.append(f"DISTKEY ({self.quote(layout.dist_key)})")
+        if layout.sort_keys:
+            keys.append(f"SORTKEY ({', '.join(self.quote(k) for k in layout.sort_keys)})")
+        attributes = "".join(f"\n{k}" for k in keys)
+        return f"CREATE TABLE {self.table(relation)} (\n{cols}\n){attributes}"
+
+    def bound_views(self, relation: Relation) -> str:
+        # A view's rewrite rule depends on the tables it reads; late-binding views record none.
+        return (
+            "SELECT COUNT(DISTINCT r.ev_class) FROM pg_catalog.pg_depend d\n"
+            "JOIN pg_catalog.pg_rewrite r ON d.objid = r.oid\n"
+            "JOIN pg_catalog.pg_class c ON d.refobjid = c.oid\n"
+            "JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid\n"
+            f"WHERE n.nspname = {self.literal(relation.schema or 'public')} AND c.relname = "
+            f"{self.literal(relation.name)} AND r.ev_class <> c.oid"
+        )
+
+    def grant(self, relation: Relation, grant: Grant) -> str:
+        grantee = {"user": "", "group": "GROUP ", "public": "PUBLIC"}[grant.kind]
+        if grant.kind != "public":
+            grantee += self.quote(grant.grantee)
+        option = " WITH GRANT OPTION" if grant.grantable else ""
+        return f"GRANT {', '.join(grant.privileges)} ON {self.table(relation)} TO {grantee}{option}"
+
+    def set_owner(self, relation: Relation, owner: str) -> str:
+        return f"ALTER TABLE {self.table(relation)} OWNER TO {self.quote(owner)}"
 
     def column_type(self, arrow_type: Any, column: str) -> str:
         return types.redshift_type(arrow_type, column=column)
@@ -92,7 +144,8 @@ class Redshift(Dialect):
         return result_type != table_type and not (_character(result_type) and _character(table_type))
 
     def begin(self) -> tuple[Step, ...]:
-        return (sql("BEGIN", "one transaction: all of it or none of it", undo=sql("ROLLBACK", "roll back")),)
+        rollback = sql("ROLLBACK", "roll back")
+        return (sql("BEGIN", "one transaction: all of it or none of it", undo=rollback, begins=True),)
 
     def commit(self) -> tuple[Step, ...]:
         return (sql("COMMIT", "publish: readers see the new rows from here on", commits=True),)

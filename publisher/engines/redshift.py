@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from ssl import SSLCertVerificationError, SSLSocket
 from typing import Any
 
+from publisher.engines.redshift_grants import parse_grants
 from publisher.model import vocabulary
-from publisher.model.errors import PublishFailed
+from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnState, TableState
+from publisher.model.target import ColumnState, DistStyle, Layout, TableState
 
 # pg_catalog tables and format_type() exist on Redshift; sqlalchemy-redshift's reflection
 # queries Redshift-only columns instead, and information_schema hides other users' tables.
@@ -44,6 +46,32 @@ JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
 WHERE n.nspname = %s AND c.relkind = 'r' AND v.oid <> c.oid
 ORDER BY 1, 2, 3
 """
+# Each table's owner and grants (relacl as text: `alice=r/owner,group analysts=rw/owner`,
+# which Redshift and PostgreSQL both write), and the names of groups (PostgreSQL writes a
+# group's name without Redshift's `group ` prefix). Grants to Redshift roles (CREATE ROLE)
+# are not in relacl: svv_relation_privileges has them, which the stand-in cannot serve.
+OWNERS_GRANTS_SQL = """
+SELECT c.relname, pg_get_userbyid(c.relowner), array_to_string(c.relacl, ',')
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
+WHERE n.nspname = %s AND c.relkind = 'r'
+"""
+GROUPS_SQL = "SELECT groname FROM pg_catalog.pg_group"
+SUPERUSER_SQL = "SELECT usesuper FROM pg_catalog.pg_user WHERE usename = current_user"
+# Each table's distribution style and its distribution and compound sort key columns:
+# pg_class_info.reldiststyle (0 EVEN, 1 KEY, 8 ALL; AUTO otherwise), pg_attribute_info's
+# attisdistkey and attsortkeyord (negative: interleaved, which the publisher does not keep).
+# Redshift's views in pg_catalog; the stand-in serves views of the same names.
+LAYOUT_SQL = """
+SELECT c.relname, c.reldiststyle, a.attname, a.attisdistkey, a.attsortkeyord
+FROM pg_class_info c
+JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
+LEFT JOIN pg_attribute_info a ON a.attrelid = c.reloid AND a.attnum > 0 AND NOT a.attisdropped
+  AND (a.attisdistkey OR a.attsortkeyord > 0)
+WHERE n.nspname = %s AND c.relkind = 'r'
+ORDER BY c.relname, a.attsortkeyord
+"""
+DIST_STYLES: dict[int, DistStyle] = {0: "EVEN", 1: "KEY", 8: "ALL"}
 TABLES_SQL = """
 SELECT c.relname FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
@@ -85,6 +113,7 @@ class RedshiftTarget:
     ) -> None:
         import redshift_connector
 
+        self.user = user
         where = f"Redshift at {host}:{port} (database {database}, user {user})"
         if ssl and sslmode not in SSL_MODES:
             # redshift_connector ignores a mode it does not know, and then talks in clear text.
@@ -114,6 +143,8 @@ class RedshiftTarget:
                     # same object (two first applies): it exists now, which is what was asked.
                     time.sleep(0.05 * attempt)
                     continue
+                if _serializable_violation(exc):
+                    raise TransactionConflict(_message(exc)) from None
                 if sql.lstrip().upper().startswith("COPY"):
                     raise RuntimeError(f"{_message(exc)}{self._load_errors()}") from None
                 raise RuntimeError(_message(exc)) from None
@@ -156,9 +187,39 @@ class RedshiftTarget:
         views: dict[str, list[str]] = {}
         for table, schema, view in self._cursor(DEPENDENT_VIEWS_SQL, (relation.schema or "public",)).fetchall():
             views.setdefault(str(table).lower(), []).append(f"{schema}.{view}")
-        return {
+        states = {
             table: TableState(tuple(cols), "redshift", dependent_views=tuple(views.get(table, ())))
             for table, cols in columns.items()
+        }
+        groups = frozenset(str(r[0]) for r in self._cursor(GROUPS_SQL).fetchall())
+        superuser = any(r[0] for r in self._cursor(SUPERUSER_SQL).fetchall())
+        for table, owner, acl in self._cursor(OWNERS_GRANTS_SQL, (relation.schema or "public",)).fetchall():
+            name = str(table).lower()
+            if name not in states:
+                continue
+            grants, ungranted = parse_grants(acl, str(owner), groups)
+            # Redshift folds user names to lower case, as the name the publisher logs in with.
+            other = str(owner) if str(owner).lower() != self.user.lower() else None
+            only = other is not None and not superuser
+            states[name] = replace(states[name], owner=other, owner_only=only, grants=grants, ungranted=ungranted)
+        for name, layout in self._layouts(relation).items():
+            if name in states:
+                states[name] = replace(states[name], layout=layout)
+        return states
+
+    def _layouts(self, relation: Relation) -> dict[str, Layout]:
+        found: dict[str, tuple[int, list[str], list[str]]] = {}
+        for table, style, column, is_dist, sort_order in self._cursor(
+            LAYOUT_SQL, (relation.schema or "public",)
+        ).fetchall():
+            _, dist, sort = found.setdefault(str(table).lower(), (int(style), [], []))
+            if column is not None and is_dist:
+                dist.append(str(column).lower())
+            if column is not None and sort_order and int(sort_order) > 0:
+                sort.append(str(column).lower())
+        return {
+            table: Layout(DIST_STYLES.get(style), dist[0] if dist else None, tuple(sort))
+            for table, (style, dist, sort) in found.items()
         }
 
     def table_location(self, relation: Relation) -> str | None:
@@ -174,11 +235,24 @@ class RedshiftTarget:
         self.connection.close()
 
 
+def _fields(exc: BaseException) -> dict[str, Any]:
+    """The server's error fields (redshift_connector raises with a dict of them), or none."""
+    return exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+
+
 def _lost_create_race(sql: str, exc: BaseException) -> bool:
     if not IF_NOT_EXISTS.match(sql):
         return False
-    fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-    return fields.get("C") in RACE_CODES or "serializable isolation violation" in str(fields.get("M", "")).lower()
+    return _fields(exc).get("C") in RACE_CODES or _serializable_violation(exc)
+
+
+def _serializable_violation(exc: BaseException) -> bool:
+    """Redshift's error 1023: SQLSTATE XX000, message "1023", detail "Serializable isolation
+    violation on table - <id>, transactions forming the cycle are: ..."."""
+    fields = _fields(exc)
+    text = f"{fields.get('M', '')} {fields.get('D', '')}".lower()
+    numbered = str(fields.get("M", "")).strip() == "1023"
+    return fields.get("C") == "XX000" and (numbered or "serializable isolation" in text)
 
 
 def _tls_hint(exc: BaseException) -> str:
@@ -196,6 +270,8 @@ def _tls_hint(exc: BaseException) -> str:
 def _message(exc: BaseException) -> str:
     # redshift_connector raises with a dict of the server's fields; keep the message ('M').
     arg = exc.args[0] if exc.args else exc
+    if isinstance(arg, dict) and "D" in arg and str(arg.get("M", "")).strip().isdigit():
+        return f"{arg['M']}: {arg['D']}"  # Redshift's numbered errors say what happened in the detail
     if isinstance(arg, dict):
         return str(arg.get("M", arg))
     if isinstance(arg, str) and len(exc.args) > 1 and isinstance(exc.args[1], BaseException):

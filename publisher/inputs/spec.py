@@ -17,6 +17,7 @@ from publisher.model.errors import InvalidInput, Location, PublisherError
 from publisher.model.names import CONTROL, ledger_clash
 from publisher.model.plan import PublicationId
 from publisher.model.relation import Relation
+from publisher.model.target import Layout
 from publisher.model.vocabulary import Action, InputFormat, TargetType
 from publisher.reports.render import display_path
 
@@ -47,6 +48,7 @@ class Spec:
     partition_by: tuple[str, ...] = ()  # Hive: partition columns taken from the results
     partition: dict[str, str] = field(default_factory=dict, hash=False)  # Hive: a static partition, column -> value
     overwrite: str = "table"  # truncateAndLoad of a partitioned table: "table" or "partitions"
+    layout: Layout = Layout()  # distStyle, distKey, sortKeys (Redshift; refused on Hive)
 
     @property
     def label(self) -> str:
@@ -151,7 +153,7 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
     else:
         # Show the location as the spec wrote it: the resolved path depends on the checkout.
         problems = [InvalidInput(p.message.replace(repr(source), repr(value["source"])), p.location) for p in problems]
-    problems += _column_types(doc, target) + _partition_keys(doc)
+    problems += _column_types(doc, target) + _partition_keys(doc) + _layout(doc)
     database = value["path"][0].lower()
     dialect = dialect_for(target)
     # Only a redshift connection names a database and a region; the dialect says what they rule out.
@@ -215,9 +217,40 @@ def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None
             partition_by=tuple(c.lower() for c in value.get("partitionBy", ())),
             partition={k.lower(): str(v) for k, v in value.get("partition", {}).items()},
             overwrite=value.get("overwrite", "table"),
+            layout=Layout(
+                "KEY" if "distKey" in value else value.get("distStyle"),
+                value["distKey"].lower() if "distKey" in value else None,
+                tuple(k.lower() for k in value.get("sortKeys", ())),
+            ),
         ),
         [],
     )
+
+
+def _layout(doc: Document) -> list[InvalidInput]:
+    """distKey goes with distStyle KEY only; a sort key names each column once. (Whether the
+    results have those columns is known when planning.)"""
+    value: dict[str, Any] = doc.value
+    problems = []
+    style = value.get("distStyle")
+    if "distKey" in value and style not in (None, "KEY"):
+        problems.append(
+            InvalidInput(
+                f"distStyle {style} cannot go with distKey {value['distKey']}: a distribution key means "
+                "distStyle KEY (remove distStyle, or distKey)",
+                doc.where(("distStyle",)),
+            )
+        )
+    if style == "KEY" and "distKey" not in value:
+        problems.append(
+            InvalidInput("distStyle KEY needs distKey, the column to distribute by", doc.where(("distStyle",)))
+        )
+    seen: set[str] = set()
+    for i, key in enumerate(value.get("sortKeys", ())):
+        if key.lower() in seen:
+            problems.append(InvalidInput(f"sortKeys names column {key.lower()} twice", doc.where(("sortKeys", i))))
+        seen.add(key.lower())
+    return problems
 
 
 def _printable(text: str) -> str:

@@ -47,6 +47,12 @@ class PublishFailed(PublisherError):
     """A publication that failed while being applied (exit 1)."""
 
 
+class TransactionConflict(Exception):
+    """The engine aborted the transaction because a concurrent one conflicted with it
+    (Redshift's serializable isolation, error 1023): running it again from its start may
+    succeed. Raised by engines; the executor retries."""
+
+
 class Errors(Exception):
     """Every error of a run, collected so they can be reported together."""
 

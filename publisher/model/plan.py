@@ -50,7 +50,10 @@ class Statement:
     already published this, so the publication stops (undone, not failed). ``undo`` runs,
     newest first, when a later step fails, until a step that ``commits``. ``serial``: runs
     alone among the publications that one apply runs in parallel (Spark fails two INSERTs
-    into one table at once).
+    into one table at once). ``after_publish``: runs after the publication committed (dropping
+    what the swap put aside); a failure there is a warning, not a failed publication: the
+    publication stands, and the next plan finishes the step. ``begins``: opens a transaction,
+    where the executor starts it again when the engine aborts it for a conflict.
     """
 
     sql: tuple[SqlPart, ...]
@@ -63,6 +66,8 @@ class Statement:
     undo: Statement | None = None
     commits: bool = False
     serial: bool = False
+    after_publish: bool = False
+    begins: bool = False
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -184,7 +189,9 @@ class Publication:
     on_failure: tuple[Step, ...] = ()  # after a failure, once undone: drop staging objects
     notes: tuple[str, ...] = ()
     stamp: str = ""  # the UTC plan-time suffix of the names this publication creates
-    status: str = "pending"  # pending | published | changed  (ledger state at plan time)
+    status: str = "pending"  # pending | published | changed | unfinished  (ledger state at plan time)
+    # unfinished: published, but its apply stopped before the steps after its COMMIT (the old
+    # table's drop); its steps finish them, and nothing is published again.
     status_detail: str = ""
     # What the plan was computed from (spec, result files, table, ledger), to say why a
     # saved plan differs from the plan made again at apply.
@@ -215,8 +222,9 @@ class Plan:
 
     @property
     def pending(self) -> tuple[Publication, ...]:
-        """The publications apply runs: not yet published (changed ones need --force)."""
-        return tuple(p for p in self.publications if p.status == "pending")
+        """The publications apply runs: not yet published (changed ones need --force), or
+        published with steps left to finish."""
+        return tuple(p for p in self.publications if p.status in ("pending", "unfinished"))
 
 
 # --------------------------------------------------------------------------- JSON

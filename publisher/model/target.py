@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from publisher.model.relation import Relation
 
@@ -14,6 +14,44 @@ class ColumnState:
 
     name: str
     type: str
+
+
+PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "REFERENCES")
+"""Table privileges that mean the same on Redshift and PostgreSQL, in the order GRANT lists them."""
+
+GranteeKind = Literal["user", "group", "public"]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Privileges granted on a table to one grantee (a user, a group, or PUBLIC)."""
+
+    kind: GranteeKind
+    grantee: str  # "" for PUBLIC
+    privileges: tuple[str, ...]  # among PRIVILEGES, in its order
+    grantable: bool = False  # WITH GRANT OPTION
+
+    def label(self) -> str:
+        return "PUBLIC" if self.kind == "public" else f"{self.kind} {self.grantee}"
+
+
+DistStyle = Literal["AUTO", "EVEN", "KEY", "ALL"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Redshift: how a table's rows are spread over the slices and sorted (DISTSTYLE, DISTKEY,
+    compound SORTKEY). Empty: the engine's defaults."""
+
+    dist_style: DistStyle | None = None
+    dist_key: str | None = None
+    sort_keys: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.dist_style or self.dist_key or self.sort_keys)
+
+
+NO_LAYOUT = Layout()
 
 
 @dataclass(frozen=True)
@@ -30,6 +68,11 @@ class TableState:
     transactional: bool = False  # Hive: ACID (transactional=true)
     dependent_views: tuple[str, ...] = ()  # Redshift: views bound to the table (schema.view), which block DROP
     partitions: tuple[str, ...] | None = None  # Hive: SHOW PARTITIONS rows, where a strategy read them
+    owner: str | None = None  # Redshift: the table's owner, where not the user the publisher connects as
+    owner_only: bool = False  # Redshift: only that owner may rename or drop it (the publisher is no superuser)
+    grants: tuple[Grant, ...] = ()  # Redshift: privileges granted to others than the owner
+    ungranted: tuple[str, ...] = ()  # Redshift: granted privileges the publisher does not copy, described
+    layout: Layout = Layout()  # Redshift: distribution and sort keys (AUTO and none: empty)
 
     def unsupported_shape(self) -> str | None:
         """What about this table the actions that write into it cannot keep their promise on."""

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check
 from publisher.inputs.spec import Spec
+from publisher.model.errors import InvalidInput
 from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
+from publisher.model.target import Layout
 from publisher.planning.partitions import Partitioning
 from publisher.planning.view import TargetView
 from publisher.results import Results
@@ -22,10 +24,23 @@ class Body:
     before: tuple[Step, ...] = ()  # counts taken before the change
     change: tuple[Step, ...] = ()  # the change itself, with its checks
     tidy: tuple[Step, ...] = ()  # drop staging objects: last step on success, and after a failure
+    after: tuple[Step, ...] = ()  # after the publication's COMMIT, in a transaction of their own
     written: Relation | None = None  # the table written, where it is not the spec's
     rows_before: str | None = None  # the captured count the ledger records as rows before
     location_before: str | None = None  # Hive location swap: the table's folder before it
     notes: tuple[str, ...] = ()
+
+
+def check_layout(ctx: Context, layout: Layout) -> None:
+    """The distribution and sort key columns are among the results' columns."""
+    names = [c.name for c in ctx.columns]
+    missing = [k for k in (layout.dist_key, *layout.sort_keys) if k is not None and k not in names]
+    if missing:
+        raise InvalidInput(
+            f"distKey/sortKeys name columns the results do not have: {', '.join(missing)} "
+            f"(results: {', '.join(names)})",
+            ctx.spec.location,
+        )
 
 
 @dataclass(frozen=True)
@@ -71,11 +86,14 @@ class Context:
             return None
         return sql(self.dialect.drop_table(relation, if_exists=True), "drop it")
 
-    def create(self, relation: Relation, purpose: str) -> Statement:
+    def create(self, relation: Relation, purpose: str, layout: Layout | None = None) -> Statement:
+        """CREATE TABLE with the results' columns, partitioned as planned, and ``layout`` (by
+        default the spec's)."""
+        layout = self.spec.layout if layout is None else layout
+        check_layout(self, layout)
         partitioned_by = tuple(ColumnDef(c.name, c.type) for c in self.partitioning.columns)
-        return sql(
-            self.dialect.create_table(relation, self.columns, partitioned_by), purpose, undo=self.undo_create(relation)
-        )
+        statement = self.dialect.create_table(relation, self.columns, partitioned_by=partitioned_by, layout=layout)
+        return sql(statement, purpose, undo=self.undo_create(relation))
 
     def table_columns(self, columns: tuple[ColumnDef, ...]) -> tuple[ColumnDef, ...]:
         """A table's columns as an insert lists them: static partition columns left out (the

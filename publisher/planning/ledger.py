@@ -9,6 +9,7 @@ was published; a 'pending' row without a later 'done' marks an interrupted publi
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -109,6 +110,35 @@ def ensure(dialect: Dialect, ledger: Relation) -> tuple[Step, ...]:
 
 KEY = ("job_group", "flow_node_id", "connection_id", "database_name", "table_name", "action")
 """The ledger's columns of a PublicationId, in its field order."""
+
+LOCK_COLUMNS = (*KEY, "state")
+"""A target table's lock table: the 'done' rows of the publications into that table, which
+its guard reads (transactions that publish read no shared table, only write the ledger)."""
+
+
+def lock_relation(spec: Spec) -> Relation:
+    """The lock table of the spec's target table, beside the ledger: one per target table, so
+    that publications into different tables hold different locks. Named after the table (to
+    be recognised) with a digest of the whole name (to be unique and within length limits)."""
+    home, target = relation(spec), spec.relation
+    digest = hashlib.sha256(f"{spec.connection.id}/{target.database}/{target.schema}/{target.name}".encode())
+    return home.renamed(f"lock_{digest.hexdigest()[:12]}_{target.name}")
+
+
+def ensure_lock(dialect: Dialect, lock: Relation) -> Step:
+    cols = ",\n".join(f"  {dialect.quote(n)} {dialect.ledger_types[dict(COLUMNS)[n]]}" for n in LOCK_COLUMNS)
+    return sql(
+        f"CREATE TABLE IF NOT EXISTS {dialect.table(lock)} (\n{cols}\n)",
+        "create the target table's lock table if missing (publications into it wait for each other there)",
+        serial=True,
+    )
+
+
+def record_lock(dialect: Dialect, lock: Relation, spec: Spec) -> Step:
+    """The 'done' row in the target table's lock table, which the next guard reads."""
+    values = ", ".join(dialect.literal(v) for v in (*vars(spec.id).values(), "done"))
+    text = f"INSERT INTO {dialect.insert_target(lock, LOCK_COLUMNS)}\nVALUES ({values})"
+    return sql(text, "record the publication in the target table's lock table")
 
 
 def where_identity(dialect: Dialect, pid: PublicationId) -> str:

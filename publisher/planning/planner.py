@@ -11,7 +11,7 @@ from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput, PublisherError
 from publisher.model.names import check_column_lengths
-from publisher.model.plan import Publication, Step
+from publisher.model.plan import Publication, Statement, Step
 from publisher.model.relation import Relation
 from publisher.model.target import TableState
 from publisher.planning import ledger, partitions
@@ -115,10 +115,18 @@ def plan_with_effect(
         spec, results, view, dialect, stamp_for(spec.relation.name, now, taken), result_columns(dialect, spec, results)
     )
     notes: tuple[str, ...] = ()
+    leftovers = strategy.leftovers(ctx)
     if view is None:
         notes = ("planned offline: the target and its ledger were not inspected",)
     else:
         status, detail = _status(spec, view)
+        if status != "pending" and not force and leftovers:
+            body = Body(after=leftovers)
+            detail = (
+                f"{status} ({detail}); its apply stopped after its COMMIT, before the steps after it: "
+                "finishing them, publishing nothing again"
+            )
+            return _publication(ctx, body, notes, "unfinished", detail), None
         if status != "pending" and not force:
             return _publication(ctx, Body(), notes, status, detail), None
         if status != "pending":
@@ -132,7 +140,12 @@ def plan_with_effect(
     if recovery.outcome == "complete":
         body = Body(recover=recovery.steps)
         return _publication(ctx, body, notes, "pending", "completing an interrupted publish", force), None
-    body = replace(strategy.plan(ctx, restored=recovery.outcome == "restored"), recover=recovery.steps)
+    body = strategy.plan(ctx, restored=recovery.outcome == "restored")
+    body = replace(body, recover=recovery.steps, after=leftovers + body.after)
+    if strategy.writes_into_table and spec.layout:
+        # The table exists and keeps its keys: say so rather than let the spec look applied.
+        kept = f"distStyle/distKey/sortKeys apply to tables the publisher creates: {spec.relation} keeps its own"
+        body = replace(body, notes=(*body.notes, kept))
     return _publication(ctx, body, notes + body.notes, "pending", "", force), strategy.after(ctx, body)
 
 
@@ -216,20 +229,25 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     dialect, spec, view, stamp = ctx.dialect, ctx.spec, ctx.view, ctx.stamp
     home = ledger.relation(spec)
     published_table = written.name if written.schema is None else f"{written.schema}.{written.name}"
+    # Where the dialect locks per table, the target table's lock table is locked and guarded
+    # (not the ledger, nor the table itself: Redshift's LOCK would make the table's readers
+    # wait for the whole load); two applies of one publication wait for each other there,
+    # and the second's guard then finds the first's row.
+    guarded = ledger.lock_relation(spec) if dialect.locks_per_table else home
     steps: list[Step] = []
     if view is None or not view.ledger_exists:
         steps.extend(ledger.ensure(dialect, home))
     if dialect.transactional_ddl:
         # Objects outside the database (the COPY manifest) are written before the transaction.
         steps.extend(body.prepare)
+    if dialect.locks_per_table:
+        steps.append(ledger.ensure_lock(dialect, guarded))
     steps.extend(dialect.begin())
-    # One publisher at a time: two applies of one publication wait for each other here, and
-    # the second's guard then finds the first's ledger row. The ledger is locked, not the
-    # table: Redshift's LOCK would make the table's readers wait for the whole load.
-    steps.extend(dialect.lock(home))
+    steps.extend(dialect.lock(guarded))
+    # Hive has no transaction to wait in: a lock table per target table (apply/table_lock.py).
     steps.extend(dialect.table_lock(spec.relation))
     if not force:
-        steps.append(ledger.guard(dialect, home, spec))
+        steps.append(ledger.guard(dialect, guarded, spec))
     steps.extend(body.recover)
     steps.extend(body.before)
     if not dialect.transactional_ddl:
@@ -253,12 +271,27 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     steps.extend(body.change)
     # Tidy up before the 'done' record: an apply killed before it is recovered, tidy-up included.
     steps.extend(body.tidy)
+    if dialect.locks_per_table:
+        steps.append(ledger.record_lock(dialect, guarded, spec))
     steps.append(
         ledger.record(dialect, home, spec, state="done", published_table=published_table, rows=rows, stamp=stamp)
     )
     steps.extend(dialect.commit())
     steps.extend(dialect.table_unlock(spec.relation))
-    return tuple(steps)
+    return tuple(steps) + _after_publish(dialect, body.after)
+
+
+def _after_publish(dialect: Dialect, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """``steps`` in a transaction of their own, after the publication's COMMIT; each marked so
+    that a failure there leaves the publication published (the next plan finishes them)."""
+    if not steps:
+        return ()
+    framed = (
+        *(replace(s, purpose="a transaction of its own, after the publication committed") for s in dialect.begin()),
+        *steps,
+        *(replace(s, purpose="commit the drop") for s in dialect.commit()),
+    )
+    return tuple(replace(s, after_publish=True) if isinstance(s, Statement) else s for s in framed)
 
 
 def _publication(
@@ -267,7 +300,10 @@ def _publication(
     spec, results = ctx.spec, ctx.results
     rows = results.rows if spec.action != "create" else 0
     written = body.written or spec.relation
-    steps = _assemble(ctx, body, force, rows, written) if status == "pending" else ()
+    if status == "unfinished":
+        steps = _after_publish(ctx.dialect, body.after)
+    else:
+        steps = _assemble(ctx, body, force, rows, written) if status == "pending" else ()
     return Publication(
         spec_file=spec.file,
         spec_line=spec.location.line,

@@ -62,7 +62,7 @@ class Progress:
             self._print(f"==> FAILED {pub.label} after {took:.1f}s")
 
     def step(self, kind: str, event: StepEvent) -> None:
-        if not self.steps and kind not in ("warning", "note"):
+        if not self.steps and kind not in ("warning", "note", "retry"):
             return
         if kind == "start":
             if event.index:
@@ -80,6 +80,10 @@ class Progress:
                 self._print(f"        -> ok ({event.elapsed:.1f}s)")
         elif kind == "note":
             self._print(f"note: {event.publication.label}: {event.result}", err=True)
+        elif kind == "retry":
+            # The engine aborted the transaction for a conflict; it runs again from its start.
+            self._step_started = None
+            self._print(f"retry: {event.publication.label}: step {event.index} ({event.step.purpose}): {event.result}")
         elif kind == "warning":
             self._print(f"warning: {event.publication.label}: {event.step.purpose} failed: {event.result}", err=True)
 

@@ -142,7 +142,12 @@ def plan_text(plan: Plan) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-STATUS_WORDS = {"pending": "to publish", "published": "already published", "changed": "changed since published"}
+STATUS_WORDS = {
+    "pending": "to publish",
+    "published": "already published",
+    "changed": "changed since published",
+    "unfinished": "published, to finish",
+}
 
 
 def summary(plan: Plan, errors: int = 0) -> str:
@@ -151,6 +156,8 @@ def summary(plan: Plan, errors: int = 0) -> str:
     parts = [f"{counts['pending']} to publish", f"{counts['published']} already published"]
     if counts["changed"]:
         parts.append(f"{counts['changed']} changed since published")
+    if counts["unfinished"]:
+        parts.append(f"{counts['unfinished']} published with steps to finish")
     parts.append(f"{errors} errors")
     return ", ".join(parts)
 
@@ -169,7 +176,7 @@ def plan_markdown(plan: Plan) -> str:
         status = STATUS_WORDS.get(p.status, p.status)
         lines.append(f"| {i} | {md_code(p.spec_file)} | {p.label} | {target} | {p.action} | {rows} | {status} |")
     for i, p in enumerate(plan.publications, start=1):
-        if p.status == "pending":
+        if p.status in ("pending", "unfinished"):
             body = "\n".join(line[4:] for line in publication_text(i, p).splitlines()[1:])
             summary_line = f"{i}. {p.action} into <code>{html.escape(f'{p.database}.{p.table}')}</code>"
             fence = "`" * max(3, _longest_run(body, "`") + 1)

@@ -513,11 +513,13 @@ def replace_while_reading(
 
     def execute(self: Executor, step: Any) -> Any:
         sql = step.text if isinstance(step, Statement) else ""
+        # The publication's own BEGIN and COMMIT: the first of each (a dropAndLoad drops the
+        # old table after it, in a transaction of its own).
         if sql == "COMMIT":
-            marks["commit"] = time.monotonic()
+            marks.setdefault("commit", time.monotonic())
         result = original(self, step)
         if sql == "BEGIN":
-            marks["begin"] = time.monotonic()
+            marks.setdefault("begin", time.monotonic())
         elif sql.startswith("DELETE FROM") or (sql.startswith("CREATE TABLE") and "__new_" in sql):
             marks["changed"] = time.monotonic()
         if "begin" in marks and "commit" not in marks:

@@ -7,6 +7,7 @@
 --   redshift_standin.stl_load_errors       Redshift's system table and its columns, found
 --                                          through the database's default search_path
 --   redshift_standin.copy_log              one row per COPY that began loading
+--   redshift_standin.serializable_violations  COMMITs to fail with error 1023, on demand
 --   redshift_standin.raise_error()         lets the proxy raise an error inside the
 --                                          client's session (aborting its transaction)
 --   redshift_standin.alter_table_append()  ALTER TABLE ... APPEND FROM
@@ -24,6 +25,79 @@ ALTER DATABASE dev SET search_path = "$user", public, redshift_standin;
 
 -- SUPER ------------------------------------------------------------------------------------
 CREATE DOMAIN pg_catalog.super AS jsonb;
+
+-- Users and a group for tests of grants and owners. The publisher's user may not create
+-- roles (no superuser, as a CI user on a cluster would not be). Roles are cluster-wide: the
+-- same for every test, each granting on its own schema's tables. standin_owner counts
+-- publisher among its members only so that a test can give it a table (ALTER TABLE OWNER TO
+-- needs that in PostgreSQL); Redshift users have no such membership.
+CREATE USER standin_alice;  -- LOGIN: a user (pg_group lists the roles that cannot log in)
+CREATE GROUP standin_readers;
+CREATE USER standin_owner;
+GRANT standin_owner TO publisher;
+
+-- Distribution and sort keys ------------------------------------------------------------------
+-- PostgreSQL has no DISTSTYLE, DISTKEY or SORTKEY: the proxy cuts them off a CREATE TABLE and
+-- records them here, by the table's OID (so they follow a rename, as on Redshift), in the
+-- client's own transaction. pg_class_info and pg_attribute_info answer as Redshift's views of
+-- those names do (found through the search_path, as Redshift finds them in pg_catalog):
+-- reldiststyle 0 EVEN, 1 KEY, 8 ALL, 10 for AUTO; attisdistkey; attsortkeyord (1, 2, ... in
+-- the compound sort key, 0 elsewhere). Column checks: record_table_keys names a missing one.
+CREATE TABLE redshift_standin.table_keys (
+    relid      oid PRIMARY KEY,
+    diststyle  text NOT NULL CHECK (diststyle IN ('AUTO', 'EVEN', 'KEY', 'ALL')),
+    distkey    name,
+    sortkeys   name[] NOT NULL
+);
+GRANT SELECT ON redshift_standin.table_keys TO PUBLIC;
+
+CREATE FUNCTION redshift_standin.record_table_keys(rel regclass, style text, dist name, sorts name[])
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    col name;
+BEGIN
+    FOREACH col IN ARRAY array_remove(sorts || dist, NULL) LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = col AND attnum > 0
+                       AND NOT attisdropped) THEN
+            RAISE EXCEPTION USING ERRCODE = '42703', MESSAGE = format('column "%s" does not exist', col);
+        END IF;
+    END LOOP;
+    INSERT INTO redshift_standin.table_keys VALUES (rel, style, dist, sorts)
+    ON CONFLICT (relid) DO UPDATE SET diststyle = excluded.diststyle, distkey = excluded.distkey,
+        sortkeys = excluded.sortkeys;
+END
+$$;
+
+CREATE VIEW redshift_standin.pg_class_info AS
+SELECT c.oid AS reloid, c.*,
+       CASE k.diststyle WHEN 'EVEN' THEN 0 WHEN 'KEY' THEN 1 WHEN 'ALL' THEN 8 ELSE 10 END AS reldiststyle,
+       CASE k.diststyle WHEN 'EVEN' THEN 0 WHEN 'KEY' THEN 1 WHEN 'ALL' THEN 8 ELSE 10 END AS releffectivediststyle
+FROM pg_catalog.pg_class c LEFT JOIN redshift_standin.table_keys k ON k.relid = c.oid;
+GRANT SELECT ON redshift_standin.pg_class_info TO PUBLIC;
+
+CREATE VIEW redshift_standin.pg_attribute_info AS
+-- Every pg_attribute column but attmissingval (a pseudo-type no view can hold).
+SELECT a.attrelid, a.attname, a.atttypid, a.attstattarget, a.attlen, a.attnum, a.attndims, a.attcacheoff,
+       a.atttypmod, a.attbyval, a.attalign, a.attstorage, a.attcompression, a.attnotnull, a.atthasdef,
+       a.atthasmissing, a.attidentity, a.attgenerated, a.attisdropped, a.attislocal, a.attinhcount,
+       a.attcollation, a.attacl, a.attoptions, a.attfdwoptions,
+       coalesce(k.distkey = a.attname, false) AS attisdistkey,
+       coalesce(array_position(k.sortkeys, a.attname), 0) AS attsortkeyord
+FROM pg_catalog.pg_attribute a LEFT JOIN redshift_standin.table_keys k ON k.relid = a.attrelid;
+GRANT SELECT ON redshift_standin.pg_attribute_info TO PUBLIC;
+
+-- Serializable isolation violations on demand ------------------------------------------------
+-- Redshift aborts one of two conflicting transactions with error 1023 (SQLSTATE XX000, message
+-- "1023", detail "Serializable isolation violation on table - <id>, ..."); PostgreSQL's READ
+-- COMMITTED never does. A test inserts a row here: each of the next `remaining` COMMITs of a
+-- transaction that wrote or locked table_schema.table_name fails so, rolled back. The proxy
+-- counts down through its own connection, so the count survives the client's ROLLBACK.
+CREATE TABLE redshift_standin.serializable_violations (
+    table_schema text NOT NULL,
+    table_name   text NOT NULL,
+    remaining    integer NOT NULL CHECK (remaining >= 0)
+);
+GRANT SELECT, INSERT, UPDATE, DELETE ON redshift_standin.serializable_violations TO PUBLIC;
 
 -- COPY bookkeeping ---------------------------------------------------------------------------
 -- Redshift query ids are integers; the proxy draws one per COPY.

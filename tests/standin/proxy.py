@@ -65,6 +65,21 @@ What it reproduces
   transaction block ("ALTER TABLE APPEND cannot run inside a transaction block", which
   includes redshift_connector's default autocommit=False); outside, moves the rows
   (columns matched by name, identical types required) and empties the source.
+* CREATE TABLE ... (columns) [DISTSTYLE AUTO|EVEN|KEY|ALL] [DISTKEY (col)] [[COMPOUND]
+  SORTKEY (col, ...)] (table_keys.py): PostgreSQL has no such attributes, so the proxy cuts
+  them off, creates the table, and records them by the table's OID in the same transaction
+  (they follow a rename, and roll back with the CREATE); pg_class_info (reldiststyle,
+  releffectivediststyle: 0 EVEN, 1 KEY, 8 ALL, 10 AUTO) and pg_attribute_info (attisdistkey,
+  attsortkeyord) answer from that record. DISTKEY with another DISTSTYLE than KEY, KEY
+  without DISTKEY, and a key on a missing column are refused. Column-level DISTKEY/SORTKEY,
+  INTERLEAVED SORTKEY, ENCODE and other attributes are refused as not implemented; CREATE
+  TABLE AS / LIKE do not carry keys over.
+* Serializable isolation violations, on demand only: after a test inserts (schema, table, N)
+  into redshift_standin.serializable_violations, each of the next N COMMITs (or END) of a
+  transaction that wrote or locked that table (its own pg_locks) is rolled back and fails as
+  Redshift's does: SQLSTATE XX000, message "1023", detail "Serializable isolation violation
+  on table - <table oid>, transactions forming the cycle are: ... (pid:...)"; the session is
+  then outside a transaction. The count lives outside the client's transaction.
 * Column types (event trigger in bootstrap.sql): SUPER (a domain over jsonb), SMALLINT,
   INTEGER, BIGINT, DECIMAL(p<=38,s), REAL, DOUBLE PRECISION, BOOLEAN, CHAR(<=4096),
   VARCHAR(<=65535), DATE, TIMESTAMP, TIMESTAMPTZ, TIME, TIMETZ; other types (jsonb,
@@ -78,15 +93,19 @@ What it reproduces
 
 What it does NOT reproduce
 --------------------------
-* Anything of Redshift's SQL dialect beyond the above: PostgreSQL 15 answers. DISTKEY,
-  SORTKEY, DISTSTYLE, ENCODE, IDENTITY, GETDATE(), UNLOAD, LISTAGG, ... fail or differ;
+* Anything of Redshift's SQL dialect beyond the above: PostgreSQL 15 answers. ENCODE,
+  IDENTITY, GETDATE(), UNLOAD, LISTAGG, ... fail or differ;
   PostgreSQL-only syntax is accepted. version() and SHOW server_version report
   PostgreSQL; information_schema.columns shows a SUPER column's type as jsonb (with
   domain_name super); RowDescription gives SUPER columns jsonb's OID.
+* Late-binding views (CREATE VIEW ... WITH NO SCHEMA BINDING): PostgreSQL cannot create a
+  view without binding it to the tables it reads, so they are refused; that they survive a
+  DROP of their table and read the new one is Redshift's to show.
 * Identifier case: PostgreSQL keeps "Quoted" identifiers' case, Redshift folds them.
 * Constraints: PostgreSQL enforces PRIMARY KEY/UNIQUE/FOREIGN KEY; Redshift does not.
 * Isolation: PostgreSQL's READ COMMITTED, not Redshift's serializable isolation; no
-  serialization errors (1023) between concurrent sessions.
+  serialization errors (1023) between concurrent sessions, other than those a test asks for
+  (above), and only at COMMIT (Redshift may also fail an earlier statement with it).
 * The binary transfer protocol: the proxy sends no server_protocol_version, so the
   driver uses the text protocol (values reach Python the same way).
 * COPY's CommandComplete is PostgreSQL's "COPY n" (at server version 8.0.2 the driver
@@ -139,6 +158,7 @@ from . import wire
 from .loaders import CopyAbort, Loader, LoadError, TargetColumn, resolve_objects, s3_client
 from .s3copy import CopyError, CopySpec, parse_copy
 from .sqlscan import classify, qualified, quote_ident, quote_literal, split_statements, take_qualified_name, tokenize
+from .table_keys import KeysError, strip_keys
 
 log = logging.getLogger("redshift-standin")
 
@@ -218,6 +238,20 @@ class Recorder:
                     if attempt == 2:
                         raise
         return []
+
+    def take_violation(self, tables: list[tuple[str | None, str | None]]) -> int | None:
+        """Counts down one serializable violation asked for on one of ``tables`` (schema,
+        name); returns that table's id (its OID), or None when none is asked for."""
+        names = [f"{schema}.{name}" for schema, name in tables]
+        rows = self._execute(
+            "UPDATE redshift_standin.serializable_violations v SET remaining = remaining - 1"
+            " WHERE v.ctid = (SELECT ctid FROM redshift_standin.serializable_violations"
+            "   WHERE remaining > 0 AND table_schema || '.' || table_name = ANY(%s) LIMIT 1 FOR UPDATE)"
+            " RETURNING (SELECT c.oid::integer FROM pg_class c JOIN pg_namespace n ON c.relnamespace = n.oid"
+            "   WHERE n.nspname = v.table_schema AND c.relname = v.table_name)",
+            (names,),
+        )
+        return int(rows[0][0] or 0) if rows else None
 
     def next_query_id(self) -> int:
         return int(self._execute("SELECT nextval('redshift_standin.query_id_seq')::integer", ())[0][0])
@@ -601,7 +635,49 @@ class Session:
             return self.run_truncate(sql)
         if kind == "append":
             return self.run_append(sql)
+        if kind == "commit":
+            return self.run_commit(sql)
+        if kind == "keys":
+            return self.run_create_with_keys(sql)
         return self.run_copy(sql)
+
+    def run_create_with_keys(self, sql: str) -> bool:
+        # PostgreSQL has no DISTSTYLE/DISTKEY/SORTKEY: create the table without them and record
+        # them in the same transaction, where pg_class_info and pg_attribute_info read them.
+        try:
+            stripped, keys = strip_keys(sql)
+        except KeysError as exc:
+            return self.fail(exc.sqlstate, exc.message)
+        created = self.execute(stripped)
+        if not created.ok:
+            return self.send_error(created.error)  # type: ignore[arg-type]
+        sorts = ", ".join(quote_literal(k) for k in keys.sort_keys)
+        dist = quote_literal(keys.dist_key) if keys.dist_key else "NULL"
+        recorded = self.execute(
+            f"SELECT redshift_standin.record_table_keys({quote_literal(qualified(keys.table))}, "
+            f"{quote_literal(keys.dist_style)}, {dist}, ARRAY[{sorts}]::name[])"
+        )
+        if not recorded.ok:
+            return self.send_error(recorded.error)  # type: ignore[arg-type]
+        self.to_client += wire.command_complete("CREATE TABLE")
+        return True
+
+    def run_commit(self, sql: str) -> bool:
+        # Redshift: a transaction that conflicts with a concurrent one fails (at COMMIT, among
+        # other points) with error 1023 and is rolled back; here on demand, for tests.
+        if self.status == IN_TRANSACTION:
+            locked = self.execute(LOCKED_TABLES_SQL)
+            tables = [(r[0], r[1]) for r in locked.rows] if locked.ok else []
+            table = self.recorder.take_violation(tables) if tables else None
+            if table is not None:
+                self.execute("ROLLBACK")
+                pid = self.backend_pid
+                detail = (
+                    f"Serializable isolation violation on table - {table}, transactions forming the cycle "
+                    f"are: {pid + 1000}, {pid + 1001} (pid:{pid})"
+                )
+                return self.send_error(wire.error_fields("XX000", "1023", detail))
+        return self.run_relayed(sql)
 
     def run_truncate(self, sql: str) -> bool:
         # Redshift: TRUNCATE commits the transaction it runs in.
@@ -828,13 +904,22 @@ class CopyJob:
 
 # --- helpers ---------------------------------------------------------------------------------
 
+# The tables the session's open transaction wrote or locked (its own locks), which Redshift's
+# serializable isolation checks for conflicts.
+LOCKED_TABLES_SQL = (
+    "SELECT DISTINCT n.nspname, c.relname FROM pg_locks l"
+    " JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE l.pid = pg_backend_pid() AND l.mode IN"
+    " ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')"
+)
+
 
 def _could_be_special(sql: str) -> bool:
     # Cheap: most queries need no lexing at all.
     return _SPECIAL_WORDS.search(sql) is not None
 
 
-_SPECIAL_WORDS = re.compile(r"copy|truncate|append", re.IGNORECASE)
+_SPECIAL_WORDS = re.compile(r"copy|truncate|append|commit|end|distkey|diststyle|sortkey", re.IGNORECASE)
 
 
 def _data_row(raw: bytes) -> list[str | None]:

@@ -926,3 +926,188 @@ def test_parquet_load_error_names_the_record(conn: Any, s3: Any, bucket: str, ta
     assert [(r[0].rstrip(), r[1], r[2].rstrip()) for r in load_errors(conn)] == [
         (f"s3://{bucket}/p/part-1.parquet", 5, "name")
     ]
+
+
+# --- 7. sessions reading a table that another session swaps ---------------------------------------
+
+
+def test_a_reading_session_keeps_its_table_while_another_renames_and_drops_it(
+    connect: Callable[..., Any], table: str
+) -> None:
+    """A session in a transaction that has read a table keeps reading it: ALTER TABLE RENAME and
+    DROP TABLE of it (which need the table to themselves) wait for that transaction to end,
+    they do not fail it. Redshift documents the same locks (AccessShareLock for reads,
+    AccessExclusiveLock for RENAME and DROP); dropAndLoad relies on the waiting."""
+    admin = connect()
+    admin.autocommit = True
+    run(admin, f"CREATE TABLE {table} (id INTEGER)")
+    run(admin, f"INSERT INTO {table} VALUES (1), (2)")
+    reader = connect()  # autocommit off: a transaction from the first statement
+    assert run(reader, f"SELECT id FROM {table} ORDER BY id") == [[1], [2]]
+    swapper = connect()
+    swapped: list[object] = []
+
+    def swap() -> None:
+        try:
+            run(swapper, f"ALTER TABLE {table} RENAME TO {table}_old")
+            run(swapper, f"CREATE TABLE {table} (id INTEGER)")
+            run(swapper, f"INSERT INTO {table} VALUES (3)")
+            swapper.commit()
+            run(swapper, f"DROP TABLE {table}_old")
+            swapper.commit()
+            swapped.append("done")
+        except Exception as exc:  # reported by the assertion below
+            swapped.append(exc)
+
+    worker = threading.Thread(target=swap)
+    worker.start()
+    worker.join(1.0)
+    assert worker.is_alive() and not swapped, f"the RENAME did not wait for the reader: {swapped}"
+    assert run(admin, "SELECT COUNT(*) FROM pg_locks WHERE NOT granted") == [[1]]
+    assert run(reader, f"SELECT id FROM {table} ORDER BY id") == [[1], [2]], "the reader keeps its rows"
+    reader.commit()
+    worker.join(10.0)
+    assert swapped == ["done"]
+    assert run(reader, f"SELECT id FROM {table}") == [[3]]
+    reader.commit()
+
+
+# --- 8. serializable isolation violations (error 1023), on demand ---------------------------------
+
+
+def test_serializable_violation_on_demand_fails_the_next_commits_as_redshift_does(
+    connect: Callable[..., Any], table: str
+) -> None:
+    """After a test asks for 2 violations on a table, the next 2 COMMITs of transactions that
+    wrote it fail as Redshift's do (XX000, "1023", "Serializable isolation violation on table
+    - <id>, ...") and roll back; the third commits. Transactions on other tables commit."""
+    admin = connect()
+    admin.autocommit = True
+    run(admin, f"CREATE TABLE {table} (id INTEGER)")
+    run(admin, f"CREATE TABLE {table}_other (id INTEGER)")
+    (schema,) = run(admin, "SELECT current_schema()")[0]
+    oid = run(admin, f"SELECT '{table}'::regclass::oid::integer")[0][0]
+    marker = "redshift_standin.serializable_violations"
+    run(admin, f"INSERT INTO {marker} VALUES (%s, %s, 2)", (schema, table))
+    try:
+        writer = connect()
+        for attempt in (1, 2):
+            run(writer, f"INSERT INTO {table} VALUES ({attempt})")
+            run(writer, f"INSERT INTO {table}_other VALUES ({attempt})")
+            with pytest.raises(ProgrammingError) as excinfo:
+                writer.commit()
+            fields = server_error(excinfo)
+            assert (fields["C"], fields["M"]) == ("XX000", "1023")
+            assert fields["D"].startswith(f"Serializable isolation violation on table - {oid}, ")
+            assert run(admin, f"SELECT COUNT(*) FROM {table}") == [[0]], "rolled back"
+            assert run(admin, f"SELECT COUNT(*) FROM {table}_other") == [[0]], "all of it rolled back"
+        run(writer, f"INSERT INTO {table}_other VALUES (9)")
+        writer.commit()  # another table: not asked for
+        run(writer, f"INSERT INTO {table} VALUES (3)")
+        writer.commit()
+        assert run(admin, f"SELECT id FROM {table}") == [[3]]
+        assert run(admin, f"SELECT remaining FROM {marker} WHERE table_name = %s", (table,)) == [[0]]
+    finally:
+        run(admin, f"DELETE FROM {marker} WHERE table_name = %s", (table,))
+
+
+# --- 9. grants and owners -------------------------------------------------------------------------
+
+
+def test_grants_are_read_from_relacl_and_follow_a_renamed_table(conn: Any, table: str) -> None:
+    """What the publisher reads and writes of grants: GRANT ... TO user / GROUP g / PUBLIC,
+    relacl as text through array_to_string, pg_get_userbyid, pg_group, pg_user.usesuper; a
+    table keeps its grants when renamed (they belong to the table, not its name), as on
+    Redshift. Differences: PostgreSQL writes a group without Redshift's `group ` prefix (the
+    publisher looks the name up in pg_group), and its letters beyond r, a, w, d, x differ."""
+    conn.autocommit = True
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"GRANT SELECT ON {table} TO standin_alice")
+    run(conn, f"GRANT SELECT, UPDATE ON {table} TO GROUP standin_readers")
+    run(conn, f"GRANT SELECT ON {table} TO PUBLIC")
+    run(conn, f"ALTER TABLE {table} RENAME TO {table}_renamed")
+    rows = run(
+        conn,
+        "SELECT pg_get_userbyid(c.relowner), array_to_string(c.relacl, ',') FROM pg_catalog.pg_class c "
+        "WHERE c.relname = %s",
+        (f"{table}_renamed",),
+    )
+    assert rows == [
+        ["publisher", "publisher=arwdDxt/publisher,standin_alice=r/publisher,standin_readers=rw/publisher,=r/publisher"]
+    ]
+    groups = {r[0] for r in run(conn, "SELECT groname FROM pg_catalog.pg_group")}
+    assert "standin_readers" in groups and "standin_alice" not in groups
+    assert run(conn, "SELECT usesuper FROM pg_catalog.pg_user WHERE usename = current_user") == [[False]]
+
+
+# --- 10. distribution and sort keys --------------------------------------------------------------
+
+KEYS_SQL = (
+    "SELECT c.reldiststyle, a.attname, a.attisdistkey, a.attsortkeyord FROM pg_class_info c "
+    "LEFT JOIN pg_attribute_info a ON a.attrelid = c.reloid AND a.attnum > 0 AND NOT a.attisdropped "
+    "AND (a.attisdistkey OR a.attsortkeyord > 0) WHERE c.relname = %s ORDER BY a.attsortkeyord, a.attname"
+)
+
+
+def test_create_table_keeps_dist_and_sort_keys_in_the_catalog_across_a_rename(conn: Any, table: str) -> None:
+    """CREATE TABLE ... DISTSTYLE KEY DISTKEY (c) SORTKEY (a, b) runs (PostgreSQL never sees
+    the keys), and pg_class_info / pg_attribute_info report them as Redshift's do, also after
+    ALTER TABLE RENAME; a rolled back CREATE leaves no keys; a table without keys is AUTO (10)."""
+    conn.autocommit = True
+    run(conn, f'CREATE TABLE {table} (a INTEGER, "B" INTEGER, c INTEGER) DISTSTYLE KEY DISTKEY (c) SORTKEY (a, "B")')
+    run(conn, f"ALTER TABLE {table} RENAME TO {table}_r")
+    assert run(conn, KEYS_SQL, (f"{table}_r",)) == [[1, "c", True, 0], [1, "a", False, 1], [1, "B", False, 2]]
+    run(conn, f"CREATE TABLE {table}_all (a INTEGER) DISTSTYLE ALL COMPOUND SORTKEY (a)")
+    assert run(conn, KEYS_SQL, (f"{table}_all",)) == [[8, "a", False, 1]]
+    run(conn, f"CREATE TABLE {table}_plain (a INTEGER)")
+    assert run(conn, KEYS_SQL, (f"{table}_plain",)) == [[10, None, None, None]]
+    conn.autocommit = False
+    run(conn, f"CREATE TABLE {table}_gone (a INTEGER) DISTSTYLE EVEN")
+    conn.rollback()
+    assert run(conn, "SELECT COUNT(*) FROM pg_class_info WHERE relname = %s", (f"{table}_gone",)) == [[0]]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ("DISTSTYLE EVEN DISTKEY (a)", "DISTKEY goes with DISTSTYLE KEY, not EVEN"),
+        ("DISTSTYLE KEY", "DISTSTYLE KEY needs a DISTKEY column"),
+        ("SORTKEY (nope)", 'column "nope" does not exist'),
+        ("INTERLEAVED SORTKEY (a)", "the stand-in does not implement INTERLEAVED SORTKEY"),
+    ],
+)
+def test_create_table_keys_refused(conn: Any, table: str, attributes: str, message: str) -> None:
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"CREATE TABLE {table} (a INTEGER) {attributes}")
+    assert server_error(excinfo)["M"] == message
+    conn.rollback()
+    assert run(conn, "SELECT COUNT(*) FROM pg_class WHERE relname = %s", (table,)) == [[0]]
+
+
+def test_create_table_as_with_keys_is_refused_not_mangled(conn: Any, table: str) -> None:
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"CREATE TABLE {table} DISTKEY (a) AS SELECT 1 AS a")
+    assert server_error(excinfo)["M"].startswith("the stand-in implements keys only on CREATE TABLE name (columns)")
+
+
+# --- 11. views bound to a table ------------------------------------------------------------------
+
+
+def test_a_view_bound_to_a_table_blocks_its_drop_and_follows_its_rename(conn: Any, table: str) -> None:
+    """As on Redshift: DROP TABLE fails while a (schema-bound) view depends on the table, and
+    the catalog names the view (pg_depend, pg_rewrite: the publisher's DEPENDENT_VIEWS_SQL);
+    a renamed table keeps its views (they are bound to it, not to its name)."""
+    from publisher.engines.redshift import DEPENDENT_VIEWS_SQL
+
+    conn.autocommit = True
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"CREATE VIEW {table}_v AS SELECT id FROM {table}")
+    (schema,) = run(conn, "SELECT current_schema()")[0]
+    assert [table, schema, f"{table}_v"] in run(conn, DEPENDENT_VIEWS_SQL, (schema,))
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"DROP TABLE {table}")
+    assert server_error(excinfo)["M"] == f"cannot drop table {table} because other objects depend on it"
+    run(conn, f"ALTER TABLE {table} RENAME TO {table}_r")
+    assert [f"{table}_r", schema, f"{table}_v"] in run(conn, DEPENDENT_VIEWS_SQL, (schema,))
+    run(conn, f"DROP VIEW {table}_v")
+    run(conn, f"DROP TABLE {table}_r")

@@ -53,6 +53,11 @@ class Strategy:
         its staging table, which the planner does for every action)."""
         return Recovery()
 
+    def leftovers(self, ctx: Context) -> tuple[Step, ...]:
+        """Steps that finish what a published publication's apply left undone after its
+        COMMIT (they run after the next COMMIT, or on their own if nothing is to publish)."""
+        return ()
+
     def after(self, ctx: Context, body: Body) -> TableState | None:
         """The table as later publications of the same plan will find it; None: unchanged."""
         if not self.replaces_definition:

@@ -3,13 +3,18 @@ a failure at any step leaves the old table untouched; works when there is no tab
 
 from __future__ import annotations
 
+from dataclasses import replace
+from itertools import takewhile
+
 from publisher.model.errors import InvalidInput
-from publisher.model.plan import Step, sql
+from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
+from publisher.model.target import Layout, TableState
 from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
 from publisher.planning.context import Body, Context
 from publisher.planning.recovery import drop_if_there, exists, interrupted_names
+from publisher.planning.view import names_for
 
 
 class DropAndLoad(Strategy):
@@ -28,19 +33,60 @@ class DropAndLoad(Strategy):
                 "the views, or recreate them WITH NO SCHEMA BINDING (late-binding)",
                 ctx.spec.location,
             )
+        if table is not None and table.owner_only:
+            raise InvalidInput(
+                f"dropAndLoad: table {ctx.relation} is owned by {table.owner}: only that user or a superuser "
+                "may drop or rename it; publish as that user, or truncateAndLoad replaces its rows (with "
+                "DELETE and INSERT granted on it)",
+                ctx.spec.location,
+            )
         new = ctx.made("__new")
         source = ctx.source()
         notes = ctx.unchecked_notes()
         if ctx.view is None:
             notes += ("offline: assumed the table exists",)
         table_exists = ctx.view is None or ctx.view.table is not None or restored
+        old = ctx.made("__old")
+        access, not_copied = kept_access(ctx, new)
+        layout, layout_notes = kept_layout(ctx)
+        notes += not_copied + layout_notes
         change = (
-            ctx.create(new, "build the replacement beside the table"),
+            ctx.create(new, "build the replacement beside the table", layout),
             *ctx.insert(new, source, ctx.columns),
             *ctx.check(new),
-            *swap(ctx, new, table_exists),
+            *access,
+            *swap(ctx, new, old, table_exists),
         )
-        return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
+        after: tuple[Step, ...] = ()
+        if ctx.dialect.transactional_ddl and table_exists:
+            # Dropped after the swap commits, in a transaction of its own: a session still
+            # reading the old table keeps it until that session ends (DROP waits for it), where
+            # a DROP inside the swap's transaction would cut it off.
+            drop = ctx.dialect.drop_table(old, if_exists=True)
+            after = (sql(drop, "drop the old table (waits for sessions still reading it)"),)
+        return Body(source.steps, change=change, tidy=source.tidy, after=after, notes=notes)
+
+    def after(self, ctx: Context, body: Body) -> TableState | None:
+        # The replacement has the old table's grants and owner (kept_access).
+        state = super().after(ctx, body)
+        old = ctx.view.table if ctx.view else None
+        if state is None or old is None:
+            return state
+        layout, _ = kept_layout(ctx)
+        return replace(state, owner=old.owner, owner_only=old.owner_only, grants=old.grants, layout=layout)
+
+    def leftovers(self, ctx: Context) -> tuple[Step, ...]:
+        # An apply stopped between the swap's COMMIT and the old table's drop leaves
+        # <table>__old_<stamp> of a publication the ledger holds as done: drop it now.
+        if ctx.view is None:
+            return ()
+        stamps = dict.fromkeys(e.stamp for e in ctx.view.entries if e.state == "done" and e.stamp)
+        olds = (ctx.relation.renamed(names_for(ctx.relation.name, s)[3]) for s in stamps)
+        return tuple(
+            sql(ctx.dialect.drop_table(old, if_exists=True), "drop the old table an interrupted apply left")
+            for old in olds
+            if exists(ctx, old)
+        )
 
     def recover(self, ctx: Context, interrupted: ledger.Entry) -> Recovery:
         made = interrupted_names(ctx, interrupted)
@@ -58,17 +104,72 @@ class DropAndLoad(Strategy):
         return Recovery(tuple(steps), outcome.outcome)
 
 
-def swap(ctx: Context, new: Relation, table_exists: bool) -> tuple[Step, ...]:
-    """Put ``new`` in the place of the table."""
-    dialect, relation = ctx.dialect, ctx.relation
-    if dialect.transactional_ddl:
-        return (
-            sql(dialect.drop_table(relation, if_exists=True), "drop the old table (undone by ROLLBACK on failure)"),
-            sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),
+def kept_layout(ctx: Context) -> tuple[Layout, tuple[str, ...]]:
+    """The spec's distribution and sort keys; where it gives none, the old table's, as far as
+    the results still have those columns (a compound sort key up to the first one missing)."""
+    spec, table = ctx.spec.layout, ctx.view.table if ctx.view else None
+    old = table.layout if table is not None else Layout()
+    names = {c.name for c in ctx.columns}
+    notes: list[str] = []
+    style, dist_key = spec.dist_style, spec.dist_key
+    if style is None and old.dist_style:
+        if old.dist_key is None or old.dist_key in names:
+            style, dist_key = old.dist_style, old.dist_key
+            notes.append(f"kept from the old table: DISTSTYLE {style}" + (f" DISTKEY ({dist_key})" if dist_key else ""))
+        else:
+            notes.append(f"not kept: the old table's DISTKEY ({old.dist_key}), a column the results do not have")
+    sort_keys = spec.sort_keys
+    if not sort_keys and old.sort_keys:
+        present = tuple(takewhile(lambda k: k in names, old.sort_keys))
+        if present:
+            sort_keys = present
+            notes.append(f"kept from the old table: SORTKEY ({', '.join(present)})")
+        lost = old.sort_keys[len(present) :]
+        if lost:
+            notes.append(
+                f"not kept: the old table's sort key columns {', '.join(lost)} (the results have no {lost[0]}; "
+                "a compound sort key is kept up to it)"
+            )
+    return Layout(style, dist_key, sort_keys), tuple(notes)
+
+
+def kept_access(ctx: Context, new: Relation) -> tuple[tuple[Step, ...], tuple[str, ...]]:
+    """The old table's grants and owner given to ``new`` (the same table to its users), in the
+    swap's transaction; and notes on the privileges that are not copied."""
+    table = ctx.view.table if ctx.view else None
+    if table is None:
+        return (), ()
+    steps = [sql(ctx.dialect.grant(new, g), f"keep the grant to {g.label()}") for g in table.grants]
+    if table.owner:
+        # Owned by another user: the publisher is a superuser (else refused), who may give it back.
+        steps.append(sql(ctx.dialect.set_owner(new, table.owner), f"keep the owner, {table.owner}"))
+    notes: tuple[str, ...] = ()
+    if table.ungranted:
+        notes = (
+            "not copied onto the new table (privileges other than SELECT, INSERT, UPDATE, DELETE, REFERENCES): "
+            + "; ".join(table.ungranted),
         )
+    return tuple(steps), notes
+
+
+def swap(ctx: Context, new: Relation, old: Relation, table_exists: bool) -> tuple[Step, ...]:
+    """Put ``new`` in the place of the table, the table moved aside as ``old``; dropping
+    ``old`` is the caller's (in the change without transactions, after the COMMIT with them)."""
+    dialect, relation = ctx.dialect, ctx.relation
     if not table_exists:
         return (sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),)
-    old = ctx.made("__old")
+    if dialect.transactional_ddl:
+        # Refused at plan time if views were bound to it; one made since would follow the
+        # renamed table and block its drop: stop before anything moves.
+        no_views: tuple[Step, ...] = ()
+        if dialect.views_bind_tables:
+            purpose = "check that no view is bound to the table (one made since the plan would follow it aside)"
+            no_views = (Statement((dialect.bound_views(relation),), purpose, checks=("rows",), expect=(0,)),)
+        return (
+            *no_views,
+            sql(dialect.rename(relation, old.name), "move the old table aside (ROLLBACK on failure moves it back)"),
+            sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),
+        )
     return (
         sql(
             dialect.rename(relation, old.name),

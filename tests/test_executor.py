@@ -1,0 +1,105 @@
+"""The executor's handling of steps after a publication's COMMIT, with a recording fake target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from publisher.apply.executor import Executor, StepEvent
+from publisher.dialects import dialect_for
+from publisher.model.errors import PublishFailed, TransactionConflict
+from publisher.model.plan import Publication, PublicationId, Statement, sql
+
+
+class FakeTarget:
+    """Runs nothing; records each statement, and fails the ones that start with ``fail``."""
+
+    def __init__(self, fail: str) -> None:
+        self.fail = fail
+        self.ran: list[str] = []
+
+    def execute(self, text: str) -> None:
+        self.ran.append(text)
+        if text.startswith(self.fail):
+            raise RuntimeError(f"cannot run {text}")
+
+    def fetch(self, text: str) -> list[tuple[Any, ...]]:
+        self.execute(text)
+        return [(0,)]
+
+
+def publication(*steps: Statement) -> Publication:
+    pid = PublicationId(1, 1, 1, "dev", "t", "dropAndLoad")
+    return Publication("spec.yaml", 1, "h", pid, "rs", "redshift", "t", "s3://b/", "pqt", 1, (), steps)
+
+
+STEPS = (
+    sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back"), begins=True),
+    sql("ALTER TABLE t RENAME TO t_old", "swap"),
+    sql("COMMIT", "publish", commits=True),
+    sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back"), begins=True, after_publish=True),
+    sql("DROP TABLE t_old", "drop the old table", after_publish=True),
+    sql("COMMIT", "commit the drop", after_publish=True),
+)
+
+
+def test_a_failure_after_the_commit_is_a_warning_and_the_publication_stands() -> None:
+    target = FakeTarget(fail="DROP")
+    warnings: list[str] = []
+
+    def listen(kind: str, event: StepEvent) -> None:
+        if kind == "warning":
+            warnings.append(str(event.result))
+
+    Executor(target, dialect_for("redshift"), listener=listen).run(publication(*STEPS))  # type: ignore[arg-type]
+    assert target.ran == ["BEGIN", "ALTER TABLE t RENAME TO t_old", "COMMIT", "BEGIN", "DROP TABLE t_old", "ROLLBACK"]
+    (warning,) = warnings
+    assert "cannot run DROP TABLE t_old" in warning and "the next apply finishes it" in warning
+
+
+def test_a_failure_before_the_commit_still_fails_the_publication() -> None:
+    target = FakeTarget(fail="ALTER")
+    with pytest.raises(PublishFailed, match=r"step 2 \(swap\) failed"):
+        Executor(target, dialect_for("redshift")).run(publication(*STEPS))  # type: ignore[arg-type]
+    assert target.ran[-1] == "ROLLBACK" and "DROP TABLE t_old" not in target.ran
+
+
+class ConflictingTarget(FakeTarget):
+    """Aborts the first ``conflicts`` COMMITs as Redshift does for serializable isolation."""
+
+    def __init__(self, conflicts: int) -> None:
+        super().__init__(fail="never")
+        self.conflicts = conflicts
+
+    def execute(self, text: str) -> None:
+        super().execute(text)
+        if text == "COMMIT" and self.conflicts:
+            self.conflicts -= 1
+            raise TransactionConflict("1023: Serializable isolation violation on table - 42")
+
+
+def test_a_conflicting_transaction_runs_again_from_its_start_and_each_retry_is_reported() -> None:
+    target = ConflictingTarget(conflicts=2)
+    retries: list[str] = []
+
+    def listen(kind: str, event: StepEvent) -> None:
+        if kind == "retry":
+            retries.append(f"{event.index}: {event.result}")
+
+    executor = Executor(target, dialect_for("redshift"), listener=listen, retry_delays=(0, 0, 0))
+    executor.run(publication(*STEPS[:3]))  # type: ignore[arg-type]
+    once = ["BEGIN", "ALTER TABLE t RENAME TO t_old", "COMMIT"]
+    assert target.ran == [*once, "ROLLBACK", *once, "ROLLBACK", *once]
+    assert retries == [
+        "3: 1023: Serializable isolation violation on table - 42; retry 1 of 3 in 0s",
+        "3: 1023: Serializable isolation violation on table - 42; retry 2 of 3 in 0s",
+    ]
+
+
+def test_conflicts_beyond_the_retries_fail_the_publication() -> None:
+    target = ConflictingTarget(conflicts=3)
+    executor = Executor(target, dialect_for("redshift"), retry_delays=(0, 0))
+    with pytest.raises(PublishFailed, match=r"step 3 \(publish\) failed \(after 2 retries\): 1023: Serializable"):
+        executor.run(publication(*STEPS[:3]))  # type: ignore[arg-type]
+    assert target.ran.count("COMMIT") == 3 and target.ran[-1] == "ROLLBACK"
