@@ -83,7 +83,9 @@ class Server:
             return error(415, "UnsupportedMediaType", f"the body must be application/json, not {kind or 'untyped'}")
         body = await _read_body(request)
         if body is None:
-            return error(413, "PayloadTooLarge", f"the body is larger than {MAX_BODY:,} bytes")
+            reply = error(413, "PayloadTooLarge", f"the body is larger than {MAX_BODY:,} bytes")
+            reply.headers["Connection"] = "close"  # the rest of the body is not read
+            return reply
         value, problems = parse_body(body)
         spec = None
         if not problems:
