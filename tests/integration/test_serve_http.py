@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -229,6 +230,24 @@ def test_every_action_one_table_at_a_time(served: Served) -> None:
     assert rows == {40: 10, 41: 5, 42: 7, 43: 4}
     loads = [served.done(j)[0]["at"] for j in (40, 41, 42)]
     assert loads == sorted(loads)
+
+
+def test_a_failed_publication_fails_its_session_only(served: Served) -> None:
+    """Each run plans again when its turn comes: results gone by then fail that session, in
+    one line, with nothing in the ledger; the publication before it and the server go on."""
+    _results(served.root, 46, 1, 0, 8)
+    _results(served.root, 47, 1, 0, 9)
+    table = {**DOC_BODY, "table": "flaky", "action": "createAndLoad", "flowNodeId": 1}
+    assert served.put(46, table).status == 200
+    doomed = served.put(47, table)
+    assert doomed.status == 200
+    shutil.rmtree(served.root / "results" / "47")  # while 46 runs into the same table
+    assert served.wait(47) == "Failed"
+    session = served.call("GET", f"/v4/sessions/{doomed.body['sessionId']}").body
+    assert session["state"] == "Failed" and "\n" not in session["error"]
+    assert "results" in session["error"] and "47" in session["error"], session["error"]
+    assert served.wait(46) == "Complete"
+    assert served.done(47) == [] and served.done(46)[0]["rows"] == 8
 
 
 BAD_BODIES: dict[str, tuple[Any, str]] = {
