@@ -21,11 +21,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publisher.engines.pool import Pool
-from publisher.inputs.config import Config
+from publisher.inputs.config import Config, Connection
 from publisher.inputs.request import Problem, parse_body, request_spec
 from publisher.inputs.spec import Spec
 from publisher.model.errors import Errors, PublisherError
 from publisher.model.plan import PublicationId
+from publisher.planning.ledger import Entry
 from publisher.serve.openapi import openapi_document
 from publisher.serve.redact import Redactor
 from publisher.serve.sessions import Session, Sessions, describe, describe_entry, session_id
@@ -134,36 +135,78 @@ class Server:
         )
         return self.sessions.remember(session)
 
+    def _read_ledgers(self, column: str, value: int | str) -> list[tuple[Connection, Entry]]:
+        pool = Pool(self.config)
+        try:
+            return ledger_rows(self.config, pool, column, value)
+        finally:
+            pool.close()
+
+    def _ledger_session(self, column: str, value: int | str) -> Session | None:
+        """The newest run the ledgers hold where ``column`` is ``value``, as a session: what a
+        server started since (or the CLI) knows of a publication it did not run itself."""
+        rows = self._read_ledgers(column, value)
+        if not rows:
+            return None
+        connection, last = rows[-1]
+        done = [e for _, e in rows if e.run_id == last.run_id and e.state == "done"]
+        session = Session(session_id(last.run_id), last.job_group, describe_entry(last, connection.name))
+        session.state = "Complete" if done else "Failed"
+        session.note = (
+            "from the ledger (this server did not run it)"
+            if done
+            else "from the ledger: started, not finished: interrupted, or running in another process; "
+            "a PUT of it recovers an interrupted publication"
+        )
+        return session
+
     async def status(self, request: Request) -> Response:
-        session = self.sessions.latest(request.path_params["id"])
+        job_group: int = request.path_params["id"]
+        try:
+            session = self.sessions.latest(job_group) or await run_in_threadpool(
+                self._ledger_session, "job_group", job_group
+            )
+        except Exception as exc:  # a target that cannot be reached
+            return self._unreachable(exc)
         if session is None:
-            return error(404, "NotFound", f"no publish session of job group {request.path_params['id']} on this server")
+            return error(404, "NotFound", f"no publish session of job group {job_group}")
         return JSONResponse(session.state)
 
     async def session(self, request: Request) -> Response:
-        found = self.sessions.get(request.path_params["session_id"])
+        sid = request.path_params["session_id"]
+        found = self.sessions.get(sid)
         if found is None:
-            return error(404, "NotFound", "no such session on this server")
+            try:
+                run = uuid.UUID(sid)  # the ledger is asked only for a well-formed id
+            except ValueError:
+                return error(404, "NotFound", "no such session: a session id is a UUID")
+            try:  # the server's run ids are dashed UUIDs, the CLI's plain hex
+                found = await run_in_threadpool(self._ledger_session, "run_id", str(run))
+                found = found or await run_in_threadpool(self._ledger_session, "run_id", run.hex)
+            except Exception as exc:
+                return self._unreachable(exc)
+        if found is None:
+            return error(404, "NotFound", "no such session")
         return JSONResponse(found.to_json())
 
     async def publications(self, request: Request) -> Response:
         job_group: int = request.path_params["id"]
 
         def read() -> list[dict[str, Any]]:
-            pool = Pool(self.config)
-            try:
-                rows = ledger_rows(self.config, pool, "job_group", job_group)
-            finally:
-                pool.close()
+            rows = self._read_ledgers("job_group", job_group)
             return [describe_entry(entry, connection.name) for connection, entry in rows]
 
         try:
             entries = await run_in_threadpool(read)
         except Exception as exc:  # a target that cannot be reached
-            return error(
-                503, "ServiceUnavailable", self.redact(f"cannot read the ledgers: {type(exc).__name__}: {exc}")
-            )
+            return self._unreachable(exc)
         return JSONResponse({"jobgroupId": job_group, "publications": entries})
+
+    def _unreachable(self, exc: Exception) -> Response:
+        lines = str(exc).strip().splitlines() or [""]
+        why = self.redact(f"cannot read the ledgers: {type(exc).__name__}: {lines[0][:300]}")
+        log.warning("%s", why)
+        return error(503, "ServiceUnavailable", why)
 
 
 def _started(session: Session, reason: str) -> JSONResponse:

@@ -134,9 +134,24 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     (root / "publisher.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     _results(root, 31, 27, 0, 20)
     token = secrets.token_hex(20)
+    old = os.environ.get(TOKEN_ENV)
+    os.environ[TOKEN_ENV] = token  # so that tests/secrets.py scans every reply and the log for it
+    served = start(root, token, "server.log")
+    try:
+        yield served
+    finally:
+        stop(served)
+        if old is None:
+            os.environ.pop(TOKEN_ENV, None)
+        else:
+            os.environ[TOKEN_ENV] = old
+
+
+def start(root: Path, token: str, log_name: str) -> Served:
+    """`publisher serve` in ``root`` on a free port, once /health answers."""
     port = _free_port()
     env = {**os.environ, TOKEN_ENV: token, "PYTHONPATH": str(ROOT)}
-    log = root / "server.log"
+    log = root / log_name
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "publisher", "serve", "--config", "publisher.yaml", "--port", str(port)],
@@ -145,33 +160,28 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    old = os.environ.get(TOKEN_ENV)
-    os.environ[TOKEN_ENV] = token  # so that tests/secrets.py scans every reply and the log for it
     served = Served(f"http://127.0.0.1:{port}", token, process, log, root, [])
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, f"publisher serve exited: {log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"publisher serve not up after 180s: {log.read_text()[-3000:]}"
-            try:
-                with urllib.request.urlopen(served.url + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        yield served
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(120)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        assert_no_secret(log.read_text(errors="replace"), "the server's log")
-        if old is None:
-            os.environ.pop(TOKEN_ENV, None)
-        else:
-            os.environ[TOKEN_ENV] = old
+    deadline = time.monotonic() + 180
+    while True:
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop(served)
+            raise AssertionError(f"publisher serve is not up: {log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(served.url + "/health", timeout=2) as response:
+                if response.status == 200:
+                    return served
+        except OSError:
+            time.sleep(0.5)
+
+
+def stop(served: Served) -> None:
+    if served.process.poll() is None:
+        served.process.send_signal(signal.SIGTERM)
+        try:
+            served.process.wait(120)
+        except subprocess.TimeoutExpired:
+            served.process.kill()
+    assert_no_secret(served.log.read_text(errors="replace"), "the server's log")
 
 
 def test_documentation_body_is_published_as_is(served: Served) -> None:
@@ -393,3 +403,23 @@ def test_stops_gracefully_and_the_tables_hold_the_rows(served: Served) -> None:
     assert [counts[n] for n in counts if n.startswith("other_")] == [4]
     assert [counts[n] for n in counts if n.startswith("late_")] == [12]
     assert not [n for n in counts if "__" in n], counts  # no staging or set-aside table left
+
+
+def test_a_restarted_server_knows_the_ledger_and_publishes_once(served: Served) -> None:
+    """After the previous test stopped it: a new server on the same state answers status and
+    sessions from the ledger, and a repeated PUT finds the publication there."""
+    again = start(served.root, served.token, "server-restarted.log")
+    try:
+        [published] = again.done(31)
+        assert again.call("GET", "/v4/jobGroups/31/status").body == "Complete"
+        session = again.call("GET", f"/v4/sessions/{published['sessionId']}").body
+        assert session["state"] == "Complete" and "from the ledger" in session["note"]
+        assert session["publication"]["publishedTable"] == published["publishedTable"]
+        reply = again.put(31, DOC_BODY)
+        assert reply.status == 200, reply.text
+        assert reply.body == {"jobgroupId": 31, "reason": "AlreadyPublished", "sessionId": published["sessionId"]}
+        assert again.done(31) == [published]
+        assert again.call("GET", "/v4/jobGroups/47/status").status == 404  # failed before: nothing in the ledger
+        assert again.call("GET", "/v4/sessions/not-a-uuid").status == 404
+    finally:
+        stop(again)
