@@ -117,3 +117,30 @@ def test_serve_refuses_without_a_server_section_or_with_a_short_token(
     assert cli.main(["serve", "--config", str(path)]) == cli.EXIT_FAILED
     err = capsys.readouterr().err
     assert "at least 16 characters" in err and "short-secret" not in err
+
+
+def test_unknown_keys_are_listed_without_job_group(tmp_path: Path) -> None:
+    _, problems = request_spec({**BODY, "tabel": "t"}, 31, load_config(config_file(tmp_path)))
+    [problem] = problems
+    assert problem.path == "/tabel" and "did you mean 'table'" in problem.message
+    assert "(allowed: connection, path, table" in problem.message
+
+
+def test_open_api_request_body_is_the_spec_schema_without_job_group() -> None:
+    pytest.importorskip("starlette")
+    from publisher.serve.openapi import openapi_document
+
+    spec = schema("publish-spec.schema.json")
+    document = openapi_document()
+    request = document["components"]["schemas"]["PublishRequest"]
+    assert list(request["properties"]) == [k for k in spec["properties"] if k not in ("$schema", "jobGroup")]
+    refs = set(_values(document, "$ref"))
+    assert refs and all(r.removeprefix("#/components/schemas/") in document["components"]["schemas"] for r in refs)
+
+
+def _values(node: object, key: str) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == key] + [x for v in node.values() for x in _values(v, key)]
+    if isinstance(node, list):
+        return [x for v in node for x in _values(v, key)]
+    return []

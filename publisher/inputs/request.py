@@ -110,7 +110,10 @@ def request_spec(value: dict[str, Any], job_group: int, config: Config) -> tuple
     except InvalidInput as exc:
         return None, [*problems, Problem(positions.pointers.get(exc.location, "") if exc.location else "", exc.message)]
     spec, found = document_spec(doc, Path(positions.file), config)
-    problems += [Problem(positions.pointers.get(p.location, "") if p.location else "", p.message) for p in found]
+    for p in found:
+        # The body's keys are the spec's but jobGroup, which the URL gives.
+        message = p.message.replace("(allowed: jobGroup, ", "(allowed: ")
+        problems.append(Problem(positions.pointers.get(p.location, "") if p.location else "", message))
     if problems:
         return None, problems
     return spec, []

@@ -86,7 +86,7 @@ def openapi_document() -> dict[str, Any]:
             },
             "/v4/jobGroups/{id}/status": {
                 "get": {
-                    "summary": "The state of the job group's latest publish session on this server",
+                    "summary": "The state of the job group's latest publish session (else what the ledgers hold)",
                     "parameters": [JOB_GROUP],
                     "responses": {
                         "200": {
@@ -94,7 +94,8 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/State"}}},
                         },
                         "401": UNAUTHORIZED,
-                        "404": _json(ERROR, "no session of this job group on this server"),
+                        "404": _json(ERROR, "no session of this job group, on this server or in the ledgers"),
+                        "503": _json(ERROR, "a ledger could not be read"),
                     },
                 }
             },
@@ -116,7 +117,8 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": _json("#/components/schemas/Session", "the session"),
                         "401": UNAUTHORIZED,
-                        "404": _json(ERROR, "no such session on this server"),
+                        "404": _json(ERROR, "no such session, on this server or in the ledgers"),
+                        "503": _json(ERROR, "a ledger could not be read"),
                     },
                 }
             },
