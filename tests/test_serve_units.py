@@ -144,3 +144,16 @@ def _values(node: object, key: str) -> list[str]:
     if isinstance(node, list):
         return [x for v in node for x in _values(v, key)]
     return []
+
+
+def test_finished_sessions_kept_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("starlette")
+    from publisher.serve import sessions
+    from publisher.serve.redact import Redactor
+
+    monkeypatch.setattr(sessions, "KEPT", 3)
+    config = load_config(config_file(tmp_path))
+    kept = sessions.Sessions(config, 1, Redactor(config))
+    made = [kept.remember(sessions.Session(f"s{i}", i, {}, state="Complete")) for i in range(5)]
+    assert [kept.get(s.id) for s in made] == [None, None, *made[2:]]
+    assert kept.latest(0) is None and kept.latest(4) is made[4]

@@ -144,6 +144,9 @@ def describe_entry(entry: Entry, connection_name: str) -> dict[str, Any]:
 
 TableKey = tuple[int, str, str]
 
+KEPT = 10_000
+"""Finished sessions kept in memory; older ones are answered from the ledgers."""
+
 
 def table_key(pid: PublicationId) -> TableKey:
     return (pid.connection_id, pid.database, pid.table)
@@ -164,6 +167,7 @@ class Sessions:
         self._threads = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="publish")
         self._serial = threading.Lock()  # the executor's statements that must run alone (ledger inserts)
         self._stopping = False
+        self._finished: deque[Session] = deque()
 
     def get(self, sid: str) -> Session | None:
         with self._lock:
@@ -187,7 +191,18 @@ class Sessions:
         with self._lock:
             known = self._by_id.setdefault(session.id, session)
             self._latest[known.job_group] = known
+            if known is session:
+                self._forget_old(session)
             return known
+
+    def _forget_old(self, finished: Session) -> None:
+        """Keep at most KEPT finished sessions (called holding the lock)."""
+        self._finished.append(finished)
+        while len(self._finished) > KEPT:
+            old = self._finished.popleft()
+            self._by_id.pop(old.id, None)
+            if self._latest.get(old.job_group) is old:
+                del self._latest[old.job_group]
 
     def submit(self, spec: Spec) -> Session:
         """A new session for ``spec``, queued behind its table's earlier publications."""
@@ -222,6 +237,7 @@ class Sessions:
                 self._busy.discard(key)
                 if session.spec is not None:
                     self._active.pop(session.spec.id, None)
+                self._forget_old(session)
                 if not self._stopping:
                     self._next(key)
 
