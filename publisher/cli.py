@@ -96,7 +96,25 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     command("status", "show what each spec's target ledger holds")
+
+    p = sub.add_parser(
+        "serve",
+        help="serve PUT /v4/jobGroups/<id>/publish over HTTP (publisher.yaml's server: section)",
+        description="Serve the platform's publish endpoint over HTTP, through the same planner and ledger.",
+    )
+    p.add_argument("--config", type=Path, help=f"project config (default: ./{DEFAULT_CONFIG})")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
+    p.add_argument("--host", help="address to listen on (default: server.host, else 127.0.0.1)")
+    p.add_argument("--port", type=_port, help="port to listen on (default: server.port, else 8080)")
     return parser
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port."""
+    value = _positive(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 1 to 65535, not {value}")
+    return value
 
 
 def _report(errors: list[PublisherError]) -> int:
@@ -241,7 +259,42 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "status": cmd_status}
+MIN_TOKEN_LENGTH = 16
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = load_config(args.config or Path(DEFAULT_CONFIG))
+    if config.server is None:
+        raise PublisherError(
+            f"{config.file} has no server: section; publisher serve needs one, with the API tokens clients send: "
+            'server: {tokens: ["${PUBLISHER_API_TOKEN}"]}'
+        )
+    tokens = []
+    for secret in config.server.tokens:
+        token = secret.reveal()  # read here, once: the server compares every request with it
+        if len(token.strip()) < MIN_TOKEN_LENGTH or token != token.strip():
+            raise PublisherError(
+                f"the API token in {secret} must be at least {MIN_TOKEN_LENGTH} characters, "
+                "without spaces around it (such as: openssl rand -hex 32)"
+            )
+        tokens.append(token)
+    try:
+        from publisher.serve.run import serve
+    except ImportError as exc:
+        raise PublisherError(
+            f"publisher serve needs the server extra ({exc.name} is missing): pip install 'publisher[server]'"
+        ) from None
+    serve(
+        config,
+        tokens,
+        host=args.host or config.server.host,
+        port=args.port or config.server.port,
+        concurrency=config.server.concurrency,
+    )
+    return EXIT_OK
+
+
+COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "status": cmd_status, "serve": cmd_serve}
 
 
 def _unwritable(out: Path) -> str | None:

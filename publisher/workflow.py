@@ -13,10 +13,12 @@ from pathlib import Path
 from publisher.apply.executor import AlreadyPublished, Executor, Listener
 from publisher.dialects import dialect_for
 from publisher.engines.pool import Pool, S3Objects
-from publisher.inputs.config import Config
+from publisher.inputs.config import Config, Connection, RedshiftSettings
 from publisher.inputs.spec import Spec, load_specs
 from publisher.model.errors import Errors, InvalidInput, PublisherError, PublishFailed
 from publisher.model.plan import DeleteObject, Plan, Publication, PutObject
+from publisher.model.relation import Relation
+from publisher.planning import ledger
 from publisher.planning.planner import PlanInput, plan_all
 from publisher.planning.snapshot import Snapshot
 from publisher.planning.view import TargetView
@@ -108,21 +110,26 @@ def apply_plan(
     parallel: int = 1,
     listener: Listener | None = None,
     on_publication: Callable[[str, Publication, PublishFailed | None], None] | None = None,
+    run_id: str | None = None,
+    serial: threading.Lock | None = None,
 ) -> list[Outcome]:
     """Run each pending publication; one failing does not stop the others.
 
     With ``parallel`` > 1, publications into different tables run at once, each thread on
     connections of its own; publications into one table run one after another, in plan order.
+    ``run_id``: the id the ledger rows carry (the server's session id); default, a new one per
+    publication. ``serial``: the lock of statements that run alone, when other applies run in
+    this process at the same time (the server's).
     """
 
-    serial = threading.Lock()
+    serial = serial or threading.Lock()
 
     def run_group(group: list[Publication], connections: Pool) -> list[Outcome]:
         outcomes = []
         for publication in group:
             if on_publication:
                 on_publication("start", publication, None)
-            outcomes.append(_apply_one(publication, config, connections, dry_run, listener, serial))
+            outcomes.append(_apply_one(publication, config, connections, dry_run, listener, serial, run_id))
             if on_publication:
                 on_publication("end", publication, outcomes[-1].error)
         return outcomes
@@ -154,6 +161,7 @@ def _apply_one(
     dry_run: bool,
     listener: Listener | None,
     serial: threading.Lock,
+    run_id: str | None = None,
 ) -> Outcome:
     connection = config.find(publication.id.connection_id)
     try:
@@ -168,6 +176,8 @@ def _apply_one(
             assert s3 is not None
             objects = S3Objects(pool.s3(s3))
         executor = Executor(target, dialect_for(publication.target_type), objects, dry_run=dry_run, serial=serial)
+        if run_id:
+            executor.run_id = run_id
         if listener:
             executor.listener = listener
         executor.run(publication)
@@ -178,6 +188,24 @@ def _apply_one(
         return Outcome(publication, exc)
     except Exception as exc:  # connecting failed
         return Outcome(publication, PublishFailed(f"{publication.label}: {_one_line(exc)}"))
+
+
+def ledger_rows(config: Config, pool: Pool, column: str, value: int | str) -> list[tuple[Connection, ledger.Entry]]:
+    """The rows of every target connection's ledger whose ``column`` equals ``value`` (a job
+    group, a run id), oldest first; a connection without a ledger yet holds none."""
+    found: list[tuple[Connection, ledger.Entry]] = []
+    for connection in config.connections:
+        if connection.type == "s3":
+            continue
+        dialect = dialect_for(connection.type)
+        bound = connection.settings.database if isinstance(connection.settings, RedshiftSettings) else "default"
+        home = connection.ledger_relation(Relation(bound, dialect.default_schema, "x"))
+        target = pool.target(connection)
+        if not target.namespace_exists(home) or home.name not in target.table_names(home):
+            continue
+        rows = ledger.parse(target.fetch(ledger.select_where(dialect, home, column, value)))
+        found += [(connection, e) for e in rows]
+    return sorted(found, key=lambda ce: (str(ce[1].published_at), ce[1].state == "done"))
 
 
 def fingerprint(spec: Spec, results: Results, view: TargetView | None) -> dict[str, object]:

@@ -72,6 +72,17 @@ class S3Settings:
     session_token: Secret | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class ServerSettings:
+    """publisher serve: the API tokens (read when the server starts), where it listens, how many
+    publications run at once."""
+
+    tokens: tuple[Secret, ...]
+    host: str = "127.0.0.1"
+    port: int = 8080
+    concurrency: int = 2
+
+
 Settings = HiveSettings | RedshiftSettings | S3Settings
 SETTINGS: dict[ConnectionType, type[Settings]] = {"hive": HiveSettings, "redshift": RedshiftSettings, "s3": S3Settings}
 
@@ -133,6 +144,7 @@ class Config:
     results: str
     connections: tuple[Connection, ...]
     results_connection: Connection | None
+    server: ServerSettings | None = None  # the server: section, for publisher serve
 
     @property
     def root(self) -> Path:
@@ -254,7 +266,20 @@ def load_config(path: Path) -> Config:
                 )
     if problems:
         raise Errors(problems)
-    return Config(config.file, config.results, config.connections, results_conn)
+    return Config(config.file, config.results, config.connections, results_conn, _server(doc.value.get("server")))
+
+
+def _server(raw: dict[str, Any] | None) -> ServerSettings | None:
+    """The schema-valid server: section, its tokens as Secrets (never expanded here)."""
+    if raw is None:
+        return None
+    tokens = []
+    for token in raw["tokens"]:
+        reference = ENV_REFERENCE.fullmatch(token)
+        assert reference, "tokens passed the schema's secret pattern"
+        tokens.append(Secret(reference.group(1)))
+    settings = {setting_key(f.name): f.name for f in fields(ServerSettings) if f.name != "tokens"}
+    return ServerSettings(tokens=tuple(tokens), **{name: raw[key] for key, name in settings.items() if key in raw})
 
 
 def _resolve_ref(

@@ -108,7 +108,7 @@ def load_specs(files: list[Path], config: Config | None) -> tuple[list[Spec], li
         if not documents:
             problems.append(InvalidInput("empty spec file", Location(str(path), 1, 1)))
         for doc in documents:
-            spec, found = _spec(doc, path, config)
+            spec, found = document_spec(doc, path, config)
             problems.extend(found)
             if spec is not None:
                 specs.append(spec)
@@ -116,7 +116,8 @@ def load_specs(files: list[Path], config: Config | None) -> tuple[list[Spec], li
     return specs, problems
 
 
-def _spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None, list[InvalidInput]]:
+def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spec | None, list[InvalidInput]]:
+    """One document as a Spec, or every problem with it (schema, connection, target rules)."""
     if not isinstance(doc.value, dict):
         return None, [InvalidInput("a publish spec must be a mapping of keys to values", doc.start)]
     problems = check(doc, SPEC_SCHEMA) + _same_column_twice(doc)

@@ -133,9 +133,14 @@ def _masked(value: Any) -> Any:
     return value
 
 
+def _under_secret(path: JsonPath) -> bool:
+    """Whether the value at ``path`` is a secret: at a secret key, or an item of one (tokens: [...])."""
+    return any(is_secret(part) for part in path)
+
+
 def _holds_secret(path: JsonPath, value: Any) -> bool:
     """Whether ``value`` is a secret or holds one, under a key that says so."""
-    if path and is_secret(path[-1]):
+    if _under_secret(path):
         return True
     if isinstance(value, dict):
         return any(_holds_secret((k,), v) for k, v in value.items())
@@ -146,7 +151,7 @@ def _holds_secret(path: JsonPath, value: Any) -> bool:
 
 def _shown(path: JsonPath, value: Any) -> str:
     """A found value for an error message: its repr, secrets masked (an error never repeats one)."""
-    if path and is_secret(path[-1]):
+    if _under_secret(path):
         return "a value that is not shown: it is a secret"
     return repr(_masked(value))
 

@@ -94,6 +94,12 @@ def select_all(dialect: Dialect, ledger: Relation) -> str:
     return f"SELECT {', '.join(NAMES)} FROM {dialect.table(ledger)}"
 
 
+def select_where(dialect: Dialect, ledger: Relation, column: str, value: int | str) -> str:
+    """The rows whose ``column`` (one of NAMES) equals ``value``, a literal of the dialect."""
+    assert column in NAMES, column
+    return f"{select_all(dialect, ledger)}\nWHERE {dialect.quote(column)} = {dialect.literal(value)}"
+
+
 def ensure(dialect: Dialect, ledger: Relation) -> tuple[Step, ...]:
     """Creates the ledger on first apply; harmless when it exists."""
     cols = ",\n".join(f"  {dialect.quote(n)} {dialect.ledger_types[t]}" for n, t in COLUMNS)

@@ -1,0 +1,42 @@
+"""Starting publisher serve: engines warmed up, then uvicorn until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import uvicorn
+
+from publisher.engines.pool import open_target
+from publisher.inputs.config import Config
+from publisher.model.relation import Relation
+from publisher.serve.app import create_app
+
+log = logging.getLogger("publisher.serve")
+
+
+def serve(config: Config, tokens: list[str], host: str, port: int, concurrency: int) -> None:
+    """Serve until stopped; on SIGTERM, running publications finish first (queued ones are failed)."""
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # a line per closed gateway connection
+    for connection in config.connections:
+        if connection.type == "hive" and connection.hive.embedded:
+            # Started before listening: the first PUT should not wait ~15 s for Spark.
+            started = time.monotonic()
+            target = open_target(connection, config)
+            target.namespace_exists(Relation("default", None, "warm_up"))  # the metastore's first call is slow
+            target.close()
+            log.info("%s: embedded Hive engine ready in %.1fs", connection.label, time.monotonic() - started)
+    app, _ = create_app(config, tokens, concurrency)
+    settings = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,  # the root logger above; uvicorn's own access log is off: Guard writes one
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=None,  # wait for every request in flight
+    )
+    log.info("publisher serve on http://%s:%d (%d publication(s) at once)", host, port, concurrency)
+    uvicorn.Server(settings).run()

@@ -1,0 +1,159 @@
+"""publisher serve without a server: the server: config section, request bodies as specs
+(errors as JSON pointers), token checks, the CLI's refusals. Over HTTP: tests/integration/test_serve_http.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from publisher import cli
+from publisher.inputs.config import ServerSettings, load_config
+from publisher.inputs.request import parse_body, request_spec
+from publisher.inputs.validation import schema
+from publisher.model.errors import Errors
+from publisher.model.secret import Secret
+
+CONFIG = """\
+results: results/{jobGroup}/{flowNodeId}/
+connections:
+  - {id: 1, name: local, type: hive, embedded: true}
+"""
+BODY = {"connection": {"id": 1}, "path": ["default"], "table": "t", "action": "create", "inputFormat": "pqt"}
+BODY["flowNodeId"] = 27
+
+
+def config_file(tmp_path: Path, server: str = "") -> Path:
+    path = tmp_path / "publisher.yaml"
+    path.write_text(CONFIG + server)
+    return path
+
+
+def test_server_section_tokens_are_secret_references(tmp_path: Path) -> None:
+    config = load_config(config_file(tmp_path, "server: {tokens: ['${API_A}', '${API_B}'], port: 9000}\n"))
+    assert config.server == ServerSettings(tokens=(Secret("API_A"), Secret("API_B")), port=9000)
+    assert config.server.host == "127.0.0.1" and config.server.concurrency == 2
+
+
+@pytest.mark.parametrize(
+    ("server", "found"),
+    [
+        ("server: {tokens: [plain-token-in-the-file]}", "server.tokens[0] must be an environment variable reference"),
+        ("server: {tokens: []}", "server.tokens"),
+        ("server: {port: 80}", "missing required key 'tokens' in server"),
+        ("server: {tokens: ['${A}'], concurrency: 0}", "server.concurrency"),
+        ("server: {tokens: ['${A}'], hots: x}", "did you mean 'host'?"),
+    ],
+)
+def test_server_section_errors(tmp_path: Path, server: str, found: str) -> None:
+    with pytest.raises(Errors) as err:
+        load_config(config_file(tmp_path, server + "\n"))
+    text = "\n".join(str(e) for e in err.value.errors)
+    assert found in text
+    assert "plain-token-in-the-file" not in text
+
+
+def test_server_defaults_are_the_schemas() -> None:
+    properties = schema("config.schema.json")["$defs"]["server"]["properties"]
+    assert {k: v.get("default") for k, v in properties.items() if k != "tokens"} == {
+        "host": ServerSettings.host,
+        "port": ServerSettings.port,
+        "concurrency": ServerSettings.concurrency,
+    }
+
+
+def test_a_valid_body_is_the_spec_of_the_path_job_group(tmp_path: Path) -> None:
+    spec, problems = request_spec(BODY, 31, load_config(config_file(tmp_path)))
+    assert problems == [] and spec is not None
+    assert (spec.job_group, spec.flow_node_id, spec.relation.database, spec.relation.name) == (31, 27, "default", "t")
+    assert spec.file == "PUT /v4/jobGroups/31/publish"
+    assert spec.source == str(tmp_path / "results" / "31" / "27") + "/"
+
+
+def test_every_problem_of_a_body_at_its_json_pointer(tmp_path: Path) -> None:
+    body = {**BODY, "path": ["ok", "two"], "table": "a b", "columnTypes": {"x": "INT;"}}
+    body["connection"] = {"id": 7}
+    _, problems = request_spec(body, 31, load_config(config_file(tmp_path)))
+    paths = [p.path for p in problems]
+    assert set(paths) == {"/path", "/table", "/columnTypes/x", "/connection/id"}, problems
+    assert all(not p.message.startswith("PUT") for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        (b"[]", "must be a JSON object"),
+        (b'{"a": 1, "a": 2}', "duplicate key 'a'"),
+        (b'{"a": Infinity}', "Infinity is not a JSON number"),
+        (b"\xff", "not UTF-8"),
+        (b"[" * 50_000, "nested more than"),
+    ],
+)
+def test_bodies_that_are_not_one_json_object(body: bytes, found: str) -> None:
+    value, problems = parse_body(body)
+    assert value is None and found in problems[0].message
+
+
+def test_tokens_are_compared_whole_and_with_the_bearer_scheme(tmp_path: Path) -> None:
+    pytest.importorskip("starlette")
+    from publisher.serve.app import Server
+
+    server = Server(load_config(config_file(tmp_path)), ["a" * 20, "b" * 20], 1)
+    assert server.authorized("Bearer " + "a" * 20) and server.authorized("bearer " + "b" * 20)
+    for header in (None, "", "Bearer", "Bearer " + "a" * 19, "Bearer " + "a" * 21, "Basic " + "a" * 20):
+        assert not server.authorized(header), header
+
+
+def test_serve_refuses_without_a_server_section_or_with_a_short_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["serve", "--config", str(config_file(tmp_path))]) == cli.EXIT_FAILED
+    assert "has no server: section" in capsys.readouterr().err
+    path = config_file(tmp_path, "server: {tokens: ['${PUBLISHER_TEST_SECRET}']}\n")
+    monkeypatch.delenv("PUBLISHER_TEST_SECRET", raising=False)
+    assert cli.main(["serve", "--config", str(path)]) == cli.EXIT_FAILED
+    assert "PUBLISHER_TEST_SECRET is not set" in capsys.readouterr().err
+    monkeypatch.setenv("PUBLISHER_TEST_SECRET", "short-secret")
+    assert cli.main(["serve", "--config", str(path)]) == cli.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "at least 16 characters" in err and "short-secret" not in err
+
+
+def test_unknown_keys_are_listed_without_job_group(tmp_path: Path) -> None:
+    _, problems = request_spec({**BODY, "tabel": "t"}, 31, load_config(config_file(tmp_path)))
+    [problem] = problems
+    assert problem.path == "/tabel" and "did you mean 'table'" in problem.message
+    assert "(allowed: connection, path, table" in problem.message
+
+
+def test_open_api_request_body_is_the_spec_schema_without_job_group() -> None:
+    pytest.importorskip("starlette")
+    from publisher.serve.openapi import openapi_document
+
+    spec = schema("publish-spec.schema.json")
+    document = openapi_document()
+    request = document["components"]["schemas"]["PublishRequest"]
+    assert list(request["properties"]) == [k for k in spec["properties"] if k not in ("$schema", "jobGroup")]
+    refs = set(_values(document, "$ref"))
+    assert refs and all(r.removeprefix("#/components/schemas/") in document["components"]["schemas"] for r in refs)
+
+
+def _values(node: object, key: str) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == key] + [x for v in node.values() for x in _values(v, key)]
+    if isinstance(node, list):
+        return [x for v in node for x in _values(v, key)]
+    return []
+
+
+def test_finished_sessions_kept_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("starlette")
+    from publisher.serve import sessions
+    from publisher.serve.redact import Redactor
+
+    monkeypatch.setattr(sessions, "KEPT", 3)
+    config = load_config(config_file(tmp_path))
+    kept = sessions.Sessions(config, 1, Redactor(config))
+    made = [kept.remember(sessions.Session(f"s{i}", i, {}, state="Complete")) for i in range(5)]
+    assert [kept.get(s.id) for s in made] == [None, None, *made[2:]]
+    assert kept.latest(0) is None and kept.latest(4) is made[4]
