@@ -22,6 +22,7 @@ from publisher.model.plan import (
     Param,
     Publication,
     PutObject,
+    ReleaseLock,
     Statement,
     Step,
     SwitchPartitions,
@@ -197,6 +198,8 @@ class Executor:
             self.objects.delete(step.uri)
             return None
         assert self.target is not None
+        if isinstance(step, ReleaseLock):
+            return table_lock.drop_if_held(self.target, self.dialect, step, self.run_id)
         if isinstance(step, TakeLock):
             return table_lock.take(self.target, self.dialect, step, self.run_id, self._note)
         if isinstance(step, SwitchPartitions):

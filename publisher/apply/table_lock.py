@@ -15,6 +15,7 @@ narrows the window to the two statements between them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 
 from publisher.dialects import Dialect
 from publisher.model.errors import PublishFailed
-from publisher.model.plan import TakeLock
+from publisher.model.plan import ReleaseLock, TakeLock
 from publisher.model.relation import Relation
 from publisher.model.target import Target
 
@@ -73,6 +74,7 @@ def take(target: Target, dialect: Dialect, step: TakeLock, run_id: str, say: Cal
     while True:
         current = _try_create(target, dialect, lock, run_id)
         if current is None:
+            _refresh(target, step.refresh)
             return f"taken (after waiting for {waited_for.shown()})" if waited_for else "taken"
         if current.gone(time.time()):
             again = _holder(target, dialect, lock)
@@ -89,6 +91,14 @@ def take(target: Target, dialect: Dialect, step: TakeLock, run_id: str, say: Cal
                 f"held by {current.shown()}"
             )
         time.sleep(POLL_SECONDS)
+
+
+def _refresh(target: Target, tables: tuple[str, ...]) -> None:
+    """Spark's REFRESH TABLE: the session reads the files now there, not those it listed
+    before. Apache Hive keeps no such cache and has no such statement: its error is ignored."""
+    for table in tables:
+        with contextlib.suppress(Exception):
+            target.execute(f"REFRESH TABLE {table}")
 
 
 def _try_create(target: Target, dialect: Dialect, lock: Relation, run_id: str) -> Holder | None:
@@ -110,6 +120,20 @@ def _try_create(target: Target, dialect: Dialect, lock: Relation, run_id: str) -
             if current.run == run_id:
                 raise  # our own CREATE failed for another reason
             return current
+
+
+def drop_if_held(target: Target, dialect: Dialect, step: ReleaseLock, run_id: str) -> str:
+    """Drop the lock table if this run holds it: a lock taken over, or a table publisher did
+    not make, is left alone."""
+    lock = Relation(step.database, None, step.lock)
+    try:
+        holder = _holder(target, dialect, lock)
+    except PublishFailed:
+        return "not ours: left alone"
+    if holder is None or holder.run != run_id:
+        return "not held by this run: left alone"
+    target.execute(dialect.drop_table(lock, if_exists=True))
+    return "released"
 
 
 def release(run_id: str) -> None:

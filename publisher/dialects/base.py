@@ -92,8 +92,9 @@ class Dialect:
         """Steps that make other publishers of ``relation`` wait until the transaction ends."""
         return ()
 
-    def table_lock(self, relation: Relation) -> tuple[Step, ...]:
-        """Steps that make other publishers of ``relation`` wait, where no transaction does."""
+    def table_lock(self, relation: Relation, ledger: Relation) -> tuple[Step, ...]:
+        """Steps that make other publishers of ``relation`` wait, where no transaction does;
+        afterwards the session sees what they wrote into it and into ``ledger``."""
         return ()
 
     def table_unlock(self, relation: Relation) -> tuple[Step, ...]:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.dialects import types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check
-from publisher.model.plan import Step, TakeLock, sql
+from publisher.model.plan import ReleaseLock, Step, TakeLock, sql
 from publisher.model.relation import Relation
 
 if TYPE_CHECKING:
@@ -44,15 +44,17 @@ class Hive(Dialect):
     lock_wait_seconds: ClassVar[int] = 3600
     """How long an apply waits for another that publishes into the same table."""
 
-    def table_lock(self, relation: Relation) -> tuple[Step, ...]:
+    def table_lock(self, relation: Relation, ledger: Relation) -> tuple[Step, ...]:
         # No transaction makes a second apply wait: a lock table does (apply/table_lock.py).
+        # Spark caches a table's file list per session: once the lock is ours, the ledger and
+        # the table are refreshed, or the guard would miss the row the previous holder wrote.
         lock = f"{relation.name}__lock"
         purpose = "one writer per table: take the table's lock (wait while another apply holds it)"
-        return (TakeLock(relation.database, relation.name, lock, self.lock_wait_seconds, purpose),)
+        refresh = (self.table(ledger), self.table(relation))
+        return (TakeLock(relation.database, relation.name, lock, self.lock_wait_seconds, purpose, refresh),)
 
     def table_unlock(self, relation: Relation) -> tuple[Step, ...]:
-        lock = relation.renamed(f"{relation.name}__lock")
-        return (sql(self.drop_table(lock, if_exists=True), "release the table's lock"),)
+        return (ReleaseLock(relation.database, f"{relation.name}__lock", "release the table's lock"),)
 
     def create_namespace(self, name: str) -> str:
         return f"CREATE DATABASE IF NOT EXISTS {self.quote(name)}"

@@ -146,13 +146,24 @@ class TakeLock:
     lock: str
     wait_seconds: int
     purpose: str
+    refresh: tuple[str, ...] = ()  # tables (as SQL) whose cached file lists are dropped once the lock is ours
 
 
-Step = Statement | PutObject | DeleteObject | CheckLocation | SwitchPartitions | TakeLock
+@dataclass(frozen=True)
+class ReleaseLock:
+    """Hive: drop the lock table ``lock`` if this run holds it (never another's)."""
+
+    database: str
+    lock: str
+    purpose: str
+
+
+Step = Statement | PutObject | DeleteObject | CheckLocation | SwitchPartitions | TakeLock | ReleaseLock
 STEP_TYPES: dict[str, type[Any]] = {"sql": Statement, "put_object": PutObject, "delete_object": DeleteObject}
 STEP_TYPES["check_location"] = CheckLocation
 STEP_TYPES["switch_partitions"] = SwitchPartitions
 STEP_TYPES["take_lock"] = TakeLock
+STEP_TYPES["release_lock"] = ReleaseLock
 
 
 @dataclass(frozen=True)
@@ -306,6 +317,8 @@ def _step(data: Any, where: str) -> Step:
             raise PlanFileError(f"{where}.expect must be a list of integers")
         if values.get("undo") is not None:
             values["undo"] = _step(values["undo"], f"{where}.undo")
+    if cls is TakeLock:
+        values["refresh"] = tuple(_text(p, f"{where}.refresh") for p in _list(values.get("refresh", []), where))
     if cls is SwitchPartitions:
         values["expected"] = tuple(_text(p, f"{where}.expected") for p in _list(values.get("expected", []), where))
     return _checked(cls, values, where)  # type: ignore[no-any-return]

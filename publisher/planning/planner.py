@@ -245,7 +245,7 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     steps.extend(dialect.begin())
     steps.extend(dialect.lock(guarded))
     # Hive has no transaction to wait in: a lock table per target table (apply/table_lock.py).
-    steps.extend(dialect.table_lock(spec.relation))
+    steps.extend(dialect.table_lock(spec.relation, home))
     if not force:
         steps.append(ledger.guard(dialect, guarded, spec))
     steps.extend(body.recover)

@@ -15,6 +15,7 @@ from publisher.model.plan import (
     Plan,
     Publication,
     PutObject,
+    ReleaseLock,
     Statement,
     Step,
     SwitchPartitions,
@@ -58,10 +59,15 @@ def step_text(step: Step) -> str:
         return f"-- {step.database}.{step.table} must be stored at {step.location}"
     if isinstance(step, SwitchPartitions):
         return _switch_text(step)
+    if isinstance(step, ReleaseLock):
+        return f"-- DROP TABLE {step.database}.{step.lock}, if this apply holds it"
     if isinstance(step, TakeLock):
+        refresh = "".join(
+            f"\nREFRESH TABLE {name}  -- where the engine caches file lists (Spark)" for name in step.refresh
+        )
         return (
             f"-- CREATE TABLE {step.database}.{step.lock} (...): fails while another apply holds it; then wait, "
-            f"up to {step.wait_seconds}s, taking it over if its holder is gone"
+            f"up to {step.wait_seconds}s, taking it over if its holder is gone{refresh}"
         )
     # The ledger keeps the spec as base64: long, and of no use to a reviewer.
     body = BASE64_LITERAL.sub("'<the spec, base64>'", step.text)

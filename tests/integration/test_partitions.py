@@ -75,12 +75,13 @@ def test_load_appends_each_row_into_its_partition_adding_new_ones(project: Proje
     assert snapshot(project.results(2, 1)) == files
 
 
-def test_truncate_and_load_replaces_every_partition_by_default(project: Project, hive: HiveEngine) -> None:
+@pytest.mark.parametrize("fmt", ["pqt", "avro"])
+def test_truncate_and_load_replaces_every_partition_by_default(project: Project, hive: HiveEngine, fmt: str) -> None:
     use(project, hive)
     seed_partitioned(project, hive, 1, 6)  # days 1..6
-    new = write(project.results(2, 1), "pqt", 34, 6)  # days 4..9
+    new = write(project.results(2, 1), fmt, 34, 6)  # days 4..9
     files = snapshot(project.results(2, 1))
-    spec(project, hive, "a", "truncateAndLoad", 2)
+    spec(project, hive, "a", "truncateAndLoad", 2, fmt=fmt)
     out = apply(project)
     assert table_rows(hive, "t") == expected(new), "none of the old rows, in any partition"
     assert partitions(hive, "t") == days(new)
@@ -109,13 +110,14 @@ def test_truncate_and_load_overwrite_partitions_keeps_the_others(project: Projec
 def test_a_static_partition_of_another_jobs_table_is_appended_to_then_replaced(
     project: Project, hive: HiveEngine
 ) -> None:
-    """A table of another job's making, partitioned by a column the results lack."""
+    """A table of another job's making (ORC), partitioned by a column the results lack: Avro
+    results appended into one partition, Parquet into another, then one replaced."""
     use(project, hive)
     db = f"`{hive.database}`"
     cols = "id BIGINT, name STRING, amount DECIMAL(10,2), at TIMESTAMP, day DATE, tags ARRAY<STRING>"
     hive.target.execute(f"CREATE TABLE {db}.`daily` ({cols}) PARTITIONED BY (dt STRING) STORED AS ORC")
-    first = write(project.results(2, 1), "pqt", 1, 4)
-    spec(project, hive, "a", "load", 2, table="daily", partition={"dt": "2026-11-30"})
+    first = write(project.results(2, 1), "avro", 1, 4)
+    spec(project, hive, "a", "load", 2, table="daily", partition={"dt": "2026-11-30"}, fmt="avro")
     apply(project)
     second = write(project.results(3, 1), "pqt", 10, 3)
     spec(project, hive, "b", "load", 3, table="daily", partition={"dt": "2026-12-01"})
@@ -287,3 +289,27 @@ def test_a_reader_during_the_switch_sees_each_partition_old_or_new_never_empty(
         mixed += len(kinds) == 2
     assert int(hive.target.fetch(f"SELECT MIN(id) FROM `{hive.database}`.`t`")[0][0]) == 1001
     print(f"reader: {len(seen)} reads, {mixed} during the switch (old and new partitions side by side)")
+
+
+def test_an_external_partitioned_table_is_appended_to_and_never_truncated(
+    project: Project, hive: HiveEngine, tmp_path: Path
+) -> None:
+    """load adds files into its partitions' folders (none deleted); truncateAndLoad is refused
+    at plan time, as for every external table: its files belong to whoever wrote them."""
+    use(project, hive)
+    db = f"`{hive.database}`"
+    cols = "id BIGINT, name STRING, amount DECIMAL(10,2), at TIMESTAMP, tags ARRAY<STRING>"
+    location = (tmp_path / "theirs").as_uri()
+    hive.target.execute(
+        f"CREATE EXTERNAL TABLE {db}.`ext` ({cols}) PARTITIONED BY (day DATE) STORED AS PARQUET LOCATION '{location}'"
+    )
+    data = write(project.results(2, 1), "pqt", 1, 4)
+    spec(project, hive, "a", "load", 2, table="ext")
+    apply(project)
+    assert partitions(hive, "ext") == days(data)
+    theirs = snapshot(tmp_path / "theirs")
+    write(project.results(3, 1), "pqt", 10, 2)
+    spec(project, hive, "b", "truncateAndLoad", 3, table="ext")
+    result = project.run("plan")
+    assert result.code == 1 and "is external" in result.err, result.err
+    assert snapshot(tmp_path / "theirs") == theirs

@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -64,12 +65,16 @@ def test_the_lock_of_a_holder_that_is_gone_is_taken_over(project: Project, hive:
 def test_a_live_holder_is_waited_for_and_named(project: Project, hive: HiveEngine) -> None:
     base = seeded(project, hive)
     holder = subprocess.Popen(["sleep", "4"])
+    # Reaped as soon as it ends, as init reaps another apply's process: a zombie child of
+    # this test would still answer kill(pid, 0).
+    reaper = threading.Thread(target=holder.wait)
+    reaper.start()
     hold(hive, holder.pid)
     new = write(project.results(2, 1), "pqt", 100, 3)
     spec(project, hive, "b", "load", "pqt", 2)
     started = time.monotonic()
     result = project.run("apply")
-    holder.wait()
+    reaper.join()
     assert result.code == 0, result.err
     assert time.monotonic() - started >= 2, "it waited while the holder lived"
     assert f"waiting for run other-run on {socket.gethostname()} (pid {holder.pid})" in result.err
@@ -114,7 +119,8 @@ def test_two_applies_at_once_publish_one_publication_once_and_two_one_after_the_
     outputs = [run.communicate(timeout=600) for run in runs]
     for out, err in outputs:
         scan_outputs(project.root, ["apply"], out, err)
-    assert all(run.returncode == 0 for run in runs), outputs
+    for run, (out, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, f"{out[-3000:]}\n{err[-3000:]}"
     assert table_rows(hive, "t") == expected(base + once + other), "each publication exactly once"
     ledger = hive.target.fetch(
         f"SELECT job_group, COUNT(*) FROM `{hive.database}`.`publications` WHERE state = 'done' GROUP BY job_group"
