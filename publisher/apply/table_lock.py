@@ -76,7 +76,7 @@ def take(target: Target, dialect: Dialect, step: TakeLock, run_id: str, say: Cal
         if current is None:
             _refresh(target, step.refresh)
             return f"taken (after waiting for {waited_for.shown()})" if waited_for else "taken"
-        if current.gone(time.time()):
+        if current.gone(time.time()) or _finished(target, dialect, step.ledger, current.run):
             again = _holder(target, dialect, lock)
             if again is not None and again.run == current.run:
                 target.execute(dialect.drop_table(lock, if_exists=True))
@@ -130,10 +130,22 @@ def drop_if_held(target: Target, dialect: Dialect, step: ReleaseLock, run_id: st
         holder = _holder(target, dialect, lock)
     except PublishFailed:
         return "not ours: left alone"
-    if holder is None or holder.run != run_id:
+    if holder is None or not (holder.run == run_id or _finished(target, dialect, step.ledger, holder.run)):
         return "not held by this run: left alone"
     target.execute(dialect.drop_table(lock, if_exists=True))
     return "released"
+
+
+def _finished(target: Target, dialect: Dialect, ledger: str, run: str) -> bool:
+    """Whether the ledger records the holder's run as done: it was killed after its last
+    change, before dropping its lock. (Each publication's run id is its own.)"""
+    if not ledger:
+        return False
+    with contextlib.suppress(Exception):
+        target.execute(f"REFRESH TABLE {ledger}")  # Spark's cached file list (see _refresh)
+    where = f"{dialect.quote('run_id')} = {dialect.literal(run)} AND {dialect.quote('state')} = 'done'"
+    query = f"SELECT COUNT(*) FROM {ledger} WHERE {where}"
+    return int(target.fetch(query)[0][0]) > 0
 
 
 def release(run_id: str) -> None:

@@ -101,6 +101,10 @@ class Dialect:
         """Steps that let them go on: after the last change, and after a failure."""
         return ()
 
+    def stale_lock(self, relation: Relation, ledger: Relation, names: frozenset[str]) -> tuple[Step, ...]:
+        """Steps that drop a lock an apply left after its last change (``names``: the tables there)."""
+        return ()
+
     def quote(self, identifier: str) -> str:
         q = self.quote_char
         return f"{q}{identifier.replace(q, q + q)}{q}"

@@ -51,10 +51,17 @@ class Hive(Dialect):
         lock = f"{relation.name}__lock"
         purpose = "one writer per table: take the table's lock (wait while another apply holds it)"
         refresh = (self.table(ledger), self.table(relation))
-        return (TakeLock(relation.database, relation.name, lock, self.lock_wait_seconds, purpose, refresh),)
+        wait = self.lock_wait_seconds
+        return (TakeLock(relation.database, relation.name, lock, wait, purpose, refresh, self.table(ledger)),)
 
     def table_unlock(self, relation: Relation) -> tuple[Step, ...]:
         return (ReleaseLock(relation.database, f"{relation.name}__lock", "release the table's lock"),)
+
+    def stale_lock(self, relation: Relation, ledger: Relation, names: frozenset[str]) -> tuple[Step, ...]:
+        if f"{relation.name}__lock" not in names:
+            return ()
+        purpose = "drop the table's lock if an apply that finished left it (killed after its last change)"
+        return (ReleaseLock(relation.database, f"{relation.name}__lock", purpose, self.table(ledger)),)
 
     def create_namespace(self, name: str) -> str:
         return f"CREATE DATABASE IF NOT EXISTS {self.quote(name)}"

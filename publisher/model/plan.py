@@ -147,15 +147,18 @@ class TakeLock:
     wait_seconds: int
     purpose: str
     refresh: tuple[str, ...] = ()  # tables (as SQL) whose cached file lists are dropped once the lock is ours
+    ledger: str = ""  # the ledger (as SQL): a holder whose run it records as done has finished
 
 
 @dataclass(frozen=True)
 class ReleaseLock:
-    """Hive: drop the lock table ``lock`` if this run holds it (never another's)."""
+    """Hive: drop the lock table ``lock`` if this run holds it, or (with ``ledger``) if the
+    run holding it is recorded there as done: an apply killed after its last change."""
 
     database: str
     lock: str
     purpose: str
+    ledger: str = ""
 
 
 Step = Statement | PutObject | DeleteObject | CheckLocation | SwitchPartitions | TakeLock | ReleaseLock

@@ -116,6 +116,8 @@ def plan_with_effect(
     )
     notes: tuple[str, ...] = ()
     leftovers = strategy.leftovers(ctx)
+    if view is not None:
+        leftovers += dialect.stale_lock(spec.relation, ledger.relation(spec), view.table_names)
     if view is None:
         notes = ("planned offline: the target and its ledger were not inspected",)
     else:
