@@ -50,6 +50,12 @@ class DropAndLoad(Strategy):
         access, not_copied = kept_access(ctx, new)
         layout, layout_notes = kept_layout(ctx)
         notes += not_copied + layout_notes
+        if table_exists:
+            # Not read, so not kept: said rather than lost without a word.
+            notes += (
+                "the replacement is built from the results' schema: the old table's column comments, defaults, "
+                "constraints, identity columns and encodings are not carried over",
+            )
         change = (
             ctx.create(new, "build the replacement beside the table", layout),
             *ctx.insert(new, source, ctx.columns),
