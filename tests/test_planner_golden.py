@@ -49,6 +49,8 @@ DATABASES = {"hive": "default", "redshift": "dev"}
 
 def make_spec(tmp_path: Path, target: str, action: str, fmt: str) -> Spec:
     source = f"source: {LOCATIONS[target]}\n" if target == "redshift" else ""
+    if action == "merge":
+        source += "mergeKeys: [order_id]\n"
     table = "analytics.orders" if target == "redshift" else "orders"
     text = (
         f"jobGroup: 31\nflowNodeId: 27\nconnection: {{name: {CONNECTIONS[target]}}}\npath: [{DATABASES[target]}]\n"
@@ -85,7 +87,7 @@ def view(target: str, action: str) -> TargetView:
     columns = tuple(ColumnState(c.name, t) for c, t in zip(COLUMNS, TABLE_TYPES[target], strict=True))
     hive = target == "hive"
     state = TableState(columns, "parquet" if hive else None, HIVE_LOCATION if hive else None, True if hive else None)
-    exists = action in ("load", "truncateAndLoad", "dropAndLoad")
+    exists = action in ("load", "truncateAndLoad", "dropAndLoad", "merge")
     return TargetView(
         True,
         state if exists else None,

@@ -47,7 +47,8 @@ def test_every_pair_of_actions_into_one_table_plans(tmp_path: Path, target: str,
         # be the folder the first leaves the table in, not the one read before the first ran.
         give = next(s for s in b.steps if s.purpose == "give the old rows to the twin")
         assert isinstance(give, Statement)
-        left_in = f"{HIVE_DATABASE_LOCATION}/orders__new_{a.stamp}" if first == "truncateAndLoad" else HIVE_LOCATION
+        swapped = first in ("truncateAndLoad", "merge")  # both swap the table to their twin's folder
+        left_in = f"{HIVE_DATABASE_LOCATION}/orders__new_{a.stamp}" if swapped else HIVE_LOCATION
         assert give.text.endswith(f"SET LOCATION '{left_in}'"), give.text
 
 

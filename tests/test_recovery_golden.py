@@ -46,6 +46,10 @@ STATES: dict[tuple[str, str], dict[str, object]] = {
         "twin_at": HIVE_LOCATION,
         "table_at": TWIN_FOLDER,
     },
+    # merge rebuilds into the same twin and swaps the same way: the same three states.
+    ("merge", "twin loaded"): {"names": {f"orders__new_{OLD}"}, "twin_at": TWIN_FOLDER},
+    ("merge", "between the swaps"): {"names": {f"orders__new_{OLD}"}, "twin_at": TWIN_FOLDER, "table_at": TWIN_FOLDER},
+    ("merge", "after the swaps"): {"names": {f"orders__new_{OLD}"}, "twin_at": HIVE_LOCATION, "table_at": TWIN_FOLDER},
     ("dropAndLoad", "replacement built"): {"names": {f"orders__new_{OLD}"}},
     ("dropAndLoad", "between the renames"): {"names": {f"orders__new_{OLD}", f"orders__old_{OLD}"}, "no_table": True},
     ("dropAndLoad", "after the renames"): {"names": {f"orders__old_{OLD}"}},
@@ -56,7 +60,7 @@ def interrupted_view(action: str, state: dict[str, object]) -> TargetView:
     base = view("hive", action if action not in TIMESTAMPED_ACTIONS else "load")
     entry = ledger.Entry(
         31, 27, 1, "default", "orders", action, "pending", "orders", 1000,
-        500 if action == "load" else None, OLD, HIVE_LOCATION if action == "truncateAndLoad" else None,
+        500 if action == "load" else None, OLD, HIVE_LOCATION if action in ("truncateAndLoad", "merge") else None,
         "spec.yaml", "0", "", "run", "2026-11-27 09:00:00",
     )  # fmt: skip
     table = None if state.get("no_table") else base.table

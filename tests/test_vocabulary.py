@@ -148,10 +148,15 @@ def test_spec_schema_uses_only_keywords_fastjsonschema_checks() -> None:
         "enum",
         "propertyNames",
         "x-message",
+        "if",
+        "then",
+        "const",
         "hive",
         "redshift",
         "target",
     }
+
+    NESTED = ("items", "additionalProperties", "propertyNames", "hive", "redshift", "not", "if", "then")
 
     def keywords(node: dict[str, object]) -> set[str]:
         found = set(node)
@@ -159,9 +164,7 @@ def test_spec_schema_uses_only_keywords_fastjsonschema_checks() -> None:
             if key in ("properties", "$defs") and isinstance(value, dict):
                 for sub in value.values():
                     found |= keywords(sub)
-            elif key in ("items", "additionalProperties", "propertyNames", "hive", "redshift", "not") and isinstance(
-                value, dict
-            ):
+            elif key in NESTED and isinstance(value, dict):
                 found |= keywords(value)
             elif key == "allOf" and isinstance(value, list):
                 for sub in value:

@@ -17,6 +17,7 @@ from publisher.apply.partition_switch import SwitchRefused, switch_partitions
 from publisher.dialects import Dialect
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.plan import (
+    CheckKeys,
     CheckLocation,
     DeleteObject,
     Param,
@@ -76,6 +77,12 @@ class AlreadyPublished(Exception):
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return re.sub(r"\s+", " ", text.splitlines()[0])[:500]
+
+
+def _shown(value: object) -> str:
+    """A key value from the results, in an error message: one line, and not too long."""
+    text = re.sub(r"\s+", " ", repr(value) if isinstance(value, str) else str(value))
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _secrets_of(step: Step) -> tuple[str, ...]:
@@ -204,6 +211,8 @@ class Executor:
             return table_lock.take(self.target, self.dialect, step, self.run_id, self._note)
         if isinstance(step, SwitchPartitions):
             return switch_partitions(self.target, self.dialect, step)
+        if isinstance(step, CheckKeys):
+            return self._check_keys(step)
         if isinstance(step, CheckLocation):
             found = self.target.table_location(Relation(step.database, None, step.table))
             if found != step.location:
@@ -225,6 +234,25 @@ class Executor:
             self._check(step, row)
         return row[0]
 
+    def _check_keys(self, step: CheckKeys) -> None:
+        assert self.target is not None
+        twice, nulls = (int(v or 0) for v in self.target.fetch(step.counts)[0])
+        if not twice and not nulls:
+            return
+        keys = ", ".join(step.keys)
+        problems = []
+        if twice:
+            shown = "; ".join(
+                f"{', '.join(_shown(v) for v in row[:-1])} ({int(row[-1])} rows)"
+                for row in self.target.fetch(step.examples)
+            )
+            problems.append(f"{twice:,} key(s) appear more than once in the results, such as {shown}")
+        if nulls:
+            problems.append(f"{nulls:,} row(s) of the results have a NULL in {keys}")
+        raise PublishFailed(
+            f"mergeKeys ({keys}) must name each row once: {'; and '.join(problems)}. Nothing was changed"
+        )
+
     def _note(self, text: str) -> None:
         """Something people should know while a step runs (a wait, a lock taken over)."""
         if self._publication is not None:
@@ -233,6 +261,8 @@ class Executor:
     def _check(self, step: Statement, row: tuple[int, ...]) -> None:
         added = self.captured[step.plus] if step.plus else (0,) * len(step.expect)
         expected = tuple(e + a for e, a in zip(step.expect, added, strict=True))
+        if step.minus:
+            expected = (expected[0] - self.captured[step.minus][0], *expected[1:])
         wrong = [
             f"found {found:,} rows, expected {want:,}"
             if label == "rows"

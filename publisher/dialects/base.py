@@ -180,6 +180,48 @@ class Dialect:
         """Empties a table inside the open transaction."""
         return f"DELETE FROM {self.table(relation)}"
 
+    # merge: the results' rows (``rows``: a table, or a query in parentheses) matched by key.
+    def _key_match(self, table: str, keys: tuple[str, ...]) -> str:
+        return " AND ".join(f"{table}.{self.quote(k)} = r.{self.quote(k)}" for k in keys)
+
+    def key_problems(self, rows: str, keys: tuple[str, ...]) -> str:
+        """One row: the keys found more than once in ``rows``, and the rows with a NULL key (one scan)."""
+        k = ", ".join(self.quote(c) for c in keys)
+        null = " OR ".join(f"{self.quote(c)} IS NULL" for c in keys)
+        return (
+            "SELECT COALESCE(SUM(CASE WHEN n > 1 AND has_null = 0 THEN 1 ELSE 0 END), 0),\n"
+            "       COALESCE(SUM(CASE WHEN has_null = 1 THEN n ELSE 0 END), 0)\n"
+            f"FROM (SELECT {k}, COUNT(*) AS n, MAX(CASE WHEN {null} THEN 1 ELSE 0 END) AS has_null\n"
+            f"      FROM {rows} r GROUP BY {k}) g"
+        )
+
+    def repeated_keys(self, rows: str, keys: tuple[str, ...], shown: int = 5) -> str:
+        """A few keys found more than once in ``rows``, each with its number of rows."""
+        k = ", ".join(self.quote(c) for c in keys)
+        not_null = " AND ".join(f"{self.quote(c)} IS NOT NULL" for c in keys)
+        return f"SELECT {k}, COUNT(*) FROM {rows} r WHERE {not_null} GROUP BY {k} HAVING COUNT(*) > 1 LIMIT {shown}"
+
+    def matched_rows(self, relation: Relation, rows: str, keys: tuple[str, ...]) -> str:
+        """The rows of the table whose key is among ``rows``' keys: those a merge replaces."""
+        match = self._key_match("t", keys)
+        return f"SELECT COUNT(*) FROM {self.table(relation)} t\nWHERE EXISTS (SELECT 1 FROM {rows} r WHERE {match})"
+
+    def unmatched_rows(self, relation: Relation, rows: str, keys: tuple[str, ...], columns: tuple[str, ...]) -> str:
+        """SELECT of the table's rows whose key is not among ``rows``' keys: those a merge keeps."""
+        names = ", ".join(f"t.{self.quote(c)}" for c in columns)
+        match = self._key_match("t", keys)
+        return f"SELECT {names} FROM {self.table(relation)} t\nWHERE NOT EXISTS (SELECT 1 FROM {rows} r WHERE {match})"
+
+    def stage_rows(self, stage: Relation, source: LoadSource, spec: Spec) -> tuple[Step, ...]:
+        """Steps that put the results' rows into the table ``stage``, shaped like the results
+        (where the engine cannot join the results where they are)."""
+        raise NotImplementedError
+
+    def delete_matched(self, relation: Relation, rows: str, keys: tuple[str, ...]) -> str:
+        """Deletes the table's rows whose key is among ``rows``' keys, in the open transaction."""
+        table = self.table(relation)
+        return f"DELETE FROM {table}\nUSING {rows} r\nWHERE {self._key_match(table, keys)}"
+
     def select_list(self, result_columns: tuple[ColumnDef, ...], table_columns: tuple[ColumnDef, ...]) -> str:
         """The results' columns, in the table's order, cast where a type widens."""
         by_name = {c.name: c for c in result_columns}

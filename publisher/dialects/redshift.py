@@ -211,6 +211,13 @@ class Redshift(Dialect):
         head = f"COPY {into} ({names})\nFROM {self.literal(manifest)}\n"
         return Statement((head, *auth, f"\n{' '.join(options)}"), "load the manifest's files (COPY, in the engine)")
 
+    def stage_rows(self, stage: Relation, source: LoadSource, spec: Spec) -> tuple[Step, ...]:
+        # A table of the transaction's own, never committed: dropped before COMMIT, or rolled back.
+        return (
+            sql(self.create_table(stage, source.columns), "a table shaped like the results, for this transaction"),
+            self.copy(self.table(stage), source.columns, source.reference, spec),
+        )
+
     def insert(
         self,
         into: Relation,

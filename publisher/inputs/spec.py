@@ -49,6 +49,7 @@ class Spec:
     partition: dict[str, str] = field(default_factory=dict, hash=False)  # Hive: a static partition, column -> value
     overwrite: str = "table"  # truncateAndLoad of a partitioned table: "table" or "partitions"
     layout: Layout = Layout()  # distStyle, distKey, sortKeys (Redshift; refused on Hive)
+    merge_keys: tuple[str, ...] = ()  # merge: the columns that identify a row
 
     @property
     def label(self) -> str:
@@ -223,6 +224,7 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
                 value["distKey"].lower() if "distKey" in value else None,
                 tuple(k.lower() for k in value.get("sortKeys", ())),
             ),
+            merge_keys=tuple(k.lower() for k in value.get("mergeKeys", ())),
         ),
         [],
     )
@@ -296,6 +298,23 @@ def _partition_keys(doc: Document) -> list[InvalidInput]:
     value: dict[str, Any] = doc.value
     action, static = value["action"], value.get("partition", {})
     problems = []
+    if "mergeKeys" in value and action != "merge":
+        problems.append(
+            InvalidInput(
+                f"mergeKeys is for merge, not {action} (remove it, or make the action merge)",
+                doc.where(("mergeKeys",), key=True),
+            )
+        )
+    seen: set[str] = set()
+    for i, key in enumerate(value.get("mergeKeys", ())):
+        if key.lower() in seen:
+            problems.append(
+                InvalidInput(
+                    f"mergeKeys names column {key.lower()} twice: column names are not case-sensitive",
+                    doc.where(("mergeKeys", i)),
+                )
+            )
+        seen.add(key.lower())
     if "overwrite" in value and action != "truncateAndLoad":
         problems.append(
             InvalidInput(

@@ -208,6 +208,8 @@ def _describe(doc: Document, error: ValidationError) -> list[InvalidInput]:
             for i, key in enumerate(extra)
         ]
     if kind == "required":
+        if custom:  # a key required by another key's value (mergeKeys with action merge)
+            return [InvalidInput(custom, where)]
         missing = [k for k in expected if k not in found]
         inside = f" in {_name(path)}" if path else ""
         return [InvalidInput(f"missing required key '{k}'{inside}", where) for k in missing]

@@ -44,7 +44,8 @@ class Statement:
     """One SQL statement. ``sql``: fixed text and parameters, in order.
 
     ``checks`` with ``expect``: the statement is a count query returning one row, whose
-    values must equal ``expect`` (plus the row captured earlier under ``plus``), each
+    values must equal ``expect`` (plus the row captured earlier under ``plus``, minus the first
+    count captured under ``minus``), each
     labelled by ``checks`` ("rows", then columns for their non-NULL counts). ``capture``
     keeps the row for later steps. ``guard``: a count query; non-zero means another apply
     already published this, so the publication stops (undone, not failed). ``undo`` runs,
@@ -61,6 +62,7 @@ class Statement:
     checks: tuple[str, ...] = ()
     expect: tuple[int, ...] = ()
     plus: str | None = None
+    minus: str | None = None
     capture: str | None = None
     guard: bool = False
     undo: Statement | None = None
@@ -136,6 +138,18 @@ class SwitchPartitions:
 
 
 @dataclass(frozen=True)
+class CheckKeys:
+    """merge: stop unless every key of the results is there once and none is NULL.
+    ``counts``: one row, (keys found more than once, rows with a NULL key); ``examples``: a
+    few keys found more than once, each with its number of rows, to name in the error."""
+
+    keys: tuple[str, ...]
+    counts: str
+    examples: str
+    purpose: str
+
+
+@dataclass(frozen=True)
 class TakeLock:
     """Hive: one writer per table. Creates the lock table ``lock`` beside ``table`` (the
     metastore's CREATE TABLE is atomic and fails when it exists), waiting up to
@@ -161,9 +175,10 @@ class ReleaseLock:
     ledger: str = ""
 
 
-Step = Statement | PutObject | DeleteObject | CheckLocation | SwitchPartitions | TakeLock | ReleaseLock
+Step = Statement | PutObject | DeleteObject | CheckLocation | CheckKeys | SwitchPartitions | TakeLock | ReleaseLock
 STEP_TYPES: dict[str, type[Any]] = {"sql": Statement, "put_object": PutObject, "delete_object": DeleteObject}
 STEP_TYPES["check_location"] = CheckLocation
+STEP_TYPES["check_keys"] = CheckKeys
 STEP_TYPES["switch_partitions"] = SwitchPartitions
 STEP_TYPES["take_lock"] = TakeLock
 STEP_TYPES["release_lock"] = ReleaseLock

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-Action = Literal["create", "load", "createAndLoad", "truncateAndLoad", "dropAndLoad"]
+Action = Literal["create", "load", "createAndLoad", "truncateAndLoad", "dropAndLoad", "merge"]
+"""The platform's five actions, and merge: an extension (an upsert by mergeKeys) that only a spec
+asking for it uses."""
 ACTIONS: tuple[Action, ...] = get_args(Action)
 
 InputFormat = Literal["pqt", "avro", "csv", "json"]

@@ -10,6 +10,7 @@ import textwrap
 
 from publisher.dialects import dialect_for
 from publisher.model.plan import (
+    CheckKeys,
     CheckLocation,
     DeleteObject,
     Plan,
@@ -59,6 +60,8 @@ def step_text(step: Step) -> str:
         return f"-- {step.database}.{step.table} must be stored at {step.location}"
     if isinstance(step, SwitchPartitions):
         return _switch_text(step)
+    if isinstance(step, CheckKeys):
+        return f"{step.counts}  -- must return 0, 0 (else a few of the keys are named: {step.examples})"
     if isinstance(step, ReleaseLock):
         return f"-- DROP TABLE {step.database}.{step.lock}, if this apply holds it"
     if isinstance(step, TakeLock):
@@ -101,6 +104,8 @@ def _switch_text(step: SwitchPartitions) -> str:
 def _expected(step: Statement) -> str:
     """'1,000' for a row count, with each column's non-NULL values after it; 'before + ...'."""
     plus = f"{step.plus} + " if step.plus else ""
+    if step.minus:
+        plus = f"{plus[:-3]} - {step.minus} + "  # before - replaced + the results' rows
     rows = f"{plus}{step.expect[0]:,}"
     if len(step.checks) == 1:
         return rows

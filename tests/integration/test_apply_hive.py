@@ -30,7 +30,11 @@ def use(project: Project, hive: HiveEngine) -> Project:
     return project
 
 
-def spec(project: Project, hive: HiveEngine, name: str, action: str, fmt: str, job: int, table: str = "t") -> None:
+def spec(
+    project: Project, hive: HiveEngine, name: str, action: str, fmt: str, job: int, table: str = "t", **extra: Any
+) -> None:
+    if action == "merge":
+        extra.setdefault("mergeKeys", ["id"])
     project.spec(
         name,
         jobGroup=job,
@@ -40,6 +44,7 @@ def spec(project: Project, hive: HiveEngine, name: str, action: str, fmt: str, j
         table=table,
         action=action,
         inputFormat=fmt,
+        **extra,
     )
 
 

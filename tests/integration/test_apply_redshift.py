@@ -76,6 +76,8 @@ def spec(
         "action": action,
         "inputFormat": fmt,
     }
+    if action == "merge":
+        keys["mergeKeys"] = ["id"]
     if fmt in ("csv", "json") and "columnTypes" not in extra:
         keys["columnTypes"] = dict(TEXT_TYPES)
     keys.update(extra)
@@ -133,6 +135,10 @@ def test_action_publishes_every_format(
     files untouched (same keys, same ETags) and the COPY manifest gone."""
     rs, project = redshift, redshift_project
     old = [(-1, "old row", None, None, None, None), (-2, None, None, None, None, None)]
+    if action == "merge":
+        # Rows 1 and 2 are in the results too: replaced; -1 and -2 are not: kept.
+        rs.execute(table_ddl(rs, "t", fmt))
+        rs.execute(f"INSERT INTO {rs.qualified('t')} (id, name) VALUES (-1, 'old row'), (-2, NULL), (1, 'x'), (2, 'y')")
     if action in ("load", "truncateAndLoad"):
         # truncateAndLoad keeps the table's definition: a wider amount than the results'.
         amount = "DECIMAL(12,2)" if action == "truncateAndLoad" else "DECIMAL(10,2)"
@@ -165,7 +171,7 @@ def test_action_publishes_every_format(
         else:
             assert rs.columns("t") == TYPES_BY_FORMAT[fmt]
         want = expected(data)
-        if action == "load":
+        if action in ("load", "merge"):
             want = sorted(old + want, key=lambda r: r[0])
         assert table_rows(rs, "t") == want
     assert rs.objects() == files, "result files unchanged (keys and ETags), the manifest deleted"
@@ -654,7 +660,7 @@ def test_generated_sql_of_golden_plans_parses(tmp_path: Path, monkeypatch: pytes
     import sqlglot
     from sqlglot import exp
 
-    from publisher.model.plan import DeleteObject, PutObject, Statement
+    from publisher.model.plan import CheckKeys, DeleteObject, PutObject, Statement
     from publisher.planning.planner import plan_publication
     from publisher.results import Column
     from tests.test_planner_golden import CASES_MATRIX, NOW, make_results, make_spec, view
@@ -673,7 +679,7 @@ def test_generated_sql_of_golden_plans_parses(tmp_path: Path, monkeypatch: pytes
     }
     checked: dict[str, int] = {}
     cases = [(a, f) for t, a, f in CASES_MATRIX if t == "redshift"]
-    assert len(cases) == 20
+    assert len(cases) == 24
     nested = Column("tags", pa.list_(pa.string()), True)
     for (action, fmt), with_nested in [(c, False) for c in cases] + [(c, True) for c in cases if c[1] == "pqt"]:
         found = make_results("redshift", fmt)
@@ -686,6 +692,10 @@ def test_generated_sql_of_golden_plans_parses(tmp_path: Path, monkeypatch: pytes
             target = replace(target, table=replace(target.table, columns=target.table.columns + (extra,)))
         publication = plan_publication(spec, found, target, NOW)
         for step in publication.steps + publication.on_failure:
+            if isinstance(step, CheckKeys):  # merge: two queries the executor runs
+                for query in (step.counts, step.examples):
+                    assert isinstance(sqlglot.parse_one(query, read="redshift"), exp.Select), query
+                continue
             if not isinstance(step, Statement):
                 assert isinstance(step, PutObject | DeleteObject), step
                 continue
@@ -707,7 +717,7 @@ def test_generated_sql_of_golden_plans_parses(tmp_path: Path, monkeypatch: pytes
                 assert ("SERIALIZETOJSON" in options) == with_nested, (where, options)
             checked[word] = checked.get(word, 0) + 1
     # dropAndLoad renames twice (the old table aside, the new one in), for 4 formats and the nested case.
-    assert checked["COPY"] == 16 + 4 and checked["ALTER"] == 2 * (4 + 1) and checked["CREATE"] >= 20, checked
+    assert checked["COPY"] == 20 + 5 and checked["ALTER"] == 2 * (4 + 1) and checked["CREATE"] >= 20, checked
 
 
 # --- 8. secrets never appear in output ------------------------------------------------------

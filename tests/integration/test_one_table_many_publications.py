@@ -30,6 +30,9 @@ def after(action: str, rows: list[dict[str, Any]], data: list[dict[str, Any]]) -
         return rows + data
     if action in ("truncateAndLoad", "dropAndLoad"):
         return data
+    if action == "merge":
+        kept = {r["id"] for r in data}
+        return [r for r in rows if r["id"] not in kept] + data
     return rows  # create, createAndLoad: a new table, this one untouched
 
 

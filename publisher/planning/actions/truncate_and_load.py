@@ -10,12 +10,14 @@ publisher did not write); offline, where the table is unknown, the plan shows IN
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import ClassVar
 
 from publisher.dialects.base import ColumnDef, LoadSource
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import CheckLocation, Step, SwitchPartitions, sql
 from publisher.model.relation import Relation
 from publisher.model.target import TableState
+from publisher.model.vocabulary import Action
 from publisher.planning import ledger, partitions
 from publisher.planning.actions.base import Recovery, Strategy, table_columns
 from publisher.planning.context import Body, Context
@@ -24,7 +26,7 @@ from publisher.planning.view import new_location
 
 
 class TruncateAndLoad(Strategy):
-    action = "truncateAndLoad"
+    action: ClassVar[Action] = "truncateAndLoad"  # and merge's, which recovers as it does
     needs_table = True
     writes_into_table = True
     reads = frozenset({"namespace_location", "locations", "partitions"})

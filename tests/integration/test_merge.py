@@ -1,0 +1,244 @@
+"""merge (upsert by mergeKeys) on every engine: the embedded Hive, the HiveServer2 and the
+Redshift stand-in (the ``target`` fixture). Rows are checked value by value: the results'
+rows for their keys, every other row as it was; keys twice or NULL stop it with nothing
+changed; a reader never sees a partial merge; a crash at any step, then apply, merges once."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.conftest import HiveEngine, Project
+from tests.integration.conftest import Target
+from tests.integration.test_apply_hive import expected, spec, table_rows, use
+from tests.integration.test_gitops_hive import Crash, crash_at, steps_of
+from tests.resultfiles import rows, write
+
+
+def results(target: Target, job: int, first: int, count: int, *, tricky: bool = False, parts: int = 2) -> Path:
+    """Writes a job's results (uploaded, on Redshift); returns their local folder."""
+    folder = target.project.results(job, 1) if target.is_hive else target.tmp / "local-results" / str(job)
+    write(folder, "pqt", first, count, parts, tricky=tricky)
+    return folder
+
+
+def publish(target: Target, folder: Path, job: int) -> None:
+    if not target.is_hive:
+        target.engine.upload(folder, job)
+
+
+def merged(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a merge by id leaves: the new rows, and the old rows whose id the new rows lack."""
+    ids = {r["id"] for r in new}
+    return [r for r in old if r["id"] not in ids] + new
+
+
+def test_merge_updates_matched_keys_inserts_new_ones_and_keeps_the_rest(target: Target) -> None:
+    """Ids 1..20 in the table; results 15..30 with other values (tricky names): 1..14 kept as
+    they were, 15..20 replaced, 21..30 inserted; the ledger records the merge once."""
+    project = target.project
+    publish(target, results(target, 1, 1, 20), 1)
+    target.spec("a", "dropAndLoad", 1)
+    assert project.run("apply").code == 0
+    publish(target, results(target, 2, 15, 16, tricky=True), 2)
+    target.spec("b", "merge", 2, mergeKeys=["id"])
+    plan = project.run("plan")
+    assert plan.code == 0, plan.err
+    assert "merge by id" in plan.out
+    result = project.run("apply")
+    assert result.code == 0, result.err
+    want = merged(rows(1, 20), rows(15, 16, tricky=True))
+    assert target.rows("t") == target.expected(want)
+    assert "-> 6 rows" in result.out, "the count of rows replaced is shown"
+    again = project.run("apply")
+    assert "0 published, 2 already published" in again.out
+    assert target.rows("t") == target.expected(want)
+
+
+def test_merge_by_two_keys(target: Target) -> None:
+    """A key of two columns: a row is replaced only where both match."""
+    project = target.project
+    publish(target, results(target, 1, 1, 10), 1)
+    target.spec("a", "dropAndLoad", 1)
+    assert project.run("apply").code == 0
+    # Ids 1..10 again, with other values; ids 6..10 on the next day: other keys.
+    new = rows(1, 10, tricky=True)
+    for row in new[5:]:
+        row["day"] += dt.timedelta(days=1)
+    folder = results(target, 2, 1, 10, tricky=True, parts=1)
+    table = pq.read_table(folder / "part-00000.parquet")
+    days = pa.array([r["day"] for r in new], pa.date32())
+    pq.write_table(table.set_column(table.schema.get_field_index("day"), "day", days), folder / "part-00000.parquet")
+    publish(target, folder, 2)
+    target.spec("b", "merge", 2, mergeKeys=["id", "day"])
+    result = project.run("apply")
+    assert result.code == 0, result.err
+    assert sorted(target.rows("t"), key=str) == sorted(target.expected(rows(6, 5) + new), key=str)
+
+
+@pytest.mark.parametrize("problem", ["repeated", "null"])
+def test_repeated_or_null_keys_stop_the_merge_with_nothing_changed(target: Target, problem: str) -> None:
+    project = target.project
+    publish(target, results(target, 1, 1, 10), 1)
+    target.spec("a", "dropAndLoad", 1)
+    assert project.run("apply").code == 0
+    before, tables = target.rows("t"), target.tables()
+    folder = results(target, 2, 1, 5, parts=1)
+    if problem == "repeated":
+        # A second file with ids 3..7: 3, 4 and 5 are in the results twice.
+        other = target.tmp / "other"
+        write(other, "pqt", 3, 5, 1)
+        shutil.copy(other / "part-00000.parquet", folder / "part-00001.parquet")
+    else:
+        part = folder / "part-00000.parquet"
+        data = pq.read_table(part)
+        ids = pa.array([None, 2, None, 4, 5], pa.int64())
+        pq.write_table(data.set_column(0, pa.field("id", pa.int64(), nullable=True), ids), part)
+    publish(target, folder, 2)
+    target.spec("b", "merge", 2, mergeKeys=["id"])
+    result = project.run("apply")
+    assert result.code == 1
+    assert "mergeKeys (id) must name each row once" in result.err
+    if problem == "repeated":
+        assert "3 key(s) appear more than once in the results" in result.err
+        assert "(2 rows)" in result.err
+    else:
+        assert "2 row(s) of the results have a NULL in id" in result.err
+    assert "Nothing was changed" in result.err
+    assert target.rows("t") == before
+    assert target.tables() == tables, "no staging table, twin or lock left"
+
+
+def test_merge_keys_must_be_columns_of_both(target: Target) -> None:
+    project = target.project
+    publish(target, results(target, 1, 1, 5), 1)
+    target.spec("a", "dropAndLoad", 1)
+    assert project.run("apply").code == 0
+    target.spec("b", "merge", 1, mergeKeys=["order_id"])
+    result = project.run("plan")
+    assert result.code == 1
+    assert "mergeKeys order_id not among the columns of the results and the table" in result.err
+
+
+# --- Hive: tables others made, readers, crashes ---------------------------------------------
+
+
+@pytest.mark.hive
+def test_merge_into_an_orc_table_someone_else_made_keeps_its_format(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    db = f"`{hive.database}`"
+    hive.target.execute(
+        f"CREATE TABLE {db}.`t` (id BIGINT, name STRING, amount DECIMAL(12,2), at TIMESTAMP, day DATE, "
+        "tags ARRAY<STRING>) STORED AS ORC"
+    )
+    hive.target.execute(f"INSERT INTO {db}.`t` VALUES (1, 'one', 1.00, NULL, NULL, array('x'))")
+    hive.target.execute(f"INSERT INTO {db}.`t` VALUES (99, 'kept', NULL, NULL, NULL, NULL)")
+    data = write(project.results(2, 1), "pqt", 1, 5)
+    spec(project, hive, "b", "merge", "pqt", 2)
+    result = project.run("apply")
+    assert result.code == 0, result.err
+    found = table_rows(hive, "t")
+    assert [r for r in found if r[0] != "99"] == expected(data), "id 1 replaced, 2..5 inserted"
+    assert [r[:2] for r in found if r[0] == "99"] == [("99", "kept")]
+    described = str(hive.target.fetch(f"DESCRIBE FORMATTED {db}.`t`")).lower()
+    assert "orc" in described and ("amount", "decimal(12,2)") in [
+        (str(r[0]), str(r[1])) for r in hive.target.fetch(f"DESCRIBE {db}.`t`")
+    ]
+
+
+@pytest.mark.hive
+def test_a_partitioned_or_external_table_is_refused_at_plan_time(
+    project: Project, hive: HiveEngine, tmp_path: Path
+) -> None:
+    use(project, hive)
+    db = f"`{hive.database}`"
+    hive.target.execute(f"CREATE TABLE {db}.`p` (id BIGINT, name STRING) PARTITIONED BY (day DATE) STORED AS PARQUET")
+    hive.target.execute(
+        f"CREATE EXTERNAL TABLE {db}.`e` (id BIGINT, name STRING, amount DECIMAL(10,2), at TIMESTAMP, day DATE, "
+        f"tags ARRAY<STRING>) STORED AS PARQUET LOCATION 'file://{tmp_path / 'external'}'"
+    )
+    write(project.results(2, 1), "pqt", 1, 5)
+    spec(project, hive, "p", "merge", "pqt", 2, table="p")
+    spec(project, hive, "e", "merge", "pqt", 2, table="e")
+    result = project.run("plan")
+    assert result.code == 1
+    assert "partitioned Hive tables are not merged yet; truncateAndLoad with overwrite: partitions" in result.err
+    assert "merge: table" in result.err and "is external" in result.err
+
+
+@pytest.mark.hive
+def test_a_reader_during_a_merge_sees_the_old_rows_or_the_new_ones(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    write(project.results(1, 1), "pqt", 1, 200)
+    spec(project, hive, "a", "dropAndLoad", "pqt", 1)
+    assert project.run("apply").code == 0
+    write(project.results(2, 1), "pqt", 151, 100, tricky=True)  # 50 replaced, 50 inserted
+    spec(project, hive, "b", "merge", "pqt", 2)
+    if hive.kind == "server":
+        from tests.fixtures.hive import _server
+
+        reader_target = _server()
+    else:
+        reader_target = hive.target  # the same Spark session, from another thread
+    query = f"SELECT COUNT(*), MAX(id) FROM `{hive.database}`.`t`"
+    seen: list[tuple[int, int]] = []
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                count, top = reader_target.fetch(query)[0]
+            except Exception as exc:  # recorded, and the test fails on it
+                errors.append(str(exc).splitlines()[0])
+                continue
+            seen.append((int(count), int(top)))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        result = project.run("apply")
+    finally:
+        stop.set()
+        reader.join(60)
+    assert result.code == 0, result.err
+    assert not errors, errors[:3]
+    assert seen and set(seen) <= {(200, 200), (250, 250)}, sorted(set(seen))
+    assert table_rows(hive, "t") == expected(merged(rows(1, 200), rows(151, 100, tricky=True)))
+
+
+@pytest.mark.hive
+def test_crash_at_every_step_then_reapply_merges_exactly_once(project: Project, hive: HiveEngine) -> None:
+    if hive.kind != "embedded":
+        pytest.skip("in-process crash injection; the server runs the same plan")
+    use(project, hive)
+    write(project.results(10, 1), "pqt", 1, 20)
+    spec(project, hive, "a_base", "dropAndLoad", "pqt", 10)
+    assert project.run("apply").code == 0
+    spec(project, hive, "b_merge", "merge", "pqt", 11)
+    write(project.results(11, 1), "pqt", 15, 10, tricky=True)
+    total = steps_of(project)
+    assert total > 8
+    want = expected(merged(rows(1, 20), rows(15, 10, tricky=True)))
+    for step_number in range(1, total + 1):
+        job = 100 + step_number
+        write(project.results(job, 1), "pqt", 15, 10, tricky=True)
+        spec(project, hive, "b_merge", "merge", "pqt", job)
+        with crash_at(step_number) as ran, contextlib.suppress(Crash):
+            project.run("apply")
+        result = project.run("apply")
+        where = ran[-1] if ran else ""
+        assert result.code == 0, f"re-apply after a crash at step {step_number} ({where}) failed: {result.err}"
+        assert table_rows(hive, "t") == want, where
+        assert not [n for n in hive.tables() if "__" in n], f"leftovers after a crash at {where}"
+        assert project.run("apply", "--force", "specs/a_base.yaml").code == 0
+        time.sleep(1)  # a new second: a new plan stamp
