@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -35,7 +36,12 @@ from publisher.workflow import ledger_rows, make_plan
 MAX_BODY = 1024 * 1024
 """Largest request body accepted (bytes): a spec is well under 1 KB."""
 
+MAX_ID = 2**63 - 1
+"""The largest job group id (a BIGINT, as the spec schema says)."""
+
 UNAUTHENTICATED = frozenset({"/health"})
+PATH_SAFE = "/!$&'()*+,;=:@-._~"
+"""What an access log line's path keeps as is (RFC 3986 pchar); everything else is percent-encoded."""
 
 log = logging.getLogger("publisher.serve")
 access = logging.getLogger("publisher.serve.access")
@@ -162,6 +168,8 @@ class Server:
 
     async def status(self, request: Request) -> Response:
         job_group: int = request.path_params["id"]
+        if not 1 <= job_group <= MAX_ID:
+            return _no_job_group(job_group)
         try:
             session = self.sessions.latest(job_group) or await run_in_threadpool(
                 self._ledger_session, "job_group", job_group
@@ -191,6 +199,8 @@ class Server:
 
     async def publications(self, request: Request) -> Response:
         job_group: int = request.path_params["id"]
+        if not 1 <= job_group <= MAX_ID:
+            return _no_job_group(job_group)
 
         def read() -> list[dict[str, Any]]:
             rows = self._read_ledgers("job_group", job_group)
@@ -207,6 +217,10 @@ class Server:
         why = self.redact(f"cannot read the ledgers: {type(exc).__name__}: {lines[0][:300]}")
         log.warning("%s", why)
         return error(503, "ServiceUnavailable", why)
+
+
+def _no_job_group(job_group: int) -> JSONResponse:
+    return error(404, "NotFound", f"no job group {job_group}: job group ids are whole numbers from 1 to {MAX_ID}")
 
 
 def _started(session: Session, reason: str) -> JSONResponse:
@@ -275,7 +289,9 @@ class Guard:
                 '%s "%s %s" %d %.1fms',
                 client[0],
                 scope["method"],
-                scope["path"],
+                # Percent-encoded again: a path may decode to a line break or control
+                # characters, which would forge or garble log lines.
+                quote(scope["path"], safe=PATH_SAFE),
                 status,
                 (time.monotonic() - started) * 1000,
             )
@@ -284,7 +300,9 @@ class Guard:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     names = {404: "NotFound", 405: "MethodNotAllowed"}
-    return error(exc.status_code, names.get(exc.status_code, "HTTPError"), str(exc.detail))
+    reply = error(exc.status_code, names.get(exc.status_code, "HTTPError"), str(exc.detail))
+    reply.headers.update(exc.headers or {})  # 405: Allow, which RFC 9110 requires
+    return reply
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
