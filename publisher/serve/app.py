@@ -119,14 +119,24 @@ class Server:
 
     def _already_published(self, spec: Spec) -> Session | None:
         """Plans the spec live, as apply would (raises Errors when it cannot be published);
-        the session of its publication when the ledger holds it as done."""
+        the session of its publication when the ledger holds it as done; None when it is to
+        run: pending, unfinished (published, steps after its COMMIT left by a killed run), or
+        its target cannot be reached now (as the platform, the job starts and its session
+        fails, unless the target is back when its turn comes: the run plans again)."""
         pool = Pool(self.config)
         try:
+            try:
+                pool.target(spec.connection)
+            except Exception as exc:
+                why = self.redact(" ".join(str(exc).split())[:300])
+                log.warning("%s: cannot reach the target to plan the PUT; queued, planned again at its turn", why)
+                return None
             plan = make_plan(self.config, [spec], pool, offline=False)
             publication = plan.publications[0]
-            if publication.status == "pending":
+            if publication.status in ("pending", "unfinished"):
                 return None
-            done = [e for _, e in ledger_rows(self.config, pool, "job_group", spec.job_group) if e.id == spec.id]
+            rows = ledger_rows(self.config, pool, "job_group", spec.job_group, only=spec.connection)
+            done = [e for _, e in rows if e.id == spec.id]
         finally:
             pool.close()
         done = [e for e in done if e.state == "done"]
@@ -194,7 +204,8 @@ class Server:
             except Exception as exc:
                 return self._unreachable(exc)
         if found is None:
-            return error(404, "NotFound", "no such session")
+            # A run killed before its COMMIT left nothing in a ledger (Redshift rolls it back).
+            return error(404, "NotFound", "no such session on this server or in the ledgers: PUT the publication")
         return JSONResponse(found.to_json())
 
     async def publications(self, request: Request) -> Response:
