@@ -304,6 +304,7 @@ def create_table_sql(target: str, qualified: str, folder: Path) -> str:
 
     class _Spec:  # what result_columns reads of a spec
         column_types: dict[str, str] = {}
+        partition: dict[str, str] = {}
 
     columns = result_columns(dialect, _Spec(), results)  # type: ignore[arg-type]
     first, _, second = qualified.partition(".")

@@ -190,12 +190,15 @@ def _apply_one(
         return Outcome(publication, PublishFailed(f"{publication.label}: {_one_line(exc)}"))
 
 
-def ledger_rows(config: Config, pool: Pool, column: str, value: int | str) -> list[tuple[Connection, ledger.Entry]]:
-    """The rows of every target connection's ledger whose ``column`` equals ``value`` (a job
-    group, a run id), oldest first; a connection without a ledger yet holds none."""
+def ledger_rows(
+    config: Config, pool: Pool, column: str, value: int | str, only: Connection | None = None
+) -> list[tuple[Connection, ledger.Entry]]:
+    """The rows of every target connection's ledger (or ``only`` that one's) whose ``column``
+    equals ``value`` (a job group, a run id), oldest first; a connection without a ledger yet
+    holds none."""
     found: list[tuple[Connection, ledger.Entry]] = []
     for connection in config.connections:
-        if connection.type == "s3":
+        if connection.type == "s3" or (only is not None and connection.id != only.id):
             continue
         dialect = dialect_for(connection.type)
         bound = connection.settings.database if isinstance(connection.settings, RedshiftSettings) else "default"

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -35,7 +36,12 @@ from publisher.workflow import ledger_rows, make_plan
 MAX_BODY = 1024 * 1024
 """Largest request body accepted (bytes): a spec is well under 1 KB."""
 
+MAX_ID = 2**63 - 1
+"""The largest job group id (a BIGINT, as the spec schema says)."""
+
 UNAUTHENTICATED = frozenset({"/health"})
+PATH_SAFE = "/!$&'()*+,;=:@-._~"
+"""What an access log line's path keeps as is (RFC 3986 pchar); everything else is percent-encoded."""
 
 log = logging.getLogger("publisher.serve")
 access = logging.getLogger("publisher.serve.access")
@@ -113,14 +119,24 @@ class Server:
 
     def _already_published(self, spec: Spec) -> Session | None:
         """Plans the spec live, as apply would (raises Errors when it cannot be published);
-        the session of its publication when the ledger holds it as done."""
+        the session of its publication when the ledger holds it as done; None when it is to
+        run: pending, unfinished (published, steps after its COMMIT left by a killed run), or
+        its target cannot be reached now (as the platform, the job starts and its session
+        fails, unless the target is back when its turn comes: the run plans again)."""
         pool = Pool(self.config)
         try:
+            try:
+                pool.target(spec.connection)
+            except Exception as exc:
+                why = self.redact(" ".join(str(exc).split())[:300])
+                log.warning("%s: cannot reach the target to plan the PUT; queued, planned again at its turn", why)
+                return None
             plan = make_plan(self.config, [spec], pool, offline=False)
             publication = plan.publications[0]
-            if publication.status == "pending":
+            if publication.status in ("pending", "unfinished"):
                 return None
-            done = [e for _, e in ledger_rows(self.config, pool, "job_group", spec.job_group) if e.id == spec.id]
+            rows = ledger_rows(self.config, pool, "job_group", spec.job_group, only=spec.connection)
+            done = [e for _, e in rows if e.id == spec.id]
         finally:
             pool.close()
         done = [e for e in done if e.state == "done"]
@@ -162,6 +178,8 @@ class Server:
 
     async def status(self, request: Request) -> Response:
         job_group: int = request.path_params["id"]
+        if not 1 <= job_group <= MAX_ID:
+            return _no_job_group(job_group)
         try:
             session = self.sessions.latest(job_group) or await run_in_threadpool(
                 self._ledger_session, "job_group", job_group
@@ -186,11 +204,14 @@ class Server:
             except Exception as exc:
                 return self._unreachable(exc)
         if found is None:
-            return error(404, "NotFound", "no such session")
+            # A run killed before its COMMIT left nothing in a ledger (Redshift rolls it back).
+            return error(404, "NotFound", "no such session on this server or in the ledgers: PUT the publication")
         return JSONResponse(found.to_json())
 
     async def publications(self, request: Request) -> Response:
         job_group: int = request.path_params["id"]
+        if not 1 <= job_group <= MAX_ID:
+            return _no_job_group(job_group)
 
         def read() -> list[dict[str, Any]]:
             rows = self._read_ledgers("job_group", job_group)
@@ -207,6 +228,10 @@ class Server:
         why = self.redact(f"cannot read the ledgers: {type(exc).__name__}: {lines[0][:300]}")
         log.warning("%s", why)
         return error(503, "ServiceUnavailable", why)
+
+
+def _no_job_group(job_group: int) -> JSONResponse:
+    return error(404, "NotFound", f"no job group {job_group}: job group ids are whole numbers from 1 to {MAX_ID}")
 
 
 def _started(session: Session, reason: str) -> JSONResponse:
@@ -275,7 +300,9 @@ class Guard:
                 '%s "%s %s" %d %.1fms',
                 client[0],
                 scope["method"],
-                scope["path"],
+                # Percent-encoded again: a path may decode to a line break or control
+                # characters, which would forge or garble log lines.
+                quote(scope["path"], safe=PATH_SAFE),
                 status,
                 (time.monotonic() - started) * 1000,
             )
@@ -284,7 +311,9 @@ class Guard:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     names = {404: "NotFound", 405: "MethodNotAllowed"}
-    return error(exc.status_code, names.get(exc.status_code, "HTTPError"), str(exc.detail))
+    reply = error(exc.status_code, names.get(exc.status_code, "HTTPError"), str(exc.detail))
+    reply.headers.update(exc.headers or {})  # 405: Allow, which RFC 9110 requires
+    return reply
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:

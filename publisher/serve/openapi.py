@@ -42,7 +42,13 @@ def _json(schema_ref: str, description: str) -> dict[str, Any]:
 
 ERROR = "#/components/schemas/Error"
 UNAUTHORIZED = _json(ERROR, "no token, or a wrong one")
-JOB_GROUP = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+JOB_GROUP = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},  # a BIGINT, as the spec schema's jobGroup
+}
+NO_ROUTE = _json(ERROR, "no such job group: its id is not a whole number from 1 to 2^63 - 1")
 
 
 @cache
@@ -78,6 +84,7 @@ def openapi_document() -> dict[str, Any]:
                             "publication that cannot be planned (PlanError); nothing ran",
                         ),
                         "401": UNAUTHORIZED,
+                        "404": NO_ROUTE,
                         "413": _json(ERROR, "body over 1 MB"),
                         "415": _json(ERROR, "body not application/json"),
                         "503": _json(ERROR, "the server is shutting down"),
@@ -94,7 +101,11 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/State"}}},
                         },
                         "401": UNAUTHORIZED,
-                        "404": _json(ERROR, "no session of this job group, on this server or in the ledgers"),
+                        "404": _json(
+                            ERROR,
+                            "no session of this job group, on this server or in the ledgers; or the id is not "
+                            "a whole number from 1 to 2^63 - 1",
+                        ),
                         "503": _json(ERROR, "a ledger could not be read"),
                     },
                 }
@@ -106,6 +117,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": _json("#/components/schemas/Publications", "ledger rows, oldest first"),
                         "401": UNAUTHORIZED,
+                        "404": NO_ROUTE,
                         "503": _json(ERROR, "a target could not be read"),
                     },
                 }

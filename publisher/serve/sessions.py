@@ -251,7 +251,7 @@ class Sessions:
             plan = make_plan(self.config, [session.spec], pool, offline=False)
             publication = plan.publications[0]
             session.publication.update(publishedTable=publication.table, rows=publication.rows)
-            if publication.status != "pending":
+            if publication.status not in ("pending", "unfinished"):
                 self._finish(session, "Complete", note=f"already published: {publication.status_detail}")
                 return
             outcome = apply_plan(
@@ -274,6 +274,8 @@ class Sessions:
             self._finish(session, "Failed", error=outcome.error.message)
         elif outcome.skipped:
             self._finish(session, "Complete", note="already published by another apply while this one ran")
+        elif publication.status == "unfinished":
+            self._finish(session, "Complete", note=f"published before, finished now: {publication.status_detail}")
         else:
             self._finish(session, "Complete")
 

@@ -15,15 +15,11 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,88 +28,15 @@ import yaml
 
 from tests.fixtures.hive import _unavailable
 from tests.resultfiles import write
-from tests.secrets import assert_no_secret
+from tests.serving import ROOT, TOKEN_ENV, Served, start, stop
 
 pytestmark = [pytest.mark.hive, pytest.mark.server, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-TOKEN_ENV = "PUBLISHER_TEST_SECRET"  # scanned for by tests/secrets.py
 DOC_BODY = json.loads(
     '{"connection": {"id": 1}, "path": ["default"], "table": "test_table", "action": "create", '
     '"inputFormat": "pqt", "flowNodeId": 27}'
 )
 """The platform documentation's own request body, published as is."""
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any
-    text: str
-
-
-@dataclass
-class Served:
-    url: str
-    token: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    root: Path
-    replies: list[str]
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        raw: bytes | None = None,
-        token: str | None = None,
-        auth: str | None = None,
-        content_type: str | None = "application/json",
-    ) -> Reply:
-        data = raw if raw is not None else None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        if data is not None and content_type:
-            request.add_header("Content-Type", content_type)
-        header = auth if auth is not None else f"Bearer {self.token if token is None else token}"
-        if header:
-            request.add_header("Authorization", header)
-        try:
-            with urllib.request.urlopen(request, timeout=120) as response:
-                status, text = response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            status, text = exc.code, exc.read().decode()
-        self.replies.append(text)
-        assert_no_secret(text, f"the reply to {method} {path}")
-        return Reply(status, json.loads(text) if text else None, text)
-
-    def put(self, job_group: int, body: Any, **options: Any) -> Reply:
-        return self.call("PUT", f"/v4/jobGroups/{job_group}/publish", body, **options)
-
-    def wait(self, job_group: int, timeout: float = 240) -> str:
-        """Polls the status string, as platform clients do, until it is final."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state = self.call("GET", f"/v4/jobGroups/{job_group}/status").body
-            if state in ("Complete", "Failed"):
-                return str(state)
-            time.sleep(0.5)
-        raise AssertionError(f"job group {job_group} still not finished after {timeout}s")
-
-    def publications(self, job_group: int) -> list[dict[str, Any]]:
-        reply = self.call("GET", f"/v4/jobGroups/{job_group}/publications")
-        assert reply.status == 200, reply.text
-        return list(reply.body["publications"])
-
-    def done(self, job_group: int) -> list[dict[str, Any]]:
-        return [p for p in self.publications(job_group) if p["state"] == "published"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _results(root: Path, job_group: int, flow_node_id: int, first: int, count: int) -> None:
@@ -145,43 +68,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             os.environ.pop(TOKEN_ENV, None)
         else:
             os.environ[TOKEN_ENV] = old
-
-
-def start(root: Path, token: str, log_name: str) -> Served:
-    """`publisher serve` in ``root`` on a free port, once /health answers."""
-    port = _free_port()
-    env = {**os.environ, TOKEN_ENV: token, "PYTHONPATH": str(ROOT)}
-    log = root / log_name
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "publisher", "serve", "--config", "publisher.yaml", "--port", str(port)],
-            cwd=root,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    served = Served(f"http://127.0.0.1:{port}", token, process, log, root, [])
-    deadline = time.monotonic() + 180
-    while True:
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop(served)
-            raise AssertionError(f"publisher serve is not up: {log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(served.url + "/health", timeout=2) as response:
-                if response.status == 200:
-                    return served
-        except OSError:
-            time.sleep(0.5)
-
-
-def stop(served: Served) -> None:
-    if served.process.poll() is None:
-        served.process.send_signal(signal.SIGTERM)
-        try:
-            served.process.wait(120)
-        except subprocess.TimeoutExpired:
-            served.process.kill()
-    assert_no_secret(served.log.read_text(errors="replace"), "the server's log")
 
 
 def test_documentation_body_is_published_as_is(served: Served) -> None:
