@@ -17,6 +17,7 @@ import pytest
 
 from publisher.inputs.config import load_config
 from publisher.inputs.spec import Spec, load_specs
+from publisher.model.errors import InvalidInput
 from publisher.model.target import ColumnState, TableState
 from publisher.model.vocabulary import ACTIONS, TARGET_FORMATS, TARGET_TYPES
 from publisher.planning.planner import plan_publication
@@ -47,8 +48,8 @@ CONNECTIONS = {"hive": "local", "redshift": "analytics"}
 DATABASES = {"hive": "default", "redshift": "dev"}
 
 
-def make_spec(tmp_path: Path, target: str, action: str, fmt: str) -> Spec:
-    source = f"source: {LOCATIONS[target]}\n" if target == "redshift" else ""
+def make_spec(tmp_path: Path, target: str, action: str, fmt: str, extra: str = "") -> Spec:
+    source = f"source: {LOCATIONS[target]}\n{extra}" if target == "redshift" else extra
     if action == "merge":
         source += "mergeKeys: [order_id]\n"
     table = "analytics.orders" if target == "redshift" else "orders"
@@ -111,6 +112,30 @@ def test_golden_plan(tmp_path: Path, target: str, action: str, fmt: str, monkeyp
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(text)
     assert text == golden.read_text()
+
+
+EVOLVING = [(t, a) for t in TARGET_TYPES for a in ("load", "truncateAndLoad", "merge")]
+
+
+@pytest.mark.parametrize(("target", "action"), EVOLVING, ids=["-".join(c) for c in EVOLVING])
+def test_golden_plan_add_columns(tmp_path: Path, target: str, action: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """onSchemaChange: addColumns into a table that lacks the results' status and has a note
+    column the results lack: status added before the rows move, note NULL in the new rows."""
+    monkeypatch.chdir(tmp_path)
+    spec = make_spec(tmp_path, target, action, "pqt", "onSchemaChange: addColumns\n")
+    seen = view(target, action)
+    assert seen.table is not None
+    note = ColumnState("note", "string" if target == "hive" else "character varying(20)")
+    seen = replace(seen, table=replace(seen.table, columns=(*seen.table.columns[:-1], note)))
+    publication = plan_publication(spec, make_results(target, "pqt"), seen, NOW)
+    text = publication_text(1, publication).replace(str(tmp_path) + "/", "") + "\n"
+    golden = GOLDEN / target / f"add_columns_{action}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+    without = make_spec(tmp_path, target, action, "pqt")
+    with pytest.raises(InvalidInput, match="missing column note .* extra column status .* onSchemaChange: addColumns"):
+        plan_publication(without, make_results(target, "pqt"), seen, NOW)
 
 
 def published_view(target: str, action: str, spec: Spec) -> TargetView:

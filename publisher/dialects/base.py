@@ -212,6 +212,10 @@ class Dialect:
         match = self._key_match("t", keys)
         return f"SELECT {names} FROM {self.table(relation)} t\nWHERE NOT EXISTS (SELECT 1 FROM {rows} r WHERE {match})"
 
+    def add_columns(self, relation: Relation, columns: tuple[ColumnDef, ...]) -> tuple[str, ...]:
+        """ALTER TABLE statements that add ``columns`` (none for none)."""
+        raise NotImplementedError
+
     def stage_rows(self, stage: Relation, source: LoadSource, spec: Spec) -> tuple[Step, ...]:
         """Steps that put the results' rows into the table ``stage``, shaped like the results
         (where the engine cannot join the results where they are)."""
@@ -227,6 +231,9 @@ class Dialect:
         by_name = {c.name: c for c in result_columns}
         parts = []
         for col in table_columns:
+            if col.name not in by_name:  # onSchemaChange: addColumns, a column the results lack
+                parts.append(f"CAST(NULL AS {col.type}) AS {self.quote(col.name)}")
+                continue
             found = by_name[col.name]
             name = self.quote(col.name)
             value = found.read or name

@@ -150,6 +150,12 @@ class Hive(Dialect):
         purpose = "replace the rows in one statement" if overwrite else "copy the rows"
         return (sql(f"{verb} ({names})\nSELECT {select}\nFROM {source.reference}", purpose),)
 
+    def add_columns(self, relation: Relation, columns: tuple[ColumnDef, ...]) -> tuple[str, ...]:
+        if not columns:
+            return ()
+        cols = ", ".join(f"{self.quote(c.name)} {c.type}" for c in columns)
+        return (f"ALTER TABLE {self.table(relation)} ADD COLUMNS ({cols})",)
+
     def create_like(self, relation: Relation, like: Relation) -> str:
         return f"CREATE TABLE {self.table(relation)} LIKE {self.table(like)}"
 

@@ -211,6 +211,10 @@ class Redshift(Dialect):
         head = f"COPY {into} ({names})\nFROM {self.literal(manifest)}\n"
         return Statement((head, *auth, f"\n{' '.join(options)}"), "load the manifest's files (COPY, in the engine)")
 
+    def add_columns(self, relation: Relation, columns: tuple[ColumnDef, ...]) -> tuple[str, ...]:
+        # Redshift adds one column per ALTER TABLE; inside the transaction, rolled back with it.
+        return tuple(f"ALTER TABLE {self.table(relation)} ADD COLUMN {self.quote(c.name)} {c.type}" for c in columns)
+
     def stage_rows(self, stage: Relation, source: LoadSource, spec: Spec) -> tuple[Step, ...]:
         # A table of the transaction's own, never committed: dropped before COMMIT, or rolled back.
         return (

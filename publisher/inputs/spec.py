@@ -50,6 +50,7 @@ class Spec:
     overwrite: str = "table"  # truncateAndLoad of a partitioned table: "table" or "partitions"
     layout: Layout = Layout()  # distStyle, distKey, sortKeys (Redshift; refused on Hive)
     merge_keys: tuple[str, ...] = ()  # merge: the columns that identify a row
+    on_schema_change: str = "fail"  # load, truncateAndLoad, merge: "fail" or "addColumns"
 
     @property
     def label(self) -> str:
@@ -225,6 +226,7 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
                 tuple(k.lower() for k in value.get("sortKeys", ())),
             ),
             merge_keys=tuple(k.lower() for k in value.get("mergeKeys", ())),
+            on_schema_change=value.get("onSchemaChange", "fail"),
         ),
         [],
     )
@@ -303,6 +305,14 @@ def _partition_keys(doc: Document) -> list[InvalidInput]:
             InvalidInput(
                 f"mergeKeys is for merge, not {action} (remove it, or make the action merge)",
                 doc.where(("mergeKeys",), key=True),
+            )
+        )
+    if "onSchemaChange" in value and action not in ("load", "truncateAndLoad", "merge"):
+        problems.append(
+            InvalidInput(
+                f"onSchemaChange is for load, truncateAndLoad and merge, not {action}: the other actions make "
+                "the table from the results (remove it)",
+                doc.where(("onSchemaChange",), key=True),
             )
         )
     seen: set[str] = set()

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput
-from publisher.model.plan import Step
+from publisher.model.plan import Step, sql
 from publisher.model.target import ColumnState, TableState
 from publisher.model.vocabulary import Action
 from publisher.planning import ledger
@@ -82,31 +82,72 @@ def missing_table(spec: Spec) -> InvalidInput:
     )
 
 
-def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> tuple[ColumnDef, ...]:
+@dataclass(frozen=True)
+class Fit:
+    """How the results go into an existing table: ``columns``, the table's columns in its order
+    (then those added), which the insert fills (``absent`` ones with NULL); ``added``, result
+    columns the table lacks, added before the rows move (onSchemaChange: addColumns)."""
+
+    columns: tuple[ColumnDef, ...]
+    added: tuple[ColumnDef, ...] = ()
+    absent: tuple[str, ...] = ()
+
+    def steps(self, ctx: Context) -> tuple[Step, ...]:
+        """ALTER TABLE ... ADD COLUMN(S), before any row moves."""
+        return tuple(
+            sql(text, "add the results' new columns to the table (onSchemaChange: addColumns)")
+            for text in ctx.dialect.add_columns(ctx.relation, self.added)
+        )
+
+    def notes(self, ctx: Context) -> tuple[str, ...]:
+        notes = []
+        if self.added:
+            shown = ", ".join(f"{c.name} {c.type}" for c in self.added)
+            kept = "" if ctx.dialect.transactional_ddl else " (they stay if the publication then fails)"
+            notes.append(f"columns added to the table: {shown}; its other rows read NULL there{kept}")
+        if self.absent:
+            notes.append(f"columns the results lack, NULL in the new rows: {', '.join(self.absent)}")
+        return tuple(notes)
+
+
+def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> Fit:
     """The existing table's columns, checked against the results; every difference in one error.
-    Offline, the results' columns (the plan says it assumed so)."""
+    With onSchemaChange: addColumns, result columns the table lacks are added, and table columns
+    the results lack are NULL in the new rows. Offline, the results' columns (the plan says it
+    assumed so)."""
     dialect, spec = ctx.dialect, ctx.spec
     if ctx.view is None or ctx.view.table is None:
-        return ctx.columns
+        return Fit(ctx.columns)
     table = tuple(ColumnDef(c.name.lower(), dialect.normalize_type(c.type)) for c in ctx.view.table.columns)
+    evolve = spec.on_schema_change == "addColumns"
     ours = {c.name: c for c in source_columns}
     theirs = {c.name: c for c in table}
-    problems = []
+    problems, absent = [], []
     static = ctx.partitioning.static
     for col in table:
         if col.name in static:
             continue  # its value is the spec's
         if col.name not in ours:
-            problems.append(f"missing column {col.name} {col.type} (in the table, not in the results)")
+            if evolve and col.name not in ctx.partitioning.names:
+                absent.append(col.name)
+            else:
+                problems.append(f"missing column {col.name} {col.type} (in the table, not in the results)")
         elif not dialect.loads_into(ours[col.name].type, col.type):
             problems.append(f"column {col.name}: results {ours[col.name].type} do not fit table {col.type}")
-    for col in source_columns:
-        if col.name not in theirs:
-            problems.append(f"extra column {col.name} {col.type} (in the results, not in the table)")
+    added = tuple(c for c in ctx.columns if c.name not in theirs)
+    if added and not evolve:
+        problems += [f"extra column {c.name} {c.type} (in the results, not in the table)" for c in added]
     if problems:
+        evolution = "" if evolve else "; onSchemaChange: addColumns adds new columns and fills missing ones with NULL"
         raise InvalidInput(
             f"{spec.action}: table {spec.relation} does not match the results: {'; '.join(problems)}. "
-            "dropAndLoad recreates the table from the results; createAndLoad publishes into a new table",
+            f"dropAndLoad recreates the table from the results; createAndLoad publishes into a new table{evolution}",
             spec.location,
         )
-    return table
+    if added and ctx.partitioning:
+        raise InvalidInput(
+            f"{spec.action}: onSchemaChange: addColumns on partitioned table {spec.relation} is not supported "
+            f"(new columns: {', '.join(c.name for c in added)}); dropAndLoad recreates the table from the results",
+            spec.location,
+        )
+    return Fit(table + added, added, tuple(absent))

@@ -25,8 +25,11 @@ class Load(Strategy):
         notes = ctx.unchecked_notes(values=ctx.dialect.stages_results)
         if ctx.view is None:
             notes += ("offline: assumed the table exists with the results' columns",)
+        fit = table_columns(ctx, source.columns)
+        notes += fit.notes(ctx)
         change = (
-            *ctx.insert(into, source, table_columns(ctx, source.columns)),
+            *fit.steps(ctx),
+            *ctx.insert(into, source, fit.columns),
             *ctx.check(into, plus=BEFORE),
         )
         return Body(

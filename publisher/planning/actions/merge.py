@@ -43,12 +43,14 @@ class Merge(TruncateAndLoad):
         dialect, relation, spec = ctx.dialect, ctx.relation, ctx.spec
         _refuse_unsupported(ctx)
         source = ctx.source()
-        target_cols = table_columns(ctx, source.columns)
+        fit = table_columns(ctx, source.columns)
+        target_cols = fit.columns
         keys = _keys(ctx, source.columns, target_cols)
         notes: tuple[str, ...] = (
             f"merge by {', '.join(keys)}: the results' rows replace the table's rows with the same key",
         )
         notes += ctx.unchecked_notes()  # the results' values are counted where they are staged
+        notes += fit.notes(ctx)
         if ctx.view is None:
             notes += ("offline: assumed the table exists with the results' columns",)
         common: dict[str, Any] = {
@@ -62,6 +64,7 @@ class Merge(TruncateAndLoad):
             values = count_check(dialect, stage, ctx.results, "check the staged rows and values")
             rows = dialect.table(stage)
             change: tuple[Step, ...] = (
+                *fit.steps(ctx),
                 *staged,
                 *((values,) if values else ()),
                 _check_keys(ctx, rows, keys),
@@ -87,6 +90,7 @@ class Merge(TruncateAndLoad):
         rebuild: tuple[Step, ...] = (
             _check_keys(ctx, rows, keys),
             _count_matched(ctx, rows, keys),
+            *fit.steps(ctx),  # before the twin is made LIKE the table
             sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
             sql(
                 f"INSERT INTO TABLE {dialect.table(twin)} ({', '.join(dialect.quote(c.name) for c in target_cols)})\n"

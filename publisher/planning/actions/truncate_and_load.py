@@ -34,13 +34,15 @@ class TruncateAndLoad(Strategy):
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         dialect, relation = ctx.dialect, ctx.relation
         source = ctx.source()
-        target_cols = table_columns(ctx, source.columns)
-        notes = ctx.unchecked_notes()
+        fit = table_columns(ctx, source.columns)
+        target_cols = fit.columns
+        notes = ctx.unchecked_notes() + fit.notes(ctx)
         if ctx.view is None:
             notes += ("offline: assumed the table exists with the results' columns",)
         table = ctx.view.table if ctx.view else None
         if dialect.transactional_ddl:
             change: tuple[Step, ...] = (
+                *fit.steps(ctx),
                 sql(dialect.delete_all(relation), "remove the old rows (readers keep seeing them until COMMIT)"),
                 *ctx.insert(relation, source, target_cols),
                 *ctx.check(relation),
@@ -59,12 +61,13 @@ class TruncateAndLoad(Strategy):
                 "partitions switch one after another: a reader during the switch may see some partitions' new rows "
                 "and others' old rows, never a partition without rows",
             )
-            change = partition_swap(ctx, source, target_cols, expected or ())
+            change = fit.steps(ctx) + partition_swap(ctx, source, target_cols, expected or ())
             return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
         if swappable(ctx, table):
             assert table is not None and table.location and ctx.view and ctx.view.namespace_location
             twin = ctx.made("__new")
             change = (
+                *fit.steps(ctx),  # before the twin is made LIKE the table
                 sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
                 *dialect.insert(twin, source, target_cols, ctx.spec),
                 *ctx.check(twin),
@@ -81,7 +84,11 @@ class TruncateAndLoad(Strategy):
                 "into a new table",
                 ctx.spec.location,
             )
-        change = (*dialect.insert(relation, source, target_cols, ctx.spec, overwrite=True), *ctx.check(relation))
+        change = (
+            *fit.steps(ctx),
+            *dialect.insert(relation, source, target_cols, ctx.spec, overwrite=True),
+            *ctx.check(relation),
+        )
         notes += ("INSERT OVERWRITE (planned offline): the live plan swaps locations or refuses an external table",)
         return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
 

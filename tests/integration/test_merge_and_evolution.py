@@ -242,3 +242,56 @@ def test_crash_at_every_step_then_reapply_merges_exactly_once(project: Project, 
         assert not [n for n in hive.tables() if "__" in n], f"leftovers after a crash at {where}"
         assert project.run("apply", "--force", "specs/a_base.yaml").code == 0
         time.sleep(1)  # a new second: a new plan stamp
+
+
+# --- onSchemaChange: addColumns ------------------------------------------------------------
+
+
+def make_narrow_table(target: Target) -> None:
+    """A table someone else made: id, name and a note column the results lack; one old row."""
+    if target.is_hive:
+        db = f"`{target.database}`"
+        target.engine.target.execute(f"CREATE TABLE {db}.`t` (id BIGINT, name STRING, note STRING) STORED AS PARQUET")
+        target.engine.target.execute(f"INSERT INTO {db}.`t` VALUES (-1, 'old', 'kept')")
+    else:
+        target.engine.execute(
+            f"CREATE TABLE {target.engine.qualified('t')} (id BIGINT, name VARCHAR(65535), note VARCHAR(20))"
+        )
+        target.engine.execute(f"INSERT INTO {target.engine.qualified('t')} VALUES (-1, 'old', 'kept')")
+
+
+def read(target: Target, query: str) -> list[tuple[Any, ...]]:
+    """Rows of ``query`` on table t (written {t}), values as text, sorted."""
+    if target.is_hive:
+        found = target.engine.target.fetch(query.format(t=target.engine.fresh("t")))
+    else:
+        found = target.engine.fetch(query.format(t=target.engine.qualified("t")))
+    return sorted((tuple(None if v is None else str(v) for v in row) for row in found), key=str)
+
+
+@pytest.mark.parametrize("action", ["load", "truncateAndLoad", "merge"])
+def test_add_columns_adds_the_results_new_columns_and_fills_missing_ones_with_null(target: Target, action: str) -> None:
+    """The results have amount, at, day and tags, which the table lacks; the table has note,
+    which the results lack. Without onSchemaChange: a plan error listing both; with addColumns:
+    the columns added, the old row reads NULL in them (kept by load and merge), new rows read
+    NULL in note, and their values are the results'."""
+    project = target.project
+    make_narrow_table(target)
+    publish(target, results(target, 1, 1, 4), 1)
+    target.spec("a", action, 1, **({"mergeKeys": ["id"]} if action == "merge" else {}))
+    refused = project.run("plan")
+    assert refused.code == 1
+    assert "extra column amount" in refused.err and "missing column note" in refused.err
+    assert "onSchemaChange: addColumns" in refused.err
+    target.spec("a", action, 1, onSchemaChange="addColumns", **({"mergeKeys": ["id"]} if action == "merge" else {}))
+    plan = project.run("plan")
+    assert plan.code == 0, plan.err
+    assert "columns added to the table: amount" in plan.out and "NULL in the new rows: note" in plan.out
+    result = project.run("apply")
+    assert result.code == 0, result.err
+    found = read(target, "SELECT id, name, note, amount, day FROM {t}")
+    new = [(str(r["id"]), r["name"], None, str(r["amount"]), str(r["day"])) for r in rows(1, 4)]
+    old = [("-1", "old", "kept", None, None)]
+    assert found == sorted(new + (old if action != "truncateAndLoad" else []), key=str)
+    again = project.run("plan")
+    assert "columns added" not in again.out, "the next plan finds the columns there"
