@@ -14,7 +14,7 @@ from publisher.inputs.config import load_config
 from publisher.inputs.spec import Spec, load_specs
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import Statement
-from publisher.model.target import Grant, Layout
+from publisher.model.target import ColumnFacts, ColumnState, Grant, KeyConstraint, Layout, TableFacts
 from publisher.planning.planner import plan_publication
 from publisher.reports.render import publication_text
 from tests.test_planner_golden import CASES, GOLDEN, NOW, make_results, make_spec, view
@@ -114,3 +114,68 @@ def test_keys_of_a_spec_that_writes_into_an_existing_table_are_a_note(
     assert any(
         "apply to tables the publisher creates: dev.analytics.orders keeps its own" in n for n in publication.notes
     )
+
+
+FACTS = TableFacts(
+    comment="Orders, one row per order (the sales team's)",
+    columns=(
+        ("order_id", ColumnFacts(comment="the order's id", encoding="az64", not_null=True, identity="1,1")),
+        ("customer_id", ColumnFacts(encoding="zstd", not_null=True, default="0")),
+        ("amount", ColumnFacts(comment="in EUR; 'gross'", encoding="az64")),
+        ("ordered_at", ColumnFacts(encoding="az64", not_null=True, default="getdate()")),
+        ("ship_date", ColumnFacts(encoding="az64", default="nextval('ship_seq'::regclass)")),
+        ("status", ColumnFacts(comment="C:\\codes", encoding="bytedict", default="'new'::character varying")),
+        ("region", ColumnFacts(comment="sales region", encoding="lzo")),
+    ),
+    keys=(KeyConstraint("PRIMARY KEY", ("order_id",)), KeyConstraint("UNIQUE", ("customer_id", "region"))),
+    foreign_keys=("orders_customer_fkey (customer_id) -> analytics.customers",),
+)
+
+
+def test_drop_and_load_keeps_comments_encodings_not_null_defaults_and_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each fact of the old table kept or not, and why, in the plan: comments (quoted as
+    literals; one with a backslash not kept), encodings of columns of the same type (one is
+    not Redshift's default, so they are pinned), NOT NULL only where the results count no NULL,
+    plain defaults of columns of the same type, the primary key; identity not kept."""
+    monkeypatch.chdir(tmp_path)
+    spec = make_spec(tmp_path, "redshift", "dropAndLoad", "pqt")
+    base = view("redshift", "dropAndLoad")
+    assert base.table is not None
+    columns = (*base.table.columns, ColumnState("region", "character varying(256)"))
+    table = replace(base.table, columns=columns, facts=FACTS)
+    publication = plan_publication(spec, make_results("redshift", "pqt"), replace(base, table=table), NOW)
+    golden(tmp_path, publication_text(1, publication), "dropAndLoad_pqt_definition_kept.txt")
+
+
+def test_encodings_that_are_redshifts_defaults_leave_the_new_table_encode_auto(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = make_spec(tmp_path, "redshift", "dropAndLoad", "pqt")
+    base = view("redshift", "dropAndLoad")
+    assert base.table is not None
+    facts = TableFacts(columns=(("order_id", ColumnFacts(encoding="az64")), ("status", ColumnFacts(encoding="lzo"))))
+    publication = plan_publication(
+        spec, make_results("redshift", "pqt"), replace(base, table=replace(base.table, facts=facts)), NOW
+    )
+    create = next(s.text for s in publication.steps if isinstance(s, Statement) and s.text.startswith("CREATE TABLE"))
+    assert "ENCODE" not in create
+    assert any("the new table is ENCODE AUTO" in n for n in publication.notes)
+
+
+def test_drop_and_load_of_a_table_other_tables_foreign_keys_refer_to_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = make_spec(tmp_path, "redshift", "dropAndLoad", "pqt")
+    base = view("redshift", "dropAndLoad")
+    assert base.table is not None
+    facts = TableFacts(referenced_by=("billing.invoices (invoices_order_fkey)",))
+    with pytest.raises(
+        InvalidInput, match=r"foreign keys of other tables refer to table .*billing.invoices.*truncateAndLoad"
+    ):
+        plan_publication(
+            spec, make_results("redshift", "pqt"), replace(base, table=replace(base.table, facts=facts)), NOW
+        )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.model.plan import Statement, Step
 from publisher.model.relation import Relation
-from publisher.model.target import NO_LAYOUT, Grant, Layout
+from publisher.model.target import NO_FACTS, NO_LAYOUT, Grant, Layout, TableFacts
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -59,6 +59,13 @@ class Dialect:
     """Publications lock a table of their own per target table (``lock``), whose rows their
     guard reads, rather than the ledger: publications into different tables do not wait for
     each other, and readers of the ledger (plan, status) never wait."""
+
+    keys_bind_tables: ClassVar[bool] = False
+    """FOREIGN KEYs of other tables block DROP TABLE and follow a renamed table
+    (``referencing_keys`` counts them)."""
+
+    encoding_keywords: ClassVar[dict[str, str]] = {}
+    """Column compression encodings as the catalog names them, and as ENCODE writes them."""
 
     views_bind_tables: ClassVar[bool] = False
     """Views are bound to the tables they read: DROP TABLE fails while one exists, and a
@@ -133,11 +140,14 @@ class Dialect:
         *,
         partitioned_by: tuple[ColumnDef, ...] = (),
         layout: Layout = NO_LAYOUT,
+        kept: TableFacts = NO_FACTS,
     ) -> str:
         """CREATE TABLE. ``partitioned_by``: Hive partition columns, stored apart from
         ``columns`` (which may list them too); ``layout``: distribution and sort keys, only
-        where the target has them (validation refuses them elsewhere)."""
+        where the target has them (validation refuses them elsewhere); ``kept``: columns'
+        encodings, NOT NULL and defaults, and key constraints, where the target reads them."""
         assert not layout, f"{self.title} tables have no distribution or sort keys"
+        assert kept == NO_FACTS, f"{self.title}: the publisher reads no column facts"
         names = {c.name for c in partitioned_by}
         cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in columns if c.name not in names)
         parts = ", ".join(f"{self.quote(c.name)} {c.type}" for c in partitioned_by)
@@ -152,6 +162,24 @@ class Dialect:
         raise NotImplementedError
 
     def set_owner(self, relation: Relation, owner: str) -> str:
+        raise NotImplementedError
+
+    def comment_on_table(self, relation: Relation, text: str) -> str:
+        raise NotImplementedError
+
+    def plain_default(self, expression: str) -> bool:
+        """Whether a column DEFAULT read from the catalog is one the publisher copies."""
+        return False
+
+    def default_encoding(self, sql_type: str, *, sort_key: bool) -> str | None:
+        """The encoding a column gets without ENCODE (as the catalog names it); None: unknown."""
+        return None
+
+    def comment_on_column(self, relation: Relation, column: str, text: str) -> str:
+        raise NotImplementedError
+
+    def referencing_keys(self, relation: Relation) -> str:
+        """A query of the number of FOREIGN KEYs of other tables that refer to the table."""
         raise NotImplementedError
 
     def bound_views(self, relation: Relation) -> str:

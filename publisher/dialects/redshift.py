@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.dialects import types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource
 from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import NO_LAYOUT, Grant, Layout
+from publisher.model.target import NO_FACTS, NO_LAYOUT, Grant, Layout, TableFacts
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -32,6 +33,21 @@ TEXT_FORMATS = frozenset({"csv", "json"})
 BY_POSITION_FORMATS = frozenset({"pqt", "csv"})
 """COPY maps Parquet and CSV columns by position; JSON and Avro 'auto' by name."""
 
+
+# A DEFAULT the publisher copies onto a replacement table: a constant (number, string, TRUE,
+# FALSE, NULL) or the current date or time, with casts, as pg_get_expr writes them. Other
+# expressions (functions of other objects, sequences) are named in the plan, not copied.
+_CONSTANT = r"(?:-?\d+(?:\.\d+)?|'(?:[^'\\]|'')*'|true|false|null)"
+_NOW = r"(?:getdate\(\)|sysdate|now\(\)|current_date|current_timestamp|\('now'::text\))"
+_CAST = r"(?:::[a-z][a-z ]*(?:\(\d+(?:,\s*\d+)?\))?)"
+PLAIN_DEFAULT = re.compile(rf"^\(*(?:{_CONSTANT}|{_NOW})(?:\)*{_CAST})*\)*$", re.IGNORECASE)
+
+# The encoding Redshift gives a column without ENCODE (in a table where some column has one;
+# ENCODE AUTO starts from the same): RAW for sort key columns and these types, AZ64 and LZO
+# for these (AWS, "Compression encodings"); other types: not known here.
+RAW_TYPES = ("BOOLEAN", "REAL", "DOUBLE PRECISION")
+AZ64_TYPES = ("SMALLINT", "INTEGER", "BIGINT", "DECIMAL", "DATE", "TIMESTAMP", "TIMESTAMPTZ")
+LZO_TYPES = ("CHAR", "VARCHAR")
 
 CHARACTER_TYPES = ("VARCHAR", "CHAR", "CHARACTER", "NVARCHAR", "NCHAR", "BPCHAR", "TEXT")
 
@@ -57,6 +73,18 @@ class Redshift(Dialect):
     transactional_ddl = True
     """CREATE, DROP and ALTER TABLE ... RENAME commit or roll back with the transaction.
     TRUNCATE is the exception (it commits at once), so it is never used."""
+
+    keys_bind_tables = True
+    """A FOREIGN KEY of another table blocks DROP TABLE (without CASCADE) and follows a
+    renamed table, though Redshift does not enforce it."""
+
+    encoding_keywords: ClassVar[dict[str, str]] = {
+        "none": "RAW", "raw": "RAW", "az64": "AZ64", "bytedict": "BYTEDICT", "delta": "DELTA",
+        "delta32k": "DELTA32K", "lzo": "LZO", "mostly8": "MOSTLY8", "mostly16": "MOSTLY16",
+        "mostly32": "MOSTLY32", "runlength": "RUNLENGTH", "text255": "TEXT255", "text32k": "TEXT32K",
+        "zstd": "ZSTD",
+    }  # fmt: skip
+    """format_encoding() names RAW 'none'; ENCODE AUTO is a table's, not a column's."""
 
     locks_per_table = True
     """LOCK takes a table's exclusive lock until COMMIT (Redshift has no row locks): locking the
@@ -93,9 +121,23 @@ class Redshift(Dialect):
         *,
         partitioned_by: tuple[ColumnDef, ...] = (),
         layout: Layout = NO_LAYOUT,
+        kept: TableFacts = NO_FACTS,
     ) -> str:
         assert not partitioned_by, "the spec schema refuses partitions on Redshift"
-        cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in columns)
+        lines = []
+        for c in columns:
+            facts = kept.column(c.name)
+            line = f"  {self.quote(c.name)} {c.type}"
+            if facts.default is not None:
+                assert self.plain_default(facts.default), facts.default
+                line += f" DEFAULT {facts.default}"
+            if facts.encoding is not None:
+                line += f" ENCODE {self.encoding_keywords[facts.encoding]}"
+            if facts.not_null:
+                line += " NOT NULL"
+            lines.append(line)
+        lines += [f"  {k.kind} ({', '.join(self.quote(c) for c in k.columns)})" for k in kept.keys]
+        cols = ",\n".join(lines)
         keys = []
         if layout.dist_style:
             keys.append(f"DISTSTYLE {layout.dist_style}")
@@ -105,6 +147,32 @@ class Redshift(Dialect):
             keys.append(f"SORTKEY ({', '.join(self.quote(k) for k in layout.sort_keys)})")
         attributes = "".join(f"\n{k}" for k in keys)
         return f"CREATE TABLE {self.table(relation)} (\n{cols}\n){attributes}"
+
+    def plain_default(self, expression: str) -> bool:
+        """Whether a DEFAULT read from the catalog is one the publisher copies (PLAIN_DEFAULT)."""
+        return PLAIN_DEFAULT.match(expression.strip()) is not None
+
+    def default_encoding(self, sql_type: str, *, sort_key: bool) -> str | None:
+        """The encoding (as format_encoding names it) a column gets without ENCODE; None: unknown."""
+        name = sql_type.strip().upper().split("(")[0]
+        if sort_key or name in RAW_TYPES:
+            return "none"
+        return "az64" if name in AZ64_TYPES else "lzo" if name in LZO_TYPES else None
+
+    def comment_on_table(self, relation: Relation, text: str) -> str:
+        return f"COMMENT ON TABLE {self.table(relation)} IS {self.literal(text)}"
+
+    def comment_on_column(self, relation: Relation, column: str, text: str) -> str:
+        return f"COMMENT ON COLUMN {self.table(relation)}.{self.quote(column)} IS {self.literal(text)}"
+
+    def referencing_keys(self, relation: Relation) -> str:
+        return (
+            "SELECT COUNT(*) FROM pg_catalog.pg_constraint k\n"
+            "JOIN pg_catalog.pg_class c ON k.confrelid = c.oid\n"
+            "JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid\n"
+            f"WHERE n.nspname = {self.literal(relation.schema or 'public')} AND c.relname = "
+            f"{self.literal(relation.name)} AND k.contype = 'f' AND k.conrelid <> k.confrelid"
+        )
 
     def bound_views(self, relation: Relation) -> str:
         # A view's rewrite rule depends on the tables it reads; late-binding views record none.

@@ -12,7 +12,15 @@ from publisher.engines.redshift_grants import parse_grants
 from publisher.model import vocabulary
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnState, DistStyle, Layout, TableState
+from publisher.model.target import (
+    ColumnFacts,
+    ColumnState,
+    DistStyle,
+    KeyConstraint,
+    Layout,
+    TableFacts,
+    TableState,
+)
 
 # pg_catalog tables and format_type() exist on Redshift; sqlalchemy-redshift's reflection
 # queries Redshift-only columns instead, and information_schema hides other users' tables.
@@ -72,6 +80,63 @@ WHERE n.nspname = %s AND c.relkind = 'r'
 ORDER BY c.relname, a.attsortkeyord
 """
 DIST_STYLES: dict[int, DistStyle] = {0: "EVEN", 1: "KEY", 8: "ALL"}
+# What each column carries beyond its type: NOT NULL, the default's text (pg_get_expr, as
+# pg_dump reads it; an identity column's is "identity"(table oid, column, 'seed,step')), the
+# comment (pg_description by the column's number; 0 is the table's own).
+COLUMN_FACTS_SQL = """
+SELECT c.relname, a.attnum, a.attname, a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), ds.description
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_catalog.pg_class'::regclass
+  AND ds.objsubid = a.attnum
+WHERE n.nspname = %s AND c.relkind = 'r'
+UNION ALL
+SELECT c.relname, 0, NULL, false, NULL, ds.description
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
+JOIN pg_catalog.pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_catalog.pg_class'::regclass
+  AND ds.objsubid = 0
+WHERE n.nspname = %s AND c.relkind = 'r'
+ORDER BY 1, 2
+"""
+# Column encodings: attencodingtype is Redshift's (pg_attribute has it there, not in
+# PostgreSQL); pg_attribute_info carries it on both, and format_encoding() names it ('none' is RAW).
+ENCODINGS_SQL = """
+SELECT c.relname, a.attname, pg_catalog.format_encoding(a.attencodingtype::integer)
+FROM pg_attribute_info a
+JOIN pg_catalog.pg_class c ON a.attrelid = c.oid
+JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
+WHERE n.nspname = %s AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+"""
+# PRIMARY KEY, UNIQUE and FOREIGN KEY constraints of each table, one row per column
+# (conkey's order kept as text: Redshift has no array_position).
+CONSTRAINTS_SQL = """
+SELECT c.relname, t.conname, t.contype, array_to_string(t.conkey, ','), a.attnum, a.attname,
+       rn.nspname, r.relname
+FROM pg_catalog.pg_constraint t
+JOIN pg_catalog.pg_class c ON t.conrelid = c.oid
+JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
+JOIN pg_catalog.pg_attribute a ON a.attrelid = t.conrelid AND a.attnum = ANY (t.conkey)
+LEFT JOIN pg_catalog.pg_class r ON t.confrelid = r.oid
+LEFT JOIN pg_catalog.pg_namespace rn ON r.relnamespace = rn.oid
+WHERE n.nspname = %s AND c.relkind = 'r' AND t.contype IN ('p', 'u', 'f')
+ORDER BY 1, 2, 5
+"""
+# FOREIGN KEYs of other tables (any schema) that refer to each table of the schema: they
+# block its DROP, as bound views do.
+REFERENCED_BY_SQL = """
+SELECT c.relname, fn.nspname, f.relname, t.conname
+FROM pg_catalog.pg_constraint t
+JOIN pg_catalog.pg_class c ON t.confrelid = c.oid
+JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
+JOIN pg_catalog.pg_class f ON t.conrelid = f.oid
+JOIN pg_catalog.pg_namespace fn ON f.relnamespace = fn.oid
+WHERE n.nspname = %s AND t.contype = 'f' AND t.conrelid <> t.confrelid
+ORDER BY 1, 2, 3, 4
+"""
+IDENTITY_DEFAULT = re.compile(r"""^"?identity"?\(.*'(\d+)\s*,\s*(\d+)'""", re.IGNORECASE | re.DOTALL)
 TABLES_SQL = """
 SELECT c.relname FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
@@ -205,7 +270,69 @@ class RedshiftTarget:
         for name, layout in self._layouts(relation).items():
             if name in states:
                 states[name] = replace(states[name], layout=layout)
+        for name, facts in self._facts(relation).items():
+            if name in states:
+                states[name] = replace(states[name], facts=facts)
         return states
+
+    def _facts(self, relation: Relation) -> dict[str, TableFacts]:
+        schema = relation.schema or "public"
+        comments: dict[str, str | None] = {}
+        columns: dict[str, dict[str, ColumnFacts]] = {}
+        for table, _, column, not_null, default, comment in self._cursor(COLUMN_FACTS_SQL, (schema, schema)).fetchall():
+            name = str(table).lower()
+            cols = columns.setdefault(name, {})
+            if column is None:
+                comments[name] = None if comment is None else str(comment)
+                continue
+            text = None if default is None else str(default)
+            identity = IDENTITY_DEFAULT.match(text) if text else None
+            cols[str(column).lower()] = ColumnFacts(
+                comment=None if comment is None else str(comment),
+                not_null=bool(not_null),
+                default=None if identity else text,
+                identity=f"{identity.group(1)},{identity.group(2)}" if identity else None,
+            )
+        encodings: dict[str, dict[str, str]] = {}
+        for table, column, encoding in self._cursor(ENCODINGS_SQL, (schema,)).fetchall():
+            if encoding is not None:
+                encodings.setdefault(str(table).lower(), {})[str(column).lower()] = str(encoding).lower()
+        keys, own_fks = self._constraints(schema)
+        referenced: dict[str, list[str]] = {}
+        for table, other_schema, other, constraint in self._cursor(REFERENCED_BY_SQL, (schema,)).fetchall():
+            referenced.setdefault(str(table).lower(), []).append(f"{other_schema}.{other} ({constraint})")
+        facts: dict[str, TableFacts] = {}
+        for name, cols in columns.items():
+            found = encodings.get(name, {})
+            facts[name] = TableFacts(
+                comment=comments.get(name),
+                columns=tuple((c, replace(f, encoding=found.get(c))) for c, f in cols.items()),
+                keys=tuple(keys.get(name, ())),
+                foreign_keys=tuple(own_fks.get(name, ())),
+                referenced_by=tuple(referenced.get(name, ())),
+                encodings_read=bool(found),
+            )
+        return facts
+
+    def _constraints(self, schema: str) -> tuple[dict[str, list[KeyConstraint]], dict[str, list[str]]]:
+        """PRIMARY KEY and UNIQUE constraints by table; FOREIGN KEYs described, by table."""
+        found: dict[tuple[str, str], tuple[str, list[int], dict[int, str], str]] = {}
+        for table, name, kind, conkey, attnum, column, ref_schema, ref_table in self._cursor(
+            CONSTRAINTS_SQL, (schema,)
+        ).fetchall():
+            order = [int(n) for n in str(conkey).strip("{}").split(",") if n.strip()]
+            target = f"{ref_schema}.{ref_table}" if ref_table is not None else ""
+            entry = found.setdefault((str(table).lower(), str(name)), (str(kind), order, {}, target))
+            entry[2][int(attnum)] = str(column).lower()
+        keys: dict[str, list[KeyConstraint]] = {}
+        fks: dict[str, list[str]] = {}
+        for (table, name), (kind, order, names, target) in found.items():
+            cols = tuple(names[n] for n in order if n in names)
+            if kind == "f":
+                fks.setdefault(table, []).append(f"{name} ({', '.join(cols)}) -> {target}")
+            else:
+                keys.setdefault(table, []).append(KeyConstraint("PRIMARY KEY" if kind == "p" else "UNIQUE", cols))
+        return keys, fks
 
     def _layouts(self, relation: Relation) -> dict[str, Layout]:
         found: dict[str, tuple[int, list[str], list[str]]] = {}

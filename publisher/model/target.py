@@ -55,6 +55,51 @@ NO_LAYOUT = Layout()
 
 
 @dataclass(frozen=True)
+class ColumnFacts:
+    """Redshift: what a column of an existing table carries beyond its name and type."""
+
+    comment: str | None = None
+    encoding: str | None = None  # format_encoding(): lzo, az64, none (RAW), ...; None: not read
+    not_null: bool = False
+    default: str | None = None  # the engine's text of the DEFAULT expression (identity columns: None)
+    identity: str | None = None  # IDENTITY (seed, step) as "seed,step"
+
+
+KeyKind = Literal["PRIMARY KEY", "UNIQUE"]
+
+
+@dataclass(frozen=True)
+class KeyConstraint:
+    """A PRIMARY KEY or UNIQUE constraint (Redshift: informational, not enforced)."""
+
+    kind: KeyKind
+    columns: tuple[str, ...]
+
+    def describe(self) -> str:
+        return f"{self.kind} ({', '.join(self.columns)})"
+
+
+@dataclass(frozen=True)
+class TableFacts:
+    """Redshift, read at plan time: the table's comment, its columns' comments, encodings,
+    NOT NULL, defaults and identity, its key constraints, and the foreign keys that refer to
+    it or that it has."""
+
+    comment: str | None = None
+    columns: tuple[tuple[str, ColumnFacts], ...] = ()  # by column name, in the table's order
+    keys: tuple[KeyConstraint, ...] = ()
+    foreign_keys: tuple[str, ...] = ()  # its own FOREIGN KEYs, described ("fk (a) -> schema.table")
+    referenced_by: tuple[str, ...] = ()  # FOREIGN KEYs of other tables to it: "schema.table (constraint)"
+    encodings_read: bool = True  # False: the catalog showed none (pg_attribute_info shows a user its own tables)
+
+    def column(self, name: str) -> ColumnFacts:
+        return dict(self.columns).get(name, ColumnFacts())
+
+
+NO_FACTS = TableFacts()
+
+
+@dataclass(frozen=True)
 class TableState:
     """An existing table: its columns in order and, where known, its storage format."""
 
@@ -73,6 +118,7 @@ class TableState:
     grants: tuple[Grant, ...] = ()  # Redshift: privileges granted to others than the owner
     ungranted: tuple[str, ...] = ()  # Redshift: granted privileges the publisher does not copy, described
     layout: Layout = Layout()  # Redshift: distribution and sort keys (AUTO and none: empty)
+    facts: TableFacts | None = None  # Redshift: comments, encodings, NOT NULL, defaults, keys; None: not read
 
     def unsupported_shape(self) -> str | None:
         """What about this table the actions that write into it cannot keep their promise on."""

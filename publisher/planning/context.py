@@ -9,7 +9,7 @@ from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import Layout
+from publisher.model.target import NO_FACTS, Layout, TableFacts
 from publisher.planning.partitions import Partitioning
 from publisher.planning.view import TargetView
 from publisher.results import Results
@@ -86,13 +86,17 @@ class Context:
             return None
         return sql(self.dialect.drop_table(relation, if_exists=True), "drop it")
 
-    def create(self, relation: Relation, purpose: str, layout: Layout | None = None) -> Statement:
-        """CREATE TABLE with the results' columns, partitioned as planned, and ``layout`` (by
-        default the spec's)."""
+    def create(
+        self, relation: Relation, purpose: str, layout: Layout | None = None, kept: TableFacts = NO_FACTS
+    ) -> Statement:
+        """CREATE TABLE with the results' columns, partitioned as planned, ``layout`` (by
+        default the spec's), and what ``kept`` keeps of an old table's columns and keys."""
         layout = self.spec.layout if layout is None else layout
         check_layout(self, layout)
         partitioned_by = tuple(ColumnDef(c.name, c.type) for c in self.partitioning.columns)
-        statement = self.dialect.create_table(relation, self.columns, partitioned_by=partitioned_by, layout=layout)
+        statement = self.dialect.create_table(
+            relation, self.columns, partitioned_by=partitioned_by, layout=layout, kept=kept
+        )
         return sql(statement, purpose, undo=self.undo_create(relation))
 
     def table_columns(self, columns: tuple[ColumnDef, ...]) -> tuple[ColumnDef, ...]:

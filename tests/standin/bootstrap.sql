@@ -47,14 +47,69 @@ CREATE TABLE redshift_standin.table_keys (
     relid      oid PRIMARY KEY,
     diststyle  text NOT NULL CHECK (diststyle IN ('AUTO', 'EVEN', 'KEY', 'ALL')),
     distkey    name,
-    sortkeys   name[] NOT NULL
+    sortkeys   name[] NOT NULL,
+    encodings  jsonb NOT NULL DEFAULT '{}'  -- column name -> ENCODE given in CREATE TABLE
 );
 GRANT SELECT ON redshift_standin.table_keys TO PUBLIC;
 
-CREATE FUNCTION redshift_standin.record_table_keys(rel regclass, style text, dist name, sorts name[])
+-- Column encodings: ENCODE per column, cut off by the proxy and recorded above. Which types
+-- take which encoding (Redshift's "Compression encodings" table; a mismatch is refused as
+-- Redshift refuses it), and what a column without ENCODE gets (Redshift's documented
+-- assignment: RAW for sort key columns, BOOLEAN, REAL and DOUBLE PRECISION; AZ64 for
+-- SMALLINT, INTEGER, BIGINT, DECIMAL, DATE, TIMESTAMP, TIMESTAMPTZ; LZO for CHAR and
+-- VARCHAR; the stand-in says RAW for the others). pg_attribute_info.attencodingtype holds a
+-- number (the stand-in's own numbering) that pg_catalog.format_encoding() names, as on
+-- Redshift; RAW is named 'none'.
+CREATE TABLE redshift_standin.encodings (
+    id        integer PRIMARY KEY,
+    name      text NOT NULL UNIQUE,  -- as format_encoding() names it
+    keyword   text NOT NULL UNIQUE,  -- as ENCODE takes it
+    types     name[]                 -- the types it takes; NULL: every type
+);
+INSERT INTO redshift_standin.encodings VALUES
+    (0, 'none', 'raw', NULL),
+    (1, 'bytedict', 'bytedict', '{int2,int4,int8,numeric,float4,float8,bpchar,varchar,date,timestamp,timestamptz}'),
+    (2, 'delta', 'delta', '{int2,int4,int8,numeric,date,timestamp}'),
+    (3, 'delta32k', 'delta32k', '{int4,int8,numeric,date,timestamp}'),
+    (4, 'lzo', 'lzo', '{int2,int4,int8,numeric,bpchar,varchar,date,timestamp,timestamptz,super}'),
+    (5, 'mostly8', 'mostly8', '{int2,int4,int8,numeric}'),
+    (6, 'mostly16', 'mostly16', '{int4,int8,numeric}'),
+    (7, 'mostly32', 'mostly32', '{int8,numeric}'),
+    (8, 'runlength', 'runlength', '{int2,int4,int8,numeric,float4,float8,bool,bpchar,varchar,date,timestamp,timestamptz}'),
+    (9, 'text255', 'text255', '{varchar}'),
+    (10, 'text32k', 'text32k', '{varchar}'),
+    (11, 'zstd', 'zstd', '{int2,int4,int8,numeric,float4,float8,bool,bpchar,varchar,date,timestamp,timestamptz,super}'),
+    (12, 'az64', 'az64', '{int2,int4,int8,numeric,date,timestamp,timestamptz}');
+GRANT SELECT ON redshift_standin.encodings TO PUBLIC;
+
+CREATE FUNCTION pg_catalog.format_encoding(integer) RETURNS text
+LANGUAGE sql STABLE AS $$ SELECT name FROM redshift_standin.encodings WHERE id = $1 $$;
+
+-- The type name an encoding is checked against (SUPER is a domain over jsonb here).
+CREATE FUNCTION redshift_standin.encoding_type(typid oid) RETURNS name
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN typid = 'pg_catalog.super'::regtype THEN 'super'::name ELSE typname END
+    FROM pg_catalog.pg_type WHERE oid = typid
+$$;
+
+CREATE FUNCTION redshift_standin.encoding_of(typid oid, given text, sortkey boolean) RETURNS integer
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN given IS NOT NULL THEN (SELECT id FROM redshift_standin.encodings WHERE keyword = given)
+        WHEN sortkey THEN 0
+        WHEN redshift_standin.encoding_type(typid) IN ('int2', 'int4', 'int8', 'numeric', 'date', 'timestamp',
+                                                       'timestamptz') THEN 12
+        WHEN redshift_standin.encoding_type(typid) IN ('bpchar', 'varchar') THEN 4
+        ELSE 0
+    END
+$$;
+
+CREATE FUNCTION redshift_standin.record_table_keys(rel regclass, style text, dist name, sorts name[],
+                                                   encodings jsonb DEFAULT '{}')
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
     col name;
+    enc record;
 BEGIN
     FOREACH col IN ARRAY array_remove(sorts || dist, NULL) LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = col AND attnum > 0
@@ -62,9 +117,22 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = '42703', MESSAGE = format('column "%s" does not exist', col);
         END IF;
     END LOOP;
-    INSERT INTO redshift_standin.table_keys VALUES (rel, style, dist, sorts)
+    FOR enc IN
+        SELECT e.key AS col, e.value AS keyword, redshift_standin.encoding_type(a.atttypid) AS typ, x.types
+        FROM jsonb_each_text(encodings) e
+        LEFT JOIN pg_attribute a ON a.attrelid = rel AND a.attname = e.key AND a.attnum > 0 AND NOT a.attisdropped
+        LEFT JOIN redshift_standin.encodings x ON x.keyword = e.value
+    LOOP
+        IF enc.typ IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = '42703', MESSAGE = format('column "%s" does not exist', enc.col);
+        ELSIF enc.types IS NOT NULL AND NOT enc.typ = ANY(enc.types) THEN
+            RAISE EXCEPTION USING ERRCODE = '0A000',
+                MESSAGE = format('invalid encoding type specified for column "%s"', enc.col);
+        END IF;
+    END LOOP;
+    INSERT INTO redshift_standin.table_keys VALUES (rel, style, dist, sorts, encodings)
     ON CONFLICT (relid) DO UPDATE SET diststyle = excluded.diststyle, distkey = excluded.distkey,
-        sortkeys = excluded.sortkeys;
+        sortkeys = excluded.sortkeys, encodings = excluded.encodings;
 END
 $$;
 
@@ -82,9 +150,19 @@ SELECT a.attrelid, a.attname, a.atttypid, a.attstattarget, a.attlen, a.attnum, a
        a.atthasmissing, a.attidentity, a.attgenerated, a.attisdropped, a.attislocal, a.attinhcount,
        a.attcollation, a.attacl, a.attoptions, a.attfdwoptions,
        coalesce(k.distkey = a.attname, false) AS attisdistkey,
-       coalesce(array_position(k.sortkeys, a.attname), 0) AS attsortkeyord
+       coalesce(array_position(k.sortkeys, a.attname), 0) AS attsortkeyord,
+       redshift_standin.encoding_of(a.atttypid, k.encodings ->> a.attname::text,
+                                    coalesce(array_position(k.sortkeys, a.attname), 0) > 0) AS attencodingtype
 FROM pg_catalog.pg_attribute a LEFT JOIN redshift_standin.table_keys k ON k.relid = a.attrelid;
 GRANT SELECT ON redshift_standin.pg_attribute_info TO PUBLIC;
+
+-- Identity columns: the proxy writes a column's IDENTITY (seed, step) as
+-- DEFAULT "identity"(0, 0, 'seed,step'::text), the expression Redshift's pg_attrdef shows for
+-- one (Redshift's first two arguments are the table's OID and the column's index). The values
+-- come from one sequence for all such columns: unique and increasing, not seed + n * step.
+CREATE SEQUENCE redshift_standin.identity_seq;
+CREATE FUNCTION pg_catalog."identity"(oid, integer, text) RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER AS $$ SELECT nextval('redshift_standin.identity_seq') $$;
 
 -- Serializable isolation violations on demand ------------------------------------------------
 -- Redshift aborts one of two conflicting transactions with error 1023 (SQLSTATE XX000, message

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 # Cheap pre-check: a query without these words needs no lexing at all.
-_MAYBE_SPECIAL = re.compile(r"copy|truncate|append|commit|end|distkey|diststyle|sortkey", re.IGNORECASE)
+_MAYBE_SPECIAL = re.compile(r"copy|truncate|append|commit|end|distkey|diststyle|sortkey|encode|identity", re.IGNORECASE)
 
 _SIMPLE = re.compile(
     r"""
@@ -93,7 +93,7 @@ def split_statements(sql: str) -> list[str]:
 
 def classify(sql: str) -> str | None:
     """'copy', 'truncate', 'append', 'commit' or 'keys' (CREATE TABLE with distribution or sort
-    keys) for the statements the proxy runs itself, else None."""
+    keys, column encodings or identity columns) for the statements the proxy runs itself, else None."""
     if not _MAYBE_SPECIAL.search(sql):
         return None
     tokens = tokenize(sql)
@@ -106,7 +106,7 @@ def classify(sql: str) -> str | None:
     if (tokens[0].is_word("commit") or tokens[0].is_word("end")) and len(tokens) <= 2:
         return "commit"  # COMMIT, END, COMMIT WORK, COMMIT TRANSACTION
     creates_table = tokens[0].is_word("create") and any(t.is_word("table") for t in tokens[1:4])
-    if creates_table and any(t.is_word("diststyle", "distkey", "sortkey") for t in tokens):
+    if creates_table and any(t.is_word("diststyle", "distkey", "sortkey", "encode", "identity") for t in tokens):
         return "keys"
     if len(tokens) > 4 and tokens[0].is_word("alter") and tokens[1].is_word("table"):
         for i in range(3, len(tokens) - 1):

@@ -1111,3 +1111,71 @@ def test_a_view_bound_to_a_table_blocks_its_drop_and_follows_its_rename(conn: An
     assert [f"{table}_r", schema, f"{table}_v"] in run(conn, DEPENDENT_VIEWS_SQL, (schema,))
     run(conn, f"DROP VIEW {table}_v")
     run(conn, f"DROP TABLE {table}_r")
+
+
+# --- 12. column encodings, identity columns, comments, defaults, keys ----------------------------
+
+
+def test_column_encodings_identity_and_definition_read_as_redshifts_catalog_shows_them(conn: Any, table: str) -> None:
+    """CREATE TABLE with ENCODE per column and IDENTITY (seed, step) runs; the publisher's
+    catalog queries read, as on Redshift: format_encoding(attencodingtype) from
+    pg_attribute_info (the ENCODE given, else Redshift's assignment by type: RAW for a sort key
+    column and BOOLEAN, AZ64 for numbers and dates, LZO for text), also after a rename; the
+    identity column's default as "identity"(..., 'seed,step'); NOT NULL, a plain default,
+    comments, keys, and a foreign key of another table to it (which blocks its DROP)."""
+    from publisher.engines.redshift import (
+        COLUMN_FACTS_SQL,
+        CONSTRAINTS_SQL,
+        ENCODINGS_SQL,
+        IDENTITY_DEFAULT,
+        REFERENCED_BY_SQL,
+    )
+
+    conn.autocommit = True
+    run(
+        conn,
+        f"CREATE TABLE {table} (id BIGINT IDENTITY(5, 2), name VARCHAR(20) DEFAULT 'x' ENCODE zstd NOT NULL, "
+        f"n INTEGER, flag BOOLEAN, day DATE, PRIMARY KEY (id), UNIQUE (name, n)) SORTKEY (n)",
+    )
+    run(conn, f"COMMENT ON TABLE {table} IS 'the table''s'")
+    run(conn, f"COMMENT ON COLUMN {table}.name IS 'a name'")
+    run(conn, f"ALTER TABLE {table} RENAME TO {table}_r")
+    run(conn, f"CREATE TABLE {table}_ref (k BIGINT REFERENCES {table}_r (id))")
+    (schema,) = run(conn, "SELECT current_schema()")[0]
+    encodings = {r[1]: r[2] for r in run(conn, ENCODINGS_SQL, (schema,)) if r[0] == f"{table}_r"}
+    assert encodings == {"id": "az64", "name": "zstd", "n": "none", "flag": "none", "day": "az64"}
+    facts = [r for r in run(conn, COLUMN_FACTS_SQL, (schema, schema)) if r[0] == f"{table}_r"]
+    assert [r[2:] for r in facts[:3]] == [
+        [None, False, None, "the table's"],
+        ["id", True, facts[1][4], None],
+        ["name", True, "'x'::character varying", "a name"],
+    ]
+    identity = IDENTITY_DEFAULT.match(facts[1][4])
+    assert identity is not None and identity.groups() == ("5", "2"), facts[1][4]
+    keys = {(r[1], r[2], r[5]) for r in run(conn, CONSTRAINTS_SQL, (schema,)) if r[0] == f"{table}_r"}
+    assert {(k, c) for _, k, c in keys} == {("p", "id"), ("u", "name"), ("u", "n")}
+    assert [f"{table}_r", schema, f"{table}_ref"] in [r[:3] for r in run(conn, REFERENCED_BY_SQL, (schema,))]
+    run(conn, f"INSERT INTO {table}_r (name) VALUES ('a')")
+    run(conn, f"INSERT INTO {table}_r (name) VALUES ('b')")
+    ids = [r[0] for r in run(conn, f"SELECT id FROM {table}_r ORDER BY id")]
+    assert ids[1] > ids[0]  # generated, increasing (the stand-in's values are not 5, 7, ...)
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"DROP TABLE {table}_r")
+    assert "because other objects depend on it" in server_error(excinfo)["M"]
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ("a VARCHAR(10) ENCODE az64", 'invalid encoding type specified for column "a"'),
+        ("a INTEGER ENCODE text255", 'invalid encoding type specified for column "a"'),
+        ("a INTEGER ENCODE snappy", 'invalid encoding type specified for column "a" (snappy)'),
+        ("a INTEGER IDENTITY(1)", "the stand-in implements IDENTITY (seed, step) with two integers only"),
+    ],
+)
+def test_column_encodings_redshift_refuses_are_refused(conn: Any, table: str, column: str, message: str) -> None:
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"CREATE TABLE {table} ({column})")
+    assert server_error(excinfo)["M"] == message
+    conn.rollback()
+    assert run(conn, "SELECT COUNT(*) FROM pg_class WHERE relname = %s", (table,)) == [[0]]

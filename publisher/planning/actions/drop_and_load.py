@@ -12,6 +12,7 @@ from publisher.model.relation import Relation
 from publisher.model.target import Layout, TableState
 from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
+from publisher.planning.actions.kept_definition import kept_definition, kept_state
 from publisher.planning.context import Body, Context
 from publisher.planning.recovery import drop_if_there, exists, interrupted_names
 from publisher.planning.view import names_for
@@ -33,6 +34,15 @@ class DropAndLoad(Strategy):
                 "the views, or recreate them WITH NO SCHEMA BINDING (late-binding)",
                 ctx.spec.location,
             )
+        if table is not None and table.facts is not None and table.facts.referenced_by:
+            # DROP TABLE fails while another table's FOREIGN KEY refers to it (CASCADE would drop
+            # the constraint of another team's table), as with bound views.
+            raise InvalidInput(
+                f"dropAndLoad: foreign keys of other tables refer to table {ctx.relation} "
+                f"({', '.join(table.facts.referenced_by)}): it cannot be dropped without dropping them; "
+                "truncateAndLoad replaces its rows and keeps them",
+                ctx.spec.location,
+            )
         if table is not None and table.owner_only:
             raise InvalidInput(
                 f"dropAndLoad: table {ctx.relation} is owned by {table.owner}: only that user or a superuser "
@@ -49,18 +59,14 @@ class DropAndLoad(Strategy):
         old = ctx.made("__old")
         access, not_copied = kept_access(ctx, new)
         layout, layout_notes = kept_layout(ctx)
-        notes += not_copied + layout_notes
-        if table_exists:
-            # Not read, so not kept: said rather than lost without a word.
-            notes += (
-                "the replacement is built from the results' schema: the old table's column comments, defaults, "
-                "constraints, identity columns and encodings are not carried over",
-            )
+        kept = kept_definition(ctx, new, layout)
+        notes += not_copied + layout_notes + kept.notes
         change = (
-            ctx.create(new, "build the replacement beside the table", layout),
+            ctx.create(new, "build the replacement beside the table", layout, kept.facts),
             *ctx.insert(new, source, ctx.columns),
             *ctx.check(new),
             *access,
+            *kept.comments,
             *swap(ctx, new, old, table_exists),
         )
         after: tuple[Step, ...] = ()
@@ -79,7 +85,8 @@ class DropAndLoad(Strategy):
         if state is None or old is None:
             return state
         layout, _ = kept_layout(ctx)
-        return replace(state, owner=old.owner, owner_only=old.owner_only, grants=old.grants, layout=layout)
+        facts = kept_state(ctx, kept_definition(ctx, ctx.made("__new"), layout))
+        return replace(state, owner=old.owner, owner_only=old.owner_only, grants=old.grants, layout=layout, facts=facts)
 
     def leftovers(self, ctx: Context) -> tuple[Step, ...]:
         # An apply stopped between the swap's COMMIT and the old table's drop leaves
@@ -171,6 +178,9 @@ def swap(ctx: Context, new: Relation, old: Relation, table_exists: bool) -> tupl
         if dialect.views_bind_tables:
             purpose = "check that no view is bound to the table (one made since the plan would follow it aside)"
             no_views = (Statement((dialect.bound_views(relation),), purpose, checks=("rows",), expect=(0,)),)
+        if dialect.keys_bind_tables:
+            purpose = "check that no other table's foreign key refers to the table (it would block the drop)"
+            no_views += (Statement((dialect.referencing_keys(relation),), purpose, checks=("rows",), expect=(0,)),)
         return (
             *no_views,
             sql(dialect.rename(relation, old.name), "move the old table aside (ROLLBACK on failure moves it back)"),
