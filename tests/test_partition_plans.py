@@ -81,6 +81,16 @@ CASES_PARTITIONED = {
         {"partition": {"dt": "2026-12-01"}},
         replace(table(("dt",), (DT,)), partitions=("dt=2026-11-30",)),
     ),
+    "merge_dynamic": (
+        "merge",
+        {"mergeKeys": ["order_id", "ship_date"]},
+        replace(table(("ship_date",)), partitions=SHIP_DATES),
+    ),
+    "merge_static": (
+        "merge",
+        {"mergeKeys": ["order_id"], "partition": {"dt": "2026-12-01"}},
+        replace(table(("dt",), (DT,)), partitions=("dt=2026-11-30",)),
+    ),
 }
 
 
@@ -137,6 +147,12 @@ REFUSED = {
         {"overwrite": "partitions", "partitionBy": ["ship_date"]},
         table(()),
         "table default.orders is not partitioned, but the spec gives partitionBy",
+    ),
+    "merge keys without the partition column": (
+        "merge",
+        {"mergeKeys": ["order_id"]},
+        table(("ship_date",)),
+        "mergeKeys must include its partition columns (ship_date missing)",
     ),
     "every column a partition": (
         "createAndLoad",

@@ -234,11 +234,35 @@ class Dialect:
         match = self._key_match("t", keys)
         return f"SELECT COUNT(*) FROM {self.table(relation)} t\nWHERE EXISTS (SELECT 1 FROM {rows} r WHERE {match})"
 
-    def unmatched_rows(self, relation: Relation, rows: str, keys: tuple[str, ...], columns: tuple[str, ...]) -> str:
-        """SELECT of the table's rows whose key is not among ``rows``' keys: those a merge keeps."""
+    def unmatched_rows(
+        self, relation: Relation, rows: str, keys: tuple[str, ...], columns: tuple[str, ...], within: tuple[str, ...]
+    ) -> str:
+        """SELECT of the table's rows whose key is not among ``rows``' keys: those a merge keeps;
+        ``within``: only in the partitions (of these columns) that ``rows`` touch."""
         names = ", ".join(f"t.{self.quote(c)}" for c in columns)
+        touched = f"EXISTS (SELECT 1 FROM {rows} r WHERE {self._key_match('t', within)})\n  AND " if within else ""
         match = self._key_match("t", keys)
-        return f"SELECT {names} FROM {self.table(relation)} t\nWHERE NOT EXISTS (SELECT 1 FROM {rows} r WHERE {match})"
+        return (
+            f"SELECT {names} FROM {self.table(relation)} t\n"
+            f"WHERE {touched}NOT EXISTS (SELECT 1 FROM {rows} r WHERE {match})"
+        )
+
+    def rows_within(self, relation: Relation, rows: str, within: tuple[str, ...]) -> str:
+        """The table's rows in the partitions (of columns ``within``) that ``rows`` touch."""
+        match = self._key_match("t", within)
+        return f"SELECT COUNT(*) FROM {self.table(relation)} t\nWHERE EXISTS (SELECT 1 FROM {rows} r WHERE {match})"
+
+    def insert_select(
+        self,
+        into: Relation,
+        columns: tuple[ColumnDef, ...],
+        query: str,
+        partition: tuple[tuple[str, str | None], ...] = (),
+        *,
+        overwrite: bool = False,
+    ) -> str:
+        """INSERT INTO ``into`` (``columns``) the rows of ``query``, into their partitions."""
+        raise NotImplementedError
 
     def add_columns(self, relation: Relation, columns: tuple[ColumnDef, ...]) -> tuple[str, ...]:
         """ALTER TABLE statements that add ``columns`` (none for none)."""

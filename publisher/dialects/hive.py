@@ -135,6 +135,19 @@ class Hive(Dialect):
         overwrite: bool = False,
         partition: tuple[tuple[str, str | None], ...] = (),
     ) -> tuple[Step, ...]:
+        select = f"SELECT {self.select_list(source.columns, table_columns)}\nFROM {source.reference}"
+        purpose = "replace the rows in one statement" if overwrite else "copy the rows"
+        return (sql(self.insert_select(into, table_columns, select, partition, overwrite=overwrite), purpose),)
+
+    def insert_select(
+        self,
+        into: Relation,
+        columns: tuple[ColumnDef, ...],
+        query: str,
+        partition: tuple[tuple[str, str | None], ...] = (),
+        *,
+        overwrite: bool = False,
+    ) -> str:
         verb = "INSERT OVERWRITE TABLE" if overwrite else "INSERT INTO TABLE"
         if partition:
             spec_text = ", ".join(
@@ -145,10 +158,8 @@ class Hive(Dialect):
             verb = f"{verb} {self.table(into)}"
         # The column list makes the insert match by name: by position, Spark would put a
         # DOUBLE into a BIGINT column without complaint.
-        names = ", ".join(self.quote(c.name) for c in table_columns)
-        select = self.select_list(source.columns, table_columns)
-        purpose = "replace the rows in one statement" if overwrite else "copy the rows"
-        return (sql(f"{verb} ({names})\nSELECT {select}\nFROM {source.reference}", purpose),)
+        names = ", ".join(self.quote(c.name) for c in columns)
+        return f"{verb} ({names})\n{query}"
 
     def add_columns(self, relation: Relation, columns: tuple[ColumnDef, ...]) -> tuple[str, ...]:
         if not columns:

@@ -156,12 +156,67 @@ def test_merge_into_an_orc_table_someone_else_made_keeps_its_format(project: Pro
 
 
 @pytest.mark.hive
-def test_a_partitioned_or_external_table_is_refused_at_plan_time(
+def test_merge_into_a_partitioned_table_rebuilds_only_the_partitions_the_results_touch(
+    project: Project, hive: HiveEngine
+) -> None:
+    """Ids 1..60 over 30 days; results: ids 1..10 with other values, and new ids 101..105, on
+    days 1..15. Those 15 partitions are merged; the other 15 keep their rows and their folders."""
+    from tests.integration.test_partitions import seed_partitioned
+
+    use(project, hive)
+    old = seed_partitioned(project, hive, 1, 60)
+    db = f"`{hive.database}`"
+
+    def location(day: str) -> str:
+        return str(hive.target.fetch(f"DESCRIBE FORMATTED {db}.`t` PARTITION (day='{day}')"))
+
+    untouched = "2026-01-21"  # ids 20 and 50
+    before = location(untouched)
+    new = rows(1, 10, tricky=True) + rows(101, 5, tricky=True)
+    folder = project.results(2, 1)
+    write(folder, "pqt", 1, 10, 1, tricky=True)
+    (folder / "part-00000.parquet").rename(folder / "a.parquet")
+    write(folder, "pqt", 101, 5, 1, tricky=True)
+    spec(project, hive, "b", "merge", "pqt", 2, mergeKeys=["id", "day"])
+    result = project.run("apply")
+    assert result.code == 0, result.err
+    assert "partitions 15 replaced, 0 added, 0 dropped" in result.out
+    assert table_rows(hive, "t") == expected(merged(old, new))
+    assert location(untouched) == before, "a partition the results do not touch keeps its folder"
+    assert not [n for n in hive.tables() if "__" in n]
+
+
+@pytest.mark.hive
+def test_merge_into_a_static_partition_keeps_the_others(project: Project, hive: HiveEngine) -> None:
+    use(project, hive)
+    db = f"`{hive.database}`"
+    hive.target.execute(
+        f"CREATE TABLE {db}.`t` (id BIGINT, name STRING, amount DECIMAL(10,2), at TIMESTAMP, day DATE, "
+        "tags ARRAY<STRING>) PARTITIONED BY (dt STRING) STORED AS PARQUET"
+    )
+    hive.target.execute(f"INSERT INTO {db}.`t` PARTITION (dt='a') VALUES (1, 'in a', NULL, NULL, NULL, NULL)")
+    hive.target.execute(f"INSERT INTO {db}.`t` PARTITION (dt='b') VALUES (1, 'in b', NULL, NULL, NULL, NULL)")
+    hive.target.execute(f"INSERT INTO {db}.`t` PARTITION (dt='b') VALUES (99, 'kept', NULL, NULL, NULL, NULL)")
+    data = write(project.results(2, 1), "pqt", 1, 3)
+    spec(project, hive, "b", "merge", "pqt", 2, mergeKeys=["id"], partition={"dt": "b"})
+    result = project.run("apply")
+    assert result.code == 0, result.err
+    found = hive.target.fetch(f"SELECT dt, id, name FROM {hive.fresh('t')}")
+    by_partition = sorted((str(d), int(i), str(n)) for d, i, n in found)
+    want = [("a", 1, "in a"), ("b", 99, "kept")] + [("b", r["id"], r["name"]) for r in data]
+    assert by_partition == sorted(want)
+
+
+@pytest.mark.hive
+def test_a_partitioned_table_without_its_partition_keys_or_an_external_table_is_refused(
     project: Project, hive: HiveEngine, tmp_path: Path
 ) -> None:
     use(project, hive)
     db = f"`{hive.database}`"
-    hive.target.execute(f"CREATE TABLE {db}.`p` (id BIGINT, name STRING) PARTITIONED BY (day DATE) STORED AS PARQUET")
+    hive.target.execute(
+        f"CREATE TABLE {db}.`p` (id BIGINT, name STRING, amount DECIMAL(10,2), at TIMESTAMP, tags ARRAY<STRING>) "
+        "PARTITIONED BY (day DATE) STORED AS PARQUET"
+    )
     hive.target.execute(
         f"CREATE EXTERNAL TABLE {db}.`e` (id BIGINT, name STRING, amount DECIMAL(10,2), at TIMESTAMP, day DATE, "
         f"tags ARRAY<STRING>) STORED AS PARQUET LOCATION 'file://{tmp_path / 'external'}'"
@@ -171,7 +226,7 @@ def test_a_partitioned_or_external_table_is_refused_at_plan_time(
     spec(project, hive, "e", "merge", "pqt", 2, table="e")
     result = project.run("plan")
     assert result.code == 1
-    assert "partitioned Hive tables are not merged yet; truncateAndLoad with overwrite: partitions" in result.err
+    assert "mergeKeys must include its partition columns (day missing)" in result.err
     assert "merge: table" in result.err and "is external" in result.err
 
 

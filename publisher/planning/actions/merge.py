@@ -20,16 +20,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from publisher.dialects.base import ColumnDef, count_capture, count_check
+from publisher.dialects.base import ColumnDef, LoadSource, count_capture, count_check
 from publisher.model.errors import InvalidInput
-from publisher.model.plan import CheckKeys, Statement, Step, sql
+from publisher.model.plan import CheckKeys, CheckLocation, Statement, Step, sql
 from publisher.model.relation import Relation
-from publisher.planning.actions.base import table_columns
-from publisher.planning.actions.truncate_and_load import TruncateAndLoad, location_swap, swappable
+from publisher.planning.actions.base import Fit, table_columns
+from publisher.planning.actions.truncate_and_load import TruncateAndLoad, location_swap, swappable, switch
 from publisher.planning.context import Body, Context
+from publisher.planning.view import new_location
 
 BEFORE = "before"
 MATCHED = "replaced"
+WITHIN = "in_partitions"
 
 
 class Merge(TruncateAndLoad):
@@ -82,40 +84,87 @@ class Merge(TruncateAndLoad):
                 sql(dialect.drop_table(stage), "drop the staged rows"),
             )
             return Body(source.steps, **common, change=change, notes=notes)
-        table = ctx.view.table if ctx.view else None
-        # The results' keys as the table's types (the staging table may hold raw values: Avro timestamps).
-        key_cols = tuple(c for c in target_cols if c.name in keys)
-        rows = f"(SELECT {dialect.select_list(source.columns, key_cols)} FROM {source.reference})"
-        twin = ctx.made("__new")
-        rebuild: tuple[Step, ...] = (
-            _check_keys(ctx, rows, keys),
-            _count_matched(ctx, rows, keys),
-            *fit.steps(ctx),  # before the twin is made LIKE the table
-            sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
-            sql(
-                f"INSERT INTO TABLE {dialect.table(twin)} ({', '.join(dialect.quote(c.name) for c in target_cols)})\n"
-                + dialect.unmatched_rows(relation, rows, keys, tuple(c.name for c in target_cols)),
-                "copy the table's rows the results do not replace",
-            ),
-            *dialect.insert(twin, source, target_cols, spec),
-            *_check_rows(ctx, twin),
-        )
-        if not swappable(ctx, table):
-            notes += ("offline: the live plan swaps the table to the twin's location, or refuses an external table",)
-            return Body(source.steps, **common, change=rebuild, notes=notes)
-        assert table is not None and table.location and ctx.view and ctx.view.namespace_location
+        return _rebuild(ctx, source, fit, keys, common, notes)
+
+
+def _rebuild(
+    ctx: Context, source: LoadSource, fit: Fit, keys: tuple[str, ...], common: dict[str, Any], notes: tuple[str, ...]
+) -> Body:
+    """Where DDL is not transactional (Hive): the table rebuilt into a twin, then swapped in;
+    a partitioned table's twin holds only the partitions the results touch, switched one by one."""
+    dialect, relation, part = ctx.dialect, ctx.relation, ctx.partitioning
+    table = ctx.view.table if ctx.view else None
+    types = {c.name: c.type for c in fit.columns} | {c.name: c.type for c in part.columns}
+    # The results' keys as the table's types (the staging table may hold raw values: Avro
+    # timestamps), and a static partition's value as one more key column.
+    keyed = dialect.select_list(source.columns, tuple(c for c in fit.columns if c.name in keys))
+    keyed += "".join(
+        f", CAST({dialect.literal(v)} AS {types[n]}) AS {dialect.quote(n)}" for n, v in part.static.items()
+    )
+    rows = f"(SELECT {keyed} FROM {source.reference})"
+    matching = keys + tuple(part.static)
+    inserted = ctx.table_columns(fit.columns)  # as an insert lists them: static partition columns left out
+    kept = dialect.unmatched_rows(relation, rows, matching, tuple(c.name for c in inserted), within=part.names)
+    partition = tuple((c.name, c.value) for c in part.columns)
+    twin = ctx.made("__new")
+    steps: list[Step] = [_check_keys(ctx, rows, keys), _count_matched(ctx, rows, matching)]
+    if part:
+        touched = "count the table's rows in the partitions the results touch (only those are rebuilt)"
+        steps.append(sql(dialect.rows_within(relation, rows, part.names), touched, capture=WITHIN))
+    steps += [
+        *fit.steps(ctx),  # before the twin is made LIKE the table
+        sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
+        sql(
+            dialect.insert_select(twin, inserted, kept, partition),
+            "copy the table's rows the results do not replace"
+            + (", in the partitions the results touch" if part else ""),
+        ),
+        *ctx.insert(twin, source, fit.columns),
+        *_check_rows(ctx, twin, WITHIN if part else BEFORE),
+    ]
+    if not swappable(ctx, table):
+        notes += ("offline: the live plan swaps the table to the twin's location, or refuses an external table",)
+        return Body(source.steps, **common, change=tuple(steps), notes=notes)
+    assert table is not None and table.location and ctx.view and ctx.view.namespace_location
+    if not part:
         notes += ("the whole table is rebuilt beside it (its cost grows with the table, not with the results)",)
-        change = rebuild + location_swap(ctx, twin, table.location, ctx.view.namespace_location)
+        swap = location_swap(ctx, twin, table.location, ctx.view.namespace_location)
+        change = (*steps, *swap)
         return Body(source.steps, **common, change=change, location_before=table.location, notes=notes)
+    notes += (
+        "the partitions the results touch are rebuilt beside the table (found at apply), then switched one "
+        "after another: a reader may see some merged and others not yet, never a partition without rows; "
+        "every other partition is kept",
+    )
+    trash = ctx.made("__old")
+    change = (
+        *steps,
+        CheckLocation(
+            relation.database,
+            twin.name,
+            new_location(ctx.view.namespace_location, twin),
+            "check the new rows are where planned",
+        ),
+        sql(
+            dialect.create_like(trash, relation),
+            "an empty table to hand the replaced partitions' folders to (they are deleted with it)",
+            undo=ctx.undo_create(trash),
+        ),
+        switch(ctx, twin, trash, None),
+        *_check_rows(ctx, relation, BEFORE),
+    )
+    return Body(source.steps, **common, change=change, notes=notes)
 
 
 def _refuse_unsupported(ctx: Context) -> None:
     """Table shapes a merge cannot keep its promise on, refused with the alternative."""
     spec, table = ctx.spec, ctx.view.table if ctx.view else None
-    if ctx.partitioning:
+    outside = [c for c in ctx.partitioning.dynamic if c not in spec.merge_keys]
+    if outside:
         raise InvalidInput(
-            f"merge into {ctx.relation}: partitioned Hive tables are not merged yet; "
-            "truncateAndLoad with overwrite: partitions replaces the results' partitions",
+            f"merge into partitioned table {ctx.relation}: mergeKeys must include its partition columns "
+            f"({', '.join(outside)} missing): a key then lives in one partition, and only the partitions the "
+            "results touch are rebuilt",
             spec.location,
         )
     if table is not None and ctx.dialect.location_swap and not swappable(ctx, table):
@@ -170,8 +219,9 @@ def _count_matched(ctx: Context, rows: str, keys: tuple[str, ...]) -> Statement:
     )
 
 
-def _check_rows(ctx: Context, relation: Relation) -> tuple[Statement, ...]:
-    """The table (or twin) holds its rows before, minus those replaced, plus the results'."""
-    purpose = "check the rows: before - replaced + the results'"
-    found = count_check(ctx.dialect, relation, ctx.results, purpose, plus=BEFORE, values=False)
+def _check_rows(ctx: Context, relation: Relation, before: str = BEFORE) -> tuple[Statement, ...]:
+    """The table (or twin) holds its rows before (``before``: of the whole table, or of the
+    partitions the results touch), minus those replaced, plus the results'."""
+    purpose = f"check the rows: {before} - replaced + the results'"
+    found = count_check(ctx.dialect, relation, ctx.results, purpose, plus=before, values=False)
     return () if found is None else (replace(found, minus=MATCHED),)

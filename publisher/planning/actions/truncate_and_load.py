@@ -97,8 +97,10 @@ class TruncateAndLoad(Strategy):
         twin = made["new"]
         if ctx.partitioning and ctx.view is not None and ctx.view.namespace_location:
             if exists(ctx, made["old"]):
-                # The trash is made once the twin is loaded and checked: finish the switch.
-                step = switch(ctx, twin, made["old"], interrupted.row_count)
+                # The trash is made once the twin is loaded and checked: finish the switch. (A
+                # merge's twin holds the table's kept rows too: no count of the results' rows.)
+                rows = interrupted.row_count if ctx.spec.action == "truncateAndLoad" else None
+                step = switch(ctx, twin, made["old"], rows)
                 return Recovery((step,), "complete")
             if exists(ctx, twin):
                 # Nothing switched yet: the twin's folders are its own, and go with it.
@@ -178,8 +180,9 @@ def partition_swap(
 
 
 def drop_others(ctx: Context) -> bool:
-    """Whether partitions the results lack are dropped: overwrite: table, without a static partition."""
-    return ctx.spec.overwrite == "table" and not ctx.partitioning.static
+    """Whether partitions the results lack are dropped: truncateAndLoad with overwrite: table,
+    without a static partition (a merge keeps every partition the results do not touch)."""
+    return ctx.spec.action == "truncateAndLoad" and ctx.spec.overwrite == "table" and not ctx.partitioning.static
 
 
 def switch(
