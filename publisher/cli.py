@@ -249,7 +249,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             for e in done:
                 rows = "?" if e.row_count is None else f"{e.row_count:,}"
                 same = "" if e.spec_hash == spec.content_hash else " (from an earlier version of the spec)"
-                print(f"{head} published {str(e.published_at)[:19]} UTC into {e.published_table}, {rows} rows{same}")
+                found = f" ({e.detail})" if e.detail else ""
+                when = str(e.published_at)[:19]
+                print(f"{head} published {when} UTC into {e.published_table}, {rows} rows{found}{same}")
             if view.entries[-1].state == "pending":
                 print(
                     f"{head} interrupted at {str(view.entries[-1].published_at)[:19]} UTC: the next apply recovers it"

@@ -206,7 +206,9 @@ def ledger_rows(
         target = pool.target(connection)
         if not target.namespace_exists(home) or home.name not in target.table_names(home):
             continue
-        rows = ledger.parse(target.fetch(ledger.select_where(dialect, home, column, value)))
+        state = target.table_state(home, exists=True)
+        lacks = ledger.lacking(tuple(c.name for c in state.columns)) if state else ()
+        rows = ledger.parse(target.fetch(ledger.select_where(dialect, home, column, value, lacks)))
         found += [(connection, e) for e in rows]
     return sorted(found, key=lambda ce: (str(ce[1].published_at), ce[1].state == "done"))
 

@@ -109,6 +109,7 @@ class Executor:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     serial: threading.Lock = field(default_factory=threading.Lock)  # shared by parallel executors
     captured: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    outcome: list[str] = field(default_factory=list)  # what the steps found, for the ledger's detail
     _publication: Publication | None = field(default=None, init=False, repr=False)  # the one running
     retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
     """Pauses before each run again of a transaction aborted for a conflict (Redshift's
@@ -130,6 +131,7 @@ class Executor:
         which the transaction's own tidy-up may have deleted) are written again first."""
         undo: list[Statement] = []
         self.captured = {}
+        self.outcome = []
         steps = publication.steps
         resume = 0  # where a conflict restarts: the first step after the last COMMIT
         in_transaction = False
@@ -210,7 +212,9 @@ class Executor:
         if isinstance(step, TakeLock):
             return table_lock.take(self.target, self.dialect, step, self.run_id, self._note)
         if isinstance(step, SwitchPartitions):
-            return switch_partitions(self.target, self.dialect, step)
+            switched = switch_partitions(self.target, self.dialect, step)
+            self.outcome.append(switched)
+            return switched
         if isinstance(step, CheckKeys):
             return self._check_keys(step)
         if isinstance(step, CheckLocation):
@@ -223,13 +227,20 @@ class Executor:
             return None
         statement = self.render(step)
         if not step.counts:
-            self.target.execute(statement)
+            try:
+                self.target.execute(statement)
+            except Exception as exc:
+                if step.exists_ok and "already exists" in str(exc).lower():
+                    return None  # another apply did it first
+                raise
             return None
         row = tuple(int(v) for v in self.target.fetch(statement)[0])
         if step.guard and row[0]:
             raise AlreadyPublished()
         if step.capture:
             self.captured[step.capture] = row
+        if step.reports:
+            self.outcome.append(f"{step.reports}: {row[0]:,}")
         if step.checks:
             self._check(step, row)
         return row[0]
@@ -277,9 +288,11 @@ class Executor:
         """The statement with its run-time values, each as a literal of the target's dialect."""
         return "".join(p if isinstance(p, str) else self.dialect.literal(self._value(p)) for p in step.sql)
 
-    def _value(self, param: Param) -> str | int:
+    def _value(self, param: Param) -> str | int | None:
         if param.kind == "run_id":
             return self.run_id
+        if param.kind == "outcome":
+            return "; ".join(self.outcome) or None
         if param.kind == "now":
             return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
         if param.kind == "captured":

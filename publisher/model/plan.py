@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args
 PLAN_FORMAT_VERSION = 2
 """2: typed steps and parameters (1 had markers in SQL text and a fingerprint only)."""
 
-ParamKind = Literal["run_id", "now", "captured", "secret"]
+ParamKind = Literal["run_id", "now", "captured", "secret", "outcome"]
 PARAM_KINDS: tuple[ParamKind, ...] = get_args(ParamKind)
 
 
@@ -25,7 +25,8 @@ class Param:
 
     ``run_id``: the apply's run id. ``now``: the UTC time of the step. ``captured``: the
     first count an earlier step captured under ``name``. ``secret``: the environment
-    variable ``name``; only credential slots hold one.
+    variable ``name``; only credential slots hold one. ``outcome``: what the publication's
+    steps found (the rows a merge replaced, the partitions switched), as text, or NULL.
     """
 
     kind: ParamKind
@@ -54,7 +55,9 @@ class Statement:
     into one table at once). ``after_publish``: runs after the publication committed (dropping
     what the swap put aside); a failure there is a warning, not a failed publication: the
     publication stands, and the next plan finishes the step. ``begins``: opens a transaction,
-    where the executor starts it again when the engine aborts it for a conflict.
+    where the executor starts it again when the engine aborts it for a conflict. ``exists_ok``:
+    an error that what it adds already exists means done (two applies upgrading one ledger).
+    ``reports``: a count query whose first value the ledger's ``outcome`` records under this label.
     """
 
     sql: tuple[SqlPart, ...]
@@ -70,6 +73,8 @@ class Statement:
     serial: bool = False
     after_publish: bool = False
     begins: bool = False
+    exists_ok: bool = False
+    reports: str = ""
 
     @property
     def secrets(self) -> tuple[str, ...]:

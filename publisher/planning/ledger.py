@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from publisher.dialects import Dialect
+from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
 from publisher.model.plan import Param, PublicationId, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
@@ -39,8 +40,12 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("spec_b64", "text"),
     ("run_id", "text"),
     ("published_at", "timestamp"),
+    ("detail", "text"),
 )
 NAMES = tuple(name for name, _ in COLUMNS)
+ADDED_LATER = ("detail",)
+"""Columns that ledgers made by earlier versions lack: read as NULL there, and added by the
+next apply (``upgrade``)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class Entry:
     spec_b64: str
     run_id: str
     published_at: datetime | str
+    detail: str | None = None  # what apply found: the rows a merge replaced, the partitions switched
 
     @property
     def id(self) -> PublicationId:
@@ -90,14 +96,38 @@ def parse(rows: list[tuple[Any, ...]]) -> list[Entry]:
     return [Entry(*row) for row in rows]
 
 
-def select_all(dialect: Dialect, ledger: Relation) -> str:
-    return f"SELECT {', '.join(NAMES)} FROM {dialect.table(ledger)}"
+def select_all(dialect: Dialect, ledger: Relation, lacking: tuple[str, ...] = ()) -> str:
+    """Every row; ``lacking``: columns an older ledger does not have yet, read as NULL."""
+    names = ", ".join("NULL" if n in lacking else n for n in NAMES)
+    return f"SELECT {names} FROM {dialect.table(ledger)}"
 
 
-def select_where(dialect: Dialect, ledger: Relation, column: str, value: int | str) -> str:
+def select_where(
+    dialect: Dialect, ledger: Relation, column: str, value: int | str, lacking: tuple[str, ...] = ()
+) -> str:
     """The rows whose ``column`` (one of NAMES) equals ``value``, a literal of the dialect."""
     assert column in NAMES, column
-    return f"{select_all(dialect, ledger)}\nWHERE {dialect.quote(column)} = {dialect.literal(value)}"
+    return f"{select_all(dialect, ledger, lacking)}\nWHERE {dialect.quote(column)} = {dialect.literal(value)}"
+
+
+def lacking(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns added later that a ledger with ``columns`` lacks."""
+    present = {c.lower() for c in columns}
+    return tuple(n for n in ADDED_LATER if n not in present)
+
+
+def upgrade(dialect: Dialect, ledger: Relation, missing: tuple[str, ...]) -> tuple[Step, ...]:
+    """Adds the columns an older ledger lacks. Two applies may both add one: the second finds
+    it there, which is what it wanted (``exists_ok``)."""
+    return tuple(
+        sql(
+            dialect.add_columns(ledger, (ColumnDef(name, dialect.ledger_types[dict(COLUMNS)[name]]),))[0],
+            f"add the ledger's {name} column (ledgers of earlier versions lack it)",
+            serial=True,
+            exists_ok=True,
+        )
+        for name in missing
+    )
 
 
 def ensure(dialect: Dialect, ledger: Relation) -> tuple[Step, ...]:
@@ -186,12 +216,19 @@ def record(
         spec_b64=content,
     )
     parts: list[SqlPart] = [f"INSERT INTO {dialect.insert_target(ledger, NAMES)}\nVALUES ("]
-    for name in NAMES[:-2]:
+    for name in NAMES:
         if name == "rows_before" and rows_before:
-            parts += [Param("captured", rows_before), ", "]
+            parts.append(Param("captured", rows_before))
+        elif name == "run_id":
+            parts.append(Param("run_id"))
+        elif name == "published_at":
+            parts += ["CAST(", Param("now"), " AS TIMESTAMP)"]
+        elif name == "detail":
+            # What the steps found (rows replaced, partitions switched), known when 'done' is written.
+            parts.append(Param("outcome") if state == "done" else "NULL")
         else:
-            parts.append(f"{dialect.literal(values[name])}, ")
-    parts += [Param("run_id"), ", CAST(", Param("now"), " AS TIMESTAMP))"]
+            parts.append(dialect.literal(values[name]))
+        parts.append(", " if name != NAMES[-1] else ")")
     purpose = "record the publication in the ledger" if state == "done" else "record the publish as started"
     return Statement(_joined(parts), purpose, serial=True)
 

@@ -239,6 +239,8 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     steps: list[Step] = []
     if view is None or not view.ledger_exists:
         steps.extend(ledger.ensure(dialect, home))
+    else:
+        steps.extend(ledger.upgrade(dialect, home, view.ledger_lacks))
     if dialect.transactional_ddl:
         # Objects outside the database (the COPY manifest) are written before the transaction.
         steps.extend(body.prepare)

@@ -41,6 +41,7 @@ class Snapshot:
     _namespaces: dict[tuple[int, str, str | None], Namespace] = field(default_factory=dict)
     _tables: dict[tuple[int, Relation], TableState | None] = field(default_factory=dict)
     _ledgers: dict[int, list[ledger.Entry] | None] = field(default_factory=dict)
+    _ledger_lacks: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     def namespace(self, spec: Spec, relation: Relation) -> Namespace:
         key = (spec.connection.id, relation.database, relation.schema)
@@ -77,9 +78,12 @@ class Snapshot:
         key = spec.connection.id
         if key not in self._ledgers:
             home = ledger.relation(spec)
-            if self.table(spec, home) is not None:
+            state = self.table(spec, home)
+            if state is not None:
                 target = self.pool.target(spec.connection)
-                rows = ledger.parse(target.fetch(ledger.select_all(dialect_for(spec.target_type), home)))
+                lacks = ledger.lacking(tuple(c.name for c in state.columns))
+                self._ledger_lacks[key] = lacks
+                rows = ledger.parse(target.fetch(ledger.select_all(dialect_for(spec.target_type), home, lacks)))
                 self._ledgers[key] = sorted(rows, key=lambda e: (str(e.published_at), e.state == "done"))
             else:
                 self._ledgers[key] = None
@@ -113,6 +117,7 @@ class Snapshot:
             table=table,
             table_names=space.names,
             ledger_exists=entries is not None,
+            ledger_lacks=self._ledger_lacks.get(spec.connection.id, ()),
             entries=mine,
             row_count=row_count,
             namespace_location=self.namespace_location(spec, relation) if wants_location else None,

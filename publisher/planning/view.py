@@ -22,6 +22,7 @@ class TargetView:
     table: TableState | None
     table_names: frozenset[str]
     ledger_exists: bool = False
+    ledger_lacks: tuple[str, ...] = ()  # columns of newer versions the ledger lacks (ledger.upgrade adds them)
     entries: tuple[ledger.Entry, ...] = ()  # this publication's ledger rows, oldest first
     row_count: int | None = None  # the table's rows, read only to recover an interrupted load
     namespace_location: str | None = None  # Hive: where the database's managed tables go

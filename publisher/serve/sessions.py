@@ -139,6 +139,7 @@ def describe_entry(entry: Entry, connection_name: str) -> dict[str, Any]:
         "sessionId": session_id(entry.run_id),
         "specFile": entry.spec_file,
         "specHash": entry.spec_hash,
+        "detail": entry.detail,  # what apply found: rows a merge replaced, partitions switched
     }
 
 

@@ -75,6 +75,26 @@ class Target:
     def tables(self) -> set[str]:
         return set(self.engine.tables())
 
+    def ledger_table(self) -> str:
+        """The ledger, as SQL (it lives beside the test's tables on every engine)."""
+        if self.is_hive:
+            return self.engine.fresh("publications")
+        return str(self.engine.qualified("publications"))
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        return list(self.engine.target.fetch(sql) if self.is_hive else self.engine.fetch(sql))
+
+    def execute(self, sql: str) -> None:
+        if self.is_hive:
+            self.engine.target.execute(sql)
+        else:
+            self.engine.execute(sql)
+
+    def details(self, job: int) -> list[str | None]:
+        """The ledger's detail of job ``job``'s 'done' rows."""
+        query = f"SELECT detail FROM {self.ledger_table()} WHERE state = 'done' AND job_group = {int(job)}"
+        return [row[0] for row in self.fetch(query)]
+
 
 @pytest.fixture(params=TARGETS)
 def target(request: pytest.FixtureRequest, tmp_path: Path, hive_state_dir: Path) -> Iterator[Target]:

@@ -59,6 +59,8 @@ def test_merge_updates_matched_keys_inserts_new_ones_and_keeps_the_rest(target: 
     want = merged(rows(1, 20), rows(15, 16, tricky=True))
     assert target.rows("t") == target.expected(want)
     assert "-> 6 rows" in result.out, "the count of rows replaced is shown"
+    (detail,) = target.details(2)
+    assert detail is not None and detail.startswith("rows updated") and detail.endswith(": 6"), detail
     again = project.run("apply")
     assert "0 published, 2 already published" in again.out
     assert target.rows("t") == target.expected(want)
@@ -181,6 +183,10 @@ def test_merge_into_a_partitioned_table_rebuilds_only_the_partitions_the_results
     result = project.run("apply")
     assert result.code == 0, result.err
     assert "partitions 15 replaced, 0 added, 0 dropped" in result.out
+    (detail,) = hive.target.fetch(
+        f"SELECT detail FROM {hive.fresh('publications')} WHERE state = 'done' AND job_group = 2"
+    )[0]
+    assert "partitions 15 replaced, 0 added, 0 dropped (replaced: day=2026-01-02" in detail, detail
     assert table_rows(hive, "t") == expected(merged(old, new))
     assert location(untouched) == before, "a partition the results do not touch keeps its folder"
     assert not [n for n in hive.tables() if "__" in n]
@@ -350,3 +356,41 @@ def test_add_columns_adds_the_results_new_columns_and_fills_missing_ones_with_nu
     assert found == sorted(new + (old if action != "truncateAndLoad" else []), key=str)
     again = project.run("plan")
     assert "columns added" not in again.out, "the next plan finds the columns there"
+
+
+# --- the ledger's detail column, added to ledgers of earlier versions -------------------------
+
+
+def test_a_ledger_of_an_earlier_version_is_read_then_given_its_detail_column(target: Target) -> None:
+    """A ledger without the detail column (publisher before merge) holding a published row: plan
+    and status read it; the next apply adds the column (once), and records into it."""
+    from publisher.dialects import dialect_for
+    from publisher.planning import ledger
+
+    dialect = dialect_for("hive" if target.is_hive else "redshift")
+    old = [(n, t) for n, t in ledger.COLUMNS if n not in ledger.ADDED_LATER]
+    columns = ", ".join(f"{n} {dialect.ledger_types[t]}" for n, t in old)
+    home = f"`{target.database}`.`publications`" if target.is_hive else target.engine.qualified("publications")
+    target.execute(f"CREATE TABLE {home} ({columns}){dialect.ledger_storage}")
+    target.execute(
+        f"INSERT INTO {home} VALUES (7, 1, 1, '{target.database}', 'x', 'load', 'done', 'x', 5, NULL, "
+        "'20260101000000', NULL, 'specs/x.yaml', 'abc', '', 'run-old', CAST('2026-01-01 00:00:00' AS TIMESTAMP))"
+    )
+    project = target.project
+    publish(target, results(target, 1, 1, 20), 1)
+    target.spec("a", "dropAndLoad", 1)
+    plan = project.run("plan")
+    assert plan.code == 0, plan.err
+    assert "add the ledger's detail column" in plan.out
+    assert project.run("apply").code == 0
+    publish(target, results(target, 2, 15, 10), 2)
+    target.spec("b", "merge", 2, mergeKeys=["id"])
+    again = project.run("plan")
+    assert "add the ledger's detail column" not in again.out, "added once"
+    assert project.run("apply").code == 0
+    assert target.details(7) == [None], "the earlier row is kept, its detail NULL"
+    assert target.details(1) == [None], "dropAndLoad records no detail"
+    (merged_detail,) = target.details(2)
+    assert merged_detail is not None and merged_detail.endswith(": 6")
+    status = project.run("status")
+    assert status.code == 0 and "rows updated" in status.out

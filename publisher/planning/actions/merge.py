@@ -216,6 +216,7 @@ def _count_matched(ctx: Context, rows: str, keys: tuple[str, ...]) -> Statement:
         ctx.dialect.matched_rows(ctx.relation, rows, keys),
         "count the table's rows the results replace",
         capture=MATCHED,
+        reports="rows updated (the table's rows replaced by the results' rows; the others inserted)",
     )
 
 
