@@ -120,6 +120,57 @@ def test_fast_and_full_validators_agree_on_the_corpus() -> None:
             assert fast == full, path
 
 
+_HIVE = {"id": 1, "name": "local", "type": "hive", "embedded": True}
+_HS2 = {"id": 2, "name": "hs2", "type": "hive", "host": "h", "port": 10000, "auth": "NONE"}
+_REDSHIFT = {
+    "id": 3, "name": "rs", "type": "redshift", "host": "c.example.com", "port": 5439, "database": "dev",
+    "user": "publisher", "password": "${PW}", "iamRole": "arn:aws:iam::123456789012:role/p", "s3": 4,
+}  # fmt: skip
+_S3 = {"id": 4, "name": "results", "type": "s3", "region": "us-east-1", "endpointUrl": "http://127.0.0.1:9000"}
+
+
+def _configs() -> list[dict[str, Any]]:
+    """A valid config, and one variant for each way a connection can break the schema."""
+    base = {"results": "results/{jobGroup}/{flowNodeId}/", "connections": [_HIVE, _HS2, _REDSHIFT, _S3]}
+    variants: list[dict[str, Any]] = [base, {**base, "server": {"tokens": ["${T}"], "port": 8080}}]
+    for i, conn in enumerate(base["connections"]):
+        for change in (
+            {"unknownKey": 1},  # each type's additionalProperties
+            {"embedded": True, "host": "h"},  # hive: one of embedded or host
+            {"type": "mysql"},
+            {"id": 0},
+            {"port": "x"},
+            {"password": "plain"},
+            {"ledger": {"database": "x", "extra": 1}},
+        ):
+            changed = [dict(c) for c in base["connections"]]
+            changed[i] = {**conn, **change}
+            variants.append({**base, "connections": changed})
+        without_host = {k: v for k, v in conn.items() if k != "host"}
+        variants.append({**base, "connections": [without_host]})
+    variants += [{**base, "results": "no/placeholders/"}, {**base, "bogus": 1}, {"results": "x"}]
+    return variants
+
+
+def test_fast_and_full_validators_agree_on_configs() -> None:
+    """load_config takes the compiled fast path too: it must accept exactly what jsonschema accepts."""
+    import fastjsonschema
+
+    from publisher.inputs.validation import _compiled, validator
+
+    verdicts = []
+    for config in _configs():
+        full = not list(validator("config.schema.json").iter_errors(config))
+        try:
+            _compiled("config.schema.json")(config)
+            fast = True
+        except fastjsonschema.JsonSchemaException:
+            fast = False
+        assert fast == full, config
+        verdicts.append(full)
+    assert verdicts.count(True) >= 2 and verdicts.count(False) > 20  # both sides exercised
+
+
 def test_spec_schema_uses_only_keywords_fastjsonschema_checks() -> None:
     known = {
         "$schema",

@@ -7,21 +7,26 @@ import difflib
 import json
 import re
 from functools import cache
-from importlib.resources import files
-from typing import Any, cast
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from publisher.inputs.yamlfile import Document, JsonPath
 from publisher.model.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
+
+_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 
 @cache
 def schema(name: str) -> dict[str, Any]:
     """A schema from publisher/schemas/ (top-level schemas/ links there), by file name."""
-    # Read as package data, so that an installed wheel finds them too.
-    loaded: dict[str, Any] = json.loads((files("publisher") / "schemas" / name).read_text(encoding="utf-8"))
+    # Package data beside the code, so that an installed wheel finds them too. A plain path, not
+    # importlib.resources: that costs ~10 ms of imports on every run, for zip installs we never make.
+    loaded: dict[str, Any] = json.loads((_SCHEMAS / name).read_text(encoding="utf-8"))
     return loaded
 
 
@@ -31,7 +36,19 @@ def validator(name: str, *pointer: str) -> Draft202012Validator:
 
     Compiled once per process: with 1,000 specs, per-file compilation would dominate.
     """
-    strict: Draft202012Validator = _StrictValidator(_sub_schema(name, *pointer))
+    # Imported here: jsonschema (~50 ms) only runs to describe errors, and a valid project has none.
+    from jsonschema import Draft202012Validator, validators
+
+    # JSON Schema counts 31.0 as an integer (JSON has one number type), but YAML tells them apart:
+    # an id written 31.0 is a mistake (and a float loses precision beyond 2**53), so only ints are.
+    # (types-jsonschema leaves extend untyped.)
+    strict_validator = validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator,
+        type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+            "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+        ),
+    )
+    strict: Draft202012Validator = strict_validator(_sub_schema(name, *pointer))
     return strict
 
 
@@ -44,17 +61,6 @@ def _sub_schema(name: str, *pointer: str) -> dict[str, Any]:
         # Keep $defs reachable from the sub-schema.
         sub = {**sub, "$defs": root.get("$defs", {})}
     return sub
-
-
-# JSON Schema counts 31.0 as an integer (JSON has one number type), but YAML tells them apart:
-# an id written 31.0 is a mistake (and a float loses precision beyond 2**53), so only ints are.
-# (types-jsonschema leaves extend untyped.)
-_StrictValidator = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator,
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
-    ),
-)
 
 
 def _has_float(value: Any) -> bool:
@@ -79,7 +85,7 @@ def check(doc: Document, name: str, *pointer: str, instance: Any = None) -> list
 
     fastjsonschema compiles the schema to Python and checks a valid spec ten times faster
     than jsonschema; jsonschema runs only to describe what is wrong, with its paths.
-    (The spec schema uses only keywords fastjsonschema knows: tests/test_vocabulary.py.)
+    (Both schemas use only keywords fastjsonschema knows, and the two agree: tests/test_vocabulary.py.)
     """
     import fastjsonschema
 
