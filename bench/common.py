@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,9 +32,14 @@ def machine() -> str:
 def tool(name: str) -> str:
     """A console script of the running venv, as a user would call it."""
     path = Path(sys.executable).parent / name
-    if not path.exists():
+    if path.exists():
+        return str(path)
+    # A baseline may live in a venv of its own (installing it here could move shared packages).
+    found = shutil.which(name)
+    if name == "publisher" or found is None:
         sys.exit(f"{name} not found next to {sys.executable}: install it into this venv")
-    return str(path)
+    print(f"note: {name} from {found}, not from this venv", file=sys.stderr)
+    return found
 
 
 def run_timed(cmd: Sequence[str], cwd: Path) -> tuple[float, float]:
