@@ -42,6 +42,19 @@ def tool(name: str) -> str:
     return found
 
 
+def baseline_missing(module: str, small: bool) -> bool:
+    """Whether a baseline's package is missing: fine for a --small smoke run (CI checks that the
+    script runs; the [bench] extra holds the baselines), which leaves its rows out; else an exit."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is not None or shutil.which(module.replace("_", "-")):
+        return False
+    if not small:
+        sys.exit(f"{module} is not installed: pip install -e '.[bench]' (or run with --small to leave it out)")
+    print(f"note: {module} is not installed; its rows are left out (pip install -e '.[bench]')", file=sys.stderr)
+    return True
+
+
 def run_timed(cmd: Sequence[str], cwd: Path) -> tuple[float, float]:
     """Wall and CPU (user + sys) seconds of one run, interpreter start and imports included.
 
