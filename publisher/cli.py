@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -322,6 +321,8 @@ def _unwritable(out: Path) -> str | None:
 
 def _internal_error(exc: BaseException, debug: bool) -> int:
     if debug:
+        import traceback  # only here: a run without a bug never needs it
+
         traceback.print_exc()
     lines = str(exc).strip().splitlines()
     print(
