@@ -9,7 +9,7 @@ from typing import Any, get_args, get_type_hints
 import pytest
 
 from publisher.inputs.config import SETTINGS, Ledger, setting_key
-from publisher.inputs.validation import schema
+from publisher.inputs.validation import PRECOMPILED, schema, schema_digest
 from publisher.model.secret import Secret
 from publisher.model.vocabulary import (
     ACTIONS,
@@ -223,3 +223,39 @@ def test_spec_schema_uses_only_keywords_fastjsonschema_checks() -> None:
         return found
 
     assert keywords(schema("publish-spec.schema.json")) <= known
+
+
+@pytest.mark.parametrize("key", list(PRECOMPILED), ids=list(PRECOMPILED.values()))
+def test_generated_schema_code_is_of_the_schema_as_it_is(key: tuple[str, ...]) -> None:
+    """validate and plan import each schema's generated code instead of compiling the schema;
+    after a schema changes they compile it again on every run until the code is generated anew."""
+    import importlib
+
+    code = importlib.import_module(f"publisher.inputs.schema_code.{PRECOMPILED[key]}")
+    assert schema_digest(*key) == code.SCHEMA_SHA256, "run: .venv/bin/python scripts/compile_schemas.py"
+
+
+def test_the_fast_path_uses_the_generated_code() -> None:
+    from publisher.inputs.validation import _compiled
+
+    for key, module in PRECOMPILED.items():
+        assert _compiled(*key).__module__ == f"publisher.inputs.schema_code.{module}"
+
+
+def test_a_schema_edited_since_its_code_was_generated_is_compiled_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    from publisher.inputs import validation
+
+    monkeypatch.setattr(validation, "schema_digest", lambda *key: "edited")
+    validation._compiled.cache_clear()
+    try:
+        fresh = validation._compiled("publish-spec.schema.json")
+        assert fresh.__module__ != "publisher.inputs.schema_code.publish_spec"
+        import fastjsonschema
+        import yaml
+
+        valid = yaml.safe_load((Path(__file__).parent.parent / "specs" / "10_customers.yaml").read_text())
+        fresh(valid)
+        with pytest.raises(fastjsonschema.JsonSchemaException):
+            fresh({**valid, "action": "upsert"})
+    finally:
+        validation._compiled.cache_clear()
