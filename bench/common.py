@@ -17,11 +17,6 @@ REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out"  # gitignored
 
 
-# As users run: with bytecode caches. A shell that sets PYTHONDONTWRITEBYTECODE (some CI images
-# do) would have every changed module compiled again on every run, and time that instead.
-USER_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
 def machine() -> str:
     """One line naming what the numbers were measured on."""
     cpu = platform.processor() or platform.machine()
@@ -65,9 +60,12 @@ def run_timed(cmd: Sequence[str], cwd: Path) -> tuple[float, float]:
 
     CPU time is the steadier of the two on a busy machine; wall time is what users wait.
     """
+    # As users run: with bytecode caches. A shell that sets PYTHONDONTWRITEBYTECODE (some CI images
+    # do) would have every changed module compiled again on every run, and time that instead.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=USER_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:

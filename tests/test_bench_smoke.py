@@ -55,8 +55,13 @@ def test_plan_data_size() -> None:
 @pytest.mark.slow
 @pytest.mark.redshift
 @pytest.mark.parametrize(
-    "script",
-    ["live_plan.py", "load_speed.py", "many_publications.py"],
+    ("script", "args"),
+    [
+        ("live_plan.py", ["--targets", "redshift"]),
+        ("load_speed.py", ["--targets", "redshift"]),
+        ("many_publications.py", ["--targets", "redshift"]),
+        ("serve_load.py", []),  # the stand-in only
+    ],
 )
-def test_live_benchmarks_on_the_redshift_stand_in(script: str, redshift_endpoint: Endpoint) -> None:
-    _run(script, "--targets", "redshift")
+def test_live_benchmarks_on_the_redshift_stand_in(script: str, args: list[str], redshift_endpoint: Endpoint) -> None:
+    _run(script, *args)
