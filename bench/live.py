@@ -302,7 +302,7 @@ def create_table_sql(target: str, qualified: str, folder: Path) -> str:
     results = inspect_results(str(folder), "pqt")
     dialect = dialect_for(target)  # type: ignore[arg-type]
 
-    class _Spec:  # what result_columns reads of a spec
+    class _Spec:  # what result_columns reads of a spec (CI runs this with --small: tests/test_bench_smoke.py)
         column_types: dict[str, str] = {}
         partition: dict[str, str] = {}
 

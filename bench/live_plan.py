@@ -10,7 +10,7 @@ table (Redshift: every table of a schema in one query). Two shapes of project:
 
 Goal (architecture issue): live plan of 1,000 specs within 2x the offline plan + 5 s.
 
-    python bench/live_plan.py [--small]     # the services must run (see bench/README.md)
+    python bench/live_plan.py [--small] [--targets hive redshift]   # the services must run (bench/README.md)
 """
 
 from __future__ import annotations
@@ -73,32 +73,37 @@ def project(root: Path, target: str, n: int, action: str, database: str, svc: Se
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--small", action="store_true", help="smoke size for CI")
+    ap.add_argument("--targets", nargs="+", choices=("hive", "redshift"), default=["hive", "redshift"])
     args = ap.parse_args()
     sizes = SMALL_SIZES if args.small else SIZES
     existing = 5 if args.small else EXISTING
     svc = services()
     publisher = tool("publisher")
     os.environ.update(svc.env)  # the children's environment: password, CA
-    hive = hive_connect(svc)
-    rs = redshift_connect(svc)
-    s3 = s3_client(svc)
     database = "bench_live_plan"
-    hive_run(hive, f"DROP DATABASE IF EXISTS {database} CASCADE", f"CREATE DATABASE {database}")
-    rs.cursor().execute(f"DROP SCHEMA IF EXISTS {database} CASCADE")
-    rs.cursor().execute(f"CREATE SCHEMA {database}")
-    for i in range(existing):
-        hive_run(hive, f"CREATE TABLE {database}.t{i} (id BIGINT, name STRING) STORED AS PARQUET")
-        rs.cursor().execute(f"CREATE TABLE {database}.t{i} (id BIGINT, name VARCHAR(65535))")
-    with contextlib.suppress(Exception):  # it exists from another benchmark
-        s3.create_bucket(Bucket="publisher-bench")
+    hive = hive_connect(svc) if "hive" in args.targets else None
+    rs = redshift_connect(svc) if "redshift" in args.targets else None
+    if hive is not None:
+        hive_run(hive, f"DROP DATABASE IF EXISTS {database} CASCADE", f"CREATE DATABASE {database}")
+        for i in range(existing):
+            hive_run(hive, f"CREATE TABLE {database}.t{i} (id BIGINT, name STRING) STORED AS PARQUET")
+    s3 = None
+    if rs is not None:
+        rs.cursor().execute(f"DROP SCHEMA IF EXISTS {database} CASCADE")
+        rs.cursor().execute(f"CREATE SCHEMA {database}")
+        for i in range(existing):
+            rs.cursor().execute(f"CREATE TABLE {database}.t{i} (id BIGINT, name VARCHAR(65535))")
+        s3 = s3_client(svc)
+        with contextlib.suppress(Exception):  # it exists from another benchmark
+            s3.create_bucket(Bucket="publisher-bench")
     rows = []
-    for target in ("hive", "redshift"):
+    for target in args.targets:
         shapes = [("new", "dropAndLoad", n) for n in sizes] + [("existing", "truncateAndLoad", existing)]
         for shape, action, n in shapes:
             with tempfile.TemporaryDirectory() as tmp:
                 root = Path(tmp)
                 results = write_results(root)
-                if target == "redshift":
+                if s3 is not None and target == "redshift":
                     for f in results.iterdir():
                         s3.put_object(Bucket="publisher-bench", Key=f"live-plan/{f.name}", Body=f.read_bytes())
                 project(root, target, n, action, database, svc)
@@ -110,8 +115,10 @@ def main() -> None:
                      "met" if live <= goal else f"missed by {live - goal:.1f} s")
                 )  # fmt: skip
                 print(f"{target} {shape} {n}: offline {offline:.2f}s live {live:.2f}s", file=sys.stderr)
-    hive_run(hive, f"DROP DATABASE IF EXISTS {database} CASCADE")
-    rs.cursor().execute(f"DROP SCHEMA IF EXISTS {database} CASCADE")
+    if hive is not None:
+        hive_run(hive, f"DROP DATABASE IF EXISTS {database} CASCADE")
+    if rs is not None:
+        rs.cursor().execute(f"DROP SCHEMA IF EXISTS {database} CASCADE")
     print(f"Live plan vs offline plan (median of 3, wall seconds; {machine()})\n")
     header = ("target", "tables", "specs", "offline s", "live s", "live/offline", "goal s (2x + 5)", "goal")
     print(table(header, rows))

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import OUT, machine, median, table
+from common import OUT, baseline_missing, machine, median, table
 from live import (
     COLUMNS,
     IAM_ROLE,
@@ -127,8 +127,9 @@ def load_step_seconds(stdout: str) -> float:
 class Redshift:
     name = "Redshift stand-in"
 
-    def __init__(self, svc: Services, project: Path, sizes: tuple[int, ...], caps: Caps) -> None:
+    def __init__(self, svc: Services, project: Path, sizes: tuple[int, ...], caps: Caps, small: bool) -> None:
         self.svc, self.project, self.caps = svc, project, caps
+        self.with_dlt = not baseline_missing("dlt", small)
         self.pg = postgres_connect(svc)
         self.plain_url = svc.postgres_url.rsplit("/", 1)[0] + "/bench_plain"
         self.pipelines = OUT / "load-speed" / "dlt-pipelines"
@@ -225,7 +226,7 @@ class Redshift:
         """The ledger and dlt's tables made once, outside the timed runs."""
         self.fill(1_000)
         run_child(self.spec(1_000, "truncateAndLoad"), env=self.svc.env, cwd=self.project)
-        for fmt in ("insert_values", "csv"):
+        for fmt in ("insert_values", "csv") if self.with_dlt else ():
             argv = [sys.executable, BASELINES, "dlt-postgres", str(dataset(1_000)), "1000"]
             run_child([*argv, self.plain_url, str(self.pipelines), fmt], env=self.svc.env)
 
@@ -313,8 +314,7 @@ class Redshift:
                 lambda rows: self.count("bench.rs_pandas"),
                 caps.pandas_postgres,
             ),
-            dlt("insert_values"),
-            dlt("csv"),
+            *((dlt("insert_values"), dlt("csv")) if self.with_dlt else ()),
         ]
 
 
@@ -700,7 +700,7 @@ def main() -> None:
         old.unlink()
     targets: list[Redshift | Hive] = []
     if "redshift" in args.targets:
-        targets.append(Redshift(svc, project, sizes, caps))
+        targets.append(Redshift(svc, project, sizes, caps, args.small))
     if "hive" in args.targets:
         targets.append(Hive(svc, project, sizes, caps))
     results = measure(targets, sizes, repeat, args.time_limit, svc.env)

@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from publisher import __version__
-from publisher.engines.pool import Pool
 from publisher.inputs.config import DEFAULT_CONFIG, Config, load_config
 from publisher.model.errors import Errors, PublisherError
-from publisher.model.plan import Plan, plan_from_json, plan_to_json
-from publisher.reports.progress import Progress
-from publisher.reports.render import STATUS_WORDS, errors_markdown, plan_markdown, plan_text
+
+# Each command imports what it needs in its own function: `validate`, run on every pull
+# request, never loads the planner, the executor, pyarrow or a driver (tests/test_startup.py).
+if TYPE_CHECKING:
+    from publisher.engines.pool import Pool
+    from publisher.model.plan import Plan
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # invalid input, or a publication failed
@@ -133,6 +134,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace, *, offline: bool) -> tuple[Plan, Config, Pool]:
     """Load the project and plan it; the caller closes the returned pool."""
+    from publisher.engines.pool import Pool
     from publisher.inputs.project import load_project
     from publisher.workflow import make_plan
 
@@ -147,6 +149,9 @@ def _plan(args: argparse.Namespace, *, offline: bool) -> tuple[Plan, Config, Poo
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from publisher.model.plan import plan_to_json
+    from publisher.reports.render import errors_markdown, plan_markdown, plan_text
+
     try:
         plan, _, pool = _plan(args, offline=args.offline)
     except Errors as exc:
@@ -170,6 +175,8 @@ def _load_saved_plan(args: argparse.Namespace) -> tuple[Plan, Config, Pool]:
     """The saved plan, made again from the current specs, results, config and targets at the
     plan's own time; refused unless every publication and statement is the same. What runs
     is the plan made now, never the file's statements."""
+    from publisher.engines.pool import Pool
+    from publisher.model.plan import plan_from_json
     from publisher.workflow import replan
 
     file = args.paths[0]
@@ -189,6 +196,8 @@ def _load_saved_plan(args: argparse.Namespace) -> tuple[Plan, Config, Pool]:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    from publisher.reports.progress import Progress
+    from publisher.reports.render import STATUS_WORDS
     from publisher.workflow import apply_plan
 
     saved = len(args.paths) == 1 and args.paths[0].endswith(".json")
@@ -231,6 +240,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from publisher.engines.pool import Pool
     from publisher.inputs.project import load_project
     from publisher.planning.snapshot import Snapshot
 
@@ -313,6 +323,8 @@ def _unwritable(out: Path) -> str | None:
 
 def _internal_error(exc: BaseException, debug: bool) -> int:
     if debug:
+        import traceback  # only here: a run without a bug never needs it
+
         traceback.print_exc()
     lines = str(exc).strip().splitlines()
     print(

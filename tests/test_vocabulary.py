@@ -9,7 +9,7 @@ from typing import Any, get_args, get_type_hints
 import pytest
 
 from publisher.inputs.config import SETTINGS, Ledger, setting_key
-from publisher.inputs.validation import schema
+from publisher.inputs.validation import PRECOMPILED, schema, schema_digest
 from publisher.model.secret import Secret
 from publisher.model.vocabulary import (
     ACTIONS,
@@ -120,6 +120,57 @@ def test_fast_and_full_validators_agree_on_the_corpus() -> None:
             assert fast == full, path
 
 
+_HIVE = {"id": 1, "name": "local", "type": "hive", "embedded": True}
+_HS2 = {"id": 2, "name": "hs2", "type": "hive", "host": "h", "port": 10000, "auth": "NONE"}
+_REDSHIFT = {
+    "id": 3, "name": "rs", "type": "redshift", "host": "c.example.com", "port": 5439, "database": "dev",
+    "user": "publisher", "password": "${PW}", "iamRole": "arn:aws:iam::123456789012:role/p", "s3": 4,
+}  # fmt: skip
+_S3 = {"id": 4, "name": "results", "type": "s3", "region": "us-east-1", "endpointUrl": "http://127.0.0.1:9000"}
+
+
+def _configs() -> list[dict[str, Any]]:
+    """A valid config, and one variant for each way a connection can break the schema."""
+    base = {"results": "results/{jobGroup}/{flowNodeId}/", "connections": [_HIVE, _HS2, _REDSHIFT, _S3]}
+    variants: list[dict[str, Any]] = [base, {**base, "server": {"tokens": ["${T}"], "port": 8080}}]
+    for i, conn in enumerate(base["connections"]):
+        for change in (
+            {"unknownKey": 1},  # each type's additionalProperties
+            {"embedded": True, "host": "h"},  # hive: one of embedded or host
+            {"type": "mysql"},
+            {"id": 0},
+            {"port": "x"},
+            {"password": "plain"},
+            {"ledger": {"database": "x", "extra": 1}},
+        ):
+            changed = [dict(c) for c in base["connections"]]
+            changed[i] = {**conn, **change}
+            variants.append({**base, "connections": changed})
+        without_host = {k: v for k, v in conn.items() if k != "host"}
+        variants.append({**base, "connections": [without_host]})
+    variants += [{**base, "results": "no/placeholders/"}, {**base, "bogus": 1}, {"results": "x"}]
+    return variants
+
+
+def test_fast_and_full_validators_agree_on_configs() -> None:
+    """load_config takes the compiled fast path too: it must accept exactly what jsonschema accepts."""
+    import fastjsonschema
+
+    from publisher.inputs.validation import _compiled, validator
+
+    verdicts = []
+    for config in _configs():
+        full = not list(validator("config.schema.json").iter_errors(config))
+        try:
+            _compiled("config.schema.json")(config)
+            fast = True
+        except fastjsonschema.JsonSchemaException:
+            fast = False
+        assert fast == full, config
+        verdicts.append(full)
+    assert verdicts.count(True) >= 2 and verdicts.count(False) > 20  # both sides exercised
+
+
 def test_spec_schema_uses_only_keywords_fastjsonschema_checks() -> None:
     known = {
         "$schema",
@@ -172,3 +223,39 @@ def test_spec_schema_uses_only_keywords_fastjsonschema_checks() -> None:
         return found
 
     assert keywords(schema("publish-spec.schema.json")) <= known
+
+
+@pytest.mark.parametrize("key", list(PRECOMPILED), ids=list(PRECOMPILED.values()))
+def test_generated_schema_code_is_of_the_schema_as_it_is(key: tuple[str, ...]) -> None:
+    """validate and plan import each schema's generated code instead of compiling the schema;
+    after a schema changes they compile it again on every run until the code is generated anew."""
+    import importlib
+
+    code = importlib.import_module(f"publisher.inputs.schema_code.{PRECOMPILED[key]}")
+    assert schema_digest(*key) == code.SCHEMA_SHA256, "run: .venv/bin/python scripts/compile_schemas.py"
+
+
+def test_the_fast_path_uses_the_generated_code() -> None:
+    from publisher.inputs.validation import _compiled
+
+    for key, module in PRECOMPILED.items():
+        assert _compiled(*key).__module__ == f"publisher.inputs.schema_code.{module}"
+
+
+def test_a_schema_edited_since_its_code_was_generated_is_compiled_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    from publisher.inputs import validation
+
+    monkeypatch.setattr(validation, "schema_digest", lambda *key: "edited")
+    validation._compiled.cache_clear()
+    try:
+        fresh = validation._compiled("publish-spec.schema.json")
+        assert fresh.__module__ != "publisher.inputs.schema_code.publish_spec"
+        import fastjsonschema
+        import yaml
+
+        valid = yaml.safe_load((Path(__file__).parent.parent / "specs" / "10_customers.yaml").read_text())
+        fresh(valid)
+        with pytest.raises(fastjsonschema.JsonSchemaException):
+            fresh({**valid, "action": "upsert"})
+    finally:
+        validation._compiled.cache_clear()

@@ -122,6 +122,11 @@ class Dialect:
     def rename(self, relation: Relation, new_name: str) -> str:
         raise NotImplementedError
 
+    def layout_warnings(self, results: Results, slices: int | None = None) -> tuple[str, ...]:
+        """Where the results' files (their count and sizes) will load far below what the
+        engine can do; ``slices``: the cluster's, where known. Advice for the plan, never an error."""
+        return ()
+
     # Types: see publisher/dialects/types.py for the mapping itself.
     def column_type(self, arrow_type: Any, column: str) -> str:
         raise NotImplementedError
@@ -360,3 +365,23 @@ def count_check(
 def count_capture(dialect: Dialect, relation: Relation, name: str) -> Statement:
     """The table's rows, counted before a change and kept as ``name``."""
     return Statement((dialect.counts(relation, ()),), "count the rows before", capture=name)
+
+
+def file_sizes(sizes: list[int]) -> str:
+    """'12 files of 40 KB to 3.1 MB (median 512 KB), 9.5 MB in all': a result's layout, for warnings."""
+    ordered = sorted(sizes)
+    if len(ordered) == 1:
+        return f"1 file of {human_bytes(ordered[0])}"
+    count = f"{len(ordered):,} files of"
+    if ordered[0] == ordered[-1]:
+        return f"{count} {human_bytes(ordered[0])} each"
+    spread = f"{human_bytes(ordered[0])} to {human_bytes(ordered[-1])}"
+    return f"{count} {spread} (median {human_bytes(ordered[len(ordered) // 2])}), {human_bytes(sum(ordered))} in all"
+
+
+def human_bytes(n: int) -> str:
+    """Bytes in the units the engines' guidance uses (1 MB = 1,048,576 bytes, as AWS's and Spark's)."""
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}".replace(".0 ", " ")
+    return f"{n} bytes"

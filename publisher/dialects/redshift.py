@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.dialects import types
-from publisher.dialects.base import ColumnDef, Dialect, LoadSource
+from publisher.dialects.base import ColumnDef, Dialect, LoadSource, file_sizes, human_bytes
 from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
 from publisher.model.target import NO_FACTS, NO_LAYOUT, Grant, Layout, TableFacts
@@ -32,6 +32,29 @@ TEXT_FORMATS = frozenset({"csv", "json"})
 """COPY converts these formats' text into each column's type."""
 BY_POSITION_FORMATS = frozenset({"pqt", "csv"})
 """COPY maps Parquet and CSV columns by position; JSON and Avro 'auto' by name."""
+
+# How the results' files load in parallel: AWS, "Loading data files"
+# (https://docs.aws.amazon.com/redshift/latest/dg/c_best-practices-use-multiple-files.html) and
+# "Load takes too long" (https://docs.aws.amazon.com/redshift/latest/dg/queries-troubleshooting-load-takes-too-long.html).
+COPY_MIN_FILE = 1 << 20
+"""Files of 1 MB to 1 GB after compression load best: below 1 MB, each file's fixed cost dominates."""
+COPY_IDEAL_MAX_FILE = 125 << 20
+"""1-125 MB after compression is ideal (AWS Big Data Blog, "Top 10 performance tuning
+techniques for Amazon Redshift"): a file COPY does not split is read by one slice alone."""
+COPY_SPLITS_FROM = 128 << 20
+"""COPY splits an uncompressed CSV or a Parquet file of 128 MB or more across slices; Parquet
+files under 128 MB are not split."""
+COPY_SPLIT_FORMATS = frozenset({"csv", "pqt"})
+"""Formats COPY splits (from COPY_SPLITS_FROM): JSON (and gzip CSV) never, nor does the page list Avro.
+The publisher's COPY names no compression: CSV and JSON results are plain text."""
+SHORT_FORMAT_NAMES = {"pqt": "Parquet", "csv": "CSV", "json": "JSON", "avro": "Avro"}
+MIN_SLICES = 2
+"""Every node type has 2 slices or more: what a plan assumes when it does not know the cluster's."""
+MANY_SMALL_FILES = 16
+"""Small files worth a warning: fewer, each under 1 MB, make a load that is short whatever its layout."""
+SLICE_ROUNDS_WASTE = 1.2
+"""A file count that is not a multiple of the slices leaves slices idle in COPY's last round:
+worth a warning when the rounds take this much longer than an even spread would."""
 
 
 # A DEFAULT the publisher copies onto a replacement table: a constant (number, string, TRUE,
@@ -94,6 +117,47 @@ class Redshift(Dialect):
     and the ledger is only written (inserts, which wait for each other only at the end)."""
 
     ledger_types: ClassVar[dict[str, str]] = {"int": "BIGINT", "text": "VARCHAR(65535)", "timestamp": "TIMESTAMP"}
+
+    def layout_warnings(self, results: Results, slices: int | None = None) -> tuple[str, ...]:
+        sizes = [f.size for f in results.files]
+        warnings = []
+        small = [n for n in sizes if n < COPY_MIN_FILE]
+        if len(small) >= MANY_SMALL_FILES:
+            warnings.append(
+                f"{len(small):,} of the results' files are under 1 MB ({file_sizes(sizes)}): COPY's cost per "
+                "file dominates; AWS advises files of 1 MB to 1 GB after compression (1-125 MB ideal)"
+            )
+        fmt = results.format
+        if fmt in COPY_SPLIT_FORMATS:
+            unsplit = [n for n in sizes if n < COPY_SPLITS_FROM]
+            why = f"{SHORT_FORMAT_NAMES[fmt]} files under 128 MB"
+        else:
+            unsplit = sizes
+            why = f"{SHORT_FORMAT_NAMES[fmt]} files of any size"
+            big = [n for n in sizes if n > COPY_IDEAL_MAX_FILE]
+            if big:
+                warnings.append(
+                    f"{len(big):,} of the results' files are over 125 MB (largest {human_bytes(max(big))}): COPY "
+                    f"does not split {SHORT_FORMAT_NAMES[fmt]} files, one slice reads each; "
+                    "AWS advises 1-125 MB after compression"
+                )
+        have = slices or MIN_SLICES
+        known = f"the cluster's {have} slices" if slices else f"{have} slices (the fewest a cluster has)"
+        worth_spreading = sum(unsplit) >= have * COPY_MIN_FILE
+        if len(unsplit) == len(sizes) and worth_spreading:
+            rounds = -(-len(sizes) // have)  # COPY gives each slice one file at a time
+            if len(sizes) < have:
+                warnings.append(
+                    f"{file_sizes(sizes)} for {known}: COPY does not split {why}, so at most "
+                    f"{len(sizes)} slice(s) load; split the results into a multiple of the slices"
+                )
+            elif slices and rounds / (len(sizes) / have) >= SLICE_ROUNDS_WASTE:
+                warnings.append(
+                    f"{file_sizes(sizes)} for {known}: not a multiple of the slices, so COPY's last round "
+                    f"loads {len(sizes) % have} file(s) while {have - len(sizes) % have} slice(s) wait; "
+                    "AWS advises a file count that is a multiple of the slices"
+                )
+        return tuple(warnings)
 
     def escape_string(self, value: str) -> str:
         # Redshift reads backslashes in literals as escapes; the publisher writes none.

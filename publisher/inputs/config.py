@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from publisher.inputs.validation import did_you_mean, secret_keys, validate, validator
+from publisher.inputs.validation import check, did_you_mean, secret_keys
 from publisher.inputs.yamlfile import load_documents, read_text
 from publisher.model.errors import Errors, InvalidInput, Location, PublisherError
 from publisher.model.relation import Relation
@@ -214,7 +214,7 @@ def load_config(path: Path) -> Config:
     if len(docs) != 1:
         raise Errors([InvalidInput("publisher.yaml must hold exactly one YAML document", Location(file, 1, 1))])
     doc = docs[0]
-    problems: list[PublisherError] = list(validate(doc, validator("config.schema.json")))
+    problems: list[PublisherError] = list(check(doc, "config.schema.json"))
     if problems:
         raise Errors(problems)
 

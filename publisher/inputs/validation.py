@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import copy
 import difflib
+import hashlib
+import importlib
 import json
 import re
 from functools import cache
-from importlib.resources import files
-from typing import Any, cast
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from publisher.inputs.yamlfile import Document, JsonPath
 from publisher.model.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
+
+_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 
 @cache
 def schema(name: str) -> dict[str, Any]:
     """A schema from publisher/schemas/ (top-level schemas/ links there), by file name."""
-    # Read as package data, so that an installed wheel finds them too.
-    loaded: dict[str, Any] = json.loads((files("publisher") / "schemas" / name).read_text(encoding="utf-8"))
+    # Package data beside the code, so that an installed wheel finds them too. A plain path, not
+    # importlib.resources: that costs ~10 ms of imports on every run, for zip installs we never make.
+    loaded: dict[str, Any] = json.loads((_SCHEMAS / name).read_text(encoding="utf-8"))
     return loaded
 
 
@@ -31,7 +38,19 @@ def validator(name: str, *pointer: str) -> Draft202012Validator:
 
     Compiled once per process: with 1,000 specs, per-file compilation would dominate.
     """
-    strict: Draft202012Validator = _StrictValidator(_sub_schema(name, *pointer))
+    # Imported here: jsonschema (~50 ms) only runs to describe errors, and a valid project has none.
+    from jsonschema import Draft202012Validator, validators
+
+    # JSON Schema counts 31.0 as an integer (JSON has one number type), but YAML tells them apart:
+    # an id written 31.0 is a mistake (and a float loses precision beyond 2**53), so only ints are.
+    # (types-jsonschema leaves extend untyped.)
+    strict_validator = validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator,
+        type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+            "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+        ),
+    )
+    strict: Draft202012Validator = strict_validator(_sub_schema(name, *pointer))
     return strict
 
 
@@ -46,17 +65,6 @@ def _sub_schema(name: str, *pointer: str) -> dict[str, Any]:
     return sub
 
 
-# JSON Schema counts 31.0 as an integer (JSON has one number type), but YAML tells them apart:
-# an id written 31.0 is a mistake (and a float loses precision beyond 2**53), so only ints are.
-# (types-jsonschema leaves extend untyped.)
-_StrictValidator = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator,
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
-    ),
-)
-
-
 def _has_float(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_has_float(v) for v in value.values())
@@ -65,8 +73,31 @@ def _has_float(value: Any) -> bool:
     return isinstance(value, float)
 
 
+PRECOMPILED = {
+    ("config.schema.json",): "config",
+    ("publish-spec.schema.json",): "publish_spec",
+    ("publish-spec.schema.json", "$defs", "target", "hive"): "publish_spec_target_hive",
+    ("publish-spec.schema.json", "$defs", "target", "redshift"): "publish_spec_target_redshift",
+}
+"""Schemas whose fastjsonschema code is generated ahead of time into publisher/inputs/schema_code/
+(scripts/compile_schemas.py): importing it takes ~2 ms where compiling the schemas takes ~70 ms,
+on every validate and plan."""
+
+
+def schema_digest(name: str, *pointer: str) -> str:
+    """The (sub-)schema's SHA-256: what its generated code was made from."""
+    return hashlib.sha256(json.dumps(_sub_schema(name, *pointer), sort_keys=True).encode()).hexdigest()
+
+
 @cache
 def _compiled(name: str, *pointer: str) -> Any:
+    module = PRECOMPILED.get((name, *pointer))
+    if module is not None:
+        code = importlib.import_module(f"publisher.inputs.schema_code.{module}")
+        if schema_digest(name, *pointer) == code.SCHEMA_SHA256:
+            return code.validate
+    # A schema edited since its code was generated is still checked as it is now: compiled
+    # here (tests/test_vocabulary.py fails until the code is generated again).
     import fastjsonschema
 
     # A copy: fastjsonschema rewrites the $refs of the schema it compiles, in place, into
@@ -79,7 +110,7 @@ def check(doc: Document, name: str, *pointer: str, instance: Any = None) -> list
 
     fastjsonschema compiles the schema to Python and checks a valid spec ten times faster
     than jsonschema; jsonschema runs only to describe what is wrong, with its paths.
-    (The spec schema uses only keywords fastjsonschema knows: tests/test_vocabulary.py.)
+    (Both schemas use only keywords fastjsonschema knows, and the two agree: tests/test_vocabulary.py.)
     """
     import fastjsonschema
 

@@ -222,6 +222,9 @@ class Publication:
     steps: tuple[Step, ...]
     on_failure: tuple[Step, ...] = ()  # after a failure, once undone: drop staging objects
     notes: tuple[str, ...] = ()
+    # Where the results' layout will load far below the engine's throughput: advice, shown
+    # apart from the notes (in the PR comment too); never an error, never read by apply.
+    warnings: tuple[str, ...] = ()
     stamp: str = ""  # the UTC plan-time suffix of the names this publication creates
     status: str = "pending"  # pending | published | changed | unfinished  (ledger state at plan time)
     # unfinished: published, but its apply stopped before the steps after its COMMIT (the old
@@ -402,13 +405,14 @@ def plan_from_json(text: str) -> Plan:
         where = f"publications[{i}]"
         p = _fields(Publication, raw, where)
         p["id"] = _checked(PublicationId, _fields(PublicationId, p.get("id"), f"{where}.id"), f"{where}.id")
-        for key in ("steps", "on_failure", "columns", "notes"):
+        for key in ("steps", "on_failure", "columns", "notes", "warnings"):
             if not isinstance(p.get(key, []), list):
                 raise PlanFileError(f"{where}: {key} must be a list")
         p["steps"] = tuple(_step(s, f"{where}.steps[{j}]") for j, s in enumerate(p.get("steps", ())))
         p["on_failure"] = tuple(_step(s, f"{where}.on_failure[{j}]") for j, s in enumerate(p.get("on_failure", ())))
         p["columns"] = tuple(_column(c, f"{where}.columns[{j}]") for j, c in enumerate(p.get("columns", ())))
         p["notes"] = tuple(_text(n, f"{where}.notes[{j}]") for j, n in enumerate(p.get("notes", ())))
+        p["warnings"] = tuple(_text(n, f"{where}.warnings[{j}]") for j, n in enumerate(p.get("warnings", ())))
         if not isinstance(p.get("fingerprint", {}), dict):
             raise PlanFileError(f"{where}: fingerprint must be an object")
         pubs.append(_checked(Publication, p, where))

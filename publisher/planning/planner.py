@@ -148,7 +148,10 @@ def plan_with_effect(
         # The table exists and keeps its keys: say so rather than let the spec look applied.
         kept = f"distStyle/distKey/sortKeys apply to tables the publisher creates: {spec.relation} keeps its own"
         body = replace(body, notes=(*body.notes, kept))
-    return _publication(ctx, body, notes + body.notes, "pending", "", force), strategy.after(ctx, body)
+    # The cluster's slices are not read yet (planning/snapshot.py): the dialect assumes the fewest.
+    warnings = ctx.dialect.layout_warnings(results) if strategy.loads_rows else ()
+    publication = _publication(ctx, body, notes + body.notes, "pending", "", force, warnings)
+    return publication, strategy.after(ctx, body)
 
 
 def _status(spec: Spec, view: TargetView) -> tuple[str, str]:
@@ -299,7 +302,13 @@ def _after_publish(dialect: Dialect, steps: tuple[Step, ...]) -> tuple[Step, ...
 
 
 def _publication(
-    ctx: Context, body: Body, notes: tuple[str, ...], status: str, detail: str, force: bool = False
+    ctx: Context,
+    body: Body,
+    notes: tuple[str, ...],
+    status: str,
+    detail: str,
+    force: bool = False,
+    warnings: tuple[str, ...] = (),
 ) -> Publication:
     spec, results = ctx.spec, ctx.results
     rows = results.rows if spec.action != "create" else 0
@@ -323,6 +332,7 @@ def _publication(
         steps=steps,
         on_failure=body.tidy + ctx.dialect.table_unlock(spec.relation) if status == "pending" else (),
         notes=notes,
+        warnings=warnings,
         stamp=ctx.stamp,
         status=status,
         status_detail=detail,

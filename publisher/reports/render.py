@@ -133,6 +133,7 @@ def publication_text(index: int, pub: Publication) -> str:
     if pub.status != "pending":
         lines.append(f"    status:  {pub.status}{': ' + pub.status_detail if pub.status_detail else ''}")
     lines.extend(f"    note:    {n}" for n in pub.notes)
+    lines.extend(f"    warning: {w}" for w in pub.warnings)
     if pub.status == "published":
         return "\n".join(lines)
     for i, step in enumerate(pub.steps, start=1):
@@ -188,6 +189,9 @@ def plan_markdown(plan: Plan) -> str:
         lines.append(f"| {i} | {md_code(p.spec_file)} | {p.label} | {target} | {p.action} | {rows} | {status} |")
     for i, p in enumerate(plan.publications, start=1):
         if p.status in ("pending", "unfinished"):
+            # Warnings stay outside the folded statements, where a reviewer sees them.
+            if p.warnings:
+                lines += ["", *(f"> **warning** ({i}): {md_text(w)}" for w in p.warnings)]
             body = "\n".join(line[4:] for line in publication_text(i, p).splitlines()[1:])
             summary_line = f"{i}. {p.action} into <code>{html.escape(f'{p.database}.{p.table}')}</code>"
             fence = "`" * max(3, _longest_run(body, "`") + 1)

@@ -93,6 +93,11 @@ def _pinned_values(metadata: Any) -> dict[str, frozenset[str]]:
             name, stats = chunk.path_in_schema, chunk.statistics
             if name in unknown:
                 continue
+            if metadata.schema.column(i).logical_type.type == "TIMESTAMP":
+                # Not even read: pyarrow boxes a timestamp statistic through pandas, ~0.2 s of
+                # imports for a value the check below would refuse anyway.
+                unknown.add(name)
+                continue
             if "." in name or stats is None or not stats.has_min_max or stats.min != stats.max or stats.null_count:
                 unknown.add(name)
                 continue

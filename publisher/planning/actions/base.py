@@ -43,6 +43,8 @@ class Strategy:
     replaces_definition: ClassVar[bool] = False
     """Afterwards the table has the results' columns, whatever it had before."""
     reads: ClassVar[frozenset[Read]] = frozenset()
+    loads_rows: ClassVar[bool] = True
+    """Loads the results' rows: how their files are laid out matters (the plan's warnings)."""
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         """The steps of the action; ``restored``: recovery puts the table back first."""

@@ -10,6 +10,7 @@ from publisher.planning.recovery import drop_if_there, interrupted_names
 
 class Create(Strategy):
     action = "create"
+    loads_rows = False
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         made = ctx.made("")

@@ -1,0 +1,67 @@
+"""Every benchmark runs at its --small size, so that none rots (issue 15, goal 6).
+
+A smoke run checks that the script still runs against the code and prints its tables; it
+asserts nothing about timings (the figures are read from the full runs, bench/README.md).
+Baselines outside the [dev] extra (check-jsonschema, dlt) are left out of a smoke run when
+they are not installed.
+
+The live benchmarks run against the Redshift stand-in only: their HiveServer2 halves are
+not run here (each adds 20-50 s of HiveServer2 work to CI, bench/README.md).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.redshift import Endpoint
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+LIMIT = 600  # seconds: a hung benchmark fails the run rather than stalling CI
+
+
+def _run(script: str, *args: str) -> str:
+    # Run from the tree under test, whatever publisher the venv was installed from.
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), "--small", *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        timeout=LIMIT,
+    )
+    assert done.returncode == 0, f"{script} --small failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert "|---" in done.stdout, done.stdout  # it printed its table
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_plan_speed() -> None:
+    shown = _run("plan_speed.py")
+    assert "| publisher validate (1 spec) |" in shown  # the start-up rows
+
+
+@pytest.mark.slow
+def test_plan_data_size() -> None:
+    _run("plan_data_size.py")
+
+
+@pytest.mark.slow
+@pytest.mark.redshift
+@pytest.mark.parametrize(
+    ("script", "args"),
+    [
+        ("live_plan.py", ["--targets", "redshift"]),
+        ("load_speed.py", ["--targets", "redshift"]),
+        ("many_publications.py", ["--targets", "redshift"]),
+        ("serve_load.py", []),  # the stand-in only
+    ],
+)
+def test_live_benchmarks_on_the_redshift_stand_in(script: str, args: list[str], redshift_endpoint: Endpoint) -> None:
+    _run(script, *args)
