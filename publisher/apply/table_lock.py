@@ -168,12 +168,14 @@ def _create(dialect: Dialect, lock: Relation, holder: Holder) -> str:
 
 def _holder(target: Target, dialect: Dialect, lock: Relation) -> Holder | None:
     """Who holds the lock, from its properties; None when there is no lock table now."""
-    if lock.name not in target.table_names(lock):
-        return None
     try:
         rows = target.fetch(f"SHOW TBLPROPERTIES {dialect.table(lock)}")
     except Exception:
-        return None  # dropped in between
+        # Listing the database's tables costs a metastore call on every release: only
+        # when the properties cannot be read is it asked whether the lock is there at all.
+        if lock.name not in target.table_names(lock):
+            return None  # no lock, or dropped in between
+        raise
     props = {str(r[0]).strip(): str(r[1]).strip() for r in rows if len(r) >= 2}
     if "publisher.run" not in props:
         raise PublishFailed(
