@@ -379,6 +379,44 @@ def run_child(
     return Measured(float(wall), float(cpu), int(maxrss) / 1024, text)
 
 
+ENGINE_PROCESSES = {"hive": ("hiveserver2",), "redshift": ("redshift-postgres", "redshift-proxy", "redshift-s3")}
+"""The engine processes of each target, by PID file in PUBLISHER_CI_STATE (.ci/services/)."""
+
+
+def engine_cpu_seconds(target: str) -> float:
+    """CPU seconds the target's engine processes have used so far: the HiveServer2's JVM; on
+    the stand-in PostgreSQL (its server process, its live backends, and the backends that have
+    exited, which the server's children times count), the proxy and the S3 server. Read from
+    /proc, so that a benchmark shows the engines' share next to the publisher's own CPU."""
+    state = Path(os.environ.get("PUBLISHER_CI_STATE", "/tmp/publisher-ci"))
+    roots: set[int] = set()
+    for name in ENGINE_PROCESSES[target]:
+        found = state / f"{name}.pid"
+        if found.exists():
+            roots.add(int(found.read_text().split()[0]))
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    parents: dict[int, int] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        stats[int(entry.name)] = fields
+        parents[int(entry.name)] = int(fields[1])
+    for pid, fields in stats.items():
+        ancestor, hops = pid, 0
+        while ancestor not in roots and ancestor > 1 and hops < 10:
+            ancestor, hops = parents.get(ancestor, 0), hops + 1
+        if ancestor in roots:
+            # utime, stime; and for the roots, their exited children's (PostgreSQL backends).
+            total += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if pid in roots else 0)
+    return total / ticks
+
+
 def publisher_cmd() -> list[str]:
     from common import tool
 
