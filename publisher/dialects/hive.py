@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 # Fraction digits of the Avro timestamps that Hive's AvroSerDe would misread as milliseconds.
 AVRO_EPOCH_DIGITS = {"us": 6, "ns": 9}
 
+NONSTRICT = "SET hive.exec.dynamic.partition.mode=nonstrict"
+
 # Hive SerDe clause for each result format of a staging external table.
 STORED_AS = {"pqt": "PARQUET", "avro": "AVRO"}
 
@@ -148,7 +150,15 @@ class Hive(Dialect):
         names = ", ".join(self.quote(c.name) for c in table_columns)
         select = self.select_list(source.columns, table_columns)
         purpose = "replace the rows in one statement" if overwrite else "copy the rows"
-        return (sql(f"{verb} ({names})\nSELECT {select}\nFROM {source.reference}", purpose),)
+        insert = sql(f"{verb} ({names})\nSELECT {select}\nFROM {source.reference}", purpose)
+        if partition and all(v is None for _, v in partition):
+            # Hive's default strict mode refuses an insert with no static partition column. Spark
+            # lets it pass only where it writes the table itself (Parquet, ORC); into an Avro or
+            # text table, or on Apache Hive, it failed at apply. Session-scoped: the statements
+            # of a publication run on one connection.
+            allow = sql(NONSTRICT, "allow partitions taken from the rows (Hive's strict mode wants a static one)")
+            return (allow, insert)
+        return (insert,)
 
     def add_columns(self, relation: Relation, columns: tuple[ColumnDef, ...]) -> tuple[str, ...]:
         if not columns:
