@@ -132,6 +132,11 @@ class Dialect:
     def loads_into(self, result_type: str, table_type: str) -> bool:
         raise NotImplementedError
 
+    def storage_loses(self, storage: str | None, column: str, arrow_type: Any) -> str | None:
+        """Why a table stored as ``storage`` cannot hold a result column's values exactly,
+        whatever its declared type; None: it can."""
+        return None
+
     # Statements
     def create_table(
         self,

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 # Fraction digits of the Avro timestamps that Hive's AvroSerDe would misread as milliseconds.
 AVRO_EPOCH_DIGITS = {"us": 6, "ns": 9}
 
+MICRO_NANO = {"us": "microseconds", "ns": "nanoseconds"}
+
 NONSTRICT = "SET hive.exec.dynamic.partition.mode=nonstrict"
 
 # Hive SerDe clause for each result format of a staging external table.
@@ -86,6 +88,17 @@ class Hive(Dialect):
 
     def loads_into(self, result_type: str, table_type: str) -> bool:
         return types.hive_loads_into(result_type, table_type)
+
+    def storage_loses(self, storage: str | None, column: str, arrow_type: Any) -> str | None:
+        # Hive 2.3's AvroSerDe writes every TIMESTAMP as timestamp-millis: micro- and
+        # nanoseconds of the results would be cut off without an error (measured on both engines).
+        unit = getattr(arrow_type, "unit", None)
+        if storage == "avro" and types.hive_type(arrow_type, column=column) == "TIMESTAMP" and unit in ("us", "ns"):
+            return (
+                f"column {column}: results TIMESTAMP in {MICRO_NANO[unit]}, which an Avro table keeps only to the "
+                "millisecond (results written in milliseconds load)"
+            )
+        return None
 
     def create_table_suffix(self) -> str:
         return f" STORED AS {self.created_storage}"
