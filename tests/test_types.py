@@ -341,3 +341,30 @@ def test_readme_type_table_equals_the_generated_one() -> None:
     generated = type_table_markdown()
     assert table.strip() in generated
     assert table.count("\n") > 30
+
+
+@pytest.mark.parametrize(
+    ("storage", "arrow_type", "lost"),
+    [
+        ("avro", pa.timestamp("us", tz="UTC"), "microseconds"),
+        ("avro", pa.timestamp("ns"), "nanoseconds"),
+        ("avro", pa.timestamp("ms", tz="UTC"), None),
+        ("avro", pa.date32(), None),
+        ("parquet", pa.timestamp("us", tz="UTC"), None),
+        ("textfile", pa.timestamp("ns"), None),
+    ],
+)
+def test_a_hive_avro_table_cannot_hold_timestamps_finer_than_milliseconds(
+    storage: str, arrow_type: pa.DataType, lost: str | None
+) -> None:
+    """Hive 2.3's AvroSerDe writes timestamp-millis: the planner refuses what it would cut off."""
+    from publisher.dialects.hive import Hive
+
+    found = Hive().storage_loses(storage, "at", arrow_type)
+    if lost is None:
+        assert found is None
+    else:
+        assert found == (
+            f"column at: results TIMESTAMP in {lost}, which an Avro table keeps only to the millisecond "
+            "(results written in milliseconds load)"
+        )

@@ -137,6 +137,11 @@ class Dialect:
     def loads_into(self, result_type: str, table_type: str) -> bool:
         raise NotImplementedError
 
+    def storage_loses(self, storage: str | None, column: str, arrow_type: Any) -> str | None:
+        """Why a table stored as ``storage`` cannot hold a result column's values exactly,
+        whatever its declared type; None: it can."""
+        return None
+
     # Statements
     def create_table(
         self,
@@ -268,6 +273,10 @@ class Dialect:
     ) -> str:
         """INSERT INTO ``into`` (``columns``) the rows of ``query``, into their partitions."""
         raise NotImplementedError
+
+    def partition_mode(self, partition: tuple[tuple[str, str | None], ...]) -> tuple[Step, ...]:
+        """Steps an insert into ``partition`` needs first (Hive's dynamic partition mode)."""
+        return ()
 
     def add_columns(self, relation: Relation, columns: tuple[ColumnDef, ...]) -> tuple[str, ...]:
         """ALTER TABLE statements that add ``columns`` (none for none)."""

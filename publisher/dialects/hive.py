@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 # Fraction digits of the Avro timestamps that Hive's AvroSerDe would misread as milliseconds.
 AVRO_EPOCH_DIGITS = {"us": 6, "ns": 9}
 
+MICRO_NANO = {"us": "microseconds", "ns": "nanoseconds"}
+
+NONSTRICT = "SET hive.exec.dynamic.partition.mode=nonstrict"
+
 # Hive SerDe clause for each result format of a staging external table.
 STORED_AS = {"pqt": "PARQUET", "avro": "AVRO"}
 
@@ -102,6 +106,17 @@ class Hive(Dialect):
     def loads_into(self, result_type: str, table_type: str) -> bool:
         return types.hive_loads_into(result_type, table_type)
 
+    def storage_loses(self, storage: str | None, column: str, arrow_type: Any) -> str | None:
+        # Hive 2.3's AvroSerDe writes every TIMESTAMP as timestamp-millis: micro- and
+        # nanoseconds of the results would be cut off without an error (measured on both engines).
+        unit = getattr(arrow_type, "unit", None)
+        if storage == "avro" and types.hive_type(arrow_type, column=column) == "TIMESTAMP" and unit in ("us", "ns"):
+            return (
+                f"column {column}: results TIMESTAMP in {MICRO_NANO[unit]}, which an Avro table keeps only to the "
+                "millisecond (results written in milliseconds load)"
+            )
+        return None
+
     def create_table_suffix(self) -> str:
         return f" STORED AS {self.created_storage}"
 
@@ -154,7 +169,8 @@ class Hive(Dialect):
     ) -> tuple[Step, ...]:
         select = f"SELECT {self.select_list(source.columns, table_columns)}\nFROM {source.reference}"
         purpose = "replace the rows in one statement" if overwrite else "copy the rows"
-        return (sql(self.insert_select(into, table_columns, select, partition, overwrite=overwrite), purpose),)
+        insert = sql(self.insert_select(into, table_columns, select, partition, overwrite=overwrite), purpose)
+        return (*self.partition_mode(partition), insert)
 
     def insert_select(
         self,
@@ -177,6 +193,15 @@ class Hive(Dialect):
         # DOUBLE into a BIGINT column without complaint.
         names = ", ".join(self.quote(c.name) for c in columns)
         return f"{verb} ({names})\n{query}"
+
+    def partition_mode(self, partition: tuple[tuple[str, str | None], ...]) -> tuple[Step, ...]:
+        """What an insert into ``partition`` needs first: where every partition column takes
+        the rows' values, Hive's default strict mode refuses it. Spark lets it pass only where
+        it writes the table itself (Parquet, ORC); into an Avro or text table, or on Apache
+        Hive, it failed at apply. Session-scoped: a publication's statements run on one connection."""
+        if partition and all(v is None for _, v in partition):
+            return (sql(NONSTRICT, "allow partitions taken from the rows (Hive's strict mode wants a static one)"),)
+        return ()
 
     def add_columns(self, relation: Relation, columns: tuple[ColumnDef, ...]) -> tuple[str, ...]:
         if not columns:

@@ -99,8 +99,10 @@ def test_create_makes_an_empty_timestamped_table(project: Project, hive: HiveEng
     write(project.results(10, 1), fmt, 1, 50)
     spec(project, hive, "a", "create", fmt, 10)
     before = hive.tables()
+    files = snapshot(project.root / "results")
     result = project.run("apply")
     assert result.code == 0, result.err
+    assert snapshot(project.root / "results") == files
     created = one_new_table(hive, before)
     assert created.startswith("t_") and len(created) == len("t_") + 14
     assert columns(hive, created) == HIVE_TYPES
@@ -147,9 +149,11 @@ def test_truncate_and_load_replaces_rows_and_keeps_the_definition(project: Proje
     hive.target.execute(f"INSERT INTO `{hive.database}`.`t` VALUES (999, 'old', 1.00, NULL, NULL, array('x'))")
     data = write(project.results(10, 1), fmt, 1, 30)
     spec(project, hive, "a", "truncateAndLoad", fmt, 10)
+    files = snapshot(project.root / "results")
     result = project.run("apply")
     assert result.code == 0, result.err
     assert table_rows(hive, "t") == expected(data)
+    assert snapshot(project.root / "results") == files
     assert ("amount", "decimal(12,2)") in columns(hive, "t")
     assert "key" in str(hive.target.fetch(f"DESCRIBE `{hive.database}`.`t`"))
 
@@ -161,8 +165,10 @@ def test_drop_and_load_recreates_the_table(project: Project, hive: HiveEngine, f
     hive.target.execute(f"INSERT INTO `{hive.database}`.`t` VALUES ('old')")
     data = write(project.results(10, 1), fmt, 1, 33)
     spec(project, hive, "a", "dropAndLoad", fmt, 10)
+    files = snapshot(project.root / "results")
     result = project.run("apply")
     assert result.code == 0, result.err
+    assert snapshot(project.root / "results") == files
     assert columns(hive, "t") == HIVE_TYPES
     assert table_rows(hive, "t") == expected(data)
     leftovers = {n for n in hive.tables() if "__" in n}

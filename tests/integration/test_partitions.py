@@ -54,7 +54,9 @@ def test_create_and_load_with_partition_by_makes_a_partitioned_table(
     use(project, hive)
     data = write(project.results(2, 1), fmt, 1, 8)
     spec(project, hive, "a", "createAndLoad", 2, partitionBy=["day"], fmt=fmt)
+    files = snapshot(project.root / "results")
     apply(project)
+    assert snapshot(project.root / "results") == files
     (made,) = [n for n in hive.tables() if n.startswith("t_")]
     assert table_rows(hive, made) == expected(data)
     assert partitions(hive, made) == days(data)
@@ -96,6 +98,7 @@ def test_truncate_and_load_overwrite_partitions_keeps_the_others(project: Projec
     old = seed_partitioned(project, hive, 1, 6)  # days 1..6
     new = write(project.results(2, 1), "pqt", 34, 6, parts=6)  # days 4..9, a file each: statistics pin them
     spec(project, hive, "a", "truncateAndLoad", 2, overwrite="partitions")
+    files = snapshot(project.root / "results")
     plan = project.run("plan")
     assert "3 replaced (day=2026-01-05, day=2026-01-06, day=2026-01-07); 3 added" in plan.out, plan.out
     assert "0 dropped; 3 kept (day=2026-01-02, day=2026-01-03, day=2026-01-04)" in plan.out
@@ -104,6 +107,7 @@ def test_truncate_and_load_overwrite_partitions_keeps_the_others(project: Projec
     assert table_rows(hive, "t") == expected(kept + new)
     assert partitions(hive, "t") == days(old + new)
     assert "3 replaced, 3 added, 0 dropped" in out
+    assert snapshot(project.root / "results") == files
     assert_no_orphan_folders(hive, "t")
 
 
@@ -125,7 +129,9 @@ def test_a_static_partition_of_another_jobs_table_is_appended_to_then_replaced(
     assert partitions(hive, "daily") == ["dt=2026-11-30", "dt=2026-12-01"]
     again = write(project.results(4, 1), "pqt", 20, 5)
     spec(project, hive, "c", "truncateAndLoad", 4, table="daily", partition={"dt": "2026-11-30"})
+    files = snapshot(project.root / "results")
     out = apply(project)
+    assert snapshot(project.root / "results") == files
     assert "1 replaced, 0 added, 0 dropped" in out
     assert table_rows(hive, "daily") == expected(second + again)
     rows = hive.target.fetch(f"SELECT dt, COUNT(*) FROM {db}.`daily` GROUP BY dt ORDER BY dt")

@@ -136,6 +136,10 @@ def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> Fit:
                 problems.append(f"missing column {col.name} {col.type} (in the table, not in the results)")
         elif not dialect.loads_into(ours[col.name].type, col.type):
             problems.append(f"column {col.name}: results {ours[col.name].type} do not fit table {col.type}")
+    for result_column in ctx.results.columns:
+        lost = dialect.storage_loses(ctx.view.table.storage, result_column.name, result_column.type)
+        if lost and result_column.name.lower() in theirs:
+            problems.append(lost)
     added = tuple(c for c in ctx.columns if c.name not in theirs)
     if added and not evolve:
         problems += [f"extra column {c.name} {c.type} (in the results, not in the table)" for c in added]

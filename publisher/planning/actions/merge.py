@@ -114,12 +114,12 @@ def _rebuild(
     steps += [
         *fit.steps(ctx),  # before the twin is made LIKE the table
         sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
+        *ctx.insert(twin, source, fit.columns),  # first: it sets the session's partition mode, where needed
         sql(
             dialect.insert_select(twin, inserted, kept, partition),
             "copy the table's rows the results do not replace"
             + (", in the partitions the results touch" if part else ""),
         ),
-        *ctx.insert(twin, source, fit.columns),
         *_check_rows(ctx, twin, WITHIN if part else BEFORE),
     ]
     if not swappable(ctx, table):
