@@ -10,6 +10,16 @@ hive-insert     TABLE FOLDER PORT overwrite|append COLUMNS
     The hand-written minimal Hive load through PyHive: an external table (COLUMNS, the
     result's schema as its author knows it) over the result folder, INSERT OVERWRITE|INTO
     ... SELECT * from it, drop it.
+redshift-merge  TABLE S3_PREFIX HOST PORT S3_ENDPOINT IAM_ROLE KEY
+    The hand-written minimal Redshift upsert (AWS's staging-table merge): a manifest, then one
+    transaction: CREATE TEMP TABLE stage (LIKE t); COPY stage FROM manifest; DELETE FROM t
+    USING stage WHERE keys match; INSERT INTO t SELECT * FROM stage; COMMIT.
+hive-merge      TABLE FOLDER PORT COLUMNS KEY
+    The hand-written minimal Hive (no ACID) upsert: an external table over the results, an
+    empty twin LIKE the table filled with the table's rows whose key is not in the results
+    (LEFT ANTI JOIN) UNION ALL the results, then the location swap (the table pointed at the
+    twin's folder, the twin at the old one, the twin dropped with the old files): readers see
+    the old rows or the new ones, never no table, as with the publisher.
 pandas-postgres FOLDER ROWS URL SCHEMA.TABLE
     pandas read_parquet -> DataFrame.to_sql through SQLAlchemy (psycopg 3), into an
     existing table, chunks of 10,000 rows, one transaction.
@@ -84,6 +94,76 @@ def redshift_copy(table: str, prefix: str, host: str, port: str, endpoint: str, 
     conn.commit()
     conn.close()
     s3.delete_object(Bucket=bucket, Key=manifest)
+
+
+def _manifest(s3: Any, prefix: str) -> tuple[str, str]:
+    """A COPY manifest of the result files under ``prefix``: (bucket, its key)."""
+    import json
+    import uuid
+
+    bucket, _, key = prefix.removeprefix("s3://").partition("/")
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key)["Contents"]
+    entries = [
+        {"url": f"s3://{bucket}/{o['Key']}", "mandatory": True, "meta": {"content_length": o["Size"]}}
+        for o in listed
+        if not o["Key"].rsplit("/", 1)[-1].startswith(("_", "."))
+    ]
+    manifest = f"{key}_hand_manifest_{uuid.uuid4().hex}.json"
+    s3.put_object(Bucket=bucket, Key=manifest, Body=json.dumps({"entries": entries}).encode())
+    return bucket, manifest
+
+
+def redshift_merge(table: str, prefix: str, host: str, port: str, endpoint: str, role: str, key: str) -> None:
+    import boto3
+    import redshift_connector
+
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    bucket, manifest = _manifest(s3, prefix)
+    conn = redshift_connector.connect(
+        host=host,
+        port=int(port),
+        database="dev",
+        user="publisher",
+        password=os.environ["PUBLISHER_BENCH_PASSWORD"],
+        ssl=True,
+        sslmode="verify-ca",
+    )
+    cursor = conn.cursor()  # autocommit off: everything below is one transaction
+    cursor.execute(f"CREATE TEMP TABLE merge_stage (LIKE {table})")
+    cursor.execute(f"COPY merge_stage FROM 's3://{bucket}/{manifest}' IAM_ROLE '{role}' FORMAT AS PARQUET MANIFEST")
+    cursor.execute(f"DELETE FROM {table} USING merge_stage s WHERE {table}.{key} = s.{key}")
+    cursor.execute(f"INSERT INTO {table} SELECT * FROM merge_stage")
+    conn.commit()
+    conn.close()
+    s3.delete_object(Bucket=bucket, Key=manifest)
+
+
+def hive_merge(table: str, folder: str, port: str, columns: str, key: str) -> None:
+    import uuid
+
+    from pyhive import hive
+
+    tag = uuid.uuid4().hex[:8]
+    stage, twin = f"{table}__hand_{tag}", f"{table}__twin_{tag}"
+    conn = hive.connect(host="127.0.0.1", port=int(port), auth="NONE", username="publisher")
+    cursor = conn.cursor()
+
+    def location(name: str) -> str:
+        cursor.execute(f"DESCRIBE FORMATTED {name}")
+        return next(str(r[1]).strip() for r in cursor.fetchall() if str(r[0]).strip() == "Location")
+
+    cursor.execute(f"CREATE EXTERNAL TABLE {stage} ({columns}) STORED AS PARQUET LOCATION 'file://{folder}'")
+    cursor.execute(f"CREATE TABLE {twin} LIKE {table}")
+    cursor.execute(
+        f"INSERT INTO TABLE {twin} SELECT t.* FROM {table} t LEFT ANTI JOIN {stage} s ON t.{key} = s.{key}"
+        f" UNION ALL SELECT * FROM {stage}"
+    )
+    old, new = location(table), location(twin)
+    cursor.execute(f"ALTER TABLE {table} SET LOCATION '{new}'")
+    cursor.execute(f"ALTER TABLE {twin} SET LOCATION '{old}'")
+    cursor.execute(f"DROP TABLE {twin}")  # managed: the old files go with it
+    cursor.execute(f"DROP TABLE {stage}")  # external: the results stay
+    conn.close()
 
 
 def hive_insert(table: str, folder: str, port: str, mode: str, columns: str) -> None:
@@ -175,6 +255,8 @@ def pandas_hive(folder: str, rows: str, port: str, qualified: str, method: str) 
 METHODS = {
     "redshift-copy": redshift_copy,
     "hive-insert": hive_insert,
+    "redshift-merge": redshift_merge,
+    "hive-merge": hive_merge,
     "pandas-postgres": pandas_postgres,
     "dlt-postgres": dlt_postgres,
     "pandas-hive": pandas_hive,

@@ -428,6 +428,24 @@ def py_child(code: str, *args: str) -> list[str]:
     return [sys.executable, "-c", code, *map(str, args)]
 
 
+_STEP = re.compile(r"^\s*\d+\. -- (.+)$")
+_DONE = re.compile(r"-> .*\(([0-9.]+)s\)\s*$")
+
+
+def step_seconds(stdout: str, purposes: tuple[str, ...]) -> float:
+    """Seconds the publisher's progress output gives the steps whose purpose starts with one of ``purposes``."""
+    total, purpose = 0.0, ""
+    for line in stdout.splitlines():
+        step = _STEP.match(line)
+        if step:
+            purpose = step[1]
+            continue
+        done = _DONE.search(line)
+        if done and purpose.startswith(purposes):
+            total += float(done[1])
+    return total
+
+
 def rate(rows: int, seconds: float) -> str:
     return f"{rows / seconds:,.0f}" if seconds > 0 else "-"
 

@@ -44,6 +44,7 @@ from live import (
     rate,
     run_child,
     services,
+    step_seconds,
     upload,
     write_project,
     write_spec,
@@ -103,22 +104,11 @@ class Result:
 # Steps of a publisher plan that do what the hand-written load does (the rest is the
 # publisher's own: checks, ledger, staging, swaps).
 LOAD_PURPOSES = ("remove the old rows", "load the manifest's files", "copy the rows", "replace the rows")
-_STEP = re.compile(r"^\s*\d+\. -- (.+)$")
-_DONE = re.compile(r"-> .*\(([0-9.]+)s\)\s*$")
 
 
 def load_step_seconds(stdout: str) -> float:
     """Seconds the publisher's progress output gives the steps of LOAD_PURPOSES."""
-    total, purpose = 0.0, ""
-    for line in stdout.splitlines():
-        step = _STEP.match(line)
-        if step:
-            purpose = step[1]
-            continue
-        done = _DONE.search(line)
-        if done and purpose.startswith(LOAD_PURPOSES):
-            total += float(done[1])
-    return total
+    return step_seconds(stdout, LOAD_PURPOSES)
 
 
 # --------------------------------------------------------------------------- Redshift
