@@ -60,6 +60,7 @@ def test_plan_data_size() -> None:
         ("live_plan.py", ["--targets", "redshift"]),
         ("load_speed.py", ["--targets", "redshift"]),
         ("many_publications.py", ["--targets", "redshift"]),
+        ("ledger_history.py", ["--targets", "redshift"]),
         ("serve_load.py", []),  # the stand-in only
     ],
 )
