@@ -218,10 +218,14 @@ def main() -> None:
     ap.add_argument("--small", action="store_true", help="smoke size for CI")
     ap.add_argument("--targets", nargs="+", choices=("hive", "redshift"), default=["redshift", "hive"])
     ap.add_argument("--repeat", type=int, default=None, help="runs of each plan (default 5, --small 1)")
+    ap.add_argument("--cases", nargs="+", metavar="H:LAYOUT", help="only these histories, e.g. 10:insert 10000:files")
     ap.add_argument("--baseline", type=Path, help="another tree's publisher/ (e.g. main's) to time alongside")
     args = ap.parse_args()
     repeat = args.repeat or (1 if args.small else 5)
     cases = SMALL if args.small else FULL
+    if args.cases:  # H = 10 of a layout is the base of its ratio: give it too
+        chosen = [(int(h), layout) for h, _, layout in (c.partition(":") for c in args.cases)]
+        cases = {t: [c for c in chosen if (t == "redshift") == (c[1] == "rows")] for t in cases}
     svc = services()
     publisher = tool("publisher")
     os.environ.update(svc.env)  # the children's environment: password, CA
