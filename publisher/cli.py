@@ -247,7 +247,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     config, specs = load_project(args.config, args.paths)
     assert config is not None
     pool = Pool(config)
-    snapshot = Snapshot(pool)
+    snapshot = Snapshot(pool, specs)
     try:
         for spec in specs:
             view = snapshot.view(spec)

@@ -56,7 +56,7 @@ def make_plan(
     now = now or datetime.now(UTC)
     problems: list[PublisherError] = []
     inputs: list[PlanInput] = []
-    snapshot = Snapshot(pool)
+    snapshot = Snapshot(pool, specs)
     for spec in specs:
         try:
             results = inspect(spec, pool)

@@ -61,6 +61,7 @@ def test_plan_data_size() -> None:
         ("load_speed.py", ["--targets", "redshift"]),
         ("many_publications.py", ["--targets", "redshift"]),
         ("merge_speed.py", ["--targets", "redshift"]),  # ~10 s; its Hive half ~25 s more: by hand
+        ("ledger_history.py", ["--targets", "redshift"]),
         ("serve_load.py", []),  # the stand-in only
     ],
 )

@@ -110,6 +110,15 @@ def select_where(
     return f"{select_all(dialect, ledger, lacking)}\nWHERE {dialect.quote(column)} = {dialect.literal(value)}"
 
 
+def select_job_groups(
+    dialect: Dialect, ledger: Relation, job_groups: frozenset[int], lacking: tuple[str, ...] = ()
+) -> str:
+    """The rows of these job groups: every row of each publication planned, whatever its
+    state, and none of the rest of the history (which grows by one or two rows a publication)."""
+    values = ", ".join(dialect.literal(g) for g in sorted(job_groups))
+    return f"{select_all(dialect, ledger, lacking)}\nWHERE {dialect.quote('job_group')} IN ({values})"
+
+
 def lacking(columns: tuple[str, ...]) -> tuple[str, ...]:
     """The columns added later that a ledger with ``columns`` lacks."""
     present = {c.lower() for c in columns}

@@ -2,11 +2,13 @@
 
 A namespace (Hive database, Redshift schema) is read once: whether it exists, its tables'
 names and, where the target can answer in one query, every table's columns; the ledger of
-each connection once. Planning then works from these facts and asks the engine nothing.
+each connection once, and of it only the rows of the job groups planned. Planning then works
+from these facts and asks the engine nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -38,10 +40,13 @@ class Namespace:
 @dataclass
 class Snapshot:
     pool: Targets
+    planned: Sequence[Spec] = ()
+    """The specs of this run: the ledger is read for their job groups at once."""
     _namespaces: dict[tuple[int, str, str | None], Namespace] = field(default_factory=dict)
     _tables: dict[tuple[int, Relation], TableState | None] = field(default_factory=dict)
     _ledgers: dict[int, list[ledger.Entry] | None] = field(default_factory=dict)
     _ledger_lacks: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    _ledger_groups: dict[int, frozenset[int]] = field(default_factory=dict)
 
     def namespace(self, spec: Spec, relation: Relation) -> Namespace:
         key = (spec.connection.id, relation.database, relation.schema)
@@ -74,20 +79,37 @@ class Snapshot:
         return space.location
 
     def ledger(self, spec: Spec) -> list[ledger.Entry] | None:
-        """All rows of the spec's connection's ledger, oldest first; None when it does not exist yet."""
+        """The rows of the spec's connection's ledger of the job groups planned (the spec's
+        among them), oldest first; None when the ledger does not exist yet.
+
+        Not the whole ledger: it keeps every publication's rows, and reading all of them made
+        planning slower with every publication (bench/ledger_history.py). A publication's rows
+        all carry its job group, so each planned publication is seen with all its rows, the
+        'pending' row of an interrupted publish among them, as recovery needs."""
         key = spec.connection.id
         if key not in self._ledgers:
             home = ledger.relation(spec)
             state = self.table(spec, home)
-            if state is not None:
-                target = self.pool.target(spec.connection)
-                lacks = ledger.lacking(tuple(c.name for c in state.columns))
-                self._ledger_lacks[key] = lacks
-                rows = ledger.parse(target.fetch(ledger.select_all(dialect_for(spec.target_type), home, lacks)))
-                self._ledgers[key] = sorted(rows, key=lambda e: (str(e.published_at), e.state == "done"))
-            else:
+            if state is None:
                 self._ledgers[key] = None
-        return self._ledgers[key]
+                return None
+            self._ledger_lacks[key] = ledger.lacking(tuple(c.name for c in state.columns))
+            self._ledger_groups[key] = frozenset()
+            self._ledgers[key] = []
+        entries = self._ledgers[key]
+        if entries is None or spec.job_group in self._ledger_groups[key]:
+            return entries
+        # First read: every planned job group of this connection at once; a spec viewed that was
+        # not among the planned ones (or not given) costs a read of its own job group.
+        groups = frozenset({spec.job_group} | {s.job_group for s in self.planned if s.connection.id == key})
+        groups -= self._ledger_groups[key]
+        dialect = dialect_for(spec.target_type)
+        text = ledger.select_job_groups(dialect, ledger.relation(spec), groups, self._ledger_lacks[key])
+        rows = ledger.parse(self.pool.target(spec.connection).fetch(text))
+        entries = sorted([*entries, *rows], key=lambda e: (str(e.published_at), e.state == "done"))
+        self._ledgers[key] = entries
+        self._ledger_groups[key] |= groups
+        return entries
 
     def view(self, spec: Spec) -> TargetView:
         """What the target holds for this spec, read-only."""
