@@ -63,3 +63,23 @@ def test_a_load_after_a_drop_and_load_fits_the_new_columns(tmp_path: Path) -> No
     assert problems == [] and len(publications) == 2
     _, alone = plan_all(inputs[1:], NOW)
     assert len(alone) == 1 and "does not match the results" in alone[0].message
+
+
+@pytest.mark.parametrize("target", TARGET_TYPES)
+def test_columns_one_publication_adds_are_there_for_the_next(tmp_path: Path, target: str) -> None:
+    """onSchemaChange: addColumns, twice into a table that lacks the results' status column in
+    one plan: the first adds it, the second finds it there (adding it again would fail at apply)."""
+    inputs = two(tmp_path, target, "load", "load")
+    evolving = [replace(i, spec=replace(i.spec, on_schema_change="addColumns")) for i in inputs]
+    narrow = [
+        replace(i, view=replace(i.view, table=replace(i.view.table, columns=i.view.table.columns[:-1])))
+        for i in evolving
+        if i.view and i.view.table
+    ]
+    publications, problems = plan_all(narrow, NOW)
+    assert problems == []
+    first, second = (
+        [s.text for s in p.steps if isinstance(s, Statement) and "ADD COLUMN" in s.text] for p in publications
+    )
+    assert len(first) == 1 and "status" in first[0]
+    assert second == []

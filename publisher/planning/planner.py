@@ -16,7 +16,7 @@ from publisher.model.relation import Relation
 from publisher.model.target import TableState
 from publisher.planning import ledger, partitions
 from publisher.planning.actions import STRATEGIES
-from publisher.planning.actions.base import Recovery, Strategy, missing_table
+from publisher.planning.actions.base import Recovery, Strategy, missing_table, with_added_columns
 from publisher.planning.context import Body, Context
 from publisher.planning.recovery import drop_if_there, interrupted_names
 from publisher.planning.view import TargetView, names_for, stamp_for
@@ -151,7 +151,8 @@ def plan_with_effect(
     # The cluster's slices are not read yet (planning/snapshot.py): the dialect assumes the fewest.
     warnings = ctx.dialect.layout_warnings(results) if strategy.loads_rows else ()
     publication = _publication(ctx, body, notes + body.notes, "pending", "", force, warnings)
-    return publication, strategy.after(ctx, body)
+    after = strategy.after(ctx, body)
+    return publication, with_added_columns(ctx, after) if strategy.writes_into_table else after
 
 
 def _status(spec: Spec, view: TargetView) -> tuple[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
 from publisher.dialects.base import ColumnDef
@@ -74,6 +74,18 @@ class Strategy:
         storage = "parquet" if location else None
         managed = True if location else None
         return TableState(columns, storage, location, managed, partition_columns=ctx.partitioning.names)
+
+
+def with_added_columns(ctx: Context, state: TableState | None) -> TableState | None:
+    """``state`` (None: the table as read) with the columns onSchemaChange: addColumns adds,
+    as later publications of the same plan find it: they must not add them again."""
+    table = state or (ctx.view.table if ctx.view else None)
+    if table is None or ctx.spec.on_schema_change != "addColumns":
+        return state
+    added = table_columns(ctx, ctx.source().columns).added
+    if not added:
+        return state
+    return replace(table, columns=table.columns + tuple(ColumnState(c.name, c.type.lower()) for c in added))
 
 
 def missing_table(spec: Spec) -> InvalidInput:
