@@ -354,6 +354,18 @@ class Redshift(Dialect):
             self.copy(self.table(stage), source.columns, source.reference, spec),
         )
 
+    def insert_select(
+        self,
+        into: Relation,
+        columns: tuple[ColumnDef, ...],
+        query: str,
+        partition: tuple[tuple[str, str | None], ...] = (),
+        *,
+        overwrite: bool = False,
+    ) -> str:
+        assert not partition and not overwrite, "Redshift has no partitions; rows are replaced by DELETE"
+        return f"INSERT INTO {self.table(into)} ({', '.join(self.quote(c.name) for c in columns)})\n{query}"
+
     def insert(
         self,
         into: Relation,
@@ -373,14 +385,10 @@ class Redshift(Dialect):
         staging = Relation(into.database, None, f"{into.name}__stage")
         temp = self.quote(staging.name)
         cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in source.columns)
-        names = ", ".join(self.quote(c.name) for c in table_columns)
+        select = f"SELECT {self.select_list(source.columns, table_columns)}\nFROM {temp}"
         return (
             sql(f"CREATE TEMP TABLE {temp} (\n{cols}\n)", "a session-only table shaped like the results"),
             self.copy(temp, source.columns, source.reference, spec),
-            sql(
-                f"INSERT INTO {self.table(into)} ({names})\n"
-                f"SELECT {self.select_list(source.columns, table_columns)}\nFROM {temp}",
-                "copy the rows into the table, matched by name",
-            ),
+            sql(self.insert_select(into, table_columns, select), "copy the rows into the table, matched by name"),
             sql(f"DROP TABLE {temp}", "drop the temporary table"),
         )

@@ -76,8 +76,9 @@ class Merge(TruncateAndLoad):
                     "delete the rows the results replace (readers keep seeing them until COMMIT)",
                 ),
                 sql(
-                    f"INSERT INTO {dialect.table(relation)} ({', '.join(dialect.quote(c.name) for c in target_cols)})\n"
-                    f"SELECT {dialect.select_list(source.columns, target_cols)}\nFROM {rows}",
+                    dialect.insert_select(
+                        relation, target_cols, f"SELECT {dialect.select_list(source.columns, target_cols)}\nFROM {rows}"
+                    ),
                     "insert the results' rows",
                 ),
                 *_check_rows(ctx, relation),
