@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -69,7 +70,7 @@ def plan_all(
         if view is not None and key in planned:
             view = replace(view, namespace_exists=True, table=planned[key])
         try:
-            publication, after = plan_with_effect(spec, item.results, view, now, frozenset(taken), force=force)
+            publication, after = plan_with_effect(spec, item.results, view, now, taken, force=force)
         except PublisherError as exc:
             problems.append(exc.at(spec.location))
             continue
@@ -85,7 +86,7 @@ def plan_publication(
     results: Results,
     view: TargetView | None,
     now: datetime,
-    taken: frozenset[str] = frozenset(),
+    taken: AbstractSet[str] = frozenset(),
     *,
     force: bool = False,
 ) -> Publication:
@@ -99,7 +100,7 @@ def plan_with_effect(
     results: Results,
     view: TargetView | None,
     now: datetime,
-    taken: frozenset[str] = frozenset(),
+    taken: AbstractSet[str] = frozenset(),
     *,
     force: bool = False,
 ) -> tuple[Publication, TableState | None]:
@@ -107,13 +108,13 @@ def plan_with_effect(
     plan (None: as it found it)."""
     dialect = dialect_for(spec.target_type)
     strategy = STRATEGIES[spec.action]
+    names_in_use = [taken]  # not merged into one set: that copy, per spec, grows with the plan
     if view is not None:
         # A location swap leaves the table in a folder named after its twin: that name is taken too.
         folder = view.table.location.rstrip("/").rsplit("/", 1)[-1] if view.table and view.table.location else ""
-        taken = taken | view.table_names | {folder}
-    ctx = Context(
-        spec, results, view, dialect, stamp_for(spec.relation.name, now, taken), result_columns(dialect, spec, results)
-    )
+        names_in_use += [view.table_names, {folder}]
+    stamp = stamp_for(spec.relation.name, now, names_in_use)
+    ctx = Context(spec, results, view, dialect, stamp, result_columns(dialect, spec, results))
     notes: tuple[str, ...] = ()
     leftovers = strategy.leftovers(ctx)
     if view is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -35,11 +37,12 @@ def names_for(name: str, stamp: str) -> tuple[str, ...]:
     return tuple(f"{name}{infix}_{stamp}" for infix in ("", "__stage", "__new", "__old"))
 
 
-def stamp_for(name: str, now: datetime, taken: frozenset[str]) -> str:
-    """The plan-time stamp, moved on by a second while a name it makes is taken, so a new
-    table never collides with an existing table or one planned earlier in the same plan."""
+def stamp_for(name: str, now: datetime, taken: Iterable[AbstractSet[str]]) -> str:
+    """The plan-time stamp, moved on by a second while a name it makes is in one of the
+    ``taken`` sets, so a new table never collides with an existing table or one planned
+    earlier in the same plan."""
     moment = now
-    while any(n in taken for n in names_for(name, moment.strftime(STAMP_FORMAT))):
+    while any(n in names for names in taken for n in names_for(name, moment.strftime(STAMP_FORMAT))):
         moment += timedelta(seconds=1)
     return moment.strftime(STAMP_FORMAT)
 

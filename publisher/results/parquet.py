@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from publisher.results.formats import _PARQUET_MAGIC, _wrong_format
 from publisher.results.schema import _one_schema
 from publisher.results.stores import _Store
 from publisher.results.values import Column, ResultFile, _Inspected
 
-if TYPE_CHECKING:
-    import pyarrow as pa
-
 PARQUET_TAIL = 64 * 1024
 """Bytes fetched from a Parquet file's end: the footer of most files fits in one GET."""
-
-
-def _columns(schema: pa.Schema) -> tuple[Column, ...]:
-    return tuple(Column(f.name, f.type, f.nullable) for f in schema)
 
 
 def _parquet_footer(store: _Store, f: ResultFile) -> bytes:
@@ -47,70 +40,71 @@ def _parquet_file(store: _Store, f: ResultFile) -> tuple[tuple[Column, ...], int
         # Spark's legacy INT96 timestamps hold microseconds: read them as such rather
         # than as nanoseconds that Redshift would refuse.
         pf = pq.ParquetFile(pa.BufferReader(_PARQUET_MAGIC + footer), coerce_int96_timestamp_unit="us")
-        nulls = _parquet_null_counts(pf.metadata)
-        pinned = _pinned_values(pf.metadata)
+        nulls, pinned = _statistics(pf.metadata)
         columns = tuple(
-            replace(c, null_count=nulls.get(c.name), values=pinned.get(c.name)) for c in _columns(pf.schema_arrow)
+            Column(c.name, c.type, c.nullable, nulls.get(c.name), pinned.get(c.name)) for c in pf.schema_arrow
         )
         return columns, int(pf.metadata.num_rows)
     except (pa.ArrowException, OSError, ValueError) as e:
         raise _wrong_format(f, "pqt", f"unreadable footer ({e})", None) from e
 
 
-def _parquet_null_counts(metadata: Any) -> dict[str, int]:
-    """NULLs per top-level column from the row groups' statistics, for columns that have
-    them in every row group; nested columns are left out (their leaves count other NULLs)."""
-    totals: dict[str, int] = {}
-    missing: set[str] = set()
-    for g in range(metadata.num_row_groups):
-        group = metadata.row_group(g)
-        for i in range(group.num_columns):
-            chunk = group.column(i)
-            name = chunk.path_in_schema
-            stats = chunk.statistics
-            if "." in name or stats is None or not stats.has_null_count:
-                missing.add(name)
-            else:
-                totals[name] = totals.get(name, 0) + int(stats.null_count)
-    return {name: n for name, n in totals.items() if name not in missing}
-
-
 MAX_PINNED = 10_000
 """Distinct values kept per column: enough for any partitioning a plan lists."""
 
 
-def _pinned_values(metadata: Any) -> dict[str, frozenset[str]]:
-    """Each top-level column's values, where every row group's statistics pin one (min equal
-    to max, no NULLs): what a plan can tell of the partitions the rows go into."""
+def _statistics(metadata: Any) -> tuple[dict[str, int], dict[str, frozenset[str]]]:
+    """From the row groups' statistics, in one pass (each chunk's statistics are built on
+    access, the footer's main cost after parsing it), per top-level column:
+
+    - NULLs, for columns that have a NULL count in every row group; nested columns are left
+      out (their leaves count other NULLs);
+    - its values, where every row group's statistics pin one (min equal to max, no NULLs):
+      what a plan can tell of the partitions the rows go into.
+    """
     import datetime as dt
 
+    nulls: dict[str, int] = {}
+    no_nulls: set[str] = set()
     found: dict[str, set[str]] = {}
-    unknown: set[str] = set()
+    unpinned: set[str] = set()
+    timestamps = {i for i in range(metadata.num_columns) if metadata.schema.column(i).logical_type.type == "TIMESTAMP"}
     for g in range(metadata.num_row_groups):
         group = metadata.row_group(g)
         for i in range(group.num_columns):
             chunk = group.column(i)
             name, stats = chunk.path_in_schema, chunk.statistics
-            if name in unknown:
+            if "." in name or stats is None:
+                no_nulls.add(name)
+                unpinned.add(name)
                 continue
-            if metadata.schema.column(i).logical_type.type == "TIMESTAMP":
+            if stats.has_null_count:
+                nulls[name] = nulls.get(name, 0) + int(stats.null_count)
+            else:
+                no_nulls.add(name)
+            if name in unpinned:
+                continue
+            if i in timestamps:
                 # Not even read: pyarrow boxes a timestamp statistic through pandas, ~0.2 s of
                 # imports for a value the check below would refuse anyway.
-                unknown.add(name)
+                unpinned.add(name)
                 continue
-            if "." in name or stats is None or not stats.has_min_max or stats.min != stats.max or stats.null_count:
-                unknown.add(name)
+            if not stats.has_min_max or stats.min != stats.max or stats.null_count:
+                unpinned.add(name)
                 continue
             value = stats.min
             if isinstance(value, bytes):
                 value = value.decode("utf-8", "replace")
             if isinstance(value, bool) or not isinstance(value, (int, str, dt.date)) or isinstance(value, dt.datetime):
-                unknown.add(name)  # types whose text form a partition path may not share
+                unpinned.add(name)  # types whose text form a partition path may not share
                 continue
             found.setdefault(name, set()).add(value.isoformat() if isinstance(value, dt.date) else str(value))
             if len(found[name]) > MAX_PINNED:
-                unknown.add(name)
-    return {name: frozenset(v) for name, v in found.items() if name not in unknown}
+                unpinned.add(name)
+    return (
+        {name: n for name, n in nulls.items() if name not in no_nulls},
+        {name: frozenset(v) for name, v in found.items() if name not in unpinned},
+    )
 
 
 def _inspect_parquet(store: _Store, files: list[ResultFile], sample_rows: int) -> _Inspected:
