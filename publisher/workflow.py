@@ -18,6 +18,7 @@ from publisher.inputs.spec import Spec, load_specs
 from publisher.model.errors import Errors, InvalidInput, PublisherError, PublishFailed
 from publisher.model.plan import DeleteObject, Plan, Publication, PutObject
 from publisher.model.relation import Relation
+from publisher.model.target_rules import RULES
 from publisher.planning import ledger
 from publisher.planning.planner import PlanInput, plan_all
 from publisher.planning.snapshot import Snapshot
@@ -202,7 +203,7 @@ def ledger_rows(
             continue
         dialect = dialect_for(connection.type)
         bound = connection.settings.database if isinstance(connection.settings, RedshiftSettings) else "default"
-        home = connection.ledger_relation(Relation(bound, dialect.default_schema, "x"))
+        home = connection.ledger_relation(Relation(bound, RULES[connection.type].default_schema, "x"))
         target = pool.target(connection)
         if not target.namespace_exists(home) or home.name not in target.table_names(home):
             continue

@@ -9,7 +9,8 @@ import pytest
 from publisher.apply.executor import Executor, StepEvent
 from publisher.dialects import dialect_for
 from publisher.model.errors import PublishFailed, TransactionConflict
-from publisher.model.plan import Publication, PublicationId, Statement, sql
+from publisher.model.identity import PublicationId
+from publisher.model.plan import Publication, Statement, sql
 
 
 class FakeTarget:

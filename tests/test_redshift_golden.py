@@ -13,8 +13,9 @@ import pytest
 from publisher.inputs.config import load_config
 from publisher.inputs.spec import Spec, load_specs
 from publisher.model.errors import InvalidInput
+from publisher.model.layout import Layout
 from publisher.model.plan import Statement
-from publisher.model.target import ColumnFacts, ColumnState, Grant, KeyConstraint, Layout, TableFacts
+from publisher.model.target import ColumnFacts, ColumnState, Grant, KeyConstraint, TableFacts
 from publisher.planning.planner import plan_publication
 from publisher.reports.render import publication_text
 from tests.test_planner_golden import CASES, GOLDEN, NOW, make_results, make_spec, view

@@ -21,16 +21,21 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("pyarrow", "numpy", "pandas", "boto3", "botocore", "pyspark", "py4j", "redshift_connector", "pyhive")
 HEAVY += ("thrift", "starlette", "uvicorn", "sqlalchemy", "fastavro", "jsonschema")
 
-# Runs the CLI in this interpreter, then reports which top-level packages it loaded.
+# Runs the CLI in this interpreter, then reports which modules it loaded.
 RUN = """
 import json, sys
 from publisher.cli import main
 code = main(sys.argv[1:])
-print(json.dumps([code, sorted({m.split(".")[0] for m in sys.modules})]))
+print(json.dumps([code, sorted(sys.modules)]))
 """
 
 
 def _loaded(*argv: str) -> set[str]:
+    """The top-level packages the command loaded."""
+    return {m.split(".")[0] for m in _modules(*argv)}
+
+
+def _modules(*argv: str) -> set[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(
         [sys.executable, "-c", RUN, *argv], cwd=ROOT, env=env, capture_output=True, text=True, check=True
@@ -42,6 +47,15 @@ def _loaded(*argv: str) -> set[str]:
 
 def test_validate_imports_nothing_heavy() -> None:
     assert _loaded("validate", "specs/") & set(HEAVY) == set()
+
+
+def test_validate_loads_none_of_the_sql_side_of_publisher() -> None:
+    # Checking specs needs the schema, the YAML positions and each target's rules
+    # (model/target_rules.py), not the dialects that write SQL, the plan model or the planner.
+    loaded = _modules("validate", "specs/")
+    assert "publisher.inputs.spec" in loaded  # specs were really loaded
+    sql_side = ("publisher.dialects", "publisher.model.plan", "publisher.planning", "publisher.reports")
+    assert {m for m in loaded if m.startswith(sql_side)} == set()
 
 
 def test_offline_plan_of_local_results_loads_no_driver_cloud_client_or_pandas() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import Statement, Step
 from publisher.model.relation import Relation
-from publisher.model.target import NO_FACTS, NO_LAYOUT, Grant, Layout, TableFacts
+from publisher.model.target import NO_FACTS, Grant, TableFacts
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -35,7 +36,7 @@ class LoadSource:
 class Dialect:
     name: ClassVar[str]
     title: ClassVar[str]
-    """The engine's name in messages."""
+    """The engine's name in messages (its TargetRules', publisher/model/target_rules.py)."""
     column_name_limit: ClassVar[tuple[int, str]]
     """The longest column name: a number of "characters" or "bytes"."""
     quote_char: ClassVar[str]
@@ -43,14 +44,6 @@ class Dialect:
     """DDL and DML run in one transaction, committed or rolled back together."""
     location_swap: ClassVar[bool] = False
     """A table can be repointed at another table's files (Hive: ALTER TABLE SET LOCATION)."""
-    has_schemas: ClassVar[bool] = False
-    """Tables live in schemas of the database: a spec's table may be schema.table."""
-    default_schema: ClassVar[str | None] = None
-    """The schema of a table named without one."""
-    writes_across_databases: ClassVar[bool] = True
-    """A connection publishes into any database of the engine (else only its own)."""
-    region_refused_formats: ClassVar[frozenset[str]] = frozenset()
-    """Input formats whose load refuses a connection's region setting."""
     stages_results: ClassVar[bool] = False
     """The results are read through a staging table, where their values are checked before
     they move; the table they go into then needs only its rows counted."""

@@ -8,6 +8,7 @@ from publisher.dialects import types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check, file_sizes
 from publisher.model.plan import ReleaseLock, Step, TakeLock, sql
 from publisher.model.relation import Relation
+from publisher.model.target_rules import RULES
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -33,7 +34,7 @@ MANY_SMALL_FILES = 100
 
 class Hive(Dialect):
     name = "hive"
-    title = "Hive"
+    title = RULES["hive"].title
     column_name_limit = (128, "characters")
     quote_char = "`"
     transactional_ddl = False

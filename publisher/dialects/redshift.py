@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.dialects import types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, file_sizes, human_bytes
+from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import NO_FACTS, NO_LAYOUT, Grant, Layout, TableFacts
+from publisher.model.target import NO_FACTS, Grant, TableFacts
+from publisher.model.target_rules import RULES
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -82,14 +84,9 @@ def _character(sql_type: str) -> bool:
 
 class Redshift(Dialect):
     name = "redshift"
-    title = "Redshift"
+    title = RULES["redshift"].title
     column_name_limit = (127, "bytes")
     quote_char = '"'
-    has_schemas = True
-    default_schema = "public"
-    writes_across_databases = False
-    """A Redshift session is bound to the database it connected to: path must be the connection's."""
-    region_refused_formats = COLUMNAR_FORMATS
     views_bind_tables = True
     """Schema-bound views block DROP TABLE and follow a renamed table (late-binding views,
     WITH NO SCHEMA BINDING, do neither)."""
@@ -337,7 +334,7 @@ class Redshift(Dialect):
             # Nested Parquet columns load into SUPER only as JSON text.
             options.append("SERIALIZETOJSON")
         region = spec.connection.redshift.region
-        if region:  # refused with Parquet at validation (region_refused_formats)
+        if region:  # refused with Parquet at validation (TargetRules.region_refused_formats)
             options.append(f"REGION {self.literal(region)}")
         names = ", ".join(self.quote(c.name) for c in columns)
         head = f"COPY {into} ({names})\nFROM {self.literal(manifest)}\n"

@@ -11,16 +11,9 @@ from typing import Any
 from publisher.engines.redshift_grants import parse_grants
 from publisher.model import vocabulary
 from publisher.model.errors import PublishFailed, TransactionConflict
+from publisher.model.layout import DistStyle, Layout
 from publisher.model.relation import Relation
-from publisher.model.target import (
-    ColumnFacts,
-    ColumnState,
-    DistStyle,
-    KeyConstraint,
-    Layout,
-    TableFacts,
-    TableState,
-)
+from publisher.model.target import ColumnFacts, ColumnState, KeyConstraint, TableFacts, TableState
 
 # pg_catalog tables and format_type() exist on Redshift; sqlalchemy-redshift's reflection
 # queries Redshift-only columns instead, and information_schema hides other users' tables.

@@ -8,18 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from publisher.dialects import dialect_for
 from publisher.inputs.column_types import EXAMPLES, is_type
 from publisher.inputs.config import Config, Connection, RedshiftSettings, resolve_location
 from publisher.inputs.validation import check, did_you_mean
 from publisher.inputs.yamlfile import Document, load_documents, read_text
-from publisher.model.errors import InvalidInput, Location, PublisherError
+from publisher.model.errors import InvalidInput, Location, PublisherError, display_path
+from publisher.model.identity import PublicationId
+from publisher.model.layout import Layout
 from publisher.model.names import CONTROL, ledger_clash
-from publisher.model.plan import PublicationId
 from publisher.model.relation import Relation
-from publisher.model.target import Layout
+from publisher.model.target_rules import RULES
 from publisher.model.vocabulary import Action, InputFormat, TargetType
-from publisher.reports.render import display_path
 
 SPEC_SCHEMA = "publish-spec.schema.json"
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -158,19 +157,19 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
         problems = [InvalidInput(p.message.replace(repr(source), repr(value["source"])), p.location) for p in problems]
     problems += _column_types(doc, target) + _partition_keys(doc) + _layout(doc)
     database = value["path"][0].lower()
-    dialect = dialect_for(target)
-    # Only a redshift connection names a database and a region; the dialect says what they rule out.
+    rules = RULES[target]
+    # Only a redshift connection names a database and a region; the rules say what they rule out.
     settings = connection.settings if isinstance(connection.settings, RedshiftSettings) else None
     bound = settings.database if settings else None
-    if not dialect.writes_across_databases and database != (bound or "").lower():
+    if not rules.writes_across_databases and database != (bound or "").lower():
         problems.append(
             InvalidInput(
                 f"path [{value['path'][0]}] must be the database of connection {connection.name}, "
-                f"{bound!r}: {dialect.title} cannot write across databases",
+                f"{bound!r}: {rules.title} cannot write across databases",
                 doc.where(("path", 0)),
             )
         )
-    if settings and settings.region and value["inputFormat"] in dialect.region_refused_formats:
+    if settings and settings.region and value["inputFormat"] in rules.region_refused_formats:
         problems.append(
             InvalidInput(
                 f"inputFormat {value['inputFormat']} cannot load with connection {connection.name}'s region "
@@ -185,7 +184,7 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
     table = value["table"].lower()
     schema_name, _, name = table.rpartition(".")
     # The schema's per-target table pattern allows a schema part only where the target has schemas.
-    relation = Relation(database, (schema_name or dialect.default_schema) if dialect.has_schemas else None, name)
+    relation = Relation(database, (schema_name or rules.default_schema) if rules.has_schemas else None, name)
     clash = ledger_clash(connection, relation)
     if clash:
         return None, [InvalidInput(clash, doc.where(("table",)))]

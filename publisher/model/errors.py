@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+
+
+def display_path(path: str) -> str:
+    """A local path relative to the working directory where that is shorter."""
+    if path.startswith("s3://") or not os.path.isabs(path):
+        return path
+    rel = os.path.relpath(path)
+    return rel + ("/" if path.endswith("/") and not rel.endswith("/") else "") if not rel.startswith("../..") else path
 
 
 @dataclass(frozen=True)

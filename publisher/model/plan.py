@@ -12,6 +12,8 @@ import json
 from dataclasses import MISSING, dataclass, field
 from typing import Any, Literal, get_args
 
+from publisher.model.identity import PublicationId
+
 PLAN_FORMAT_VERSION = 2
 """2: typed steps and parameters (1 had markers in SQL text and a fingerprint only)."""
 
@@ -187,21 +189,6 @@ STEP_TYPES["check_keys"] = CheckKeys
 STEP_TYPES["switch_partitions"] = SwitchPartitions
 STEP_TYPES["take_lock"] = TakeLock
 STEP_TYPES["release_lock"] = ReleaseLock
-
-
-@dataclass(frozen=True)
-class PublicationId:
-    """What makes two publications the same one: the ledger's key, the plan's, the spec's."""
-
-    job_group: int
-    flow_node_id: int
-    connection_id: int
-    database: str
-    table: str  # the spec's table, schema-qualified on Redshift
-    action: str
-
-    def label(self) -> str:
-        return f"jobGroup {self.job_group} / flowNodeId {self.flow_node_id}"
 
 
 @dataclass(frozen=True)

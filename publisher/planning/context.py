@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput
+from publisher.model.layout import Layout
 from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import NO_FACTS, Layout, TableFacts
+from publisher.model.target import NO_FACTS, TableFacts
 from publisher.planning.partitions import Partitioning
 from publisher.planning.view import TargetView
 from publisher.results import Results

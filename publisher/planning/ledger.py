@@ -18,7 +18,8 @@ from typing import Any
 from publisher.dialects import Dialect
 from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
-from publisher.model.plan import Param, PublicationId, SqlPart, Statement, Step, sql
+from publisher.model.identity import PublicationId
+from publisher.model.plan import Param, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
 
 # (column, logical type): int, text or timestamp; each dialect names the SQL types.

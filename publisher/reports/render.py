@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import textwrap
 
 from publisher.dialects import dialect_for
+from publisher.model.errors import display_path
 from publisher.model.plan import (
     CheckKeys,
     CheckLocation,
@@ -24,14 +24,6 @@ from publisher.model.plan import (
 )
 
 BASE64_LITERAL = re.compile(r"'[A-Za-z0-9+/]{40,}={0,2}'")
-
-
-def display_path(path: str) -> str:
-    """A local path relative to the working directory where that is shorter."""
-    if path.startswith("s3://") or not os.path.isabs(path):
-        return path
-    rel = os.path.relpath(path)
-    return rel + ("/" if path.endswith("/") and not rel.endswith("/") else "") if not rel.startswith("../..") else path
 
 
 def _rows(n: int | None) -> str:

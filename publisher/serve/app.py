@@ -26,7 +26,7 @@ from publisher.inputs.config import Config, Connection
 from publisher.inputs.request import Problem, parse_body, request_spec
 from publisher.inputs.spec import Spec
 from publisher.model.errors import Errors, PublisherError
-from publisher.model.plan import PublicationId
+from publisher.model.identity import PublicationId
 from publisher.planning.ledger import Entry
 from publisher.serve.openapi import openapi_document
 from publisher.serve.redact import Redactor

@@ -23,7 +23,8 @@ from publisher.engines.pool import Pool
 from publisher.inputs.config import Config
 from publisher.inputs.spec import Spec
 from publisher.model.errors import Errors, PublisherError
-from publisher.model.plan import PublicationId, Statement
+from publisher.model.identity import PublicationId
+from publisher.model.plan import Statement
 from publisher.planning.ledger import Entry
 from publisher.serve.redact import Redactor
 from publisher.workflow import apply_plan, make_plan

@@ -7,9 +7,10 @@ from dataclasses import replace
 from itertools import takewhile
 
 from publisher.model.errors import InvalidInput
+from publisher.model.layout import Layout
 from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import Layout, TableState
+from publisher.model.target import TableState
 from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
 from publisher.planning.actions.kept_definition import kept_definition, kept_state

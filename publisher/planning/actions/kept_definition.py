@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from publisher.model.layout import Layout
 from publisher.model.plan import Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import NO_FACTS, ColumnFacts, Layout, TableFacts
+from publisher.model.target import NO_FACTS, ColumnFacts, TableFacts
 from publisher.planning.context import Context
 
 NOT_READ = (
