@@ -13,16 +13,23 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from redshift_connector.error import InterfaceError, ProgrammingError
 
 from publisher.dialects.hive import Hive
 from publisher.dialects.redshift import Redshift
+from publisher.engines.redshift import SLICES_SQL, RedshiftTarget
 from publisher.model.plan import plan_from_json
-from publisher.results import Results, inspect_results
+from publisher.planning.planner import plan_publication
+from publisher.planning.snapshot import Snapshot
+from publisher.results import ResultFile, Results, inspect_results
+from tests.test_planner_golden import NOW, make_results, make_spec, view
+from tests.test_snapshot_ledger import LedgerTarget, Pool, specs
 
 MB = 1 << 20
 TABLE = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["a", "b", "c"]})
@@ -134,6 +141,78 @@ def test_a_multiple_of_the_slices_or_many_rounds_is_fine(tmp_path: Path) -> None
     assert Redshift().layout_warnings(even, slices=16) == ()
     many = results(tmp_path / "many", "pqt", [2 * MB] * 41)  # 6 rounds where 5.1 would do: under 1.2x
     assert Redshift().layout_warnings(many, slices=8) == ()
+
+
+# ----------------------------------------------------------------------------- the cluster's slices
+
+
+def test_a_live_plan_names_the_clusters_slices(tmp_path: Path) -> None:
+    five = results(tmp_path / "five", "pqt", [2 * MB] * 5)
+    assert Redshift().layout_warnings(five, slices=4) == (
+        "5 files of 2 MB each for the cluster's 4 slices: not a multiple of the slices, so COPY's last round "
+        "loads 1 file(s) while 3 slice(s) wait; AWS advises a file count that is a multiple of the slices",
+    )
+    assert Redshift().layout_warnings(five) == ()  # slices unknown: whether 5 is a multiple is not judged
+    assert Redshift().layout_warnings(results(tmp_path / "eight", "pqt", [2 * MB] * 8), slices=4) == ()
+    three = results(tmp_path / "three", "pqt", [8 * MB] * 3)
+    assert Redshift().layout_warnings(three, slices=4) == (
+        "3 files of 8 MB each for the cluster's 4 slices: COPY does not split Parquet files under 128 MB, so at "
+        "most 3 slice(s) load; split the results into a multiple of the slices",
+    )
+
+
+def test_the_planner_passes_the_slices_the_view_read(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path, "redshift", "createAndLoad", "pqt")
+    found = make_results("redshift", "pqt")
+    found = replace(found, files=tuple(ResultFile(f"{found.location}part-{i}.pqt", 2 * MB, "v", 500) for i in range(5)))
+    live = replace(view("redshift", "createAndLoad"), slices=4)
+    (warning,) = plan_publication(spec, found, live, NOW).warnings
+    assert warning.startswith("5 files of 2 MB each for the cluster's 4 slices: not a multiple of the slices")
+    assert plan_publication(spec, found, None, NOW).warnings == ()  # offline: slices unknown
+
+
+def test_the_slices_are_read_once_per_connection_and_only_for_loads(tmp_path: Path) -> None:
+    a, b = specs(tmp_path)
+    create = replace(a, action="create", job_group=33)
+    target = LedgerTarget([])
+    snapshot = Snapshot(Pool(target), [a, b, create])  # type: ignore[arg-type]
+    assert snapshot.view(a).slices == 4
+    assert snapshot.view(b).slices == 4
+    assert snapshot.view(create).slices is None  # creates an empty table: nothing to advise on
+    assert target.queries.count("SELECT COUNT(*) FROM stv_slices") == 1
+
+
+class SlicesConnection:
+    """A redshift_connector connection that answers the slices query with ``answer``, or raises it."""
+
+    def __init__(self, answer: int | Exception) -> None:
+        self.answer = answer
+
+    def cursor(self) -> SlicesConnection:
+        return self
+
+    def execute(self, sql: str) -> None:
+        assert sql == SLICES_SQL
+        if isinstance(self.answer, Exception):
+            raise self.answer
+
+    def fetchone(self) -> list[object]:
+        return [self.answer]
+
+
+def redshift_target(answer: int | Exception) -> RedshiftTarget:
+    target = RedshiftTarget.__new__(RedshiftTarget)  # no connection to open: the driver's is faked
+    target.connection = SlicesConnection(answer)  # type: ignore[assignment]
+    return target
+
+
+def test_slices_the_catalog_does_not_give_are_unknown() -> None:
+    assert redshift_target(4).slice_count() == 4
+    assert redshift_target(0).slice_count() is None  # rows hidden from this user
+    refused = ProgrammingError({"S": "ERROR", "C": "42501", "M": "permission denied for relation stv_slices"})
+    assert redshift_target(refused).slice_count() is None
+    with pytest.raises(InterfaceError):  # a lost connection is no advisory fact: it still fails the plan
+        redshift_target(InterfaceError("communication error")).slice_count()
 
 
 # ----------------------------------------------------------------------------- Hive

@@ -40,6 +40,10 @@ class LedgerTarget:
     def namespace_exists(self, relation: Relation) -> bool:
         return True
 
+    def slice_count(self) -> int | None:
+        self.queries.append("SELECT COUNT(*) FROM stv_slices")
+        return 4
+
     def table_names(self, relation: Relation) -> set[str]:
         return {"publications", "orders"}
 

@@ -13,18 +13,21 @@
 #   PUBLISHER_PG_PORT                 PostgreSQL port (default 55432)
 #   PUBLISHER_S3_PORT                 S3 server port (default 9000)
 #   PUBLISHER_REDSHIFT_PORT           proxy port, what clients connect to (default 5439)
+#   PUBLISHER_REDSHIFT_SLICES         the cluster's slices, rows of stv_slices (default 4)
 #   PUBLISHER_TEST_REDSHIFT_PASSWORD  password of user publisher (default standin-secret)
 #   PUBLISHER_CI_STATE                state root (default /tmp/publisher-ci); ours is redshift/
 #   PUBLISHER_PYTHON                  a python with boto3, moto[server], pyarrow, fastavro,
 #                                     psycopg (default: python)
 #
 # After start, $PUBLISHER_CI_STATE/redshift/env.sh holds the variables the tests read
-# (PUBLISHER_TEST_REDSHIFT, ..._PASSWORD, ..._CA, PUBLISHER_TEST_S3): `source` it.
+# (PUBLISHER_TEST_REDSHIFT, ..._PASSWORD, ..._CA, ..._SLICES, PUBLISHER_TEST_S3): `source` it.
 set -euo pipefail
 
 PG_PORT="${PUBLISHER_PG_PORT:-55432}"
 S3_PORT="${PUBLISHER_S3_PORT:-9000}"
 RS_PORT="${PUBLISHER_REDSHIFT_PORT:-5439}"
+# 4, not the 2 a plan assumes when it cannot read them: a live plan's warnings show they were read.
+SLICES="${PUBLISHER_REDSHIFT_SLICES:-4}"
 PASSWORD="${PUBLISHER_TEST_REDSHIFT_PASSWORD:-standin-secret}"
 ROOT="${PUBLISHER_CI_STATE:-/tmp/publisher-ci}"
 STATE="$ROOT/redshift"
@@ -147,7 +150,7 @@ SET password_encryption = 'md5';
 CREATE ROLE publisher LOGIN PASSWORD :'pw';
 CREATE DATABASE dev OWNER publisher;
 EOF
-  "${psql[@]}" -d dev -f "$REPO/tests/standin/bootstrap.sql" >>"$logfile" 2>&1 \
+  "${psql[@]}" -d dev -v slices="$SLICES" -f "$REPO/tests/standin/bootstrap.sql" >>"$logfile" 2>&1 \
     || fail_with_log "loading tests/standin/bootstrap.sql failed" "$logfile"
   log "postgres ready on 127.0.0.1:$PG_PORT (pid $(cat "$PG_PIDFILE")) in $(elapsed "$t0")s"
 }
@@ -204,11 +207,16 @@ export PUBLISHER_TEST_REDSHIFT=127.0.0.1:$RS_PORT
 export PUBLISHER_TEST_REDSHIFT_PASSWORD='$PASSWORD'
 export PUBLISHER_TEST_REDSHIFT_CA=$STATE/tls/ca.crt
 export PUBLISHER_TEST_S3=http://127.0.0.1:$S3_PORT
+export PUBLISHER_TEST_REDSHIFT_SLICES=$SLICES
 EOF
-  log "redshift proxy ready on 127.0.0.1:$RS_PORT (pid $pid) in $(elapsed "$t0")s"
+  log "redshift proxy ready on 127.0.0.1:$RS_PORT (pid $pid, $SLICES slices) in $(elapsed "$t0")s"
 }
 
 do_start() {
+  if ! [[ "$SLICES" =~ ^([2-9]|[1-9][0-9]+)$ ]]; then
+    log "PUBLISHER_REDSHIFT_SLICES must be a whole number of 2 or more (every node type has 2), not '$SLICES'"
+    exit 1
+  fi
   do_stop >/dev/null 2>&1 || true
   local port
   for port in "$PG_PORT" "$S3_PORT" "$RS_PORT"; do

@@ -160,6 +160,9 @@ class DescribedTables:
     def table_states(self, relation: Relation) -> dict[str, TableState] | None:
         return None  # each table is described on its own (DESCRIBE FORMATTED)
 
+    def slice_count(self) -> int | None:
+        return None  # Hive has no slices
+
     def table_location(self, relation: Relation) -> str | None:
         """The table's storage location (a URI), or None when it does not exist."""
         rows = self._describe(relation)

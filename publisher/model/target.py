@@ -140,5 +140,8 @@ class Target(Protocol):
         """Every table beside the relation, by name, read in one query; None where the
         engine cannot (then each table is read on its own)."""
 
+    def slice_count(self) -> int | None:
+        """Redshift: the cluster's slices, None where the catalog does not tell them; Hive: None."""
+
     def close(self) -> None:
         """Release the connection."""

@@ -149,8 +149,10 @@ def plan_with_effect(
         # The table exists and keeps its keys: say so rather than let the spec look applied.
         kept = f"distStyle/distKey/sortKeys apply to tables the publisher creates: {spec.relation} keeps its own"
         body = replace(body, notes=(*body.notes, kept))
-    # The cluster's slices are not read yet (planning/snapshot.py): the dialect assumes the fewest.
-    warnings = ctx.dialect.layout_warnings(results) if strategy.loads_rows else ()
+    # A live plan knows the cluster's slices where the catalog told them; elsewhere (offline, or
+    # not readable) the dialect assumes the fewest.
+    slices = view.slices if view is not None else None
+    warnings = ctx.dialect.layout_warnings(results, slices) if strategy.loads_rows else ()
     publication = _publication(ctx, body, notes + body.notes, "pending", "", force, warnings)
     after = strategy.after(ctx, body)
     return publication, with_added_columns(ctx, after) if strategy.writes_into_table else after

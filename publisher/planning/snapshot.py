@@ -2,8 +2,8 @@
 
 A namespace (Hive database, Redshift schema) is read once: whether it exists, its tables'
 names and, where the target can answer in one query, every table's columns; the ledger of
-each connection once, and of it only the rows of the job groups planned. Planning then works
-from these facts and asks the engine nothing.
+each connection once, and of it only the rows of the job groups planned; a Redshift
+cluster's slices once. Planning then works from these facts and asks the engine nothing.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class Snapshot:
     _ledgers: dict[int, list[ledger.Entry] | None] = field(default_factory=dict)
     _ledger_lacks: dict[int, tuple[str, ...]] = field(default_factory=dict)
     _ledger_groups: dict[int, frozenset[int]] = field(default_factory=dict)
+    _slices: dict[int, int | None] = field(default_factory=dict)
 
     def namespace(self, spec: Spec, relation: Relation) -> Namespace:
         key = (spec.connection.id, relation.database, relation.schema)
@@ -111,6 +112,13 @@ class Snapshot:
         self._ledger_groups[key] |= groups
         return entries
 
+    def slices(self, spec: Spec) -> int | None:
+        """The slices of the spec's connection's cluster (Redshift), read once; None where unknown."""
+        key = spec.connection.id
+        if key not in self._slices:
+            self._slices[key] = self.pool.target(spec.connection).slice_count()
+        return self._slices[key]
+
     def view(self, spec: Spec) -> TargetView:
         """What the target holds for this spec, read-only."""
         relation = spec.relation
@@ -120,7 +128,8 @@ class Snapshot:
         mine = tuple(e for e in entries or () if e.id == spec.id)
         interrupted = bool(mine) and mine[-1].state == "pending"
         dialect = dialect_for(spec.target_type)
-        reads = STRATEGIES[spec.action].reads
+        strategy = STRATEGIES[spec.action]
+        reads = strategy.reads
         target: Target = self.pool.target(spec.connection)
         row_count = None
         if interrupted and table is not None and "row_count" in reads:
@@ -144,4 +153,5 @@ class Snapshot:
             row_count=row_count,
             namespace_location=self.namespace_location(spec, relation) if wants_location else None,
             locations=locations,
+            slices=self.slices(spec) if strategy.loads_rows else None,  # advice on loading the results
         )

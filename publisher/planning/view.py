@@ -29,6 +29,7 @@ class TargetView:
     row_count: int | None = None  # the table's rows, read only to recover an interrupted load
     namespace_location: str | None = None  # Hive: where the database's managed tables go
     locations: dict[str, str] = field(default_factory=dict)  # Hive: table name -> location, to recover
+    slices: int | None = None  # Redshift: the cluster's, read where the action loads rows; None: unknown
 
 
 def names_for(name: str, stamp: str) -> tuple[str, ...]:

@@ -6,6 +6,7 @@
 --   pg_catalog.pg_last_copy_count()        they resolve whatever the search_path
 --   redshift_standin.stl_load_errors       Redshift's system table and its columns, found
 --                                          through the database's default search_path
+--   redshift_standin.stv_slices            the cluster's slices (psql -v slices=N), found so too
 --   redshift_standin.copy_log              one row per COPY that began loading
 --   redshift_standin.serializable_violations  COMMITs to fail with error 1023, on demand
 --   redshift_standin.raise_error()         lets the proxy raise an error inside the
@@ -217,6 +218,19 @@ CREATE TABLE redshift_standin.stl_load_errors (
     start_offset    bigint
 );
 GRANT SELECT ON redshift_standin.stl_load_errors TO PUBLIC;
+
+-- STV_SLICES: one row per slice (AWS, "STV_SLICES": node, slice, localslice, type), visible to
+-- every user. The start script gives the count (psql -v slices=N, from PUBLISHER_REDSHIFT_SLICES);
+-- two slices a node, as on the smallest node types. localslice and type are "for internal use
+-- only" on Redshift: 'D' here, and the publisher reads neither. A view: read-only, as on Redshift.
+\if :{?slices}
+\else
+\set slices 4
+\endif
+CREATE VIEW redshift_standin.stv_slices AS
+SELECT (s / 2)::integer AS node, s::integer AS slice, (s % 2)::integer AS localslice, 'D'::character(1) AS type
+FROM pg_catalog.generate_series(0, :slices - 1) AS s;
+GRANT SELECT ON redshift_standin.stv_slices TO PUBLIC;
 
 -- The current session, as the proxy recorded it: backend PID and start time.
 CREATE FUNCTION redshift_standin.session_copies()

@@ -90,6 +90,9 @@ What it reproduces
   Redshift's does: SQLSTATE XX000, message "1023", detail "Serializable isolation violation
   on table - <table oid>, transactions forming the cycle are: ... (pid:...)"; the session is
   then outside a transaction. The count lives outside the client's transaction.
+* STV_SLICES (bootstrap.sql): Redshift's columns (node, slice, localslice, type), one row per
+  slice, as many as the start script is given (PUBLISHER_REDSHIFT_SLICES, default 4), readable
+  by every user, read-only; found through the default search_path, as stl_load_errors is.
 * Column types (event trigger in bootstrap.sql): SUPER (a domain over jsonb), SMALLINT,
   INTEGER, BIGINT, DECIMAL(p<=38,s), REAL, DOUBLE PRECISION, BOOLEAN, CHAR(<=4096),
   VARCHAR(<=65535), DATE, TIMESTAMP, TIMESTAMPTZ, TIME, TIMETZ; other types (jsonb,
@@ -141,9 +144,10 @@ What it does NOT reproduce
   own Sync there); a multi-statement simple query containing them runs statement by
   statement, not as one implicit transaction. redshift_connector never does either.
 * Roles (CREATE ROLE, GRANT ... TO ROLE) and svv_relation_privileges.
-* System tables other than stl_load_errors (stl_query, svl_*, stv_*, pg_table_def, svv_table_info, ...)
-  do not exist; WLM, concurrency scaling, spectrum, datashares do not exist.
-* Per-user visibility of stl_load_errors rows: every user sees every row.
+* System tables other than stl_load_errors and stv_slices (stl_query, svl_*, other stv_*,
+  pg_table_def, svv_table_info, ...) do not exist; WLM, concurrency scaling, spectrum,
+  datashares do not exist.
+* Per-user visibility of stl_load_errors and stv_slices rows: every user sees every row.
 """
 
 from __future__ import annotations

@@ -33,6 +33,8 @@ import pytest
 import redshift_connector
 from redshift_connector.error import ProgrammingError
 
+from publisher.engines.redshift import SLICES_SQL
+
 pytestmark = pytest.mark.redshift
 
 ROLE = "IAM_ROLE 'arn:aws:iam::123456789012:role/publisher-test'"
@@ -1179,3 +1181,18 @@ def test_column_encodings_redshift_refuses_are_refused(conn: Any, table: str, co
     assert server_error(excinfo)["M"] == message
     conn.rollback()
     assert run(conn, "SELECT COUNT(*) FROM pg_class WHERE relname = %s", (table,)) == [[0]]
+
+
+def test_stv_slices_shows_a_regular_user_the_configured_slices(conn: Any) -> None:
+    """The publisher counts the cluster's slices (SLICES_SQL) as a user that is no superuser:
+    STV_SLICES has Redshift's columns, a row per slice, as many as the start script was given
+    (PUBLISHER_REDSHIFT_SLICES, written to env.sh as PUBLISHER_TEST_REDSHIFT_SLICES), and is read-only."""
+    slices = int(os.environ.get("PUBLISHER_TEST_REDSHIFT_SLICES", "4"))  # the start script's default
+    assert run(conn, "SELECT usesuper FROM pg_catalog.pg_user WHERE usename = current_user") == [[False]]
+    assert run(conn, SLICES_SQL) == [[slices]]
+    cursor = conn.cursor()
+    cursor.execute("SELECT * FROM stv_slices ORDER BY slice")
+    assert [d[0] for d in cursor.description] == ["node", "slice", "localslice", "type"]
+    assert [row[1] for row in cursor.fetchall()] == list(range(slices))
+    with pytest.raises(ProgrammingError):
+        run(conn, "DELETE FROM stv_slices")
