@@ -104,3 +104,46 @@ def test_conflicts_beyond_the_retries_fail_the_publication() -> None:
     with pytest.raises(PublishFailed, match=r"step 3 \(publish\) failed \(after 2 retries\): 1023: Serializable"):
         executor.run(publication(*STEPS[:3]))  # type: ignore[arg-type]
     assert target.ran.count("COMMIT") == 3 and target.ran[-1] == "ROLLBACK"
+
+
+class CountingTarget(FakeTarget):
+    """Reports ``changed`` rows for every INSERT and DELETE, as Redshift's driver does; None for the rest."""
+
+    def __init__(self, changed: int | None) -> None:
+        super().__init__(fail="never")
+        self.changed = changed
+
+    def execute(self, text: str) -> int | None:  # type: ignore[override]
+        super().execute(text)
+        return self.changed if text.startswith(("INSERT", "DELETE")) else None
+
+
+MERGE_STEPS = (
+    sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back"), begins=True),
+    sql("DELETE FROM t USING s", "delete the replaced rows", reports="rows updated"),
+    sql("INSERT INTO t SELECT * FROM s", "insert", changes=1_000),
+    sql("INSERT INTO ledger VALUES (:outcome)", "record"),
+    sql("COMMIT", "publish", commits=True),
+)
+
+
+def test_a_dml_row_count_is_recorded_and_must_equal_what_the_plan_expects() -> None:
+    target = CountingTarget(changed=1_000)
+    executor = Executor(target, dialect_for("redshift"))
+    executor.run(publication(*MERGE_STEPS))  # type: ignore[arg-type]
+    assert executor.outcome == ["rows updated: 1,000"]
+    assert target.ran[-1] == "COMMIT"
+
+
+@pytest.mark.parametrize(
+    "changed,message",
+    [
+        (999, r"step 3 \(insert\): the statement changed 999 rows, expected 1,000"),
+        (None, r"step 2 \(delete the replaced rows\): Redshift did not report how many rows"),
+    ],
+)
+def test_a_wrong_or_missing_row_count_fails_the_publication_uncommitted(changed: int | None, message: str) -> None:
+    target = CountingTarget(changed=changed)
+    with pytest.raises(PublishFailed, match=message):
+        Executor(target, dialect_for("redshift")).run(publication(*MERGE_STEPS))  # type: ignore[arg-type]
+    assert "COMMIT" not in target.ran and target.ran[-1] == "ROLLBACK"

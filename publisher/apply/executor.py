@@ -228,12 +228,14 @@ class Executor:
         statement = self.render(step)
         if not step.counts:
             try:
-                self.target.execute(statement)
+                changed = self.target.execute(statement)
             except Exception as exc:
                 if step.exists_ok and "already exists" in str(exc).lower():
                     return None  # another apply did it first
                 raise
-            return None
+            if step.changes is not None or step.reports:
+                self._check_changed(step, changed)
+            return changed
         row = tuple(int(v) for v in self.target.fetch(statement)[0])
         if step.guard and row[0]:
             raise AlreadyPublished()
@@ -244,6 +246,15 @@ class Executor:
         if step.checks:
             self._check(step, row)
         return row[0]
+
+    def _check_changed(self, step: Statement, changed: int | None) -> None:
+        """A DML statement's row count, as the engine reported it: recorded, and checked."""
+        if changed is None:
+            raise PublishFailed(f"{self.dialect.title} did not report how many rows the statement changed")
+        if step.reports:
+            self.outcome.append(f"{step.reports}: {changed:,}")
+        if step.changes is not None and changed != step.changes:
+            raise PublishFailed(f"the statement changed {changed:,} rows, expected {step.changes:,}")
 
     def _check_keys(self, step: CheckKeys) -> None:
         assert self.target is not None

@@ -44,6 +44,9 @@ class Dialect:
     """DDL and DML run in one transaction, committed or rolled back together."""
     location_swap: ClassVar[bool] = False
     """A table can be repointed at another table's files (Hive: ALTER TABLE SET LOCATION)."""
+    counts_changed_rows: ClassVar[bool] = False
+    """The engine reports the rows an INSERT or DELETE changed (``Target.execute``): checks
+    can use them rather than count the table again."""
     stages_results: ClassVar[bool] = False
     """The results are read through a staging table, where their values are checked before
     they move; the table they go into then needs only its rows counted."""

@@ -85,6 +85,7 @@ def _character(sql_type: str) -> bool:
 class Redshift(Dialect):
     name = "redshift"
     title = RULES["redshift"].title
+    counts_changed_rows = True
     column_name_limit = (127, "bytes")
     quote_char = '"'
     views_bind_tables = True

@@ -104,6 +104,7 @@ class HiveServer(DescribedTables):
             cursor.close()
 
     def execute(self, sql: str) -> None:
+        # HiveServer2 reports no row counts through PyHive: plans check Hive rows by COUNT.
         self._run(sql, lambda: self._cursor_run(sql, rows=False))
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:

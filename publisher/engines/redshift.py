@@ -231,8 +231,9 @@ class RedshiftTarget:
         ]
         return (" | load errors: " + "; ".join(details)) if details else ""
 
-    def execute(self, sql: str) -> None:
-        self._cursor(sql)
+    def execute(self, sql: str) -> int | None:
+        count = self._cursor(sql).rowcount  # -1 where the statement changes no rows (DDL)
+        return count if count >= 0 else None
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self._cursor(sql).fetchall()]

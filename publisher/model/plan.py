@@ -59,7 +59,9 @@ class Statement:
     publication stands, and the next plan finishes the step. ``begins``: opens a transaction,
     where the executor starts it again when the engine aborts it for a conflict. ``exists_ok``:
     an error that what it adds already exists means done (two applies upgrading one ledger).
-    ``reports``: a count query whose first value the ledger's ``outcome`` records under this label.
+    ``reports``: a count query whose first value, or a DML statement whose row count, the
+    ledger's ``outcome`` records under this label. ``changes``: a DML statement whose row count,
+    as the engine reports it (Redshift does; Hive does not), must equal this.
     """
 
     sql: tuple[SqlPart, ...]
@@ -77,6 +79,7 @@ class Statement:
     begins: bool = False
     exists_ok: bool = False
     reports: str = ""
+    changes: int | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -114,8 +114,9 @@ class TableState:
 class Target(Protocol):
     """One open connection to one engine. Only the executor and live planning use it."""
 
-    def execute(self, sql: str) -> None:
-        """Run one statement; raise on failure."""
+    def execute(self, sql: str) -> int | None:
+        """Run one statement; raise on failure. The rows an INSERT, UPDATE or DELETE changed,
+        where the engine reports them; else None."""
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
         """Run one query and return all rows."""

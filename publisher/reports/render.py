@@ -70,6 +70,10 @@ def step_text(step: Step) -> str:
         body += f"  -- remember as {step.capture}"
     if step.checks:
         body += f"  -- must return {_expected(step)}"
+    if step.changes is not None:
+        body += f"  -- must {step.text.split(None, 1)[0].lower()} {step.changes:,} rows (the engine's row count)"
+    if step.reports and not step.counts:
+        body += "  -- its row count recorded in the ledger"
     return body
 
 

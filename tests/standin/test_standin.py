@@ -205,6 +205,23 @@ def test_connect_and_run_ddl_dml_transactions(conn: Any, table: str) -> None:
     assert run(conn, "SELECT count(*) FROM information_schema.columns WHERE table_name = %s", (table,)) == [[3]]
 
 
+def test_insert_and_delete_report_their_row_counts_to_the_driver(conn: Any, table: str) -> None:
+    """The publisher's Redshift merge checks rows by these counts (CommandComplete's, as
+    redshift_connector's rowcount): an INSERT ... SELECT's and a DELETE ... USING's."""
+    run(conn, f"CREATE TABLE {table} (id INTEGER, v VARCHAR(10))")
+    run(conn, f"CREATE TABLE {table}_s (id INTEGER, v VARCHAR(10))")
+    cursor = conn.cursor()
+    cursor.execute(f"INSERT INTO {table} VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    assert cursor.rowcount == 3
+    cursor.execute(f"INSERT INTO {table}_s SELECT id, 'new' FROM {table} WHERE id >= 2")
+    assert cursor.rowcount == 2
+    cursor.execute(f"DELETE FROM {table} USING {table}_s r WHERE {table}.id = r.id")
+    assert cursor.rowcount == 2
+    cursor.execute(f"DROP TABLE {table}_s")
+    assert cursor.rowcount == -1  # no count: the publisher's Target.execute answers None
+    conn.rollback()
+
+
 def test_simple_query_protocol_with_copy_inside(
     endpoint: tuple[str, int, str, str], s3: Any, bucket: str, table: str
 ) -> None:

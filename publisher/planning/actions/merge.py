@@ -10,9 +10,10 @@ COUNT, COMMIT); else by rebuilding the table into a twin (its rows whose keys ar
 results, plus the results), counting it, and swapping locations: readers see the old rows or
 the new ones. The rebuild costs a pass over the whole table, however few rows change.
 
-Rows are checked: afterwards the table holds its rows before, minus the rows the results
-replace (counted before the change, in the same transaction or under the table's lock),
-plus the results' rows.
+Rows are checked. In the transaction: the engine's own row counts, the DELETE's (the rows
+replaced, recorded) and the INSERT's (every staged row, checked), with no pass over the table
+of its own. In the rebuild: the twin holds the table's rows before, minus the rows the results
+replace (counted before the change, under the table's lock), plus the results' rows.
 """
 
 from __future__ import annotations
@@ -55,12 +56,8 @@ class Merge(TruncateAndLoad):
         notes += fit.notes(ctx)
         if ctx.view is None:
             notes += ("offline: assumed the table exists with the results' columns",)
-        common: dict[str, Any] = {
-            "before": (count_capture(dialect, relation, BEFORE),),
-            "tidy": source.tidy,
-            "rows_before": BEFORE,
-        }
         if dialect.transactional_ddl:
+            assert dialect.counts_changed_rows, "a transactional merge checks rows by the engine's row counts"
             stage = ctx.made("__stage")
             staged = dialect.stage_rows(stage, source, spec)
             values = count_check(dialect, stage, ctx.results, "check the staged rows and values")
@@ -70,21 +67,26 @@ class Merge(TruncateAndLoad):
                 *staged,
                 *((values,) if values else ()),
                 _check_keys(ctx, rows, keys),
-                _count_matched(ctx, rows, keys),
                 sql(
                     dialect.delete_matched(relation, rows, keys),
                     "delete the rows the results replace (readers keep seeing them until COMMIT)",
+                    reports=UPDATED,
                 ),
                 sql(
                     dialect.insert_select(
                         relation, target_cols, f"SELECT {dialect.select_list(source.columns, target_cols)}\nFROM {rows}"
                     ),
                     "insert the results' rows",
+                    changes=ctx.results.rows,
                 ),
-                *_check_rows(ctx, relation),
                 sql(dialect.drop_table(stage), "drop the staged rows"),
             )
-            return Body(source.steps, **common, change=change, notes=notes)
+            return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
+        common: dict[str, Any] = {
+            "before": (count_capture(dialect, relation, BEFORE),),
+            "tidy": source.tidy,
+            "rows_before": BEFORE,
+        }
         return _rebuild(ctx, source, fit, keys, common, notes)
 
 
@@ -212,12 +214,15 @@ def _check_keys(ctx: Context, rows: str, keys: tuple[str, ...]) -> CheckKeys:
     )
 
 
+UPDATED = "rows updated (the table's rows replaced by the results' rows; the others inserted)"
+
+
 def _count_matched(ctx: Context, rows: str, keys: tuple[str, ...]) -> Statement:
     return sql(
         ctx.dialect.matched_rows(ctx.relation, rows, keys),
         "count the table's rows the results replace",
         capture=MATCHED,
-        reports="rows updated (the table's rows replaced by the results' rows; the others inserted)",
+        reports=UPDATED,
     )
 
 
