@@ -180,3 +180,21 @@ def test_drop_and_load_of_a_table_other_tables_foreign_keys_refer_to_is_refused(
         plan_publication(
             spec, make_results("redshift", "pqt"), replace(base, table=replace(base.table, facts=facts)), NOW
         )
+
+
+def test_load_into_a_table_of_the_results_columns_copies_into_it_and_checks_copys_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No staging where the table's columns are the results' own: COPY into the table, then
+    pg_last_copy_count() (Redshift reports no row count for COPY itself) must be the results'."""
+    monkeypatch.chdir(tmp_path)
+    base = view("redshift", "load")
+    assert base.table is not None
+    same = ("bigint", "integer", "numeric(10,2)", "timestamp with time zone", "date", "character varying(65535)")
+    columns = tuple(replace(c, type=t) for c, t in zip(base.table.columns, same, strict=True))
+    table = replace(base.table, columns=columns)
+    spec = make_spec(tmp_path, "redshift", "load", "pqt")
+    publication = plan_publication(spec, make_results("redshift", "pqt"), replace(base, table=table), NOW)
+    checks = [s for s in publication.steps if isinstance(s, Statement) and s.checks]
+    assert [(s.text, s.expect) for s in checks] == [("SELECT pg_last_copy_count()", (1000,))]
+    golden(tmp_path, publication_text(1, publication), "load_pqt_copied_into_the_table.txt")

@@ -328,10 +328,12 @@ class Dialect:
         *,
         overwrite: bool = False,
         partition: tuple[tuple[str, str | None], ...] = (),
+        rows: int | None = None,
     ) -> tuple[Step, ...]:
         """Adds the results' rows to ``into`` (replacing its rows with ``overwrite``).
         ``partition``: Hive partition columns with a static value, or None for each row's
-        own; ``table_columns`` then lists the dynamic ones last and no static one."""
+        own; ``table_columns`` then lists the dynamic ones last and no static one. ``rows``:
+        the rows the insert must add, checked by the engine's own count (``counts_changed_rows``)."""
         raise NotImplementedError
 
 

@@ -167,7 +167,9 @@ class Hive(Dialect):
         *,
         overwrite: bool = False,
         partition: tuple[tuple[str, str | None], ...] = (),
+        rows: int | None = None,
     ) -> tuple[Step, ...]:
+        assert rows is None, "HiveServer2 reports no row counts: Hive's rows are checked by COUNT"
         select = f"SELECT {self.select_list(source.columns, table_columns)}\nFROM {source.reference}"
         purpose = "replace the rows in one statement" if overwrite else "copy the rows"
         insert = sql(self.insert_select(into, table_columns, select, partition, overwrite=overwrite), purpose)

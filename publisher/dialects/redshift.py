@@ -373,11 +373,23 @@ class Redshift(Dialect):
         *,
         overwrite: bool = False,
         partition: tuple[tuple[str, str | None], ...] = (),
+        rows: int | None = None,
     ) -> tuple[Step, ...]:
         assert not overwrite, "Redshift replaces rows with DELETE in the load's transaction"
         assert not partition, "the spec schema refuses partitions on Redshift"
         if source.columns == table_columns:
-            return (self.copy(self.table(into), table_columns, source.reference, spec),)
+            copy = self.copy(self.table(into), table_columns, source.reference, spec)
+            if rows is None:
+                return (copy,)
+            # Redshift reports no row count for COPY (its driver reads none from a server of
+            # version 8.0); pg_last_copy_count() is AWS's documented way, in the same session.
+            copied = Statement(
+                ("SELECT pg_last_copy_count()",),
+                "check COPY loaded the results' rows",
+                checks=("rows",),
+                expect=(rows,),
+            )
+            return (copy, copied)
         # Column order or types differ from the table: COPY into a temporary table shaped
         # like the results (Parquet maps by position), then INSERT ... SELECT by name.
         staging = Relation(into.database, None, f"{into.name}__stage")
@@ -387,6 +399,10 @@ class Redshift(Dialect):
         return (
             sql(f"CREATE TEMP TABLE {temp} (\n{cols}\n)", "a session-only table shaped like the results"),
             self.copy(temp, source.columns, source.reference, spec),
-            sql(self.insert_select(into, table_columns, select), "copy the rows into the table, matched by name"),
+            sql(
+                self.insert_select(into, table_columns, select),
+                "copy the rows into the table, matched by name",
+                changes=rows,
+            ),
             sql(f"DROP TABLE {temp}", "drop the temporary table"),
         )

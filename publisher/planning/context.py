@@ -108,10 +108,14 @@ class Context:
         data = tuple(c for c in columns if c.name not in names)
         return data + tuple(by_name[n] for n in self.partitioning.dynamic if n in by_name)
 
-    def insert(self, into: Relation, source: LoadSource, columns: tuple[ColumnDef, ...]) -> tuple[Step, ...]:
-        """The results' rows into ``into`` (whose columns are ``columns``), into their partitions."""
+    def insert(
+        self, into: Relation, source: LoadSource, columns: tuple[ColumnDef, ...], *, counted: bool = False
+    ) -> tuple[Step, ...]:
+        """The results' rows into ``into`` (whose columns are ``columns``), into their partitions;
+        ``counted``: checked by the engine's own count of the rows it added."""
         partition = tuple((c.name, c.value) for c in self.partitioning.columns)
-        return self.dialect.insert(into, source, self.table_columns(columns), self.spec, partition=partition)
+        rows = self.results.rows if counted else None
+        return self.dialect.insert(into, source, self.table_columns(columns), self.spec, partition=partition, rows=rows)
 
     def unchecked_notes(self, *, values: bool = True) -> tuple[str, ...]:
         """What the checks after loading cannot see, said in the plan; ``values`` False: the
