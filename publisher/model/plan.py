@@ -192,6 +192,7 @@ STEP_TYPES["check_keys"] = CheckKeys
 STEP_TYPES["switch_partitions"] = SwitchPartitions
 STEP_TYPES["take_lock"] = TakeLock
 STEP_TYPES["release_lock"] = ReleaseLock
+STEP_KINDS: dict[type[Any], str] = {t: k for k, t in STEP_TYPES.items()}
 
 
 @dataclass(frozen=True)
@@ -262,8 +263,7 @@ def _param_json(part: SqlPart) -> Any:
 
 
 def _step_json(step: Step) -> dict[str, Any]:
-    kind = next(k for k, t in STEP_TYPES.items() if isinstance(step, t))
-    data = {"kind": kind, **vars(step)}
+    data = {"kind": STEP_KINDS[type(step)], **vars(step)}
     if isinstance(step, Statement):
         data["sql"] = [_param_json(p) for p in step.sql]
         data["undo"] = _step_json(step.undo) if step.undo else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import textwrap
 
 from publisher.dialects import dialect_for
 from publisher.model.errors import display_path
@@ -112,7 +111,8 @@ def _expected(step: Statement) -> str:
 def step_lines(step: Step, number: str) -> list[str]:
     """A step as numbered lines: its purpose as a comment, then the statement."""
     lines = [f"{number:>4} -- {step.purpose}"]
-    lines.extend(textwrap.indent(step_text(step), " " * 8).splitlines())
+    # As textwrap.indent would (blank lines unindented), without its regular expression per line.
+    lines.extend(f"        {line}" if line.strip() else line for line in step_text(step).splitlines())
     return lines
 
 
