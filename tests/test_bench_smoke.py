@@ -5,8 +5,8 @@ asserts nothing about timings (the figures are read from the full runs, bench/RE
 Baselines outside the [dev] extra (check-jsonschema, dlt) are left out of a smoke run when
 they are not installed.
 
-The live benchmarks run against the Redshift stand-in only: their HiveServer2 halves are
-not run here (each adds 20-50 s of HiveServer2 work to CI, bench/README.md).
+The live benchmarks run against the Redshift stand-in and against the HiveServer2, each
+half on its own, so that a failure names the target.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.hive import server_address
 from tests.fixtures.redshift import Endpoint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,13 +26,13 @@ BENCH = ROOT / "bench"
 LIMIT = 600  # seconds: a hung benchmark fails the run rather than stalling CI
 
 
-def _run(script: str, *args: str) -> str:
+def _run(script: str, *args: str, env: dict[str, str] | None = None) -> str:
     # Run from the tree under test, whatever publisher the venv was installed from.
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     done = subprocess.run(
         [sys.executable, str(BENCH / script), "--small", *args],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": path},
+        env={**os.environ, **(env or {}), "PYTHONPATH": path},
         capture_output=True,
         text=True,
         timeout=LIMIT,
@@ -60,10 +61,21 @@ def test_plan_data_size() -> None:
         ("live_plan.py", ["--targets", "redshift"]),
         ("load_speed.py", ["--targets", "redshift"]),
         ("many_publications.py", ["--targets", "redshift"]),
-        ("merge_speed.py", ["--targets", "redshift"]),  # ~10 s; its Hive half ~25 s more: by hand
+        ("merge_speed.py", ["--targets", "redshift"]),
         ("ledger_history.py", ["--targets", "redshift"]),
         ("serve_load.py", []),  # the stand-in only
     ],
 )
 def test_live_benchmarks_on_the_redshift_stand_in(script: str, args: list[str], redshift_endpoint: Endpoint) -> None:
     _run(script, *args)
+
+
+@pytest.mark.slow
+@pytest.mark.hive
+@pytest.mark.parametrize(
+    "script", ["live_plan.py", "load_speed.py", "many_publications.py", "merge_speed.py", "ledger_history.py"]
+)
+def test_live_benchmarks_on_hiveserver2(script: str, redshift_endpoint: Endpoint) -> None:
+    # The benchmarks read both services' addresses (bench/live.py), the stand-in's included.
+    _, port = server_address()
+    _run(script, "--targets", "hive", env={"PUBLISHER_HS2_PORT": str(port)})
