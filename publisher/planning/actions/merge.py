@@ -40,6 +40,7 @@ class Merge(TruncateAndLoad):
     rebuild leaves the same twin, and the same location swap, behind."""
 
     action = "merge"
+    replaces_table = False
     reads = frozenset({"namespace_location", "locations", "partitions"})
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
@@ -153,7 +154,7 @@ def _rebuild(
             "an empty table to hand the replaced partitions' folders to (they are deleted with it)",
             undo=ctx.undo_create(trash),
         ),
-        switch(ctx, twin, trash, None),
+        switch(ctx, twin, trash, None, replaces_table=False),
         *_check_rows(ctx, relation, BEFORE),
     )
     return Body(source.steps, **common, change=change, notes=notes)

@@ -27,6 +27,9 @@ from publisher.planning.view import new_location
 
 class TruncateAndLoad(Strategy):
     action: ClassVar[Action] = "truncateAndLoad"  # and merge's, which recovers as it does
+    replaces_table: ClassVar[bool] = True
+    """The results are the table's rows afterwards (a merge's twin holds kept rows too, and a
+    merge keeps the partitions the results do not touch)."""
     needs_table = True
     writes_into_table = True
     reads = frozenset({"namespace_location", "locations", "partitions"})
@@ -36,13 +39,14 @@ class TruncateAndLoad(Strategy):
         source = ctx.source()
         fit = table_columns(ctx, source.columns)
         target_cols = fit.columns
+        added = fit.steps(ctx)  # onSchemaChange: addColumns, first: a twin is made LIKE the table
         notes = ctx.unchecked_notes() + fit.notes(ctx)
         if ctx.view is None:
             notes += ("offline: assumed the table exists with the results' columns",)
         table = ctx.view.table if ctx.view else None
         if dialect.transactional_ddl:
             change: tuple[Step, ...] = (
-                *fit.steps(ctx),
+                *added,
                 sql(dialect.delete_all(relation), "remove the old rows (readers keep seeing them until COMMIT)"),
                 *ctx.insert(relation, source, target_cols),
                 *ctx.check(relation),
@@ -52,7 +56,7 @@ class TruncateAndLoad(Strategy):
             assert table is not None
             expected = partitions.expected_partitions(ctx.partitioning, ctx.results)
             if expected is not None and table.partitions is not None:
-                notes += (partitions.listing(expected, table.partitions, drop_others(ctx)),)
+                notes += (partitions.listing(expected, table.partitions, drop_others(ctx, self.replaces_table)),)
             else:
                 why = "no statistics pin them" if expected is None else "the table's partitions were not read"
                 expected = None
@@ -61,13 +65,13 @@ class TruncateAndLoad(Strategy):
                 "partitions switch one after another: a reader during the switch may see some partitions' new rows "
                 "and others' old rows, never a partition without rows",
             )
-            change = fit.steps(ctx) + partition_swap(ctx, source, target_cols, expected or ())
+            change = added + partition_swap(ctx, source, target_cols, expected or ())
             return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
         if swappable(ctx, table):
             assert table is not None and table.location and ctx.view and ctx.view.namespace_location
             twin = ctx.made("__new")
             change = (
-                *fit.steps(ctx),  # before the twin is made LIKE the table
+                *added,
                 sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
                 *dialect.insert(twin, source, target_cols, ctx.spec),
                 *ctx.check(twin),
@@ -85,7 +89,7 @@ class TruncateAndLoad(Strategy):
                 ctx.spec.location,
             )
         change = (
-            *fit.steps(ctx),
+            *added,
             *dialect.insert(relation, source, target_cols, ctx.spec, overwrite=True),
             *ctx.check(relation),
         )
@@ -99,8 +103,8 @@ class TruncateAndLoad(Strategy):
             if exists(ctx, made["old"]):
                 # The trash is made once the twin is loaded and checked: finish the switch. (A
                 # merge's twin holds the table's kept rows too: no count of the results' rows.)
-                rows = interrupted.row_count if ctx.spec.action == "truncateAndLoad" else None
-                step = switch(ctx, twin, made["old"], rows)
+                rows = interrupted.row_count if self.replaces_table else None
+                step = switch(ctx, twin, made["old"], rows, replaces_table=self.replaces_table)
                 return Recovery((step,), "complete")
             if exists(ctx, twin):
                 # Nothing switched yet: the twin's folders are its own, and go with it.
@@ -175,21 +179,27 @@ def partition_swap(
             "an empty table to hand the replaced partitions' folders to (they are deleted with it)",
             undo=ctx.undo_create(trash),
         ),
-        switch(ctx, twin, trash, ctx.results.rows, expected),
+        switch(ctx, twin, trash, ctx.results.rows, expected, replaces_table=True),
     )
 
 
-def drop_others(ctx: Context) -> bool:
-    """Whether partitions the results lack are dropped: truncateAndLoad with overwrite: table,
-    without a static partition (a merge keeps every partition the results do not touch)."""
-    return ctx.spec.action == "truncateAndLoad" and ctx.spec.overwrite == "table" and not ctx.partitioning.static
+def drop_others(ctx: Context, replaces_table: bool) -> bool:
+    """Whether partitions the results lack are dropped: where the results replace the table
+    (not a merge's), with overwrite: table, without a static partition."""
+    return replaces_table and ctx.spec.overwrite == "table" and not ctx.partitioning.static
 
 
 def switch(
-    ctx: Context, twin: Relation, trash: Relation, rows: int | None, expected: tuple[str, ...] = ()
+    ctx: Context,
+    twin: Relation,
+    trash: Relation,
+    rows: int | None,
+    expected: tuple[str, ...] = (),
+    *,
+    replaces_table: bool,
 ) -> SwitchPartitions:
     assert ctx.view is not None and ctx.view.namespace_location
-    dropping = drop_others(ctx)
+    dropping = drop_others(ctx, replaces_table)
     what = "replace the table's partitions" if dropping else "replace the results' partitions, keep the others"
     return SwitchPartitions(
         ctx.relation.database,
