@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from publisher.model.plan import Plan, plan_from_json, plan_to_json
+from publisher.model.vocabulary import ACTIONS
 from publisher.planning.planner import plan_publication
 from tests.test_planner_golden import NOW, make_results, make_spec, view
 
@@ -16,7 +17,7 @@ from tests.test_planner_golden import NOW, make_results, make_spec, view
 def test_plan_round_trips_through_json(tmp_path: Path, target: str, fmt: str) -> None:
     pubs = tuple(
         plan_publication(make_spec(tmp_path, target, action, fmt), make_results(target, fmt), view(target, action), NOW)
-        for action in ("load", "dropAndLoad")
+        for action in ACTIONS  # every step type an action plans, merge's key check among them
     )
     plan = Plan("2026-11-28T12:00:00Z", False, pubs)
     text = plan_to_json(plan)
@@ -103,3 +104,25 @@ def test_an_edited_plan_is_described_not_crashed_on(tmp_path: Path) -> None:
         (found,) = differences(Plan("t", False, (saved,)), Plan("t", False, (fresh,)))
         assert reason in found, found
     assert differences(Plan("t", False, (fresh,)), Plan("t", False, (fresh,))) == []
+
+
+@pytest.mark.parametrize("edit", ["changes", "reports"])
+def test_a_saved_merge_plan_whose_row_checks_were_edited_out_is_stale(tmp_path: Path, edit: str) -> None:
+    """The Redshift merge checks rows by the engine's counts (the INSERT's must be the results',
+    the DELETE's is recorded): a saved plan with either taken out differs from the plan made
+    again at apply, so apply refuses it."""
+    from publisher.workflow import differences
+
+    pub = plan_publication(
+        make_spec(tmp_path, "redshift", "merge", "pqt"), make_results("redshift", "pqt"), view("redshift", "merge"), NOW
+    )
+    fresh = Plan("2026-11-28T12:00:00Z", False, (pub,))
+    data = json.loads(plan_to_json(fresh))
+    (step,) = [s for s in data["publications"][0]["steps"] if s.get(edit)]
+    step[edit] = None if edit == "changes" else ""
+    saved = plan_from_json(json.dumps(data))
+    (reason,) = differences(saved, fresh)
+    number = data["publications"][0]["steps"].index(step) + 1
+    assert f"{pub.label}: step {number} ({step['purpose']}) is not what the specs, results and target" in reason
+    # The plan as saved, unedited, is the plan made again: every step survives the round trip.
+    assert differences(plan_from_json(plan_to_json(fresh)), fresh) == []

@@ -342,6 +342,8 @@ def _step(data: Any, where: str) -> Step:
         values["refresh"] = tuple(_text(p, f"{where}.refresh") for p in _list(values.get("refresh", []), where))
     if cls is SwitchPartitions:
         values["expected"] = tuple(_text(p, f"{where}.expected") for p in _list(values.get("expected", []), where))
+    if cls is CheckKeys:
+        values["keys"] = tuple(_text(k, f"{where}.keys") for k in _list(values.get("keys", []), where))
     return _checked(cls, values, where)  # type: ignore[no-any-return]
 
 

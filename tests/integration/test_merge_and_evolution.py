@@ -44,17 +44,18 @@ def merged(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[st
 
 def test_merge_updates_matched_keys_inserts_new_ones_and_keeps_the_rest(target: Target) -> None:
     """Ids 1..20 in the table; results 15..30 with other values (tricky names): 1..14 kept as
-    they were, 15..20 replaced, 21..30 inserted; the ledger records the merge once."""
+    they were, 15..20 replaced, 21..30 inserted; the ledger records the merge once. The merge
+    is applied from its saved plan, as a reviewed pull request's would be."""
     project = target.project
     publish(target, results(target, 1, 1, 20), 1)
     target.spec("a", "dropAndLoad", 1)
     assert project.run("apply").code == 0
     publish(target, results(target, 2, 15, 16, tricky=True), 2)
     target.spec("b", "merge", 2, mergeKeys=["id"])
-    plan = project.run("plan")
+    plan = project.run("plan", "-o", "plan.json")  # reviewed, then applied exactly as saved
     assert plan.code == 0, plan.err
     assert "merge by id" in plan.out
-    result = project.run("apply")
+    result = project.run("apply", "plan.json")
     assert result.code == 0, result.err
     want = merged(rows(1, 20), rows(15, 16, tricky=True))
     assert target.rows("t") == target.expected(want)
