@@ -22,7 +22,16 @@ from publisher.planning.actions import STRATEGIES
 from publisher.planning.planner import plan_publication
 from publisher.planning.view import TargetView
 from publisher.reports.render import publication_text
-from tests.test_planner_golden import GOLDEN, HIVE_DATABASE_LOCATION, HIVE_LOCATION, NOW, make_results, make_spec, view
+from tests.test_planner_golden import (
+    GOLDEN,
+    HIVE_DATABASE_LOCATION,
+    HIVE_LOCATION,
+    NOW,
+    make_results,
+    make_spec,
+    round_tripped,
+    view,
+)
 
 OLD = "20261127090000"  # the interrupted publish's stamp
 TWIN_FOLDER = f"{HIVE_DATABASE_LOCATION}/orders__new_{OLD}"
@@ -87,7 +96,7 @@ def test_recovery_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, action: 
     publication = plan_publication(
         spec, make_results("hive", "pqt"), interrupted_view(action, STATES[(action, state)]), NOW
     )
-    text = publication_text(1, publication).replace(str(tmp_path) + "/", "") + "\n"
+    text = publication_text(1, round_tripped(publication)).replace(str(tmp_path) + "/", "") + "\n"
     golden = GOLDEN / "recovery" / f"{action}_{state.replace(' ', '_')}.txt"
     if os.environ.get("UPDATE_GOLDEN"):
         golden.parent.mkdir(parents=True, exist_ok=True)
@@ -135,7 +144,7 @@ def test_redshift_old_table_left_after_commit(tmp_path: Path, monkeypatch: pytes
     seen = replace(base, entries=(entry,), table_names=base.table_names | {f"orders__old_{OLD}"})
     publication = plan_publication(spec, make_results("redshift", "pqt"), seen, NOW, force=case == "forced")
     assert publication.status == ("unfinished" if case == "published" else "pending")
-    text = publication_text(1, publication).replace(str(tmp_path) + "/", "") + "\n"
+    text = publication_text(1, round_tripped(publication)).replace(str(tmp_path) + "/", "") + "\n"
     golden = GOLDEN / "recovery" / f"redshift_dropAndLoad_old_left_{case}.txt"
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(text)
