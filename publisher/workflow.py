@@ -35,6 +35,26 @@ def inspect(spec: Spec, pool: Pool) -> Results:
         raise exc.at(spec.location) from None
 
 
+INSPECT_THREADS = 8
+"""Results read at once where some are on S3: each spec's listing and footer reads wait on the
+network, not on this process (boto3's clients are thread-safe)."""
+
+
+def _inspect_all(specs: list[Spec], pool: Pool) -> list[Results | Exception]:
+    """Every spec's results, in order, or the error that reading them raised."""
+
+    def one(spec: Spec) -> Results | Exception:
+        try:
+            return inspect(spec, pool)
+        except Exception as exc:  # placed at its spec by the caller, as a serial read would be
+            return exc
+
+    if sum(1 for s in specs if s.results_connection) < 2:
+        return [one(s) for s in specs]  # local files: the reads are CPU work, threads would only add
+    with ThreadPoolExecutor(max_workers=INSPECT_THREADS, thread_name_prefix="inspect") as threads:
+        return list(threads.map(one, specs))
+
+
 def config_hash(config: Config) -> str:
     """publisher.yaml's content: connections, ledgers and the results template plan from it."""
     return hashlib.sha256(config.file.read_bytes()).hexdigest()[:16]
@@ -58,9 +78,11 @@ def make_plan(
     problems: list[PublisherError] = []
     inputs: list[PlanInput] = []
     snapshot = Snapshot(pool, specs)
-    for spec in specs:
+    for spec, read in zip(specs, _inspect_all(specs, pool), strict=True):
         try:
-            results = inspect(spec, pool)
+            if isinstance(read, Exception):
+                raise read
+            results = read
             view = None if offline else snapshot.view(spec)
         except PublisherError as exc:
             problems.append(exc.at(spec.location))

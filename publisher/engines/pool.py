@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -121,6 +122,7 @@ class Pool:
         self.config = config
         self._targets: dict[int, Target] = {}
         self._s3: dict[int, Any] = {}
+        self._s3_lock = threading.Lock()  # results are read from several threads at once
 
     def target(self, connection: Connection) -> Target:
         if connection.id not in self._targets:
@@ -128,9 +130,10 @@ class Pool:
         return self._targets[connection.id]
 
     def s3(self, connection: Connection) -> Any:
-        if connection.id not in self._s3:
-            self._s3[connection.id] = s3_client(connection)
-        return self._s3[connection.id]
+        with self._s3_lock:
+            if connection.id not in self._s3:
+                self._s3[connection.id] = s3_client(connection)
+            return self._s3[connection.id]
 
     def close(self) -> None:
         for target in self._targets.values():

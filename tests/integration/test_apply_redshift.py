@@ -256,6 +256,29 @@ def test_missing_table_is_a_plan_error(
 
 
 @redshift_only
+def test_many_specs_read_their_results_at_once_and_each_error_stays_at_its_spec(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
+) -> None:
+    """Results on S3 are read by several threads at once: the plan is the same as a serial
+    read's, in spec order, and a spec whose results are missing is named at its own line."""
+    for job in range(1, 9):
+        if job not in (3, 6):  # no results uploaded for jobs 3 and 6
+            results(redshift, tmp_path, "pqt", job, job * 100, 5 + job)
+        spec(redshift_project, redshift, f"s{job}", "createAndLoad", "pqt", job, table=f"t{job}")
+    failed = redshift_project.run("plan")
+    assert failed.code == 1
+    where = [line.split(": error: ")[0] for line in failed.err.splitlines()]
+    assert where == ["specs/s3.yaml:1:1", "specs/s6.yaml:1:1"]
+    assert all("results not found at s3://" in line for line in failed.err.splitlines()), failed.err
+    for job in (3, 6):
+        results(redshift, tmp_path, "pqt", job, job * 100, 5 + job)
+    planned = redshift_project.run("plan")
+    assert planned.code == 0, planned.err
+    shown = re.findall(r"\[\d+\] specs/(s\d)\.yaml.*\n.*\n.*\(pqt, (\d+) rows\)", planned.out)
+    assert shown == [(f"s{job}", str(5 + job)) for job in range(1, 9)], planned.out
+
+
+@redshift_only
 def test_path_must_be_the_connections_database(
     redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
 ) -> None:
