@@ -8,6 +8,8 @@ start them first. Their addresses come from the same variables the scripts read.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 import shlex
@@ -15,11 +17,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import yaml
 from common import OUT, REPO
@@ -87,6 +91,41 @@ def services() -> Services:
             f"{missing} not set and no {env_sh}: start the services first "
             "(bash .ci/services/redshift_standin.sh start; bash .ci/services/hiveserver2.sh start)"
         )
+
+
+@contextlib.contextmanager
+def s3_latency(svc: Services, seconds: float) -> Iterator[Services]:
+    """The services with the S3 endpoint behind a proxy that holds each request chunk for
+    ``seconds``: the network latency of a real S3 (tens of ms to the first byte), which the
+    local S3 server, on the same machine, does not have. Replies pass at once."""
+    if not seconds:
+        yield svc
+        return
+    upstream = urlparse(svc.s3_endpoint)
+    loop = asyncio.new_event_loop()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
+        try:
+            while data := await reader.read(65536):
+                await asyncio.sleep(delay)
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(upstream.hostname, upstream.port)
+        await asyncio.gather(pipe(client_r, server_w, seconds), pipe(server_r, client_w, 0))
+
+    server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", 0))
+    port = server.sockets[0].getsockname()[1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield replace(svc, s3_endpoint=f"http://127.0.0.1:{port}")
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
 
 
 def s3_client(svc: Services) -> Any:

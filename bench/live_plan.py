@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 from common import machine, median, run_timed, table, tool
-from live import IAM_ROLE, Services, hive_connect, hive_run, redshift_connect, s3_client, services
+from live import IAM_ROLE, Services, hive_connect, hive_run, redshift_connect, s3_client, s3_latency, services
 
 SIZES = (1, 100, 1000)
 SMALL_SIZES = (1, 20)
@@ -74,10 +74,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--small", action="store_true", help="smoke size for CI")
     ap.add_argument("--targets", nargs="+", choices=("hive", "redshift"), default=["hive", "redshift"])
+    ap.add_argument(
+        "--s3-latency-ms", type=float, default=0, help="hold each S3 request this long, as a real S3's network would"
+    )
     args = ap.parse_args()
+    with s3_latency(services(), args.s3_latency_ms / 1000) as svc:
+        run(args, svc)
+
+
+def run(args: argparse.Namespace, svc: Services) -> None:
     sizes = SMALL_SIZES if args.small else SIZES
     existing = 5 if args.small else EXISTING
-    svc = services()
     publisher = tool("publisher")
     os.environ.update(svc.env)  # the children's environment: password, CA
     database = "bench_live_plan"
@@ -119,7 +126,8 @@ def main() -> None:
         hive_run(hive, f"DROP DATABASE IF EXISTS {database} CASCADE")
     if rs is not None:
         rs.cursor().execute(f"DROP SCHEMA IF EXISTS {database} CASCADE")
-    print(f"Live plan vs offline plan (median of 3, wall seconds; {machine()})\n")
+    latency = f"; every S3 request held {args.s3_latency_ms:g} ms" if args.s3_latency_ms else ""
+    print(f"Live plan vs offline plan (median of 3, wall seconds; {machine()}{latency})\n")
     header = ("target", "tables", "specs", "offline s", "live s", "live/offline", "goal s (2x + 5)", "goal")
     print(table(header, rows))
 
