@@ -233,8 +233,9 @@ class Executor:
                 if step.exists_ok and "already exists" in str(exc).lower():
                     return None  # another apply did it first
                 raise
-            if step.changes is not None or step.reports:
-                self._check_changed(step, changed)
+            if step.changes is None and not step.reports:
+                return None  # a count no one asked for: not shown
+            self._check_changed(step, changed)
             return changed
         row = tuple(int(v) for v in self.target.fetch(statement)[0])
         if step.guard and row[0]:

@@ -1,4 +1,4 @@
-"""What makes two publications the same one: the ledger's key, the plan's, the spec's."""
+"""A publication's identity, shared by specs, plans and the ledger."""
 
 from __future__ import annotations
 

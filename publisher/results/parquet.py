@@ -65,7 +65,7 @@ def _statistics(metadata: Any) -> tuple[dict[str, int], dict[str, frozenset[str]
     import datetime as dt
 
     nulls: dict[str, int] = {}
-    no_nulls: set[str] = set()
+    uncounted: set[str] = set()
     found: dict[str, set[str]] = {}
     unpinned: set[str] = set()
     timestamps = {i for i in range(metadata.num_columns) if metadata.schema.column(i).logical_type.type == "TIMESTAMP"}
@@ -75,13 +75,13 @@ def _statistics(metadata: Any) -> tuple[dict[str, int], dict[str, frozenset[str]
             chunk = group.column(i)
             name, stats = chunk.path_in_schema, chunk.statistics
             if "." in name or stats is None:
-                no_nulls.add(name)
+                uncounted.add(name)
                 unpinned.add(name)
                 continue
             if stats.has_null_count:
                 nulls[name] = nulls.get(name, 0) + int(stats.null_count)
             else:
-                no_nulls.add(name)
+                uncounted.add(name)
             if name in unpinned:
                 continue
             if i in timestamps:
@@ -102,7 +102,7 @@ def _statistics(metadata: Any) -> tuple[dict[str, int], dict[str, frozenset[str]
             if len(found[name]) > MAX_PINNED:
                 unpinned.add(name)
     return (
-        {name: n for name, n in nulls.items() if name not in no_nulls},
+        {name: n for name, n in nulls.items() if name not in uncounted},
         {name: frozenset(v) for name, v in found.items() if name not in unpinned},
     )
 
