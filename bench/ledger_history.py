@@ -6,13 +6,14 @@ The history is written straight into each ledger, in the shape the publisher giv
 (planning/ledger.py COLUMNS): publication k is jobGroup 100000 + k, truncateAndLoad into one
 of 50 tables (the 20 planned ones among them), with its spec's canonical JSON in base64, a
 run id and a timestamp a minute apart. Redshift writes one 'done' row a publication (in the
-load's transaction); Hive two, 'pending' and then 'done', each by an INSERT of its own, and
-each INSERT leaves a Parquet file of one row in the ledger's folder. Hive layouts:
+load's transaction); Hive two, 'pending' and then 'done', each by an INSERT of its own into
+the partition of its UTC day, and each INSERT leaves a Parquet file of one row. Hive layouts:
 
-  insert  one INSERT a row, as the publisher writes them: one file a row
-  files   the same one file a row, written with pyarrow into the table's folder (the server
-          runs on this machine): 2 x 10,000 INSERTs would take an hour of Spark jobs
-  batched 500 rows an INSERT: a compacted ledger of the same rows, for comparison
+  insert    one INSERT a row, as the publisher writes them: one file a row
+  files     the same one file a row, written with pyarrow into the partitions' folders (the
+            server runs on this machine): 2 x 10,000 INSERTs would take an hour of Spark jobs
+  compacted the same files, then compacted as an apply compacts the ledger
+            (apply/ledger_compaction.py: every day of the history is closed)
 
 Each history lives in a ledger of its own (database/schema lhist_ledger_<H>, dropped first);
 the 20 tables in lhist_data. Besides the plan it times two reads of the ledger alone, from a
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ from live import (
 )
 
 from publisher.dialects import dialect_for
+from publisher.model.plan import Statement
 from publisher.model.relation import Relation
 from publisher.planning import ledger
 
@@ -62,10 +64,11 @@ SPECS = 20
 TABLES = 50  # the history's publications go into these; the 20 planned tables are t0..t19
 DATA = "lhist_data"
 FULL = {"redshift": [(10, "rows"), (1000, "rows"), (10000, "rows")],
-        "hive": [(10, "insert"), (1000, "insert"), (10000, "files"), (10, "batched"), (10000, "batched")]}  # fmt: skip
-SMALL = {"redshift": [(10, "rows"), (200, "rows")], "hive": [(10, "insert"), (100, "insert")]}
-BATCH = 500
+        "hive": [(10, "insert"), (1000, "insert"), (10000, "files"),
+                 (10, "compacted"), (10000, "compacted")]}  # fmt: skip
+SMALL = {"redshift": [(10, "rows"), (200, "rows")], "hive": [(10, "insert"), (100, "insert"), (100, "compacted")]}
 START = datetime(2025, 1, 1)
+SETTLED = timedelta(hours=2)  # a compaction older than ledger_compaction.SETTLE: what it copied is dropped
 
 
 def ledger_db(h: int, layout: str) -> str:
@@ -108,9 +111,17 @@ def hive_literal(value: Any) -> str:
 
 
 def create_ledger_sql(target: str, home: Relation) -> str:
+    """The ledger as the publisher creates it (Hive: partitioned by the day rows are written)."""
     dialect = dialect_for(target)  # type: ignore[arg-type]
-    cols = ", ".join(f"{dialect.quote(n)} {dialect.ledger_types[t]}" for n, t in ledger.COLUMNS)
-    return f"CREATE TABLE {dialect.table(home)} ({cols}){dialect.ledger_storage}"
+    create = ledger.ensure(dialect, home)[1]
+    assert isinstance(create, Statement)
+    return create.text
+
+
+def day(row: tuple[Any, ...]) -> str:
+    """The partition the publisher writes a row into: its UTC day."""
+    published: datetime = row[ledger.NAMES.index("published_at")]
+    return published.strftime("%Y-%m-%d")
 
 
 def write_hive_history(conn: Any, h: int, layout: str) -> int:
@@ -120,21 +131,41 @@ def write_hive_history(conn: Any, h: int, layout: str) -> int:
     target = dialect_for("hive").table(home)
     hive_run(conn, f"DROP DATABASE IF EXISTS {db} CASCADE", f"CREATE DATABASE {db}", create_ledger_sql("hive", home))
     rows = list(history(h, "hive", DATA))
-    if layout == "files":
+    if layout in ("files", "compacted"):
         folder = Path(location(conn, target))
         names = [n for n, _ in ledger.COLUMNS]
         types = {"int": pa.int64(), "text": pa.string(), "timestamp": pa.timestamp("us")}
         schema = pa.schema([(n, types[t]) for n, t in ledger.COLUMNS])
         for i, row in enumerate(rows):  # as Spark names an INSERT's file: one per statement
             t = pa.table({n: [v] for n, v in zip(names, row, strict=True)}, schema=schema)
-            pq.write_table(t, folder / f"part-00000-{i:08x}-0000-0000-0000-000000000000-c000.snappy.parquet")
+            (folder / f"written={day(row)}").mkdir(exist_ok=True)
+            name = f"part-00000-{i:08x}-0000-0000-0000-000000000000-c000.snappy.parquet"
+            pq.write_table(t, folder / f"written={day(row)}" / name)
+        for value in sorted({day(r) for r in rows}):
+            hive_run(conn, f"ALTER TABLE {target} ADD PARTITION (written='{value}')")
         hive_run(conn, f"REFRESH TABLE {target}")
     else:
-        size = 1 if layout == "insert" else BATCH
-        for i in range(0, len(rows), size):
-            values = ",\n".join("(" + ", ".join(hive_literal(v) for v in r) + ")" for r in rows[i : i + size])
-            hive_run(conn, f"INSERT INTO TABLE {target} VALUES {values}")
+        for row in rows:
+            values = ", ".join(hive_literal(v) for v in row)
+            hive_run(conn, f"INSERT INTO TABLE {target} PARTITION (written='{day(row)}') VALUES ({values})")
+    if layout == "compacted":
+        print(f"  compacted: {compact_hive_ledger(home)}", file=sys.stderr)
     return ledger_files(conn, target)
+
+
+def compact_hive_ledger(home: Relation) -> str:
+    """The compaction an apply runs: copied as one file, then (a settled compaction, two hours
+    on) the copied days dropped."""
+    from publisher.apply import ledger_compaction
+    from publisher.engines.hiveserver2 import HiveServer
+
+    server = HiveServer("127.0.0.1", services().hive_port, username="publisher")
+    dialect = dialect_for("hive")
+    step = ledger.compact(dialect, home)
+    now = datetime.now(UTC)
+    said = [ledger_compaction.compact(server, dialect, step, "bench", print, now=when) for when in (now, now + SETTLED)]
+    server.close()
+    return "; ".join(said)
 
 
 def location(conn: Any, target: str) -> str:
@@ -144,7 +175,7 @@ def location(conn: Any, target: str) -> str:
 
 def ledger_files(conn: Any, target: str) -> int:
     folder = Path(location(conn, target))
-    return sum(1 for p in folder.iterdir() if p.name.endswith(".parquet"))
+    return sum(1 for p in folder.rglob("*.parquet"))
 
 
 def write_redshift_history(svc: Services, h: int) -> None:
@@ -283,7 +314,7 @@ def main() -> None:
             read, planned = ledger_read_seconds(target, svc, home, repeat)
             for label, _ in trees:
                 wall, cpu = median([w for w, _ in plans[label]]), median([c for _, c in plans[label]])
-                key = (label, "batched" if layout == "batched" else "one file a row")
+                key = (label, "compacted" if layout == "compacted" else "one file a row")
                 base.setdefault(key, wall)
                 ratio = wall / base[key]
                 rows_n = h * (2 if target == "hive" else 1)

@@ -21,7 +21,7 @@ from publisher.model.errors import InvalidInput
 from publisher.model.plan import Plan, Publication, plan_from_json, plan_to_json
 from publisher.model.target import ColumnState, TableFacts, TableState
 from publisher.model.vocabulary import ACTIONS, TARGET_FORMATS, TARGET_TYPES
-from publisher.planning.planner import plan_publication
+from publisher.planning.planner import PlanInput, plan_all, plan_publication
 from publisher.planning.view import TargetView
 from publisher.reports.render import publication_text
 from publisher.results import Column, ResultFile, Results
@@ -105,6 +105,7 @@ def view(target: str, action: str) -> TargetView:
         state if exists else None,
         frozenset({"orders"} if exists else set()),
         ledger_exists=True,
+        ledger_partitioned=hive,  # as this version makes Hive ledgers
         namespace_location=HIVE_DATABASE_LOCATION if hive else None,
     )
 
@@ -116,8 +117,10 @@ CASES_MATRIX = [(t, a, f) for t, formats in TARGET_FORMATS.items() for a in ACTI
 def test_golden_plan(tmp_path: Path, target: str, action: str, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     spec = make_spec(tmp_path, target, action, fmt)
-    publication = plan_publication(spec, make_results(target, fmt), view(target, action), NOW)
-    text = publication_text(1, round_tripped(publication)).replace(str(tmp_path) + "/", "") + "\n"
+    # As a plan of one spec: with the Hive ledger's compaction, which the plan's first publication does.
+    publications, problems = plan_all([PlanInput(spec, make_results(target, fmt), view(target, action))], NOW)
+    assert not problems
+    text = publication_text(1, round_tripped(publications[0])).replace(str(tmp_path) + "/", "") + "\n"
     golden = GOLDEN / target / f"{action}_{fmt}.txt"
     if os.environ.get("UPDATE_GOLDEN"):
         golden.parent.mkdir(parents=True, exist_ok=True)
@@ -179,3 +182,29 @@ def test_golden_plan_offline_published_and_forced(
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(text)
     assert text == golden.read_text()
+
+
+def test_the_hive_ledger_is_compacted_once_a_plan_and_an_older_ledger_gets_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = make_spec(tmp_path, "hive", "load", "pqt")
+    results = make_results("hive", "pqt")
+    current = view("hive", "load")
+    publications, problems = plan_all([PlanInput(spec, results, current), PlanInput(spec, results, current)], NOW)
+    assert not problems
+    kinds = [[type(s).__name__ for s in p.steps] for p in publications]
+    assert [k.count("CompactLedger") for k in kinds] == [1, 0]  # by the first publication into the connection
+    records = [s.text for s in publications[0].steps if s.purpose.startswith("record the")]
+    assert len(records) == 2 and all("PARTITION (`written` = :day)" in r for r in records)
+
+    older = replace(current, ledger_partitioned=False)  # made by a version before the partitioned ledger
+    (publication,), _ = plan_all([PlanInput(spec, results, older)], NOW)
+    assert not [s for s in publication.steps if type(s).__name__ == "CompactLedger"]
+    assert not [s for s in publication.steps if "PARTITION" in getattr(s, "text", "")]
+    assert any("not partitioned by day" in n for n in publication.notes)
+
+    redshift = make_spec(tmp_path, "redshift", "load", "pqt")
+    (publication,), _ = plan_all([PlanInput(redshift, make_results("redshift", "pqt"), view("redshift", "load"))], NOW)
+    assert not [s for s in publication.steps if type(s).__name__ == "CompactLedger"]
+    assert not publication.notes or not any("partitioned by day" in n for n in publication.notes)

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from publisher.apply import table_lock
+from publisher.apply import ledger_compaction, table_lock
 from publisher.apply.partition_switch import SwitchRefused, switch_partitions
 from publisher.dialects import Dialect
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.plan import (
     CheckKeys,
     CheckLocation,
+    CompactLedger,
     DeleteObject,
     Param,
     Publication,
@@ -177,6 +178,10 @@ class Executor:
         if isinstance(step, Statement) and step.after_publish:
             self._left_unfinished(publication, undo, number, step, exc)
             return
+        if isinstance(step, CompactLedger):  # after the 'done' record: nothing to undo
+            left = f"{_first_line(exc)} (the publication stands; the next apply compacts the ledger)"
+            self.listener("warning", StepEvent(publication, number, step, 0.0, left))
+            return
         self._give_up(publication, _undoable(step, exc, undo))
         if isinstance(exc, PublishFailed):
             raise PublishFailed(f"{publication.label}: step {number} ({step.purpose}): {exc.message}") from None
@@ -211,6 +216,8 @@ class Executor:
             return table_lock.drop_if_held(self.target, self.dialect, step, self.run_id)
         if isinstance(step, TakeLock):
             return table_lock.take(self.target, self.dialect, step, self.run_id, self._note)
+        if isinstance(step, CompactLedger):
+            return ledger_compaction.compact(self.target, self.dialect, step, self.run_id, self._note)
         if isinstance(step, SwitchPartitions):
             switched = switch_partitions(self.target, self.dialect, step)
             self.outcome.append(switched)
@@ -307,6 +314,8 @@ class Executor:
             return "; ".join(self.outcome) or None
         if param.kind == "now":
             return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        if param.kind == "day":
+            return datetime.now(UTC).strftime("%Y-%m-%d")
         if param.kind == "captured":
             return self.captured[param.name][0]
         return secret_value(param.name)

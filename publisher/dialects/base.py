@@ -70,6 +70,9 @@ class Dialect:
     ledger_types: ClassVar[dict[str, str]]
     """SQL types of the ledger's logical column types: int, text, timestamp."""
     ledger_storage: ClassVar[str] = ""
+    ledger_partitioned: ClassVar[bool] = False
+    """The ledger is partitioned by the day its rows are written, and compacted (Hive: one
+    file an INSERT; planning/ledger.py)."""
 
     def literal(self, value: object) -> str:
         """A SQL literal of a value the publisher writes (numbers, names, paths, base64)."""

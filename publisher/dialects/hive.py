@@ -48,6 +48,7 @@ class Hive(Dialect):
 
     ledger_types: ClassVar[dict[str, str]] = {"int": "BIGINT", "text": "STRING", "timestamp": "TIMESTAMP"}
     ledger_storage = " STORED AS PARQUET"
+    ledger_partitioned = True
 
     def layout_warnings(self, results: Results, slices: int | None = None) -> tuple[str, ...]:
         sizes = [f.size for f in results.files]

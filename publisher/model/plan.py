@@ -17,7 +17,7 @@ from publisher.model.identity import PublicationId
 PLAN_FORMAT_VERSION = 2
 """2: typed steps and parameters (1 had markers in SQL text and a fingerprint only)."""
 
-ParamKind = Literal["run_id", "now", "captured", "secret", "outcome"]
+ParamKind = Literal["run_id", "now", "day", "captured", "secret", "outcome"]
 PARAM_KINDS: tuple[ParamKind, ...] = get_args(ParamKind)
 
 
@@ -25,7 +25,8 @@ PARAM_KINDS: tuple[ParamKind, ...] = get_args(ParamKind)
 class Param:
     """A value filled in when the statement runs, always as a SQL literal.
 
-    ``run_id``: the apply's run id. ``now``: the UTC time of the step. ``captured``: the
+    ``run_id``: the apply's run id. ``now``: the UTC time of the step; ``day``: its UTC date
+    (YYYY-MM-DD, the Hive ledger's partition a row is written into). ``captured``: the
     first count an earlier step captured under ``name``. ``secret``: the environment
     variable ``name``; only credential slots hold one. ``outcome``: what the publication's
     steps found (the rows a merge replaced, the partitions switched), as text, or NULL.
@@ -185,13 +186,37 @@ class ReleaseLock:
     ledger: str = ""
 
 
-Step = Statement | PutObject | DeleteObject | CheckLocation | CheckKeys | SwitchPartitions | TakeLock | ReleaseLock
+@dataclass(frozen=True)
+class CompactLedger:
+    """Hive: rewrite the rows of the ledger's closed days (those no apply writes into any
+    more) as one file, then drop what an earlier compaction already holds. Which partitions
+    that is, is read when it runs (SHOW PARTITIONS), under the lock table ``lock``; while
+    another apply compacts, it is skipped. A failure leaves the publication published."""
+
+    database: str
+    table: str
+    lock: str
+    purpose: str
+
+
+Step = (
+    Statement
+    | PutObject
+    | DeleteObject
+    | CheckLocation
+    | CheckKeys
+    | SwitchPartitions
+    | TakeLock
+    | ReleaseLock
+    | CompactLedger
+)
 STEP_TYPES: dict[str, type[Any]] = {"sql": Statement, "put_object": PutObject, "delete_object": DeleteObject}
 STEP_TYPES["check_location"] = CheckLocation
 STEP_TYPES["check_keys"] = CheckKeys
 STEP_TYPES["switch_partitions"] = SwitchPartitions
 STEP_TYPES["take_lock"] = TakeLock
 STEP_TYPES["release_lock"] = ReleaseLock
+STEP_TYPES["compact_ledger"] = CompactLedger
 STEP_KINDS: dict[type[Any], str] = {t: k for k, t in STEP_TYPES.items()}
 
 

@@ -4,6 +4,11 @@ A publication's identity is (jobGroup, flowNodeId, connection, database, table, 
 Rows are only ever inserted: 'pending' before a Hive load starts, 'done' when it is
 complete (on Redshift in the load's own transaction). The newest 'done' row says what
 was published; a 'pending' row without a later 'done' marks an interrupted publish.
+
+On Hive every INSERT leaves a file, and every read of the ledger opens them all: its rows
+are partitioned by the UTC day they were written (``written``), and an apply rewrites the
+days no apply writes into any more as one file (apply/ledger_compaction.py). Until the
+copies it rewrote are dropped, a day later, a row may be read twice: ``parse`` keeps one.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from publisher.dialects import Dialect
 from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
 from publisher.model.identity import PublicationId
-from publisher.model.plan import Param, SqlPart, Statement, Step, sql
+from publisher.model.plan import CompactLedger, Param, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
 
 # (column, logical type): int, text or timestamp; each dialect names the SQL types.
@@ -44,6 +49,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("detail", "text"),
 )
 NAMES = tuple(name for name, _ in COLUMNS)
+WRITTEN = "written"
+"""The Hive ledger's partition column: the UTC day a row was written (YYYY-MM-DD), or
+``compacted-...`` for the rows a compaction rewrote. Ledgers of earlier versions lack it."""
 ADDED_LATER = ("detail",)
 """Columns that ledgers made by earlier versions lack: read as NULL there, and added by the
 next apply (``upgrade``)."""
@@ -94,7 +102,9 @@ def relation(spec: Spec) -> Relation:
 
 
 def parse(rows: list[tuple[Any, ...]]) -> list[Entry]:
-    return [Entry(*row) for row in rows]
+    """The rows as entries, each once: a compaction's copy and the rows it copied are both
+    read until the copied ones are dropped."""
+    return [Entry(*row) for row in dict.fromkeys(tuple(row) for row in rows)]
 
 
 def select_all(dialect: Dialect, ledger: Relation, lacking: tuple[str, ...] = ()) -> str:
@@ -144,10 +154,11 @@ def ensure(dialect: Dialect, ledger: Relation) -> tuple[Step, ...]:
     """Creates the ledger on first apply; harmless when it exists."""
     cols = ",\n".join(f"  {dialect.quote(n)} {dialect.ledger_types[t]}" for n, t in COLUMNS)
     namespace = ledger.schema or ledger.database
+    partitioned = f"\nPARTITIONED BY ({dialect.quote(WRITTEN)} STRING)" if dialect.ledger_partitioned else ""
     return (
         sql(dialect.create_namespace(namespace), "create the ledger's home if missing"),
         sql(
-            f"CREATE TABLE IF NOT EXISTS {dialect.table(ledger)} (\n{cols}\n){dialect.ledger_storage}",
+            f"CREATE TABLE IF NOT EXISTS {dialect.table(ledger)} (\n{cols}\n){partitioned}{dialect.ledger_storage}",
             "create the publication ledger if missing",
             serial=True,
         ),
@@ -210,8 +221,10 @@ def record(
     stamp: str,
     rows_before: str | None = None,
     location_before: str | None = None,
+    partitioned: bool = False,
 ) -> Step:
-    """Inserts one ledger row; ``rows_before`` names a captured count."""
+    """Inserts one ledger row; ``rows_before`` names a captured count. ``partitioned``: into
+    the partition of the day it is written (a Hive ledger made by this version)."""
     content = base64.b64encode(spec.canonical_json.encode()).decode()
     values: dict[str, Any] = dict(zip(KEY, vars(spec.id).values(), strict=True))
     values.update(
@@ -225,7 +238,10 @@ def record(
         spec_hash=spec.content_hash,
         spec_b64=content,
     )
-    parts: list[SqlPart] = [f"INSERT INTO {dialect.insert_target(ledger, NAMES)}\nVALUES ("]
+    parts: list[SqlPart] = [f"INSERT INTO {dialect.insert_target(ledger, NAMES)}"]
+    if partitioned:
+        parts += [f" PARTITION ({dialect.quote(WRITTEN)} = ", Param("day"), ")"]
+    parts.append("\nVALUES (")
     for name in NAMES:
         if name == "rows_before" and rows_before:
             parts.append(Param("captured", rows_before))
@@ -252,6 +268,16 @@ def _joined(parts: list[SqlPart]) -> tuple[SqlPart, ...]:
         else:
             out.append(part)
     return tuple(out)
+
+
+def compact(dialect: Dialect, ledger: Relation) -> CompactLedger:
+    """The step that keeps a partitioned Hive ledger to a few files (apply/ledger_compaction.py)."""
+    return CompactLedger(
+        ledger.database,
+        ledger.name,
+        f"{ledger.name}__compaction",
+        "compact the ledger: the rows of closed days rewritten as one file (skipped while another apply does it)",
+    )
 
 
 def changes(published: dict[str, Any], current: dict[str, Any]) -> list[str]:

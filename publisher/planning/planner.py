@@ -64,6 +64,7 @@ def plan_all(
     problems: list[PublisherError] = []
     taken: set[str] = set()
     planned: dict[tuple[int, Relation], TableState] = {}
+    compacting: set[int] = set()  # connections whose ledger a publication of this plan compacts
     for item in inputs:
         spec, view = item.spec, item.view
         key = (spec.connection.id, spec.relation)
@@ -77,8 +78,26 @@ def plan_all(
         taken.update(names_for(spec.relation.name, publication.stamp))
         if after is not None:
             planned[key] = after
+        dialect = dialect_for(spec.target_type)
+        if publication.status == "pending" and spec.connection.id not in compacting and dialect.ledger_partitioned:
+            # Once an apply, by its first publication into the connection: compaction runs
+            # while the others publish (it touches only days no apply writes into).
+            compacting.add(spec.connection.id)
+            if partitioned(dialect, view):
+                compact = ledger.compact(dialect, ledger.relation(spec))
+                publication = replace(publication, steps=(*publication.steps, compact))
+            else:
+                old = f"the ledger {ledger.relation(spec)} was made by an earlier version: not partitioned by day, "
+                moved = "never compacted (README, 'The Hive ledger stays small', says how to move it)"
+                publication = replace(publication, notes=(*publication.notes, old + moved))
         publications.append(publication)
     return publications, problems
+
+
+def partitioned(dialect: Dialect, view: TargetView | None) -> bool:
+    """Whether the spec's ledger is (or will be made) partitioned by day: a ledger this apply
+    creates is, where the dialect's are; one an earlier version made keeps its shape."""
+    return dialect.ledger_partitioned and (view is None or not view.ledger_exists or view.ledger_partitioned)
 
 
 def plan_publication(
@@ -243,6 +262,7 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     # wait for the whole load); two applies of one publication wait for each other there,
     # and the second's guard then finds the first's row.
     guarded = ledger.lock_relation(spec) if dialect.locks_per_table else home
+    by_day = partitioned(dialect, view)
     steps: list[Step] = []
     if view is None or not view.ledger_exists:
         steps.extend(ledger.ensure(dialect, home))
@@ -276,6 +296,7 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
                     stamp=stamp,
                     rows_before=body.rows_before,
                     location_before=body.location_before,
+                    partitioned=by_day,
                 )
             )
         steps.extend(body.prepare)
@@ -285,7 +306,16 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     if dialect.locks_per_table:
         steps.append(ledger.record_lock(dialect, guarded, spec))
     steps.append(
-        ledger.record(dialect, home, spec, state="done", published_table=published_table, rows=rows, stamp=stamp)
+        ledger.record(
+            dialect,
+            home,
+            spec,
+            state="done",
+            published_table=published_table,
+            rows=rows,
+            stamp=stamp,
+            partitioned=by_day,
+        )
     )
     steps.extend(dialect.commit())
     steps.extend(dialect.table_unlock(spec.relation))

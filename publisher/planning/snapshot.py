@@ -46,6 +46,7 @@ class Snapshot:
     _tables: dict[tuple[int, Relation], TableState | None] = field(default_factory=dict)
     _ledgers: dict[int, list[ledger.Entry] | None] = field(default_factory=dict)
     _ledger_lacks: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    _ledger_partitioned: dict[int, bool] = field(default_factory=dict)
     _ledger_groups: dict[int, frozenset[int]] = field(default_factory=dict)
     _slices: dict[int, int | None] = field(default_factory=dict)
 
@@ -95,6 +96,7 @@ class Snapshot:
                 self._ledgers[key] = None
                 return None
             self._ledger_lacks[key] = ledger.lacking(tuple(c.name for c in state.columns))
+            self._ledger_partitioned[key] = ledger.WRITTEN in state.partition_columns
             self._ledger_groups[key] = frozenset()
             self._ledgers[key] = []
         entries = self._ledgers[key]
@@ -149,6 +151,7 @@ class Snapshot:
             table_names=space.names,
             ledger_exists=entries is not None,
             ledger_lacks=self._ledger_lacks.get(spec.connection.id, ()),
+            ledger_partitioned=self._ledger_partitioned.get(spec.connection.id, False),
             entries=mine,
             row_count=row_count,
             namespace_location=self.namespace_location(spec, relation) if wants_location else None,

@@ -25,6 +25,7 @@ class TargetView:
     table_names: frozenset[str]
     ledger_exists: bool = False
     ledger_lacks: tuple[str, ...] = ()  # columns of newer versions the ledger lacks (ledger.upgrade adds them)
+    ledger_partitioned: bool = False  # Hive: by the day rows are written (ledgers of earlier versions are not)
     entries: tuple[ledger.Entry, ...] = ()  # this publication's ledger rows, oldest first
     row_count: int | None = None  # the table's rows, read only to recover an interrupted load
     namespace_location: str | None = None  # Hive: where the database's managed tables go

@@ -11,6 +11,7 @@ from publisher.model.errors import display_path
 from publisher.model.plan import (
     CheckKeys,
     CheckLocation,
+    CompactLedger,
     DeleteObject,
     Plan,
     Publication,
@@ -53,6 +54,8 @@ def step_text(step: Step) -> str:
         return _switch_text(step)
     if isinstance(step, CheckKeys):
         return f"{step.counts}  -- must return 0, 0 (else a few of the keys are named: {step.examples})"
+    if isinstance(step, CompactLedger):
+        return _compaction_text(step)
     if isinstance(step, ReleaseLock):
         return f"-- DROP TABLE {step.database}.{step.lock}, if this apply holds it"
     if isinstance(step, TakeLock):
@@ -74,6 +77,21 @@ def step_text(step: Step) -> str:
     if step.reports and not step.counts:
         body += "  -- its row count recorded in the ledger"
     return body
+
+
+def _compaction_text(step: CompactLedger) -> str:
+    """What a compaction does; its partitions are found when it runs."""
+    ledger = f"{step.database}.{step.table}"
+    return "\n".join(
+        (
+            f"-- CREATE TABLE {step.database}.{step.lock} (...): skipped while another apply holds it; then, for the",
+            f"-- partitions of {ledger} (SHOW PARTITIONS, when it runs), each a UTC day rows were written:",
+            "--   ALTER TABLE ... DROP PARTITION (...) of what a compaction an hour old or more holds",
+            "--   INSERT INTO TABLE ... PARTITION (written = 'compacted-<last day>-<now>') SELECT DISTINCT ...",
+            "--     FROM the days before yesterday and the earlier compactions, as one file;",
+            "--   it must hold as many rows as it read (else it is dropped again); then the lock is dropped",
+        )
+    )
 
 
 def _switch_text(step: SwitchPartitions) -> str:

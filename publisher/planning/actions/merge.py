@@ -83,20 +83,19 @@ class Merge(TruncateAndLoad):
                 sql(dialect.drop_table(stage), "drop the staged rows"),
             )
             return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
-        common: dict[str, Any] = {
-            "before": (count_capture(dialect, relation, BEFORE),),
-            "tidy": source.tidy,
-            "rows_before": BEFORE,
-        }
-        return _rebuild(ctx, source, fit, keys, common, notes)
+        return _rebuild(ctx, source, fit, keys, notes)
 
 
-def _rebuild(
-    ctx: Context, source: LoadSource, fit: Fit, keys: tuple[str, ...], common: dict[str, Any], notes: tuple[str, ...]
-) -> Body:
+def _rebuild(ctx: Context, source: LoadSource, fit: Fit, keys: tuple[str, ...], notes: tuple[str, ...]) -> Body:
     """Where DDL is not transactional (Hive): the table rebuilt into a twin, then swapped in;
     a partitioned table's twin holds only the partitions the results touch, switched one by one."""
     dialect, relation, part = ctx.dialect, ctx.relation, ctx.partitioning
+    # Every body below: the row count before (recorded, to recover a killed merge), the staging tidied.
+    common: dict[str, Any] = {
+        "before": (count_capture(dialect, relation, BEFORE),),
+        "tidy": source.tidy,
+        "rows_before": BEFORE,
+    }
     table = ctx.view.table if ctx.view else None
     types = {c.name: c.type for c in fit.columns} | {c.name: c.type for c in part.columns}
     # The results' keys as the table's types (the staging table may hold raw values: Avro
