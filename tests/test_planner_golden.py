@@ -117,7 +117,7 @@ CASES_MATRIX = [(t, a, f) for t, formats in TARGET_FORMATS.items() for a in ACTI
 def test_golden_plan(tmp_path: Path, target: str, action: str, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     spec = make_spec(tmp_path, target, action, fmt)
-    # As a plan of one spec: with the Hive ledger's compaction, which the plan's first publication does.
+    # As a plan of one spec: with the Hive ledger's compaction, which the plan's last publication does.
     publications, problems = plan_all([PlanInput(spec, make_results(target, fmt), view(target, action))], NOW)
     assert not problems
     text = publication_text(1, round_tripped(publications[0])).replace(str(tmp_path) + "/", "") + "\n"
@@ -194,8 +194,9 @@ def test_the_hive_ledger_is_compacted_once_a_plan_and_an_older_ledger_gets_a_not
     publications, problems = plan_all([PlanInput(spec, results, current), PlanInput(spec, results, current)], NOW)
     assert not problems
     kinds = [[type(s).__name__ for s in p.steps] for p in publications]
-    assert [k.count("CompactLedger") for k in kinds] == [1, 0]  # by the first publication into the connection
-    records = [s.text for s in publications[0].steps if s.purpose.startswith("record the")]
+    assert [k.count("CompactLedger") for k in kinds] == [0, 1]  # by the last publication into the connection
+    assert kinds[1][-1] == "CompactLedger"
+    records = [s.text for s in publications[1].steps if s.purpose.startswith("record the")]
     assert len(records) == 2 and all("PARTITION (`written` = :day)" in r for r in records)
 
     older = replace(current, ledger_partitioned=False)  # made by a version before the partitioned ledger

@@ -11,16 +11,20 @@ A compaction, under the lock table ``<ledger>__compaction`` (table_lock.py; skip
 another apply holds it):
 
 1. drops what the newest earlier compaction holds (every day up to its last, and the older
-   compactions), once that compaction is ``SETTLE`` old. Not at once: Spark skips a listed
-   partition whose folder is gone, so a plan or a guard that listed the partitions before the
-   copy existed and read them after the drop would miss rows without an error;
+   compactions), once that compaction is ``SETTLE`` old, and only after a count shows that
+   every row of them is in it (a row written late into a copied day, by a clock far behind,
+   is not: then nothing is dropped and a new compaction copies them all). Not at once after
+   copying: Spark skips a listed partition whose folder is gone, so a plan or a guard that
+   listed the partitions before the copy existed and read them after the drop would miss
+   rows without an error;
 2. copies the closed days and the earlier compactions into a new partition
-   ``compacted-<last day>-<UTC time>``, as one file, each row once (SELECT DISTINCT), and
-   checks that it holds as many rows as it read, or drops it again.
+   ``compacted-<last day>-<UTC time>``, each row once (SELECT DISTINCT), into one file (one
+   reducer: DISTRIBUTE BY a constant), and checks that it holds as many rows as it read, or
+   drops it again.
 
-No row is deleted before a compaction an hour old holds it: an apply killed at any point
-loses none; a row is read twice at most (a copy and what it copied), and ledger.parse keeps
-one.
+No row is deleted unless a compaction at least an hour old is counted to hold it: an apply
+killed at any point loses none; meanwhile a row may be read more than once (its day, a
+compaction, a newer one), and ledger.parse keeps one.
 """
 
 from __future__ import annotations
@@ -55,25 +59,47 @@ class Work:
     drop: tuple[str, ...]  # held by a settled compaction
     copy: tuple[str, ...]  # into a new compaction: empty when no closed day is new
     last_day: str = ""  # the newest closed day copied
+    held_by: str = ""  # the compaction that holds the rows of ``drop``
 
     def __bool__(self) -> bool:
         return bool(self.drop or self.copy)
 
 
-def work(partitions: list[str], now: datetime) -> Work:
+def work(partitions: list[str], now: datetime, *, recopy: bool = False) -> Work:
+    """``recopy``: the newest compaction lacks rows of what it would drop: drop nothing, and
+    copy every closed day and compaction into a new one."""
     last_open = now.date() - timedelta(days=OPEN_DAYS)
-    closed = sorted(p for p in partitions if DAY.fullmatch(p) and date.fromisoformat(p) <= last_open)
-    made = sorted((m[1], m[2], p) for p in partitions if (m := COMPACTED.fullmatch(p)))
+    closed = sorted(p for p in partitions if (d := _date(p)) is not None and d <= last_open)
+    made = sorted((m[1], m[2], p) for p in partitions if (m := COMPACTED.fullmatch(p)) and _time(m[2]) is not None)
+    if recopy:
+        every = (*closed, *(p for *_, p in made))
+        return Work((), every, max([*closed, *(d for d, *_ in made)])) if len(every) > 1 else Work((), ())
     drop: tuple[str, ...] = ()
-    held_to = ""
+    held_to = held_by = ""
     if made:
-        held_to, when, _ = made[-1]
-        if now - datetime.strptime(when, TIME_FORMAT).replace(tzinfo=UTC) >= SETTLE:
+        held_to, when, newest = made[-1]
+        if now - (_time(when) or now) >= SETTLE:
             drop = (*(d for d in closed if d <= held_to), *(p for *_, p in made[:-1]))
+            held_by = newest if drop else ""
     kept = [d for d in closed if d not in drop]
     if not any(d > held_to for d in kept):
-        return Work(drop, ())
-    return Work(drop, (*kept, *(p for *_, p in made if p not in drop)), kept[-1])
+        return Work(drop, (), held_by=held_by)
+    return Work(drop, (*kept, *(p for *_, p in made if p not in drop)), kept[-1], held_by)
+
+
+def _date(value: str) -> date | None:
+    """A day partition's date; None for any other name (left alone)."""
+    try:
+        return date.fromisoformat(value) if DAY.fullmatch(value) else None
+    except ValueError:
+        return None
+
+
+def _time(stamp: str) -> datetime | None:
+    try:
+        return datetime.strptime(stamp, TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def compact(
@@ -92,40 +118,56 @@ def compact(
     table = dialect.table(home)
     # No ledger check of the holder: a compaction runs after its publication is recorded done.
     lock = TakeLock(step.database, step.table, step.lock, 0, step.purpose, refresh=(table,))
+    # Another apply compacting is no reason to wait or to say so: the skip says who holds it.
+    quiet = lambda text: None if text.startswith("waiting for") else say(text)  # noqa: E731
     try:
-        table_lock.take(target, dialect, lock, run_id, say)
+        table_lock.take(target, dialect, lock, run_id, quiet)
     except PublishFailed as exc:
         return f"skipped: {exc.message}"
     try:
-        return _compact_locked(target, dialect, home, work(_partitions(target, dialect, home), now), now)
+        return _compact_locked(target, dialect, home, now)
     finally:
         table_lock.drop_if_held(target, dialect, ReleaseLock(step.database, step.lock, step.purpose), run_id)
 
 
-def _compact_locked(target: Target, dialect: Dialect, home: Relation, todo: Work, now: datetime) -> str:
-    table = dialect.table(home)
+def _compact_locked(target: Target, dialect: Dialect, home: Relation, now: datetime) -> str:
+    found = _partitions(target, dialect, home)
+    todo = work(found, now)
     said = []
     if todo.drop:
-        target.execute(drop_partitions(dialect, home, todo.drop))
-        said.append(f"dropped {len(todo.drop)} partition(s) a compaction holds")
+        # Dropped only if all their rows are in it: its own count was checked when it was
+        # made, unless that apply was killed first; and a late row may have come since.
+        held = _distinct_rows(target, dialect, home, (todo.held_by,))
+        if _distinct_rows(target, dialect, home, (*todo.drop, todo.held_by)) == held:
+            target.execute(drop_partitions(dialect, home, todo.drop))
+            said.append(f"dropped {len(todo.drop)} partition(s) {todo.held_by} holds")
+        else:
+            said.append(f"{todo.held_by} lacks rows of the partitions it would replace: none dropped")
+            todo = work(found, now, recopy=True)
     if todo.copy:
         made = f"compacted-{todo.last_day}-{now.strftime(TIME_FORMAT)}"
-        columns = ", ".join(dialect.quote(n) for n in ledger.NAMES)
-        source = f"{columns} FROM {table}\n{_where(dialect, todo.copy)}"
-        expected = int(target.fetch(f"SELECT COUNT(*) FROM (SELECT DISTINCT {source}) copied")[0][0])
+        expected = _distinct_rows(target, dialect, home, todo.copy)
         written = f"{dialect.quote(ledger.WRITTEN)} = {dialect.literal(made)}"
-        # One file: COALESCE is Spark's hint; Apache Hive reads it as a comment.
-        target.execute(f"INSERT INTO TABLE {table} PARTITION ({written})\nSELECT /*+ COALESCE(1) */ DISTINCT {source}")
-        found = int(target.fetch(f"SELECT COUNT(*) FROM {table} WHERE {written}")[0][0])
-        if found != expected:
+        # One reducer, one file, in Spark and in Apache Hive alike: every row to the same one.
+        rows = f"SELECT DISTINCT {_source(dialect, home, todo.copy)}\nDISTRIBUTE BY 1"
+        target.execute(f"INSERT INTO TABLE {dialect.table(home)} PARTITION ({written})\n{rows}")
+        held = int(target.fetch(f"SELECT COUNT(*) FROM {dialect.table(home)} WHERE {written}")[0][0])
+        if held != expected:
             target.execute(drop_partitions(dialect, home, (made,)))
-            raise PublishFailed(f"the ledger's compaction {made} held {found:,} rows, not {expected:,}: dropped again")
+            raise PublishFailed(f"the ledger's compaction {made} held {held:,} rows, not {expected:,}: dropped again")
         said.append(f"{len(todo.copy)} partition(s), {expected:,} rows, copied into {made}")
     return "; ".join(said) or "nothing to compact"
 
 
-def _where(dialect: Dialect, partitions: tuple[str, ...]) -> str:
-    return f"WHERE {dialect.quote(ledger.WRITTEN)} IN ({', '.join(dialect.literal(p) for p in partitions)})"
+def _source(dialect: Dialect, home: Relation, partitions: tuple[str, ...]) -> str:
+    """Every ledger column of the rows of ``partitions``: the part of a SELECT after its keyword."""
+    columns = ", ".join(dialect.quote(n) for n in ledger.NAMES)
+    values = ", ".join(dialect.literal(p) for p in partitions)
+    return f"{columns} FROM {dialect.table(home)}\nWHERE {dialect.quote(ledger.WRITTEN)} IN ({values})"
+
+
+def _distinct_rows(target: Target, dialect: Dialect, home: Relation, partitions: tuple[str, ...]) -> int:
+    return int(target.fetch(f"SELECT COUNT(*) FROM (SELECT DISTINCT {_source(dialect, home, partitions)}) d")[0][0])
 
 
 def drop_partitions(dialect: Dialect, home: Relation, partitions: tuple[str, ...]) -> str:

@@ -64,7 +64,7 @@ def plan_all(
     problems: list[PublisherError] = []
     taken: set[str] = set()
     planned: dict[tuple[int, Relation], TableState] = {}
-    compacting: set[int] = set()  # connections whose ledger a publication of this plan compacts
+    last: dict[int, tuple[int, Spec, TargetView | None]] = {}  # connection -> its last pending publication
     for item in inputs:
         spec, view = item.spec, item.view
         key = (spec.connection.id, spec.relation)
@@ -78,20 +78,25 @@ def plan_all(
         taken.update(names_for(spec.relation.name, publication.stamp))
         if after is not None:
             planned[key] = after
-        dialect = dialect_for(spec.target_type)
-        if publication.status == "pending" and spec.connection.id not in compacting and dialect.ledger_partitioned:
-            # Once an apply, by its first publication into the connection: compaction runs
-            # while the others publish (it touches only days no apply writes into).
-            compacting.add(spec.connection.id)
-            if partitioned(dialect, view):
-                compact = ledger.compact(dialect, ledger.relation(spec))
-                publication = replace(publication, steps=(*publication.steps, compact))
-            else:
-                old = f"the ledger {ledger.relation(spec)} was made by an earlier version: not partitioned by day, "
-                moved = "never compacted (README, 'The Hive ledger stays small', says how to move it)"
-                publication = replace(publication, notes=(*publication.notes, old + moved))
+        if publication.status == "pending":
+            last[spec.connection.id] = (len(publications), spec, view)
         publications.append(publication)
+    for index, spec, view in last.values():
+        publications[index] = _with_compaction(publications[index], spec, view)
     return publications, problems
+
+
+def _with_compaction(publication: Publication, spec: Spec, view: TargetView | None) -> Publication:
+    """The connection's last publication of the plan, ending with the ledger's compaction
+    where the dialect compacts it (once an apply: serially, after the others have published)."""
+    dialect = dialect_for(spec.target_type)
+    if not dialect.ledger_partitioned:
+        return publication
+    if partitioned(dialect, view):
+        return replace(publication, steps=(*publication.steps, ledger.compact(dialect, ledger.relation(spec))))
+    old = f"the ledger {ledger.relation(spec)} was made by an earlier version: not partitioned by day, never "
+    moved = "compacted (README, 'The Hive ledger stays small', says how to move it)"
+    return replace(publication, notes=(*publication.notes, old + moved))
 
 
 def partitioned(dialect: Dialect, view: TargetView | None) -> bool:

@@ -134,3 +134,31 @@ def test_compaction_is_skipped_while_another_apply_holds_its_lock(project: Proje
     hive.target.execute(f"DROP TABLE {lock}")
     assert "copied" in compact(hive, datetime.now(UTC) + timedelta(days=3))
     assert "publications__compaction" not in hive.tables()  # released
+
+
+def test_a_row_written_late_into_a_copied_day_is_never_dropped(hive: HiveEngine) -> None:
+    """A writer whose clock is a day behind writes into a day a compaction already copied:
+    the drop's count check finds the row missing from the compaction, drops nothing, and the
+    next compaction holds it too."""
+    for step in ledger.ensure(HIVE, home(hive)):
+        hive.target.execute(step.text)  # type: ignore[union-attr]
+
+    def insert(day: str, job: int) -> None:
+        values = [job, 1, 1, hive.database, "t", "load", "done", "t", 1, None, "20250101000000", None]
+        values += ["s.yaml", "h", "e30=", f"run{job}", "CAST('2025-01-01 00:00:00' AS TIMESTAMP)", None]
+        shown = ", ".join(v if isinstance(v, str) and v.startswith("CAST") else HIVE.literal(v) for v in values)
+        table = HIVE.table(home(hive))
+        hive.target.execute(f"INSERT INTO TABLE {table} PARTITION (`written` = '{day}') VALUES ({shown})")
+
+    insert("2025-01-01", 1)
+    insert("2025-01-02", 2)
+    now = datetime.now(UTC)
+    assert "2 rows" in compact(hive, now)
+    insert("2025-01-02", 3)  # late, into a day the compaction copied
+    said = compact(hive, now + timedelta(hours=2))
+    assert "lacks rows" in said and "3 rows" in said, said
+    assert sorted(e.job_group for e in ledger.parse(ledger_rows(hive))) == [1, 2, 3]
+    said = compact(hive, now + timedelta(hours=4))
+    assert "dropped 3 partition(s)" in said, said  # both days and the first compaction: the second holds them
+    assert len(partitions(hive)) == 1
+    assert sorted(e.job_group for e in ledger.parse(ledger_rows(hive))) == [1, 2, 3]
