@@ -8,8 +8,8 @@ was published; a 'pending' row without a later 'done' marks an interrupted publi
 On Hive every INSERT leaves a file, and every read of the ledger opens them all: its rows
 are partitioned by the UTC day they were written (``written``), and an apply rewrites the
 days no apply writes into any more as one file (apply/ledger_compaction.py). Until a later
-compaction, an hour on at least, drops what one copied, a row may be read twice: ``parse``
-keeps one.
+compaction, an hour on at least, drops what one copied, a row may be read more than once:
+``parse`` keeps one.
 """
 
 from __future__ import annotations

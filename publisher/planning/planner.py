@@ -88,7 +88,7 @@ def plan_all(
 
 def _with_compaction(publication: Publication, spec: Spec, view: TargetView | None) -> Publication:
     """The connection's last publication of the plan, ending with the ledger's compaction
-    where the dialect compacts it (once an apply: serially, after the others have published)."""
+    where the dialect compacts it: once an apply, after the others in a serial one."""
     dialect = dialect_for(spec.target_type)
     if not dialect.ledger_partitioned:
         return publication
