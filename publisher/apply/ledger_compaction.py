@@ -36,6 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from publisher.apply import table_lock
 from publisher.dialects import Dialect
+from publisher.dialects.hive import partition_values
 from publisher.model.errors import PublishFailed
 from publisher.model.plan import CompactLedger, ReleaseLock, TakeLock
 from publisher.model.relation import Relation
@@ -178,4 +179,4 @@ def drop_partitions(dialect: Dialect, home: Relation, partitions: tuple[str, ...
 def _partitions(target: Target, dialect: Dialect, home: Relation) -> list[str]:
     """The values of ``written``, from SHOW PARTITIONS rows such as ``written=2026-12-02``."""
     rows = target.fetch(f"SHOW PARTITIONS {dialect.table(home)}")
-    return [str(r[0]).partition("=")[2] for r in rows]
+    return [partition_values(str(r[0]))[0][1] for r in rows]
