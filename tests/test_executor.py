@@ -147,3 +147,48 @@ def test_a_wrong_or_missing_row_count_fails_the_publication_uncommitted(changed:
     with pytest.raises(PublishFailed, match=message):
         Executor(target, dialect_for("redshift")).run(publication(*MERGE_STEPS))  # type: ignore[arg-type]
     assert "COMMIT" not in target.ran and target.ran[-1] == "ROLLBACK"
+
+
+class ReshapedTarget(FakeTarget):
+    """A table whose columns are whatever the test says they are now."""
+
+    def __init__(self, columns: tuple[tuple[str, str], ...] | None) -> None:
+        super().__init__(fail="never")
+        self.columns = columns
+
+    def table_state(self, relation: Any, *, exists: bool = False) -> Any:
+        from publisher.model.target import ColumnState, TableState
+
+        return None if self.columns is None else TableState(tuple(ColumnState(n, t) for n, t in self.columns))
+
+
+PLANNED = (("id", "bigint"), ("amount", "numeric(10,2)"))
+
+
+@pytest.mark.parametrize(
+    ("now", "said"),
+    [
+        (PLANNED, None),
+        ((("id", "bigint"), ("amount", "numeric(10,0)")), "amount numeric(10,0) now; no amount numeric(10,2)"),
+        ((("amount", "numeric(10,2)"), ("id", "bigint")), "the same ones in another order"),
+        (None, "is gone"),
+    ],
+)
+def test_the_columns_read_at_plan_time_are_checked_before_any_change(
+    now: tuple[tuple[str, str], ...] | None, said: str | None
+) -> None:
+    """A table recreated between plan and apply (a DECIMAL(10,2) made DECIMAL(10,0)) stops the
+    publication before its first change: rows planned for one shape never go into another."""
+    from publisher.model.plan import CheckColumns
+
+    check = CheckColumns("dev", "public", "t", tuple(f"{n} {t}" for n, t in PLANNED), "check")
+    target = ReshapedTarget(now)
+    steps = (check, sql("INSERT INTO t SELECT 1", "change"))
+    run = Executor(target, dialect_for("redshift"))
+    if said is None:
+        run.run(publication(*steps))  # type: ignore[arg-type]
+        assert target.ran == ["INSERT INTO t SELECT 1"]
+        return
+    with pytest.raises(PublishFailed, match="since the plan was made; nothing was changed") as stopped:
+        run.run(publication(*steps))  # type: ignore[arg-type]
+    assert said in str(stopped.value) and target.ran == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from publisher.apply.executor import Executor
 from publisher.dialects import dialect_for
@@ -29,12 +30,19 @@ def test_a_reference_in_a_spec_value_is_inert(project: Project, monkeypatch: pyt
         source="../results/x${PUBLISHER_TEST_SECRET}/",
         description="costs ${PUBLISHER_TEST_SECRET}",
     )
+    # Hive: the folder's name is a Hadoop glob to Spark (refused), and the reference stays text.
+    refused = project.run("plan", "--offline")
+    assert refused.code == 1 and "results/x${PUBLISHER_TEST_SECRET}/ holds { }" in refused.err, refused.err
+    write(project.root / "results" / "x$PUBLISHER_TEST_SECRET", "pqt", 1, 3)
+    spec = yaml.safe_load((project.root / "specs" / "a.yaml").read_text())
+    spec["source"] = "../results/x$PUBLISHER_TEST_SECRET/"
+    (project.root / "specs" / "a.yaml").write_text(yaml.safe_dump(spec))
     result = project.run("plan", "--offline", "--format", "json", "-o", "plan.json")
     assert result.code == 0, result.err
     # The folder named literally was read (3 rows), and the reference is still text in every statement.
     plan = json.loads(result.out)
     (pub,) = plan["publications"]
-    assert pub["rows"] == 3 and "x${PUBLISHER_TEST_SECRET}/" in pub["source"]
+    assert pub["rows"] == 3 and "x$PUBLISHER_TEST_SECRET/" in pub["source"]
     params = [p for s in pub["steps"] if s["kind"] == "sql" for p in s["sql"] if isinstance(p, dict)]
     assert all(p["param"] != "secret" for p in params), params
 

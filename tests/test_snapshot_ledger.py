@@ -40,6 +40,9 @@ class LedgerTarget:
     def namespace_exists(self, relation: Relation) -> bool:
         return True
 
+    def substitution(self) -> str | None:
+        return None
+
     def slice_count(self) -> int | None:
         self.queries.append("SELECT COUNT(*) FROM stv_slices")
         return 4
@@ -89,7 +92,8 @@ def test_only_the_planned_job_groups_are_read_in_one_query(tmp_path: Path) -> No
     ledger_queries = [q for q in target.queries if "FROM" in q and "publications" in q]
     assert ledger_queries == [
         "SELECT job_group, flow_node_id, connection_id, database_name, table_name, action, state, published_table, "
-        "row_count, rows_before, stamp, location_before, spec_file, spec_hash, spec_b64, run_id, published_at, detail "
+        "row_count, rows_before, stamp, location_before, spec_file, spec_hash, spec_b64, run_id, published_at, detail, "
+        "project "
         'FROM "publisher"."publications"\n'
         'WHERE "job_group" IN (31, 32)'
     ]

@@ -15,8 +15,10 @@ from typing import Any, Protocol
 from publisher.apply import ledger_compaction, table_lock
 from publisher.apply.partition_switch import SwitchRefused, switch_partitions
 from publisher.dialects import Dialect
+from publisher.model import location
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.plan import (
+    CheckColumns,
     CheckKeys,
     CheckLocation,
     CompactLedger,
@@ -224,9 +226,11 @@ class Executor:
             return switched
         if isinstance(step, CheckKeys):
             return self._check_keys(step)
+        if isinstance(step, CheckColumns):
+            return self._check_columns(step)
         if isinstance(step, CheckLocation):
             found = self.target.table_location(Relation(step.database, None, step.table))
-            if found != step.location:
+            if not location.same(found, step.location):
                 raise PublishFailed(
                     f"{step.database}.{step.table} is at {found}, not at {step.location} as planned; "
                     "nothing was swapped"
@@ -263,6 +267,26 @@ class Executor:
             self.outcome.append(f"{step.reports}: {changed:,}")
         if step.changes is not None and changed != step.changes:
             raise PublishFailed(f"the statement changed {changed:,} rows, expected {step.changes:,}")
+
+    def _check_columns(self, step: CheckColumns) -> None:
+        assert self.target is not None
+        relation = Relation(step.database, step.schema, step.table)
+        state = self.target.table_state(relation)
+        found = tuple(f"{c.name} {c.type}" for c in state.columns) if state is not None else ()
+        if found == step.columns:
+            return
+        if state is None:
+            what = "is gone"
+        else:
+            planned, now = set(step.columns), set(found)
+            changes = [f"{c} now" for c in found if c not in planned] + [
+                f"no {c}" for c in step.columns if c not in now
+            ]
+            what = "has other columns: " + ("; ".join(changes[:6]) or "the same ones in another order")
+        raise PublishFailed(
+            f"{relation} {what} since the plan was made; nothing was changed: plan again (another apply or a "
+            "person changed the table)"
+        )
 
     def _check_keys(self, step: CheckKeys) -> None:
         assert self.target is not None

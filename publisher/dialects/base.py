@@ -121,6 +121,10 @@ class Dialect:
     def rename(self, relation: Relation, new_name: str) -> str:
         raise NotImplementedError
 
+    def unreadable_location(self, uri: str) -> str | None:
+        """Why the engine would read another folder than ``uri`` names (None: it reads that one)."""
+        return None
+
     def layout_warnings(self, results: Results, slices: int | None = None) -> tuple[str, ...]:
         """Where the results' files (their count and sizes) will load far below what the
         engine can do; ``slices``: the cluster's, where known. Advice for the plan, never an error."""

@@ -32,6 +32,10 @@ MANY_SMALL_FILES = 100
 """Small files worth a warning: at ~10 ms to list and open each, 100 add a second or more."""
 
 
+HADOOP_GLOB = "{}[]*?\\"
+"""Characters of a Hadoop glob pattern (org.apache.hadoop.fs.GlobPattern)."""
+
+
 class Hive(Dialect):
     name = "hive"
     title = RULES["hive"].title
@@ -58,6 +62,18 @@ class Hive(Dialect):
         return (
             f"{len(small):,} of the results' files are under 4 MB ({file_sizes(sizes)}): many tiny files, each "
             "opened and planned as a 4 MB read (Spark's openCostInBytes); have the job write fewer, larger files",
+        )
+
+    def unreadable_location(self, uri: str) -> str | None:
+        # Spark reads a Parquet Hive table through its own reader (convertMetastoreParquet), which
+        # expands the table's path as a Hadoop glob (DataSource.checkAndGlobPathIfNecessary):
+        # 'job{a,b}' names jobA and jobB, 'job${x}' no folder at all (measured: PATH_NOT_FOUND).
+        found = sorted(set(uri) & set(HADOOP_GLOB))
+        if not found:
+            return None
+        return (
+            f"holds {' '.join(found)}, which Spark reads as a Hadoop glob pattern (another folder, or none): "
+            "move the results to a folder whose path has none of " + " ".join(HADOOP_GLOB)
         )
 
     def escape_string(self, value: str) -> str:

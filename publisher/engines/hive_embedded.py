@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from publisher.engines import hive_substitution
 from publisher.engines.hive_describe import DescribedTables, qualified, quote, table_names_from_show_tables
 from publisher.engines.hive_errors import HiveError, engine_message
 from publisher.model.errors import PublishFailed
@@ -186,6 +187,12 @@ class EmbeddedHive(DescribedTables):
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self._spark = embedded_session(state_dir)
+        self._substitution: str | None = None
+        # The session is the process's: set again per target, read back once per target.
+        self._substitution = hive_substitution.turn_off(self.execute, self.fetch)
+
+    def substitution(self) -> str | None:
+        return self._substitution
 
     def __repr__(self) -> str:
         return f"EmbeddedHive({str(self.state_dir)!r})"
@@ -195,6 +202,7 @@ class EmbeddedHive(DescribedTables):
         return self._spark
 
     def _run(self, statement: str, call: Callable[[], T]) -> T:
+        hive_substitution.refuse_marked(self._substitution, statement)
         try:
             return call()
         except Exception as exc:  # pyspark raises Captured and Py4J errors: no common base

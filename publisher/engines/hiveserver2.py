@@ -16,6 +16,7 @@ from sqlalchemy import text as sa_text
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import Engine, Inspector
 
+from publisher.engines import hive_substitution
 from publisher.engines.hive_describe import DescribedTables, qualified, quote, table_names_from_show_tables
 from publisher.engines.hive_errors import HiveError, engine_message
 from publisher.model.errors import PublishFailed
@@ -74,20 +75,37 @@ class HiveServer(DescribedTables):
         }
         self._conn = self._connect()
         self._engine: Engine | None = None
+        # Read back once per connection: None, or why SQL text would not run as sent.
+        self._substitution = hive_substitution.confirm(lambda sql: self._cursor_run(sql, rows=True))
 
     def __repr__(self) -> str:
         return f"HiveServer({self.host}:{self.port}, auth={self.auth})"
 
     def _connect(self) -> Any:
+        """A new session, with variable substitution off (the inspection engine's too)."""
         try:
-            return hive.connect(**self._connect_kwargs)
+            conn = hive.connect(**self._connect_kwargs)
         except Exception as exc:
             raise PublishFailed(
                 f"cannot connect to HiveServer2 at {self.host}:{self.port}"
                 f" (auth {self.auth}): {engine_message(_driver_error_text(exc))}"
             ) from exc
 
+        def execute(sql: str) -> None:
+            cursor = conn.cursor()
+            try:
+                cursor.execute(sql)
+            finally:
+                cursor.close()
+
+        hive_substitution.set_off(execute)
+        return conn
+
+    def substitution(self) -> str | None:
+        return self._substitution
+
     def _run(self, statement: str, call: Callable[[], T]) -> T:
+        hive_substitution.refuse_marked(self._substitution, statement)
         try:
             return call()
         except PublishFailed:

@@ -373,6 +373,9 @@ class RedshiftTarget:
     def table_names(self, relation: Relation) -> set[str]:
         return {str(r[0]).lower() for r in self._cursor(TABLES_SQL, (relation.schema or "public",)).fetchall()}
 
+    def substitution(self) -> str | None:
+        return None  # Redshift runs SQL text as sent
+
     def close(self) -> None:
         self.connection.close()
 

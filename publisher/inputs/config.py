@@ -145,6 +145,7 @@ class Config:
     connections: tuple[Connection, ...]
     results_connection: Connection | None
     server: ServerSettings | None = None  # the server: section, for publisher serve
+    project: str | None = None  # recorded with every ledger row: whose publication it is
 
     @property
     def root(self) -> Path:
@@ -266,7 +267,8 @@ def load_config(path: Path) -> Config:
                 )
     if problems:
         raise Errors(problems)
-    return Config(config.file, config.results, config.connections, results_conn, _server(doc.value.get("server")))
+    server = _server(doc.value.get("server"))
+    return Config(config.file, config.results, config.connections, results_conn, server, doc.value.get("project"))
 
 
 def _server(raw: dict[str, Any] | None) -> ServerSettings | None:

@@ -50,6 +50,7 @@ class Spec:
     layout: Layout = Layout()  # distStyle, distKey, sortKeys (Redshift; refused on Hive)
     merge_keys: tuple[str, ...] = ()  # merge: the columns that identify a row
     on_schema_change: str = "fail"  # load, truncateAndLoad, merge: "fail" or "addColumns"
+    project: str | None = None  # publisher.yaml's project: the ledger rows this spec writes carry it
 
     @property
     def label(self) -> str:
@@ -226,6 +227,7 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
             ),
             merge_keys=tuple(k.lower() for k in value.get("mergeKeys", ())),
             on_schema_change=value.get("onSchemaChange", "fail"),
+            project=config.project,
         ),
         [],
     )

@@ -129,6 +129,19 @@ class CheckLocation:
 
 
 @dataclass(frozen=True)
+class CheckColumns:
+    """Stop unless the table has the columns the plan read (names and types, in order): a table
+    recreated or altered between plan and apply would take rows planned for another shape (a
+    DECIMAL(10,2) value into a DECIMAL(10,0) column is rounded without a word)."""
+
+    database: str
+    schema: str | None
+    table: str
+    columns: tuple[str, ...]  # "name type", as the engine reported them when the plan was made
+    purpose: str
+
+
+@dataclass(frozen=True)
 class SwitchPartitions:
     """Hive: point the table's partitions at those of its loaded twin, found when the step
     runs (SHOW PARTITIONS). Each replaces the table's partition of the same values (one
@@ -204,6 +217,7 @@ Step = (
     | PutObject
     | DeleteObject
     | CheckLocation
+    | CheckColumns
     | CheckKeys
     | SwitchPartitions
     | TakeLock
@@ -213,6 +227,7 @@ Step = (
 STEP_TYPES: dict[str, type[Any]] = {"sql": Statement, "put_object": PutObject, "delete_object": DeleteObject}
 STEP_TYPES["check_location"] = CheckLocation
 STEP_TYPES["check_keys"] = CheckKeys
+STEP_TYPES["check_columns"] = CheckColumns
 STEP_TYPES["switch_partitions"] = SwitchPartitions
 STEP_TYPES["take_lock"] = TakeLock
 STEP_TYPES["release_lock"] = ReleaseLock
@@ -369,6 +384,8 @@ def _step(data: Any, where: str) -> Step:
         values["expected"] = tuple(_text(p, f"{where}.expected") for p in _list(values.get("expected", []), where))
     if cls is CheckKeys:
         values["keys"] = tuple(_text(k, f"{where}.keys") for k in _list(values.get("keys", []), where))
+    if cls is CheckColumns:
+        values["columns"] = tuple(_text(c, f"{where}.columns") for c in _list(values.get("columns", []), where))
     return _checked(cls, values, where)  # type: ignore[no-any-return]
 
 

@@ -144,5 +144,9 @@ class Target(Protocol):
     def slice_count(self) -> int | None:
         """Redshift: the cluster's slices, None where the catalog does not tell them; Hive: None."""
 
+    def substitution(self) -> str | None:
+        """Why the engine would not run SQL text as sent (Hive: ``${...}`` substitution that
+        could not be turned off in this session); None: it runs it as sent."""
+
     def close(self) -> None:
         """Release the connection."""

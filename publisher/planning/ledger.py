@@ -48,12 +48,13 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("run_id", "text"),
     ("published_at", "timestamp"),
     ("detail", "text"),
+    ("project", "text"),
 )
 NAMES = tuple(name for name, _ in COLUMNS)
 WRITTEN = "written"
 """The Hive ledger's partition column: the UTC day a row was written (YYYY-MM-DD), or
 ``compacted-...`` for the rows a compaction rewrote. Ledgers of earlier versions lack it."""
-ADDED_LATER = ("detail",)
+ADDED_LATER = ("detail", "project")
 """Columns that ledgers made by earlier versions lack: read as NULL there, and added by the
 next apply (``upgrade``)."""
 
@@ -80,6 +81,7 @@ class Entry:
     run_id: str
     published_at: datetime | str
     detail: str | None = None  # what apply found: the rows a merge replaced, the partitions switched
+    project: str | None = None  # the publishing project's name; None: none was set (or an earlier version wrote it)
 
     @property
     def id(self) -> PublicationId:
@@ -95,6 +97,23 @@ class Entry:
             return loaded
         except ValueError:
             return {}
+
+
+def owned(entry: Entry, project: str | None) -> bool:
+    """Whether the row belongs to ``project``: its own name, or none (rows of unnamed projects
+    and of earlier versions, which any project takes as its own, as those versions did)."""
+    return entry.project is None or entry.project == project
+
+
+def same_elsewhere(entry: Entry, spec: Spec) -> bool:
+    """A row of another project for the same job, recipe, table and action: connection ids
+    are each project's own, so the connection is not compared."""
+    mine = spec.id
+    return (
+        not owned(entry, spec.project)
+        and (entry.job_group, entry.flow_node_id, entry.action) == (mine.job_group, mine.flow_node_id, mine.action)
+        and (entry.database_name, entry.table_name) == (mine.database, mine.table)
+    )
 
 
 def relation(spec: Spec) -> Relation:
@@ -179,7 +198,9 @@ def lock_relation(spec: Spec) -> Relation:
     that publications into different tables hold different locks. Named after the table (to
     be recognised) with a digest of the whole name (to be unique and within length limits)."""
     home, target = relation(spec), spec.relation
-    digest = hashlib.sha256(f"{spec.connection.id}/{target.database}/{target.schema}/{target.name}".encode())
+    # A named project's own lock (its guard reads its own 'done' rows); unnamed: as before.
+    owner = f"{spec.project}/" if spec.project else ""
+    digest = hashlib.sha256(f"{owner}{spec.connection.id}/{target.database}/{target.schema}/{target.name}".encode())
     return home.renamed(f"lock_{digest.hexdigest()[:12]}_{target.name}")
 
 
@@ -207,6 +228,11 @@ def where_identity(dialect: Dialect, pid: PublicationId) -> str:
 def guard(dialect: Dialect, ledger: Relation, spec: Spec) -> Statement:
     """Stops the publication when another apply has published it since this plan was made."""
     done = f"{dialect.quote('state')} = 'done'"
+    if ledger.name == relation(spec).name:
+        # The ledger holds every project's rows: count this project's (and unnamed ones, see owned).
+        project = dialect.quote("project")
+        own = f"{project} = {dialect.literal(spec.project)} OR " if spec.project else ""
+        done += f" AND ({own}{project} IS NULL)"
     text = f"SELECT COUNT(*) FROM {dialect.table(ledger)}\nWHERE {where_identity(dialect, spec.id)} AND {done}"
     return sql(text, "skip if already published (by a concurrent or earlier apply)", guard=True)
 
@@ -238,6 +264,7 @@ def record(
         spec_file=spec.file.replace("\\", "/"),
         spec_hash=spec.content_hash,
         spec_b64=content,
+        project=spec.project,
     )
     parts: list[SqlPart] = [f"INSERT INTO {dialect.insert_target(ledger, NAMES)}"]
     if partitioned:
@@ -253,6 +280,8 @@ def record(
         elif name == "detail":
             # What the steps found (rows replaced, partitions switched), known when 'done' is written.
             parts.append(Param("outcome") if state == "done" else "NULL")
+        elif name == "project":
+            parts.append(dialect.literal(spec.project))
         else:
             parts.append(dialect.literal(values[name]))
         parts.append(", " if name != NAMES[-1] else ")")

@@ -12,7 +12,7 @@ from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput, PublisherError
 from publisher.model.names import check_column_lengths
-from publisher.model.plan import Publication, Statement, Step
+from publisher.model.plan import CheckColumns, Publication, Statement, Step
 from publisher.model.relation import Relation
 from publisher.model.target import TableState
 from publisher.planning import ledger, partitions
@@ -69,7 +69,7 @@ def plan_all(
         spec, view = item.spec, item.view
         key = (spec.connection.id, spec.relation)
         if view is not None and key in planned:
-            view = replace(view, namespace_exists=True, table=planned[key])
+            view = replace(view, namespace_exists=True, table=planned[key], table_read=False)
         try:
             publication, after = plan_with_effect(spec, item.results, view, now, taken, force=force)
         except PublisherError as exc:
@@ -137,6 +137,9 @@ def plan_with_effect(
         # A location swap leaves the table in a folder named after its twin: that name is taken too.
         folder = view.table.location.rstrip("/").rsplit("/", 1)[-1] if view.table and view.table.location else ""
         names_in_use += [view.table_names, {folder}]
+    unreadable = dialect.unreadable_location(results.location) if strategy.loads_rows else None
+    if unreadable:
+        raise InvalidInput(f"the results folder {results.location} {unreadable}", spec.location)
     stamp = stamp_for(spec.relation.name, now, names_in_use)
     ctx = Context(spec, results, view, dialect, stamp, result_columns(dialect, spec, results))
     notes: tuple[str, ...] = ()
@@ -158,6 +161,8 @@ def plan_with_effect(
             return _publication(ctx, Body(), notes, status, detail), None
         if status != "pending":
             notes = (f"--force: publishing again ({status}: {detail})",)
+        elif view.elsewhere and not force:
+            raise _published_by_another_project(spec, view.elsewhere[-1])
         _check_target(ctx, strategy)
 
     ctx, partition_note = _with_partitioning(ctx, strategy)
@@ -193,6 +198,19 @@ def _status(spec: Spec, view: TargetView) -> tuple[str, str]:
         return "published", where
     what = "; ".join(ledger.changes(last.spec, spec.canonical)) or "spec text"
     return "changed", f"published {where} from a different version of the spec ({what}); --force publishes it again"
+
+
+def _published_by_another_project(spec: Spec, entry: ledger.Entry) -> InvalidInput:
+    """A shared ledger holds this job's publication into the table by another project: the
+    same publication published twice, or two projects that number their jobs alike. Which one
+    is not the plan's to guess."""
+    mine = f"project {spec.project!r}" if spec.project else "this project (no project: in publisher.yaml)"
+    return InvalidInput(
+        f"{spec.label} {spec.action} into {spec.relation} was published by project {entry.project!r} "
+        f"(from {entry.spec_file}, into {entry.published_table}, at {str(entry.published_at)[:19]} UTC), "
+        f"not by {mine}: the ledger is shared; --force publishes it as {mine} too",
+        spec.location,
+    )
 
 
 def _rows(n: int | None) -> str:
@@ -284,6 +302,7 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     steps.extend(dialect.table_lock(spec.relation, home))
     if not force:
         steps.append(ledger.guard(dialect, guarded, spec))
+    steps.extend(_columns_unchanged(ctx))
     steps.extend(body.recover)
     steps.extend(body.before)
     if not dialect.transactional_ddl:
@@ -327,6 +346,21 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     return tuple(steps) + _after_publish(dialect, body.after)
 
 
+def _columns_unchanged(ctx: Context) -> tuple[Step, ...]:
+    """Under the table's lock, before any change: the table still has the columns this plan
+    read from the engine (not where it was planned as an earlier publication of the plan
+    leaves it: the engine would name its types in its own words)."""
+    view, relation = ctx.view, ctx.spec.relation
+    strategy = STRATEGIES[ctx.spec.action]
+    if view is None or view.table is None or view.table.view or not view.table_read:
+        return ()
+    if not (strategy.writes_into_table or strategy.replaces_definition):
+        return ()
+    columns = tuple(f"{c.name} {c.type}" for c in view.table.columns)
+    purpose = "stop if the table's columns changed since the plan (nothing changed yet)"
+    return (CheckColumns(relation.database, relation.schema, relation.name, columns, purpose),)
+
+
 def _after_publish(dialect: Dialect, steps: tuple[Step, ...]) -> tuple[Step, ...]:
     """``steps`` in a transaction of their own, after the publication's COMMIT; each marked so
     that a failure there leaves the publication published (the next plan finishes them)."""
@@ -338,6 +372,35 @@ def _after_publish(dialect: Dialect, steps: tuple[Step, ...]) -> tuple[Step, ...
         *(replace(s, purpose="commit the drop") for s in dialect.commit()),
     )
     return tuple(replace(s, after_publish=True) if isinstance(s, Statement) else s for s in framed)
+
+
+def _refuse_substituted(ctx: Context, reason: str, steps: tuple[Step, ...]) -> None:
+    """Refuse a publication whose SQL holds ``${`` where the engine would replace it: the
+    value would reach the table (or the engine would read a path) changed."""
+    for step in steps:
+        for text in _step_texts(step):
+            at = text.find("${")
+            if at >= 0:
+                end = text.find("}", at)
+                token = text[at : end + 1] if 0 <= end - at < 40 else text[at : at + 40]
+                raise InvalidInput(
+                    f"{ctx.spec.action}: {reason}; this publication's SQL holds {token!r} (to {step.purpose}), "
+                    "which would reach the engine changed: publish values and paths without '${', or have the "
+                    "server allow SET hive.variable.substitute=false",
+                    ctx.spec.location,
+                )
+
+
+def _step_texts(step: Step) -> list[str]:
+    """The text a step sends to the engine: SQL's fixed parts (never a secret's slot) and
+    the names and locations the other steps write into their statements."""
+    if isinstance(step, Statement):
+        return [part for part in step.sql if isinstance(part, str)]
+    texts: list[str] = []
+    for name, value in vars(step).items():
+        values = value if isinstance(value, tuple) else (value,)
+        texts.extend(v for v in values if isinstance(v, str) and name != "purpose")
+    return texts
 
 
 def _publication(
@@ -356,6 +419,8 @@ def _publication(
         steps = _after_publish(ctx.dialect, body.after)
     else:
         steps = _assemble(ctx, body, force, rows, written) if status == "pending" else ()
+    if ctx.view is not None and ctx.view.substitution:
+        _refuse_substituted(ctx, ctx.view.substitution, steps)
     return Publication(
         spec_file=spec.file,
         spec_line=spec.location.line,

@@ -49,6 +49,7 @@ class Snapshot:
     _ledger_partitioned: dict[int, bool] = field(default_factory=dict)
     _ledger_groups: dict[int, frozenset[int]] = field(default_factory=dict)
     _slices: dict[int, int | None] = field(default_factory=dict)
+    _substitution: dict[int, str | None] = field(default_factory=dict)
 
     def namespace(self, spec: Spec, relation: Relation) -> Namespace:
         key = (spec.connection.id, relation.database, relation.schema)
@@ -121,13 +122,21 @@ class Snapshot:
             self._slices[key] = self.pool.target(spec.connection).slice_count()
         return self._slices[key]
 
+    def substitution(self, spec: Spec) -> str | None:
+        """Why the spec's connection would not run SQL text as sent, read once; None: it does."""
+        key = spec.connection.id
+        if key not in self._substitution:
+            self._substitution[key] = self.pool.target(spec.connection).substitution()
+        return self._substitution[key]
+
     def view(self, spec: Spec) -> TargetView:
         """What the target holds for this spec, read-only."""
         relation = spec.relation
         space = self.namespace(spec, relation)
         table = self.table(spec, relation)
         entries = self.ledger(spec)
-        mine = tuple(e for e in entries or () if e.id == spec.id)
+        mine = tuple(e for e in entries or () if e.id == spec.id and ledger.owned(e, spec.project))
+        elsewhere = tuple(e for e in entries or () if e.state == "done" and ledger.same_elsewhere(e, spec))
         interrupted = bool(mine) and mine[-1].state == "pending"
         dialect = dialect_for(spec.target_type)
         strategy = STRATEGIES[spec.action]
@@ -153,8 +162,10 @@ class Snapshot:
             ledger_lacks=self._ledger_lacks.get(spec.connection.id, ()),
             ledger_partitioned=self._ledger_partitioned.get(spec.connection.id, False),
             entries=mine,
+            elsewhere=elsewhere,
             row_count=row_count,
             namespace_location=self.namespace_location(spec, relation) if wants_location else None,
             locations=locations,
             slices=self.slices(spec) if strategy.loads_rows else None,  # advice on loading the results
+            substitution=self.substitution(spec),
         )

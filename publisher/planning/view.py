@@ -23,14 +23,17 @@ class TargetView:
     namespace_exists: bool
     table: TableState | None
     table_names: frozenset[str]
+    table_read: bool = True  # False: ``table`` is as earlier publications of the plan will leave it
     ledger_exists: bool = False
     ledger_lacks: tuple[str, ...] = ()  # columns of newer versions the ledger lacks (ledger.upgrade adds them)
     ledger_partitioned: bool = False  # Hive: by the day rows are written (ledgers of earlier versions are not)
     entries: tuple[ledger.Entry, ...] = ()  # this publication's ledger rows, oldest first
+    elsewhere: tuple[ledger.Entry, ...] = ()  # 'done' rows of other projects for the same job, table and action
     row_count: int | None = None  # the table's rows, read only to recover an interrupted load
     namespace_location: str | None = None  # Hive: where the database's managed tables go
     locations: dict[str, str] = field(default_factory=dict)  # Hive: table name -> location, to recover
     slices: int | None = None  # Redshift: the cluster's, read where the action loads rows; None: unknown
+    substitution: str | None = None  # why the engine would rewrite ${...} in SQL text; None: it runs it as sent
 
 
 def names_for(name: str, stamp: str) -> tuple[str, ...]:

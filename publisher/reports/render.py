@@ -9,6 +9,7 @@ import re
 from publisher.dialects import dialect_for
 from publisher.model.errors import display_path
 from publisher.model.plan import (
+    CheckColumns,
     CheckKeys,
     CheckLocation,
     CompactLedger,
@@ -50,6 +51,9 @@ def step_text(step: Step) -> str:
         return f"DELETE {step.uri}"
     if isinstance(step, CheckLocation):
         return f"-- {step.database}.{step.table} must be stored at {step.location}"
+    if isinstance(step, CheckColumns):
+        where = ".".join(p for p in (step.database, step.schema, step.table) if p)
+        return f"-- {where} must still have the columns the plan read: {', '.join(step.columns)}"
     if isinstance(step, SwitchPartitions):
         return _switch_text(step)
     if isinstance(step, CheckKeys):

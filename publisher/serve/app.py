@@ -27,7 +27,7 @@ from publisher.inputs.request import Problem, parse_body, request_spec
 from publisher.inputs.spec import Spec
 from publisher.model.errors import Errors, PublisherError
 from publisher.model.identity import PublicationId
-from publisher.planning.ledger import Entry
+from publisher.planning.ledger import Entry, owned
 from publisher.serve.openapi import openapi_document
 from publisher.serve.redact import Redactor
 from publisher.serve.sessions import Session, Sessions, describe, describe_entry, session_id
@@ -136,7 +136,7 @@ class Server:
             if publication.status in ("pending", "unfinished"):
                 return None
             rows = ledger_rows(self.config, pool, "job_group", spec.job_group, only=spec.connection)
-            done = [e for _, e in rows if e.id == spec.id]
+            done = [e for _, e in rows if e.id == spec.id and owned(e, spec.project)]
         finally:
             pool.close()
         done = [e for e in done if e.state == "done"]

@@ -74,3 +74,46 @@ def test_an_edited_saved_plan_is_refused(target: Target) -> None:
     assert not {"evil", "t"} & target.tables()
     assert project.run("apply", "plan.json").code == 0
     assert target.rows("t") == target.expected(data)
+
+
+def test_two_projects_sharing_a_ledger_each_publish_their_own(target: Target) -> None:
+    """Two publisher.yaml files with the same connection id and ledger, each naming its project:
+    the second's publication of the same job into the same table is not taken for its own
+    (the defect: 'already published', and its rows never arrived); the plan refuses it, naming
+    the other project, and --force publishes it; each then sees its own row."""
+    import shutil
+
+    import yaml
+
+    from tests.conftest import Project
+
+    first = target.project
+    config = yaml.safe_load((first.root / "publisher.yaml").read_text())
+    (first.root / "publisher.yaml").write_text(yaml.safe_dump({"project": "finance", **config}, sort_keys=False))
+    target.results(1, 1, 4)
+    target.spec("a", "dropAndLoad", 1)
+    target.results(2, 10, 3)
+    target.spec("b", "load", 2)
+    applied = first.run("apply")
+    assert applied.code == 0, applied.err
+    assert target.count("t") == 7
+
+    (target.tmp / "second project").mkdir()
+    second = Project(target.tmp / "second project", first.connections)
+    (second.root / "publisher.yaml").write_text(yaml.safe_dump({"project": "sales", **config}, sort_keys=False))
+    shutil.copy(first.root / "specs" / "b.yaml", second.root / "specs" / "b.yaml")
+    if target.is_hive:  # local results, beside each publisher.yaml
+        shutil.copytree(first.results(2, 1), second.results(2, 1))
+    refused = second.run("plan")
+    assert refused.code == 1, refused.out
+    assert "was published by project 'finance'" in refused.err and "not by project 'sales'" in refused.err
+    assert second.run("apply").code == 1 and target.count("t") == 7
+    forced = second.run("apply", "--force")
+    assert forced.code == 0, forced.err
+    assert target.count("t") == 10, "the second project's rows arrived"
+    assert "already published" in second.run("plan").out
+    assert "already published" in first.run("plan").out
+    projects = sorted(
+        str(r[0]) for r in target.fetch(f"SELECT project FROM {target.ledger_table()} WHERE state = 'done'")
+    )
+    assert projects == ["finance", "finance", "sales"]

@@ -14,6 +14,7 @@ from publisher.model.target import TableState
 from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
 from publisher.planning.actions.kept_definition import kept_definition, kept_state
+from publisher.planning.actions.truncate_and_load import foreign_files
 from publisher.planning.context import Body, Context
 from publisher.planning.recovery import drop_if_there, exists, interrupted_names
 from publisher.planning.view import names_for
@@ -49,6 +50,16 @@ class DropAndLoad(Strategy):
                 f"dropAndLoad: table {ctx.relation} is owned by {table.owner}: only that user or a superuser "
                 "may drop or rename it; publish as that user, or truncateAndLoad replaces its rows (with "
                 "DELETE and INSERT granted on it)",
+                ctx.spec.location,
+            )
+        why = foreign_files(ctx, table) if table is not None and table.managed and ctx.dialect.location_swap else None
+        if why is not None:
+            # Hive renames the old table aside and drops it: DROP of a managed table deletes its
+            # whole folder, and this folder is not the table's alone.
+            raise InvalidInput(
+                f"dropAndLoad: table {ctx.relation} {why}: dropping it would delete files the publisher did not "
+                "write; make it external first (ALTER TABLE ... SET TBLPROPERTIES ('EXTERNAL'='TRUE')) so its "
+                "folder stays, or createAndLoad publishes into a new table",
                 ctx.spec.location,
             )
         new = ctx.made("__new")

@@ -26,7 +26,13 @@ from publisher.model.errors import InvalidInput
 from publisher.model.plan import CheckKeys, CheckLocation, Statement, Step, sql
 from publisher.model.relation import Relation
 from publisher.planning.actions.base import Fit, table_columns
-from publisher.planning.actions.truncate_and_load import TruncateAndLoad, location_swap, swappable, switch
+from publisher.planning.actions.truncate_and_load import (
+    TruncateAndLoad,
+    foreign_files,
+    location_swap,
+    swappable,
+    switch,
+)
 from publisher.planning.context import Body, Context
 from publisher.planning.view import new_location
 
@@ -171,9 +177,10 @@ def _refuse_unsupported(ctx: Context) -> None:
             spec.location,
         )
     if table is not None and ctx.dialect.location_swap and not swappable(ctx, table):
+        why = foreign_files(ctx, table) or "has no location to swap"
         raise InvalidInput(
-            f"merge: table {ctx.relation} is external (its files belong to whoever wrote them): rebuilding it "
-            "would delete files the publisher did not write; load appends to it",
+            f"merge: table {ctx.relation} {why}: rebuilding it would delete files the publisher did not "
+            "write; load appends to it",
             spec.location,
         )
 

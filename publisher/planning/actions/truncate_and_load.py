@@ -9,10 +9,12 @@ publisher did not write); offline, where the table is unknown, the plan shows IN
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import ClassVar
 
 from publisher.dialects.base import ColumnDef, LoadSource
+from publisher.model import location
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import CheckLocation, Step, SwitchPartitions, sql
 from publisher.model.relation import Relation
@@ -81,11 +83,12 @@ class TruncateAndLoad(Strategy):
         if ctx.view is not None:
             # INSERT OVERWRITE of an external table deletes files the publisher did not write,
             # and readers find the table empty while it runs: neither is a truncateAndLoad.
+            reason = foreign_files(ctx, table) if table is not None else None
             raise InvalidInput(
-                f"truncateAndLoad: table {relation} is external (its files belong to whoever wrote them): "
+                f"truncateAndLoad: table {relation} {reason or 'has no location to swap'}: "
                 "replacing its rows would delete files the publisher did not write; load appends to it, "
-                "dropAndLoad replaces it with a managed table (its files stay), createAndLoad publishes "
-                "into a new table",
+                "dropAndLoad replaces an external table with a managed one (its files stay), createAndLoad "
+                "publishes into a new table",
                 ctx.spec.location,
             )
         change = (
@@ -145,14 +148,36 @@ class TruncateAndLoad(Strategy):
 
 
 def swappable(ctx: Context, table: TableState | None) -> bool:
-    """Whether the table can be repointed at a loaded twin's files (managed, located)."""
+    """Whether the table can be repointed at a loaded twin's files: its files are the
+    engine's (managed) at the table's own folder, where a swap hands them to a twin it drops."""
     return bool(
         ctx.dialect.location_swap
         and ctx.view is not None
         and table is not None
-        and table.managed
         and table.location
         and ctx.view.namespace_location
+        and foreign_files(ctx, table) is None
+    )
+
+
+def foreign_files(ctx: Context, table: TableState) -> str | None:
+    """Why dropping the table's folder could delete files the publisher did not write (None:
+    it could not): an external table's files are whoever wrote them; a managed table stored
+    outside its database's folder (SET LOCATION '/shared/t') may share that folder with
+    others, and DROP deletes all of it. A table the publisher swapped lives in a twin's
+    folder beside the table's: <table>__new_<stamp>."""
+    if not table.managed:
+        return "is external (its files belong to whoever wrote them)"
+    home = ctx.view.namespace_location if ctx.view else None
+    if not table.location or not home:
+        return None  # offline, or no location read: the live plan decides
+    parent, leaf = location.parent_and_leaf(table.location)
+    name = ctx.relation.name
+    if parent == location.normalized(home) and re.fullmatch(rf"{re.escape(name)}(__new_\d{{14}})?", leaf):
+        return None
+    return (
+        f"is managed but stored at {table.location}, not in its own folder under its database's "
+        f"{home} (other files may be there, and DROP deletes the whole folder)"
     )
 
 

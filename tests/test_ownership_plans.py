@@ -1,0 +1,70 @@
+"""Whose files a Hive table's folder holds, planned: the publisher swaps or drops only a
+managed table in its own folder under its database's; a managed table moved elsewhere
+(SET LOCATION '/shared/t') may share that folder with others' files, and is refused at plan
+time by every action that would delete the folder."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from publisher.model import location
+from publisher.model.errors import InvalidInput
+from publisher.planning.planner import plan_publication
+from tests.test_partition_plans import live, make_spec, table
+from tests.test_planner_golden import HIVE_DATABASE_LOCATION, NOW, make_results
+
+REPLACING = ("truncateAndLoad", "merge", "dropAndLoad")
+
+
+def extra(action: str) -> dict[str, object]:
+    return {"mergeKeys": ["order_id"]} if action == "merge" else {}
+
+
+@pytest.mark.parametrize("action", REPLACING)
+@pytest.mark.parametrize(
+    "where",
+    [
+        f"{HIVE_DATABASE_LOCATION}/orders",
+        f"{HIVE_DATABASE_LOCATION}/orders/",
+        f"{HIVE_DATABASE_LOCATION}/orders__new_20261127100000",  # after an earlier swap
+    ],
+)
+def test_a_managed_table_in_its_own_folder_is_replaced(tmp_path: Path, action: str, where: str) -> None:
+    spec = make_spec(tmp_path, action, **extra(action))
+    state = replace(table(()), location=where)
+    publication = plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
+    assert publication.steps
+
+
+@pytest.mark.parametrize("action", REPLACING)
+@pytest.mark.parametrize(
+    "where",
+    [
+        "hdfs://warehouse/shared/orders",  # moved out of the warehouse
+        f"{HIVE_DATABASE_LOCATION}/other_team",  # another table's folder
+        f"{HIVE_DATABASE_LOCATION}",  # the database's folder itself
+        f"{HIVE_DATABASE_LOCATION}/orders/sub",
+        f"{HIVE_DATABASE_LOCATION}/orders__new_2026",  # not a stamp the publisher writes
+    ],
+)
+def test_a_managed_table_stored_elsewhere_is_refused_before_anything_runs(
+    tmp_path: Path, action: str, where: str
+) -> None:
+    spec = make_spec(tmp_path, action, **extra(action))
+    state = replace(table(()), location=where)
+    with pytest.raises(InvalidInput) as refused:
+        plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
+    message = str(refused.value)
+    assert f"is managed but stored at {where}" in message and "\n" not in message
+    assert "would delete files the publisher did not write" in message
+
+
+def test_locations_compare_whatever_the_spelling() -> None:
+    assert location.same("file:/tmp/it's a project/t", "file:///tmp/it%27s%20a%20project/t/")
+    assert location.same("file://localhost/w/t", "file:/w/t")
+    assert not location.same("file:/w/t", "file:/w/t2")
+    assert not location.same(None, "file:/w/t")
+    assert location.parent_and_leaf("hdfs://nn/w/db.db/t/") == ("hdfs://nn/w/db.db", "t")
