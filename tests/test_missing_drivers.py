@@ -159,3 +159,19 @@ def test_no_java_is_one_line_and_no_start_attempt(tmp_path: Path, java_home: str
     assert result.returncode == 1
     assert result.stderr.splitlines() == [f"error: the embedded Hive engine needs Java 17: {why}; {JAVA_HINT}"]
     assert not (root / ".publisher" / "hive" / "spark.log").exists(), "Spark's launcher was not to run"
+
+
+@pytest.mark.parametrize(("version", "problem"), [("11.0.22", True), ("1.8.0_392", True), ("17.0.15", False)])
+def test_a_java_older_than_spark_needs_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str, problem: bool
+) -> None:
+    from publisher.engines.hive_embedded import _java_problem
+
+    java = tmp_path / "jdk" / "bin" / "java"
+    java.parent.mkdir(parents=True)
+    java.write_text("#!/bin/sh\nexit 1\n")  # never run: the version comes from the release file
+    java.chmod(0o755)
+    (tmp_path / "jdk" / "release").write_text(f'IMPLEMENTOR="Test"\nJAVA_VERSION="{version}"\n')
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+    major = version.removeprefix("1.").split(".")[0]
+    assert _java_problem(17) == (f"{java} is Java {major}" if problem else None)
