@@ -290,12 +290,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "without spaces around it (such as: openssl rand -hex 32)"
             )
         tokens.append(token)
-    try:
+    from publisher.engines.drivers import SERVER, needs
+
+    with needs(SERVER):  # Starlette and uvicorn
         from publisher.serve.run import serve
-    except ImportError as exc:
-        raise PublisherError(
-            f"publisher serve needs the server extra ({exc.name} is missing): pip install 'publisher[server]'"
-        ) from None
     serve(
         config,
         tokens,

@@ -15,7 +15,7 @@ from publisher.dialects import dialect_for
 from publisher.engines.pool import Pool, S3Objects
 from publisher.inputs.config import Config, Connection, RedshiftSettings
 from publisher.inputs.spec import Spec, load_specs
-from publisher.model.errors import Errors, InvalidInput, PublisherError, PublishFailed
+from publisher.model.errors import EngineUnavailable, Errors, InvalidInput, PublisherError, PublishFailed
 from publisher.model.plan import DeleteObject, Plan, Publication, PutObject
 from publisher.model.relation import Relation
 from publisher.model.target_rules import RULES
@@ -84,6 +84,12 @@ def make_plan(
                 raise read
             results = read
             view = None if offline else snapshot.view(spec)
+        except EngineUnavailable as exc:
+            # The machine's problem, not the spec's (a driver or Java missing): one line per
+            # run, whatever the number of specs or connections it stops.
+            if all(str(p) != str(exc) for p in problems):
+                problems.append(exc)
+            continue
         except PublisherError as exc:
             problems.append(exc.at(spec.location))
             continue

@@ -23,7 +23,9 @@ fail() {
 
 git clone --quiet "$PWD" "$work/clone"
 "$PYTHON" -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" "$work/clone"
-wheel=$(echo "$work"/dist/publisher-*.whl)
+# The distribution is warehouse-publisher (pyproject): its wheel is named so, the package inside is publisher.
+wheel=$(echo "$work"/dist/warehouse_publisher-*.whl)
+[ -f "$wheel" ] || fail "no warehouse_publisher wheel built: $(ls "$work/dist")"
 say "built $(basename "$wheel")"
 
 # Packages are found, not listed: every tracked file under publisher/ must be in the wheel.

@@ -14,7 +14,12 @@ if [ ! -f "$stamp" ]; then
   started=$(date +%s)
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  # A .venv made before the distribution was renamed holds it as "publisher", which would
+  # keep its own copy of the `publisher` command beside the new one: removed first.
+  if .venv/bin/python -m pip show --quiet publisher >/dev/null 2>&1; then
+    .venv/bin/python -m pip uninstall --quiet --yes publisher
+  fi
+  .venv/bin/python -m pip install --quiet -e '.[dev]'   # the distribution warehouse-publisher
   rm -f .venv/.installed-*
   touch "$stamp"
   echo "setup: installed into .venv in $(( $(date +%s) - started ))s"

@@ -83,24 +83,28 @@ class Hive(Dialect):
     lock_wait_seconds: ClassVar[int] = 3600
     """How long an apply waits for another that publishes into the same table."""
 
+    def lock_name(self, relation: Relation) -> str:
+        """The lock table beside ``relation`` (reserved: the spec schema refuses a table of this name)."""
+        return f"{relation.name}__lock"
+
     def table_lock(self, relation: Relation, ledger: Relation) -> tuple[Step, ...]:
         # No transaction makes a second apply wait: a lock table does (apply/table_lock.py).
         # Spark caches a table's file list per session: once the lock is ours, the ledger and
         # the table are refreshed, or the guard would miss the row the previous holder wrote.
-        lock = f"{relation.name}__lock"
+        lock = self.lock_name(relation)
         purpose = "one writer per table: take the table's lock (wait while another apply holds it)"
         refresh = (self.table(ledger), self.table(relation))
         wait = self.lock_wait_seconds
         return (TakeLock(relation.database, relation.name, lock, wait, purpose, refresh, self.table(ledger)),)
 
     def table_unlock(self, relation: Relation) -> tuple[Step, ...]:
-        return (ReleaseLock(relation.database, f"{relation.name}__lock", "release the table's lock"),)
+        return (ReleaseLock(relation.database, self.lock_name(relation), "release the table's lock"),)
 
     def stale_lock(self, relation: Relation, ledger: Relation, names: frozenset[str]) -> tuple[Step, ...]:
-        if f"{relation.name}__lock" not in names:
+        if self.lock_name(relation) not in names:
             return ()
         purpose = "drop the table's lock if an apply that finished left it (killed after its last change)"
-        return (ReleaseLock(relation.database, f"{relation.name}__lock", purpose, self.table(ledger)),)
+        return (ReleaseLock(relation.database, self.lock_name(relation), purpose, self.table(ledger)),)
 
     def create_namespace(self, name: str) -> str:
         return f"CREATE DATABASE IF NOT EXISTS {self.quote(name)}"

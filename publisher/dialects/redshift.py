@@ -364,6 +364,11 @@ class Redshift(Dialect):
         assert not partition and not overwrite, "Redshift has no partitions; rows are replaced by DELETE"
         return f"INSERT INTO {self.table(into)} ({', '.join(self.quote(c.name) for c in columns)})\n{query}"
 
+    def temp_stage_name(self, table: str) -> str:
+        """The session's temporary table a load stages in when the results' columns differ from
+        the table's (reserved: the spec schema refuses a table of this name)."""
+        return f"{table}__stage"
+
     def insert(
         self,
         into: Relation,
@@ -392,7 +397,7 @@ class Redshift(Dialect):
             return (copy, copied)
         # Column order or types differ from the table: COPY into a temporary table shaped
         # like the results (Parquet maps by position), then INSERT ... SELECT by name.
-        staging = Relation(into.database, None, f"{into.name}__stage")
+        staging = Relation(into.database, None, self.temp_stage_name(into.name))
         temp = self.quote(staging.name)
         cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in source.columns)
         select = f"SELECT {self.select_list(source.columns, table_columns)}\nFROM {temp}"

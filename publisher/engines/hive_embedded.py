@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
 import threading
 import warnings
 from collections.abc import Callable, Mapping
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from publisher.engines import hive_substitution
 from publisher.engines.hive_describe import DescribedTables, qualified, quote, table_names_from_show_tables
 from publisher.engines.hive_errors import HiveError, engine_message
-from publisher.model.errors import PublishFailed
+from publisher.model.errors import EngineUnavailable, PublishFailed
 from publisher.model.relation import Relation
 
 if TYPE_CHECKING:
@@ -124,6 +126,12 @@ def _start_session(state_dir: Path) -> SparkSession:
     # on stderr; the error reaches the caller anyway, with a readable message.
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
+    if SparkContext._gateway is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        # Without a usable java, Spark's launcher script fails with raw shell errors and
+        # pyspark with "Java gateway process exited": say what is missing instead.
+        problem = _java_problem(JAVA_MAJOR if _pyspark_major() >= 4 else 8)
+        if problem:
+            raise EngineUnavailable(f"the embedded Hive engine needs Java {JAVA_MAJOR}: {problem}; {JAVA_HINT}")
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "log4j2.properties").write_text(_LOG4J2)
     # Without SPARK_LOCAL_IP Spark binds to whatever the host name resolves to.
@@ -144,10 +152,59 @@ def _start_session(state_dir: Path) -> SparkSession:
             builder = builder.config(key, value)
         return builder.getOrCreate()
     except Exception as exc:
-        raise PublishFailed(
-            f"cannot start the embedded Hive engine: {engine_message(_spark_error_text(exc))}"
-            f" (log: {log_path}){_tail(log_path)}"
+        tail = _tail(log_path)
+        if "UnsupportedClassVersionError" in tail:
+            raise EngineUnavailable(
+                f"the embedded Hive engine needs Java {JAVA_MAJOR}: the java found is older (log: {log_path});"
+                f" {JAVA_HINT}"
+            ) from exc
+        # Unavailable for the rest of the run (engines/pool.py): one start attempt, one message.
+        raise EngineUnavailable(
+            f"cannot start the embedded Hive engine: {engine_message(_spark_error_text(exc))} (log: {log_path}){tail}"
         ) from exc
+
+
+JAVA_MAJOR = 17
+"""The Java that Spark 4 runs on (and the one the README asks for)."""
+
+JAVA_HINT = "install it and set JAVA_HOME to it, or put its java on PATH"
+
+
+def _pyspark_major() -> int:
+    from pyspark.version import __version__
+
+    return int(__version__.split(".", 1)[0])
+
+
+def _java_problem(minimum: int) -> str | None:
+    """Why Spark's launcher would find no usable java, looked up as bin/spark-class does
+    ($JAVA_HOME/bin/java, else java on PATH); None when it finds one (of unknown version, or
+    of at least ``minimum``, as the JDK's release file says)."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        java = Path(home) / "bin" / "java"
+        if not os.access(java, os.X_OK):
+            return f"JAVA_HOME is {home}, which has no bin/java"
+    else:
+        found = shutil.which("java")
+        if found is None:
+            return "no java on PATH and JAVA_HOME is not set"
+        java = Path(found)
+    major = _java_major(java)
+    if major is not None and major < minimum:
+        return f"{java} is Java {major}"
+    return None
+
+
+def _java_major(java: Path) -> int | None:
+    """The major version in the JDK's release file (JAVA_VERSION="17.0.15", "1.8.0_392"), read
+    instead of running java -version (a JVM start); None when there is no such file."""
+    try:
+        release = (java.resolve().parent.parent / "release").read_text(errors="replace")
+    except OSError:
+        return None
+    match = re.search(r'^JAVA_VERSION="(?:1\.)?(\d+)', release, re.MULTILINE)
+    return int(match.group(1)) if match else None
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from publisher.engines.drivers import EMBEDDED, HIVESERVER2, REDSHIFT, needs
 from publisher.inputs.config import Config, Connection, HiveSettings, RedshiftSettings
-from publisher.model.errors import PublishFailed
+from publisher.model.errors import EngineUnavailable, PublishFailed
 from publisher.model.target import Target
 
 
@@ -81,52 +82,65 @@ class S3Objects:
 
 
 def open_target(connection: Connection, config: Config) -> Target:
-    """An open connection to a hive or redshift target."""
+    """An open connection to a hive or redshift target. Its driver is imported here, so a
+    driver that is not installed is an EngineUnavailable naming the extra to install."""
     settings = connection.settings
     if isinstance(settings, HiveSettings):
         if settings.embedded:
-            from publisher.engines.hive_embedded import EmbeddedHive
+            with needs(EMBEDDED):  # pyspark is imported when the session starts
+                from publisher.engines.hive_embedded import EmbeddedHive
 
-            state = Path(settings.state_dir)
-            return EmbeddedHive(state if state.is_absolute() else config.root / state)
-        from publisher.engines.hiveserver2 import HiveServer
-
+                state = Path(settings.state_dir)
+                return EmbeddedHive(state if state.is_absolute() else config.root / state)
         assert settings.host is not None, "the config schema requires embedded or a host"
-        return HiveServer(
-            settings.host,
-            settings.port,
-            auth=settings.auth,
-            username=settings.username,
-            password=settings.password.reveal() if settings.password else None,
-            kerberos_service_name=settings.kerberos_service_name,
-        )
-    if isinstance(settings, RedshiftSettings):
-        from publisher.engines.redshift import RedshiftTarget
+        with needs(HIVESERVER2):  # PyHive's SASL transports are imported when connecting
+            from publisher.engines.hiveserver2 import HiveServer
 
-        return RedshiftTarget(
-            host=settings.host,
-            port=settings.port,
-            database=settings.database,
-            user=settings.user,
-            password=settings.password.reveal(),
-            ssl=settings.ssl,
-            sslmode=settings.sslmode,
-        )
+            return HiveServer(
+                settings.host,
+                settings.port,
+                auth=settings.auth,
+                username=settings.username,
+                password=settings.password.reveal() if settings.password else None,
+                kerberos_service_name=settings.kerberos_service_name,
+            )
+    if isinstance(settings, RedshiftSettings):
+        with needs(REDSHIFT):
+            from publisher.engines.redshift import RedshiftTarget
+
+            return RedshiftTarget(
+                host=settings.host,
+                port=settings.port,
+                database=settings.database,
+                user=settings.user,
+                password=settings.password.reveal(),
+                ssl=settings.ssl,
+                sslmode=settings.sslmode,
+            )
     raise ValueError(f"connection {connection.name} is not a target")
 
 
 class Pool:
-    """Opens each connection once per run, on first use; closes them all at the end."""
+    """Opens each connection once per run, on first use; closes them all at the end. A target
+    whose engine cannot run here (EngineUnavailable) is tried once: later uses in the run get
+    the same error without a second attempt (a second Spark launch, say)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
         self._targets: dict[int, Target] = {}
+        self._unavailable: dict[int, EngineUnavailable] = {}
         self._s3: dict[int, Any] = {}
         self._s3_lock = threading.Lock()  # results are read from several threads at once
 
     def target(self, connection: Connection) -> Target:
+        if connection.id in self._unavailable:
+            raise self._unavailable[connection.id]
         if connection.id not in self._targets:
-            self._targets[connection.id] = open_target(connection, self.config)
+            try:
+                self._targets[connection.id] = open_target(connection, self.config)
+            except EngineUnavailable as exc:
+                self._unavailable[connection.id] = exc
+                raise
         return self._targets[connection.id]
 
     def s3(self, connection: Connection) -> Any:

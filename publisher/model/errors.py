@@ -56,6 +56,11 @@ class PublishFailed(PublisherError):
     """A publication that failed while being applied (exit 1)."""
 
 
+class EngineUnavailable(PublishFailed):
+    """A target's engine cannot run on this machine (a driver not installed, no Java): the
+    run's problem, not a spec's, so it is said once per run and not tried again in it."""
+
+
 class TransactionConflict(Exception):
     """The engine aborted the transaction because a concurrent one conflicted with it
     (Redshift's serializable isolation, error 1023): running it again from its start may

@@ -47,7 +47,9 @@ def _results(root: Path, job_group: int, flow_node_id: int, first: int, count: i
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     for module in ("pyspark", "starlette", "uvicorn"):
         if importlib.util.find_spec(module) is None:
-            _unavailable(f"publisher serve with the embedded Hive needs {module} (pip install 'publisher[all]')")
+            _unavailable(
+                f"publisher serve with the embedded Hive needs {module} (pip install 'warehouse-publisher[all]')"
+            )
     root = tmp_path_factory.mktemp("serve")
     config = {
         "results": "results/{jobGroup}/{flowNodeId}/",

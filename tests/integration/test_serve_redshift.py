@@ -62,7 +62,7 @@ def rs(redshift_endpoint: Endpoint) -> Iterator[RedshiftEngine]:
     """A schema and a bucket of the module's own (tests/fixtures/redshift.py makes them per test)."""
     for module in ("starlette", "uvicorn"):
         if importlib.util.find_spec(module) is None:
-            _unavailable(f"publisher serve needs {module} (pip install 'publisher[server]')")
+            _unavailable(f"publisher serve needs {module} (pip install 'warehouse-publisher[server]')")
     token = secrets.token_hex(5)
     schema, bucket = f"pubtest_{token}", f"pubtest-{token}"
     saved = {name: os.environ.get(name) for name in (S3_KEY_ENV, S3_SECRET_ENV, TOKEN_ENV, "SSL_CERT_FILE")}
