@@ -283,7 +283,9 @@ def _refuse_nanoseconds(t: pa.DataType, column: str) -> None:
             column,
             "Redshift keeps microseconds and would truncate the nanoseconds",
             "write the column with microsecond precision (pyarrow coerce_timestamps='us', "
-            "Spark spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS)",
+            "Spark spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS; CSV and JSON: at most 6 "
+            "fractional digits), or, for CSV and JSON, name its type in columnTypes: VARCHAR keeps the text, "
+            "TIMESTAMP accepts losing the finer digits",
         )
 
 

@@ -176,7 +176,8 @@ def plan_with_effect(
     # A live plan knows the cluster's slices where the catalog told them; elsewhere (offline, or
     # not readable) the dialect assumes the fewest.
     slices = view.slices if view is not None else None
-    warnings = ctx.dialect.layout_warnings(results, slices) if strategy.loads_rows else ()
+    layout = ctx.dialect.layout_warnings(results, slices) if strategy.loads_rows else ()
+    warnings = results.warnings + layout
     publication = _publication(ctx, body, notes + body.notes, "pending", "", force, warnings)
     after = strategy.after(ctx, body)
     return publication, with_added_columns(ctx, after) if strategy.writes_into_table else after
