@@ -505,6 +505,16 @@ def _widens(r: _Type, t: _Type, integers: dict[str, int], floats: tuple[str, str
     return False
 
 
+def exact_digits(canonical: str) -> tuple[int, int] | None:
+    """(integer digits, decimal places) of an exact numeric type in a dialect's canonical
+    spelling (DECIMAL(p,s), an integer type); None for any other type."""
+    m = re.fullmatch(r"DECIMAL\((\d+),(\d+)\)", canonical)
+    if m:
+        return int(m.group(1)) - int(m.group(2)), int(m.group(2))
+    digits = _HIVE_INTEGERS.get(canonical) or _REDSHIFT_INTEGERS.get(canonical)
+    return (digits, 0) if digits else None
+
+
 def hive_loads_into(result_type: str, table_type: str) -> bool:
     """Whether a result column of one Hive type loads into a table column without loss."""
     r = _hive_node(_Parser(result_type, "Hive").parse())

@@ -150,18 +150,18 @@ def _json_sample(store: _Store, f: ResultFile, sample_rows: int) -> tuple[pa.Sch
         if not line.strip():
             continue
         record = json.loads(line, parse_int=str, parse_float=str)  # pyarrow read every line already
-        for name, value in record.items():
+        for name, value in record.items() if isinstance(record, dict) else ():
             if isinstance(value, str) and name in values:
                 values[name].append(value)
     return schema, values, text.count("\n") + (not text.endswith("\n"))
 
 
 def _text_columns(schema: pa.Schema, values: dict[str, list[str]]) -> tuple[tuple[Column, ...], tuple[str, ...]]:
-    """The columns, each typed from its sampled values as written (text_types.py), and the
+    """The columns, each typed from its sampled values as written (_refined_type), and the
     warnings of columns whose values may lose digits."""
     columns, warnings = [], []
     for f in schema:
-        t, warning = refined_type(f.name, f.type, values.get(f.name, ()))
+        t, warning = _refined_type(f.name, f.type, values.get(f.name, ()))
         # Text formats cannot say NOT NULL: every column may hold nulls.
         columns.append(Column(f.name, t, True))
         if warning:
@@ -179,7 +179,7 @@ MICROSECOND_DIGITS = 6
 """Fractional digits of a microsecond timestamp, what Redshift (and PostgreSQL) keep."""
 
 
-def refined_type(name: str, t: pa.DataType, values: Iterable[str]) -> tuple[pa.DataType, str | None]:
+def _refined_type(name: str, t: pa.DataType, values: Iterable[str]) -> tuple[pa.DataType, str | None]:
     """The column's type given its sampled non-null values as written, and a warning
     where values may lose digits in that type."""
     import pyarrow as pa
