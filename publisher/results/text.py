@@ -288,7 +288,7 @@ class _ArrowInput:
 def _arrow_reads_as(store: _Store, f: ResultFile, schema: pa.Schema) -> bool:
     """Whether pyarrow's streaming reader reads every line of ``f`` with the sample's schema,
     failing at any field the schema lacks: the fast check (about 0.8 s per 100 MB, against
-    3.7 s line by line in Python). False for anything else, too (a value of another type
+    about 3.3 s line by line in Python). False for anything else, too (a value of another type
     than the sample's, a line longer than a block), which the line-by-line check sorts out."""
     import pyarrow as pa
     import pyarrow.json as pajson
