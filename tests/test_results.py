@@ -459,7 +459,7 @@ def test_csv_schema_from_a_sample_and_headers_of_every_file(tmp_path: Path) -> N
         "id": (pa.int64(), True),
         "name": (pa.string(), True),
         "day": (pa.date32(), True),
-        "amount": (pa.float64(), True),
+        "amount": (pa.decimal128(2, 1), True),  # exact: a decimal, not a double
         "flag": (pa.bool_(), True),
     }
     assert res.rows is None and [f.rows for f in res.files] == [None, None]
@@ -779,6 +779,18 @@ def test_s3_csv_and_json(s3: Any) -> None:
     assert columns(res) == {"id": (pa.int64(), True), "name": (pa.string(), True)}
     res = inspect_results(f"s3://{s3.bucket}/json/", "json", s3)
     assert columns(res) == {"id": (pa.int64(), True), "name": (pa.string(), True)}
+
+
+def test_s3_subfolders_are_named_in_the_warnings(s3: Any) -> None:
+    put(s3, "nested/part-0.csv", b"id\n1\n")
+    put(s3, "nested/dt=2024-01-02/part-0.csv", b"id\n2\n")
+    put(s3, "nested/_temporary/0/part-0.csv", b"id\n3\n")
+    res = inspect_results(f"s3://{s3.bucket}/nested/", "csv", s3)
+    assert [f.uri for f in res.files] == [f"s3://{s3.bucket}/nested/part-0.csv"]
+    assert res.warnings == (
+        f"not read: 1 subfolder(s) of s3://{s3.bucket}/nested/, dt=2024-01-02/; only the files directly in the "
+        "results folder are published (names starting with '_' or '.' are ignored)",
+    )
 
 
 def test_s3_schema_mismatch_names_the_object(s3: Any) -> None:

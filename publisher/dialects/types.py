@@ -283,7 +283,9 @@ def _refuse_nanoseconds(t: pa.DataType, column: str) -> None:
             column,
             "Redshift keeps microseconds and would truncate the nanoseconds",
             "write the column with microsecond precision (pyarrow coerce_timestamps='us', "
-            "Spark spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS)",
+            "Spark spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS; CSV and JSON: at most 6 "
+            "fractional digits), or, for CSV and JSON, name its type in columnTypes: VARCHAR keeps the text, "
+            "TIMESTAMP accepts losing the finer digits",
         )
 
 
@@ -501,6 +503,16 @@ def _widens(r: _Type, t: _Type, integers: dict[str, int], floats: tuple[str, str
         p2, s2 = int(t.args[0]), int(t.args[1])
         return s2 >= s and p2 - s2 >= p - s
     return False
+
+
+def exact_digits(canonical: str) -> tuple[int, int] | None:
+    """(integer digits, decimal places) of an exact numeric type in a dialect's canonical
+    spelling (DECIMAL(p,s), an integer type); None for any other type."""
+    m = re.fullmatch(r"DECIMAL\((\d+),(\d+)\)", canonical)
+    if m:
+        return int(m.group(1)) - int(m.group(2)), int(m.group(2))
+    digits = _HIVE_INTEGERS.get(canonical) or _REDSHIFT_INTEGERS.get(canonical)
+    return (digits, 0) if digits else None
 
 
 def hive_loads_into(result_type: str, table_type: str) -> bool:

@@ -44,6 +44,7 @@ class Spec:
     results_connection: Connection | None = None  # the s3 connection that reads s3:// results
     description: str | None = None
     column_types: dict[str, str] = field(default_factory=dict, hash=False)
+    allow_narrowing: tuple[str, ...] = ()  # columnTypes entries that may round the results' values
     partition_by: tuple[str, ...] = ()  # Hive: partition columns taken from the results
     partition: dict[str, str] = field(default_factory=dict, hash=False)  # Hive: a static partition, column -> value
     overwrite: str = "table"  # truncateAndLoad of a partitioned table: "table" or "partitions"
@@ -156,7 +157,7 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
     else:
         # Show the location as the spec wrote it: the resolved path depends on the checkout.
         problems = [InvalidInput(p.message.replace(repr(source), repr(value["source"])), p.location) for p in problems]
-    problems += _column_types(doc, target) + _partition_keys(doc) + _layout(doc)
+    problems += _column_types(doc, target) + _narrowing(doc) + _partition_keys(doc) + _layout(doc)
     database = value["path"][0].lower()
     rules = RULES[target]
     # Only a redshift connection names a database and a region; the rules say what they rule out.
@@ -217,6 +218,7 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
             canonical_json=canonical,
             description=value.get("description"),
             column_types={k.lower(): v.upper() for k, v in value.get("columnTypes", {}).items()},
+            allow_narrowing=tuple(c.lower() for c in value.get("allowNarrowing", ())),
             partition_by=tuple(c.lower() for c in value.get("partitionBy", ())),
             partition={k.lower(): str(v) for k, v in value.get("partition", {}).items()},
             overwrite=value.get("overwrite", "table"),
@@ -293,6 +295,20 @@ def _column_types(doc: Document, target: TargetType) -> list[InvalidInput]:
         )
         for column, kind in doc.value.get("columnTypes", {}).items()
         if not is_type(target, kind)
+    ]
+
+
+def _narrowing(doc: Document) -> list[InvalidInput]:
+    """allowNarrowing names columns that columnTypes gives a type: it only ever permits one."""
+    typed = {k.lower() for k in doc.value.get("columnTypes", {})}
+    return [
+        InvalidInput(
+            f"allowNarrowing: {column!r} has no columnTypes entry; it lets a columnTypes type round the "
+            f"results' values, so it names columns of columnTypes ({', '.join(sorted(typed)) or 'none'})",
+            doc.where(("allowNarrowing", i)),
+        )
+        for i, column in enumerate(doc.value.get("allowNarrowing", ()))
+        if column.lower() not in typed
     ]
 
 

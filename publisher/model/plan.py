@@ -253,8 +253,9 @@ class Publication:
     steps: tuple[Step, ...]
     on_failure: tuple[Step, ...] = ()  # after a failure, once undone: drop staging objects
     notes: tuple[str, ...] = ()
-    # Where the results' layout will load far below the engine's throughput: advice, shown
-    # apart from the notes (in the PR comment too); never an error, never read by apply.
+    # What a reviewer must not miss, shown apart from the notes (in the PR comment too): result
+    # subfolders not read, text columns whose values may lose digits, a layout that loads far
+    # below the engine's throughput. Never an error, never read by apply.
     warnings: tuple[str, ...] = ()
     stamp: str = ""  # the UTC plan-time suffix of the names this publication creates
     status: str = "pending"  # pending | published | changed | unfinished  (ledger state at plan time)

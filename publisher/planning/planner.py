@@ -7,8 +7,9 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from publisher.dialects import Dialect, dialect_for
+from publisher.dialects import Dialect, dialect_for, types
 from publisher.dialects.base import ColumnDef
+from publisher.dialects.types import exact_digits
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput, PublisherError
 from publisher.model.names import check_column_lengths
@@ -33,7 +34,10 @@ def result_columns(dialect: Dialect, spec: Spec, results: Results) -> tuple[Colu
     columns = []
     for col in results.columns:
         name = col.name.lower()
-        columns.append(ColumnDef(name, spec.column_types.get(name) or dialect.column_type(col.type, col.name)))
+        override = spec.column_types.get(name)
+        if override and name not in spec.allow_narrowing:
+            _refuse_narrowing(dialect, spec, col.name, col.type, override)
+        columns.append(ColumnDef(name, override or dialect.column_type(col.type, col.name)))
     unknown = set(spec.column_types) - {c.name for c in columns} - set(spec.partition)  # static: typed here too
     if unknown:
         raise InvalidInput(
@@ -42,6 +46,33 @@ def result_columns(dialect: Dialect, spec: Spec, results: Results) -> tuple[Colu
             spec.location,
         )
     return tuple(columns)
+
+
+def _refuse_narrowing(dialect: Dialect, spec: Spec, column: str, arrow_type: object, override: str) -> None:
+    """A columnTypes DECIMAL or integer type with fewer integer digits or decimal places than
+    the results' DECIMAL: the target would round 4.75 to 5 (or refuse large values at apply),
+    so the spec must say allowNarrowing. Other types are the override's business."""
+    try:
+        mapped = dialect.column_type(arrow_type, column)
+    except InvalidInput:
+        return  # a type the target refuses (text nanoseconds): the override replaces it
+    have, wanted = exact_digits(mapped), exact_digits(dialect.normalize_type(override))
+    if have is None or wanted is None or not mapped.startswith("DECIMAL("):
+        return  # integers that do not fit a narrower type fail the load: nothing is rounded
+    lost = []
+    if wanted[1] < have[1]:
+        lost.append(f"{wanted[1]} decimal place(s) where the results have {have[1]} (values are rounded)")
+    if wanted[0] < have[0]:
+        lost.append(f"{wanted[0]} integer digit(s) where the results have up to {have[0]} (larger values do not fit)")
+    if not lost:
+        return
+    scale = max(have[1], wanted[1])
+    wide = f"DECIMAL({min(max(have[0], wanted[0]) + scale, types.MAX_DECIMAL_PRECISION)},{scale})"
+    raise InvalidInput(
+        f"columnTypes.{column.lower()}: {override} narrows the results' {mapped}: {' and '.join(lost)}; "
+        f"give {wide} or wider, or list {column.lower()} in allowNarrowing to accept the loss",
+        spec.location,
+    )
 
 
 @dataclass(frozen=True)
@@ -181,7 +212,8 @@ def plan_with_effect(
     # A live plan knows the cluster's slices where the catalog told them; elsewhere (offline, or
     # not readable) the dialect assumes the fewest.
     slices = view.slices if view is not None else None
-    warnings = ctx.dialect.layout_warnings(results, slices) if strategy.loads_rows else ()
+    layout = ctx.dialect.layout_warnings(results, slices) if strategy.loads_rows else ()
+    warnings = results.warnings + layout
     publication = _publication(ctx, body, notes + body.notes, "pending", "", force, warnings)
     after = strategy.after(ctx, body)
     return publication, with_added_columns(ctx, after) if strategy.writes_into_table else after

@@ -33,17 +33,34 @@ def inspect_results(
 ) -> Results:
     """The files, schema and row count of the result at ``location``, read from metadata."""
     store = _open_store(location, s3_client)
-    listed = store.list(template)
+    listed, folders = store.list(template)
     if not listed:
+        inside = f"; it holds only subfolders, which are not read: {_shown(folders)}" if folders else ""
         raise InvalidInput(
             f"results at {store.location} contain no data files (names starting with '_' "
-            f"or '.' are ignored); expected {FORMAT_NAMES[fmt]} files"
+            f"or '.' are ignored); expected {FORMAT_NAMES[fmt]} files{inside}"
         )
-    files, columns, avro_schema = _INSPECTORS[fmt](store, listed, sample_rows)
+    files, columns, avro_schema, warnings = _INSPECTORS[fmt](store, listed, sample_rows)
     problems = column_problems(c.name for c in columns)
     if problems:
         raise InvalidInput(f"{files[0].uri}: {'; '.join(problems)}; rename the columns where the job writes them")
-    return Results(store.location, fmt, tuple(files), tuple(columns), avro_schema)
+    if folders:
+        # Partitioned output (dt=.../) or a nested result: its rows would not be published.
+        warnings = (
+            f"not read: {len(folders)} subfolder(s) of {store.location}, {_shown(folders)}; only the files "
+            "directly in the results folder are published (names starting with '_' or '.' are ignored)",
+            *warnings,
+        )
+    return Results(store.location, fmt, tuple(files), tuple(columns), avro_schema, warnings)
+
+
+SHOWN_FOLDERS = 5
+"""Subfolders a message names; the rest are counted."""
+
+
+def _shown(folders: list[str]) -> str:
+    more = f" and {len(folders) - SHOWN_FOLDERS} more" if len(folders) > SHOWN_FOLDERS else ""
+    return ", ".join(folders[:SHOWN_FOLDERS]) + more
 
 
 _Inspector = Callable[[_Store, list[ResultFile], int], _Inspected]

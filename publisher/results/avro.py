@@ -139,7 +139,7 @@ def _inspect_avro(store: _Store, files: list[ResultFile], sample_rows: int) -> _
         columns, rows, writer = _avro_file(store, f)
         schemas.append((f, columns))
         counted.append(replace(f, rows=rows))
-    return counted, _one_schema(schemas), avro_reader_schema(writer)
+    return counted, _one_schema(schemas), avro_reader_schema(writer), ()
 
 
 class AvroTypeError(Exception):

@@ -114,4 +114,4 @@ def _inspect_parquet(store: _Store, files: list[ResultFile], sample_rows: int) -
         columns, rows = _parquet_file(store, f)
         schemas.append((f, columns))
         counted.append(replace(f, rows=rows))
-    return counted, _one_schema(schemas), None
+    return counted, _one_schema(schemas), None, ()

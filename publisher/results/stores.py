@@ -22,7 +22,11 @@ class _Stream(Protocol):
 class _Store(Protocol):
     location: str
 
-    def list(self, template: str | None) -> list[ResultFile]: ...
+    def list(self, template: str | None) -> tuple[list[ResultFile], list[str]]:
+        """The data files directly in the location, and the names of its subfolders (with a
+        trailing /) that are not ignored: neither is read."""
+        ...
+
     def read_range(self, f: ResultFile, start: int, end: int) -> bytes: ...
     def stream(self, f: ResultFile, chunk: int) -> _Stream: ...
 
@@ -52,19 +56,22 @@ class _LocalStore:
         self.path = os.path.abspath(os.path.expanduser(location))
         self.location = self.path.rstrip(os.sep) + os.sep
 
-    def list(self, template: str | None) -> list[ResultFile]:
+    def list(self, template: str | None) -> tuple[list[ResultFile], list[str]]:
         if not os.path.exists(self.path):
             raise _not_found(self.location, template)
         if not os.path.isdir(self.path):
             raise InvalidInput(f"results location {self.path} is a file; expected a folder")
-        files = []
+        files, folders = [], []
         with os.scandir(self.path) as entries:
             for entry in entries:
-                if _ignored(entry.name) or not entry.is_file():
+                if _ignored(entry.name):
                     continue
-                st = entry.stat()
-                files.append(ResultFile(entry.path, st.st_size, str(st.st_mtime_ns), None))
-        return sorted(files, key=lambda f: f.uri)
+                if entry.is_dir():
+                    folders.append(entry.name + "/")
+                elif entry.is_file():
+                    st = entry.stat()
+                    files.append(ResultFile(entry.path, st.st_size, str(st.st_mtime_ns), None))
+        return sorted(files, key=lambda f: f.uri), sorted(folders)
 
     def read_range(self, f: ResultFile, start: int, end: int) -> bytes:
         with open(f.uri, "rb") as fh:
@@ -91,10 +98,11 @@ class _S3Store:
         if not self.bucket:
             raise InvalidInput(f"results location {location!r} names no S3 bucket")
 
-    def list(self, template: str | None) -> list[ResultFile]:
+    def list(self, template: str | None) -> tuple[list[ResultFile], list[str]]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         files: list[ResultFile] = []
+        folders: list[str] = []
         seen_any = False
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self.prefix, Delimiter="/"
@@ -102,6 +110,10 @@ class _S3Store:
         try:
             for page in pages:
                 seen_any = seen_any or bool(page.get("CommonPrefixes"))
+                for common in page.get("CommonPrefixes", ()):
+                    folder = common["Prefix"][len(self.prefix) :]
+                    if not _ignored(folder.rstrip("/")):
+                        folders.append(folder)
                 for obj in page.get("Contents", ()):
                     seen_any = True
                     name = obj["Key"][len(self.prefix) :]
@@ -118,7 +130,7 @@ class _S3Store:
             raise InvalidInput(f"cannot list results at {self.location}: {e}") from e
         if not seen_any:
             raise _not_found(self.location, template)
-        return sorted(files, key=lambda f: f.uri)
+        return sorted(files, key=lambda f: f.uri), sorted(folders)
 
     def read_range(self, f: ResultFile, start: int, end: int) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -41,6 +41,9 @@ class Results:
     files: tuple[ResultFile, ...]
     columns: tuple[Column, ...]
     avro_schema: str | None = None  # Avro: a reader schema (JSON) with the files' exact field names
+    # What the plan must say about these results: subfolders not read, CSV/JSON columns
+    # whose values may lose digits in their inferred type.
+    warnings: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int | None:
@@ -54,5 +57,6 @@ class Results:
         return self.location.startswith("s3://")
 
 
-_Inspected = tuple[list[ResultFile], tuple[Column, ...], str | None]
-"""The files with their row counts, the columns they share, and an Avro reader schema."""
+_Inspected = tuple[list[ResultFile], tuple[Column, ...], str | None, tuple[str, ...]]
+"""The files with their row counts, the columns they share, an Avro reader schema, and
+warnings about the columns' types."""
