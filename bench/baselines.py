@@ -62,22 +62,11 @@ def _arrow(folder: str, rows: int) -> Any:
 
 
 def redshift_copy(table: str, prefix: str, host: str, port: str, endpoint: str, role: str, mode: str) -> None:
-    import json
-    import uuid
-
     import boto3
     import redshift_connector
 
     s3 = boto3.client("s3", endpoint_url=endpoint)
-    bucket, _, key = prefix.removeprefix("s3://").partition("/")
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key)["Contents"]
-    entries = [
-        {"url": f"s3://{bucket}/{o['Key']}", "mandatory": True, "meta": {"content_length": o["Size"]}}
-        for o in listed
-        if not o["Key"].rsplit("/", 1)[-1].startswith(("_", "."))
-    ]
-    manifest = f"{key}_hand_manifest_{uuid.uuid4().hex}.json"
-    s3.put_object(Bucket=bucket, Key=manifest, Body=json.dumps({"entries": entries}).encode())
+    bucket, manifest = _manifest(s3, prefix)
     conn = redshift_connector.connect(
         host=host,
         port=int(port),
@@ -97,18 +86,22 @@ def redshift_copy(table: str, prefix: str, host: str, port: str, endpoint: str, 
 
 
 def _manifest(s3: Any, prefix: str) -> tuple[str, str]:
-    """A COPY manifest of the result files under ``prefix``: (bucket, its key)."""
+    """A COPY manifest of the result files under ``prefix``: (bucket, its key). The key as
+    written (never parsed as a URL), the manifest outside the results prefix, as the publisher's."""
     import json
     import uuid
 
-    bucket, _, key = prefix.removeprefix("s3://").partition("/")
+    from publisher.model.s3uri import S3Uri
+
+    where = S3Uri.parse(prefix)
+    bucket, key = where.bucket, where.key
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=key)["Contents"]
     entries = [
         {"url": f"s3://{bucket}/{o['Key']}", "mandatory": True, "meta": {"content_length": o["Size"]}}
         for o in listed
         if not o["Key"].rsplit("/", 1)[-1].startswith(("_", "."))
     ]
-    manifest = f"{key}_hand_manifest_{uuid.uuid4().hex}.json"
+    manifest = f"_bench/manifests/hand_manifest_{uuid.uuid4().hex}.json"
     s3.put_object(Bucket=bucket, Key=manifest, Body=json.dumps({"entries": entries}).encode())
     return bucket, manifest
 

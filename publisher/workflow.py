@@ -22,7 +22,7 @@ from publisher.model.target_rules import RULES
 from publisher.planning import ledger
 from publisher.planning.planner import PlanInput, plan_all
 from publisher.planning.snapshot import Snapshot
-from publisher.planning.view import TargetView
+from publisher.planning.view import LeftObject, TargetView
 from publisher.results import Results, inspect_results
 
 
@@ -55,6 +55,32 @@ def _inspect_all(specs: list[Spec], pool: Pool) -> list[Results | Exception]:
         return list(threads.map(one, specs))
 
 
+class ObjectsLeft:
+    """Objects interrupted applies left (COPY manifests), found by listing: each prefix listed
+    once per plan, whatever the number of specs under it; each object read once, for its hash."""
+
+    def __init__(self, config: Config, pool: Pool) -> None:
+        self.config, self.pool = config, pool
+        self._listed: dict[tuple[int, str], list[str]] = {}
+
+    def of(self, spec: Spec, results: Results) -> tuple[LeftObject, ...]:
+        starts = dialect_for(spec.target_type).manifests_of(spec, results)
+        s3 = self.config.s3_for(spec.connection)
+        if starts is None or s3 is None:
+            return ()
+        objects = S3Objects(self.pool.s3(s3))
+        folder = starts[: starts.rindex("/") + 1]
+        if (s3.id, folder) not in self._listed:
+            self._listed[(s3.id, folder)] = objects.list(folder)
+        found = []
+        for uri in self._listed[(s3.id, folder)]:
+            if uri.startswith(starts):
+                body = objects.read(uri)
+                if body is not None:
+                    found.append(LeftObject(uri, hashlib.sha256(body).hexdigest()))
+        return tuple(found)
+
+
 def config_hash(config: Config) -> str:
     """publisher.yaml's content: connections, ledgers and the results template plan from it."""
     return hashlib.sha256(config.file.read_bytes()).hexdigest()[:16]
@@ -78,12 +104,15 @@ def make_plan(
     problems: list[PublisherError] = []
     inputs: list[PlanInput] = []
     snapshot = Snapshot(pool, specs)
+    left = ObjectsLeft(config, pool)
     for spec, read in zip(specs, _inspect_all(specs, pool), strict=True):
         try:
             if isinstance(read, Exception):
                 raise read
             results = read
             view = None if offline else snapshot.view(spec)
+            if view is not None:
+                view = replace(view, objects_left=left.of(spec, results))
         except EngineUnavailable as exc:
             # The machine's problem, not the spec's (a driver or Java missing): one line per
             # run, whatever the number of specs or connections it stops.
@@ -102,7 +131,7 @@ def make_plan(
     if problems:
         raise Errors(sorted(problems, key=lambda p: (str(p.location.file), p.location.line) if p.location else ("", 0)))
     publications = [
-        replace(p, fingerprint=fingerprint(i.spec, i.results, i.view))
+        replace(p, fingerprint=fingerprint(i.spec, i.results, i.view, p))
         for p, i in zip(publications, inputs, strict=True)
     ]
     return Plan(
@@ -242,9 +271,13 @@ def ledger_rows(
     return sorted(found, key=lambda ce: (str(ce[1].published_at), ce[1].state == "done"))
 
 
-def fingerprint(spec: Spec, results: Results, view: TargetView | None) -> dict[str, object]:
-    """What a plan of ``spec`` depends on; a saved plan is refused when any of it changed."""
+def fingerprint(
+    spec: Spec, results: Results, view: TargetView | None, publication: Publication | None = None
+) -> dict[str, object]:
+    """What a plan of ``spec`` depends on; a saved plan is refused when any of it changed. Its
+    own manifest, there after an interrupted apply of this plan, is not a change."""
     table = view.table if view else None
+    own = {s.uri for s in publication.steps if isinstance(s, PutObject)} if publication else set()
     status = "unknown"
     if view is not None:
         done = [e for e in view.entries if e.state == "done"]
@@ -254,6 +287,7 @@ def fingerprint(spec: Spec, results: Results, view: TargetView | None) -> dict[s
         "files": [[f.uri, f.size, f.version] for f in results.files],
         "table": [[c.name, c.type] for c in table.columns] if table else None,
         "ledger": status,
+        "left": [[o.uri, o.sha256] for o in view.objects_left if o.uri not in own] if view else [],
     }
 
 
@@ -279,6 +313,7 @@ def _describe_change(key: str, saved: object, now: object) -> str:
         "spec": "the spec file changed",
         "table": "the target table's definition changed",
         "ledger": "the ledger changed (another apply ran)",
+        "left": "the COPY manifests that interrupted applies left changed (another apply ran, or was interrupted)",
     }.get(key, f"{key} changed")
 
 
@@ -319,7 +354,7 @@ def differences(saved: Plan, fresh: Plan) -> list[str]:
 
 
 def _first_difference(saved: Publication, now: Publication) -> str:
-    for key in ("spec", "files", "table", "ledger"):
+    for key in ("spec", "files", "table", "ledger", "left"):
         if saved.fingerprint.get(key) != now.fingerprint.get(key):
             return _describe_change(key, saved.fingerprint.get(key), now.fingerprint.get(key))
     if saved.status != now.status:

@@ -147,9 +147,20 @@ def test_manifest_prefix_refuses_backslashes_and_control_characters(tmp_path: Pa
         + "  - {id: 4, name: s3, type: s3}\n",
     )
     (error,) = errors_of(path)
-    assert (
-        "connections[0].manifestPrefix must be an s3://bucket/prefix/ URI without spaces, quotes, backslashes" in error
+    assert "connections[0].manifestPrefix must be an s3://bucket/prefix/ URI ending in '/', without backsl" in error
+
+
+def test_manifest_prefix_takes_any_key_an_s3_object_may_have(tmp_path: Path) -> None:
+    """A key is the bytes as written: '#', '?', '%', spaces, quotes, ${x} and non-ASCII included."""
+    prefix = "s3://bucket/own #1?%20 it's ${x} é/"
+    path = write(
+        tmp_path,
+        BASE
+        + "  - {id: 3, name: rs, type: redshift, host: h, database: dev, user: u, password: '${P}', s3: 4,"
+        + f' iamRole: "arn:aws:iam::123456789012:role/r", manifestPrefix: "{prefix}"}}\n'
+        + "  - {id: 4, name: s3, type: s3}\n",
     )
+    assert load_config(path).connections[0].redshift.manifest_prefix == prefix
 
 
 def test_a_config_that_is_not_utf8_is_one_positioned_error(tmp_path: Path) -> None:

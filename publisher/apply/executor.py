@@ -37,8 +37,9 @@ from publisher.model.target import Target
 
 
 class ObjectStore(Protocol):
-    def put(self, uri: str, body: str) -> None: ...
+    def put(self, uri: str, body: str) -> bool: ...
     def delete(self, uri: str) -> None: ...
+    def delete_if_same(self, uri: str, sha256: str) -> bool: ...
 
 
 @dataclass
@@ -113,6 +114,9 @@ class Executor:
     serial: threading.Lock = field(default_factory=threading.Lock)  # shared by parallel executors
     captured: dict[str, tuple[int, ...]] = field(default_factory=dict)
     outcome: list[str] = field(default_factory=list)  # what the steps found, for the ledger's detail
+    owned: set[str] = field(default_factory=set)
+    """Objects this run wrote, or found holding the very bytes its plan puts there: the only
+    ones its DeleteObject steps delete (a failed put, a failed COPY, success, a retry)."""
     _publication: Publication | None = field(default=None, init=False, repr=False)  # the one running
     retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
     """Pauses before each run again of a transaction aborted for a conflict (Redshift's
@@ -207,12 +211,11 @@ class Executor:
     def _execute(self, step: Step) -> Any:
         if isinstance(step, PutObject):
             assert self.objects is not None
-            self.objects.put(step.uri, step.body)
-            return None
+            wrote = self.objects.put(step.uri, step.body)
+            self.owned.add(step.uri)
+            return None if wrote else "there already with the plan's own bytes (an interrupted apply's): used"
         if isinstance(step, DeleteObject):
-            assert self.objects is not None
-            self.objects.delete(step.uri)
-            return None
+            return self._delete(step)
         assert self.target is not None
         if isinstance(step, ReleaseLock):
             return table_lock.drop_if_held(self.target, self.dialect, step, self.run_id)
@@ -258,6 +261,19 @@ class Executor:
         if step.checks:
             self._check(step, row)
         return row[0]
+
+    def _delete(self, step: DeleteObject) -> str | None:
+        """Delete only what this run wrote, or a leftover still holding the bytes the plan saw."""
+        assert self.objects is not None
+        if step.sha256:
+            if not self.objects.delete_if_same(step.uri, step.sha256):
+                return "gone or changed since the plan: left alone"
+            return None
+        if step.uri not in self.owned:
+            return "not written by this run: left alone"
+        self.objects.delete(step.uri)
+        self.owned.discard(step.uri)
+        return None
 
     def _check_changed(self, step: Statement, changed: int | None) -> None:
         """A DML statement's row count, as the engine reported it: recorded, and checked."""

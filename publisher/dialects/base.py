@@ -322,6 +322,11 @@ class Dialect:
     def set_location(self, relation: Relation, location: str) -> str:
         raise NotImplementedError
 
+    def manifests_of(self, spec: Spec, results: Results) -> str | None:
+        """The s3:// URI prefix every object a load of the spec's publication writes starts
+        with, whatever its plan; None: its loads write no objects."""
+        return None
+
     def load_source(self, spec: Spec, results: Results, staging: Relation, stamp: str) -> LoadSource:
         """Makes the results readable by the engine without moving or changing them."""
         raise NotImplementedError

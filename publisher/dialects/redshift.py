@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -11,6 +12,7 @@ from publisher.dialects.base import ColumnDef, Dialect, LoadSource, file_sizes, 
 from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
+from publisher.model.s3uri import S3Uri
 from publisher.model.target import NO_FACTS, Grant, TableFacts
 from publisher.model.target_rules import RULES
 
@@ -49,6 +51,12 @@ files under 128 MB are not split."""
 COPY_SPLIT_FORMATS = frozenset({"csv", "pqt"})
 """Formats COPY splits (from COPY_SPLITS_FROM): JSON (and gzip CSV) never, nor does the page list Avro.
 The publisher's COPY names no compression: CSV and JSON results are plain text."""
+MANIFESTS = "_publisher/manifests/"
+"""Where COPY manifests go without manifestPrefix: under the results' bucket (COPY's role reads
+it already), at its root and not in any job's results prefix. The leading '_' is the Hadoop
+convention for "not data": readers of a whole bucket (Spark, Hive) skip it. One folder per
+connection below it, so that a connection's plan lists only its own leftovers."""
+
 SHORT_FORMAT_NAMES = {"pqt": "Parquet", "csv": "CSV", "json": "JSON", "avro": "Avro"}
 MIN_SLICES = 2
 """Every node type has 2 slices or more: what a plan assumes when it does not know the cluster's."""
@@ -280,9 +288,26 @@ class Redshift(Dialect):
     def commit(self) -> tuple[Step, ...]:
         return (sql("COMMIT", "publish: readers see the new rows from here on", commits=True),)
 
+    def manifests(self, spec: Spec, results: Results) -> S3Uri:
+        """The prefix of the spec's COPY manifests: the connection's manifestPrefix, else
+        MANIFESTS under the results' bucket, in a folder of the connection's."""
+        configured = spec.connection.redshift.manifest_prefix
+        if configured:
+            return S3Uri.parse(configured)
+        return S3Uri(S3Uri.parse(results.location).bucket, f"{MANIFESTS}{spec.connection.name}/")
+
+    def manifests_of(self, spec: Spec, results: Results) -> str:
+        """What every COPY manifest of the spec's publication starts with, whatever its plan
+        time: what the next plan lists to find those an interrupted apply left."""
+        who = spec.id
+        key = f"{who.connection_id}/{who.database}/{who.table}/{who.action}/{who.job_group}/{who.flow_node_id}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+        table = who.table.replace(".", "_")
+        return str(self.manifests(spec, results).join(f"{who.job_group}_{who.flow_node_id}_{table}_{digest}_"))
+
     def manifest_uri(self, spec: Spec, results: Results, stamp: str) -> str:
-        prefix = spec.connection.redshift.manifest_prefix or results.location
-        return f"{prefix}_publisher_manifest_{spec.job_group}_{spec.flow_node_id}_{stamp}.json"
+        # Never inside a results prefix: planning refuses that (planner._check_writes).
+        return f"{self.manifests_of(spec, results)}{stamp}.json"
 
     def load_source(self, spec: Spec, results: Results, staging: Relation, stamp: str) -> LoadSource:
         # COPY FROM 's3://prefix' loads every key that starts with the prefix; a manifest

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from publisher.engines.drivers import EMBEDDED, HIVESERVER2, REDSHIFT, needs
 from publisher.inputs.config import Config, Connection, HiveSettings, RedshiftSettings
 from publisher.model.errors import EngineUnavailable, PublishFailed
+from publisher.model.s3uri import S3Uri
 from publisher.model.target import Target
 
 
@@ -39,46 +40,67 @@ def _code(exc: Any) -> str:
 
 
 class S3Objects:
-    """Writes and deletes the objects plans name (COPY manifests)."""
+    """Writes, reads and deletes the objects plans name (COPY manifests); URIs as S3Uri reads them."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    @staticmethod
-    def _split(uri: str) -> tuple[str, str]:
-        parsed = urlparse(uri)
-        return parsed.netloc, parsed.path.lstrip("/")
-
-    def put(self, uri: str, body: str) -> None:
+    def put(self, uri: str, body: str) -> bool:
+        """Write ``body`` at ``uri`` unless an object is there. True: this call wrote it. False:
+        it was there already with these very bytes (this plan's own manifest, left by an apply
+        that was killed, or written by a concurrent apply of the same plan). Other bytes there:
+        PublishFailed, and nothing is written."""
         from botocore.exceptions import ClientError
 
-        bucket, key = self._split(uri)
+        where = S3Uri.parse(uri)
         data = body.encode()
-        # Never overwrite: a manifest name is unique per plan, and result files are never ours.
+        # Never overwrite: a manifest name is unique per plan, and no one else's object is ours.
         for _ in range(3):
             try:
-                self.client.put_object(Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
-                return
+                self.client.put_object(Bucket=where.bucket, Key=where.key, Body=data, IfNoneMatch="*")
+                return True
             except ClientError as exc:
                 if _code(exc) not in ("PreconditionFailed", "ConditionalRequestConflict"):
                     raise
-            # The object exists: the same plan's manifest, left by an apply that was killed or
-            # written by a concurrent apply planned in the same second. The same bytes are
-            # ours to use; anything else is not.
-            try:
-                existing = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
-            except ClientError as exc:
-                if _code(exc) in ("NoSuchKey", "404"):
-                    continue  # the concurrent apply has deleted it since: write it again
-                raise
+            existing = self.read(uri)
+            if existing is None:
+                continue  # deleted since (a concurrent apply of the same plan finished): write it again
             if existing != data:
                 raise PublishFailed(f"{uri} already exists with other content; it was not overwritten")
-            return
+            return False
         raise PublishFailed(f"{uri}: another process keeps writing and deleting it; try again")
 
+    def read(self, uri: str) -> bytes | None:
+        """The object's bytes; None when there is none."""
+        from botocore.exceptions import ClientError
+
+        where = S3Uri.parse(uri)
+        try:
+            return bytes(self.client.get_object(Bucket=where.bucket, Key=where.key)["Body"].read())
+        except ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise
+
+    def list(self, prefix: str) -> list[str]:
+        """The URIs of the objects whose keys start with ``prefix``'s key, in key order."""
+        where = S3Uri.parse(prefix)
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=where.bucket, Prefix=where.key)
+        return [str(S3Uri(where.bucket, obj["Key"])) for page in pages for obj in page.get("Contents", ())]
+
     def delete(self, uri: str) -> None:
-        bucket, key = self._split(uri)
-        self.client.delete_object(Bucket=bucket, Key=key)
+        """Delete the object; the caller has made sure it is this run's."""
+        where = S3Uri.parse(uri)
+        self.client.delete_object(Bucket=where.bucket, Key=where.key)
+
+    def delete_if_same(self, uri: str, sha256: str) -> bool:
+        """Delete the object if its bytes still hash to ``sha256`` (what the plan saw); False
+        when it is gone or holds other bytes now, and then it is left alone."""
+        existing = self.read(uri)
+        if existing is None or hashlib.sha256(existing).hexdigest() != sha256:
+            return False
+        self.delete(uri)
+        return True
 
 
 def open_target(connection: Connection, config: Config) -> Target:

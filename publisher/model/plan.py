@@ -14,8 +14,11 @@ from typing import Any, Literal, get_args
 
 from publisher.model.identity import PublicationId
 
-PLAN_FORMAT_VERSION = 2
-"""2: typed steps and parameters (1 had markers in SQL text and a fingerprint only)."""
+PLAN_FORMAT_VERSION = 3
+"""3: delete_object deletes only what the apply wrote, or (``sha256``) a leftover whose bytes
+the plan saw; manifests under the publisher's own prefix; check_columns; ledger rows carry the
+project. 2: typed steps and parameters (1 had
+markers in SQL text and a fingerprint only)."""
 
 ParamKind = Literal["run_id", "now", "day", "captured", "secret", "outcome"]
 PARAM_KINDS: tuple[ParamKind, ...] = get_args(ParamKind)
@@ -105,7 +108,8 @@ def sql(text: str, purpose: str, **options: Any) -> Statement:
 
 @dataclass(frozen=True)
 class PutObject:
-    """Write an object (a COPY manifest); never overwrites other content."""
+    """Write an object (a COPY manifest); never overwrites other content. Found there with the
+    very same bytes (this plan's, from a killed apply), it is the apply's to use and delete."""
 
     uri: str
     body: str
@@ -114,8 +118,13 @@ class PutObject:
 
 @dataclass(frozen=True)
 class DeleteObject:
+    """Delete an object the apply wrote (its PutObject put it there, or found it holding the
+    very bytes it would put); anything else at ``uri`` is left alone. With ``sha256``: an
+    object an interrupted apply left, deleted only while its bytes still hash to this."""
+
     uri: str
     purpose: str
+    sha256: str = ""
 
 
 @dataclass(frozen=True)

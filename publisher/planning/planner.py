@@ -13,15 +13,16 @@ from publisher.dialects.types import exact_digits
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput, PublisherError
 from publisher.model.names import check_column_lengths
-from publisher.model.plan import CheckColumns, Publication, Statement, Step
+from publisher.model.plan import CheckColumns, DeleteObject, Publication, PutObject, Statement, Step
 from publisher.model.relation import Relation
+from publisher.model.s3uri import S3Uri, is_s3
 from publisher.model.target import TableState
 from publisher.planning import ledger, partitions
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.actions.base import Recovery, Strategy, missing_table, with_added_columns
 from publisher.planning.context import Body, Context
 from publisher.planning.recovery import drop_if_there, interrupted_names
-from publisher.planning.view import TargetView, names_for, stamp_for
+from publisher.planning.view import LeftObject, TargetView, names_for, stamp_for
 from publisher.results import Results
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,100}$")
@@ -96,6 +97,7 @@ def plan_all(
     taken: set[str] = set()
     planned: dict[tuple[int, Relation], TableState] = {}
     last: dict[int, tuple[int, Spec, TargetView | None]] = {}  # connection -> its last pending publication
+    results = {S3Uri.parse(i.results.location) for i in inputs if is_s3(i.results.location)}
     for item in inputs:
         spec, view = item.spec, item.view
         key = (spec.connection.id, spec.relation)
@@ -103,6 +105,7 @@ def plan_all(
             view = replace(view, namespace_exists=True, table=planned[key], table_read=False)
         try:
             publication, after = plan_with_effect(spec, item.results, view, now, taken, force=force)
+            _check_writes(publication, results)
         except PublisherError as exc:
             problems.append(exc.at(spec.location))
             continue
@@ -115,6 +118,19 @@ def plan_all(
     for index, spec, view in last.values():
         publications[index] = _with_compaction(publications[index], spec, view)
     return publications, problems
+
+
+def _check_writes(publication: Publication, results: AbstractSet[S3Uri]) -> None:
+    """Refuse an object written into any results prefix of the plan: COPY FROM that prefix
+    (anyone's) would load it too, and results are never changed."""
+    for step in publication.steps:
+        if isinstance(step, PutObject):
+            inside = sorted(str(r) for r in results if S3Uri.parse(step.uri).within(r))
+            if inside:
+                raise InvalidInput(
+                    f"{step.uri} would be written into the results prefix {inside[0]}: set manifestPrefix on "
+                    f"connection {publication.connection} to an s3:// prefix outside every results prefix"
+                )
 
 
 def _with_compaction(publication: Publication, spec: Spec, view: TargetView | None) -> Publication:
@@ -181,13 +197,13 @@ def plan_with_effect(
         notes = ("planned offline: the target and its ledger were not inspected",)
     else:
         status, detail = _status(spec, view)
-        if status != "pending" and not force and leftovers:
-            body = Body(after=leftovers)
-            detail = (
-                f"{status} ({detail}); its apply stopped after its COMMIT, before the steps after it: "
-                "finishing them, publishing nothing again"
-            )
-            return _publication(ctx, body, notes, "unfinished", detail), None
+        if status != "pending" and not force and (leftovers or view.objects_left):
+            body = Body(recover=_delete_left(view.objects_left), after=leftovers)
+            what = "its apply stopped after its COMMIT, before the steps after it" if leftovers else ""
+            what += "; " if leftovers and view.objects_left else ""
+            what += "an interrupted apply left its COPY manifest(s)" if view.objects_left else ""
+            detail = f"{status} ({detail}); {what}: finishing them, publishing nothing again"
+            return _publication(ctx, body, notes + _left_notes(view.objects_left), "unfinished", detail), None
         if status != "pending" and not force:
             return _publication(ctx, Body(), notes, status, detail), None
         if status != "pending":
@@ -200,11 +216,18 @@ def plan_with_effect(
     if partition_note:
         notes += (partition_note,)
     recovery = _recover(ctx) if view is not None else Recovery()
+    left = view.objects_left if view is not None else ()
     if recovery.outcome == "complete":
-        body = Body(recover=recovery.steps)
+        body = Body(recover=_delete_left(left) + recovery.steps)
+        notes += _left_notes(left)
         return _publication(ctx, body, notes, "pending", "completing an interrupted publish", force), None
     body = strategy.plan(ctx, restored=recovery.outcome == "restored")
-    body = replace(body, recover=recovery.steps, after=leftovers + body.after)
+    own = {s.uri for s in body.prepare if isinstance(s, PutObject)}
+    others = tuple(o for o in left if o.uri not in own)
+    # This plan's own manifest, left by an interrupted apply of this very plan, is no leftover:
+    # its PutObject finds the same bytes, and its tidy-up deletes it (a saved plan stays valid).
+    notes += _left_notes(others)
+    body = replace(body, recover=_delete_left(others) + recovery.steps, after=leftovers + body.after)
     if strategy.writes_into_table and spec.layout:
         # The table exists and keeps its keys: say so rather than let the spec look applied.
         kept = f"distStyle/distKey/sortKeys apply to tables the publisher creates: {spec.relation} keeps its own"
@@ -217,6 +240,17 @@ def plan_with_effect(
     publication = _publication(ctx, body, notes + body.notes, "pending", "", force, warnings)
     after = strategy.after(ctx, body)
     return publication, with_added_columns(ctx, after) if strategy.writes_into_table else after
+
+
+def _delete_left(left: tuple[LeftObject, ...]) -> tuple[Step, ...]:
+    """Delete what interrupted applies left: once this apply holds the table's lock and its
+    guard found the publication unpublished (an apply still running would stop at its guard)."""
+    why = "delete the COPY manifest an interrupted apply left (only while its bytes are those seen)"
+    return tuple(DeleteObject(o.uri, why, o.sha256) for o in left)
+
+
+def _left_notes(left: tuple[LeftObject, ...]) -> tuple[str, ...]:
+    return tuple(f"an interrupted apply left the COPY manifest {o.uri}: this apply deletes it" for o in left)
 
 
 def _status(spec: Spec, view: TargetView) -> tuple[str, str]:
@@ -448,7 +482,7 @@ def _publication(
     rows = results.rows if spec.action != "create" else 0
     written = body.written or spec.relation
     if status == "unfinished":
-        steps = _after_publish(ctx.dialect, body.after)
+        steps = body.recover + _after_publish(ctx.dialect, body.after)
     else:
         steps = _assemble(ctx, body, force, rows, written) if status == "pending" else ()
     if ctx.view is not None and ctx.view.substitution:

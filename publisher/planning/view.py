@@ -16,6 +16,15 @@ STAMP_FORMAT = "%Y%m%d%H%M%S"
 
 
 @dataclass(frozen=True)
+class LeftObject:
+    """An object an interrupted apply of the publication wrote and did not delete (a COPY
+    manifest), with the sha256 of its bytes when the plan read it."""
+
+    uri: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class TargetView:
     """What the target holds for one spec, read-only; for a spec that follows others into
     the same table in one plan, what those earlier publications will leave."""
@@ -34,6 +43,7 @@ class TargetView:
     locations: dict[str, str] = field(default_factory=dict)  # Hive: table name -> location, to recover
     slices: int | None = None  # Redshift: the cluster's, read where the action loads rows; None: unknown
     substitution: str | None = None  # why the engine would rewrite ${...} in SQL text; None: it runs it as sent
+    objects_left: tuple[LeftObject, ...] = ()  # this publication's objects (manifests) interrupted applies left
 
 
 def names_for(name: str, stamp: str) -> tuple[str, ...]:

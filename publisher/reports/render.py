@@ -48,7 +48,9 @@ def step_text(step: Step) -> str:
     if isinstance(step, PutObject):
         return f"PUT {step.uri}" + _manifest_summary(step.body)
     if isinstance(step, DeleteObject):
-        return f"DELETE {step.uri}"
+        if step.sha256:
+            return f"DELETE {step.uri}  -- only while its bytes are those seen (sha256 {step.sha256[:12]}...)"
+        return f"DELETE {step.uri}  -- only if this apply wrote it"
     if isinstance(step, CheckLocation):
         return f"-- {step.database}.{step.table} must be stored at {step.location}"
     if isinstance(step, CheckColumns):

@@ -6,6 +6,7 @@ import os
 from typing import Any, Protocol
 
 from publisher.model.errors import InvalidInput
+from publisher.model.s3uri import S3Uri, is_s3
 from publisher.results.values import ResultFile
 
 S3_PROBE = 64 * 1024
@@ -32,7 +33,7 @@ class _Store(Protocol):
 
 
 def _open_store(location: str, s3_client: Any | None) -> _Store:
-    if location.startswith("s3://"):
+    if is_s3(location):
         if s3_client is None:
             raise InvalidInput(f"results at {location} are on S3: they need an S3 connection")
         return _S3Store(location, s3_client)
@@ -82,21 +83,18 @@ class _LocalStore:
         return open(f.uri, "rb", buffering=min(chunk, 1024 * 1024))
 
 
-def _split_s3(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return bucket, key
-
-
 class _S3Store:
     """An S3 prefix, treated as a folder: keys directly under it, not deeper."""
 
     def __init__(self, location: str, client: Any) -> None:
         self.client = client
-        self.bucket, prefix = _split_s3(location)
-        self.prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
-        self.location = f"s3://{self.bucket}/{self.prefix}"
-        if not self.bucket:
-            raise InvalidInput(f"results location {location!r} names no S3 bucket")
+        try:
+            where = S3Uri.parse(location)
+        except ValueError:
+            raise InvalidInput(f"results location {location!r} names no S3 bucket") from None
+        # The key as written (a/b//c/ is not a/b/c/), as a folder: ending in '/'.
+        self.bucket, self.prefix = where.bucket, where.folder().key
+        self.location = str(where.folder())
 
     def list(self, template: str | None) -> tuple[list[ResultFile], list[str]]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -119,7 +117,7 @@ class _S3Store:
                     name = obj["Key"][len(self.prefix) :]
                     if not _ignored(name):
                         etag = str(obj.get("ETag", "")).strip('"')
-                        uri = f"s3://{self.bucket}/{obj['Key']}"
+                        uri = str(S3Uri(self.bucket, obj["Key"]))
                         files.append(ResultFile(uri, int(obj["Size"]), etag, None))
         except ClientError as e:
             code = e.response.get("Error", {}).get("Code", "")
@@ -137,7 +135,7 @@ class _S3Store:
 
         if end <= start:
             return b""
-        _, key = _split_s3(f.uri)
+        key = S3Uri.parse(f.uri).key
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end - 1}")
             return bytes(response["Body"].read())
