@@ -242,7 +242,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from publisher.engines.pool import Pool
     from publisher.inputs.project import load_project
+    from publisher.planning.actions.drop_and_load import table_missing
     from publisher.planning.snapshot import Snapshot
+    from publisher.planning.view import names_for
 
     config, specs = load_project(args.config, args.paths)
     assert config is not None
@@ -262,10 +264,13 @@ def cmd_status(args: argparse.Namespace) -> int:
                 found = f" ({e.detail})" if e.detail else ""
                 when = str(e.published_at)[:19]
                 print(f"{head} published {when} UTC into {e.published_table}, {rows} rows{found}{same}")
-            if view.entries[-1].state == "pending":
-                print(
-                    f"{head} interrupted at {str(view.entries[-1].published_at)[:19]} UTC: the next apply recovers it"
-                )
+            last = view.entries[-1]
+            if last.state == "pending":
+                old = spec.relation.renamed(names_for(spec.relation.name, last.stamp)[3]) if last.stamp else None
+                if view.table is None and old is not None and old.name in view.table_names:
+                    print(f"{head} {table_missing(spec.relation, old)}: run apply")
+                else:
+                    print(f"{head} interrupted at {str(last.published_at)[:19]} UTC: the next apply recovers it")
     finally:
         pool.close()
     return EXIT_OK

@@ -192,3 +192,56 @@ def test_the_columns_read_at_plan_time_are_checked_before_any_change(
     with pytest.raises(PublishFailed, match="since the plan was made; nothing was changed") as stopped:
         run.run(publication(*steps))  # type: ignore[arg-type]
     assert said in str(stopped.value) and target.ran == []
+
+
+class MovingTarget(FakeTarget):
+    """A Hive-like table whose SET LOCATION moves it in the metastore and then fails, as Spark's
+    does when it lists a folder that is missing (PATH_NOT_FOUND), while ``broken`` says so."""
+
+    def __init__(self, broken: set[str]) -> None:
+        super().__init__(fail="never")
+        self.at = {"t": "file:/w/t", "t__new": "file:/w/t__new"}
+        self.broken = broken
+
+    def execute(self, text: str) -> None:
+        self.ran.append(text)
+        if "SET LOCATION" in text:
+            table = text.split("`")[3]
+            target = text.split("'")[1]
+            self.at[table] = target
+            if target in self.broken:
+                raise RuntimeError(f"[PATH_NOT_FOUND] Path does not exist: {target}")
+        elif text.startswith("fail"):
+            raise RuntimeError("cannot run it")
+
+    def table_location(self, relation: Any) -> str | None:
+        return self.at.get(relation.name)
+
+
+def swap_steps() -> tuple[Any, ...]:
+    from publisher.model.plan import SetLocation
+
+    return (
+        SetLocation("db", "t", "file:/w/t__new", "file:/w/t", "point the table at the new rows", "point it back"),
+        SetLocation("db", "t__new", "file:/w/t", "file:/w/t__new", "give the old rows to the twin", "give back"),
+        sql("fail: drop the twin", "drop the twin, and with it the old rows"),
+    )
+
+
+def test_a_set_location_that_failed_after_moving_the_table_is_undone_from_where_it_is() -> None:
+    """Never assume a failed statement changed nothing: the table moved, then the ALTER failed;
+    its undo moves it back, and the undo's own failure after moving is no failure."""
+    target = MovingTarget(broken={"file:/w/t__new"})
+    with pytest.raises(PublishFailed, match=r"step 1 \(point the table at the new rows\) failed"):
+        Executor(target, dialect_for("hive")).run(publication(*swap_steps()))  # type: ignore[arg-type]
+    assert target.at == {"t": "file:/w/t", "t__new": "file:/w/t__new"}, "both back where they were"
+
+
+def test_every_completed_move_is_undone_when_a_later_step_fails() -> None:
+    target = MovingTarget(broken=set())
+    with pytest.raises(PublishFailed, match="drop the twin"):
+        Executor(target, dialect_for("hive")).run(publication(*swap_steps()))  # type: ignore[arg-type]
+    assert target.at == {"t": "file:/w/t", "t__new": "file:/w/t__new"}
+    assert [t.split("'")[1] for t in target.ran if "SET LOCATION" in t] == [
+        "file:/w/t__new", "file:/w/t", "file:/w/t__new", "file:/w/t",
+    ]  # fmt: skip

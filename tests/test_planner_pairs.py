@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.model.plan import Publication, Statement
+from publisher.model.plan import Publication, SetLocation, Statement
 from publisher.model.vocabulary import ACTIONS, TARGET_TYPES
 from publisher.planning.planner import PlanInput, plan_all
 from tests.test_planner_golden import HIVE_DATABASE_LOCATION, HIVE_LOCATION, NOW, make_results, make_spec, view
@@ -46,10 +46,10 @@ def test_every_pair_of_actions_into_one_table_plans(tmp_path: Path, target: str,
         # The second gives the table's current folder to its twin, to be dropped: that must
         # be the folder the first leaves the table in, not the one read before the first ran.
         give = next(s for s in b.steps if s.purpose == "give the old rows to the twin")
-        assert isinstance(give, Statement)
+        assert isinstance(give, SetLocation)
         swapped = first in ("truncateAndLoad", "merge")  # both swap the table to their twin's folder
         left_in = f"{HIVE_DATABASE_LOCATION}/orders__new_{a.stamp}" if swapped else HIVE_LOCATION
-        assert give.text.endswith(f"SET LOCATION '{left_in}'"), give.text
+        assert give.location == left_in, give
 
 
 def test_a_load_after_a_drop_and_load_fits_the_new_columns(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from publisher.model.plan import (
     Publication,
     PutObject,
     ReleaseLock,
+    SetLocation,
     Statement,
     Step,
     SwitchPartitions,
@@ -93,7 +94,11 @@ def _secrets_of(step: Step) -> tuple[str, ...]:
     return step.secrets if isinstance(step, Statement) else ()
 
 
-def _undoable(step: Step, exc: Exception, undo: list[Statement]) -> list[Statement]:
+Undoable = Statement | SetLocation
+"""A completed step that a later failure undoes: a statement with an undo, or a table's move."""
+
+
+def _undoable(step: Step, exc: Exception, undo: list[Undoable]) -> list[Undoable]:
     """The undo to run after ``step`` failed: none once partitions may have switched (the
     trash may hold folders the table still uses; the next apply finishes the switch)."""
     if isinstance(step, SwitchPartitions) and not isinstance(exc, SwitchRefused):
@@ -118,6 +123,7 @@ class Executor:
     """Objects this run wrote, or found holding the very bytes its plan puts there: the only
     ones its DeleteObject steps delete (a failed put, a failed COPY, success, a retry)."""
     _publication: Publication | None = field(default=None, init=False, repr=False)  # the one running
+    _undoing: bool = field(default=False, init=False, repr=False)  # a failure is being undone
     retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
     """Pauses before each run again of a transaction aborted for a conflict (Redshift's
     serializable isolation): a conflict lasts as long as the other transaction, seconds."""
@@ -136,7 +142,7 @@ class Executor:
         serializable isolation) runs again, after a pause, up to len(retry_delays) times: from
         the first step after the last COMMIT, so that the objects it reads (the COPY manifest,
         which the transaction's own tidy-up may have deleted) are written again first."""
-        undo: list[Statement] = []
+        undo: list[Undoable] = []
         self.captured = {}
         self.outcome = []
         steps = publication.steps
@@ -166,6 +172,8 @@ class Executor:
                 index, in_transaction = resume, False
                 continue
             except Exception as exc:
+                if isinstance(step, SetLocation) and self._moved(step):
+                    undo.append(step)  # a failed statement may have changed something: undo from what is there
                 self._fail(publication, undo, index + 1, step, exc, retries)
                 return  # a step after the publication's COMMIT: reported as a warning
             index += 1
@@ -176,9 +184,11 @@ class Executor:
                     resume = index
                 elif step.undo:
                     undo.append(step)
+            elif isinstance(step, SetLocation):
+                undo.append(step)
 
     def _fail(
-        self, publication: Publication, undo: list[Statement], number: int, step: Step, exc: Exception, retries: int
+        self, publication: Publication, undo: list[Undoable], number: int, step: Step, exc: Exception, retries: int
     ) -> None:
         """Undo and raise PublishFailed; after the publication's COMMIT, warn and return."""
         if isinstance(step, Statement) and step.after_publish:
@@ -231,6 +241,8 @@ class Executor:
             return self._check_keys(step)
         if isinstance(step, CheckColumns):
             return self._check_columns(step)
+        if isinstance(step, SetLocation):
+            return self._set_location(step)
         if isinstance(step, CheckLocation):
             found = self.target.table_location(Relation(step.database, None, step.table))
             if not location.same(found, step.location):
@@ -283,6 +295,29 @@ class Executor:
             self.outcome.append(f"{step.reports}: {changed:,}")
         if step.changes is not None and changed != step.changes:
             raise PublishFailed(f"the statement changed {changed:,} rows, expected {step.changes:,}")
+
+    def _set_location(self, step: SetLocation) -> None:
+        assert self.target is not None
+        relation = Relation(step.database, None, step.table)
+        try:
+            self.target.execute(self.dialect.set_location(relation, step.location))
+        except Exception:
+            if not self._moved(step):
+                raise
+            # Moved, then failed (Spark lists the new folder after writing the metastore): for
+            # an undo, where the table should be is where it is; forward, the failure stands.
+            if self._undoing:
+                return
+            raise
+
+    def _moved(self, step: SetLocation) -> bool:
+        """Whether the table is at ``step.location`` now (False where that cannot be read)."""
+        assert self.target is not None
+        try:
+            found = self.target.table_location(Relation(step.database, None, step.table))
+        except Exception:
+            return False
+        return location.same(found, step.location)
 
     def _check_columns(self, step: CheckColumns) -> None:
         assert self.target is not None
@@ -361,7 +396,7 @@ class Executor:
         return secret_value(param.name)
 
     def _left_unfinished(
-        self, publication: Publication, undo: list[Statement], index: int, step: Statement, exc: Exception
+        self, publication: Publication, undo: list[Undoable], index: int, step: Statement, exc: Exception
     ) -> None:
         """A step after the publication's COMMIT failed: the publication stands. Its own
         transaction is rolled back, and a warning says what the next apply finishes."""
@@ -370,16 +405,22 @@ class Executor:
         left = f"{message} (the publication stands, committed before step {index}; the next apply finishes it)"
         self.listener("warning", StepEvent(publication, index, step, 0.0, left))
 
-    def _give_up(self, publication: Publication, undo: list[Statement]) -> None:
+    def _give_up(self, publication: Publication, undo: list[Undoable]) -> None:
         if self._undo(publication, undo):
             for tidy in publication.on_failure:
                 self._best_effort(publication, tidy)
 
-    def _undo(self, publication: Publication, undo: list[Statement]) -> bool:
+    def _undo(self, publication: Publication, undo: list[Undoable]) -> bool:
         """The undo of completed steps, newest first; False if one failed (then no more ran)."""
         for step in reversed(undo):
-            assert step.undo is not None
-            if not self._best_effort(publication, step.undo):
+            reverse = step.reverse() if isinstance(step, SetLocation) else step.undo
+            assert reverse is not None
+            self._undoing = True
+            try:
+                undone = self._best_effort(publication, reverse)
+            finally:
+                self._undoing = False
+            if not undone:
                 # Later undos assume this one happened (a DROP after a failed move back
                 # could delete the table's data): stop, and leave the state as it is.
                 self.listener("warning", StepEvent(publication, 0, step, 0.0, "undo stopped here: check the table"))

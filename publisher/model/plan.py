@@ -138,6 +138,24 @@ class CheckLocation:
 
 
 @dataclass(frozen=True)
+class SetLocation:
+    """Hive: point ``table`` at ``location`` (ALTER TABLE ... SET LOCATION: readers see the old
+    files or the new ones). Undone by pointing it back at ``previous``. A failed ALTER may still
+    have moved the table (Spark writes the metastore before it lists the new folder): after a
+    failure the executor reads the location back, and undoes the move if it happened."""
+
+    database: str
+    table: str
+    location: str
+    previous: str
+    purpose: str
+    undo_purpose: str
+
+    def reverse(self) -> SetLocation:
+        return SetLocation(self.database, self.table, self.previous, self.location, self.undo_purpose, self.purpose)
+
+
+@dataclass(frozen=True)
 class CheckColumns:
     """Stop unless the table has the columns the plan read (names and types, in order): a table
     recreated or altered between plan and apply would take rows planned for another shape (a
@@ -226,6 +244,7 @@ Step = (
     | PutObject
     | DeleteObject
     | CheckLocation
+    | SetLocation
     | CheckColumns
     | CheckKeys
     | SwitchPartitions
@@ -237,6 +256,7 @@ STEP_TYPES: dict[str, type[Any]] = {"sql": Statement, "put_object": PutObject, "
 STEP_TYPES["check_location"] = CheckLocation
 STEP_TYPES["check_keys"] = CheckKeys
 STEP_TYPES["check_columns"] = CheckColumns
+STEP_TYPES["set_location"] = SetLocation
 STEP_TYPES["switch_partitions"] = SwitchPartitions
 STEP_TYPES["take_lock"] = TakeLock
 STEP_TYPES["release_lock"] = ReleaseLock

@@ -216,6 +216,8 @@ def plan_with_effect(
     if partition_note:
         notes += (partition_note,)
     recovery = _recover(ctx) if view is not None else Recovery()
+    if recovery.note:
+        notes += (recovery.note,)
     left = view.objects_left if view is not None else ()
     if recovery.outcome == "complete":
         body = Body(recover=_delete_left(left) + recovery.steps)
@@ -338,7 +340,7 @@ def _recover(ctx: Context) -> Recovery:
     stage = interrupted_names(ctx, interrupted)["stage"]
     common = drop_if_there(ctx, stage, "drop the staging table of the interrupted publish")
     own = STRATEGIES[ctx.spec.action].recover(ctx, interrupted)
-    return Recovery(common + own.steps, own.outcome)
+    return Recovery(common + own.steps, own.outcome, own.note)
 
 
 def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: Relation) -> tuple[Step, ...]:

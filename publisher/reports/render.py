@@ -18,6 +18,7 @@ from publisher.model.plan import (
     Publication,
     PutObject,
     ReleaseLock,
+    SetLocation,
     Statement,
     Step,
     SwitchPartitions,
@@ -53,6 +54,15 @@ def step_text(step: Step) -> str:
         return f"DELETE {step.uri}  -- only if this apply wrote it"
     if isinstance(step, CheckLocation):
         return f"-- {step.database}.{step.table} must be stored at {step.location}"
+    if isinstance(step, SetLocation):
+
+        def quoted(text: str) -> str:  # as the Hive dialect writes a literal
+            return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+        return (
+            f"ALTER TABLE `{step.database}`.`{step.table}` SET LOCATION {quoted(step.location)}"
+            f"  -- undo: back to {quoted(step.previous)}; after a failure the location is read back"
+        )
     if isinstance(step, CheckColumns):
         where = ".".join(p for p in (step.database, step.schema, step.table) if p)
         return f"-- {where} must still have the columns the plan read: {', '.join(step.columns)}"

@@ -293,3 +293,31 @@ def test_saved_plan_with_a_table_made_earlier_in_the_plan(project: Project, hive
     result = project.run("apply", "plan.json")
     assert result.code == 0, result.err
     assert table_rows(hive, "t") == expected(first + more)
+
+
+def test_a_drop_and_load_stopped_between_its_renames_is_named_by_plan_and_status(
+    project: Project, hive: HiveEngine
+) -> None:
+    """The table is missing until the next apply: plan and status say so, and apply puts the old
+    rows back before publishing."""
+    if hive.kind != "embedded":
+        pytest.skip("in-process crash injection")
+    use(project, hive)
+    write(project.results(10, 1), "pqt", 1, 5)
+    spec(project, hive, "a_base", "dropAndLoad", "pqt", 10)
+    assert project.run("apply").code == 0
+    new = write(project.results(11, 1), "pqt", 500, 7)
+    spec(project, hive, "b_change", "dropAndLoad", "pqt", 11)
+    plan = json.loads(project.run("plan", "--format", "json").out)
+    (pub,) = [p for p in plan["publications"] if p["status"] == "pending"]
+    purposes = [s["purpose"] for s in pub["steps"]]
+    second_rename = purposes.index("the replacement takes the table's name") + 1
+    with crash_at(second_rename), contextlib.suppress(Crash):
+        project.run("apply")
+    assert "t" not in hive.tables()
+    status = project.run("status").out
+    assert "interrupted: table" in status and "is missing" in status and ": run apply" in status, status
+    planned = project.run("plan").out
+    assert "is missing (an apply stopped between its renames" in planned and "puts it back first" in planned
+    assert project.run("apply").code == 0
+    assert table_rows(hive, "t") == expected(new)

@@ -30,6 +30,7 @@ was put back as it was ("restored"), or nothing to say (None)."""
 class Recovery:
     steps: tuple[Step, ...] = ()
     outcome: Outcome = None
+    note: str = ""  # what the interruption left, for the plan to say
 
 
 class Strategy:

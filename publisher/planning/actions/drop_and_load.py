@@ -121,12 +121,20 @@ class DropAndLoad(Strategy):
         table_now = ctx.view is not None and ctx.view.table is not None
         if not table_now and exists(ctx, old):
             steps.append(sql(ctx.dialect.rename(old, relation.name), "put the old table back"))
-            outcome = Recovery(outcome="restored")
+            note = table_missing(relation, old) + ": this apply puts it back first"
+            outcome = Recovery(outcome="restored", note=note)
         elif table_now and exists(ctx, old):
             steps.append(sql(ctx.dialect.drop_table(old), "drop the old table"))
             outcome = Recovery(outcome="complete")
         steps += drop_if_there(ctx, made["new"], "drop the unfinished replacement of the interrupted publish")
-        return Recovery(tuple(steps), outcome.outcome)
+        return Recovery(tuple(steps), outcome.outcome, outcome.note)
+
+
+def table_missing(relation: Relation, old: Relation) -> str:
+    """What a dropAndLoad stopped between its two renames leaves: no table by that name."""
+    return (
+        f"interrupted: table {relation} is missing (an apply stopped between its renames; its rows are in {old.name})"
+    )
 
 
 def kept_layout(ctx: Context) -> tuple[Layout, tuple[str, ...]]:

@@ -16,7 +16,7 @@ from typing import ClassVar
 from publisher.dialects.base import ColumnDef, LoadSource
 from publisher.model import location
 from publisher.model.errors import InvalidInput
-from publisher.model.plan import CheckLocation, Step, SwitchPartitions, sql
+from publisher.model.plan import CheckLocation, SetLocation, Step, SwitchPartitions, sql
 from publisher.model.relation import Relation
 from publisher.model.target import TableState
 from publisher.model.vocabulary import Action
@@ -246,15 +246,16 @@ def location_swap(ctx: Context, twin: Relation, old: str, namespace_location: st
     new = new_location(namespace_location, twin)
     return (
         CheckLocation(relation.database, twin.name, new, "check the new rows are where planned"),
-        sql(
-            dialect.set_location(relation, new),
+        SetLocation(
+            relation.database,
+            relation.name,
+            new,
+            old,
             "point the table at the new rows (readers switch at once)",
-            undo=sql(dialect.set_location(relation, old), "point the table back at the old rows"),
+            "point the table back at the old rows",
         ),
-        sql(
-            dialect.set_location(twin, old),
-            "give the old rows to the twin",
-            undo=sql(dialect.set_location(twin, new), "give the twin its own rows back"),
+        SetLocation(
+            twin.database, twin.name, old, new, "give the old rows to the twin", "give the twin its own rows back"
         ),
         sql(dialect.drop_table(twin), "drop the twin, and with it the old rows"),
     )
