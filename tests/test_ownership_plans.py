@@ -12,6 +12,7 @@ import pytest
 
 from publisher.model import location
 from publisher.model.errors import InvalidInput
+from publisher.model.plan import SetLocation
 from publisher.planning.planner import plan_publication
 from tests.test_partition_plans import live, make_spec, table
 from tests.test_planner_golden import HIVE_DATABASE_LOCATION, NOW, make_results
@@ -68,3 +69,38 @@ def test_locations_compare_whatever_the_spelling() -> None:
     assert not location.same("file:/w/t", "file:/w/t2")
     assert not location.same(None, "file:/w/t")
     assert location.parent_and_leaf("hdfs://nn/w/db.db/t/") == ("hdfs://nn/w/db.db", "t")
+
+
+@pytest.mark.parametrize("action", REPLACING)
+def test_an_owned_external_table_as_hive_4_makes_it_is_published_like_a_managed_one(
+    tmp_path: Path, action: str
+) -> None:
+    """Hive 4 turns a plain CREATE TABLE into EXTERNAL with external.table.purge: its files are
+    the table's, and it is swapped (or dropped) as a managed table is; the plan names its kind."""
+    spec = make_spec(tmp_path, action, **extra(action))
+    state = replace(table(()), managed=False, kind="external-owned")
+    publication = plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
+    assert "table default.orders is external, owned (external.table.purge=true: DROP deletes its files)" in (
+        publication.notes
+    )
+    if action != "dropAndLoad":
+        assert any(isinstance(s, SetLocation) for s in publication.steps), "swapped to a loaded twin"
+
+
+@pytest.mark.parametrize("action", ["truncateAndLoad", "merge"])
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("external-foreign", "is external, foreign (no purge"),
+        ("acid", "is full ACID (transactional=true)"),
+        ("acid-insert-only", "is insert-only ACID (transactional_properties=insert_only)"),
+    ],
+)
+def test_foreign_and_acid_tables_are_refused_naming_their_kind(
+    tmp_path: Path, action: str, kind: str, words: str
+) -> None:
+    spec = make_spec(tmp_path, action, **extra(action))
+    state = replace(table(()), managed=kind.startswith("acid"), kind=kind, transactional=kind.startswith("acid"))
+    with pytest.raises(InvalidInput) as refused:
+        plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
+    assert words in str(refused.value) and "\n" not in str(refused.value)

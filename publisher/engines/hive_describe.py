@@ -7,11 +7,12 @@ Apache Hive and Spark shape this output closely enough for one parser
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnState, TableState
+from publisher.model.target import ColumnState, HiveTableKind, TableState
 
 
 def quote(name: str) -> str:
@@ -92,6 +93,30 @@ def _storage(details: Mapping[str, str]) -> str | None:
     return None
 
 
+def table_properties(details: Mapping[str, str]) -> dict[str, str]:
+    """The table's parameters, lower-cased: Spark lists them in one "Table Properties" cell
+    ("[k=v, k2=v2]"), Apache Hive as ('', key, value) rows."""
+    found = {k.removeprefix("param "): v for k, v in details.items() if k.startswith("param ")}
+    text = details.get("table properties", "").strip().removeprefix("[").removesuffix("]")
+    for item in re.split(r",\s*(?=[\w.]+=)", text) if text else ():
+        key, _, value = item.partition("=")
+        found.setdefault(key.strip().lower(), value.strip().lower())
+    return found
+
+
+def table_kind(table_type: str, properties: Mapping[str, str]) -> HiveTableKind | None:
+    """Who owns the table's files (model.target.HiveTableKind), from its type and parameters."""
+    if "VIEW" in table_type:
+        return "view"
+    if properties.get("transactional") == "true":
+        return "acid-insert-only" if properties.get("transactional_properties") == "insert_only" else "acid"
+    if table_type.startswith("MANAGED"):
+        return "managed"
+    if table_type.startswith("EXTERNAL"):
+        return "external-owned" if properties.get("external.table.purge") == "true" else "external-foreign"
+    return None
+
+
 def parse_describe_formatted(rows: Sequence[Sequence[Any]]) -> TableState:
     """TableState from ``DESCRIBE FORMATTED`` rows of Apache Hive or Spark."""
     columns, details, partitions = _split_describe(rows)
@@ -99,6 +124,7 @@ def parse_describe_formatted(rows: Sequence[Sequence[Any]]) -> TableState:
     managed = None if not kind else kind.startswith("MANAGED")
     buckets = details.get("num buckets", "-1").strip()
     properties = details.get("table properties", "").lower()
+    parameters = table_properties(details)
     return TableState(
         tuple(columns),
         _storage(details),
@@ -108,6 +134,7 @@ def parse_describe_formatted(rows: Sequence[Sequence[Any]]) -> TableState:
         view="VIEW" in kind,
         bucketed=buckets.lstrip("-").isdigit() and int(buckets) > 0,
         transactional="transactional=true" in properties or details.get("param transactional") == "true",
+        kind=table_kind(kind, parameters),
     )
 
 

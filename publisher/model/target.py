@@ -81,6 +81,23 @@ class TableFacts:
 NO_FACTS = TableFacts()
 
 
+HiveTableKind = Literal["managed", "external-owned", "external-foreign", "acid", "acid-insert-only", "view"]
+"""Who owns a Hive table's files, read from DESCRIBE FORMATTED: managed (the engine's);
+external with ``external.table.purge=true`` (owned: DROP deletes them, as Hive 4 makes every plain
+table: MetastoreDefaultTransformer sets EXTERNAL, purge and TRANSLATED_TO_EXTERNAL); external
+without purge (foreign: the files are whoever wrote them); full or insert-only ACID
+(``transactional=true``, Cloudera's default for managed tables); a view."""
+
+KIND_WORDS: dict[HiveTableKind, str] = {
+    "managed": "managed",
+    "external-owned": "external, owned (external.table.purge=true: DROP deletes its files)",
+    "external-foreign": "external, foreign (no purge: its files belong to whoever wrote them)",
+    "acid": "full ACID (transactional=true)",
+    "acid-insert-only": "insert-only ACID (transactional_properties=insert_only)",
+    "view": "a view",
+}
+
+
 @dataclass(frozen=True)
 class TableState:
     """An existing table: its columns in order and, where known, its storage format."""
@@ -101,11 +118,20 @@ class TableState:
     ungranted: tuple[str, ...] = ()  # Redshift: granted privileges the publisher does not copy, described
     layout: Layout = Layout()  # Redshift: distribution and sort keys (AUTO and none: empty)
     facts: TableFacts | None = None  # Redshift: comments, encodings, NOT NULL, defaults, keys; None: not read
+    kind: HiveTableKind | None = None  # Hive: who owns the files; None: not read (offline, other targets)
+
+    @property
+    def owns_files(self) -> bool:
+        """Hive: the table's files are its own (managed, or external with purge), so a swap may
+        hand its folder to a twin that is dropped with it."""
+        return self.kind in ("managed", "external-owned") if self.kind else bool(self.managed)
 
     def unsupported_shape(self) -> str | None:
         """What about this table the actions that write into it cannot keep their promise on."""
         if self.bucketed:
             return "is bucketed (CLUSTERED BY ... INTO n BUCKETS)"
+        if self.kind in ("acid", "acid-insert-only"):
+            return f"is {KIND_WORDS[self.kind]}: Spark cannot read or write it as Hive's transactions need"
         if self.transactional:
             return "is transactional (ACID)"
         return None

@@ -16,7 +16,7 @@ from publisher.model.names import check_column_lengths
 from publisher.model.plan import CheckColumns, DeleteObject, Publication, PutObject, Statement, Step
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri, is_s3
-from publisher.model.target import TableState
+from publisher.model.target import KIND_WORDS, TableState
 from publisher.planning import ledger, partitions
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.actions.base import Recovery, Strategy, missing_table, with_added_columns
@@ -212,6 +212,9 @@ def plan_with_effect(
             raise _published_by_another_project(spec, view.elsewhere[-1])
         _check_target(ctx, strategy)
 
+    table = view.table if view is not None else None
+    if table is not None and table.kind and (strategy.writes_into_table or strategy.replaces_definition):
+        notes += (f"table {spec.relation} is {KIND_WORDS[table.kind]}",)  # what the strategy's choice rests on
     ctx, partition_note = _with_partitioning(ctx, strategy)
     if partition_note:
         notes += (partition_note,)

@@ -44,3 +44,64 @@ def test_a_managed_table_at_a_shared_folder_is_refused_and_the_folder_kept(
     assert other.read_text() == "not the publisher's"
     assert hive.target.fetch(f"SELECT id, name FROM {hive.fresh('t')}") == [(2, "kept")]
     assert "t" in hive.tables() and not [n for n in hive.tables() if n.startswith("t_") or "__" in n]
+
+
+COLUMNS = "id BIGINT, name STRING, amount DECIMAL(10,2), at TIMESTAMP, day DATE, tags ARRAY<STRING>"
+
+
+def hive4_table(hive: HiveEngine, name: str) -> str:
+    """A table as Apache Hive 4's metastore makes a plain CREATE TABLE: external, with purge and
+    TRANSLATED_TO_EXTERNAL, in its database's folder (MetastoreDefaultTransformer), made by hand."""
+    db = f"`{hive.database}`"
+    home = hive.target.namespace_location(hive.table(name))
+    assert home is not None
+    hive.target.execute(
+        f"CREATE EXTERNAL TABLE {db}.`{name}` ({COLUMNS}) STORED AS PARQUET LOCATION '{home}/{name}' "
+        "TBLPROPERTIES ('external.table.purge'='TRUE', 'TRANSLATED_TO_EXTERNAL'='TRUE')"
+    )
+    return f"{home}/{name}"
+
+
+@pytest.mark.parametrize("action", ["load", "truncateAndLoad", "merge", "dropAndLoad"])
+def test_an_owned_external_table_as_hive_4_makes_it_is_published_with_its_values(
+    project: Project, hive: HiveEngine, action: str
+) -> None:
+    """Owned (purge) external tables are published like managed ones: rows read back by value,
+    the plan names the kind, and the results' files stay."""
+    from publisher.model import location
+    from tests.conftest import snapshot
+    from tests.integration.test_apply_hive import expected, table_rows
+
+    use(project, hive)
+    hive4_table(hive, "t")
+    old = write(project.results(1, 1), "pqt", 1, 4)
+    project.spec(
+        "a", jobGroup=1, flowNodeId=1, connection={"id": 1}, path=[hive.database], table="t",
+        action="load", inputFormat="pqt",
+    )  # fmt: skip
+    assert project.run("apply").code == 0
+    new = write(project.results(2, 1), "pqt", 3, 4)  # ids 3, 4 overlap the old rows' 3, 4
+    keys = {"mergeKeys": ["id"]} if action == "merge" else {}
+    project.spec(
+        "b", jobGroup=2, flowNodeId=1, connection={"id": 1}, path=[hive.database], table="t",
+        action=action, inputFormat="pqt", **keys,
+    )  # fmt: skip
+    files = snapshot(project.root / "results")
+    plan = project.run("plan")
+    assert "is external, owned (external.table.purge=true" in plan.out, plan.out + plan.err
+    applied = project.run("apply")
+    assert applied.code == 0, applied.err
+    want = {
+        "load": old + new,
+        "truncateAndLoad": new,
+        "dropAndLoad": new,
+        "merge": [r for r in old if r["id"] not in {n["id"] for n in new}] + new,
+    }[action]
+    assert table_rows(hive, "t") == expected(want)
+    assert snapshot(project.root / "results") == files
+    assert not [n for n in hive.tables() if "__" in n]
+    if action in ("truncateAndLoad", "merge"):
+        home = hive.target.namespace_location(hive.table("t"))
+        at = hive.target.table_location(hive.table("t"))
+        assert home is not None and at is not None
+        assert location.parent_and_leaf(at)[0] == location.normalized(home), "swapped within the database"

@@ -52,7 +52,8 @@ class DropAndLoad(Strategy):
                 "DELETE and INSERT granted on it)",
                 ctx.spec.location,
             )
-        why = foreign_files(ctx, table) if table is not None and table.managed and ctx.dialect.location_swap else None
+        owned = table is not None and table.owns_files and ctx.dialect.location_swap
+        why = foreign_files(ctx, table) if table is not None and owned else None
         if why is not None:
             # Hive renames the old table aside and drops it: DROP of a managed table deletes its
             # whole folder, and this folder is not the table's alone.

@@ -18,7 +18,7 @@ from publisher.model import location
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import CheckLocation, SetLocation, Step, SwitchPartitions, sql
 from publisher.model.relation import Relation
-from publisher.model.target import TableState
+from publisher.model.target import KIND_WORDS, TableState
 from publisher.model.vocabulary import Action
 from publisher.planning import ledger, partitions
 from publisher.planning.actions.base import Recovery, Strategy, table_columns
@@ -166,7 +166,9 @@ def foreign_files(ctx: Context, table: TableState) -> str | None:
     outside its database's folder (SET LOCATION '/shared/t') may share that folder with
     others, and DROP deletes all of it. A table the publisher swapped lives in a twin's
     folder beside the table's: <table>__new_<stamp>."""
-    if not table.managed:
+    if not table.owns_files:
+        if table.kind:
+            return f"is {KIND_WORDS[table.kind]}"
         return "is external (its files belong to whoever wrote them)"
     home = ctx.view.namespace_location if ctx.view else None
     if not table.location or not home:
@@ -175,8 +177,9 @@ def foreign_files(ctx: Context, table: TableState) -> str | None:
     name = ctx.relation.name
     if parent == location.normalized(home) and re.fullmatch(rf"{re.escape(name)}(__new_\d{{14}})?", leaf):
         return None
+    owner = KIND_WORDS[table.kind] if table.kind else "managed"
     return (
-        f"is managed but stored at {table.location}, not in its own folder under its database's "
+        f"is {owner.split(' (')[0]} but stored at {table.location}, not in its own folder under its database's "
         f"{home} (other files may be there, and DROP deletes the whole folder)"
     )
 
