@@ -8,7 +8,9 @@ runners of tests/test_cli.py and the Redshift suites) and the Redshift ledger's 
 
 from __future__ import annotations
 
+import contextlib
 import os
+from typing import Any
 
 SECRET_ENVS = frozenset(
     {
@@ -29,3 +31,20 @@ def secret_values() -> dict[str, str]:
 def assert_no_secret(text: str, where: str) -> None:
     for name, value in secret_values().items():
         assert value not in text, f"the value of ${{{name}}} appears in {where}"
+
+
+def assert_no_secret_in_hive(target: Any, database: str) -> None:
+    """No secret in what a test left in a Hive database: each table's rows (up to 200), its
+    partition names, and its DESCRIBE FORMATTED (comments, locations, parameters)."""
+    if not secret_values():
+        return
+    from publisher.model.relation import Relation
+
+    for name in sorted(target.table_names(Relation(database, None, "x"))):
+        table = f"`{database}`.`{name}`"
+        described = target.fetch(f"DESCRIBE FORMATTED {table}")
+        assert_no_secret(repr(described), f"DESCRIBE FORMATTED {table}")
+        if any(str(row[0]).strip().lower() == "# partition information" for row in described):
+            assert_no_secret(repr(target.fetch(f"SHOW PARTITIONS {table}")), f"the partitions of {table}")
+        with contextlib.suppress(Exception):  # a view over a dropped table, a table being replaced
+            assert_no_secret(repr(target.fetch(f"SELECT * FROM {table} LIMIT 200")), f"the rows of {table}")

@@ -17,6 +17,7 @@ from tests.conftest import Project
 from tests.fixtures.hive import _embedded, _server, server_address
 from tests.fixtures.redshift import RedshiftProject
 from tests.resultfiles import write
+from tests.secrets import assert_no_secret_in_hive
 
 TARGETS = ("embedded", "server", "redshift")
 
@@ -123,6 +124,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path, hive_state_dir: Path)
     engine = HiveEngine(request.param, connection, hive_target, database)
     try:
         yield Target(request.param, Project(tmp_path, [connection]), database, engine, tmp_path)
+        assert_no_secret_in_hive(hive_target, database)
     finally:
         with contextlib.suppress(Exception):
             hive_target.execute(f"DROP DATABASE IF EXISTS `{database}` CASCADE")
