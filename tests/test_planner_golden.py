@@ -134,7 +134,7 @@ EVOLVING = [(t, a) for t in TARGET_TYPES for a in ("load", "truncateAndLoad", "m
 @pytest.mark.parametrize(("target", "action"), EVOLVING, ids=["-".join(c) for c in EVOLVING])
 def test_golden_plan_add_columns(tmp_path: Path, target: str, action: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """onSchemaChange: addColumns into a table that lacks the results' status and has a note
-    column the results lack: status added before the rows move, note NULL in the new rows."""
+    column the results lack: status added before the rows move, note left out of the insert."""
     monkeypatch.chdir(tmp_path)
     spec = make_spec(tmp_path, target, action, "pqt", "onSchemaChange: addColumns\n")
     seen = view(target, action)

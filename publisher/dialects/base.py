@@ -70,6 +70,10 @@ class Dialect:
     ledger_types: ClassVar[dict[str, str]]
     """SQL types of the ledger's logical column types: int, text, timestamp."""
     ledger_storage: ClassVar[str] = ""
+    comment_in_create: ClassVar[bool] = False
+    """CREATE TABLE carries the table's comment (``create_table(comment=...)``); elsewhere a
+    ``comment_on_table`` statement follows it."""
+
     ledger_partitioned: ClassVar[bool] = False
     """The ledger is partitioned by the day its rows are written, and compacted (Hive: one
     file an INSERT; planning/ledger.py)."""
@@ -86,6 +90,11 @@ class Dialect:
 
     def escape_string(self, value: str) -> str:
         return value.replace("'", "''")
+
+    def unwritable_text(self, value: str) -> str | None:
+        """Why free text of a spec (``description``) cannot reach the engine as a literal, as
+        written; None: ``literal`` writes it exactly. No engine keeps a NUL in a string."""
+        return "holds a NUL character, which no table comment keeps" if "\x00" in value else None
 
     def create_namespace(self, name: str) -> str:
         raise NotImplementedError
@@ -154,18 +163,23 @@ class Dialect:
         partitioned_by: tuple[ColumnDef, ...] = (),
         layout: Layout = NO_LAYOUT,
         kept: TableFacts = NO_FACTS,
+        comment: str | None = None,
     ) -> str:
         """CREATE TABLE. ``partitioned_by``: Hive partition columns, stored apart from
         ``columns`` (which may list them too); ``layout``: distribution and sort keys, only
         where the target has them (validation refuses them elsewhere); ``kept``: columns'
-        encodings, NOT NULL and defaults, and key constraints, where the target reads them."""
+        encodings, NOT NULL and defaults, and key constraints, where the target reads them;
+        ``comment``: the table's, where ``comment_in_create``."""
         assert not layout, f"{self.title} tables have no distribution or sort keys"
         assert kept == NO_FACTS, f"{self.title}: the publisher reads no column facts"
+        assert comment is None or self.comment_in_create, f"{self.title}: the comment is a statement of its own"
         names = {c.name for c in partitioned_by}
         cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in columns if c.name not in names)
+        described = f"\nCOMMENT {self.literal(comment)}" if comment is not None else ""
         parts = ", ".join(f"{self.quote(c.name)} {c.type}" for c in partitioned_by)
         partitioned = f"\nPARTITIONED BY ({parts})" if parts else ""
-        return f"CREATE TABLE {self.table(relation)} (\n{cols}\n){partitioned}{self.create_table_suffix()}"
+        table = self.table(relation)
+        return f"CREATE TABLE {table} (\n{cols}\n){described}{partitioned}{self.create_table_suffix()}"
 
     def create_table_suffix(self) -> str:
         return ""
@@ -300,9 +314,9 @@ class Dialect:
         by_name = {c.name: c for c in result_columns}
         parts = []
         for col in table_columns:
-            if col.name not in by_name:  # onSchemaChange: addColumns, a column the results lack
-                parts.append(f"CAST(NULL AS {col.type}) AS {self.quote(col.name)}")
-                continue
+            # A table column the results lack is left out of the insert (Fit.inserted): its
+            # DEFAULT applies, where a CAST(NULL ...) would override it.
+            assert col.name in by_name, f"column {col.name} is not among the results'"
             found = by_name[col.name]
             name = self.quote(col.name)
             value = found.read or name

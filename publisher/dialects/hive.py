@@ -47,6 +47,9 @@ class Hive(Dialect):
     """ALTER TABLE ... SET LOCATION repoints a table at once: readers see the old files or
     the new ones, never none (measured on Spark 4.3 and its Thrift Server)."""
     stages_results = True
+    comment_in_create = True
+    """CREATE TABLE ... COMMENT 'text' sets the table's comment in the same statement (Hive's
+    DDL grammar; Spark takes the clause too), which DESCRIBE shows and the metastore keeps."""
     created_storage: ClassVar[str] = "PARQUET"
     """Tables the publisher creates are Parquet, whatever the results' format."""
 

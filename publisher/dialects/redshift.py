@@ -171,6 +171,11 @@ class Redshift(Dialect):
             raise ValueError(f"backslash in a value written to Redshift: {value!r}")
         return value.replace("'", "''")
 
+    def unwritable_text(self, value: str) -> str | None:
+        if "\\" in value:
+            return "holds a backslash, which Redshift reads as an escape in a string literal"
+        return super().unwritable_text(value)
+
     def create_namespace(self, name: str) -> str:
         return f"CREATE SCHEMA IF NOT EXISTS {self.quote(name)}"
 
@@ -192,8 +197,10 @@ class Redshift(Dialect):
         partitioned_by: tuple[ColumnDef, ...] = (),
         layout: Layout = NO_LAYOUT,
         kept: TableFacts = NO_FACTS,
+        comment: str | None = None,
     ) -> str:
         assert not partitioned_by, "the spec schema refuses partitions on Redshift"
+        assert comment is None, "Redshift's CREATE TABLE takes no comment: COMMENT ON follows it"
         lines = []
         for c in columns:
             facts = kept.column(c.name)

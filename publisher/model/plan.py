@@ -286,6 +286,7 @@ class Publication:
     # subfolders not read, text columns whose values may lose digits, a layout that loads far
     # below the engine's throughput. Never an error, never read by apply.
     warnings: tuple[str, ...] = ()
+    description: str | None = None  # the spec's, for reviewers (also the comment of tables it creates)
     stamp: str = ""  # the UTC plan-time suffix of the names this publication creates
     status: str = "pending"  # pending | published | changed | unfinished  (ledger state at plan time)
     # unfinished: published, but its apply stopped before the steps after its COMMIT (the old

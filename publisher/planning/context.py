@@ -95,10 +95,31 @@ class Context:
         layout = self.spec.layout if layout is None else layout
         check_layout(self, layout)
         partitioned_by = tuple(ColumnDef(c.name, c.type) for c in self.partitioning.columns)
+        comment = self.description() if self.dialect.comment_in_create else None
         statement = self.dialect.create_table(
-            relation, self.columns, partitioned_by=partitioned_by, layout=layout, kept=kept
+            relation, self.columns, partitioned_by=partitioned_by, layout=layout, kept=kept, comment=comment
         )
         return sql(statement, purpose, undo=self.undo_create(relation))
+
+    def description(self) -> str | None:
+        """The spec's description, the comment of the tables it creates; refused here where
+        the engine would not keep it as written."""
+        text = self.spec.description or None
+        why = self.dialect.unwritable_text(text) if text is not None else None
+        if why is not None:
+            raise InvalidInput(
+                f"{self.spec.action}: description {why}: it would not reach {self.relation}'s comment as written; "
+                "write it without",
+                self.spec.location,
+            )
+        return text
+
+    def described(self, relation: Relation) -> tuple[Step, ...]:
+        """COMMENT ON ``relation`` the spec's description, where CREATE TABLE did not set it."""
+        text = self.description()
+        if text is None or self.dialect.comment_in_create:
+            return ()
+        return (sql(self.dialect.comment_on_table(relation, text), "the table's comment: the spec's description"),)
 
     def table_columns(self, columns: tuple[ColumnDef, ...]) -> tuple[ColumnDef, ...]:
         """A table's columns as an insert lists them: static partition columns left out (the

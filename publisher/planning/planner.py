@@ -508,6 +508,7 @@ def _publication(
         on_failure=body.tidy + ctx.dialect.table_unlock(spec.relation) if status == "pending" else (),
         notes=notes,
         warnings=warnings,
+        description=spec.description or None,
         stamp=ctx.stamp,
         status=status,
         status_detail=detail,

@@ -160,6 +160,9 @@ def publication_text(index: int, pub: Publication) -> str:
         f"    action:  {pub.action} from {display_path(pub.source)} ({pub.input_format}, {_rows(pub.rows)})",
         f"    columns: {', '.join(f'{quote(n)} {t}' for n, t in pub.columns)}",
     ]
+    if pub.description:
+        # One line whatever it holds: a newline in it would read as the plan's own next line.
+        lines.insert(1, f"    description: {_visible(pub.description)}")
     if pub.status != "pending":
         lines.append(f"    status:  {pub.status}{': ' + pub.status_detail if pub.status_detail else ''}")
     lines.extend(f"    note:    {n}" for n in pub.notes)

@@ -100,12 +100,19 @@ def missing_table(spec: Spec) -> InvalidInput:
 @dataclass(frozen=True)
 class Fit:
     """How the results go into an existing table: ``columns``, the table's columns in its order
-    (then those added), which the insert fills (``absent`` ones with NULL); ``added``, result
-    columns the table lacks, added before the rows move (onSchemaChange: addColumns)."""
+    (then those added); ``added``, result columns the table lacks, added before the rows move
+    (onSchemaChange: addColumns); ``absent``, table columns the results lack, which the insert
+    leaves out so that each new row gets the column's DEFAULT (NULL where it has none)."""
 
     columns: tuple[ColumnDef, ...]
     added: tuple[ColumnDef, ...] = ()
     absent: tuple[str, ...] = ()
+    defaults: tuple[str, ...] = ()  # of the absent columns, as the plan shows them: "a DEFAULT 0"
+
+    @property
+    def inserted(self) -> tuple[ColumnDef, ...]:
+        """The columns an insert of the results' rows names: all but the absent ones."""
+        return tuple(c for c in self.columns if c.name not in self.absent)
 
     def steps(self, ctx: Context) -> tuple[Step, ...]:
         """ALTER TABLE ... ADD COLUMN(S), before any row moves."""
@@ -121,14 +128,18 @@ class Fit:
             kept = "" if ctx.dialect.transactional_ddl else " (they stay if the publication then fails)"
             notes.append(f"columns added to the table: {shown}; its other rows read NULL there{kept}")
         if self.absent:
-            notes.append(f"columns the results lack, NULL in the new rows: {', '.join(self.absent)}")
+            listed = ", ".join(self.defaults or self.absent)
+            notes.append(
+                f"columns the results lack, left out of the insert (new rows get their DEFAULT, else NULL): {listed}"
+            )
         return tuple(notes)
 
 
 def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> Fit:
     """The existing table's columns, checked against the results; every difference in one error.
     With onSchemaChange: addColumns, result columns the table lacks are added, and table columns
-    the results lack are NULL in the new rows. Offline, the results' columns (the plan says it
+    the results lack are left to their DEFAULT (else NULL) in the new rows; a NOT NULL one without
+    a DEFAULT is refused (where the target's column facts are read). Offline, the results' columns (the plan says it
     assumed so)."""
     dialect, spec = ctx.dialect, ctx.spec
     if ctx.view is None or ctx.view.table is None:
@@ -154,10 +165,30 @@ def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> Fit:
         if lost and result_column.name.lower() in theirs:
             problems.append(lost)
     added = tuple(c for c in ctx.columns if c.name not in theirs)
+    facts = ctx.view.table.facts
+    defaults: list[str] = []
+    required: list[str] = []
+    for name in absent:
+        held = facts.column(name) if facts is not None else None
+        if held is None:
+            continue
+        if held.identity is not None:
+            seed, _, step = held.identity.partition(",")
+            defaults.append(f"{name} IDENTITY({seed}, {step})")
+        elif held.default is not None:
+            defaults.append(f"{name} DEFAULT {held.default}")
+        elif held.not_null:
+            required.append(f"{name} {theirs[name].type}")
+        else:
+            defaults.append(name)
     if added and not evolve:
         problems += [f"extra column {c.name} {c.type} (in the results, not in the table)" for c in added]
     if problems:
-        evolution = "" if evolve else "; onSchemaChange: addColumns adds new columns and fills missing ones with NULL"
+        evolution = (
+            ""
+            if evolve
+            else "; onSchemaChange: addColumns adds new columns and leaves missing ones to their DEFAULT (else NULL)"
+        )
         raise InvalidInput(
             f"{spec.action}: table {spec.relation} does not match the results: {'; '.join(problems)}. "
             f"dropAndLoad recreates the table from the results; createAndLoad publishes into a new table{evolution}",
@@ -169,4 +200,12 @@ def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> Fit:
             f"(new columns: {', '.join(c.name for c in added)}); dropAndLoad recreates the table from the results",
             spec.location,
         )
-    return Fit(table + added, added, tuple(absent))
+    if required:
+        # Every new row would be refused at apply (NULL into a NOT NULL column): known now.
+        raise InvalidInput(
+            f"{spec.action}: table {spec.relation} has NOT NULL columns without a DEFAULT that the results lack: "
+            f"{', '.join(required)} (every new row would be refused); publish results that carry them, or "
+            "dropAndLoad recreates the table from the results",
+            spec.location,
+        )
+    return Fit(table + added, added, tuple(absent), tuple(defaults))

@@ -14,7 +14,7 @@ class Create(Strategy):
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         made = ctx.made("")
-        return Body(change=(ctx.create(made, "create the new, empty table"),), written=made)
+        return Body(change=(ctx.create(made, "create the new, empty table"), *ctx.described(made)), written=made)
 
     def recover(self, ctx: Context, interrupted: ledger.Entry) -> Recovery:
         return recover_timestamped(ctx, interrupted)

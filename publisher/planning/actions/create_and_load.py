@@ -16,6 +16,7 @@ class CreateAndLoad(Strategy):
         source = ctx.source()
         change = (
             ctx.create(made, "create the new table"),
+            *ctx.described(made),
             *ctx.insert(made, source, ctx.columns),
             *ctx.check(made),
         )

@@ -73,12 +73,13 @@ class DropAndLoad(Strategy):
         access, not_copied = kept_access(ctx, new)
         layout, layout_notes = kept_layout(ctx)
         kept = kept_definition(ctx, new, layout)
-        notes += not_copied + layout_notes + kept.notes
+        notes += dropped_columns(ctx) + not_copied + layout_notes + kept.notes
         change = (
             ctx.create(new, "build the replacement beside the table", layout, kept.facts),
             *ctx.insert(new, source, ctx.columns),
             *ctx.check(new),
             *access,
+            *ctx.described(new),
             *kept.comments,
             *swap(ctx, new, old, table_exists),
         )
@@ -136,6 +137,38 @@ def table_missing(relation: Relation, old: Relation) -> str:
     return (
         f"interrupted: table {relation} is missing (an apply stopped between its renames; its rows are in {old.name})"
     )
+
+
+def dropped_columns(ctx: Context) -> tuple[str, ...]:
+    """A note listing the old table's columns the replacement will not have (the results lack
+    them), each with its type; an IDENTITY column named as such: it goes with its sequence.
+    A note, not a refusal: dropAndLoad recreates the table from the results by definition."""
+    table = ctx.view.table if ctx.view else None
+    if table is None:
+        return ()
+    names = {c.name for c in ctx.columns}
+    facts = table.facts
+    gone, identities = [], []
+    for col in table.columns:
+        if col.name.lower() in names or col.name.lower() in ctx.partitioning.names:
+            continue
+        identity = facts.column(col.name).identity if facts is not None else None
+        if identity is not None:
+            seed, _, step = identity.partition(",")
+            gone.append(f"{col.name} {col.type} IDENTITY({seed}, {step})")
+            identities.append(col.name)
+        else:
+            gone.append(f"{col.name} {col.type}")
+    if not gone:
+        return ()
+    note = "columns of the old table the new one will not have (the results lack them; their values go): "
+    note += ", ".join(gone)
+    if identities:
+        note += (
+            f"; {', '.join(identities)} {'is an IDENTITY column' if len(identities) == 1 else 'are IDENTITY columns'}"
+            ": lost, with its sequence (truncateAndLoad and load keep the table's definition)"
+        )
+    return (note,)
 
 
 def kept_layout(ctx: Context) -> tuple[Layout, tuple[str, ...]]:

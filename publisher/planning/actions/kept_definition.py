@@ -13,8 +13,9 @@ from publisher.model.target import NO_FACTS, ColumnFacts, TableFacts
 from publisher.planning.context import Context
 
 NOT_READ = (
-    "the replacement is built from the results' schema: the old table's column comments, defaults, "
-    "constraints, identity columns and encodings are not carried over"
+    "the replacement is built from the results' schema: the old table's comment (the spec's description, "
+    "where given, is the new one's), column comments, defaults, constraints, identity columns and encodings "
+    "are not carried over"
 )
 
 
@@ -41,7 +42,10 @@ def kept_definition(ctx: Context, new: Relation, layout: Layout) -> Kept:
     notes: list[str] = []
     comments: list[Step] = []
     lost_comments: list[str] = []
-    if old.comment is not None:
+    if old.comment is not None and ctx.description() is not None:
+        shown = old.comment if len(old.comment) <= 60 else old.comment[:57] + "..."
+        notes.append(f"the table's comment: the spec's description replaces the old table's ({shown!r})")
+    elif old.comment is not None:
         if "\\" in old.comment:
             lost_comments.append("the table's")
         else:
@@ -156,4 +160,4 @@ def kept_state(ctx: Context, kept: Kept) -> TableFacts | None:
         (name, ColumnFacts(old.column(name).comment, f.encoding, f.not_null, f.default))
         for name, f in kept.facts.columns
     )
-    return TableFacts(old.comment, columns, kept.facts.keys)
+    return TableFacts(ctx.description() or old.comment, columns, kept.facts.keys)

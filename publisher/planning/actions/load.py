@@ -30,11 +30,11 @@ class Load(Strategy):
         if ctx.dialect.counts_changed_rows:
             # In the load's transaction, the engine's count of the rows it added says what
             # COUNT(*) before and after would, without two passes over the table.
-            change = (*fit.steps(ctx), *ctx.insert(into, source, fit.columns, counted=True))
+            change = (*fit.steps(ctx), *ctx.insert(into, source, fit.inserted, counted=True))
             return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
         change = (
             *fit.steps(ctx),
-            *ctx.insert(into, source, fit.columns),
+            *ctx.insert(into, source, fit.inserted),
             *ctx.check(into, plus=BEFORE),
         )
         return Body(

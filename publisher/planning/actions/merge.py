@@ -54,7 +54,7 @@ class Merge(TruncateAndLoad):
         _refuse_unsupported(ctx)
         source = ctx.source()
         fit = table_columns(ctx, source.columns)
-        target_cols = fit.columns
+        target_cols = fit.inserted  # a column the results lack is left to its DEFAULT
         keys = _keys(ctx, source.columns, target_cols)
         notes: tuple[str, ...] = (
             f"merge by {', '.join(keys)}: the results' rows replace the table's rows with the same key",
@@ -123,7 +123,7 @@ def _rebuild(ctx: Context, source: LoadSource, fit: Fit, keys: tuple[str, ...], 
     steps += [
         *fit.steps(ctx),  # before the twin is made LIKE the table
         sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
-        *ctx.insert(twin, source, fit.columns),  # first: it sets the session's partition mode, where needed
+        *ctx.insert(twin, source, fit.inserted),  # first: it sets the session's partition mode, where needed
         sql(
             dialect.insert_select(twin, inserted, kept, partition),
             "copy the table's rows the results do not replace"

@@ -40,7 +40,7 @@ class TruncateAndLoad(Strategy):
         dialect, relation = ctx.dialect, ctx.relation
         source = ctx.source()
         fit = table_columns(ctx, source.columns)
-        target_cols = fit.columns
+        target_cols = fit.inserted  # a column the results lack is left to its DEFAULT
         added = fit.steps(ctx)  # onSchemaChange: addColumns, first: a twin is made LIKE the table
         notes = ctx.unchecked_notes() + fit.notes(ctx)
         if ctx.view is None:
