@@ -101,6 +101,8 @@ class TableState:
     ungranted: tuple[str, ...] = ()  # Redshift: granted privileges the publisher does not copy, described
     layout: Layout = Layout()  # Redshift: distribution and sort keys (AUTO and none: empty)
     facts: TableFacts | None = None  # Redshift: comments, encodings, NOT NULL, defaults, keys; None: not read
+    # Hive: what a text table without ESCAPED BY cannot hold in a value (its delimiter, line breaks)
+    unescaped: tuple[str, ...] = ()
 
     def unsupported_shape(self) -> str | None:
         """What about this table the actions that write into it cannot keep their promise on."""

@@ -212,6 +212,11 @@ def plan_with_effect(
             raise _published_by_another_project(spec, view.elsewhere[-1])
         _check_target(ctx, strategy)
 
+    if strategy.loads_rows:
+        refused = dialect.refused_values(results)
+        if refused:
+            raise InvalidInput(f"{spec.action}: {refused}", spec.location)
+        notes += dialect.value_notes(results)
     ctx, partition_note = _with_partitioning(ctx, strategy)
     if partition_note:
         notes += (partition_note,)
@@ -322,7 +327,9 @@ def _with_partitioning(ctx: Context, strategy: Strategy) -> tuple[Context, str]:
             note = f"offline: assumed the table is partitioned by {partitioning.shown()} as the spec says"
     if partitioning and not note:
         note = f"rows go into the partitions {partitioning.shown()}"
-    return replace(ctx, partitioning=partitioning), note
+    partitions.refuse_unstored(ctx.spec, partitioning, ctx.results)
+    into = table if strategy.writes_into_table else None
+    return replace(ctx, partitioning=partitioning, into=into), note
 
 
 def _recover(ctx: Context) -> Recovery:
