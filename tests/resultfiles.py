@@ -1,8 +1,9 @@
 """Job results for tests: the same rows written as Parquet, Avro, CSV or newline-delimited
 JSON, several part files.
 
-CSV: RFC 4180 (comma, double quotes), a header row, NULL as an unquoted ``\\N`` (COPY's
-default NULL AS), timestamps and dates as ISO 8601 text, decimals as plain text, lists as
+CSV: RFC 4180 (comma, double quotes), a header row, NULL as an unquoted empty field (Spark's
+convention; the publisher's COPY says NULL AS ''), an empty string as a quoted ``""``,
+timestamps and dates as ISO 8601 text, decimals as plain text, lists as
 JSON text. JSON: one object per line, decimals as JSON numbers with their exact digits,
 timestamps and dates as ISO 8601 strings, lists as JSON arrays, NULL as null.
 """
@@ -107,8 +108,8 @@ def write(
     return data
 
 
-CSV_NULL = "\\N"
-"""How CSV results write NULL: Redshift COPY's default NULL AS."""
+CSV_NULL = ""
+"""How CSV results write NULL: an unquoted empty field, as Spark does (docs/types.md, "NULL in CSV")."""
 
 
 def _text(value: Any) -> Any:
@@ -125,7 +126,7 @@ def _text(value: Any) -> Any:
 
 
 def write_csv(path: Path, data: list[dict[str, Any]], columns: list[str] | None = None) -> None:
-    """One CSV file: a header row, then ``data``; NULL as an unquoted ``\\N``.
+    """One CSV file: a header row, then ``data``; NULL as an unquoted empty field, '' as ``""``.
 
     Values with a comma, a quote or a line break are quoted (RFC 4180); line breaks
     inside values stay as they are.
@@ -141,7 +142,7 @@ def _csv_field(value: Any) -> str:
     if value is None:
         return CSV_NULL
     text = str(value)
-    if text == "" or any(c in text for c in ',"\r\n') or text != text.strip() or text == CSV_NULL:
+    if text == "" or any(c in text for c in ',"\r\n') or text != text.strip():
         return '"' + text.replace('"', '""') + '"'
     return text
 

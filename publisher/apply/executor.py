@@ -21,6 +21,7 @@ from publisher.model.plan import (
     CheckColumns,
     CheckKeys,
     CheckLocation,
+    CheckValues,
     CompactLedger,
     DeleteObject,
     Param,
@@ -243,6 +244,8 @@ class Executor:
             return self._check_columns(step)
         if isinstance(step, SetLocation):
             return self._set_location(step)
+        if isinstance(step, CheckValues):
+            return self._check_values(step)
         if isinstance(step, CheckLocation):
             found = self.target.table_location(Relation(step.database, None, step.table))
             if not location.same(found, step.location):
@@ -357,6 +360,18 @@ class Executor:
         raise PublishFailed(
             f"mergeKeys ({keys}) must name each row once: {'; and '.join(problems)}. Nothing was changed"
         )
+
+    def _check_values(self, step: CheckValues) -> None:
+        assert self.target is not None
+        found = [int(v or 0) for v in self.target.fetch(step.counts)[0]]
+        problems = []
+        for column, count, example, why in zip(step.columns, found, step.examples, step.why, strict=True):
+            if count:
+                rows = self.target.fetch(example)
+                such = f", such as {_shown(rows[0][0])}" if rows else ""
+                problems.append(f"column {column}: {count:,} row(s) of the results hold {why}{such}")
+        if problems:
+            raise PublishFailed(f"{'; '.join(problems)}. Nothing was changed")
 
     def _note(self, text: str) -> None:
         """Something people should know while a step runs (a wait, a lock taken over)."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import Statement, Step
 from publisher.model.relation import Relation
-from publisher.model.target import NO_FACTS, Grant, TableFacts
+from publisher.model.target import NO_FACTS, Grant, TableFacts, TableState
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -49,7 +49,8 @@ class Dialect:
     can use them rather than count the table again."""
     stages_results: ClassVar[bool] = False
     """The results are read through a staging table, where their values are checked before
-    they move; the table they go into then needs only its rows counted."""
+    they move (and checked again in a table that holds only the new rows: the engine may store
+    a value otherwise than it was read, Hive a partition value '' as NULL)."""
 
     locks_per_table: ClassVar[bool] = False
     """Publications lock a table of their own per target table (``lock``), whose rows their
@@ -133,6 +134,23 @@ class Dialect:
     def unreadable_location(self, uri: str) -> str | None:
         """Why the engine would read another folder than ``uri`` names (None: it reads that one)."""
         return None
+
+    def refused_values(self, results: Results) -> str | None:
+        """Why the engine would store some of the results' values otherwise than sent, as far as
+        their metadata or sample tell, before any row moves (None: they tell nothing of it)."""
+        return None
+
+    def value_notes(self, results: Results) -> tuple[str, ...]:
+        """What the plan says of how the results' NULLs and empty strings load."""
+        return ()
+
+    def value_checks(
+        self, stage: Relation, source: LoadSource, dynamic: tuple[str, ...], into: TableState | None
+    ) -> tuple[Step, ...]:
+        """Steps that stop the publication before any change where the staged results hold
+        values the table would store otherwise than sent: ``dynamic``, the partition columns
+        taken from the rows; ``into``, the existing table the rows go into (None: a new one)."""
+        return ()
 
     def layout_warnings(self, results: Results, slices: int | None = None) -> tuple[str, ...]:
         """Where the results' files (their count and sizes) will load far below what the

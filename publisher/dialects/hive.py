@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.dialects import types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check, file_sizes
-from publisher.model.plan import ReleaseLock, Step, TakeLock, sql
+from publisher.model.plan import CheckValues, ReleaseLock, Step, TakeLock, sql
 from publisher.model.relation import Relation
+from publisher.model.target import TableState
 from publisher.model.target_rules import RULES
 
 if TYPE_CHECKING:
@@ -30,6 +31,27 @@ https://spark.apache.org/docs/latest/sql-performance-tuning.html): smaller files
 open than to read, and Hive lists and opens every one (the small-files problem)."""
 MANY_SMALL_FILES = 100
 """Small files worth a warning: at ~10 ms to list and open each, 100 add a second or more."""
+
+
+DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+"""The partition Hive puts rows with a NULL partition value in (hive.exec.default.partition.name)."""
+
+STRING_TYPES = frozenset({"STRING", "VARCHAR", "CHAR"})
+
+_CHAR_NAMES = {"\n": "a line break (\\n)", "\r": "a carriage return (\\r)", "\t": "a tab"}
+
+
+def _char_literal(c: str) -> str:
+    """A one-character HiveQL literal; control characters as escapes Hive and Spark both read."""
+    if c in ("\n", "\r", "\t"):
+        return "'" + {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[c] + "'"
+    if c.isprintable() and c not in "'\\":
+        return f"'{c}'"
+    return f"'\\u{ord(c):04x}'"
+
+
+def _char_name(c: str) -> str:
+    return _CHAR_NAMES.get(c) or (f"the delimiter {c!r}" if c.isprintable() else f"the delimiter \\x{ord(c):02x}")
 
 
 HADOOP_GLOB = "{}[]*?\\"
@@ -182,6 +204,40 @@ class Hive(Dialect):
             return ColumnDef(name, kind, read)
         return ColumnDef(name, kind)
 
+    def value_checks(
+        self, stage: Relation, source: LoadSource, dynamic: tuple[str, ...], into: TableState | None
+    ) -> tuple[Step, ...]:
+        checks: list[tuple[str, str, str]] = []  # (column, condition, what the engine makes of it)
+        unsafe = into.unescaped if into is not None else ()
+        for column in source.columns:
+            if column.type.upper().split("(")[0] not in STRING_TYPES:
+                continue
+            name = self.quote(column.name)
+            if column.name in dynamic:
+                # Hive (and Spark) write a dynamic partition value '' into __HIVE_DEFAULT_PARTITION__,
+                # the partition of NULL: it reads back as NULL (measured on both engines).
+                condition = f"{name} = '' OR {name} = {self.literal(DEFAULT_PARTITION)}"
+                why = f"an empty string or {DEFAULT_PARTITION} as a partition value, which Hive stores as NULL"
+                checks.append((column.name, condition, why))
+            elif unsafe:
+                condition = " OR ".join(f"INSTR({name}, {_char_literal(c)}) > 0" for c in unsafe)
+                shown = " or ".join(_char_name(c) for c in unsafe)
+                why = f"{shown}, which the text table (no ESCAPED BY) would split the value or the row at"
+                checks.append((column.name, condition, why))
+        if not checks:
+            return ()
+        table = self.table(stage)
+        each = ",\n       ".join(f"COUNT(CASE WHEN {condition} THEN 1 END)" for _, condition, _ in checks)
+        return (
+            CheckValues(
+                tuple(c for c, _, _ in checks),
+                f"SELECT {each}\nFROM {table}",
+                tuple(f"SELECT {self.quote(c)} FROM {table} WHERE {condition} LIMIT 1" for c, condition, _ in checks),
+                tuple(why for _, _, why in checks),
+                "check the table would store every value as sent (none of these values)",
+            ),
+        )
+
     def insert(
         self,
         into: Relation,
@@ -242,9 +298,6 @@ class Hive(Dialect):
     def set_location(self, relation: Relation, location: str) -> str:
         return f"ALTER TABLE {self.table(relation)} SET LOCATION {self.literal(location)}"
 
-
-DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
-"""The partition Hive puts rows with a NULL partition value in."""
 
 # Characters Hive (FileUtils.escapePathName) and Spark escape as %XX in partition paths.
 PATH_ESCAPED = frozenset([chr(c) for c in range(0x20)] + list("\"#%'*/:=?\\{[]^") + [chr(0x7F)])

@@ -20,12 +20,16 @@ if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
     from publisher.results import Results
 
-# COPY's format clause per input format. CSV results carry a header row. JSON and Avro
+# COPY's format clause per input format. CSV results carry a header row; NULL is an empty
+# field (Spark's convention, docs/types.md "NULL in CSV"): NULL AS '' says so, and without it
+# COPY would read the text \N as NULL (its documented default). Redshift reads an empty field
+# as NULL whether quoted or not (NULL AS '' behaves as EMPTYASNULL, AWS "Data conversion
+# parameters"): an empty string cannot travel in CSV, and is refused where the sample shows one. JSON and Avro
 # fields are matched to columns by name, and Redshift column names are lower case: 'auto'
 # matches case-sensitively, so a field OrderId would load as NULL; 'auto ignorecase' does not. TIMEFORMAT and
 # DATEFORMAT 'auto' accept ISO 8601 text, which CSV and JSON writers produce.
 COPY_FORMAT = {
-    "csv": "FORMAT AS CSV IGNOREHEADER 1 TIMEFORMAT 'auto' DATEFORMAT 'auto'",
+    "csv": "FORMAT AS CSV IGNOREHEADER 1 NULL AS '' TIMEFORMAT 'auto' DATEFORMAT 'auto'",
     "json": "FORMAT AS JSON 'auto ignorecase' TIMEFORMAT 'auto' DATEFORMAT 'auto'",
     "avro": "FORMAT AS AVRO 'auto ignorecase'",
     "pqt": "FORMAT AS PARQUET",
@@ -164,6 +168,26 @@ class Redshift(Dialect):
                     "AWS advises a file count that is a multiple of the slices"
                 )
         return tuple(warnings)
+
+    def refused_values(self, results: Results) -> str | None:
+        # Redshift's COPY loads a quoted "" as NULL as it does an empty field (see COPY_FORMAT).
+        empty = [c.name.lower() for c in results.columns if c.empty] if results.format == "csv" else []
+        if not empty:
+            return None
+        return (
+            f'column {empty[0]}: the CSV sample holds an empty string (a quoted ""), which COPY loads as NULL '
+            "(Redshift reads an empty CSV field as NULL, quoted or not)"
+            + (f"; so do {', '.join(empty[1:])}" if len(empty) > 1 else "")
+            + ": have the job write Parquet, JSON or Avro to keep empty strings"
+        )
+
+    def value_notes(self, results: Results) -> tuple[str, ...]:
+        if results.format != "csv":
+            return ()
+        return (
+            "CSV: an empty field is NULL, quoted or not (COPY NULL AS ''); the text \\N loads as text; an empty "
+            "string beyond the sampled rows would load as NULL",
+        )
 
     def escape_string(self, value: str) -> str:
         # Redshift reads backslashes in literals as escapes; the publisher writes none.

@@ -117,6 +117,55 @@ def table_kind(table_type: str, properties: Mapping[str, str]) -> HiveTableKind 
     return None
 
 
+_SPARK_PROPERTY = re.compile(r"([\w.]+)=(.*?)(?=, [\w.]+=|$)", re.DOTALL)
+
+
+def _serde_properties(rows: Sequence[Sequence[Any]]) -> dict[str, str]:
+    """The table's SerDe (storage) properties, values as written (a delimiter may be a space or
+    a tab): Spark prints one row, Storage Properties '[field.delim=|, serialization.format=|]';
+    Apache Hive ('', key, value) rows after 'Storage Desc Params:', Java-escaped ('\\t', '\\u0001')."""
+    props: dict[str, str] = {}
+    section = ""
+    for row in rows:
+        name = _cell(row[0])
+        if name:
+            section = name.rstrip(":").strip().lower()
+            text = "" if len(row) < 2 or row[1] is None else str(row[1]).strip()
+            if section == "storage properties" and text.startswith("[") and text.endswith("]"):
+                props.update((m.group(1).lower(), m.group(2)) for m in _SPARK_PROPERTY.finditer(text[1:-1]))
+            continue
+        if section == "storage desc params" and len(row) > 2 and row[1] is not None:
+            raw = str(row[2] or "")
+            value = raw.rstrip(" ") or raw[:1]
+            if "\\" in value:
+                value = value.encode("latin-1", "backslashreplace").decode("unicode_escape")
+            props[_cell(row[1]).lower()] = value
+    return props
+
+
+def field_delimiter(props: Mapping[str, str]) -> str:
+    """The field delimiter of a LazySimpleSerDe table, as Hive reads its properties
+    (LazySerDeParameters.getByte): field.delim, else serialization.format, a number meaning the
+    byte of that value ('1': \\x01), else its first character; by default \\x01 (Ctrl-A)."""
+    raw = props.get("field.delim") or props.get("serialization.format") or ""
+    if not raw:
+        return "\x01"
+    if raw.isdigit() and int(raw) < 128:
+        return chr(int(raw))
+    return raw[0]
+
+
+def unescaped(details: Mapping[str, str], props: Mapping[str, str]) -> tuple[str, ...]:
+    """What a text table's rows cannot hold in a string value as written: without ESCAPED BY
+    (escape.delim), its field delimiter splits the value into two columns; and a line break
+    ends the row, unless escaped with serialization.escape.crlf (HIVE-11785). Other SerDes: ()."""
+    if "lazysimpleserde" not in details.get("serde library", "").lower():
+        return ()
+    escaped = bool(props.get("escape.delim"))
+    crlf = escaped and props.get("serialization.escape.crlf", "").lower() == "true"
+    return (() if escaped else (field_delimiter(props),)) + (() if crlf else ("\n", "\r"))
+
+
 def parse_describe_formatted(rows: Sequence[Sequence[Any]]) -> TableState:
     """TableState from ``DESCRIBE FORMATTED`` rows of Apache Hive or Spark."""
     columns, details, partitions = _split_describe(rows)
@@ -135,6 +184,7 @@ def parse_describe_formatted(rows: Sequence[Sequence[Any]]) -> TableState:
         bucketed=buckets.lstrip("-").isdigit() and int(buckets) > 0,
         transactional="transactional=true" in properties or details.get("param transactional") == "true",
         kind=table_kind(kind, parameters),
+        unescaped=unescaped(details, _serde_properties(rows)),
     )
 
 

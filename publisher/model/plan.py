@@ -14,11 +14,12 @@ from typing import Any, Literal, get_args
 
 from publisher.model.identity import PublicationId
 
-PLAN_FORMAT_VERSION = 3
-"""3: delete_object deletes only what the apply wrote, or (``sha256``) a leftover whose bytes
-the plan saw; manifests under the publisher's own prefix; check_columns; ledger rows carry the
-project. 2: typed steps and parameters (1 had
-markers in SQL text and a fingerprint only)."""
+PLAN_FORMAT_VERSION = 4
+"""4: check_values (values the table would store otherwise than sent, refused before any change);
+set_location (read back after a failure). 3: delete_object deletes only what the apply wrote, or
+(``sha256``) a leftover whose bytes the plan saw; manifests under the publisher's own prefix;
+check_columns; ledger rows carry the project. 2: typed steps and parameters (1 had markers in SQL
+text and a fingerprint only)."""
 
 ParamKind = Literal["run_id", "now", "day", "captured", "secret", "outcome"]
 PARAM_KINDS: tuple[ParamKind, ...] = get_args(ParamKind)
@@ -201,6 +202,21 @@ class CheckKeys:
 
 
 @dataclass(frozen=True)
+class CheckValues:
+    """Stop unless no staged row holds a value the table would store otherwise than sent (Hive:
+    '' as a partition value becomes NULL; a text table without ESCAPED BY splits a value at its
+    delimiter or a line break). ``counts``: one row, for each of ``columns``, the rows holding
+    such a value; ``examples``: for each, a query of one such value; ``why``: for each, what
+    the engine would make of it."""
+
+    columns: tuple[str, ...]
+    counts: str
+    examples: tuple[str, ...]
+    why: tuple[str, ...]
+    purpose: str
+
+
+@dataclass(frozen=True)
 class TakeLock:
     """Hive: one writer per table. Creates the lock table ``lock`` beside ``table`` (the
     metastore's CREATE TABLE is atomic and fails when it exists), waiting up to
@@ -247,6 +263,7 @@ Step = (
     | SetLocation
     | CheckColumns
     | CheckKeys
+    | CheckValues
     | SwitchPartitions
     | TakeLock
     | ReleaseLock
@@ -257,6 +274,7 @@ STEP_TYPES["check_location"] = CheckLocation
 STEP_TYPES["check_keys"] = CheckKeys
 STEP_TYPES["check_columns"] = CheckColumns
 STEP_TYPES["set_location"] = SetLocation
+STEP_TYPES["check_values"] = CheckValues
 STEP_TYPES["switch_partitions"] = SwitchPartitions
 STEP_TYPES["take_lock"] = TakeLock
 STEP_TYPES["release_lock"] = ReleaseLock
@@ -415,6 +433,9 @@ def _step(data: Any, where: str) -> Step:
         values["expected"] = tuple(_text(p, f"{where}.expected") for p in _list(values.get("expected", []), where))
     if cls is CheckKeys:
         values["keys"] = tuple(_text(k, f"{where}.keys") for k in _list(values.get("keys", []), where))
+    if cls is CheckValues:
+        for name in ("columns", "examples", "why"):
+            values[name] = tuple(_text(c, f"{where}.{name}") for c in _list(values.get(name, []), where))
     if cls is CheckColumns:
         values["columns"] = tuple(_text(c, f"{where}.columns") for c in _list(values.get("columns", []), where))
     return _checked(cls, values, where)  # type: ignore[no-any-return]

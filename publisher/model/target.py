@@ -119,6 +119,8 @@ class TableState:
     layout: Layout = Layout()  # Redshift: distribution and sort keys (AUTO and none: empty)
     facts: TableFacts | None = None  # Redshift: comments, encodings, NOT NULL, defaults, keys; None: not read
     kind: HiveTableKind | None = None  # Hive: who owns the files; None: not read (offline, other targets)
+    # Hive: what a text table without ESCAPED BY cannot hold in a value (its delimiter, line breaks)
+    unescaped: tuple[str, ...] = ()
 
     @property
     def owns_files(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check
 from publisher.inputs.spec import Spec
@@ -10,7 +10,7 @@ from publisher.model.errors import InvalidInput
 from publisher.model.layout import Layout
 from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import NO_FACTS, TableFacts
+from publisher.model.target import NO_FACTS, TableFacts, TableState
 from publisher.planning.partitions import Partitioning
 from publisher.planning.view import TargetView
 from publisher.results import Results
@@ -55,6 +55,7 @@ class Context:
     stamp: str
     columns: tuple[ColumnDef, ...]  # the results' columns in the target's types
     partitioning: Partitioning = Partitioning()  # of the table written (Hive)
+    into: TableState | None = None  # the existing table the rows go into, where the action writes into it
 
     @property
     def relation(self) -> Relation:
@@ -65,16 +66,21 @@ class Context:
         return self.relation.renamed(f"{self.relation.name}{infix}_{self.stamp}")
 
     def source(self) -> LoadSource:
-        """How the engine reads the results in place (staging table or manifest)."""
-        return self.dialect.load_source(self.spec, self.results, self.made("__stage"), self.stamp)
+        """How the engine reads the results in place (staging table or manifest), with the
+        checks, before any change, of values the table would store otherwise than sent."""
+        stage = self.made("__stage")
+        source = self.dialect.load_source(self.spec, self.results, stage, self.stamp)
+        checks = self.dialect.value_checks(stage, source, self.partitioning.dynamic, self.into)
+        return replace(source, steps=source.steps + checks) if checks else source
 
     def check(self, into: Relation, *, plus: str | None = None) -> tuple[Statement, ...]:
         """The rows (and values) ``into`` must hold after the load; nothing where unknown.
 
-        Values are counted where they were not counted in staging already, and only where
-        the table holds nothing but the new rows: counting a column's values of a whole
-        table that is appended to would cost a scan of all of it."""
-        values = plus is None and not self.dialect.stages_results
+        Values are counted where the table holds nothing but the new rows (``plus`` None),
+        also where they were counted in staging: what the table holds after the insert is what
+        readers get (Hive stores a partition value '' as NULL). Counting a column's values of a
+        whole table that is appended to would cost a scan of all of it."""
+        values = plus is None
         what = "the rows before plus the results' rows" if plus else "exactly the results' rows"
         if values:
             what += " and values"
@@ -138,15 +144,22 @@ class Context:
         rows = self.results.rows if counted else None
         return self.dialect.insert(into, source, self.table_columns(columns), self.spec, partition=partition, rows=rows)
 
-    def unchecked_notes(self, *, values: bool = True) -> tuple[str, ...]:
+    def unchecked_notes(self, *, values: bool = True, in_table: bool = True) -> tuple[str, ...]:
         """What the checks after loading cannot see, said in the plan; ``values`` False: the
-        action counts no column's values at all (the strategy knows why)."""
+        action counts no column's values at all (the strategy knows why); ``in_table`` False:
+        they are counted in the staged results only, not again in the table, which holds other rows too."""
         if self.results.rows is None:
             return (f"{self.spec.input_format} results carry no row count: rows are not checked after loading",)
         if not values:
             return ("non-NULL values are not checked: the table holds other rows too; rows are checked",)
+        notes: tuple[str, ...] = ()
+        if not in_table and any(c.null_count is not None for c in self.results.columns):
+            notes = (
+                "non-NULL values are counted in the staged results, not again in the table after the insert (it "
+                "holds other rows too); rows are checked",
+            )
         unknown = [c.name.lower() for c in self.results.columns if c.null_count is None]
         if not unknown:
-            return ()
+            return notes
         why = "nullable Avro fields" if self.spec.input_format == "avro" else "no statistics in the files"
-        return (f"non-NULL values not checked for {', '.join(unknown)} ({why}); rows are checked",)
+        return (*notes, f"non-NULL values not checked for {', '.join(unknown)} ({why}); rows are checked")

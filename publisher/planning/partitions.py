@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from publisher.dialects.base import ColumnDef
-from publisher.dialects.hive import partition_path
+from publisher.dialects.hive import DEFAULT_PARTITION, partition_path
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput
 from publisher.model.target import TableState
@@ -156,8 +156,30 @@ def for_existing_table(spec: Spec, table: TableState, results: tuple[ColumnDef, 
     return partitioning
 
 
+def refuse_unstored(spec: Spec, partitioning: Partitioning, results: Results) -> None:
+    """Refuses, at plan time, a partition column taken from the results whose Parquet
+    statistics show an empty string: Hive writes the rows into __HIVE_DEFAULT_PARTITION__, and
+    they read back as NULL (where statistics do not tell, apply counts them in staging first)."""
+    by_name = {c.name.lower(): c for c in results.columns}
+    empty = [name for name in partitioning.dynamic if name in by_name and by_name[name].empty]
+    if empty:
+        raise InvalidInput(
+            f"{spec.action}: partition column {empty[0]} holds an empty string in the results (Parquet statistics), "
+            f"which Hive stores as {DEFAULT_PARTITION} and reads back as NULL: write NULL or a value instead, or "
+            "partition by another column",
+            spec.location,
+        )
+
+
 def checked(spec: Spec, column: str, kind: str, value: str) -> str:
-    """A static partition value, refused now unless it is a value of the column's type."""
+    """A static partition value, refused now unless it is a value of the column's type that
+    Hive stores as given: '' and __HIVE_DEFAULT_PARTITION__ name the partition of NULL."""
+    if value in ("", DEFAULT_PARTITION):
+        raise InvalidInput(
+            f"partition: {column}={value!r} is stored by Hive as {DEFAULT_PARTITION}, the partition of NULL, and "
+            "reads back as NULL: give a value",
+            spec.location,
+        )
     base = kind.lower().split("(")[0].strip()
     ok = True
     if base in ("tinyint", "smallint", "int", "integer", "bigint"):

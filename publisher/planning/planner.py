@@ -212,6 +212,11 @@ def plan_with_effect(
             raise _published_by_another_project(spec, view.elsewhere[-1])
         _check_target(ctx, strategy)
 
+    if strategy.loads_rows:
+        refused = dialect.refused_values(results)
+        if refused:
+            raise InvalidInput(f"{spec.action}: {refused}", spec.location)
+        notes += dialect.value_notes(results)
     table = view.table if view is not None else None
     if table is not None and table.kind and (strategy.writes_into_table or strategy.replaces_definition):
         notes += (f"table {spec.relation} is {KIND_WORDS[table.kind]}",)  # what the strategy's choice rests on
@@ -327,7 +332,9 @@ def _with_partitioning(ctx: Context, strategy: Strategy) -> tuple[Context, str]:
             note = f"offline: assumed the table is partitioned by {partitioning.shown()} as the spec says"
     if partitioning and not note:
         note = f"rows go into the partitions {partitioning.shown()}"
-    return replace(ctx, partitioning=partitioning), note
+    partitions.refuse_unstored(ctx.spec, partitioning, ctx.results)
+    into = table if strategy.writes_into_table else None
+    return replace(ctx, partitioning=partitioning, into=into), note
 
 
 def _recover(ctx: Context) -> Recovery:

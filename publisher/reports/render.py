@@ -12,6 +12,7 @@ from publisher.model.plan import (
     CheckColumns,
     CheckKeys,
     CheckLocation,
+    CheckValues,
     CompactLedger,
     DeleteObject,
     Plan,
@@ -70,6 +71,9 @@ def step_text(step: Step) -> str:
         return _switch_text(step)
     if isinstance(step, CheckKeys):
         return f"{step.counts}  -- must return 0, 0 (else a few of the keys are named: {step.examples})"
+    if isinstance(step, CheckValues):
+        zeros = ", ".join("0" for _ in step.columns)
+        return f"{step.counts}  -- must return {zeros} (else the column, the count and an example are named)"
     if isinstance(step, CompactLedger):
         return _compaction_text(step)
     if isinstance(step, ReleaseLock):

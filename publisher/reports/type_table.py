@@ -160,6 +160,28 @@ def type_table_markdown() -> str:
 
 
 TEXT_RULES = """
+## NULL, empty strings and values an engine would change
+
+Every value arrives as sent, or the publication is refused before any change:
+
+- **NULL in CSV** is an empty, unquoted field (Spark's convention); an empty string is a quoted
+  `""`. Redshift's COPY is told `NULL AS ''`, so the text `\\N` loads as the text `\\N` (without
+  it, `\\N` is COPY's default NULL). COPY reads an empty field as NULL whether quoted or not,
+  so an empty string cannot travel in CSV: a quoted `""` in the sampled rows is refused at plan
+  time (have the job write Parquet, JSON or Avro); one beyond the sample would load as NULL, as
+  the plan's note says. JSON `null` and `""`, and Parquet and Avro NULLs, stay apart.
+- **Hive partitions**: Hive and Spark store a partition value `''` as `__HIVE_DEFAULT_PARTITION__`,
+  the partition of NULL, which reads back as NULL. A static `partition:` value `''` or
+  `__HIVE_DEFAULT_PARTITION__` is refused at plan time, and so is a partition column whose
+  Parquet statistics show an empty string; otherwise apply counts those values in the staging
+  table first and stops, naming the column, the count and an example. NULL stays NULL.
+- **Hive text tables** without `ESCAPED BY` (read from `DESCRIBE FORMATTED`) split a value at
+  the field delimiter, and a row at a line break (unless `serialization.escape.crlf`): apply
+  counts string values holding them in the staging table first and stops likewise.
+- After the insert, non-NULL counts are checked again in the table wherever it holds only the
+  new rows (createAndLoad, dropAndLoad's new table, truncateAndLoad's twin or transaction);
+  load and merge count them in the staged results only, and the plan says so.
+
 ## CSV and JSON: types from a sample, as written
 
 CSV and newline-delimited JSON carry no schema: it is inferred from the first 1,000

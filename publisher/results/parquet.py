@@ -40,9 +40,10 @@ def _parquet_file(store: _Store, f: ResultFile) -> tuple[tuple[Column, ...], int
         # Spark's legacy INT96 timestamps hold microseconds: read them as such rather
         # than as nanoseconds that Redshift would refuse.
         pf = pq.ParquetFile(pa.BufferReader(_PARQUET_MAGIC + footer), coerce_int96_timestamp_unit="us")
-        nulls, pinned = _statistics(pf.metadata)
+        nulls, pinned, empty = _statistics(pf.metadata)
         columns = tuple(
-            Column(c.name, c.type, c.nullable, nulls.get(c.name), pinned.get(c.name)) for c in pf.schema_arrow
+            Column(c.name, c.type, c.nullable, nulls.get(c.name), pinned.get(c.name), c.name in empty)
+            for c in pf.schema_arrow
         )
         return columns, int(pf.metadata.num_rows)
     except (pa.ArrowException, OSError, ValueError) as e:
@@ -53,14 +54,17 @@ MAX_PINNED = 10_000
 """Distinct values kept per column: enough for any partitioning a plan lists."""
 
 
-def _statistics(metadata: Any) -> tuple[dict[str, int], dict[str, frozenset[str]]]:
+def _statistics(metadata: Any) -> tuple[dict[str, int], dict[str, frozenset[str]], frozenset[str]]:
     """From the row groups' statistics, in one pass (each chunk's statistics are built on
     access, the footer's main cost after parsing it), per top-level column:
 
     - NULLs, for columns that have a NULL count in every row group; nested columns are left
       out (their leaves count other NULLs);
     - its values, where every row group's statistics pin one (min equal to max, no NULLs):
-      what a plan can tell of the partitions the rows go into.
+      what a plan can tell of the partitions the rows go into;
+    - whether it holds an empty string: a row group's minimum is '' (a minimum is exact, or
+      a prefix of the smallest value, never '' for a value that is not): Hive cannot store
+      one as a partition value.
     """
     import datetime as dt
 
@@ -68,6 +72,7 @@ def _statistics(metadata: Any) -> tuple[dict[str, int], dict[str, frozenset[str]
     uncounted: set[str] = set()
     found: dict[str, set[str]] = {}
     unpinned: set[str] = set()
+    empty: set[str] = set()
     timestamps = {i for i in range(metadata.num_columns) if metadata.schema.column(i).logical_type.type == "TIMESTAMP"}
     for g in range(metadata.num_row_groups):
         group = metadata.row_group(g)
@@ -82,6 +87,8 @@ def _statistics(metadata: Any) -> tuple[dict[str, int], dict[str, frozenset[str]
                 nulls[name] = nulls.get(name, 0) + int(stats.null_count)
             else:
                 uncounted.add(name)
+            if stats.has_min_max and stats.physical_type == "BYTE_ARRAY" and stats.min in ("", b""):
+                empty.add(name)
             if name in unpinned:
                 continue
             if i in timestamps:
@@ -104,6 +111,7 @@ def _statistics(metadata: Any) -> tuple[dict[str, int], dict[str, frozenset[str]
     return (
         {name: n for name, n in nulls.items() if name not in uncounted},
         {name: frozenset(v) for name, v in found.items() if name not in unpinned},
+        frozenset(empty),
     )
 
 

@@ -50,7 +50,7 @@ def _merged(first: tuple[Column, ...], other: tuple[Column, ...]) -> tuple[Colum
         t = c.type if c.type == o.type else _relaxed(c.type)
         nulls = None if c.null_count is None or o.null_count is None else c.null_count + o.null_count
         values = None if c.values is None or o.values is None else c.values | o.values
-        out.append(Column(c.name, t, c.nullable or o.nullable, nulls, values))
+        out.append(Column(c.name, t, c.nullable or o.nullable, nulls, values, c.empty or o.empty))
     return tuple(out)
 
 

@@ -108,8 +108,12 @@ def _csv_header(store: _Store, f: ResultFile) -> list[str]:
     return header
 
 
-def _csv_sample(store: _Store, f: ResultFile, sample_rows: int) -> tuple[pa.Schema, dict[str, list[str]]]:
-    """The schema pyarrow infers from the sample, and each column's non-null values as written."""
+def _csv_sample(
+    store: _Store, f: ResultFile, sample_rows: int
+) -> tuple[pa.Schema, dict[str, list[str]], frozenset[str]]:
+    """The schema pyarrow infers from the sample, each column's non-null values as written,
+    and the columns where the sample holds an empty string: a quoted "" (an unquoted empty
+    field is NULL, Spark's convention; docs/types.md, "NULL in CSV")."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -126,10 +130,21 @@ def _csv_sample(store: _Store, f: ResultFile, sample_rows: int) -> tuple[pa.Sche
                 column_types={name: pa.string() for name in table.column_names}, strings_can_be_null=True
             ),
         )
+        quoted = pacsv.read_csv(
+            pa.BufferReader(data),
+            parse_options=parse,
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in table.column_names},
+                null_values=[""],
+                quoted_strings_can_be_null=False,
+                strings_can_be_null=True,
+            ),
+        )
     except pa.ArrowException as e:
         raise _wrong_format(f, "csv", str(e), None) from e
     values = {name: [v for v in as_text.column(name).to_pylist() if v is not None] for name in table.column_names}
-    return table.schema, values
+    empty = frozenset(name for name in table.column_names if "" in quoted.column(name).to_pylist())
+    return table.schema, values, empty
 
 
 def _json_sample(store: _Store, f: ResultFile, sample_rows: int) -> tuple[pa.Schema, dict[str, list[str]], int]:
@@ -156,14 +171,16 @@ def _json_sample(store: _Store, f: ResultFile, sample_rows: int) -> tuple[pa.Sch
     return schema, values, text.count("\n") + (not text.endswith("\n"))
 
 
-def _text_columns(schema: pa.Schema, values: dict[str, list[str]]) -> tuple[tuple[Column, ...], tuple[str, ...]]:
+def _text_columns(
+    schema: pa.Schema, values: dict[str, list[str]], empty: frozenset[str] = frozenset()
+) -> tuple[tuple[Column, ...], tuple[str, ...]]:
     """The columns, each typed from its sampled values as written (_refined_type), and the
     warnings of columns whose values may lose digits."""
     columns, warnings = [], []
     for f in schema:
         t, warning = _refined_type(f.name, f.type, values.get(f.name, ()))
         # Text formats cannot say NOT NULL: every column may hold nulls.
-        columns.append(Column(f.name, t, True))
+        columns.append(Column(f.name, t, True, empty=f.name in empty))
         if warning:
             warnings.append(warning)
     return tuple(columns), tuple(warnings)

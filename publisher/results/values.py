@@ -30,6 +30,7 @@ class Column:
     nullable: bool
     null_count: int | None = None  # NULLs in all files, where metadata says (Parquet statistics, Avro non-null)
     values: frozenset[str] | None = None  # every value, where Parquet statistics pin one per row group (as text)
+    empty: bool = False  # an empty string seen: a row group's minimum '' (Parquet), a quoted "" in the sample (CSV)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def write_results(folder: Path, fmt: str) -> None:
         with open(folder / "part-00000.csv", "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(names)
-            writer.writerows([["\\N" if r[k] is None else r[k] for k in names] for r in data])
+            writer.writerows([[r[k] for k in names] for r in data])  # None: an empty field, CSV's NULL
     else:
         (folder / "part-00000.json").write_text("\n".join(json.dumps(r) for r in data) + "\n", encoding="utf-8")
 

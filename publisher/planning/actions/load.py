@@ -22,7 +22,7 @@ class Load(Strategy):
         into = ctx.relation
         # Counting a column's values of the whole table appended to would scan all of it: only
         # where the results are staged (and counted there) are their values checked.
-        notes = ctx.unchecked_notes(values=ctx.dialect.stages_results)
+        notes = ctx.unchecked_notes(values=ctx.dialect.stages_results, in_table=False)
         if ctx.view is None:
             notes += ("offline: assumed the table exists with the results' columns",)
         fit = table_columns(ctx, source.columns)

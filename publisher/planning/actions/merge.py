@@ -59,7 +59,7 @@ class Merge(TruncateAndLoad):
         notes: tuple[str, ...] = (
             f"merge by {', '.join(keys)}: the results' rows replace the table's rows with the same key",
         )
-        notes += ctx.unchecked_notes()  # the results' values are counted where they are staged
+        notes += ctx.unchecked_notes(in_table=False)  # the results' values are counted where they are staged
         notes += fit.notes(ctx)
         if ctx.view is None:
             notes += ("offline: assumed the table exists with the results' columns",)
