@@ -79,6 +79,10 @@ def test_an_owned_external_table_as_hive_4_makes_it_is_published_like_a_managed_
     the table's, and it is swapped (or dropped) as a managed table is; the plan names its kind."""
     spec = make_spec(tmp_path, action, **extra(action))
     state = replace(table(()), managed=False, kind="external-owned")
+    if action == "dropAndLoad":  # its managed replacement would be renamed into the same folder
+        with pytest.raises(InvalidInput, match="the folder its managed replacement would be renamed into"):
+            plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
+        state = replace(state, location=f"{HIVE_DATABASE_LOCATION}/orders__new_20261127100000")
     publication = plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
     assert "table default.orders is external, owned (external.table.purge=true: DROP deletes its files)" in (
         publication.notes

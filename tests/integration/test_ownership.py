@@ -88,6 +88,10 @@ def test_an_owned_external_table_as_hive_4_makes_it_is_published_with_its_values
     )  # fmt: skip
     files = snapshot(project.root / "results")
     plan = project.run("plan")
+    if action == "dropAndLoad":  # refused at plan time on Spark: see drop_and_load.py
+        assert plan.code == 1 and "the folder its managed replacement would be renamed into" in plan.err
+        assert table_rows(hive, "t") == expected(old)
+        return
     assert "is external, owned (external.table.purge=true" in plan.out, plan.out + plan.err
     applied = project.run("apply")
     assert applied.code == 0, applied.err

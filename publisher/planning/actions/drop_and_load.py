@@ -6,18 +6,19 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import takewhile
 
+from publisher.model import location
 from publisher.model.errors import InvalidInput
 from publisher.model.layout import Layout
 from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import TableState
+from publisher.model.target import KIND_WORDS, TableState
 from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
 from publisher.planning.actions.kept_definition import kept_definition, kept_state
 from publisher.planning.actions.truncate_and_load import foreign_files
 from publisher.planning.context import Body, Context
 from publisher.planning.recovery import drop_if_there, exists, interrupted_names
-from publisher.planning.view import names_for
+from publisher.planning.view import names_for, new_location
 
 
 class DropAndLoad(Strategy):
@@ -61,6 +62,16 @@ class DropAndLoad(Strategy):
                 f"dropAndLoad: table {ctx.relation} {why}: dropping it would delete files the publisher did not "
                 "write; make it external first (ALTER TABLE ... SET TBLPROPERTIES ('EXTERNAL'='TRUE')) so its "
                 "folder stays, or createAndLoad publishes into a new table",
+                ctx.spec.location,
+            )
+        if table is not None and _external_in_the_default_folder(ctx, table):
+            # The replacement is a managed table: renamed to the table's name, Spark moves it into
+            # <database>/<name>, still the external table's folder (LOCATION_ALREADY_EXISTS).
+            raise InvalidInput(
+                f"dropAndLoad: table {ctx.relation} is {KIND_WORDS[table.kind or 'external-foreign']} stored "
+                f"at {table.location}, the folder its managed replacement would be renamed into (Spark refuses: "
+                "LOCATION_ALREADY_EXISTS); truncateAndLoad replaces the rows of an owned external table, "
+                "createAndLoad publishes into a new table",
                 ctx.spec.location,
             )
         new = ctx.made("__new")
@@ -130,6 +141,14 @@ class DropAndLoad(Strategy):
             outcome = Recovery(outcome="complete")
         steps += drop_if_there(ctx, made["new"], "drop the unfinished replacement of the interrupted publish")
         return Recovery(tuple(steps), outcome.outcome, outcome.note)
+
+
+def _external_in_the_default_folder(ctx: Context, table: TableState) -> bool:
+    """Hive: an external table stored where a managed table of its name would be."""
+    home = ctx.view.namespace_location if ctx.view else None
+    if table.managed or not ctx.dialect.location_swap or not table.location or not home:
+        return False
+    return location.same(table.location, new_location(home, ctx.relation))
 
 
 def table_missing(relation: Relation, old: Relation) -> str:
