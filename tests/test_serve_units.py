@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -157,3 +159,95 @@ def test_finished_sessions_kept_are_bounded(tmp_path: Path, monkeypatch: pytest.
     made = [kept.remember(sessions.Session(f"s{i}", i, {}, state="Complete")) for i in range(5)]
     assert [kept.get(s.id) for s in made] == [None, None, *made[2:]]
     assert kept.latest(0) is None and kept.latest(4) is made[4]
+
+
+JSON_VALUES = [True, False, None, 0, 7, -3, 1.5, "", "x", [], ["a", 1], [None], {}, {"a": None}, {"a": True}]
+"""A value of every JSON type, and containers holding them."""
+
+FIELDS = {
+    # pointer: the kind of field it is
+    "/flowNodeId": "integer",
+    "/connection": "object",
+    "/connection/id": "integer",
+    "/connection/name": "identifier",
+    "/path": "array of one identifier",
+    "/path/0": "identifier",
+    "/table": "table name",
+    "/action": "enum",
+    "/inputFormat": "enum",
+    "/source": "location",
+    "/description": "string",
+    "/columnTypes": "object of types",
+    "/columnTypes/x": "SQL type",
+    "/allowNarrowing": "array of identifiers",
+    "/partitionBy": "array of identifiers",
+    "/partition": "object of values",
+    "/partition/x": "string or integer",
+    "/overwrite": "enum",
+    "/mergeKeys": "array of identifiers",
+    "/mergeKeys/0": "identifier",
+    "/onSchemaChange": "enum",
+    "/distStyle": "enum",
+    "/distKey": "identifier",
+    "/sortKeys": "array of identifiers",
+}
+PYTHON_WORDS = re.compile(r"\b(True|False|None|NoneType|dict|str|int|float|bool)\b|\[\'|\{\'|\(found \'")
+
+
+def _body_with(pointer: str, value: object) -> dict[str, object]:
+    body: dict[str, object] = json.loads(json.dumps(BODY))
+    key, _, sub = pointer[1:].partition("/")
+    if not sub:
+        body[key] = value
+    elif sub == "0":
+        body[key] = [value]
+    else:
+        body[key] = {sub: value}
+    return body
+
+
+@pytest.mark.parametrize("pointer", FIELDS)
+def test_type_errors_speak_json_in_every_field(tmp_path: Path, pointer: str) -> None:
+    config = load_config(config_file(tmp_path))
+    for value in JSON_VALUES:
+        _, problems = request_spec(_body_with(pointer, value), 31, config)
+        for problem in problems:
+            assert not PYTHON_WORDS.search(problem.message), (pointer, value, problem)
+        if value is True or value is False or value is None:  # wrong in every field: named as JSON writes it
+            here = [p for p in problems if p.path == pointer]
+            assert here, (pointer, value, problems)
+            assert json.dumps(value) in here[0].message, (pointer, value, here)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, "connection.id must be of type integer (found true, a boolean)"),
+        (None, "connection.id must be of type integer (found null)"),
+        ("1", 'connection.id must be of type integer (found "1", a string)'),
+        (1.5, "connection.id must be of type integer (found 1.5, a number)"),
+        ([1], "connection.id must be of type integer (found [1], an array)"),
+        ({"a": None}, 'connection.id must be of type integer (found {"a": null}, an object)'),
+    ],
+)
+def test_a_type_error_names_the_value_and_its_json_type(tmp_path: Path, value: object, message: str) -> None:
+    _, problems = request_spec(_body_with("/connection/id", value), 31, load_config(config_file(tmp_path)))
+    assert [(p.path, p.message) for p in problems] == [("/connection/id", message)]
+
+
+def test_enum_errors_show_json_and_hint_only_for_strings(tmp_path: Path) -> None:
+    config = load_config(config_file(tmp_path))
+    _, problems = request_spec({**BODY, "overwrite": False}, 31, config)
+    assert [p.message for p in problems] == ["overwrite: false is not one of table, partitions"]
+    _, problems = request_spec({**BODY, "action": "creat"}, 31, config)
+    assert problems[0].message.startswith('action: "creat" is not one of create, load')
+    assert problems[0].message.endswith("did you mean 'create'?")
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [(b"null", "null"), (b"true", "a boolean"), (b"1", "an integer"), (b"1.5", "a number"), (b'"x"', "a string")],
+)
+def test_a_body_that_is_not_an_object_is_named_in_json_words(body: bytes, kind: str) -> None:
+    _, problems = parse_body(body)
+    assert [p.message for p in problems] == [f"the body must be a JSON object (a publish spec), not {kind}"]
