@@ -251,3 +251,75 @@ def test_enum_errors_show_json_and_hint_only_for_strings(tmp_path: Path) -> None
 def test_a_body_that_is_not_an_object_is_named_in_json_words(body: bytes, kind: str) -> None:
     _, problems = parse_body(body)
     assert [p.message for p in problems] == [f"the body must be a JSON object (a publish spec), not {kind}"]
+
+
+def _run_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, apply: object) -> dict[str, object]:
+    """A session run with the planner and executor stubbed: a plan of table t_1 and 2 rows, then ``apply``."""
+    pytest.importorskip("starlette")
+    from types import SimpleNamespace
+
+    from publisher.serve import sessions
+    from publisher.serve.redact import Redactor
+
+    publication = SimpleNamespace(table="t_1", rows=2, status="pending", status_detail="")
+    monkeypatch.setattr(sessions, "Pool", lambda config: SimpleNamespace(close=lambda: None))
+    monkeypatch.setattr(sessions, "make_plan", lambda *a, **k: SimpleNamespace(publications=[publication]))
+    monkeypatch.setattr(sessions, "apply_plan", apply)
+    config = load_config(config_file(tmp_path))
+    spec, _ = request_spec(BODY, 31, config)
+    assert spec is not None
+    running = sessions.Sessions(config, 1, Redactor(config))
+    session = running.submit(spec)
+    running.shutdown()  # waits for it
+    return session.to_json()
+
+
+def _failed_outcome(*args: object, **kwargs: object) -> list[object]:
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(error=SimpleNamespace(message="the row count check failed: 1 row, expected 2"))]
+
+
+def _raises(*args: object, **kwargs: object) -> list[object]:
+    raise ConnectionResetError("the target went away")
+
+
+@pytest.mark.parametrize("apply", [_failed_outcome, _raises], ids=["failed", "raised"])
+def test_a_failed_session_reports_no_rows_as_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, apply: object
+) -> None:
+    session = _run_session(tmp_path, monkeypatch, apply)
+    assert session["state"] == "Failed" and session["error"]
+    publication = session["publication"]
+    assert isinstance(publication, dict)
+    assert (publication["rows"], publication["publishedTable"]) == (None, None)
+    assert (publication["plannedTable"], publication["resultRows"]) == ("t_1", 2)  # what was tried, named as such
+
+
+def test_a_complete_session_reports_its_rows_as_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    session = _run_session(tmp_path, monkeypatch, lambda *a, **k: [SimpleNamespace(error=None, skipped=False)])
+    assert session["state"] == "Complete"
+    publication = session["publication"]
+    assert isinstance(publication, dict)
+    assert (publication["publishedTable"], publication["rows"], publication["resultRows"]) == ("t_1", 2, 2)
+
+
+def test_a_pending_ledger_row_reports_no_rows_as_published() -> None:
+    pytest.importorskip("starlette")
+    from publisher.planning.ledger import Entry
+    from publisher.serve.sessions import describe_entry
+
+    fields = dict(job_group=31, flow_node_id=27, connection_id=1, database_name="default", table_name="t")
+    fields.update(action="create", published_table="t_1", row_count=2, rows_before=None, stamp="20261201000000")
+    fields.update(location_before=None, spec_file="s.yaml", spec_hash="h", spec_b64="", run_id="r")
+    pending = describe_entry(Entry(**fields, state="pending", published_at="2026-12-01 00:00:00"), "local")  # type: ignore[arg-type]
+    done = describe_entry(Entry(**fields, state="done", published_at="2026-12-01 00:00:00"), "local")  # type: ignore[arg-type]
+    assert (pending["state"], pending["rows"], pending["publishedTable"], pending["resultRows"]) == (
+        "pending",
+        None,
+        None,
+        2,
+    )
+    assert (done["state"], done["rows"], done["publishedTable"]) == ("published", 2, "t_1")
