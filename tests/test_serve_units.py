@@ -61,6 +61,9 @@ def test_server_defaults_are_the_schemas() -> None:
         "host": ServerSettings.host,
         "port": ServerSettings.port,
         "concurrency": ServerSettings.concurrency,
+        "readTimeout": ServerSettings.read_timeout,
+        "keepAliveTimeout": ServerSettings.keep_alive_timeout,
+        "maxRequests": ServerSettings.max_requests,
     }
 
 
