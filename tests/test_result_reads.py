@@ -125,6 +125,23 @@ def test_inspecting_files_at_once_gives_what_a_serial_read_gives(
     assert at_once.rows == 120 and [c.null_count for c in at_once.columns] == [0, 60]
 
 
+def test_avro_headers_read_at_once_give_what_a_serial_read_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fastavro
+
+    schema = {"type": "record", "name": "r", "fields": [{"name": "id", "type": "long"}]}
+    folder = tmp_path / "avro"
+    folder.mkdir()
+    for i in range(30):
+        with (folder / f"part-{i:03}.avro").open("wb") as out:
+            fastavro.writer(out, schema, [{"id": j} for j in range(i + 1)])
+    serial = inspect_results(str(folder), "avro")
+    monkeypatch.setattr(_LocalStore, "threads", THREADS)
+    assert inspect_results(str(folder), "avro") == serial
+    assert serial.rows == sum(range(1, 31))
+
+
 def _error(folder: Path) -> str:
     with pytest.raises(InvalidInput) as err:
         inspect_results(str(folder), "pqt")
