@@ -98,10 +98,18 @@ def s3_latency(svc: Services, seconds: float) -> Iterator[Services]:
     """The services with the S3 endpoint behind a proxy that holds each request chunk for
     ``seconds``: the network latency of a real S3 (tens of ms to the first byte), which the
     local S3 server, on the same machine, does not have. Replies pass at once."""
+    with latency_proxy(svc.s3_endpoint, seconds) as endpoint:
+        yield replace(svc, s3_endpoint=endpoint)
+
+
+@contextlib.contextmanager
+def latency_proxy(endpoint: str, seconds: float) -> Iterator[str]:
+    """``endpoint`` behind a loopback proxy that holds each request chunk for ``seconds``
+    (s3_latency); the endpoint itself when ``seconds`` is 0."""
     if not seconds:
-        yield svc
+        yield endpoint
         return
-    upstream = urlparse(svc.s3_endpoint)
+    upstream = urlparse(endpoint)
     loop = asyncio.new_event_loop()
 
     async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
@@ -122,7 +130,7 @@ def s3_latency(svc: Services, seconds: float) -> Iterator[Services]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        yield replace(svc, s3_endpoint=f"http://127.0.0.1:{port}")
+        yield f"http://127.0.0.1:{port}"
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join()

@@ -304,7 +304,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         tokens,
         host=args.host or config.server.host,
         port=args.port or config.server.port,
-        concurrency=config.server.concurrency,
+        limits=config.server,
     )
     return EXIT_OK
 

@@ -54,6 +54,13 @@ def test_plan_data_size() -> None:
 
 
 @pytest.mark.slow
+def test_result_files() -> None:
+    # Starts its own moto S3 server on a loopback port, and stops it.
+    shown = _run("result_files.py")
+    assert "| local disk | 100 |" in shown and "| moto S3 | 100 |" in shown
+
+
+@pytest.mark.slow
 @pytest.mark.redshift
 @pytest.mark.parametrize(
     ("script", "args"),

@@ -68,7 +68,7 @@ def test_every_name_the_publisher_makes_is_refused_in_every_case(tmp_path: Path,
             assert len(problems) == 1, (kind, problems)
             line = SPEC[target].splitlines().index("table: {table}") + COMMON.count("\n") + 1
             assert problems[0].startswith(f"spec.yaml:{line}:8: error: table is reserved: publisher names its ")
-            assert problems[0].endswith(f"(found '{table}')"), problems[0]
+            assert problems[0].endswith(f'(found "{table}")'), problems[0]
 
 
 def test_redshift_lock_tables_are_refused_in_any_schema(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -815,3 +816,39 @@ def test_s3_missing_and_empty(s3: Any) -> None:
     assert error(f"s3://{s3.bucket}/only/", "pqt", s3_client=s3).startswith(
         f"results at s3://{s3.bucket}/only/ contain no data files"
     )
+
+
+class OverlapClient(CountingClient):
+    """Each GetObject held 20 ms, as a real S3's network would; records how many overlap."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.lock = threading.Lock()
+        self.running = self.most = 0
+
+    def get_object(self, **kwargs: Any) -> Any:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(0.02)
+            return super().get_object(**kwargs)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_s3_files_of_one_result_are_read_at_once_in_file_order(s3: Any) -> None:
+    for i in range(40):
+        put(s3, f"many/part-{i:02}.parquet", parquet_bytes(parquet_table(i + 1)))
+    client = OverlapClient(s3)
+    res = inspect_results(f"s3://{s3.bucket}/many/", "pqt", client)
+    assert [f.uri.rsplit("/", 1)[1] for f in res.files] == [f"part-{i:02}.parquet" for i in range(40)]
+    assert [f.rows for f in res.files] == list(range(1, 41)) and res.rows == sum(range(1, 41))
+    assert 1 < client.most <= stores.S3_THREADS
+    # Two broken files: the error names the first in file order, as a serial read would.
+    put(s3, "many/part-12.parquet", b"not parquet")
+    put(s3, "many/part-31.parquet", b"PAR1 nor this")
+    with pytest.raises(InvalidInput, match=r"many/part-12\.parquet") as err:
+        inspect_results(f"s3://{s3.bucket}/many/", "pqt", OverlapClient(s3))
+    assert "part-31" not in str(err.value)

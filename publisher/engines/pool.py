@@ -32,7 +32,15 @@ def s3_client(connection: Connection) -> Any:
     ):
         if secret is not None:
             options[arg] = secret.reveal()
-    return boto3.client("s3", **options)
+    from botocore.config import Config as ClientConfig
+
+    return boto3.client("s3", config=ClientConfig(max_pool_connections=S3_CONNECTIONS), **options)
+
+
+S3_CONNECTIONS = 64
+"""An S3 client's HTTP connections: planning reads 8 results at once (workflow.INSPECT_THREADS),
+each 8 files at once (results.stores.S3_THREADS); botocore's default, 10, would open and drop
+the others for every request (and urllib3 would warn that its pool is full)."""
 
 
 def _code(exc: Any) -> str:

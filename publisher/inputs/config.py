@@ -75,12 +75,15 @@ class S3Settings:
 @dataclass(frozen=True, kw_only=True)
 class ServerSettings:
     """publisher serve: the API tokens (read when the server starts), where it listens, how many
-    publications run at once."""
+    publications run at once, and the limits that keep slow or many clients from holding it."""
 
     tokens: tuple[Secret, ...]
     host: str = "127.0.0.1"
     port: int = 8080
     concurrency: int = 2
+    read_timeout: float = 10  # seconds to send a whole request (headers and body)
+    keep_alive_timeout: float = 5  # seconds an idle connection is kept open after a response
+    max_requests: int = 100  # requests answered at once (headers in); one more is answered 503
 
 
 Settings = HiveSettings | RedshiftSettings | S3Settings

@@ -10,6 +10,7 @@ from typing import Any
 
 from publisher.inputs.config import Config
 from publisher.inputs.spec import Spec, document_spec
+from publisher.inputs.validation import a, json_type
 from publisher.inputs.yamlfile import MAX_DEPTH, Document, JsonPath
 from publisher.model.errors import InvalidInput, Location
 
@@ -55,7 +56,7 @@ def parse_body(body: bytes) -> tuple[Any, list[Problem]]:
     except ValueError as exc:  # json.JSONDecodeError too
         return None, [Problem("", f"the body is not valid JSON: {exc}")]
     if not isinstance(value, dict):
-        return None, [Problem("", f"the body must be a JSON object (a publish spec), not {type(value).__name__}")]
+        return None, [Problem("", f"the body must be a JSON object (a publish spec), not {a(json_type(value))}")]
     return value, []
 
 

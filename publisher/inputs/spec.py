@@ -10,7 +10,7 @@ from typing import Any
 
 from publisher.inputs.column_types import EXAMPLES, is_type
 from publisher.inputs.config import Config, Connection, RedshiftSettings, resolve_location
-from publisher.inputs.validation import check, did_you_mean
+from publisher.inputs.validation import as_json, check, did_you_mean
 from publisher.inputs.yamlfile import Document, load_documents, read_text
 from publisher.model.errors import InvalidInput, Location, PublisherError, display_path
 from publisher.model.identity import PublicationId
@@ -156,7 +156,9 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
         ]
     else:
         # Show the location as the spec wrote it: the resolved path depends on the checkout.
-        problems = [InvalidInput(p.message.replace(repr(source), repr(value["source"])), p.location) for p in problems]
+        problems = [
+            InvalidInput(p.message.replace(as_json(source), as_json(value["source"])), p.location) for p in problems
+        ]
     problems += _column_types(doc, target) + _narrowing(doc) + _partition_keys(doc) + _layout(doc)
     database = value["path"][0].lower()
     rules = RULES[target]
@@ -290,7 +292,8 @@ def _column_types(doc: Document, target: TargetType) -> list[InvalidInput]:
     """columnTypes values that are not one of the target's types."""
     return [
         InvalidInput(
-            f"columnTypes.{column}: {kind!r} is not a {target.capitalize()} column type (such as {EXAMPLES[target]})",
+            f"columnTypes.{column}: {as_json(kind)} is not a {target.capitalize()} column type "
+            f"(such as {EXAMPLES[target]})",
             doc.where(("columnTypes", column)),
         )
         for column, kind in doc.value.get("columnTypes", {}).items()
@@ -402,7 +405,7 @@ def _connection(doc: Document, config: Config) -> tuple[Connection | None, Inval
     known = ", ".join(f"{c.name} (id {c.id})" for c in targets)
     what = "is an s3 connection, not a target" if connection else "is not in publisher.yaml"
     return None, InvalidInput(
-        f"connection {key} {wanted!r} {what}{hint}; targets: {known}", doc.where(("connection", key))
+        f"connection {key} {as_json(wanted)} {what}{hint}; targets: {known}", doc.where(("connection", key))
     )
 
 

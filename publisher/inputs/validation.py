@@ -180,11 +180,35 @@ def _holds_secret(path: JsonPath, value: Any) -> bool:
     return False
 
 
+JSON_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "boolean"),  # before int: a bool is an int in Python
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
+    (type(None), "null"),
+)
+
+
+def json_type(value: Any) -> str:
+    """A value's type in JSON's words (a request body is JSON; YAML specs share the words)."""
+    return next((name for kind, name in JSON_TYPES if isinstance(value, kind)), type(value).__name__)
+
+
+def as_json(value: Any) -> str:
+    """A value as JSON writes it: true, null, "text", [1, 2], {"a": 1}; never a Python repr."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):  # NaN is refused before here; a YAML date falls back to str
+        return str(value)
+
+
 def _shown(path: JsonPath, value: Any) -> str:
-    """A found value for an error message: its repr, secrets masked (an error never repeats one)."""
+    """A found value for an error message, as JSON writes it, secrets masked (an error never repeats one)."""
     if _under_secret(path):
         return "a value that is not shown: it is a secret"
-    return repr(_masked(value))
+    return as_json(_masked(value))
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -247,15 +271,17 @@ def _describe(doc: Document, error: ValidationError) -> list[InvalidInput]:
     shown = _shown(path, found)
     if kind == "enum":
         choices = [str(c) for c in expected]
-        hint = "" if _holds_secret(path, found) else did_you_mean(str(found), choices)
+        hint = "" if _holds_secret(path, found) or not isinstance(found, str) else did_you_mean(found, choices)
         lead = f"{_name(path)} {custom}: " if custom else f"{_name(path)}: "
         return [InvalidInput(f"{lead}{shown} is not one of {', '.join(choices)}{hint}", where)]
     if kind == "const":
-        return [InvalidInput(f"{_name(path)}: {shown} must be {expected!r}", where)]
+        return [InvalidInput(f"{_name(path)}: {shown} must be {as_json(expected)}", where)]
     if custom and not path_is_container(kind):
         return [InvalidInput(f"{_name(path)} {custom} (found {shown})", where)]
     if kind == "type":
-        return [InvalidInput(f"{_name(path)} must be of type {expected} (found {shown})", where)]
+        wanted = " or ".join(expected) if isinstance(expected, list) else expected
+        kind_found = "" if found is None or _under_secret(path) else f", {a(json_type(found))}"
+        return [InvalidInput(f"{_name(path)} must be of type {wanted} (found {shown}{kind_found})", where)]
     if kind in ("oneOf", "anyOf"):
         # Prefer the most specific sub-error, else the schema's own message.
         best = _best_context(error)
@@ -264,7 +290,17 @@ def _describe(doc: Document, error: ValidationError) -> list[InvalidInput]:
     if _holds_secret(path, found):
         # jsonschema's own message repeats the value: say which rule failed instead.
         return [InvalidInput(f"{_name(path)}: fails '{kind}: {error.validator_value}' (found {shown})", where)]
-    return [InvalidInput(f"{_name(path)}: {error.message}", where)]
+    # jsonschema's messages begin with the value's Python repr ("None is not ...", "['a', 'a'] has
+    # non-unique elements"): JSON's words instead.
+    message, raw = error.message, repr(found)
+    if message.startswith(raw):
+        message = shown + message[len(raw) :]
+    return [InvalidInput(f"{_name(path)}: {message}", where)]
+
+
+def a(word: str) -> str:
+    """'a boolean', 'an integer', 'null'."""
+    return word if word == "null" else ("an " if word[0] in "aeiou" else "a ") + word
 
 
 def path_is_container(kind: str) -> bool:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from publisher.model.errors import InvalidInput
 from publisher.results.formats import _AVRO_MAGIC, _Corrupt, _wrong_format
+from publisher.results.reads import read_each
 from publisher.results.schema import _one_schema
 from publisher.results.stores import _Store, _Stream
 from publisher.results.values import Column, ResultFile, _Inspected
@@ -135,10 +136,11 @@ def _inspect_avro(store: _Store, files: list[ResultFile], sample_rows: int) -> _
     schemas = []
     counted = []
     writer = None
-    for f in files:
-        columns, rows, writer = _avro_file(store, f)
-        schemas.append((f, columns))
-        counted.append(replace(f, rows=rows))
+    with closing(read_each(store, files, lambda f: _avro_file(store, f))) as headers:
+        for f, (columns, rows, schema) in zip(files, headers, strict=True):
+            schemas.append((f, columns))
+            counted.append(replace(f, rows=rows))
+            writer = schema  # the last file's, as before
     return counted, _one_schema(schemas), avro_reader_schema(writer), ()
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import replace
 from typing import Any
 
 from publisher.results.formats import _PARQUET_MAGIC, _wrong_format
+from publisher.results.reads import read_each
 from publisher.results.schema import _one_schema
 from publisher.results.stores import _Store
 from publisher.results.values import Column, ResultFile, _Inspected
@@ -118,8 +120,8 @@ def _statistics(metadata: Any) -> tuple[dict[str, int], dict[str, frozenset[str]
 def _inspect_parquet(store: _Store, files: list[ResultFile], sample_rows: int) -> _Inspected:
     schemas = []
     counted = []
-    for f in files:
-        columns, rows = _parquet_file(store, f)
-        schemas.append((f, columns))
-        counted.append(replace(f, rows=rows))
+    with closing(read_each(store, files, lambda f: _parquet_file(store, f))) as footers:
+        for f, (columns, rows) in zip(files, footers, strict=True):
+            schemas.append((f, columns))
+            counted.append(replace(f, rows=rows))
     return counted, _one_schema(schemas), None, ()

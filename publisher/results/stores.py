@@ -12,6 +12,11 @@ from publisher.results.values import ResultFile
 S3_PROBE = 64 * 1024
 """Range fetched after a long seek on S3: enough for a block header and sync marker."""
 
+S3_THREADS = 8
+"""Files of one result read at once on S3 (publisher/results/reads.py): each read is a round
+trip the process only waits for. The S3 client's connection pool is sized for this times the
+results read at once (publisher/engines/pool.py)."""
+
 
 class _Stream(Protocol):
     def read(self, n: int = -1, /) -> bytes: ...
@@ -22,6 +27,7 @@ class _Stream(Protocol):
 
 class _Store(Protocol):
     location: str
+    threads: int  # reads that may overlap (publisher/results/reads.py)
 
     def list(self, template: str | None) -> tuple[list[ResultFile], list[str]]:
         """The data files directly in the location, and the names of its subfolders (with a
@@ -52,6 +58,8 @@ def _not_found(location: str, template: str | None, why: str = "") -> InvalidInp
 
 class _LocalStore:
     """A folder on this machine."""
+
+    threads = 1  # a footer read from local disk is CPU work: threads would only contend (bench/README.md)
 
     def __init__(self, location: str) -> None:
         self.path = os.path.abspath(os.path.expanduser(location))
@@ -85,6 +93,8 @@ class _LocalStore:
 
 class _S3Store:
     """An S3 prefix, treated as a folder: keys directly under it, not deeper."""
+
+    threads = S3_THREADS
 
     def __init__(self, location: str, client: Any) -> None:
         self.client = client

@@ -30,6 +30,7 @@ from publisher.dialects.types import MAX_DECIMAL_PRECISION
 from publisher.model.errors import InvalidInput
 from publisher.model.vocabulary import InputFormat
 from publisher.results.formats import _AVRO_MAGIC, _PARQUET_MAGIC, _Corrupt, _wrong_format
+from publisher.results.reads import read_each
 from publisher.results.schema import _differences
 from publisher.results.stores import _Store, _Stream
 from publisher.results.values import Column, ResultFile, _Inspected
@@ -250,17 +251,17 @@ def _double_warning(name: str, why: str) -> str:
 def _inspect_csv(store: _Store, files: list[ResultFile], sample_rows: int) -> _Inspected:
     header = _csv_header(store, files[0])
     columns, warnings = _text_columns(*_csv_sample(store, files[0], sample_rows))
-    for f in files[1:]:
-        other = _csv_header(store, f)
-        if other != header:
-            diff = _differences(
-                tuple(Column(n, _null(), True) for n in header),
-                tuple(Column(n, _null(), True) for n in other),
-            )
-            raise InvalidInput(
-                f"{f.uri} does not match {files[0].uri}: {'; '.join(diff)}; "
-                "all files of one result must have the same header row"
-            )
+    with closing(read_each(store, files[1:], lambda f: _csv_header(store, f))) as headers:
+        for f, other in zip(files[1:], headers, strict=True):
+            if other != header:
+                diff = _differences(
+                    tuple(Column(n, _null(), True) for n in header),
+                    tuple(Column(n, _null(), True) for n in other),
+                )
+                raise InvalidInput(
+                    f"{f.uri} does not match {files[0].uri}: {'; '.join(diff)}; "
+                    "all files of one result must have the same header row"
+                )
     return files, columns, None, warnings
 
 

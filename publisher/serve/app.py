@@ -16,7 +16,7 @@ from urllib.parse import quote
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -88,7 +88,10 @@ class Server:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != "application/json":
             return error(415, "UnsupportedMediaType", f"the body must be application/json, not {kind or 'untyped'}")
-        body = await _read_body(request)
+        try:
+            body = await _read_body(request)
+        except ClientDisconnect:  # closed before the whole body came (by the client, or readTimeout)
+            return error(408, "RequestTimeout", "the connection closed before the whole body arrived")
         if body is None:
             reply = error(413, "PayloadTooLarge", f"the body is larger than {MAX_BODY:,} bytes")
             reply.headers["Connection"] = "close"  # the rest of the body is not read

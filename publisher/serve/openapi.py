@@ -196,8 +196,22 @@ def openapi_document() -> dict[str, Any]:
                         "database": {"type": "string"},
                         "table": {"type": "string"},
                         "action": {"type": "string"},
-                        "publishedTable": {"type": ["string", "null"]},
-                        "rows": {"type": ["integer", "null"]},
+                        "plannedTable": {
+                            "type": ["string", "null"],
+                            "description": "the table the plan writes into, once planned",
+                        },
+                        "resultRows": {
+                            "type": ["integer", "null"],
+                            "description": "the results' rows by their metadata, once planned (null for csv, json)",
+                        },
+                        "publishedTable": {
+                            "type": ["string", "null"],
+                            "description": "the table published into: null unless the publication is complete",
+                        },
+                        "rows": {
+                            "type": ["integer", "null"],
+                            "description": "the rows published: null unless complete (a failed publication is undone)",
+                        },
                     },
                 },
                 "Publications": {

@@ -119,6 +119,11 @@ def describe(spec: Spec) -> dict[str, Any]:
         "table": pid.table,
         "action": pid.action,
         "inputFormat": spec.input_format,
+        # What the plan writes, known once planned, whatever becomes of it:
+        "plannedTable": None,
+        "resultRows": None,  # the results' rows, from their metadata (null for CSV and JSON)
+        # What is published: null until the session is Complete, and for ever if it fails (a failed
+        # publication is undone: the table holds none of its rows).
         "publishedTable": None,
         "rows": None,
     }
@@ -134,8 +139,11 @@ def describe_entry(entry: Entry, connection_name: str) -> dict[str, Any]:
         "table": entry.table_name,
         "action": entry.action,
         "state": "published" if entry.state == "done" else "pending",  # pending alone: interrupted, or running
-        "publishedTable": entry.published_table,
-        "rows": entry.row_count,
+        "plannedTable": entry.published_table,
+        "resultRows": entry.row_count,
+        # A pending row is not a publication (yet): nothing of it is reported as published.
+        "publishedTable": entry.published_table if entry.state == "done" else None,
+        "rows": entry.row_count if entry.state == "done" else None,
         "at": str(entry.published_at)[:19].replace(" ", "T") + "Z",
         "sessionId": session_id(entry.run_id),
         "specFile": entry.spec_file,
@@ -252,7 +260,7 @@ class Sessions:
             # Planned again now: the table or the ledger may have changed since the PUT.
             plan = make_plan(self.config, [session.spec], pool, offline=False)
             publication = plan.publications[0]
-            session.publication.update(publishedTable=publication.table, rows=publication.rows)
+            session.publication.update(plannedTable=publication.table, resultRows=publication.rows)
             if publication.status not in ("pending", "unfinished"):
                 self._finish(session, "Complete", note=f"already published: {publication.status_detail}")
                 return
@@ -299,6 +307,11 @@ class Sessions:
                 step.state, step.elapsed = "failed", time.monotonic() - step.started
         session.error = self.redact(" ".join(error.split())) if error else None
         session.note = note
+        if state == "Complete" and session.publication.get("plannedTable") is not None:
+            # Only now is the plan's table and row count what the target holds (checked by counting).
+            session.publication.update(
+                publishedTable=session.publication["plannedTable"], rows=session.publication["resultRows"]
+            )
         session.finished_at = datetime.now(UTC)
         session.state = state
         took = (session.finished_at - (session.started_at or session.created_at)).total_seconds()
