@@ -64,7 +64,13 @@ def test_a_managed_table_stored_elsewhere_is_refused_before_anything_runs(
 
 
 def test_locations_compare_whatever_the_spelling() -> None:
-    assert location.same("file:/tmp/it's a project/t", "file:///tmp/it%27s%20a%20project/t/")
+    assert location.same("file:/tmp/it's a project/t", "file:///tmp/it's a project/t/")
+    assert not location.same("file:/tmp/100%41/t", "file:/tmp/100A/t"), "a % in a folder's name is the name"
+    # Spark's DESCRIBE DATABASE, percent-encoded, read as the path it is:
+    from publisher.engines.hive_describe import parse_database_location
+
+    rows = [("Location", "file:/tmp/it's%20a%20100%2541%20%C3%BC%20%23x/d.db")]
+    assert parse_database_location(rows) == "file:/tmp/it's a 100%41 ü #x/d.db"
     assert location.same("file://localhost/w/t", "file:/w/t")
     assert not location.same("file:/w/t", "file:/w/t2")
     assert not location.same(None, "file:/w/t")

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from publisher.model import location
 from publisher.model.relation import Relation
 from publisher.model.target import ColumnState, HiveTableKind, TableState
 
@@ -194,7 +195,9 @@ def parse_database_location(rows: Sequence[Sequence[Any]]) -> str | None:
     for row in rows:
         cells = [_cell(c) for c in row]
         if len(cells) >= 2 and cells[0].lower() == "location":
-            return cells[1] or None
+            # Spark prints the database's location as a URI, percent-encoded, where it prints a
+            # table's decoded: decoded here, every location a plan holds is a path as written.
+            return location.decoded(cells[1]) or None
     if rows and len(rows[0]) >= 3:
         return _cell(rows[0][2]) or None
     return None

@@ -1,19 +1,26 @@
 """A storage location as engines report it, normalised once for comparison.
 
-Hive and Spark report one folder in several spellings: ``file:/w/t``, ``file:///w/t``, with a
-trailing slash or without, percent-encoded (``it%27s%20a``) or not (``it's a``): a path that
-holds a space or a quote compared as text never matched, and a check that a table is where the
-plan put it failed on a correct swap."""
+Hive and Spark report one folder in several spellings: ``file:/w/t`` or ``file:///w/t``, with a
+trailing slash or without. Spark's DESCRIBE DATABASE also percent-encodes it (``it's%20a``, a
+literal ``%41`` as ``%2541``), where DESCRIBE FORMATTED of a table does not (measured, Spark
+4.3): that one is decoded where it is read (engines/hive_describe.py), so that every location
+a plan holds is a path as written; decoding here as well would turn a folder named ``100%41``
+into ``100A``."""
 
 from __future__ import annotations
 
 from urllib.parse import unquote
 
 
+def decoded(uri: str) -> str:
+    """A location printed as a URI (percent-encoded), as a path as written."""
+    return unquote(uri)
+
+
 def normalized(uri: str) -> str:
-    """``uri`` with one spelling per folder: ``file:`` with a single slash, no percent-encoding,
-    no trailing slash. Only for comparing: statements keep the engine's own spelling."""
-    text = unquote(uri.strip())
+    """``uri`` with one spelling per folder: ``file:`` with a single slash, no trailing slash.
+    Only for comparing: statements keep the engine's own spelling."""
+    text = uri.strip()
     for long_form in ("file:///", "file://localhost/"):
         if text.startswith(long_form):
             text = "file:/" + text[len(long_form) :]
