@@ -69,3 +69,18 @@ def test_rows_record_the_project_and_the_guard_counts_only_its_own(tmp_path: Pat
     lock = ledger.lock_relation(spec)
     assert lock != ledger.lock_relation(replace(spec, project="finance")), "a project's own lock table"
     assert "project" not in ledger.guard(dialect, lock, spec).text, "a lock table is the project's own"
+
+
+def test_a_missing_ledger_with_traces_of_earlier_publications_is_refused_unless_forced(tmp_path: Path) -> None:
+    """A ledger dropped by hand: publishing everything again would append a load's rows twice."""
+    spec = make_spec(tmp_path, "redshift", "load", "pqt")
+    traces = ("lock_0123456789ab_orders", "orders_20261127090000")
+    seen = replace(view("redshift", "load"), ledger_exists=False, ledger_traces=traces)
+    with pytest.raises(InvalidInput) as refused:
+        plan_publication(spec, make_results("redshift", "pqt"), seen, NOW)
+    message = str(refused.value)
+    assert "is missing, yet this connection was published into before (lock_0123456789ab_orders" in message
+    assert "--force" in message and "\n" not in message
+    assert plan_publication(spec, make_results("redshift", "pqt"), seen, NOW, force=True).steps
+    fresh = replace(view("redshift", "load"), ledger_exists=False)
+    assert plan_publication(spec, make_results("redshift", "pqt"), fresh, NOW).status == "pending"

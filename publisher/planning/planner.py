@@ -210,6 +210,13 @@ def plan_with_effect(
             notes = (f"--force: publishing again ({status}: {detail})",)
         elif view.elsewhere and not force:
             raise _published_by_another_project(spec, view.elsewhere[-1])
+        elif view.ledger_traces and not force:
+            raise InvalidInput(
+                f"the ledger {ledger.relation(spec)} is missing, yet this connection was published into before "
+                f"({', '.join(view.ledger_traces)}): every publication would run again (a load's rows twice); "
+                "restore the ledger, or --force publishes as if nothing had been published",
+                spec.location,
+            )
         _check_target(ctx, strategy)
 
     if strategy.loads_rows:

@@ -8,6 +8,7 @@ cluster's slices once. Planning then works from these facts and asks the engine 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -20,6 +21,9 @@ from publisher.model.target import TableState, Target
 from publisher.planning import ledger
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.view import TargetView, names_for
+
+LOCK_TABLE = re.compile(r"lock_[0-9a-f]{12}_\w+")
+"""A target table's lock table beside the ledger (planning/ledger.py lock_relation)."""
 
 
 class Targets(Protocol):
@@ -129,6 +133,21 @@ class Snapshot:
             self._substitution[key] = self.pool.target(spec.connection).substitution()
         return self._substitution[key]
 
+    def _traces(self, spec: Spec, table: TableState | None, space: Namespace) -> tuple[str, ...]:
+        """What only an apply leaves, found where the ledger is missing: the lock tables beside
+        where it was (Redshift keeps one per target table), a table stored in a folder a swap
+        named (<table>__new_<stamp>), a timestamped table of createAndLoad's naming."""
+        home = ledger.relation(spec)
+        ledger_space = self.namespace(spec, home)
+        found = sorted(n for n in ledger_space.names if LOCK_TABLE.fullmatch(n))[:3]
+        name = spec.relation.name
+        if table is not None and table.location:
+            folder = table.location.rstrip("/").rsplit("/", 1)[-1]
+            if re.fullmatch(rf"{re.escape(name)}__new_\d{{14}}", folder):
+                found.append(f"{spec.relation} stored in {folder}")
+        found += sorted(n for n in space.names if re.fullmatch(rf"{re.escape(name)}_\d{{14}}", n))[:3]
+        return tuple(found)
+
     def view(self, spec: Spec) -> TargetView:
         """What the target holds for this spec, read-only."""
         relation = spec.relation
@@ -154,8 +173,10 @@ class Snapshot:
             rows = target.fetch(f"SHOW PARTITIONS {dialect.table(relation)}")
             table = replace(table, partitions=tuple(sorted(str(r[0]) for r in rows)))
         wants_location = dialect.location_swap and "namespace_location" in reads and space.exists
+        traces = () if entries is not None else self._traces(spec, table, space)
         return TargetView(
             namespace_exists=space.exists,
+            ledger_traces=traces,
             table=table,
             table_names=space.names,
             ledger_exists=entries is not None,

@@ -34,6 +34,7 @@ class TargetView:
     table_names: frozenset[str]
     table_read: bool = True  # False: ``table`` is as earlier publications of the plan will leave it
     ledger_exists: bool = False
+    ledger_traces: tuple[str, ...] = ()  # no ledger, yet what only a publisher leaves is there (it was dropped)
     ledger_lacks: tuple[str, ...] = ()  # columns of newer versions the ledger lacks (ledger.upgrade adds them)
     ledger_partitioned: bool = False  # Hive: by the day rows are written (ledgers of earlier versions are not)
     entries: tuple[ledger.Entry, ...] = ()  # this publication's ledger rows, oldest first

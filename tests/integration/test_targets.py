@@ -117,3 +117,22 @@ def test_two_projects_sharing_a_ledger_each_publish_their_own(target: Target) ->
         str(r[0]) for r in target.fetch(f"SELECT project FROM {target.ledger_table()} WHERE state = 'done'")
     )
     assert projects == ["finance", "finance", "sales"]
+
+
+def test_a_ledger_dropped_by_hand_stops_the_next_apply_until_forced(target: Target) -> None:
+    """Without its ledger the target looks unpublished, and a load would append its rows again:
+    the plan finds what only an apply leaves (a timestamped table; Redshift's lock tables) and
+    stops; --force goes on."""
+    project = target.project
+    target.results(1, 1, 4)
+    target.spec("a", "createAndLoad", 1)
+    assert project.run("apply").code == 0
+    target.execute(f"DROP TABLE {target.ledger_table()}")
+    refused = project.run("plan")
+    assert refused.code == 1 and "is missing, yet this connection was published into before" in refused.err
+    assert project.run("apply").code == 1
+    made = [n for n in target.tables() if n.startswith("t_")]
+    assert len(made) == 1, made
+    forced = project.run("apply", "--force")
+    assert forced.code == 0, forced.err
+    assert len([n for n in target.tables() if n.startswith("t_")]) == 2
