@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from publisher.dialects import dialect_for
 from publisher.engines.hive_embedded import SHARED_CONFS, EmbeddedHive
 from publisher.engines.hive_errors import HiveError
 from publisher.engines.hiveserver2 import HiveServer
@@ -364,8 +365,8 @@ def test_set_location_switches_readers_from_old_rows_to_new_rows(
     stop = threading.Event()
     reader = _reader(hive_target, f"SELECT COUNT(*) FROM {db}.`t`", seen, stop)
     reader.start()
-    hive_target.execute(f"ALTER TABLE {db}.`t` SET LOCATION '{new}'")
-    hive_target.execute(f"ALTER TABLE {db}.`t__new_20261128123000` SET LOCATION '{old}'")
+    hive_target.execute(f"ALTER TABLE {db}.`t` SET LOCATION {dialect_for('hive').literal(new)}")
+    hive_target.execute(f"ALTER TABLE {db}.`t__new_20261128123000` SET LOCATION {dialect_for('hive').literal(old)}")
     hive_target.execute(f"DROP TABLE {db}.`t__new_20261128123000`")
     stop.set()
     reader.join(60)

@@ -149,7 +149,8 @@ def test_a_row_written_late_into_a_copied_day_is_never_dropped(hive: HiveEngine)
 
     def insert(day: str, job: int) -> None:
         values = [job, 1, 1, hive.database, "t", "load", "done", "t", 1, None, "20250101000000", None]
-        values += ["s.yaml", "h", "e30=", f"run{job}", "CAST('2025-01-01 00:00:00' AS TIMESTAMP)", None]
+        values += ["s.yaml", "h", "e30=", f"run{job}", "CAST('2025-01-01 00:00:00' AS TIMESTAMP)", None, None]
+        assert len(values) == len(ledger.NAMES)
         shown = ", ".join(v if isinstance(v, str) and v.startswith("CAST") else HIVE.literal(v) for v in values)
         table = HIVE.table(home(hive))
         hive.target.execute(f"INSERT INTO TABLE {table} PARTITION (`written` = '{day}') VALUES ({shown})")

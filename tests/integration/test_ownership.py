@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from publisher.dialects import dialect_for
 from tests.conftest import HiveEngine, Project
 from tests.integration.test_apply_hive import use
 from tests.resultfiles import write
@@ -56,7 +57,8 @@ def hive4_table(hive: HiveEngine, name: str) -> str:
     home = hive.target.namespace_location(hive.table(name))
     assert home is not None
     hive.target.execute(
-        f"CREATE EXTERNAL TABLE {db}.`{name}` ({COLUMNS}) STORED AS PARQUET LOCATION '{home}/{name}' "
+        f"CREATE EXTERNAL TABLE {db}.`{name}` ({COLUMNS}) STORED AS PARQUET "
+        f"LOCATION {dialect_for('hive').literal(f'{home}/{name}')} "
         "TBLPROPERTIES ('external.table.purge'='TRUE', 'TRANSLATED_TO_EXTERNAL'='TRUE')"
     )
     return f"{home}/{name}"
