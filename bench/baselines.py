@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,11 @@ def hive_merge(table: str, folder: str, port: str, columns: str, key: str) -> No
     from pyhive import hive
 
     tag = uuid.uuid4().hex[:8]
-    stage, twin = f"{table}__hand_{tag}", f"{table}__twin_{tag}"
+    # The twin is named as the publisher names its own (<table>__new_<stamp>): the table is left
+    # in that folder, which the publisher takes for the table's own when it merges next (it
+    # refuses a table stored in any other folder: files there may not be the table's).
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    stage, twin = f"{table}__hand_{tag}", f"{table}__new_{stamp}"
     conn = hive.connect(host="127.0.0.1", port=int(port), auth="NONE", username="publisher")
     cursor = conn.cursor()
 

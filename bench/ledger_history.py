@@ -92,7 +92,7 @@ def history(h: int, target: str, database: str) -> Iterator[tuple[Any, ...]]:
             job_group=100000 + k, flow_node_id=1, connection_id=1, database_name=database, table_name=table,
             action="truncateAndLoad", published_table=table, stamp=stamp, spec_file=f"specs/history/{k:05d}.yaml",
             spec_hash=hashlib.sha256(canonical.encode()).hexdigest(),
-            spec_b64=base64.b64encode(canonical.encode()).decode(), run_id=f"{k:032x}",
+            spec_b64=base64.b64encode(canonical.encode()).decode(), run_id=f"{k:032x}", project=None,
         )  # fmt: skip
         location = f"file:/warehouse/{DATA}.db/{name}_{stamp}" if target == "hive" else None
         if target == "hive":
