@@ -133,18 +133,14 @@ class Snapshot:
             self._substitution[key] = self.pool.target(spec.connection).substitution()
         return self._substitution[key]
 
-    def _traces(self, spec: Spec, table: TableState | None, space: Namespace) -> tuple[str, ...]:
-        """What only an apply leaves, found where the ledger is missing: the lock tables beside
-        where it was (Redshift keeps one per target table), a table stored in a folder a swap
-        named (<table>__new_<stamp>), a timestamped table of createAndLoad's naming."""
+    def _traces(self, spec: Spec, space: Namespace) -> tuple[str, ...]:
+        """What an apply leaves, found where the ledger is missing: the lock tables beside where
+        it was (Redshift keeps one per target table), a timestamped table of create's naming.
+        (A table in a swap's folder is no proof: a hand-written swap may name its twin alike.)"""
         home = ledger.relation(spec)
         ledger_space = self.namespace(spec, home)
         found = sorted(n for n in ledger_space.names if LOCK_TABLE.fullmatch(n))[:3]
         name = spec.relation.name
-        if table is not None and table.location:
-            folder = table.location.rstrip("/").rsplit("/", 1)[-1]
-            if re.fullmatch(rf"{re.escape(name)}__new_\d{{14}}", folder):
-                found.append(f"{spec.relation} stored in {folder}")
         found += sorted(n for n in space.names if re.fullmatch(rf"{re.escape(name)}_\d{{14}}", n))[:3]
         return tuple(found)
 
@@ -173,7 +169,7 @@ class Snapshot:
             rows = target.fetch(f"SHOW PARTITIONS {dialect.table(relation)}")
             table = replace(table, partitions=tuple(sorted(str(r[0]) for r in rows)))
         wants_location = dialect.location_swap and "namespace_location" in reads and space.exists
-        traces = () if entries is not None else self._traces(spec, table, space)
+        traces = () if entries is not None else self._traces(spec, space)
         return TargetView(
             namespace_exists=space.exists,
             ledger_traces=traces,
