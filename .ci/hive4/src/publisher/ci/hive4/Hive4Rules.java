@@ -1,0 +1,211 @@
+package publisher.ci.hive4;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.hive.metastore.MetaStorePreEventListener;
+import org.apache.hadoop.hive.metastore.api.InvalidOperationException;
+import org.apache.hadoop.hive.metastore.api.MetaException;
+import org.apache.hadoop.hive.metastore.api.NoSuchObjectException;
+import org.apache.hadoop.hive.metastore.api.Table;
+import org.apache.hadoop.hive.metastore.events.PreAlterTableEvent;
+import org.apache.hadoop.hive.metastore.events.PreCreateTableEvent;
+import org.apache.hadoop.hive.metastore.events.PreEventContext;
+
+/**
+ * Apache Hive 4's metastore rules for tables, imposed on the Hive 2.3.10 metastore inside
+ * Spark (hive.metastore.pre.event.listeners). Apache Hive 4 applies them in
+ * standalone-metastore/metastore-server/.../MetastoreDefaultTransformer.java, which
+ * MetastoreConf.METASTORE_METADATA_TRANSFORMER_CLASS ("metastore.metadata.transformer.class")
+ * names by default; HIVE-24954 turned it on in Hive's own tests too.
+ *
+ * The metastore builds this listener several times per session: it keeps no state.
+ */
+public class Hive4Rules extends MetaStorePreEventListener {
+  static final String PURGE = "external.table.purge";
+  static final String TRANSLATED = "TRANSLATED_TO_EXTERNAL";
+  /** A test-only table parameter: make this table as Cloudera CDP makes a managed Parquet table. */
+  static final String FLAVOUR_MARKER = "publisher.test.make-as";
+
+  public Hive4Rules(Configuration conf) {
+    super(conf);
+  }
+
+  @Override
+  public void onEvent(PreEventContext context)
+      throws MetaException, NoSuchObjectException, InvalidOperationException {
+    switch (context.getEventType()) {
+      case CREATE_TABLE:
+        onCreate(((PreCreateTableEvent) context).getTable());
+        break;
+      case ALTER_TABLE:
+        PreAlterTableEvent alter = (PreAlterTableEvent) context;
+        onAlter(alter.getOldTable(), alter.getNewTable());
+        break;
+      default:
+        break;
+    }
+  }
+
+  private void onCreate(Table table) throws MetaException {
+    Map<String, String> params = parameters(table);
+    String makeAs = params.remove(FLAVOUR_MARKER);
+    if ("cdp-insert-only".equals(makeAs)) {
+      // Cloudera CDP (Hive 3): a managed table in a format other than ORC is created
+      // insert-only ACID (Cloudera Runtime 7.1, "Hive 3 tables"). Hive 2.3's
+      // TransactionalValidationListener refuses these parameters from a user, but it runs
+      // before this listener, so they persist. Spark does not read or write them as ACID.
+      params.put("transactional", "true");
+      params.put("transactional_properties", "insert_only");
+      return;
+    } else if (makeAs != null) {
+      throw new MetaException("unknown " + FLAVOUR_MARKER + "=" + makeAs + " (known: cdp-insert-only)");
+    }
+    if ("MANAGED_TABLE".equals(table.getTableType()) && !isTransactional(params)) {
+      // MetastoreDefaultTransformer.transformCreateTable: a managed, non-ACID table becomes
+      // EXTERNAL_TABLE with EXTERNAL=TRUE, external.table.purge=TRUE, TRANSLATED_TO_EXTERNAL=TRUE.
+      // Transactional parameters set to false are removed there too.
+      table.setTableType("EXTERNAL_TABLE");
+      params.remove("transactional");
+      params.remove("transactional_properties");
+      params.put("EXTERNAL", "TRUE");
+      params.put(PURGE, "TRUE");
+      params.put(TRANSLATED, "TRUE");
+      moveToExternalWarehouse(table);
+      return;
+    }
+    if ("EXTERNAL_TABLE".equals(table.getTableType())) {
+      // MetastoreDefaultTransformer.transformCreateTable -> validateTablePaths.
+      refuseInsideManagedWarehouse(table);
+    }
+  }
+
+  private void onAlter(Table before, Table after) throws MetaException {
+    // MetastoreDefaultTransformer.transformAlterTable: validateTablePaths again when the
+    // ALTER changes the location (tableLocationChanged).
+    if (!"EXTERNAL_TABLE".equals(after.getTableType())) {
+      return;
+    }
+    String was = location(before);
+    String now = location(after);
+    if (now == null || (was != null && bare(was).equals(bare(now)))) {
+      return;
+    }
+    refuseInsideManagedWarehouse(after);
+  }
+
+  /**
+   * In Hive 4 the client sends no location and the transformer asks for
+   * Warehouse.getDefaultTablePath(db, table, isExternal=true): the same db.db/table shape
+   * under hive.metastore.warehouse.external.dir (MetastoreConf.WAREHOUSE_EXTERNAL). Spark
+   * always sends the managed default it computed, so a location under the managed root is
+   * read as "none chosen" and moved. Spark re-reads the table before INSERT, so writes go to
+   * the new place; a datasource CTAS (USING ...) writes before it creates the table, so
+   * files already there are moved with it.
+   */
+  private void moveToExternalWarehouse(Table table) throws MetaException {
+    String current = location(table);
+    if (current == null) {
+      return;
+    }
+    Path managed = managedRoot();
+    Path external = externalRoot();
+    String relative = relativeTo(managed, new Path(current));
+    if (relative == null || relative.isEmpty()) {
+      return; // chosen by the user outside the warehouse: Hive 4 keeps it too
+    }
+    Path moved = new Path(external, relative);
+    try {
+      FileSystem fs = moved.getFileSystem(getConf());
+      Path old = new Path(current);
+      if (fs.exists(old) && !fs.exists(moved)) {
+        fs.mkdirs(moved.getParent());
+        if (!fs.rename(old, moved)) {
+          throw new MetaException("could not move " + old + " to " + moved);
+        }
+      }
+    } catch (IOException e) {
+      throw new MetaException("could not move files to the external warehouse: " + e);
+    }
+    table.getSd().setLocation(moved.toString());
+    // Spark datasource tables (USING parquet) read the serde parameter "path", not the location.
+    Map<String, String> serde = table.getSd().getSerdeInfo() == null ? null
+        : table.getSd().getSerdeInfo().getParameters();
+    if (serde != null && serde.containsKey("path") && bare(serde.get("path")).equals(bare(current))) {
+      serde.put("path", moved.toString());
+    }
+  }
+
+  private void refuseInsideManagedWarehouse(Table table) throws MetaException {
+    String where = location(table);
+    if (where == null) {
+      return;
+    }
+    Path root = managedRoot();
+    if (relativeTo(root, new Path(where)) != null) {
+      // The message is MetastoreDefaultTransformer.validateTablePaths's own.
+      throw new MetaException("An external table's location should not be located within managed warehouse"
+          + " root directory, table:" + table.getTableName() + ",location:" + bare(where)
+          + ",managed warehouse:" + bare(root.toString()));
+    }
+  }
+
+  static boolean isTransactional(Map<String, String> params) {
+    return "true".equalsIgnoreCase(params.get("transactional"))
+        || "insert_only".equalsIgnoreCase(params.get("transactional_properties"));
+  }
+
+  static Map<String, String> parameters(Table table) {
+    if (table.getParameters() == null) {
+      table.setParameters(new HashMap<>());
+    }
+    return table.getParameters();
+  }
+
+  static String location(Table table) {
+    return table.isSetSd() ? table.getSd().getLocation() : null;
+  }
+
+  private Path managedRoot() throws MetaException {
+    return root("hive.metastore.warehouse.dir");
+  }
+
+  private Path externalRoot() throws MetaException {
+    return root("hive.metastore.warehouse.external.dir");
+  }
+
+  private Path root(String key) throws MetaException {
+    String value = getConf().get(key);
+    if (value == null || value.trim().isEmpty()) {
+      throw new MetaException("the Hive 4 emulation needs " + key + " (spark.hadoop." + key + ")");
+    }
+    return new Path(value.trim());
+  }
+
+  /** The path without scheme and authority, with no trailing slash: file:/a/b/ and /a/b agree. */
+  static String bare(String location) {
+    String path = Path.getPathWithoutSchemeAndAuthority(new Path(location)).toString();
+    return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+  }
+
+  /** child's path below root ("" for root itself), or null when it is not inside root. */
+  static String relativeTo(Path root, Path child) {
+    String r = bare(root.toString());
+    String c = bare(child.toString());
+    if (c.equals(r)) {
+      return "";
+    }
+    String prefix = r.endsWith("/") ? r : r + "/";
+    return c.startsWith(prefix) ? c.substring(prefix.length()) : null;
+  }
+
+  static boolean isPurge(Table table) {
+    String value = table.getParameters() == null ? null : table.getParameters().get(PURGE);
+    return value != null && value.toLowerCase(Locale.ROOT).equals("true");
+  }
+}
