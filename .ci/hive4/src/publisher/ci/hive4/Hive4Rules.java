@@ -41,7 +41,7 @@ public class Hive4Rules extends MetaStorePreEventListener {
       throws MetaException, NoSuchObjectException, InvalidOperationException {
     switch (context.getEventType()) {
       case CREATE_TABLE:
-        onCreate(((PreCreateTableEvent) context).getTable());
+        onCreate(((PreCreateTableEvent) context).getTable(), context);
         break;
       case ALTER_TABLE:
         PreAlterTableEvent alter = (PreAlterTableEvent) context;
@@ -52,7 +52,7 @@ public class Hive4Rules extends MetaStorePreEventListener {
     }
   }
 
-  private void onCreate(Table table) throws MetaException {
+  private void onCreate(Table table, PreEventContext context) throws MetaException, NoSuchObjectException {
     Map<String, String> params = parameters(table);
     String makeAs = params.remove(FLAVOUR_MARKER);
     if ("cdp-insert-only".equals(makeAs)) {
@@ -76,7 +76,7 @@ public class Hive4Rules extends MetaStorePreEventListener {
       params.put("EXTERNAL", "TRUE");
       params.put(PURGE, "TRUE");
       params.put(TRANSLATED, "TRUE");
-      moveToExternalWarehouse(table);
+      moveToExternalWarehouse(table, context);
       return;
     }
     if ("EXTERNAL_TABLE".equals(table.getTableType())) {
@@ -102,27 +102,31 @@ public class Hive4Rules extends MetaStorePreEventListener {
   /**
    * In Hive 4 the client sends no location and the transformer asks for
    * Warehouse.getDefaultTablePath(db, table, isExternal=true): the same db.db/table shape
-   * under hive.metastore.warehouse.external.dir (MetastoreConf.WAREHOUSE_EXTERNAL). Spark
-   * always sends the managed default it computed, so a location under the managed root is
-   * read as "none chosen" and moved. Spark re-reads the table before INSERT, so writes go to
-   * the new place; a datasource CTAS (USING ...) writes before it creates the table, so
-   * files already there are moved with it.
+   * under hive.metastore.warehouse.external.dir (MetastoreConf.WAREHOUSE_EXTERNAL).
+   *
+   * Spark sends the managed default it computed for a Hive table, and no location at all for
+   * its own datasource tables (USING parquet: the real path is the serde parameter "path"), so
+   * both a location under the managed root and none are read as "none chosen" and moved. Spark
+   * re-reads a table before INSERT, so writes go to the new place; a datasource CTAS writes its
+   * files before it creates the table, so files already there are moved with it.
    */
-  private void moveToExternalWarehouse(Table table) throws MetaException {
+  private void moveToExternalWarehouse(Table table, PreEventContext context)
+      throws MetaException, NoSuchObjectException {
+    Map<String, String> serde = table.getSd().getSerdeInfo() == null ? null
+        : table.getSd().getSerdeInfo().getParameters();
     String current = location(table);
     if (current == null) {
-      return;
+      String dbLocation = context.getHandler().get_database(table.getDbName()).getLocationUri();
+      current = new Path(dbLocation, table.getTableName().toLowerCase(Locale.ROOT)).toString();
     }
-    Path managed = managedRoot();
-    Path external = externalRoot();
-    String relative = relativeTo(managed, new Path(current));
+    String relative = relativeTo(managedRoot(), new Path(current));
     if (relative == null || relative.isEmpty()) {
       return; // chosen by the user outside the warehouse: Hive 4 keeps it too
     }
-    Path moved = new Path(external, relative);
+    Path moved = new Path(externalRoot(), relative);
+    Path old = new Path(current);
     try {
       FileSystem fs = moved.getFileSystem(getConf());
-      Path old = new Path(current);
       if (fs.exists(old) && !fs.exists(moved)) {
         fs.mkdirs(moved.getParent());
         if (!fs.rename(old, moved)) {
@@ -133,9 +137,6 @@ public class Hive4Rules extends MetaStorePreEventListener {
       throw new MetaException("could not move files to the external warehouse: " + e);
     }
     table.getSd().setLocation(moved.toString());
-    // Spark datasource tables (USING parquet) read the serde parameter "path", not the location.
-    Map<String, String> serde = table.getSd().getSerdeInfo() == null ? null
-        : table.getSd().getSerdeInfo().getParameters();
     if (serde != null && serde.containsKey("path") && bare(serde.get("path")).equals(bare(current))) {
       serde.put("path", moved.toString());
     }
