@@ -198,16 +198,41 @@ def test_spark_refuses_truncate_of_a_translated_table(hive4_target: Target, hive
         hive4_target.execute(f"TRUNCATE TABLE `{hive4_database}`.t")
 
 
-def test_spark_rename_of_a_translated_table_keeps_its_folder(
+def test_rename_of_a_translated_table_moves_its_folder(
     hive4_target: Target, hive4_database: str, hive4_warehouses: Warehouses
 ) -> None:
+    # Hive 4's metastore.metadata.transformer.translated.to.external.follows.renames (default
+    # true); Spark's own metastore would leave the files in t's folder.
+    db = hive4_warehouses.database(hive4_database)
     hive4_target.execute(f"CREATE TABLE `{hive4_database}`.t (id INT) STORED AS PARQUET")
     hive4_target.execute(f"INSERT INTO `{hive4_database}`.t VALUES (1)")
     hive4_target.execute(f"ALTER TABLE `{hive4_database}`.t RENAME TO `{hive4_database}`.r")
 
-    # Hive 2.3's metastore moves the folder of managed tables only: r still reads t's folder.
-    assert local_path(describe(hive4_target, hive4_database, "r")[2]) == hive4_warehouses.database(hive4_database) / "t"
+    assert local_path(describe(hive4_target, hive4_database, "r")[2]) == db / "r"
+    assert not (db / "t").exists() and data_files(db / "r")
     assert hive4_target.fetch(f"SELECT id FROM `{hive4_database}`.r") == [(1,)]
+
+    # A new t gets a folder of its own, and r's files stay r's.
+    hive4_target.execute(f"CREATE TABLE `{hive4_database}`.t (id INT) STORED AS PARQUET")
+    assert hive4_target.fetch(f"SELECT id FROM `{hive4_database}`.t") == []
+
+    # Hive refuses a rename whose new default folder exists already.
+    (db / "taken").mkdir()
+    with pytest.raises(HiveError, match="already exists"):
+        hive4_target.execute(f"ALTER TABLE `{hive4_database}`.t RENAME TO `{hive4_database}`.taken")
+
+
+def test_rename_of_a_partitioned_translated_table_keeps_its_folder(
+    hive4_target: Target, hive4_database: str, hive4_warehouses: Warehouses
+) -> None:
+    # Not emulated: Hive 4 moves the partitions' folders too (HIVE-26158).
+    db = hive4_warehouses.database(hive4_database)
+    hive4_target.execute(f"CREATE TABLE `{hive4_database}`.t (id INT) PARTITIONED BY (dt STRING) STORED AS PARQUET")
+    hive4_target.execute(f"INSERT INTO `{hive4_database}`.t PARTITION (dt = 'a') VALUES (1)")
+    hive4_target.execute(f"ALTER TABLE `{hive4_database}`.t RENAME TO `{hive4_database}`.r")
+
+    assert local_path(describe(hive4_target, hive4_database, "r")[2]) == db / "t"
+    assert hive4_target.fetch(f"SELECT id, dt FROM `{hive4_database}`.r") == [(1, "a")]
 
 
 def test_spark_create_table_like_a_translated_table_is_translated_too(

@@ -86,11 +86,12 @@ public class Hive4Rules extends MetaStorePreEventListener {
   }
 
   private void onAlter(Table before, Table after) throws MetaException {
-    // MetastoreDefaultTransformer.transformAlterTable: validateTablePaths again when the
-    // ALTER changes the location (tableLocationChanged).
     if (!"EXTERNAL_TABLE".equals(after.getTableType())) {
       return;
     }
+    followRename(before, after);
+    // MetastoreDefaultTransformer.transformAlterTable: validateTablePaths again when the
+    // ALTER changes the location (tableLocationChanged).
     String was = location(before);
     String now = location(after);
     if (now == null || (was != null && bare(was).equals(bare(now)))) {
@@ -140,6 +141,55 @@ public class Hive4Rules extends MetaStorePreEventListener {
     if (serde != null && serde.containsKey("path") && bare(serde.get("path")).equals(bare(current))) {
       serde.put("path", moved.toString());
     }
+  }
+
+  /**
+   * MetastoreConf.METASTORE_METADATA_TRANSFORMER_TRANSLATED_TO_EXTERNAL_FOLLOWS_RENAMES
+   * (default true; HIVE-24920, HiveAlterHandler): RENAME of a TRANSLATED_TO_EXTERNAL table at
+   * its default location gives it the new name's default location, and its folder moves there
+   * (FollowRenames does that once the ALTER committed). Hive refuses when that folder exists
+   * ("New location for this table ... already exists"). Not for partitioned tables here: their
+   * partitions' locations would have to follow too (HIVE-26158), which this emulation does not do.
+   */
+  private void followRename(Table before, Table after) throws MetaException {
+    boolean renamed = !before.getTableName().equalsIgnoreCase(after.getTableName())
+        || !before.getDbName().equalsIgnoreCase(after.getDbName());
+    String was = location(before);
+    if (!renamed || was == null || !isTranslated(before) || before.getPartitionKeysSize() > 0
+        || !bare(was).equals(bare(location(after)))) {
+      return;
+    }
+    Path external = externalRoot();
+    Path defaultBefore = defaultExternalPath(external, before);
+    if (!bare(was).equals(bare(defaultBefore.toString()))) {
+      return; // not at its default location: it stays where it is
+    }
+    Path moved = defaultExternalPath(external, after);
+    try {
+      if (moved.getFileSystem(getConf()).exists(moved)) {
+        throw new MetaException("New location for this table " + after.getDbName() + "." + after.getTableName()
+            + " already exists : " + moved);
+      }
+    } catch (IOException e) {
+      throw new MetaException("could not check " + moved + ": " + e);
+    }
+    after.getSd().setLocation(moved.toString());
+    Map<String, String> serde = after.getSd().getSerdeInfo() == null ? null
+        : after.getSd().getSerdeInfo().getParameters();
+    if (serde != null && serde.containsKey("path") && bare(serde.get("path")).equals(bare(was))) {
+      serde.put("path", moved.toString());
+    }
+  }
+
+  /** Warehouse.getDefaultTablePath(db, table, isExternal=true), for databases in the warehouse. */
+  static Path defaultExternalPath(Path externalRoot, Table table) {
+    String db = table.getDbName().toLowerCase(Locale.ROOT);
+    String name = table.getTableName().toLowerCase(Locale.ROOT);
+    return "default".equals(db) ? new Path(externalRoot, name) : new Path(new Path(externalRoot, db + ".db"), name);
+  }
+
+  static boolean isTranslated(Table table) {
+    return table.getParameters() != null && "TRUE".equalsIgnoreCase(table.getParameters().get(TRANSLATED));
   }
 
   private void refuseInsideManagedWarehouse(Table table) throws MetaException {
