@@ -110,6 +110,8 @@ public class Hive4Rules extends MetaStorePreEventListener {
    * both a location under the managed root and none are read as "none chosen" and moved. Spark
    * re-reads a table before INSERT, so writes go to the new place; a datasource CTAS writes its
    * files before it creates the table, so files already there are moved with it.
+   * A folder already at the new place is used as it is: Hive 4's default
+   * metastore.metadata.transformer.location.mode=force (MetastoreConf, HIVE-24920).
    */
   private void moveToExternalWarehouse(Table table, PreEventContext context)
       throws MetaException, NoSuchObjectException {
