@@ -4,10 +4,19 @@
 #
 #   bash .ci/services/hiveserver2.sh start   # prints how long it took to be ready
 #   bash .ci/services/hiveserver2.sh stop    # safe when not running
+#   bash .ci/services/hiveserver2.sh start hive4   # the Hive 4 flavour (.ci/services/hive4.sh)
+#
+# Flavours (second argument):
+#   spark (default)  Spark's metastore as it is
+#   hive4            Apache Hive 4's metastore rules imposed by listeners (.ci/hive4/): plain
+#                    CREATE TABLE made EXTERNAL with purge in an external warehouse, external
+#                    tables inside the managed warehouse refused, purge tables' data deleted
+#                    on DROP. Its own port, state folder, PID file and log.
 #
 # Environment:
-#   PUBLISHER_HS2_PORT   port (default 10015)
-#   PUBLISHER_CI_STATE   state root (default /tmp/publisher-ci); ours is its hive/ folder
+#   PUBLISHER_HS2_PORT   port of the spark flavour (default 10015)
+#   PUBLISHER_HIVE4_PORT port of the hive4 flavour (default 10016)
+#   PUBLISHER_CI_STATE   state root (default /tmp/publisher-ci); ours is its hive/ (hive4/) folder
 #   PUBLISHER_PYTHON     a python with pyspark and PyHive (default: python)
 #
 # The spark.sql.* confs and -Duser.timezone below must stay identical to SHARED_CONFS
@@ -16,17 +25,32 @@
 # Why each one: docs/hive-research.md, "Confs".
 set -euo pipefail
 
-PORT="${PUBLISHER_HS2_PORT:-10015}"
+FLAVOUR="${2:-spark}"
 ROOT="${PUBLISHER_CI_STATE:-/tmp/publisher-ci}"
-STATE="$ROOT/hive"
-# PID file and log live beside the state folder so that wiping the state keeps them.
-PIDFILE="$ROOT/hiveserver2.pid"
-LOG="$ROOT/hiveserver2.log"
 PY="${PUBLISHER_PYTHON:-python}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TIMEOUT=120
+case "$FLAVOUR" in
+  spark)
+    PORT="${PUBLISHER_HS2_PORT:-10015}"
+    NAME=hiveserver2
+    STATE="$ROOT/hive"
+    ;;
+  hive4)
+    PORT="${PUBLISHER_HIVE4_PORT:-10016}"
+    NAME=hive4
+    STATE="$ROOT/hive4"
+    ;;
+  *)
+    echo "unknown flavour '$FLAVOUR' (known: spark, hive4)" >&2
+    exit 2
+    ;;
+esac
+# PID file and log live beside the state folder so that wiping the state keeps them.
+PIDFILE="$ROOT/$NAME.pid"
+LOG="$ROOT/$NAME.log"
 
-log() { printf 'hiveserver2: %s\n' "$*" >&2; }
+log() { printf '%s: %s\n' "$NAME" "$*" >&2; }
 
 running_pid() {
   # The PID from the PID file, if that process still lives.
@@ -95,8 +119,23 @@ do_start() {
     exit 1
   fi
 
+  # Confs only the hive4 flavour adds: the listeners' jar and classes, and Hive 4's external
+  # warehouse (MetastoreConf.WAREHOUSE_EXTERNAL), a folder apart from the managed one.
+  local flavour_args=()
+  if [[ "$FLAVOUR" == hive4 ]]; then
+    local jar
+    jar="$(PUBLISHER_PYTHON="$PY" bash "$HERE/../hive4/build.sh")" || fail_with_log "could not build the Hive 4 listeners"
+    flavour_args=(
+      --driver-class-path "$jar"
+      --conf spark.hadoop.hive.metastore.pre.event.listeners=publisher.ci.hive4.Hive4Rules
+      --conf spark.hadoop.hive.metastore.event.listeners=publisher.ci.hive4.PurgeOnDrop
+      --conf "spark.hadoop.hive.metastore.warehouse.external.dir=$STATE/external"
+    )
+  fi
+
   rm -rf "$STATE"
   mkdir -p "$STATE/warehouse"
+  [[ "$FLAVOUR" != hive4 ]] || mkdir -p "$STATE/external"
   : >"$LOG"
 
   local t0
@@ -107,7 +146,7 @@ do_start() {
   SPARK_HOME="$spark_home" SPARK_LOCAL_IP=127.0.0.1 SPARK_CONF_DIR="$STATE" \
   setsid "$spark_home/bin/spark-submit" \
     --class org.apache.spark.sql.hive.thriftserver.HiveThriftServer2 \
-    --name publisher-ci-hiveserver2 \
+    --name "publisher-ci-$NAME" \
     --master 'local[2]' --driver-memory 1g \
     --conf spark.driver.host=127.0.0.1 \
     --conf spark.driver.bindAddress=127.0.0.1 \
@@ -119,6 +158,7 @@ do_start() {
     --conf spark.sql.hive.convertMetastoreParquet=true \
     --conf spark.sql.parquet.writeLegacyFormat=true \
     --conf spark.sql.ansi.enabled=true \
+    "${flavour_args[@]}" \
     --driver-java-options "-Dderby.system.home=$STATE -Dderby.stream.error.file=$STATE/derby.log -Dlog4j2.configurationFile=file:$HERE/log4j2.properties -Duser.timezone=UTC" \
     spark-internal \
     --hiveconf "hive.server2.thrift.port=$PORT" \
@@ -166,7 +206,7 @@ case "${1:-}" in
   start) do_start ;;
   stop) do_stop ;;
   *)
-    echo "usage: $0 start|stop" >&2
+    echo "usage: $0 start|stop [spark|hive4]" >&2
     exit 2
     ;;
 esac
