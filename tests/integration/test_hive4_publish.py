@@ -44,3 +44,34 @@ def test_drop_and_load_then_load_on_a_translated_table(target: Target) -> None:
 
     assert sorted(target.rows("t")) == sorted(target.expected(first) + target.expected(second))
     assert location_and_type(target, "t")[1] == "EXTERNAL"
+
+
+@ON_HIVE4
+@pytest.mark.parametrize("action", ["truncateAndLoad", "merge"])
+def test_the_publishers_own_translated_table_is_replaced_and_its_old_folder_purged(target: Target, action: str) -> None:
+    """Hive 4 makes the publisher's plain CREATE TABLE external with purge: the next
+    truncateAndLoad or merge publishes into it as into a managed table (it was refused as
+    external), its twin beside it in the external warehouse, and the old rows' folder goes when
+    the twin is dropped (purge), while no folder in use is deleted."""
+    first = target.results(1, 1, 4)
+    target.spec("a", "dropAndLoad", 1)
+    assert (run := target.project.run("apply")).code == 0, run.err
+    before, kind = location_and_type(target, "t")
+    assert kind == "EXTERNAL"
+    second = target.results(2, 3, 4)  # ids 3..6: two overlap the first publication's
+    extra = {"mergeKeys": ["id"]} if action == "merge" else {}
+    target.spec("b", action, 2, **extra)
+    plan = target.project.run("plan")
+    assert "is external, owned (external.table.purge=true" in plan.out, plan.out + plan.err
+    assert (run := target.project.run("apply")).code == 0, run.err
+    if action == "truncateAndLoad":
+        want = target.expected(second)
+    else:
+        kept = [r for r in first if r["id"] not in {n["id"] for n in second}]
+        want = target.expected(kept + second)
+    assert sorted(target.rows("t")) == sorted(want)
+    after, _ = location_and_type(target, "t")
+    assert after != before and local_path(after).parent == local_path(before).parent
+    assert local_path(after).is_dir(), "the table's folder is in use"
+    assert not local_path(before).exists(), "the old rows' folder was purged with the twin"
+    assert not [n for n in target.tables() if "__" in n]

@@ -32,6 +32,7 @@ from publisher.planning.actions.truncate_and_load import (
     location_swap,
     swappable,
     switch,
+    table_home,
 )
 from publisher.planning.context import Body, Context
 from publisher.planning.view import new_location
@@ -134,10 +135,11 @@ def _rebuild(ctx: Context, source: LoadSource, fit: Fit, keys: tuple[str, ...], 
     if not swappable(ctx, table):
         notes += ("offline: the live plan swaps the table to the twin's location, or refuses an external table",)
         return Body(source.steps, **common, change=tuple(steps), notes=notes)
-    assert table is not None and table.location and ctx.view and ctx.view.namespace_location
+    home = table_home(ctx, table)
+    assert table is not None and table.location and home
     if not part:
         notes += ("the whole table is rebuilt beside it (its cost grows with the table, not with the results)",)
-        swap = location_swap(ctx, twin, table.location, ctx.view.namespace_location)
+        swap = location_swap(ctx, twin, table.location, home)
         change = (*steps, *swap)
         return Body(source.steps, **common, change=change, location_before=table.location, notes=notes)
     notes += (
@@ -151,7 +153,7 @@ def _rebuild(ctx: Context, source: LoadSource, fit: Fit, keys: tuple[str, ...], 
         CheckLocation(
             relation.database,
             twin.name,
-            new_location(ctx.view.namespace_location, twin),
+            new_location(home, twin),
             "check the new rows are where planned",
         ),
         sql(

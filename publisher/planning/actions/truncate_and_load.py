@@ -70,14 +70,15 @@ class TruncateAndLoad(Strategy):
             change = added + partition_swap(ctx, source, target_cols, expected or ())
             return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
         if swappable(ctx, table):
-            assert table is not None and table.location and ctx.view and ctx.view.namespace_location
+            home = table_home(ctx, table)
+            assert table is not None and table.location and home
             twin = ctx.made("__new")
             change = (
                 *added,
                 sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
                 *dialect.insert(twin, source, target_cols, ctx.spec),
                 *ctx.check(twin),
-                *location_swap(ctx, twin, table.location, ctx.view.namespace_location),
+                *location_swap(ctx, twin, table.location, home),
             )
             return Body(source.steps, change=change, tidy=source.tidy, location_before=table.location, notes=notes)
         if ctx.view is not None:
@@ -102,7 +103,8 @@ class TruncateAndLoad(Strategy):
     def recover(self, ctx: Context, interrupted: ledger.Entry) -> Recovery:
         made = interrupted_names(ctx, interrupted)
         twin = made["new"]
-        if ctx.partitioning and ctx.view is not None and ctx.view.namespace_location:
+        home = twin_home(ctx)
+        if ctx.partitioning and ctx.view is not None and home:
             if exists(ctx, made["old"]):
                 # The trash is made once the twin is loaded and checked: finish the switch. (A
                 # merge's twin holds the table's kept rows too: no count of the results' rows.)
@@ -134,7 +136,7 @@ class TruncateAndLoad(Strategy):
                 sql(ctx.dialect.set_location(twin, interrupted.location_before), "give the old rows to the twin")
             )
             outcome = Recovery(outcome="complete")
-        elif ctx.view.namespace_location and twin_at != new_location(ctx.view.namespace_location, twin):
+        elif home and twin_at != new_location(home, twin):
             outcome = Recovery(outcome="complete")  # both moves happened: the twin holds the old rows
         steps.append(sql(ctx.dialect.drop_table(twin), "drop the twin of the interrupted publish"))
         return replace(outcome, steps=tuple(steps))
@@ -142,9 +144,10 @@ class TruncateAndLoad(Strategy):
     def after(self, ctx: Context, body: Body) -> TableState | None:
         """After a location swap the table lives in its twin's folder."""
         table = ctx.view.table if ctx.view else None
-        if body.location_before is None or table is None or ctx.view is None or not ctx.view.namespace_location:
+        home = table_home(ctx, table)
+        if body.location_before is None or table is None or home is None:
             return None
-        return replace(table, location=new_location(ctx.view.namespace_location, ctx.made("__new")))
+        return replace(table, location=new_location(home, ctx.made("__new")))
 
 
 def swappable(ctx: Context, table: TableState | None) -> bool:
@@ -155,8 +158,8 @@ def swappable(ctx: Context, table: TableState | None) -> bool:
         and ctx.view is not None
         and table is not None
         and table.location
-        and ctx.view.namespace_location
         and foreign_files(ctx, table) is None
+        and table_home(ctx, table) is not None
     )
 
 
@@ -173,9 +176,7 @@ def foreign_files(ctx: Context, table: TableState) -> str | None:
     home = ctx.view.namespace_location if ctx.view else None
     if not table.location or not home:
         return None  # offline, or no location read: the live plan decides
-    parent, leaf = location.parent_and_leaf(table.location)
-    name = ctx.relation.name
-    if parent == location.normalized(home) and re.fullmatch(rf"{re.escape(name)}(__new_\d{{14}})?", leaf):
+    if table_home(ctx, table) is not None:
         return None
     owner = KIND_WORDS[table.kind] if table.kind else "managed"
     return (
@@ -184,13 +185,39 @@ def foreign_files(ctx: Context, table: TableState) -> str | None:
     )
 
 
+def table_home(ctx: Context, table: TableState | None) -> str | None:
+    """The folder holding the table's own folder, where the engine puts its twin (CREATE TABLE
+    LIKE makes a table of the same kind): its database's folder; for an owned external table,
+    as Apache Hive 4 makes them, a folder of the same name in the external warehouse (Hive 4's
+    databases have one location per kind). None where the table is not in its own folder:
+    <home>/<table>, or <home>/<table>__new_<stamp> after a swap."""
+    namespace = ctx.view.namespace_location if ctx.view else None
+    if table is None or not table.location or not namespace:
+        return None
+    parent, leaf = location.parent_and_leaf(table.location)
+    if not re.fullmatch(rf"{re.escape(ctx.relation.name)}(__new_\d{{14}})?", leaf):
+        return None
+    if parent == location.normalized(namespace):
+        return namespace
+    same_name = location.parent_and_leaf(parent)[1] == location.parent_and_leaf(namespace)[1]
+    return table.location.rstrip("/").rsplit("/", 1)[0] if table.kind == "external-owned" and same_name else None
+
+
+def twin_home(ctx: Context) -> str | None:
+    """Where the table's twin goes: ``table_home``, else (a recovery, where the table may be
+    missing or elsewhere) its database's folder."""
+    table = ctx.view.table if ctx.view else None
+    return table_home(ctx, table) or (ctx.view.namespace_location if ctx.view else None)
+
+
 def partition_swap(
     ctx: Context, source: LoadSource, columns: tuple[ColumnDef, ...], expected: tuple[str, ...]
 ) -> tuple[Step, ...]:
     """A partitioned table: load a twin (partitioned alike, same format), then switch the
     table's partitions to the twin's one by one, each an atomic SET LOCATION."""
     dialect, relation = ctx.dialect, ctx.relation
-    assert ctx.view is not None and ctx.view.namespace_location
+    home = table_home(ctx, ctx.view.table if ctx.view else None)
+    assert home is not None
     twin, trash = ctx.made("__new"), ctx.made("__old")
     return (
         sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
@@ -199,7 +226,7 @@ def partition_swap(
         CheckLocation(
             relation.database,
             twin.name,
-            new_location(ctx.view.namespace_location, twin),
+            new_location(home, twin),
             "check the new rows are where planned",
         ),
         sql(
@@ -226,14 +253,15 @@ def switch(
     *,
     replaces_table: bool,
 ) -> SwitchPartitions:
-    assert ctx.view is not None and ctx.view.namespace_location
+    home = twin_home(ctx)
+    assert home is not None
     dropping = drop_others(ctx, replaces_table)
     what = "replace the table's partitions" if dropping else "replace the results' partitions, keep the others"
     return SwitchPartitions(
         ctx.relation.database,
         ctx.relation.name,
         twin.name,
-        new_location(ctx.view.namespace_location, twin),
+        new_location(home, twin),
         trash.name,
         dropping,
         rows,
@@ -242,11 +270,11 @@ def switch(
     )
 
 
-def location_swap(ctx: Context, twin: Relation, old: str, namespace_location: str) -> tuple[Step, ...]:
+def location_swap(ctx: Context, twin: Relation, old: str, home: str) -> tuple[Step, ...]:
     """Point the table at its loaded twin's files, and the twin at the old files, which go
     when the twin is dropped. Each ALTER is atomic for readers."""
     dialect, relation = ctx.dialect, ctx.relation
-    new = new_location(namespace_location, twin)
+    new = new_location(home, twin)
     return (
         CheckLocation(relation.database, twin.name, new, "check the new rows are where planned"),
         SetLocation(
