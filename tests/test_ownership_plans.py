@@ -72,6 +72,7 @@ def test_locations_compare_whatever_the_spelling() -> None:
     rows = [("Location", "file:/tmp/it's%20a%20100%2541%20%C3%BC%20%23x/d.db")]
     assert parse_database_location(rows) == "file:/tmp/it's a 100%41 ü #x/d.db"
     assert location.same("file://localhost/w/t", "file:/w/t")
+    assert location.same("/w/t", "file:/w/t"), "a path without a file system: the default, local here"
     assert not location.same("file:/w/t", "file:/w/t2")
     assert not location.same(None, "file:/w/t")
     assert location.parent_and_leaf("hdfs://nn/w/db.db/t/") == ("hdfs://nn/w/db.db", "t")

@@ -24,6 +24,10 @@ def normalized(uri: str) -> str:
     for long_form in ("file:///", "file://localhost/"):
         if text.startswith(long_form):
             text = "file:/" + text[len(long_form) :]
+    if text.startswith("/"):
+        # A metastore may hold a path without its file system (one a listener or a hand-made
+        # table wrote): the engine resolves it against its default, local here.
+        text = "file:" + text
     return text.rstrip("/") or text
 
 
