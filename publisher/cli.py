@@ -17,6 +17,8 @@ from publisher.model.errors import Errors, PublisherError
 if TYPE_CHECKING:
     from publisher.engines.pool import Pool
     from publisher.model.plan import Plan
+    from publisher.reports.progress import Progress
+    from publisher.workflow import Outcome
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # invalid input, or a publication failed
@@ -222,6 +224,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
             listener=progress.step,
             on_publication=progress.publication,
         )
+        if not saved and not args.dry_run:
+            outcomes = _plan_stale_again(args, config, pool, outcomes, progress)
     finally:
         pool.close()
         progress.close()
@@ -237,6 +241,38 @@ def cmd_apply(args: argparse.Namespace) -> int:
     tail = f"; {finished} of them had steps left by an interrupted apply, finished now" if finished else ""
     print(f"\n{done} {verb}, {skipped} already published, {len(failed)} failed, in {progress.elapsed():.1f}s{tail}")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+STALE_ATTEMPTS = 5
+"""Plans of a publication whose table other processes keep changing while it waits for the lock."""
+
+
+def _plan_stale_again(
+    args: argparse.Namespace, config: Config, pool: Pool, outcomes: list[Outcome], progress: Progress
+) -> list[Outcome]:
+    """Publications stopped because another process changed their table after the plan
+    (nothing of them ran) are planned again and applied, as a new apply would; up to
+    STALE_ATTEMPTS plans in all. Each alone: planned together, a later one into the same table
+    would be planned from what the earlier one leaves, stale again if that one goes stale. A
+    saved plan is not planned again: it is what was reviewed."""
+    from publisher.inputs.project import load_project
+    from publisher.model.errors import PlanStale
+    from publisher.workflow import Outcome, apply_plan, make_plan
+
+    for _ in range(STALE_ATTEMPTS - 1):
+        stale = {o.publication.id for o in outcomes if isinstance(o.error, PlanStale)}
+        if not stale:
+            break
+        print(f"planning {len(stale)} publication(s) again: another apply changed their table since the plan")
+        _, specs = load_project(args.config, args.paths)
+        again: dict[object, Outcome] = {}
+        for spec in (s for s in specs if s.id in stale):
+            plan = make_plan(config, [spec], pool, offline=False, force=args.force)
+            for o in apply_plan(plan, config, pool, listener=progress.step, on_publication=progress.publication):
+                again[o.publication.id] = o
+            again.update({p.id: Outcome(p, skipped=True) for p in plan.publications if p.status == "published"})
+        outcomes = [again.get(o.publication.id, o) for o in outcomes]
+    return outcomes
 
 
 def cmd_status(args: argparse.Namespace) -> int:

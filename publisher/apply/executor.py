@@ -16,7 +16,7 @@ from publisher.apply import ledger_compaction, table_lock
 from publisher.apply.partition_switch import SwitchRefused, switch_partitions
 from publisher.dialects import Dialect
 from publisher.model import location
-from publisher.model.errors import PublishFailed, TransactionConflict
+from publisher.model.errors import PlanStale, PublishFailed, TransactionConflict
 from publisher.model.plan import (
     CheckColumns,
     CheckKeys,
@@ -201,7 +201,8 @@ class Executor:
             return
         self._give_up(publication, _undoable(step, exc, undo))
         if isinstance(exc, PublishFailed):
-            raise PublishFailed(f"{publication.label}: step {number} ({step.purpose}): {exc.message}") from None
+            kind = PlanStale if isinstance(exc, PlanStale) else PublishFailed  # the callers plan again
+            raise kind(f"{publication.label}: step {number} ({step.purpose}): {exc.message}") from None
         # The engine's error, reported in one line.
         message = mask_secrets(_first_line(exc), _secrets_of(step))
         after = f" (after {retries} retries)" if retries else ""
@@ -248,6 +249,11 @@ class Executor:
             return self._check_values(step)
         if isinstance(step, CheckLocation):
             found = self.target.table_location(Relation(step.database, None, step.table))
+            if step.stale_plan and not location.same(found, step.location):
+                raise PlanStale(
+                    f"{step.database}.{step.table} is at {found}, not at {step.location} as planned: another apply "
+                    "replaced its rows since the plan; nothing changed, plan again"
+                )
             if not location.same(found, step.location):
                 raise PublishFailed(
                     f"{step.database}.{step.table} is at {found}, not at {step.location} as planned; "

@@ -34,6 +34,9 @@ POLL_SECONDS = 1.0
 LEASE_SECONDS = 6 * 3600
 """How long a lock of a holder on another host is honoured: longer than any publication."""
 
+HOLDER_READS = 3
+"""Reads of a lock's properties that fail while the lock is there (dropped and taken again)."""
+
 _held: set[str] = set()  # runs of this process that hold a lock now
 _held_guard = threading.Lock()
 
@@ -168,14 +171,18 @@ def _create(dialect: Dialect, lock: Relation, holder: Holder) -> str:
 
 def _holder(target: Target, dialect: Dialect, lock: Relation) -> Holder | None:
     """Who holds the lock, from its properties; None when there is no lock table now."""
-    try:
-        rows = target.fetch(f"SHOW TBLPROPERTIES {dialect.table(lock)}")
-    except Exception:
-        # Listing the database's tables costs a metastore call on every release: only
-        # when the properties cannot be read is it asked whether the lock is there at all.
-        if lock.name not in target.table_names(lock):
-            return None  # no lock, or dropped in between
-        raise
+    for attempt in range(HOLDER_READS):
+        try:
+            rows = target.fetch(f"SHOW TBLPROPERTIES {dialect.table(lock)}")
+            break
+        except Exception:
+            # Listing the database's tables costs a metastore call on every release: only
+            # when the properties cannot be read is it asked whether the lock is there at all.
+            if lock.name not in target.table_names(lock):
+                return None  # no lock, or dropped in between
+            if attempt == HOLDER_READS - 1:
+                raise
+            # There now: dropped and taken again by a third apply between the two statements.
     props = {str(r[0]).strip(): str(r[1]).strip() for r in rows if len(r) >= 2}
     if "publisher.run" not in props:
         raise PublishFailed(

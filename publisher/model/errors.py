@@ -56,6 +56,12 @@ class PublishFailed(PublisherError):
     """A publication that failed while being applied (exit 1)."""
 
 
+class PlanStale(PublishFailed):
+    """Under the table's lock, before any change: another apply changed the table since this
+    plan was made (a Hive location swap moved it), so the plan's steps no longer fit it and
+    nothing ran. Planning again publishes it."""
+
+
 class EngineUnavailable(PublishFailed):
     """A target's engine cannot run on this machine (a driver not installed, no Java): the
     run's problem, not a spec's, so it is said once per run and not tried again in it."""

@@ -130,12 +130,14 @@ class DeleteObject:
 
 @dataclass(frozen=True)
 class CheckLocation:
-    """Stop unless the engine reports ``table`` stored at ``location`` (Hive)."""
+    """Stop unless the engine reports ``table`` stored at ``location`` (Hive). ``stale_plan``:
+    the table itself, checked before any change: elsewhere means the plan is stale (PlanStale)."""
 
     database: str
     table: str
     location: str
     purpose: str
+    stale_plan: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from publisher.dialects.types import exact_digits
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput, PublisherError
 from publisher.model.names import check_column_lengths
-from publisher.model.plan import CheckColumns, DeleteObject, Publication, PutObject, Statement, Step
+from publisher.model.plan import CheckColumns, CheckLocation, DeleteObject, Publication, PutObject, Statement, Step
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri, is_s3
 from publisher.model.target import KIND_WORDS, TableState
@@ -388,6 +388,7 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     if not force:
         steps.append(ledger.guard(dialect, guarded, spec))
     steps.extend(_columns_unchanged(ctx))
+    steps.extend(_location_unchanged(ctx, body))
     steps.extend(body.recover)
     steps.extend(body.before)
     if not dialect.transactional_ddl:
@@ -444,6 +445,17 @@ def _columns_unchanged(ctx: Context) -> tuple[Step, ...]:
     columns = tuple(f"{c.name} {c.type}" for c in view.table.columns)
     purpose = "stop if the table's columns changed since the plan (nothing changed yet)"
     return (CheckColumns(relation.database, relation.schema, relation.name, columns, purpose),)
+
+
+def _location_unchanged(ctx: Context, body: Body) -> tuple[Step, ...]:
+    """Under the table's lock, before any change: a location swap gives the folder this plan
+    read to the twin, whose drop deletes it. Another apply that swapped the table since the
+    plan (and deleted that folder) makes the plan stale: stop, nothing changed, plan again."""
+    if body.location_before is None:
+        return ()
+    relation = ctx.spec.relation
+    purpose = "stop if the table's folder changed since the plan (nothing changed yet)"
+    return (CheckLocation(relation.database, relation.name, body.location_before, purpose, stale_plan=True),)
 
 
 def _after_publish(dialect: Dialect, steps: tuple[Step, ...]) -> tuple[Step, ...]:

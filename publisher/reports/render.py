@@ -54,7 +54,8 @@ def step_text(step: Step) -> str:
             return f"DELETE {step.uri}  -- only while its bytes are those seen (sha256 {step.sha256[:12]}...)"
         return f"DELETE {step.uri}  -- only if this apply wrote it"
     if isinstance(step, CheckLocation):
-        return f"-- {step.database}.{step.table} must be stored at {step.location}"
+        where = "still be stored where the plan read it, at" if step.stale_plan else "be stored at"
+        return f"-- {step.database}.{step.table} must {where} {step.location}"
     if isinstance(step, SetLocation):
 
         def quoted(text: str) -> str:  # as the Hive dialect writes a literal

@@ -22,7 +22,7 @@ from publisher.apply.executor import StepEvent
 from publisher.engines.pool import Pool
 from publisher.inputs.config import Config
 from publisher.inputs.spec import Spec
-from publisher.model.errors import Errors, PublisherError
+from publisher.model.errors import Errors, PlanStale, PublisherError
 from publisher.model.identity import PublicationId
 from publisher.model.plan import Statement
 from publisher.planning.ledger import Entry
@@ -34,6 +34,8 @@ Reason = Literal["JobStarted", "JobRunning", "AlreadyPublished"]
 
 log = logging.getLogger("publisher.serve")
 
+STALE_ATTEMPTS = 5
+"""Plans of a session, when other processes keep changing its table while it waits for the lock."""
 STOPPED = "the server stopped before this publication started; nothing ran: PUT it again"
 
 
@@ -257,21 +259,27 @@ class Sessions:
         log.info("session %s: started %s", session.id, _label(session))
         pool = Pool(self.config)
         try:
-            # Planned again now: the table or the ledger may have changed since the PUT.
-            plan = make_plan(self.config, [session.spec], pool, offline=False)
-            publication = plan.publications[0]
-            session.publication.update(plannedTable=publication.table, resultRows=publication.rows)
-            if publication.status not in ("pending", "unfinished"):
-                self._finish(session, "Complete", note=f"already published: {publication.status_detail}")
-                return
-            outcome = apply_plan(
-                plan,
-                self.config,
-                pool,
-                listener=lambda kind, event: self._step(session, kind, event),
-                run_id=session.id,
-                serial=self._serial,
-            )[0]
+            for attempt in range(1, STALE_ATTEMPTS + 1):
+                # Planned again now: the table or the ledger may have changed since the PUT.
+                plan = make_plan(self.config, [session.spec], pool, offline=False)
+                publication = plan.publications[0]
+                session.publication.update(plannedTable=publication.table, resultRows=publication.rows)
+                if publication.status not in ("pending", "unfinished"):
+                    self._finish(session, "Complete", note=f"already published: {publication.status_detail}")
+                    return
+                outcome = apply_plan(
+                    plan,
+                    self.config,
+                    pool,
+                    listener=lambda kind, event: self._step(session, kind, event),
+                    run_id=session.id,
+                    serial=self._serial,
+                )[0]
+                if not isinstance(outcome.error, PlanStale) or attempt == STALE_ATTEMPTS:
+                    break
+                # Another process changed the table while this one waited for its lock: nothing ran.
+                log.info("session %s: %s; planned again", session.id, self.redact(outcome.error.message))
+                session.steps.clear()
         except Errors as exc:
             self._finish(session, "Failed", error="; ".join(e.message for e in exc.errors))
             return
