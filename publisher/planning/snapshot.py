@@ -133,16 +133,13 @@ class Snapshot:
             self._substitution[key] = self.pool.target(spec.connection).substitution()
         return self._substitution[key]
 
-    def _traces(self, spec: Spec, space: Namespace) -> tuple[str, ...]:
-        """What an apply leaves, found where the ledger is missing: the lock tables beside where
-        it was (Redshift keeps one per target table), a timestamped table of create's naming.
-        (A table in a swap's folder is no proof: a hand-written swap may name its twin alike.)"""
+    def _traces(self, spec: Spec) -> tuple[str, ...]:
+        """What only an apply leaves, found where the ledger is missing: the lock tables beside
+        where it was (Redshift keeps one per target table, holding the publications' 'done'
+        rows). Names alone prove nothing: a table made by hand may look like a timestamped one,
+        and a hand-written swap may name its twin as the publisher does."""
         home = ledger.relation(spec)
-        ledger_space = self.namespace(spec, home)
-        found = sorted(n for n in ledger_space.names if LOCK_TABLE.fullmatch(n))[:3]
-        name = spec.relation.name
-        found += sorted(n for n in space.names if re.fullmatch(rf"{re.escape(name)}_\d{{14}}", n))[:3]
-        return tuple(found)
+        return tuple(sorted(n for n in self.namespace(spec, home).names if LOCK_TABLE.fullmatch(n))[:3])
 
     def view(self, spec: Spec) -> TargetView:
         """What the target holds for this spec, read-only."""
@@ -169,7 +166,7 @@ class Snapshot:
             rows = target.fetch(f"SHOW PARTITIONS {dialect.table(relation)}")
             table = replace(table, partitions=tuple(sorted(str(r[0]) for r in rows)))
         wants_location = dialect.location_swap and "namespace_location" in reads and space.exists
-        traces = () if entries is not None else self._traces(spec, space)
+        traces = () if entries is not None else self._traces(spec)
         return TargetView(
             namespace_exists=space.exists,
             ledger_traces=traces,
