@@ -79,3 +79,35 @@ def test_hive_parsing_imports_no_driver_and_pyspark_loads_only_with_a_session() 
     top = {a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names}
     top |= {n.module or "" for n in tree.body if isinstance(n, ast.ImportFrom)}
     assert not [n for n in top if n.startswith("pyspark")]
+
+
+# The layers of docs/architecture.md, bottom up: a package (or top-level module) imports, at run
+# time, only publisher packages of a lower layer. A new package gets its layer here and there.
+LAYERS: dict[str, int] = {
+    "model": 0,
+    "inputs": 1,
+    "dialects": 1,
+    "results": 2,
+    "engines": 2,
+    "planning": 3,
+    "apply": 4,
+    "reports": 5,
+    "workflow": 6,
+    "serve": 7,
+    "cli": 8,
+    "__main__": 9,
+}
+
+
+def test_every_package_imports_only_lower_layers() -> None:
+    for file, names in imports(".").items():
+        parts = Path(file).relative_to("publisher").parts
+        if parts[0] == "__init__.py" or "schema_code" in parts:
+            continue
+        layer = parts[0].removesuffix(".py")
+        assert layer in LAYERS, f"{file}: publisher/{layer} has no layer: add it to LAYERS and docs/architecture.md"
+        for name in names:
+            if not name.startswith("publisher.") or name.split(".")[1] == layer:
+                continue
+            used = name.split(".")[1]
+            assert LAYERS.get(used, 99) < LAYERS[layer], f"{file} imports {name}: a layer not below {layer}'s"
