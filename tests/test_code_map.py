@@ -1,4 +1,5 @@
-"""README's code map names every package and module of publisher/, and nothing that is gone."""
+"""The code map (docs/architecture.md) names every package and module of publisher/, and nothing
+that is gone; and the import rules that page describes hold."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+MAP = "docs/architecture.md"
 
 
 def code_map() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / MAP).read_text(encoding="utf-8")
     section = text[text.index("## Code map") :]
     return section[section.index("```") + 3 : section.index("```", section.index("```") + 3)]
 
@@ -24,12 +26,12 @@ def test_every_module_is_on_the_map_and_every_name_on_it_exists() -> None:
         parent = relative.parent.name
         named = path.name in mapped or f"{parent}/{path.name}" in mapped
         # One line each for the folders of one kind of module: actions/, and the generated schema_code/.
-        assert named or parent in ("actions", "schema_code"), f"publisher/{relative} is not on README's code map"
+        assert named or parent in ("actions", "schema_code"), f"publisher/{relative} is not on {MAP}'s code map"
     for line in mapped.splitlines():
         entry = re.match(r"\s*(\S.*?)(?:\s{2,}|$)", line)
         for name in entry.group(1).split(", ") if entry else ():
             candidates = [ROOT / name, *(ROOT / "publisher").rglob(name.rstrip("/"))]
-            assert any(c.exists() for c in candidates), f"README's code map names {name}, which does not exist"
+            assert any(c.exists() for c in candidates), f"{MAP}'s code map names {name}, which does not exist"
 
 
 def imports(folder: str) -> dict[str, set[str]]:
@@ -77,3 +79,35 @@ def test_hive_parsing_imports_no_driver_and_pyspark_loads_only_with_a_session() 
     top = {a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names}
     top |= {n.module or "" for n in tree.body if isinstance(n, ast.ImportFrom)}
     assert not [n for n in top if n.startswith("pyspark")]
+
+
+# The layers of docs/architecture.md, bottom up: a package (or top-level module) imports, at run
+# time, only publisher packages of a lower layer. A new package gets its layer here and there.
+LAYERS: dict[str, int] = {
+    "model": 0,
+    "inputs": 1,
+    "dialects": 1,
+    "results": 2,
+    "engines": 2,
+    "planning": 3,
+    "apply": 4,
+    "reports": 5,
+    "workflow": 6,
+    "serve": 7,
+    "cli": 8,
+    "__main__": 9,
+}
+
+
+def test_every_package_imports_only_lower_layers() -> None:
+    for file, names in imports(".").items():
+        parts = Path(file).relative_to("publisher").parts
+        if parts[0] == "__init__.py" or "schema_code" in parts:
+            continue
+        layer = parts[0].removesuffix(".py")
+        assert layer in LAYERS, f"{file}: publisher/{layer} has no layer: add it to LAYERS and docs/architecture.md"
+        for name in names:
+            if not name.startswith("publisher.") or name.split(".")[1] == layer:
+                continue
+            used = name.split(".")[1]
+            assert LAYERS.get(used, 99) < LAYERS[layer], f"{file} imports {name}: a layer not below {layer}'s"

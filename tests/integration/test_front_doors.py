@@ -322,7 +322,7 @@ apply runs its ledger inserts one at a time (`serial` steps), but two processes 
 Hive ledger do not wait for each other: one publication of the pair fails at its 'pending' or
 'done' record. A load that failed at its 'done' record has appended its rows: the next PUT of it
 finds it interrupted, and once other loads went into the table since, refuses it as documented
-("Check the table", README: the load's recovery by row count), as after a kill in that window.
+("Check the table", docs/actions.md: the load's recovery by row count), as after a kill in that window.
 Until the ledger inserts of all processes are serialised, a run that fails only so is reported
 as xfail; any other failure fails the test."""
 

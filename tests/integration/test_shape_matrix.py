@@ -1,4 +1,5 @@
-"""The README's table shape x action matrix, the cells other suites do not prove already
+"""The table shape x action matrix (docs/hive.md, "Tables the publisher did not make"), the cells
+other suites do not prove already
 (test_apply_hive.py, test_partitions.py, test_table_shapes.py, test_merge_and_evolution.py),
 on both Hive engines and from Parquet and Avro results. Every table written into is made by
 hand with SQL, not by the publisher; several publications go in one apply (one lock, one
