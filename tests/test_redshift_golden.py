@@ -1,6 +1,6 @@
 """Golden plans of Redshift tables that others depend on: dropAndLoad of a table owned by
-another user, with grants to users, a group and PUBLIC; distribution and sort keys from the
-spec or kept from the old table. UPDATE_GOLDEN=1 rewrites them."""
+another user, with grants to users, a group, a role and PUBLIC, and a late-binding view on it;
+distribution and sort keys from the spec or kept from the old table. UPDATE_GOLDEN=1 rewrites them."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ GRANTS = (
     Grant("group", "analysts", ("SELECT", "UPDATE")),
     Grant("public", "", ("SELECT",)),
     Grant("user", "etl bot", ("INSERT",), grantable=True),
+    Grant("role", "reporting readers", ("SELECT", "REFERENCES")),
 )
 
 
@@ -41,7 +42,13 @@ def test_drop_and_load_keeps_grants_and_owner(tmp_path: Path, monkeypatch: pytes
     spec = make_spec(tmp_path, "redshift", "dropAndLoad", "pqt")
     base = view("redshift", "dropAndLoad")
     assert base.table is not None
-    table = replace(base.table, owner="reporting", grants=GRANTS, ungranted=("user alice: D",))
+    table = replace(
+        base.table,
+        owner="reporting",
+        grants=GRANTS,
+        ungranted=("user alice: D", "role auditors: DROP"),
+        late_binding_views=("reports.orders_lbv",),
+    )
     publication = plan_publication(spec, make_results("redshift", "pqt"), replace(base, table=table), NOW)
     golden(tmp_path, publication_text(1, round_tripped(publication)), "dropAndLoad_pqt_grants_owner.txt")
 

@@ -287,7 +287,7 @@ class Redshift(Dialect):
         )
 
     def grant(self, relation: Relation, grant: Grant) -> str:
-        grantee = {"user": "", "group": "GROUP ", "public": "PUBLIC"}[grant.kind]
+        grantee = {"user": "", "group": "GROUP ", "role": "ROLE ", "public": "PUBLIC"}[grant.kind]
         if grant.kind != "public":
             grantee += self.quote(grant.grantee)
         option = " WITH GRANT OPTION" if grant.grantable else ""

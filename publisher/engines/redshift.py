@@ -8,7 +8,7 @@ from dataclasses import replace
 from ssl import SSLCertVerificationError, SSLSocket
 from typing import Any
 
-from publisher.engines.redshift_grants import parse_grants
+from publisher.engines.redshift_grants import parse_grants, role_grants
 from publisher.model import vocabulary
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.layout import DistStyle, Layout
@@ -58,6 +58,22 @@ JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
 WHERE n.nspname = %s AND c.relkind = 'r'
 """
 GROUPS_SQL = "SELECT groname FROM pg_catalog.pg_group"
+# Grants to Redshift roles are not in relacl: svv_relation_privileges lists them (AWS,
+# "SVV_RELATION_PRIVILEGES"; identity_type 'role'). A regular user sees there only the identities
+# it has access to (its own roles); superusers, and users with SYSLOG ACCESS UNRESTRICTED, see all.
+# svv_roles names every role (AWS, "SVV_ROLES": visible to all users).
+ROLES_SQL = "SELECT role_name FROM svv_roles"
+ROLE_GRANTS_SQL = """
+SELECT relation_name, identity_name, privilege_type FROM svv_relation_privileges
+WHERE namespace_name = %s AND identity_type = 'role'
+"""
+# Late-binding views (WITH NO SCHEMA BINDING) have no pg_depend rows: the views whose SQL names
+# a table of the schema are found in their definitions, which keep the clause (the way Redshift
+# users list them). Their queries name every table schema-qualified (AWS, "CREATE VIEW").
+LATE_BINDING_VIEWS_SQL = """
+SELECT schemaname, viewname, definition FROM pg_catalog.pg_views
+WHERE definition ILIKE %s AND definition ILIKE %s
+"""
 SUPERUSER_SQL = "SELECT usesuper FROM pg_catalog.pg_user WHERE usename = current_user"
 # Each table's distribution style and its distribution and compound sort key columns:
 # pg_class_info.reldiststyle (0 EVEN, 1 KEY, 8 ALL; AUTO otherwise), pg_attribute_info's
@@ -260,15 +276,27 @@ class RedshiftTarget:
         }
         groups = frozenset(str(r[0]) for r in self._cursor(GROUPS_SQL).fetchall())
         superuser = any(r[0] for r in self._cursor(SUPERUSER_SQL).fetchall())
-        for table, owner, acl in self._cursor(OWNERS_GRANTS_SQL, (relation.schema or "public",)).fetchall():
+        schema = relation.schema or "public"
+        roles, by_role, unseen = self._role_grants(schema, superuser)
+        for table, owner, acl in self._cursor(OWNERS_GRANTS_SQL, (schema,)).fetchall():
             name = str(table).lower()
             if name not in states:
                 continue
-            grants, ungranted = parse_grants(acl, str(owner), groups)
+            grants, ungranted = parse_grants(acl, str(owner), groups, roles)
+            to_roles, not_to_roles = role_grants(by_role.get(name, []))
             # Redshift folds user names to lower case, as the name the publisher logs in with.
             other = str(owner) if str(owner).lower() != self.user.lower() else None
             only = other is not None and not superuser
-            states[name] = replace(states[name], owner=other, owner_only=only, grants=grants, ungranted=ungranted)
+            states[name] = replace(
+                states[name],
+                owner=other,
+                owner_only=only,
+                grants=grants + to_roles,
+                ungranted=ungranted + not_to_roles,
+                unseen_grants=unseen,
+            )
+        for name, readers in self._late_binding_views(schema, set(states)).items():
+            states[name] = replace(states[name], late_binding_views=readers)
         for name, layout in self._layouts(relation).items():
             if name in states:
                 states[name] = replace(states[name], layout=layout)
@@ -276,6 +304,38 @@ class RedshiftTarget:
             if name in states:
                 states[name] = replace(states[name], facts=facts)
         return states
+
+    def _role_grants(
+        self, schema: str, superuser: bool
+    ) -> tuple[frozenset[str], dict[str, list[tuple[str, str]]], str | None]:
+        """Role names, each table's (role, privilege) rows, and what the plan says of grants to
+        roles the user cannot see (None: it sees them all)."""
+        try:
+            roles = frozenset(str(r[0]) for r in self._cursor(ROLES_SQL).fetchall())
+            rows = self._cursor(ROLE_GRANTS_SQL, (schema,)).fetchall()
+        except RuntimeError as exc:
+            return frozenset(), {}, f"grants to roles were not read (svv_relation_privileges: {exc}), so not kept"
+        by_table: dict[str, list[tuple[str, str]]] = {}
+        for table, role, privilege in rows:
+            by_table.setdefault(str(table).lower(), []).append((str(role), str(privilege)))
+        if superuser:
+            return roles, by_table, None
+        return (
+            roles,
+            by_table,
+            f"grants to roles: svv_relation_privileges shows user {self.user} only the roles granted to it "
+            "(unless it has SYSLOG ACCESS UNRESTRICTED): grants to other roles are not seen, so not kept",
+        )
+
+    def _late_binding_views(self, schema: str, tables: set[str]) -> dict[str, tuple[str, ...]]:
+        """Each table's late-binding views (schema.view), from the tables their SQL names."""
+        found: dict[str, list[str]] = {}
+        for view_schema, view, definition in self._cursor(
+            LATE_BINDING_VIEWS_SQL, ("%with no schema binding%", f"%{schema}%")
+        ).fetchall():
+            for table in tables_named(str(definition), schema) & tables:
+                found.setdefault(table, []).append(f"{view_schema}.{view}")
+        return {table: tuple(sorted(views)) for table, views in found.items()}
 
     def _facts(self, relation: Relation) -> dict[str, TableFacts]:
         schema = relation.schema or "public"
@@ -378,6 +438,22 @@ class RedshiftTarget:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def tables_named(sql: str, schema: str) -> set[str]:
+    """The names (lower case, as Redshift folds them) of the tables of ``schema`` that ``sql``
+    names schema-qualified: ``schema.t``, ``"schema"."t"``, ``db.schema.t``."""
+    part = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+    found = set()
+    for match in re.finditer(rf'(?<![A-Za-z0-9_$"])({part})\s*\.\s*(?=({part}))', sql):
+        first, second = (_unquoted(p) for p in match.groups())
+        if first == schema.lower():
+            found.add(second)
+    return found
+
+
+def _unquoted(part: str) -> str:
+    return part[1:-1].replace('""', '"').lower() if part.startswith('"') else part.lower()
 
 
 def _fields(exc: BaseException) -> dict[str, Any]:

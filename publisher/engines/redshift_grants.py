@@ -44,10 +44,14 @@ def _split_item(item: str) -> tuple[str, str]:
     raise ValueError(f"not an aclitem: {item!r}")
 
 
-def parse_grants(acl: str | None, owner: str, groups: frozenset[str]) -> tuple[tuple[Grant, ...], tuple[str, ...]]:
+def parse_grants(
+    acl: str | None, owner: str, groups: frozenset[str], roles: frozenset[str] = frozenset()
+) -> tuple[tuple[Grant, ...], tuple[str, ...]]:
     """The grants of a table to others than its owner, and what is granted but not copied
     (described for the plan). ``groups``: names of groups (PostgreSQL writes a group's name
-    without Redshift's `group ` prefix)."""
+    without Redshift's `group ` prefix). ``roles``: names of roles, whose grants are read from
+    svv_relation_privileges (role_grants) and skipped here: Redshift's relacl has none, but
+    PostgreSQL's, where its roles stand in for Redshift's, has them too."""
     grants: list[Grant] = []
     skipped: list[str] = []
     for item in split_acl(acl or ""):
@@ -58,6 +62,8 @@ def parse_grants(acl: str | None, owner: str, groups: frozenset[str]) -> tuple[t
         name = _name(written)
         if not name:
             kind = "public"
+        elif kind == "user" and name in roles:
+            continue
         elif name in groups:
             kind = "group"
         if kind == "user" and name == owner:
@@ -71,4 +77,22 @@ def parse_grants(acl: str | None, owner: str, groups: frozenset[str]) -> tuple[t
             privileges = tuple(p for p in PRIVILEGES if p in known and known[p] == grantable)
             if privileges:
                 grants.append(Grant(kind, name, privileges, grantable))
+    return tuple(grants), tuple(skipped)
+
+
+def role_grants(rows: list[tuple[str, str]]) -> tuple[tuple[Grant, ...], tuple[str, ...]]:
+    """Grants to roles from svv_relation_privileges rows (identity_name, privilege_type) of one
+    table whose identity_type is 'role': one Grant per role of the privileges PRIVILEGES lists,
+    and the others (Redshift's DROP, ALTER, ...) described as not copied, as parse_grants does."""
+    found: dict[str, set[str]] = {}
+    for name, privilege in rows:
+        found.setdefault(name, set()).add(privilege.upper())
+    grants, skipped = [], []
+    for name, privileges in sorted(found.items()):
+        known = tuple(p for p in PRIVILEGES if p in privileges)
+        if known:
+            grants.append(Grant("role", name, known))
+        other = sorted(privileges - set(PRIVILEGES))
+        if other:
+            skipped.append(f"role {name}: {', '.join(other)}")
     return tuple(grants), tuple(skipped)

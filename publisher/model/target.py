@@ -20,12 +20,14 @@ class ColumnState:
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "REFERENCES")
 """Table privileges that mean the same on Redshift and PostgreSQL, in the order GRANT lists them."""
 
-GranteeKind = Literal["user", "group", "public"]
+GranteeKind = Literal["user", "group", "role", "public"]
+"""Redshift's grantees: users and groups are in relacl; roles (CREATE ROLE) only in
+svv_relation_privileges; a role is never granted WITH GRANT OPTION (its admin_option is false)."""
 
 
 @dataclass(frozen=True)
 class Grant:
-    """Privileges granted on a table to one grantee (a user, a group, or PUBLIC)."""
+    """Privileges granted on a table to one grantee (a user, a group, a role, or PUBLIC)."""
 
     kind: GranteeKind
     grantee: str  # "" for PUBLIC
@@ -116,6 +118,8 @@ class TableState:
     owner_only: bool = False  # Redshift: only that owner may rename or drop it (the publisher is no superuser)
     grants: tuple[Grant, ...] = ()  # Redshift: privileges granted to others than the owner
     ungranted: tuple[str, ...] = ()  # Redshift: granted privileges the publisher does not copy, described
+    unseen_grants: str | None = None  # Redshift: which grants the publisher's user could not read, and why
+    late_binding_views: tuple[str, ...] = ()  # Redshift: views WITH NO SCHEMA BINDING naming the table (schema.view)
     layout: Layout = Layout()  # Redshift: distribution and sort keys (AUTO and none: empty)
     facts: TableFacts | None = None  # Redshift: comments, encodings, NOT NULL, defaults, keys; None: not read
     kind: HiveTableKind | None = None  # Hive: who owns the files; None: not read (offline, other targets)

@@ -5,6 +5,7 @@ retries of a transaction that Redshift aborts for serializable isolation."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -403,3 +404,173 @@ def test_drop_and_load_of_a_table_another_tables_foreign_key_refers_to_is_refuse
     assert "foreign keys of other tables refer to table" in result.err
     assert f"{rs.schema}.child (child_order_id_fkey)" in result.err and "truncateAndLoad" in result.err
     assert rs.count("t") == 2
+
+
+# --- late-binding views (WITH NO SCHEMA BINDING) ----------------------------------------------------
+
+NEW_ROWS = {"dropAndLoad": 7, "truncateAndLoad": 7, "merge": 27}  # seeded(): 20 rows, then job 2's 7
+
+
+def late_binding_view(rs: RedshiftEngine) -> int:
+    """v, a late-binding view of t (as dbt's bind: false makes them); its OID."""
+    rs.execute(f"CREATE VIEW {rs.qualified('v')} AS SELECT id FROM {rs.qualified('t')} WITH NO SCHEMA BINDING")
+    return view_oid(rs)
+
+
+def view_oid(rs: RedshiftEngine) -> int:
+    return int(
+        rs.fetch(
+            "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON c.relnamespace = n.oid "
+            "WHERE n.nspname = %s AND c.relname = 'v'",
+            (rs.schema,),
+        )[0][0]
+    )
+
+
+def action_spec(project: RedshiftProject, rs: RedshiftEngine, action: str) -> None:
+    keys: dict[str, Any] = {"mergeKeys": ["id"]} if action == "merge" else {}
+    spec(project, rs, "b", action, "pqt", 2, **keys)
+
+
+@pytest.mark.parametrize("action", ["dropAndLoad", "truncateAndLoad", "merge"])
+def test_a_late_binding_view_answers_with_the_new_rows_after_each_action(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path, action: str
+) -> None:
+    """A late-binding view of t is not bound to it (no pg_depend row), so dropAndLoad is not
+    refused: it keeps the view as it is (the same object, not dropped or re-created; its plan
+    says so) and the view reads the replacement; truncateAndLoad and merge write into t itself.
+    After each, the view answers with t's new rows."""
+    rs, project = redshift, redshift_project
+    seeded(project, rs, tmp_path)
+    oid = late_binding_view(rs)
+    assert rs.fetch(f"SELECT COUNT(*) FROM {rs.qualified('v')}") == [(20,)]
+    action_spec(project, rs, action)
+    plan = project.run("plan")
+    assert plan.code == 0, plan.err
+    kept = f"late-binding views read the table ({rs.schema}.v; WITH NO SCHEMA BINDING): kept as they are"
+    assert (kept in plan.out) == (action == "dropAndLoad"), plan.out
+    applied(project)
+    in_view = rs.fetch(f"SELECT id FROM {rs.qualified('v')} ORDER BY id")
+    assert len(in_view) == NEW_ROWS[action]
+    assert in_view == rs.fetch(f"SELECT id FROM {rs.qualified('t')} ORDER BY id")
+    assert view_oid(rs) == oid, "the view is the same object"
+    assert not [n for n in rs.tables() if "__" in n]
+
+
+def test_a_reader_of_a_late_binding_view_waits_through_the_swap_and_never_fails(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
+) -> None:
+    """dropAndLoad's swap is one transaction: a reader holding t (through the view, in an open
+    transaction) makes the swap's RENAME wait; a second reader of the view, arriving meanwhile,
+    queues behind the swap. Released, the apply commits and that reader gets the new rows,
+    without an error: a reader never sees the view without its table."""
+    rs, project = redshift, redshift_project
+    seeded(project, rs, tmp_path)
+    late_binding_view(rs)
+    v = rs.qualified("v")
+    holder = rs.endpoint.connect()
+    second = rs.endpoint.connect()
+    seen: list[object] = []
+
+    def read() -> None:
+        try:
+            cursor = second.cursor()
+            cursor.execute(f"SELECT COUNT(*) FROM {v}")
+            seen.append(cursor.fetchall()[0][0])
+        except Exception as exc:  # reported by the assertion below
+            seen.append(exc)
+
+    try:
+        holder.autocommit = False
+        cursor = holder.cursor()
+        cursor.execute(f"SELECT COUNT(*) FROM {v}")
+        assert cursor.fetchall()[0][0] == 20
+        process = start(project, "apply")
+        wait_for(lambda: lock_waits(rs) > 0 or process.poll() is not None, "the swap to wait for the holder")
+        assert process.poll() is None, "the apply did not wait for the reader: the test proves nothing"
+        worker = threading.Thread(target=read)
+        worker.start()
+        wait_for(lambda: lock_waits(rs) > 1 or not worker.is_alive(), "the second reader to queue")
+        assert worker.is_alive() and not seen, f"the second reader did not wait for the swap: {seen}"
+        holder.commit()
+        code, out, err = finish(process)
+        assert code == 0, err + out
+        worker.join(WAIT)
+    finally:
+        holder.close()
+        second.close()
+    assert seen == [7], "the reader waited for the swap's COMMIT and read the new table"
+
+
+@pytest.mark.parametrize("action", ["dropAndLoad", "truncateAndLoad", "merge"])
+def test_a_late_binding_view_read_in_a_loop_during_an_apply_never_fails(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path, action: str
+) -> None:
+    """A session reading the view over and over while an apply runs sees the old rows or the
+    new ones, never an error nor anything between (each action is one transaction)."""
+    rs, project = redshift, redshift_project
+    seeded(project, rs, tmp_path)
+    late_binding_view(rs)
+    action_spec(project, rs, action)
+    reader = rs.endpoint.connect()
+    counts: list[object] = []
+    done = threading.Event()
+
+    def read() -> None:
+        cursor = reader.cursor()
+        while not done.is_set():
+            try:
+                cursor.execute(f"SELECT COUNT(*) FROM {rs.qualified('v')}")
+                counts.append(cursor.fetchall()[0][0])
+            except Exception as exc:  # reported by the assertion below
+                counts.append(exc)
+                return
+            time.sleep(0.01)
+
+    worker = threading.Thread(target=read)
+    worker.start()
+    try:
+        out = applied(project)
+    finally:
+        done.set()
+        worker.join(WAIT)
+        reader.close()
+    assert summary(out) == (1, 0, 0)
+    assert counts and set(counts) <= {20, NEW_ROWS[action]}, counts
+    assert rs.fetch(f"SELECT COUNT(*) FROM {rs.qualified('v')}") == [(NEW_ROWS[action],)]
+
+
+# --- grants to Redshift roles --------------------------------------------------------------------
+
+ANALYSTS, AUDITORS = "standin_analysts", "standin_auditors"  # bootstrap.sql: publisher is in the first only
+
+ROLE_PRIVILEGES_SQL = (
+    "SELECT identity_name, privilege_type FROM svv_relation_privileges "
+    "WHERE namespace_name = %s AND relation_name = 't' AND identity_type = 'role' ORDER BY 1, 2"
+)
+
+
+def test_grants_to_roles_survive_drop_and_load_as_far_as_the_user_sees_them(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
+) -> None:
+    """GRANT ... TO ROLE shows only in svv_relation_privileges on Redshift: dropAndLoad reads
+    it there and grants the same to the role on the replacement (GRANT ... TO ROLE in the plan),
+    next to the user, group and PUBLIC grants. A regular user sees only its own roles there:
+    the grant to a role it is no member of is not seen, and the plan says such grants are not kept."""
+    rs, project = redshift, redshift_project
+    seeded(project, rs, tmp_path)
+    t = rs.qualified("t")
+    rs.execute(f"GRANT SELECT, UPDATE ON {t} TO ROLE {ANALYSTS}")
+    rs.execute(f"GRANT SELECT ON {t} TO ROLE {AUDITORS}")
+    rs.execute(f"GRANT SELECT ON {t} TO {ALICE}")
+    assert rs.fetch(ROLE_PRIVILEGES_SQL, (rs.schema,)) == [(ANALYSTS, "SELECT"), (ANALYSTS, "UPDATE")]
+    spec(project, rs, "b", "dropAndLoad", "pqt", 2)
+    plan = project.run("plan")
+    assert plan.code == 0, plan.err
+    assert f'TO ROLE "{ANALYSTS}"' in plan.out and f'TO "{ALICE}"' in plan.out
+    assert AUDITORS not in plan.out
+    assert "grants to roles: svv_relation_privileges shows user publisher only the roles granted to it" in plan.out
+    assert "privileges granted to Redshift roles" not in plan.out
+    applied(project)
+    assert rs.fetch(ROLE_PRIVILEGES_SQL, (rs.schema,)) == [(ANALYSTS, "SELECT"), (ANALYSTS, "UPDATE")]
+    assert privileges(rs, "t") == {f"{ANALYSTS}=rw", f"{ALICE}=r"}, "the auditors' grant, unseen, is gone"

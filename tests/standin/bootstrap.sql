@@ -37,6 +37,113 @@ CREATE GROUP standin_readers;
 CREATE USER standin_owner;
 GRANT standin_owner TO publisher;
 
+-- Redshift roles (CREATE ROLE; GRANT ... TO ROLE r) ------------------------------------------
+-- PostgreSQL roles stand in for Redshift's users, groups and roles alike: a Redshift user is a
+-- role that can log in, a group one that cannot (pg_group lists those), and a Redshift role one
+-- recorded here, by OID (pg_group lists it too: the publisher tells it apart through svv_roles).
+-- The proxy rewrites GRANT/REVOKE ... TO/FROM ROLE r into PostgreSQL's GRANT/REVOKE ... TO/FROM r;
+-- such a grant is then in relacl too (on Redshift it is not: only svv_relation_privileges shows
+-- it). The publisher's user may not create roles (no CREATEROLE): tests use these two.
+-- standin_analysts counts publisher among its members (GRANT ROLE standin_analysts TO publisher),
+-- standin_auditors does not: svv_relation_privileges shows a regular user only the roles it has.
+CREATE TABLE redshift_standin.roles (
+    roleid oid PRIMARY KEY,
+    owner  name NOT NULL DEFAULT current_user
+);
+GRANT SELECT ON redshift_standin.roles TO PUBLIC;
+CREATE FUNCTION redshift_standin.create_role(role_name name) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('CREATE ROLE %I NOLOGIN', role_name);
+    INSERT INTO redshift_standin.roles (roleid) SELECT oid FROM pg_catalog.pg_roles WHERE rolname = role_name;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION redshift_standin.create_role(name) FROM PUBLIC;
+SELECT redshift_standin.create_role('standin_analysts');
+SELECT redshift_standin.create_role('standin_auditors');
+GRANT standin_analysts TO publisher;
+
+-- AWS, "SVV_ROLES": role_id integer, role_name text, role_owner text, external_id text (an
+-- identity provider's id: NULL here); visible to all users.
+CREATE VIEW redshift_standin.svv_roles AS
+SELECT r.oid::integer AS role_id, r.rolname::text AS role_name, s.owner::text AS role_owner, NULL::text AS external_id
+FROM redshift_standin.roles s JOIN pg_catalog.pg_roles r ON r.oid = s.roleid;
+GRANT SELECT ON redshift_standin.svv_roles TO PUBLIC;
+
+-- AWS, "SVV_USER_GRANTS": user_id integer, user_name text, role_id integer, role_name text,
+-- admin_option boolean; users explicitly granted roles. A regular user sees only the roles
+-- granted to it (superusers see all; ACCESS SYSTEM TABLE is not emulated).
+CREATE VIEW redshift_standin.svv_user_grants AS
+SELECT u.oid::integer AS user_id, u.rolname::text AS user_name, r.oid::integer AS role_id,
+       r.rolname::text AS role_name, m.admin_option
+FROM pg_catalog.pg_auth_members m
+JOIN redshift_standin.roles s ON s.roleid = m.roleid
+JOIN pg_catalog.pg_roles r ON r.oid = m.roleid
+JOIN pg_catalog.pg_roles u ON u.oid = m.member AND u.rolcanlogin
+WHERE u.rolname = current_user OR (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);
+GRANT SELECT ON redshift_standin.svv_user_grants TO PUBLIC;
+
+-- AWS, "SVV_RELATION_PRIVILEGES": namespace_name text, relation_name text, privilege_type text
+-- (INSERT, SELECT, UPDATE, DELETE, REFERENCES or DROP), identity_id integer, identity_name text,
+-- identity_type text (user, role, group or public), admin_option boolean (always false for roles
+-- and groups); privileges explicitly granted on tables and views. A regular user sees only the
+-- identities it has access to (itself, its groups and roles, PUBLIC); superusers see all
+-- (SYSLOG ACCESS UNRESTRICTED is not emulated). From relacl: PostgreSQL's TRUNCATE and TRIGGER
+-- are no Redshift privileges and are left out; Redshift's DROP privilege has no PostgreSQL
+-- counterpart and never shows; the owner's own privileges are not grants and are left out.
+CREATE VIEW redshift_standin.svv_relation_privileges AS
+SELECT n.nspname::text AS namespace_name, c.relname::text AS relation_name, a.privilege_type::text AS privilege_type,
+       a.grantee::integer AS identity_id,
+       CASE WHEN a.grantee = 0 THEN 'public' ELSE g.rolname END::text AS identity_name,
+       CASE WHEN a.grantee = 0 THEN 'public' WHEN s.roleid IS NOT NULL THEN 'role'
+            WHEN g.rolcanlogin THEN 'user' ELSE 'group' END::text AS identity_type,
+       (a.is_grantable AND a.grantee <> 0 AND s.roleid IS NULL AND g.rolcanlogin) AS admin_option
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+LEFT JOIN pg_catalog.pg_roles g ON g.oid = a.grantee
+LEFT JOIN redshift_standin.roles s ON s.roleid = a.grantee
+WHERE c.relkind IN ('r', 'v') AND a.grantee <> c.relowner
+  AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REFERENCES')
+  AND (a.grantee = 0 OR pg_catalog.pg_has_role(a.grantee, 'MEMBER')
+       OR (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user));
+GRANT SELECT ON redshift_standin.svv_relation_privileges TO PUBLIC;
+
+-- Late-binding views (CREATE VIEW ... WITH NO SCHEMA BINDING) -----------------------------------
+-- PostgreSQL binds a view to the tables it reads (pg_depend), so that DROP TABLE fails and
+-- RENAME takes the view along. The proxy creates a late-binding view as a view over this
+-- function instead, with the view's SQL as its argument: the view depends on the function only
+-- (no pg_depend row on a table), the SQL is kept (pg_get_viewdef shows it, WITH NO SCHEMA
+-- BINDING included), and each query of the view runs that SQL anew, reading whatever table has
+-- the name then. VOLATILE: its query takes a snapshot of its own after waiting for the table's
+-- lock, so a reader that waited for a swap's COMMIT reads the new table's committed rows. It runs
+-- with the querying user's privileges (Redshift checks the view owner's).
+CREATE FUNCTION redshift_standin.late_binding_view(definition text) RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN QUERY EXECUTE regexp_replace(definition, '\s*with\s+no\s+schema\s+binding\s*;?\s*$', '', 'i');
+END
+$$;
+
+-- AWS, "PG_GET_LATE_BINDING_VIEW_COLS": one row per column of each late-binding view: schema
+-- name, view name, column name, data type, column number; select it alone for a record per row,
+-- or FROM pg_get_late_binding_view_cols() cols(view_schema name, view_name name, col_name name,
+-- col_type varchar, col_num int). Here the columns are those the view was created with.
+CREATE FUNCTION pg_catalog.pg_get_late_binding_view_cols() RETURNS SETOF record
+LANGUAGE sql STABLE AS $$
+    SELECT n.nspname, c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)::varchar,
+           a.attnum::integer
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE c.relkind = 'v' AND c.oid IN (
+        SELECT r.ev_class FROM pg_catalog.pg_rewrite r
+        JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+        WHERE d.refclassid = 'pg_catalog.pg_proc'::regclass
+          AND d.refobjid = 'redshift_standin.late_binding_view(text)'::regprocedure)
+    ORDER BY 1, 2, 5
+$$;
+
 -- Distribution and sort keys ------------------------------------------------------------------
 -- PostgreSQL has no DISTSTYLE, DISTKEY or SORTKEY: the proxy cuts them off a CREATE TABLE and
 -- records them here, by the table's OID (so they follow a rename, as on Redshift), in the

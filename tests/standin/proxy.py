@@ -90,6 +90,21 @@ What it reproduces
   Redshift's does: SQLSTATE XX000, message "1023", detail "Serializable isolation violation
   on table - <table oid>, transactions forming the cycle are: ... (pid:...)"; the session is
   then outside a transaction. The count lives outside the client's transaction.
+* Late-binding views (redshift_ddl.py, bootstrap.sql): CREATE [OR REPLACE] VIEW name [(columns)]
+  AS query WITH NO SCHEMA BINDING becomes a view over redshift_standin.late_binding_view('<the
+  query> WITH NO SCHEMA BINDING'), which runs the query anew at each read: no pg_depend row names
+  the tables it reads, so they can be dropped or renamed; it reads whatever table has the name
+  when queried, and fails (42P01, relation "s.t" does not exist) while none has; a query waiting
+  for a swap's COMMIT reads the new table. pg_views.definition shows the query with WITH NO
+  SCHEMA BINDING; pg_get_late_binding_view_cols() lists the view's columns (AWS's five fields).
+  A name after FROM or JOIN that is not schema-qualified is refused, as on Redshift.
+* Roles: PostgreSQL roles stand in for Redshift's users (LOGIN), groups (NOLOGIN) and roles
+  (NOLOGIN, recorded in redshift_standin.roles; bootstrap.sql makes standin_analysts, with the
+  publisher's user as member, and standin_auditors). GRANT/REVOKE ... TO/FROM ROLE r and
+  GRANT/REVOKE ROLE r TO/FROM x run with the ROLE keyword dropped. svv_relation_privileges,
+  svv_roles and svv_user_grants have AWS's columns and types, answer from pg_class.relacl and
+  pg_auth_members, and show a regular user only the identities it has (itself, its roles and
+  groups, PUBLIC), as AWS documents.
 * STV_SLICES (bootstrap.sql): Redshift's columns (node, slice, localslice, type), one row per
   slice, as many as the start script is given (PUBLISHER_REDSHIFT_SLICES, default 4), readable
   by every user, read-only; found through the default search_path, as stl_load_errors is.
@@ -114,9 +129,13 @@ What it does NOT reproduce
   PostgreSQL-only syntax is accepted. version() and SHOW server_version report
   PostgreSQL; information_schema.columns shows a SUPER column's type as jsonb (with
   domain_name super); RowDescription gives SUPER columns jsonb's OID.
-* Late-binding views (CREATE VIEW ... WITH NO SCHEMA BINDING): PostgreSQL cannot create a
-  view without binding it to the tables it reads, so they are refused; that they survive a
-  DROP of their table and read the new one is Redshift's to show.
+* Late-binding views, where they differ: the view's columns and their types are fixed when it
+  is created (Redshift derives them at each query: a SELECT * view shows a renamed or added
+  column there, here the query fails or the column is not shown), so the relations it reads
+  must exist at CREATE VIEW (Redshift accepts missing ones); it reads with the querying
+  user's privileges (Redshift: the view owner's); the qualification check reads FROM and JOIN
+  only (a table after a comma in FROM is not checked); pg_get_viewdef shows the stand-in's
+  wrapper around the query.
 * Identifier case: PostgreSQL keeps "Quoted" identifiers' case, Redshift folds them.
 * Constraints: PostgreSQL enforces PRIMARY KEY/UNIQUE/FOREIGN KEY; Redshift does not.
 * Isolation: PostgreSQL's READ COMMITTED, not Redshift's serializable isolation; no
@@ -143,7 +162,11 @@ What it does NOT reproduce
   APPEND) with others before one Sync is split at the proxy's statement (it sends its
   own Sync there); a multi-statement simple query containing them runs statement by
   statement, not as one implicit transaction. redshift_connector never does either.
-* Roles (CREATE ROLE, GRANT ... TO ROLE) and svv_relation_privileges.
+* Roles, where they differ: CREATE ROLE through the proxy is PostgreSQL's (the publisher's user
+  may not create roles; tests use bootstrap.sql's); a grant to a role is also in relacl (on
+  Redshift only svv_relation_privileges has it) and pg_group lists roles as groups (svv_roles
+  tells them apart); role_owner is the role's creator (postgres); ACCESS SYSTEM TABLE and SYSLOG
+  ACCESS UNRESTRICTED (which widen what a user sees) and Redshift's DROP privilege do not exist.
 * System tables other than stl_load_errors and stv_slices (stl_query, svl_*, other stv_*,
   pg_table_def, svv_table_info, ...) do not exist; WLM, concurrency scaling, spectrum,
   datashares do not exist.
@@ -175,6 +198,7 @@ import psycopg
 
 from . import wire
 from .loaders import CopyAbort, Loader, LoadError, TargetColumn, resolve_objects, s3_client
+from .redshift_ddl import DdlError, parse_late_binding_view, rewrite_role_grant
 from .s3copy import CopyError, CopySpec, parse_copy
 from .sqlscan import classify, qualified, quote_ident, quote_literal, split_statements, take_qualified_name, tokenize
 from .table_keys import KeysError, strip_keys
@@ -200,6 +224,7 @@ LOAD_DONE = "Load into table '{table}' completed, {rows} record(s) loaded succes
 IN_TRANSACTION = b"T"
 FAILED_TRANSACTION = b"E"
 IDLE = b"I"
+LATE_BINDING_PROBE = "pg_temp.redshift_standin_late_binding_probe"
 
 
 @dataclass(frozen=True)
@@ -658,7 +683,59 @@ class Session:
             return self.run_commit(sql)
         if kind == "keys":
             return self.run_create_with_keys(sql)
+        if kind == "late_binding":
+            return self.run_late_binding_view(sql)
+        if kind == "role_grant":
+            return self.run_relayed(rewrite_role_grant(sql))
         return self.run_copy(sql)
+
+    def run_late_binding_view(self, sql: str) -> bool:
+        # A view over redshift_standin.late_binding_view(<its SQL>): no dependency on what it
+        # reads, which it reads anew at each query (bootstrap.sql). Its columns and their types are
+        # the query's when the view is created, found by creating it as a temporary view first.
+        try:
+            view = parse_late_binding_view(sql)
+        except DdlError as exc:
+            return self.fail(exc.sqlstate, exc.message)
+        if self.status == FAILED_TRANSACTION:
+            return self.fail("25P02", "current transaction is aborted")  # PostgreSQL words it
+        own = self.status == IDLE
+        if own:
+            self.execute("BEGIN")
+        probe = self.execute(
+            f"CREATE TEMP VIEW {LATE_BINDING_PROBE} AS {view.query};"
+            f" SELECT attname, format_type(atttypid, atttypmod) FROM pg_catalog.pg_attribute"
+            f" WHERE attrelid = '{LATE_BINDING_PROBE}'::regclass AND attnum > 0 ORDER BY attnum;"
+            f" DROP VIEW {LATE_BINDING_PROBE}"
+        )
+        if not probe.ok:
+            if own:
+                self.execute("ROLLBACK")
+            message = probe.error.get(wire.F_MESSAGE)  # type: ignore[union-attr]
+            return self.send_error(
+                wire.error_fields(
+                    "0A000",
+                    "the stand-in creates a late-binding view only when the relations it reads exist (it fixes "
+                    f"the view's columns then): {message}",
+                )
+            )
+        names = view.columns if view.columns is not None else [str(r[0]) for r in probe.rows]
+        if len(names) != len(probe.rows):
+            if own:
+                self.execute("ROLLBACK")
+            return self.fail("42601", "CREATE VIEW specifies more column names than columns")
+        columns = ", ".join(f"{quote_ident(n)} {r[1]}" for n, r in zip(names, probe.rows, strict=True))
+        definition = quote_literal(f"{view.query} WITH NO SCHEMA BINDING")
+        created = self.execute(
+            f"CREATE {'OR REPLACE ' if view.or_replace else ''}VIEW {qualified(view.name)} AS SELECT * FROM "
+            f"redshift_standin.late_binding_view({definition}) AS late_binding({columns})"
+        )
+        if own:
+            self.execute("COMMIT" if created.ok else "ROLLBACK")
+        if not created.ok:
+            return self.send_error(created.error)  # type: ignore[arg-type]
+        self.to_client += wire.command_complete("CREATE VIEW")
+        return True
 
     def run_create_with_keys(self, sql: str) -> bool:
         # PostgreSQL has no DISTSTYLE/DISTKEY/SORTKEY: create the table without them and record
@@ -939,7 +1016,9 @@ def _could_be_special(sql: str) -> bool:
     return _SPECIAL_WORDS.search(sql) is not None
 
 
-_SPECIAL_WORDS = re.compile(r"copy|truncate|append|commit|end|distkey|diststyle|sortkey|encode|identity", re.IGNORECASE)
+_SPECIAL_WORDS = re.compile(
+    r"copy|truncate|append|commit|end|distkey|diststyle|sortkey|encode|identity|binding|role", re.IGNORECASE
+)
 
 
 def _data_row(raw: bytes) -> list[str | None]:

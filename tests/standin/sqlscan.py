@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass
 
 # Cheap pre-check: a query without these words needs no lexing at all.
-_MAYBE_SPECIAL = re.compile(r"copy|truncate|append|commit|end|distkey|diststyle|sortkey|encode|identity", re.IGNORECASE)
+_MAYBE_SPECIAL = re.compile(
+    r"copy|truncate|append|commit|end|distkey|diststyle|sortkey|encode|identity|binding|role", re.IGNORECASE
+)
 
 _SIMPLE = re.compile(
     r"""
@@ -92,8 +94,12 @@ def split_statements(sql: str) -> list[str]:
 
 
 def classify(sql: str) -> str | None:
-    """'copy', 'truncate', 'append', 'commit' or 'keys' (CREATE TABLE with distribution or sort
-    keys, column encodings or identity columns) for the statements the proxy runs itself, else None."""
+    """'copy', 'truncate', 'append', 'commit', 'keys' (CREATE TABLE with distribution or sort
+    keys, column encodings or identity columns), 'late_binding' (CREATE VIEW ... WITH NO SCHEMA
+    BINDING) or 'role_grant' (GRANT/REVOKE naming a ROLE) for the statements the proxy runs
+    itself, else None."""
+    from .redshift_ddl import is_late_binding_view, is_role_grant
+
     if not _MAYBE_SPECIAL.search(sql):
         return None
     tokens = tokenize(sql)
@@ -108,6 +114,10 @@ def classify(sql: str) -> str | None:
     creates_table = tokens[0].is_word("create") and any(t.is_word("table") for t in tokens[1:4])
     if creates_table and any(t.is_word("diststyle", "distkey", "sortkey", "encode", "identity") for t in tokens):
         return "keys"
+    if is_late_binding_view(tokens):
+        return "late_binding"
+    if is_role_grant(tokens):
+        return "role_grant"
     if len(tokens) > 4 and tokens[0].is_word("alter") and tokens[1].is_word("table"):
         for i in range(3, len(tokens) - 1):
             if tokens[i].is_word("append") and tokens[i + 1].is_word("from"):

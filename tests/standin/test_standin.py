@@ -1213,3 +1213,199 @@ def test_stv_slices_shows_a_regular_user_the_configured_slices(conn: Any) -> Non
     assert [row[1] for row in cursor.fetchall()] == list(range(slices))
     with pytest.raises(ProgrammingError):
         run(conn, "DELETE FROM stv_slices")
+
+
+# --- 13. late-binding views (CREATE VIEW ... WITH NO SCHEMA BINDING) ------------------------------
+# AWS, Amazon Redshift Database Developer Guide, "CREATE VIEW": WITH NO SCHEMA BINDING and Usage
+# notes, "Late-binding views"; "PG_GET_LATE_BINDING_VIEW_COLS".
+
+LATE_BINDING_COLS_SQL = (
+    "SELECT * FROM pg_get_late_binding_view_cols() cols(view_schema name, view_name name, col_name name, "
+    "col_type varchar, col_num int) WHERE view_name = %s ORDER BY col_num"
+)
+
+
+def test_a_late_binding_view_keeps_its_sql_and_depends_on_nothing(conn: Any, table: str) -> None:
+    """AWS, "CREATE VIEW", WITH NO SCHEMA BINDING: "there is no dependency between the view and
+    the objects it references": no pg_depend row names the table (the publisher's
+    DEPENDENT_VIEWS_SQL and bound_views() find none); the view keeps its SQL (pg_views.definition,
+    with WITH NO SCHEMA BINDING, as Redshift's shows it); PG_GET_LATE_BINDING_VIEW_COLS lists its
+    columns (schema, view, column, type, number), alone as a record or with a column list."""
+    from publisher.dialects import dialect_for
+    from publisher.engines.redshift import DEPENDENT_VIEWS_SQL
+    from publisher.model.relation import Relation
+
+    conn.autocommit = True
+    (schema,) = run(conn, "SELECT current_schema()")[0]
+    run(conn, f"CREATE TABLE {table} (id INTEGER, name VARCHAR(10))")
+    run(conn, f"INSERT INTO {table} VALUES (1, 'a'), (2, 'b')")
+    run(conn, f"CREATE VIEW {table}_v AS SELECT id, name FROM {schema}.{table} WHERE id > 0 WITH NO SCHEMA BINDING")
+    assert run(conn, f"SELECT id, name FROM {table}_v ORDER BY id") == [[1, "a"], [2, "b"]]
+    assert [r for r in run(conn, DEPENDENT_VIEWS_SQL, (schema,)) if r[0] == table] == []
+    bound = dialect_for("redshift").bound_views(Relation("dev", schema, table))
+    assert run(conn, bound) == [[0]]
+    (definition,) = run(conn, "SELECT definition FROM pg_views WHERE viewname = %s", (f"{table}_v",))[0]
+    assert f"SELECT id, name FROM {schema}.{table} WHERE id > 0 WITH NO SCHEMA BINDING" in definition
+    assert run(conn, LATE_BINDING_COLS_SQL, (f"{table}_v",)) == [
+        [schema, f"{table}_v", "id", "integer", 1],
+        [schema, f"{table}_v", "name", "character varying(10)", 2],
+    ]
+    records = [r[0] for r in run(conn, "SELECT pg_get_late_binding_view_cols()")]
+    assert f'({schema},{table}_v,name,"character varying(10)",2)' in records
+    run(conn, f"CREATE VIEW {table}_bound AS SELECT id FROM {table}")
+    assert run(conn, LATE_BINDING_COLS_SQL, (f"{table}_bound",)) == [], "a bound view is not late-binding"
+    run(conn, f"CREATE VIEW {table}_named (k) AS (SELECT id FROM {schema}.{table}) WITH NO SCHEMA BINDING")
+    assert run(conn, f"SELECT k FROM {table}_named ORDER BY k") == [[1], [2]]
+
+
+def test_a_late_binding_view_outlives_its_table_and_reads_the_one_named_so_at_each_query(conn: Any, table: str) -> None:
+    """AWS, "CREATE VIEW", Usage notes: "you can alter or drop the underlying objects without
+    dropping and recreating the view"; "If you drop underlying objects, queries to the
+    late-binding view will fail". RENAME and DROP of the table run; the view fails while no
+    table has the name, and reads the table that has it afterwards."""
+    conn.autocommit = True
+    (schema,) = run(conn, "SELECT current_schema()")[0]
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"INSERT INTO {table} VALUES (1)")
+    run(conn, f"CREATE VIEW {table}_v AS SELECT id FROM {schema}.{table} WITH NO SCHEMA BINDING")
+    run(conn, f"ALTER TABLE {table} RENAME TO {table}_old")
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"SELECT id FROM {table}_v")
+    assert server_error(excinfo)["C"] == "42P01"
+    assert f'relation "{schema}.{table}" does not exist' in server_error(excinfo)["M"]
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"INSERT INTO {table} VALUES (7), (8)")
+    assert run(conn, f"SELECT id FROM {table}_v ORDER BY id") == [[7], [8]]
+    run(conn, f"DROP TABLE {table}_old")
+    run(conn, f"DROP TABLE {table}")
+    with pytest.raises(ProgrammingError):
+        run(conn, f"SELECT id FROM {table}_v")
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    assert run(conn, f"SELECT COUNT(*) FROM {table}_v") == [[0]]
+
+
+def test_a_late_binding_view_names_only_schema_qualified_relations(conn: Any, table: str) -> None:
+    """AWS, "CREATE VIEW", WITH NO SCHEMA BINDING: "tables and views referenced in the SELECT
+    statement must be qualified with a schema name" (its example of an error: FROM event)."""
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    conn.commit()
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"CREATE VIEW {table}_v AS SELECT id FROM {table} WITH NO SCHEMA BINDING")
+    assert "must be qualified with a schema name" in server_error(excinfo)["M"]
+    conn.rollback()
+    assert run(conn, "SELECT COUNT(*) FROM pg_class WHERE relname = %s", (f"{table}_v",)) == [[0]]
+
+
+def test_a_reader_of_a_late_binding_view_waits_for_a_swap_and_reads_the_new_table(
+    connect: Callable[..., Any], table: str
+) -> None:
+    """A table swapped in one transaction (renamed aside, a new one made and filled under its
+    name, COMMIT): a query of a late-binding view on it, made meanwhile, waits for the COMMIT
+    and answers with the new table's rows, without an error. Redshift runs the swap as one
+    transaction that readers see whole (AWS, "Managing concurrent write operations": serializable
+    isolation); the locks are those of test 7."""
+    admin = connect()
+    admin.autocommit = True
+    (schema,) = run(admin, "SELECT current_schema()")[0]
+    run(admin, f"CREATE TABLE {table} (id INTEGER)")
+    run(admin, f"INSERT INTO {table} VALUES (1), (2)")
+    run(admin, f"CREATE VIEW {table}_v AS SELECT id FROM {schema}.{table} WITH NO SCHEMA BINDING")
+    swapper = connect()
+    run(swapper, f"ALTER TABLE {table} RENAME TO {table}_old")
+    run(swapper, f"CREATE TABLE {table} (id INTEGER)")
+    run(swapper, f"INSERT INTO {table} VALUES (3), (4), (5)")
+    reader = connect()
+    reader.autocommit = True
+    seen: list[object] = []
+
+    def read() -> None:
+        try:
+            seen.append(run(reader, f"SELECT id FROM {table}_v ORDER BY id"))
+        except Exception as exc:  # reported by the assertion below
+            seen.append(exc)
+
+    worker = threading.Thread(target=read)
+    worker.start()
+    worker.join(1.0)
+    assert worker.is_alive() and not seen, f"the reader did not wait for the swap: {seen}"
+    swapper.commit()
+    worker.join(10.0)
+    assert seen == [[[3], [4], [5]]]
+
+
+# --- 14. roles: GRANT ... TO ROLE, svv_relation_privileges, svv_roles, svv_user_grants ------------
+# PostgreSQL roles stand in for Redshift's roles (bootstrap.sql: standin_analysts, of which the
+# publisher's user is a member, and standin_auditors, of which it is not).
+
+RELATION_PRIVILEGES_SQL = (
+    "SELECT privilege_type, identity_name, identity_type, admin_option FROM svv_relation_privileges "
+    "WHERE namespace_name = current_schema() AND relation_name = %s ORDER BY identity_name, privilege_type"
+)
+
+
+def column_types(conn: Any, view: str) -> list[tuple[str, str]]:
+    rows = run(
+        conn,
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+        (view,),
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+def test_system_views_of_roles_have_the_columns_aws_documents(conn: Any) -> None:
+    """AWS, "SVV_RELATION_PRIVILEGES", "SVV_ROLES" and "SVV_USER_GRANTS": their columns, in
+    order, with their types (text, integer, boolean); svv_roles lists every role, svv_user_grants
+    a regular user's own roles only."""
+    assert column_types(conn, "svv_relation_privileges") == [
+        ("namespace_name", "text"),
+        ("relation_name", "text"),
+        ("privilege_type", "text"),
+        ("identity_id", "integer"),
+        ("identity_name", "text"),
+        ("identity_type", "text"),
+        ("admin_option", "boolean"),
+    ]
+    assert column_types(conn, "svv_roles") == [
+        ("role_id", "integer"),
+        ("role_name", "text"),
+        ("role_owner", "text"),
+        ("external_id", "text"),
+    ]
+    assert column_types(conn, "svv_user_grants") == [
+        ("user_id", "integer"),
+        ("user_name", "text"),
+        ("role_id", "integer"),
+        ("role_name", "text"),
+        ("admin_option", "boolean"),
+    ]
+    roles = run(conn, "SELECT role_name FROM svv_roles WHERE role_name LIKE 'standin_%%' ORDER BY 1")
+    assert roles == [["standin_analysts"], ["standin_auditors"]]
+    assert run(conn, "SELECT user_name, role_name, admin_option FROM svv_user_grants") == [
+        ["publisher", "standin_analysts", False]
+    ]
+
+
+def test_grants_to_roles_show_in_svv_relation_privileges_as_aws_documents(conn: Any, table: str) -> None:
+    """GRANT ... TO ROLE r and REVOKE ... FROM ROLE r run (AWS, "GRANT", "REVOKE"); AWS,
+    "SVV_RELATION_PRIVILEGES": one row per privilege and identity, identity_type user, role,
+    group or public, admin_option false for roles; "Regular users can only see identities to
+    which they have access": the publisher's user sees its role and PUBLIC, not the role it is
+    no member of, another user or a group. The owner's own privileges are no row."""
+    conn.autocommit = True
+    run(conn, f"CREATE TABLE {table} (id INTEGER)")
+    run(conn, f"GRANT SELECT, UPDATE ON {table} TO ROLE standin_analysts")
+    run(conn, f"GRANT SELECT ON TABLE {table} TO ROLE standin_auditors, standin_alice")
+    run(conn, f"GRANT SELECT ON {table} TO GROUP standin_readers")
+    run(conn, f"GRANT SELECT ON {table} TO PUBLIC")
+    assert run(conn, RELATION_PRIVILEGES_SQL, (table,)) == [
+        ["SELECT", "public", "public", False],
+        ["SELECT", "standin_analysts", "role", False],
+        ["UPDATE", "standin_analysts", "role", False],
+    ]
+    run(conn, f"REVOKE UPDATE ON {table} FROM ROLE standin_analysts")
+    assert run(conn, RELATION_PRIVILEGES_SQL, (table,)) == [
+        ["SELECT", "public", "public", False],
+        ["SELECT", "standin_analysts", "role", False],
+    ]
+    (acl,) = run(conn, "SELECT array_to_string(relacl, ',') FROM pg_class WHERE relname = %s", (table,))[0]
+    assert "standin_auditors=r/publisher" in acl and "standin_alice=r/publisher" in acl  # PostgreSQL's own record

@@ -235,6 +235,15 @@ def kept_access(ctx: Context, new: Relation) -> tuple[tuple[Step, ...], tuple[st
             "not copied onto the new table (privileges other than SELECT, INSERT, UPDATE, DELETE, REFERENCES): "
             + "; ".join(table.ungranted),
         )
+    if table.unseen_grants:
+        notes += (table.unseen_grants,)
+    if table.late_binding_views:
+        # AWS, "CREATE VIEW", late-binding views: no dependency on the table, so DROP and RENAME
+        # leave them be; each query binds to the table that has the name then.
+        notes += (
+            f"late-binding views read the table ({', '.join(table.late_binding_views)}; WITH NO SCHEMA BINDING): "
+            "kept as they are, not dropped or re-created; they read the new table from the swap's COMMIT on",
+        )
     return tuple(steps), notes
 
 

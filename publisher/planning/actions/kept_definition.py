@@ -144,8 +144,6 @@ def kept_definition(ctx: Context, new: Relation, layout: Layout) -> Kept:
             )
     if old.foreign_keys:
         notes.append(f"not kept: the old table's FOREIGN KEYs {'; '.join(old.foreign_keys)}")
-    # svv_relation_privileges lists them, which the stand-in cannot serve: not read, so said.
-    notes.append("not read, so not kept: privileges granted to Redshift roles (GRANT ... TO ROLE)")
     columns = tuple((name, ColumnFacts(f.comment, encodings.get(name), f.not_null, f.default)) for name, f in kept)
     return Kept(TableFacts(None, columns, tuple(keys)), tuple(comments), tuple(notes))
 
