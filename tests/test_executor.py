@@ -245,3 +245,22 @@ def test_every_completed_move_is_undone_when_a_later_step_fails() -> None:
     assert [t.split("'")[1] for t in target.ran if "SET LOCATION" in t] == [
         "file:/w/t__new", "file:/w/t", "file:/w/t__new", "file:/w/t",
     ]  # fmt: skip
+
+
+def test_a_serial_statement_runs_under_the_dialects_shared_insert_settings_set_back_after_a_failure() -> None:
+    """Hive: a ledger record (a ``serial`` statement) runs with Hive's own writer, which stages
+    each INSERT in a folder of its own (other processes record into the same ledger), and
+    Spark's writer is set back after it, failed or not; the other statements run as they are."""
+    hive = dialect_for("hive")
+    record = sql("INSERT INTO ledger VALUES (1)", "record the publication", serial=True)
+    target = FakeTarget(fail="INSERT")
+    steps = (sql("SELECT 1", "something else"), record)
+    with pytest.raises(PublishFailed):
+        Executor(target, hive).run(publication(*steps))  # type: ignore[arg-type]
+    before = [f"SET {key}={value}" for key, value, _ in hive.shared_insert_settings]
+    after = [f"SET {key}={value}" for key, _, value in hive.shared_insert_settings]
+    assert before and all(s.endswith("=false") for s in before) and all(s.endswith("=true") for s in after)
+    assert target.ran == ["SELECT 1", *before, "INSERT INTO ledger VALUES (1)", *after]
+    redshift = FakeTarget(fail="nothing")
+    Executor(redshift, dialect_for("redshift")).run(publication(record))  # type: ignore[arg-type]
+    assert redshift.ran == ["INSERT INTO ledger VALUES (1)"]

@@ -29,3 +29,38 @@ from publisher.engines.hive_errors import engine_message
 )
 def test_engine_message_keeps_the_first_meaningful_line(text: str, message: str) -> None:
     assert engine_message(text) == message
+
+
+def test_closing_a_hiveserver2_session_waits_at_most_close_seconds_for_a_server_that_never_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Spark 4's Thrift Server can keep a CloseSession unanswered forever (SPARK-51041): the
+    publisher's session gives up after CLOSE_SECONDS and closes its socket."""
+    import socket
+    import threading
+    import time
+
+    from pyhive import hive
+    from thrift.protocol import TBinaryProtocol
+    from thrift.transport import TSocket, TTransport
+
+    from publisher.engines import hiveserver2
+
+    monkeypatch.setattr(hiveserver2, "CLOSE_SECONDS", 0.5)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(silent.accept()[0]), daemon=True).start()
+    raw = TSocket.TSocket("127.0.0.1", silent.getsockname()[1])
+    session = object.__new__(hiveserver2._Session)  # as PyHive makes it, once OpenSession answered
+    session._transport = TTransport.TBufferedTransport(raw)
+    session._transport.open()
+    session._client = hive.TCLIService.Client(TBinaryProtocol.TBinaryProtocol(session._transport))
+    session._sessionHandle = hive.ttypes.TSessionHandle()
+    started = time.monotonic()
+    with pytest.raises(Exception, match="time"):
+        session.close()
+    assert time.monotonic() - started < 5
+    assert not raw.isOpen()
+    silent.close()

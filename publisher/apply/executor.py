@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from publisher.apply import ledger_compaction, table_lock
 from publisher.apply.partition_switch import SwitchRefused, switch_partitions
+from publisher.apply.shared_inserts import alongside_others
 from publisher.dialects import Dialect
 from publisher.model import location
 from publisher.model.errors import PlanStale, PublishFailed, TransactionConflict
@@ -214,7 +215,8 @@ class Executor:
         if self.dry_run:
             result = None
         elif isinstance(step, Statement) and step.serial:
-            with self.serial:
+            assert self.target is not None
+            with self.serial, alongside_others(self.target, self.dialect):
                 result = self._execute(step)
         else:
             result = self._execute(step)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from publisher.apply import table_lock
+from publisher.apply.shared_inserts import alongside_others
 from publisher.dialects import Dialect
 from publisher.dialects.hive import partition_values
 from publisher.model.errors import PublishFailed
@@ -151,7 +152,8 @@ def _compact_locked(target: Target, dialect: Dialect, home: Relation, now: datet
         written = f"{dialect.quote(ledger.WRITTEN)} = {dialect.literal(made)}"
         # One reducer, one file, in Spark and in Apache Hive alike: every row to the same one.
         rows = f"SELECT DISTINCT {_source(dialect, home, todo.copy)}\nDISTRIBUTE BY 1"
-        target.execute(f"INSERT INTO TABLE {dialect.table(home)} PARTITION ({written})\n{rows}")
+        with alongside_others(target, dialect):  # other applies record into the ledger meanwhile
+            target.execute(f"INSERT INTO TABLE {dialect.table(home)} PARTITION ({written})\n{rows}")
         held = int(target.fetch(f"SELECT COUNT(*) FROM {dialect.table(home)} WHERE {written}")[0][0])
         if held != expected:
             target.execute(drop_partitions(dialect, home, (made,)))

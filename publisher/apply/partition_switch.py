@@ -4,13 +4,21 @@ Run by the executor for a SwitchPartitions step; every fact is read when it runs
 same step finishes the work of an apply killed inside it. Order matters for what a kill
 leaves behind, and each order below keeps one rule: a folder is deleted only by dropping
 the trash table, and only once no partition of the table points at it.
+
+A switch also empties folders: each twin's partitions live in one folder named after the
+twin (``<table>__new_<stamp>``), which the table's partitions point into until later
+switches replace them all. Once this switch leaves no partition in such a folder, the trash
+takes the whole folder in place of the replaced partition's, and deletes it with the rest.
 """
 
 from __future__ import annotations
 
+import re
+
 from publisher.dialects import Dialect
 from publisher.dialects.hive import DEFAULT_PARTITION, partition_values
 from publisher.engines.hive_describe import parse_location
+from publisher.model import location
 from publisher.model.errors import PublishFailed
 from publisher.model.plan import SwitchPartitions
 from publisher.model.relation import Relation
@@ -53,6 +61,8 @@ def switch_partitions(target: Target, dialect: Dialect, step: SwitchPartitions) 
                 )
         old = set(_partitions(target, dialect, table))
         in_trash = set(_partitions(target, dialect, trash))
+        leaving = {p for p in old if p in new or step.drop_others}
+        emptied = _emptied_twin_folders(target, dialect, table, step, leaving, sorted(old - leaving))
         for path in new:
             spec, at = _spec(dialect, path), f"{step.twin_location}/{path}"
             if path in old:
@@ -60,8 +70,9 @@ def switch_partitions(target: Target, dialect: Dialect, step: SwitchPartitions) 
                 if current == at:
                     continue  # switched by the apply this one finishes
                 if path not in in_trash:
+                    handed = emptied.get(path, current)  # the whole twin folder once none stays in it
                     target.execute(
-                        f"ALTER TABLE {dialect.table(trash)} ADD PARTITION {spec} LOCATION {dialect.literal(current)}"
+                        f"ALTER TABLE {dialect.table(trash)} ADD PARTITION {spec} LOCATION {dialect.literal(handed)}"
                     )
                 target.execute(
                     f"ALTER TABLE {dialect.table(table)} PARTITION {spec} SET LOCATION {dialect.literal(at)}"
@@ -74,6 +85,11 @@ def switch_partitions(target: Target, dialect: Dialect, step: SwitchPartitions) 
                 added.append(path)
         if step.drop_others:
             for path in sorted(old - set(new)):
+                if path in emptied and path not in in_trash:
+                    folder = dialect.literal(emptied[path])
+                    target.execute(
+                        f"ALTER TABLE {dialect.table(trash)} ADD PARTITION {_spec(dialect, path)} LOCATION {folder}"
+                    )
                 # A managed table's DROP PARTITION deletes the folder: nothing else points at it.
                 target.execute(f"ALTER TABLE {dialect.table(table)} DROP PARTITION {_spec(dialect, path)}")
                 dropped.append(path)
@@ -88,9 +104,38 @@ def switch_partitions(target: Target, dialect: Dialect, step: SwitchPartitions) 
         target.execute(f"ALTER TABLE {dialect.table(twin)} SET LOCATION {dialect.literal(released)}")
         target.execute(dialect.drop_table(twin))
     if step.trash in names:
-        _check_unused(target, dialect, table, trash)
+        _check_unused(target, dialect, table, trash, checked=set(emptied.values()) if step.twin in names else set())
         target.execute(dialect.drop_table(trash))
     return _summary(replaced, added, dropped)
+
+
+def _emptied_twin_folders(
+    target: Target, dialect: Dialect, table: Relation, step: SwitchPartitions, leaving: set[str], staying: list[str]
+) -> dict[str, str]:
+    """The folders of earlier twins that no partition of the table uses once the partitions
+    ``leaving`` are replaced or dropped: by one leaving partition each, which hands the whole
+    folder to the trash. Only folders the publisher made for this table are taken (named
+    after one of its twins, beside this switch's twin, not the twin being switched in); the
+    locations of the partitions ``staying`` are read only while such a folder is found, and
+    a folder that holds one of them is left."""
+    home, _ = location.parent_and_leaf(step.twin_location)
+    twin_name = re.compile(re.escape(step.table) + r"__new_\d{14}", re.IGNORECASE)
+    carrier: dict[str, str] = {}  # folder -> a leaving partition in it
+    for path in sorted(leaving):
+        at = _partition_location(target, dialect, table, path)
+        if not location.normalized(at).endswith(f"/{path}"):
+            continue  # a partition stored elsewhere (set by hand): its folder is its own
+        folder = location.normalized(at)[: -len(path) - 1]
+        parent, leaf = location.parent_and_leaf(folder)
+        if parent == home and twin_name.fullmatch(leaf) and not location.same(folder, step.twin_location):
+            carrier.setdefault(folder, path)
+    for path in staying:
+        if not carrier:
+            break
+        at = _partition_location(target, dialect, table, path)
+        for folder in [f for f in carrier if location.inside(at, f)]:
+            del carrier[folder]
+    return {path: folder for folder, path in carrier.items()}
 
 
 def _partitions(target: Target, dialect: Dialect, relation: Relation) -> list[str]:
@@ -136,17 +181,23 @@ def _check_rows(target: Target, dialect: Dialect, table: Relation, new: list[str
         raise PublishFailed(f"the table holds {found:,} rows in the switched partitions, expected {step.rows:,}")
 
 
-def _check_unused(target: Target, dialect: Dialect, table: Relation, trash: Relation) -> None:
-    """Refuse to drop the trash while a partition of the table points at one of its folders."""
-    current = set(_partitions(target, dialect, table))
+def _check_unused(target: Target, dialect: Dialect, table: Relation, trash: Relation, checked: set[str]) -> None:
+    """Refuse to drop the trash while a partition of the table points at one of its folders,
+    or into a whole twin folder it holds (unless this run read every staying partition:
+    ``checked``; an apply that finishes a killed one reads them all again)."""
+    current = _partitions(target, dialect, table)
     for path in _partitions(target, dialect, trash):
-        if path in current:
-            held = _partition_location(target, dialect, trash, path)
-            if _partition_location(target, dialect, table, path) == held:
-                raise PublishFailed(
-                    f"partition {path} of {table} still uses {held}: {trash} is kept (drop it once the "
-                    "partition points elsewhere)"
-                )
+        held = _partition_location(target, dialect, trash, path)
+        whole = not location.normalized(held).endswith(f"/{path}")
+        if whole and location.normalized(held) not in checked:
+            users = [p for p in current if location.inside(_partition_location(target, dialect, table, p), held)]
+        else:
+            users = [p for p in [path] if p in current and _partition_location(target, dialect, table, p) == held]
+        if users:
+            raise PublishFailed(
+                f"partition {users[0]} of {table} still uses {held}: {trash} is kept (drop it once the "
+                "partition points elsewhere)"
+            )
 
 
 def _summary(replaced: list[str], added: list[str], dropped: list[str]) -> str:

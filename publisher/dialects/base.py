@@ -79,6 +79,11 @@ class Dialect:
     """The ledger is partitioned by the day its rows are written, and compacted (Hive: one
     file an INSERT; planning/ledger.py)."""
 
+    shared_insert_settings: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    """(key, value, value after) of the session settings under which a statement runs that
+    other processes may run into the same table at the same moment: the ledger's records
+    (``serial`` steps) and its compaction. Each is set before and set to its value after."""
+
     def literal(self, value: object) -> str:
         """A SQL literal of a value the publisher writes (numbers, names, paths, base64)."""
         if value is None:

@@ -15,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text as sa_text
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import Engine, Inspector
+from thrift.transport.TSocket import TSocket
 
 from publisher.engines import hive_substitution
 from publisher.engines.hive_describe import DescribedTables, qualified, quote, table_names_from_show_tables
@@ -84,7 +85,7 @@ class HiveServer(DescribedTables):
     def _connect(self) -> Any:
         """A new session, with variable substitution off (the inspection engine's too)."""
         try:
-            conn = hive.connect(**self._connect_kwargs)
+            conn = _Session(**self._connect_kwargs)
         except Exception as exc:
             raise PublishFailed(
                 f"cannot connect to HiveServer2 at {self.host}:{self.port}"
@@ -170,6 +171,33 @@ class HiveServer(DescribedTables):
         # The server or the socket may be gone already: then there is nothing to free.
         with suppress(Exception):
             self._conn.close()
+
+
+CLOSE_SECONDS = 5.0
+"""How long closing a session waits for the server's reply."""
+
+
+class _Session(hive.Connection):  # type: ignore[misc]
+    """A PyHive connection whose close waits at most CLOSE_SECONDS for the server. PyHive waits
+    for CloseSession's reply without a timeout, and Spark 4's Thrift Server can keep it
+    forever: without Hive's LLAP jars, which Spark 4 no longer ships, its first session close
+    fails in FunctionRegistry's static init (NoClassDefFoundError LlapSigner$Signable), which
+    leaves Hive's function registration pending, and every later close that needs a new Hive
+    object waits on it (SPARK-51041; measured here: a `publisher serve` whose PUTs stopped
+    answering). The session is gone for the publisher either way; the server frees it or not."""
+
+    def close(self) -> None:
+        transport = self._transport
+        for _ in range(4):  # PyHive's transport wraps the socket once or twice (SASL, buffering)
+            if isinstance(transport, TSocket):
+                transport.setTimeout(CLOSE_SECONDS * 1000)
+                break
+            transport = getattr(transport, "_trans", None) or getattr(transport, "_TBufferedTransport__trans", None)
+        try:
+            super().close()
+        finally:
+            with suppress(Exception):
+                self._transport.close()
 
 
 # --------------------------------------------------------------------------- dialect

@@ -41,3 +41,9 @@ def parent_and_leaf(uri: str) -> tuple[str, str]:
     text = normalized(uri)
     parent, _, leaf = text.rpartition("/")
     return parent, leaf
+
+
+def inside(uri: str, folder: str) -> bool:
+    """Whether ``uri`` is ``folder`` or lies anywhere under it."""
+    child, parent = normalized(uri), normalized(folder)
+    return child == parent or child.startswith(parent + "/")

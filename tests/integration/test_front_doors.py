@@ -202,12 +202,7 @@ def _hiveserver2(root: Path) -> Iterator[Engine]:
 
 @pytest.fixture(
     params=[
-        # Not run in CI for now: besides the known ledger race (SPARK_LEDGER_RACE), a run on the
-        # final code failed otherwise and was not yet diagnosed (issue 23 stays open for it).
-        pytest.param(
-            "hiveserver2",
-            marks=[pytest.mark.hive, pytest.mark.xfail(run=False, reason="issue 23, item 6: open on Hive")],
-        ),
+        pytest.param("hiveserver2", marks=pytest.mark.hive),
         pytest.param("redshift", marks=pytest.mark.redshift),
     ]
 )

@@ -111,6 +111,30 @@ def test_truncate_and_load_overwrite_partitions_keeps_the_others(project: Projec
     assert_no_orphan_folders(hive, "t")
 
 
+def test_a_twin_folder_is_deleted_once_no_partition_stays_in_it(project: Project, hive: HiveEngine) -> None:
+    """overwrite: partitions, three times over overlapping days: the first twin's folder keeps
+    the days the second leaves in it, and goes once the third replaces them; values read back."""
+    use(project, hive)
+    rows = {r["day"]: r for r in seed_partitioned(project, hive, 1, 6)}  # days 1..6, the table's own folder
+    twin_folders: list[set[str]] = []
+    for job, (first, count) in enumerate([(34, 6), (34, 3), (37, 3)], start=2):  # days 4..9, 4..6, 7..9
+        new = write(project.results(job, 1), "pqt", first, count, parts=count)
+        spec(project, hive, "a", "truncateAndLoad", job, overwrite="partitions")
+        apply(project)
+        rows.update({r["day"]: r for r in new})
+        assert table_rows(hive, "t") == expected(list(rows.values()))
+        assert_no_orphan_folders(hive, "t")
+        if hive.kind == "embedded":
+            state = hive.target.table_state(hive.table("t"))
+            assert state is not None and state.location
+            database = Path(state.location.removeprefix("file:")).parent
+            twin_folders.append({p.name for p in database.iterdir() if p.name.startswith("t__new_")})
+    if twin_folders:
+        first, second, third = twin_folders
+        assert len(first) == 1 and first < second, "the second keeps the first's folder: days 7..9 stay in it"
+        assert len(third) == 2 and not (first & third), "the third replaced days 7..9: the first's folder is gone"
+
+
 def test_a_static_partition_of_another_jobs_table_is_appended_to_then_replaced(
     project: Project, hive: HiveEngine
 ) -> None:
@@ -181,6 +205,11 @@ def assert_no_orphan_folders(hive: HiveEngine, table: str) -> None:
     # The ledger beside the table is partitioned too (by the day its rows are written): not the table's.
     folders = {p for p in database.rglob("*") if p.is_dir() and "=" in p.name and "publications" not in p.parts}
     assert folders == used, f"folders no partition uses: {sorted(map(str, folders - used))}"
+    # Each twin's folder holds partitions the table uses, or is gone: none left empty (issue 23, 2b).
+    twins = {p for p in database.iterdir() if p.name.lower().startswith(f"{table.lower()}__new_")}
+    assert twins == {p for p in twins if any(u.is_relative_to(p) for u in used)}, (
+        f"twin folders no partition uses: {sorted(p.name for p in twins if not any(u.is_relative_to(p) for u in used))}"
+    )
 
 
 class Killed(BaseException):

@@ -1,0 +1,26 @@
+"""Statements that other processes may run into the same table at the same moment.
+
+Several applies and servers record into one ledger; their INSERTs run under the dialect's
+``shared_insert_settings`` (Hive: the writer that stages each INSERT in a folder of its own,
+dialects/hive.py), set on this session before and set back after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from publisher.dialects import Dialect
+from publisher.model.target import Target
+
+
+@contextlib.contextmanager
+def alongside_others(target: Target, dialect: Dialect) -> Iterator[None]:
+    settings = dialect.shared_insert_settings
+    for key, value, _ in settings:
+        target.execute(f"SET {key}={value}")
+    try:
+        yield
+    finally:
+        for key, _, after in settings:
+            target.execute(f"SET {key}={after}")
