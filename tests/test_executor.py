@@ -16,6 +16,8 @@ from publisher.model.plan import Publication, Statement, sql
 class FakeTarget:
     """Runs nothing; records each statement, and fails the ones that start with ``fail``."""
 
+    shared = True  # as a server: other processes write through it too
+
     def __init__(self, fail: str) -> None:
         self.fail = fail
         self.ran: list[str] = []

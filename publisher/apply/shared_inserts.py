@@ -16,7 +16,9 @@ from publisher.model.target import Target
 
 @contextlib.contextmanager
 def alongside_others(target: Target, dialect: Dialect) -> Iterator[None]:
-    settings = dialect.shared_insert_settings
+    # Only where other processes write too: the embedded engine's one session is every
+    # thread's, where a SET would change how the other threads' statements write.
+    settings = dialect.shared_insert_settings if target.shared else ()
     for key, value, _ in settings:
         target.execute(f"SET {key}={value}")
     try:

@@ -241,6 +241,8 @@ def embedded_session(state_dir: Path) -> SparkSession:
 class EmbeddedHive(DescribedTables):
     """Spark with Hive support in this process; metastore and warehouse in ``state_dir``."""
 
+    shared = False  # and its one session is every thread's: a SET would reach them all
+
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self._spark = embedded_session(state_dir)

@@ -48,6 +48,8 @@ class HiveServer(DescribedTables):
     connections are opened with the same parameters.
     """
 
+    shared = True
+
     def __init__(
         self,
         host: str,

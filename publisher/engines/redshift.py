@@ -182,6 +182,8 @@ SSL_MODES = vocabulary.SSL_MODES
 class RedshiftTarget:
     """One session; autocommit on, so the plan's own BEGIN/COMMIT steps delimit transactions."""
 
+    shared = True
+
     def __init__(
         self,
         *,

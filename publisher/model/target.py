@@ -146,6 +146,10 @@ class TableState:
 class Target(Protocol):
     """One open connection to one engine. Only the executor and live planning use it."""
 
+    shared: bool
+    """Whether other processes reach the same tables through this engine at the same moment
+    (a server; not the embedded engine, whose metastore this one process holds)."""
+
     def execute(self, sql: str) -> int | None:
         """Run one statement; raise on failure. The rows an INSERT, UPDATE or DELETE changed,
         where the engine reports them; else None."""
