@@ -77,3 +77,16 @@ def test_hive_parsing_imports_no_driver_and_pyspark_loads_only_with_a_session() 
     top = {a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names}
     top |= {n.module or "" for n in tree.body if isinstance(n, ast.ImportFrom)}
     assert not [n for n in top if n.startswith("pyspark")]
+
+
+def test_targets_import_only_the_model() -> None:
+    # The descriptors are what validate reads: they name their dialect and engine by import
+    # path, never import them (nor a driver), and sit just above model/ (layers stay acyclic).
+    for file, names in imports("targets").items():
+        bad = [
+            n
+            for n in names
+            if n.startswith("publisher.") and not n.startswith(("publisher.model", "publisher.targets"))
+        ]
+        bad += [n for n in names if n.startswith(DRIVERS)]
+        assert not bad, f"{file} imports {bad}"

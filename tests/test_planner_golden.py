@@ -20,11 +20,12 @@ from publisher.inputs.spec import Spec, load_specs
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import Plan, Publication, plan_from_json, plan_to_json
 from publisher.model.target import ColumnState, TableFacts, TableState
-from publisher.model.vocabulary import ACTIONS, TARGET_FORMATS, TARGET_TYPES
+from publisher.model.vocabulary import ACTIONS, TARGET_TYPES
 from publisher.planning.planner import PlanInput, plan_all, plan_publication
 from publisher.planning.view import TargetView
 from publisher.reports.render import publication_text
 from publisher.results import Column, ResultFile, Results
+from publisher.targets import TARGETS
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = Path(__file__).parent / "cases"
@@ -110,7 +111,7 @@ def view(target: str, action: str) -> TargetView:
     )
 
 
-CASES_MATRIX = [(t, a, f) for t, formats in TARGET_FORMATS.items() for a in ACTIONS for f in formats]
+CASES_MATRIX = [(t, a, f) for t, target in TARGETS.items() for a in ACTIONS for f in target.input_formats]
 
 
 @pytest.mark.parametrize(("target", "action", "fmt"), CASES_MATRIX, ids=["-".join(c) for c in CASES_MATRIX])

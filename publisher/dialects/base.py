@@ -36,7 +36,7 @@ class LoadSource:
 class Dialect:
     name: ClassVar[str]
     title: ClassVar[str]
-    """The engine's name in messages (its TargetRules', publisher/model/target_rules.py)."""
+    """The engine's name in messages (its descriptor's, publisher/targets/)."""
     column_name_limit: ClassVar[tuple[int, str]]
     """The longest column name: a number of "characters" or "bytes"."""
     quote_char: ClassVar[str]

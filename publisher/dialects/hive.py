@@ -9,7 +9,7 @@ from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check,
 from publisher.model.plan import CheckValues, ReleaseLock, Step, TakeLock, sql
 from publisher.model.relation import Relation
 from publisher.model.target import TableState
-from publisher.model.target_rules import RULES
+from publisher.targets.hive import HIVE
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -59,8 +59,8 @@ HADOOP_GLOB = "{}[]*?\\"
 
 
 class Hive(Dialect):
-    name = "hive"
-    title = RULES["hive"].title
+    name = HIVE.name
+    title = HIVE.title
     column_name_limit = (128, "characters")
     quote_char = "`"
     transactional_ddl = False

@@ -14,7 +14,7 @@ from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statem
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri
 from publisher.model.target import NO_FACTS, Grant, TableFacts
-from publisher.model.target_rules import RULES
+from publisher.targets.redshift import REDSHIFT
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -95,8 +95,8 @@ def _character(sql_type: str) -> bool:
 
 
 class Redshift(Dialect):
-    name = "redshift"
-    title = RULES["redshift"].title
+    name = REDSHIFT.name
+    title = REDSHIFT.title
     counts_changed_rows = True
     column_name_limit = (127, "bytes")
     quote_char = '"'

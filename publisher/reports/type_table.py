@@ -1,5 +1,5 @@
-"""docs/types.md: how each Arrow/Avro type is published to Hive and Redshift, generated
-from the type maps themselves (publisher/dialects/types.py), so the two cannot drift."""
+"""docs/types.md: how each Arrow/Avro type is published to each target, generated from the
+type maps themselves (each dialect's column_type), so the two cannot drift."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from publisher.dialects.types import UnsupportedType, hive_type, redshift_type
+from publisher.dialects import dialect_for
+from publisher.dialects.types import UnsupportedType
+from publisher.targets import TARGETS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -125,20 +127,22 @@ def avro_label(schema: Any) -> str:
     return str(kind)
 
 
-def _cell(convert: Callable[..., str], t: pa.DataType) -> str:
+def _cell(convert: Callable[[pa.DataType, str], str], t: pa.DataType) -> str:
     try:
-        return f"`{convert(t)}`"
+        return f"`{convert(t, '')}`"
     except UnsupportedType:
         return "refused"
 
 
 def _table_lines() -> Iterator[str]:
-    yield "| Arrow type | Avro type | Hive | Redshift | note |"
-    yield "|---|---|---|---|---|"
+    dialects = [dialect_for(name) for name in TARGETS]
+    yield "| Arrow type | Avro type | " + " | ".join(d.title for d in dialects) + " | note |"
+    yield "|---|---|" + "---|" * len(dialects) + "---|"
     for row in doc_rows():
         t = row.arrow()
         avro = f"`{avro_label(row.avro)}`" if row.avro is not None else ""
-        yield (f"| `{t}` | {avro} | {_cell(hive_type, t)} | {_cell(redshift_type, t)} | {row.note} |")
+        cells = " | ".join(_cell(d.column_type, t) for d in dialects)
+        yield f"| `{t}` | {avro} | {cells} | {row.note} |"
 
 
 def type_table_markdown() -> str:
