@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import Statement, Step
@@ -33,6 +33,19 @@ class LoadSource:
     columns: tuple[ColumnDef, ...]  # the results' columns, in the target's types and order
 
 
+ReplaceVia = Literal["transaction", "location_swap"]
+"""How a target replaces a table's rows or definition so that readers see the old rows or the
+new ones, never none, and a failure leaves the old:
+
+- ``transaction``: DDL and DML run in one transaction, committed or rolled back together
+  (DELETE and INSERT, or a replacement renamed into the table's place, then COMMIT);
+- ``location_swap``: every statement commits on its own; a loaded twin's files are handed to the
+  table at once (ALTER TABLE ... SET LOCATION), and each step that changes something has an undo.
+
+Code that depends on it matches it exhaustively (``match ... case _: assert_never``), so that
+a new value makes ``mypy --strict`` list every place that needs its sequence."""
+
+
 class Dialect:
     name: ClassVar[str]
     title: ClassVar[str]
@@ -40,10 +53,8 @@ class Dialect:
     column_name_limit: ClassVar[tuple[int, str]]
     """The longest column name: a number of "characters" or "bytes"."""
     quote_char: ClassVar[str]
-    transactional_ddl: ClassVar[bool] = False
-    """DDL and DML run in one transaction, committed or rolled back together."""
-    location_swap: ClassVar[bool] = False
-    """A table can be repointed at another table's files (Hive: ALTER TABLE SET LOCATION)."""
+    replace_via: ClassVar[ReplaceVia]
+    """How a table is replaced (ReplaceVia)."""
     counts_changed_rows: ClassVar[bool] = False
     """The engine reports the rows an INSERT or DELETE changed (``Target.execute``): checks
     can use them rather than count the table again."""
@@ -52,10 +63,11 @@ class Dialect:
     they move (and checked again in a table that holds only the new rows: the engine may store
     a value otherwise than it was read, Hive a partition value '' as NULL)."""
 
-    locks_per_table: ClassVar[bool] = False
-    """Publications lock a table of their own per target table (``lock``), whose rows their
-    guard reads, rather than the ledger: publications into different tables do not wait for
-    each other, and readers of the ledger (plan, status) never wait."""
+    guards_lock_table: ClassVar[bool] = False
+    """In a transaction, publications LOCK a lock table of the target table's own (``lock``),
+    whose rows their guard reads, rather than the ledger: publications into different tables do
+    not wait for each other, and readers of the ledger (plan, status) never wait. (Without a
+    transaction, ``table_lock`` makes publishers of one table wait: Hive's lock tables, apply/table_lock.py.)"""
 
     keys_bind_tables: ClassVar[bool] = False
     """FOREIGN KEYs of other tables block DROP TABLE and follow a renamed table

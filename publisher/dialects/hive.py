@@ -63,11 +63,10 @@ class Hive(Dialect):
     title = HIVE.title
     column_name_limit = (128, "characters")
     quote_char = "`"
-    transactional_ddl = False
-    """Hive commits every statement on its own; there is no BEGIN/COMMIT across statements."""
-    location_swap = True
-    """ALTER TABLE ... SET LOCATION repoints a table at once: readers see the old files or
-    the new ones, never none (measured on Spark 4.3 and its Thrift Server)."""
+    replace_via = "location_swap"
+    """Hive commits every statement on its own; there is no BEGIN/COMMIT across statements.
+    ALTER TABLE ... SET LOCATION repoints a table at once: readers see the old files or the
+    new ones, never none (measured on Spark 4.3 and its Thrift Server)."""
     stages_results = True
     comment_in_create = True
     """CREATE TABLE ... COMMENT 'text' sets the table's comment in the same statement (Hive's

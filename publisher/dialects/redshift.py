@@ -103,7 +103,7 @@ class Redshift(Dialect):
     views_bind_tables = True
     """Schema-bound views block DROP TABLE and follow a renamed table (late-binding views,
     WITH NO SCHEMA BINDING, do neither)."""
-    transactional_ddl = True
+    replace_via = "transaction"
     """CREATE, DROP and ALTER TABLE ... RENAME commit or roll back with the transaction.
     TRUNCATE is the exception (it commits at once), so it is never used."""
 
@@ -119,7 +119,7 @@ class Redshift(Dialect):
     }  # fmt: skip
     """format_encoding() names RAW 'none'; ENCODE AUTO is a table's, not a column's."""
 
-    locks_per_table = True
+    guards_lock_table = True
     """LOCK takes a table's exclusive lock until COMMIT (Redshift has no row locks): locking the
     ledger would make every publication of a connection, and every reader of the ledger, wait
     for the one running. A transaction that read the shared ledger while another wrote it would

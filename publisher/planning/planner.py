@@ -6,6 +6,7 @@ import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import assert_never
 
 from publisher.dialects import Dialect, dialect_for, types
 from publisher.dialects.base import ColumnDef
@@ -365,21 +366,26 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     dialect, spec, view, stamp = ctx.dialect, ctx.spec, ctx.view, ctx.stamp
     home = ledger.relation(spec)
     published_table = written.name if written.schema is None else f"{written.schema}.{written.name}"
-    # Where the dialect locks per table, the target table's lock table is locked and guarded
+    # Where the dialect guards a lock table, the target table's lock table is locked and guarded
     # (not the ledger, nor the table itself: Redshift's LOCK would make the table's readers
     # wait for the whole load); two applies of one publication wait for each other there,
     # and the second's guard then finds the first's row.
-    guarded = ledger.lock_relation(spec) if dialect.locks_per_table else home
+    guarded = ledger.lock_relation(spec) if dialect.guards_lock_table else home
     by_day = partitioned(dialect, view)
     steps: list[Step] = []
     if view is None or not view.ledger_exists:
         steps.extend(ledger.ensure(dialect, home))
     else:
         steps.extend(ledger.upgrade(dialect, home, view.ledger_lacks))
-    if dialect.transactional_ddl:
-        # Objects outside the database (the COPY manifest) are written before the transaction.
-        steps.extend(body.prepare)
-    if dialect.locks_per_table:
+    match dialect.replace_via:
+        case "transaction":
+            # Objects outside the database (the COPY manifest) are written before the transaction.
+            steps.extend(body.prepare)
+        case "location_swap":
+            pass  # after the 'pending' record, below
+        case unknown:
+            assert_never(unknown)
+    if dialect.guards_lock_table:
         steps.append(ledger.ensure_lock(dialect, guarded))
     steps.extend(dialect.begin())
     steps.extend(dialect.lock(guarded))
@@ -391,29 +397,34 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     steps.extend(_location_unchanged(ctx, body))
     steps.extend(body.recover)
     steps.extend(body.before)
-    if not dialect.transactional_ddl:
-        # No transaction ties the change to its record: say it started, before anything is
-        # made, so that the next apply finds an interrupted publish and tidies up after it.
-        if body.change:
-            steps.append(
-                ledger.record(
-                    dialect,
-                    home,
-                    spec,
-                    state="pending",
-                    published_table=published_table,
-                    rows=rows,
-                    stamp=stamp,
-                    rows_before=body.rows_before,
-                    location_before=body.location_before,
-                    partitioned=by_day,
+    match dialect.replace_via:
+        case "transaction":
+            pass  # COMMIT ties the change to its 'done' record
+        case "location_swap":
+            # No transaction ties the change to its record: say it started, before anything is
+            # made, so that the next apply finds an interrupted publish and tidies up after it.
+            if body.change:
+                steps.append(
+                    ledger.record(
+                        dialect,
+                        home,
+                        spec,
+                        state="pending",
+                        published_table=published_table,
+                        rows=rows,
+                        stamp=stamp,
+                        rows_before=body.rows_before,
+                        location_before=body.location_before,
+                        partitioned=by_day,
+                    )
                 )
-            )
-        steps.extend(body.prepare)
+            steps.extend(body.prepare)
+        case unknown:
+            assert_never(unknown)
     steps.extend(body.change)
     # Tidy up before the 'done' record: an apply killed before it is recovered, tidy-up included.
     steps.extend(body.tidy)
-    if dialect.locks_per_table:
+    if dialect.guards_lock_table:
         steps.append(ledger.record_lock(dialect, guarded, spec))
     steps.append(
         ledger.record(

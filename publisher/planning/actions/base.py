@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, assert_never
 
 from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
@@ -125,7 +125,13 @@ class Fit:
         notes = []
         if self.added:
             shown = ", ".join(f"{c.name} {c.type}" for c in self.added)
-            kept = "" if ctx.dialect.transactional_ddl else " (they stay if the publication then fails)"
+            match ctx.dialect.replace_via:
+                case "transaction":
+                    kept = ""  # rolled back with the rest
+                case "location_swap":
+                    kept = " (they stay if the publication then fails)"
+                case unknown:
+                    assert_never(unknown)
             notes.append(f"columns added to the table: {shown}; its other rows read NULL there{kept}")
         if self.absent:
             listed = ", ".join(self.defaults or self.absent)

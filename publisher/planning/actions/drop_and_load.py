@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from itertools import takewhile
+from typing import assert_never
 
 from publisher.model import location
 from publisher.model.errors import InvalidInput
@@ -53,7 +54,7 @@ class DropAndLoad(Strategy):
                 "DELETE and INSERT granted on it)",
                 ctx.spec.location,
             )
-        owned = table is not None and table.owns_files and ctx.dialect.location_swap
+        owned = table is not None and table.owns_files and ctx.dialect.replace_via == "location_swap"
         why = foreign_files(ctx, table) if table is not None and owned else None
         if why is not None:
             # Hive renames the old table aside and drops it: DROP of a managed table deletes its
@@ -95,12 +96,17 @@ class DropAndLoad(Strategy):
             *swap(ctx, new, old, table_exists),
         )
         after: tuple[Step, ...] = ()
-        if ctx.dialect.transactional_ddl and table_exists:
-            # Dropped after the swap commits, in a transaction of its own: a session still
-            # reading the old table keeps it until that session ends (DROP waits for it), where
-            # a DROP inside the swap's transaction would cut it off.
-            drop = ctx.dialect.drop_table(old, if_exists=True)
-            after = (sql(drop, "drop the old table (waits for sessions still reading it)"),)
+        match ctx.dialect.replace_via:
+            case "transaction" if table_exists:
+                # Dropped after the swap commits, in a transaction of its own: a session still
+                # reading the old table keeps it until that session ends (DROP waits for it), where
+                # a DROP inside the swap's transaction would cut it off.
+                drop = ctx.dialect.drop_table(old, if_exists=True)
+                after = (sql(drop, "drop the old table (waits for sessions still reading it)"),)
+            case "transaction" | "location_swap":
+                pass  # no old table, or dropped in the change (swap)
+            case unknown:
+                assert_never(unknown)
         return Body(source.steps, change=change, tidy=source.tidy, after=after, notes=notes)
 
     def after(self, ctx: Context, body: Body) -> TableState | None:
@@ -146,7 +152,7 @@ class DropAndLoad(Strategy):
 def _external_in_the_default_folder(ctx: Context, table: TableState) -> bool:
     """Hive: an external table stored where a managed table of its name would be."""
     home = ctx.view.namespace_location if ctx.view else None
-    if table.managed or not ctx.dialect.location_swap or not table.location or not home:
+    if table.managed or ctx.dialect.replace_via != "location_swap" or not table.location or not home:
         return False
     return location.same(table.location, new_location(home, ctx.relation))
 
@@ -244,31 +250,36 @@ def swap(ctx: Context, new: Relation, old: Relation, table_exists: bool) -> tupl
     dialect, relation = ctx.dialect, ctx.relation
     if not table_exists:
         return (sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),)
-    if dialect.transactional_ddl:
-        # Refused at plan time if views were bound to it; one made since would follow the
-        # renamed table and block its drop: stop before anything moves.
-        no_views: tuple[Step, ...] = ()
-        if dialect.views_bind_tables:
-            purpose = "check that no view is bound to the table (one made since the plan would follow it aside)"
-            no_views = (Statement((dialect.bound_views(relation),), purpose, checks=("rows",), expect=(0,)),)
-        if dialect.keys_bind_tables:
-            purpose = "check that no other table's foreign key refers to the table (it would block the drop)"
-            no_views += (Statement((dialect.referencing_keys(relation),), purpose, checks=("rows",), expect=(0,)),)
-        return (
-            *no_views,
-            sql(dialect.rename(relation, old.name), "move the old table aside (ROLLBACK on failure moves it back)"),
-            sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),
-        )
-    return (
-        sql(
-            dialect.rename(relation, old.name),
-            "move the old table aside",
-            undo=sql(dialect.rename(old, relation.name), "put the old table back"),
-        ),
-        sql(
-            dialect.rename(new, relation.name),
-            "the replacement takes the table's name",
-            undo=sql(dialect.rename(relation, new.name), "move the replacement out again"),
-        ),
-        sql(dialect.drop_table(old), "drop the old table"),
-    )
+    match dialect.replace_via:
+        case "transaction":
+            # Refused at plan time if views were bound to it; one made since would follow the
+            # renamed table and block its drop: stop before anything moves.
+            no_views: tuple[Step, ...] = ()
+            if dialect.views_bind_tables:
+                purpose = "check that no view is bound to the table (one made since the plan would follow it aside)"
+                no_views = (Statement((dialect.bound_views(relation),), purpose, checks=("rows",), expect=(0,)),)
+            if dialect.keys_bind_tables:
+                purpose = "check that no other table's foreign key refers to the table (it would block the drop)"
+                no_views += (Statement((dialect.referencing_keys(relation),), purpose, checks=("rows",), expect=(0,)),)
+            return (
+                *no_views,
+                sql(dialect.rename(relation, old.name), "move the old table aside (ROLLBACK on failure moves it back)"),
+                sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),
+            )
+        case "location_swap":
+            # No transaction: each rename has its undo, and the old table is dropped in the change.
+            return (
+                sql(
+                    dialect.rename(relation, old.name),
+                    "move the old table aside",
+                    undo=sql(dialect.rename(old, relation.name), "put the old table back"),
+                ),
+                sql(
+                    dialect.rename(new, relation.name),
+                    "the replacement takes the table's name",
+                    undo=sql(dialect.rename(relation, new.name), "move the replacement out again"),
+                ),
+                sql(dialect.drop_table(old), "drop the old table"),
+            )
+        case unknown:
+            assert_never(unknown)

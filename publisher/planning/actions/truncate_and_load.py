@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import ClassVar
+from typing import ClassVar, assert_never
 
 from publisher.dialects.base import ColumnDef, LoadSource
 from publisher.model import location
@@ -45,15 +45,32 @@ class TruncateAndLoad(Strategy):
         notes = ctx.unchecked_notes() + fit.notes(ctx)
         if ctx.view is None:
             notes += ("offline: assumed the table exists with the results' columns",)
+        match dialect.replace_via:
+            case "transaction":
+                change: tuple[Step, ...] = (
+                    *added,
+                    sql(dialect.delete_all(relation), "remove the old rows (readers keep seeing them until COMMIT)"),
+                    *ctx.insert(relation, source, target_cols),
+                    *ctx.check(relation),
+                )
+                return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
+            case "location_swap":
+                return self._by_location_swap(ctx, source, target_cols, added, notes)
+            case unknown:
+                assert_never(unknown)
+
+    def _by_location_swap(
+        self,
+        ctx: Context,
+        source: LoadSource,
+        target_cols: tuple[ColumnDef, ...],
+        added: tuple[Step, ...],
+        notes: tuple[str, ...],
+    ) -> Body:
+        """Where every statement commits on its own (Hive): a loaded twin swapped in, partitions
+        switched one by one; a table whose files are not its own is refused."""
+        dialect, relation = ctx.dialect, ctx.relation
         table = ctx.view.table if ctx.view else None
-        if dialect.transactional_ddl:
-            change: tuple[Step, ...] = (
-                *added,
-                sql(dialect.delete_all(relation), "remove the old rows (readers keep seeing them until COMMIT)"),
-                *ctx.insert(relation, source, target_cols),
-                *ctx.check(relation),
-            )
-            return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
         if swappable(ctx, table) and ctx.partitioning:
             assert table is not None
             expected = partitions.expected_partitions(ctx.partitioning, ctx.results)
@@ -154,7 +171,7 @@ def swappable(ctx: Context, table: TableState | None) -> bool:
     """Whether the table can be repointed at a loaded twin's files: its files are the
     engine's (managed) at the table's own folder, where a swap hands them to a twin it drops."""
     return bool(
-        ctx.dialect.location_swap
+        ctx.dialect.replace_via == "location_swap"
         and ctx.view is not None
         and table is not None
         and table.location
