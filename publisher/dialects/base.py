@@ -9,6 +9,7 @@ from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import Statement, Step
 from publisher.model.relation import Relation
 from publisher.model.target import NO_FACTS, Grant, TableFacts, TableState
+from publisher.targets import target
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -90,6 +91,11 @@ class Dialect:
     ledger_partitioned: ClassVar[bool] = False
     """The ledger is partitioned by the day its rows are written, and compacted (Hive: one
     file an INSERT; planning/ledger.py)."""
+
+    def fold(self, name: str) -> str:
+        """A name as the engine stores it unquoted, and as the publisher writes and compares it:
+        its target's name case (publisher/targets/)."""
+        return target(self.name).folds(name)
 
     def literal(self, value: object) -> str:
         """A SQL literal of a value the publisher writes (numbers, names, paths, base64)."""
@@ -393,12 +399,12 @@ class Dialect:
         raise NotImplementedError
 
 
-def checked_columns(results: Results) -> tuple[tuple[str, int], ...]:
+def checked_columns(dialect: Dialect, results: Results) -> tuple[tuple[str, int], ...]:
     """(column, non-NULL values) for each result column whose NULLs the metadata counts."""
     if results.rows is None:
         return ()
     rows = results.rows
-    return tuple((c.name.lower(), rows - c.null_count) for c in results.columns if c.null_count is not None)
+    return tuple((dialect.fold(c.name), rows - c.null_count) for c in results.columns if c.null_count is not None)
 
 
 def count_check(
@@ -415,7 +421,7 @@ def count_check(
     have no row count."""
     if results.rows is None:
         return None
-    columns = checked_columns(results) if values else ()
+    columns = checked_columns(dialect, results) if values else ()
     return Statement(
         (dialect.counts(relation, tuple(n for n, _ in columns)),),
         purpose,

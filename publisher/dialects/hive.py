@@ -192,7 +192,7 @@ class Hive(Dialect):
 
     def _staged(self, column: Any, input_format: str) -> ColumnDef:
         """A result column as the staging table reads it."""
-        name = column.name.lower()
+        name = self.fold(column.name)
         kind = self.column_type(column.type, column.name)
         unit = getattr(column.type, "unit", None)
         if input_format == "avro" and kind == "TIMESTAMP" and unit in AVRO_EPOCH_DIGITS:

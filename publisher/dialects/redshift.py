@@ -171,7 +171,7 @@ class Redshift(Dialect):
 
     def refused_values(self, results: Results) -> str | None:
         # Redshift's COPY loads a quoted "" as NULL as it does an empty field (see COPY_FORMAT).
-        empty = [c.name.lower() for c in results.columns if c.empty] if results.format == "csv" else []
+        empty = [self.fold(c.name) for c in results.columns if c.empty] if results.format == "csv" else []
         if not empty:
             return None
         return (
@@ -346,7 +346,7 @@ class Redshift(Dialect):
         entries = [{"url": f.uri, "mandatory": True, "meta": {"content_length": f.size}} for f in results.files]
         body = json.dumps({"entries": entries}, indent=2)
         uri = self.manifest_uri(spec, results, stamp)
-        columns = tuple(ColumnDef(c.name.lower(), self._source_type(spec, c.name, c.type)) for c in results.columns)
+        columns = tuple(ColumnDef(self.fold(c.name), self._source_type(spec, c.name, c.type)) for c in results.columns)
         steps: tuple[Step, ...] = (
             PutObject(uri, body, f"write the COPY manifest listing the {len(entries)} result file(s)"),
         )
@@ -359,7 +359,7 @@ class Redshift(Dialect):
         inferred type is a guess from a sample, and a text timestamp inferred with
         nanoseconds, or a decimal inferred as a float, is no reason to refuse or to convert
         twice). Parquet and Avro columns have the types their files say."""
-        override = spec.column_types.get(name.lower()) if spec.input_format in TEXT_FORMATS else None
+        override = spec.column_types.get(self.fold(name)) if spec.input_format in TEXT_FORMATS else None
         return override or self.column_type(arrow_type, name)
 
     def credentials(self, spec: Spec) -> tuple[SqlPart, ...]:

@@ -162,7 +162,7 @@ class Context:
                 "non-NULL values are counted in the staged results, not again in the table after the insert (it "
                 "holds other rows too); rows are checked",
             )
-        unknown = [c.name.lower() for c in self.results.columns if c.null_count is None]
+        unknown = [self.dialect.fold(c.name) for c in self.results.columns if c.null_count is None]
         if not unknown:
             return notes
         why = "nullable Avro fields" if self.spec.input_format == "avro" else "no statistics in the files"

@@ -31,11 +31,11 @@ IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 
 def result_columns(dialect: Dialect, spec: Spec, results: Results) -> tuple[ColumnDef, ...]:
     """The results' columns in the target's types, with the spec's overrides applied."""
-    names = (c.name.lower() for c in results.columns)
+    names = (dialect.fold(c.name) for c in results.columns)
     check_column_lengths(dialect.title, dialect.column_name_limit, names, results.files[0].uri)
     columns = []
     for col in results.columns:
-        name = col.name.lower()
+        name = dialect.fold(col.name)
         override = spec.column_types.get(name)
         if override and name not in spec.allow_narrowing:
             _refuse_narrowing(dialect, spec, col.name, col.type, override)

@@ -150,7 +150,7 @@ def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> Fit:
     dialect, spec = ctx.dialect, ctx.spec
     if ctx.view is None or ctx.view.table is None:
         return Fit(ctx.columns)
-    table = tuple(ColumnDef(c.name.lower(), dialect.normalize_type(c.type)) for c in ctx.view.table.columns)
+    table = tuple(ColumnDef(dialect.fold(c.name), dialect.normalize_type(c.type)) for c in ctx.view.table.columns)
     evolve = spec.on_schema_change == "addColumns"
     ours = {c.name: c for c in source_columns}
     theirs = {c.name: c for c in table}
@@ -168,7 +168,7 @@ def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> Fit:
             problems.append(f"column {col.name}: results {ours[col.name].type} do not fit table {col.type}")
     for result_column in ctx.results.columns:
         lost = dialect.storage_loses(ctx.view.table.storage, result_column.name, result_column.type)
-        if lost and result_column.name.lower() in theirs:
+        if lost and dialect.fold(result_column.name) in theirs:
             problems.append(lost)
     added = tuple(c for c in ctx.columns if c.name not in theirs)
     facts = ctx.view.table.facts

@@ -175,7 +175,7 @@ def dropped_columns(ctx: Context) -> tuple[str, ...]:
     facts = table.facts
     gone, identities = [], []
     for col in table.columns:
-        if col.name.lower() in names or col.name.lower() in ctx.partitioning.names:
+        if ctx.dialect.fold(col.name) in names or ctx.dialect.fold(col.name) in ctx.partitioning.names:
             continue
         identity = facts.column(col.name).identity if facts is not None else None
         if identity is not None:

@@ -36,8 +36,8 @@ def kept_definition(ctx: Context, new: Relation, layout: Layout) -> Kept:
     if old is None:
         return Kept(notes=(NOT_READ,))
     dialect = ctx.dialect
-    old_types = {c.name.lower(): dialect.normalize_type(c.type) for c in table.columns}
-    nulls = {c.name.lower(): c.null_count for c in ctx.results.columns}
+    old_types = {dialect.fold(c.name): dialect.normalize_type(c.type) for c in table.columns}
+    nulls = {dialect.fold(c.name): c.null_count for c in ctx.results.columns}
     kept: list[tuple[str, ColumnFacts]] = []
     notes: list[str] = []
     comments: list[Step] = []
