@@ -8,7 +8,7 @@ from publisher.dialects import types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check, file_sizes
 from publisher.model.plan import CheckValues, ReleaseLock, Step, TakeLock, sql
 from publisher.model.relation import Relation
-from publisher.model.target import TableState
+from publisher.model.target import HiveTable, TableState
 from publisher.targets.hive import HIVE
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ class Hive(Dialect):
         self, stage: Relation, source: LoadSource, dynamic: tuple[str, ...], into: TableState | None
     ) -> tuple[Step, ...]:
         checks: list[tuple[str, str, str]] = []  # (column, condition, what the engine makes of it)
-        unsafe = into.unescaped if into is not None else ()
+        unsafe = into.of(HiveTable).unescaped if into is not None else ()
         for column in source.columns:
             if column.type.upper().split("(")[0] not in STRING_TYPES:
                 continue

@@ -17,7 +17,7 @@ from publisher.model.names import check_column_lengths
 from publisher.model.plan import CheckColumns, CheckLocation, DeleteObject, Publication, PutObject, Statement, Step
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri, is_s3
-from publisher.model.target import KIND_WORDS, TableState
+from publisher.model.target import KIND_WORDS, HiveTable, TableState
 from publisher.planning import ledger, partitions
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.actions.base import Recovery, Strategy, missing_table, with_added_columns
@@ -226,8 +226,9 @@ def plan_with_effect(
             raise InvalidInput(f"{spec.action}: {refused}", spec.location)
         notes += dialect.value_notes(results)
     table = view.table if view is not None else None
-    if table is not None and table.kind and (strategy.writes_into_table or strategy.replaces_definition):
-        notes += (f"table {spec.relation} is {KIND_WORDS[table.kind]}",)  # what the strategy's choice rests on
+    kind = table.of(HiveTable).kind if table is not None else None
+    if kind and (strategy.writes_into_table or strategy.replaces_definition):
+        notes += (f"table {spec.relation} is {KIND_WORDS[kind]}",)  # what the strategy's choice rests on
     ctx, partition_note = _with_partitioning(ctx, strategy)
     if partition_note:
         notes += (partition_note,)
@@ -319,7 +320,7 @@ def _check_target(ctx: Context, strategy: Strategy) -> None:
             "into a new one)",
             spec.location,
         )
-    shape = table.unsupported_shape() if table is not None and strategy.writes_into_table else None
+    shape = table.of(HiveTable).unsupported_shape() if table is not None and strategy.writes_into_table else None
     if shape:
         raise InvalidInput(
             f"{spec.action}: table {relation} {shape}, which {spec.action} does not support yet (it could not keep "

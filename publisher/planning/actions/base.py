@@ -9,7 +9,7 @@ from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import Step, sql
-from publisher.model.target import ColumnState, TableState
+from publisher.model.target import ColumnState, HiveTable, RedshiftTable, TableState
 from publisher.model.vocabulary import Action
 from publisher.planning import ledger
 from publisher.planning.context import Body, Context
@@ -73,8 +73,8 @@ class Strategy:
         if ctx.view is not None and ctx.view.namespace_location:
             location = new_location(ctx.view.namespace_location, ctx.relation)
         storage = "parquet" if location else None
-        managed = True if location else None
-        return TableState(columns, storage, location, managed, partition_columns=ctx.partitioning.names)
+        own = HiveTable(managed=True) if location else None
+        return TableState(columns, storage, location, partition_columns=ctx.partitioning.names, own=own)
 
 
 def with_added_columns(ctx: Context, state: TableState | None) -> TableState | None:
@@ -171,7 +171,7 @@ def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> Fit:
         if lost and dialect.fold(result_column.name) in theirs:
             problems.append(lost)
     added = tuple(c for c in ctx.columns if c.name not in theirs)
-    facts = ctx.view.table.facts
+    facts = ctx.view.table.of(RedshiftTable).facts
     defaults: list[str] = []
     required: list[str] = []
     for name in absent:

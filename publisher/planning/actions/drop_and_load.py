@@ -12,7 +12,7 @@ from publisher.model.errors import InvalidInput
 from publisher.model.layout import Layout
 from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import KIND_WORDS, TableState
+from publisher.model.target import KIND_WORDS, HiveTable, RedshiftTable, TableState
 from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
 from publisher.planning.actions.kept_definition import kept_definition, kept_state
@@ -29,32 +29,33 @@ class DropAndLoad(Strategy):
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         table = ctx.view.table if ctx.view else None
-        if table is not None and table.dependent_views:
+        redshift = table.of(RedshiftTable) if table is not None else RedshiftTable()
+        if redshift.dependent_views:
             # DROP TABLE fails while schema-bound views depend on it (and CASCADE would drop
             # the views of other teams): known now, so refused now.
             raise InvalidInput(
-                f"dropAndLoad: views depend on table {ctx.relation} ({', '.join(table.dependent_views)}): "
+                f"dropAndLoad: views depend on table {ctx.relation} ({', '.join(redshift.dependent_views)}): "
                 "it cannot be dropped without dropping them; truncateAndLoad replaces its rows and keeps "
                 "the views, or recreate them WITH NO SCHEMA BINDING (late-binding)",
                 ctx.spec.location,
             )
-        if table is not None and table.facts is not None and table.facts.referenced_by:
+        if redshift.facts is not None and redshift.facts.referenced_by:
             # DROP TABLE fails while another table's FOREIGN KEY refers to it (CASCADE would drop
             # the constraint of another team's table), as with bound views.
             raise InvalidInput(
                 f"dropAndLoad: foreign keys of other tables refer to table {ctx.relation} "
-                f"({', '.join(table.facts.referenced_by)}): it cannot be dropped without dropping them; "
+                f"({', '.join(redshift.facts.referenced_by)}): it cannot be dropped without dropping them; "
                 "truncateAndLoad replaces its rows and keeps them",
                 ctx.spec.location,
             )
-        if table is not None and table.owner_only:
+        if redshift.owner_only:
             raise InvalidInput(
-                f"dropAndLoad: table {ctx.relation} is owned by {table.owner}: only that user or a superuser "
+                f"dropAndLoad: table {ctx.relation} is owned by {redshift.owner}: only that user or a superuser "
                 "may drop or rename it; publish as that user, or truncateAndLoad replaces its rows (with "
                 "DELETE and INSERT granted on it)",
                 ctx.spec.location,
             )
-        owned = table is not None and table.owns_files and ctx.dialect.replace_via == "location_swap"
+        owned = table is not None and table.of(HiveTable).owns_files and ctx.dialect.replace_via == "location_swap"
         why = foreign_files(ctx, table) if table is not None and owned else None
         if why is not None:
             # Hive renames the old table aside and drops it: DROP of a managed table deletes its
@@ -68,8 +69,9 @@ class DropAndLoad(Strategy):
         if table is not None and _external_in_the_default_folder(ctx, table):
             # The replacement is a managed table: renamed to the table's name, Spark moves it into
             # <database>/<name>, still the external table's folder (LOCATION_ALREADY_EXISTS).
+            kind = table.of(HiveTable).kind or "external-foreign"
             raise InvalidInput(
-                f"dropAndLoad: table {ctx.relation} is {KIND_WORDS[table.kind or 'external-foreign']} stored "
+                f"dropAndLoad: table {ctx.relation} is {KIND_WORDS[kind]} stored "
                 f"at {table.location}, the folder its managed replacement would be renamed into (Spark refuses: "
                 "LOCATION_ALREADY_EXISTS); truncateAndLoad replaces the rows of an owned external table, "
                 "createAndLoad publishes into a new table",
@@ -113,11 +115,13 @@ class DropAndLoad(Strategy):
         # The replacement has the old table's grants and owner (kept_access).
         state = super().after(ctx, body)
         old = ctx.view.table if ctx.view else None
-        if state is None or old is None:
-            return state
+        if state is None or old is None or isinstance(state.own, HiveTable):
+            return state  # Hive: no owner, grants, layout or column facts to keep
         layout, _ = kept_layout(ctx)
         facts = kept_state(ctx, kept_definition(ctx, ctx.made("__new"), layout))
-        return replace(state, owner=old.owner, owner_only=old.owner_only, grants=old.grants, layout=layout, facts=facts)
+        was = old.of(RedshiftTable)
+        kept = RedshiftTable(owner=was.owner, owner_only=was.owner_only, grants=was.grants, layout=layout, facts=facts)
+        return replace(state, own=kept)
 
     def leftovers(self, ctx: Context) -> tuple[Step, ...]:
         # An apply stopped between the swap's COMMIT and the old table's drop leaves
@@ -152,7 +156,7 @@ class DropAndLoad(Strategy):
 def _external_in_the_default_folder(ctx: Context, table: TableState) -> bool:
     """Hive: an external table stored where a managed table of its name would be."""
     home = ctx.view.namespace_location if ctx.view else None
-    if table.managed or ctx.dialect.replace_via != "location_swap" or not table.location or not home:
+    if table.of(HiveTable).managed or ctx.dialect.replace_via != "location_swap" or not table.location or not home:
         return False
     return location.same(table.location, new_location(home, ctx.relation))
 
@@ -172,7 +176,7 @@ def dropped_columns(ctx: Context) -> tuple[str, ...]:
     if table is None:
         return ()
     names = {c.name for c in ctx.columns}
-    facts = table.facts
+    facts = table.of(RedshiftTable).facts
     gone, identities = [], []
     for col in table.columns:
         if ctx.dialect.fold(col.name) in names or ctx.dialect.fold(col.name) in ctx.partitioning.names:
@@ -200,7 +204,7 @@ def kept_layout(ctx: Context) -> tuple[Layout, tuple[str, ...]]:
     """The spec's distribution and sort keys; where it gives none, the old table's, as far as
     the results still have those columns (a compound sort key up to the first one missing)."""
     spec, table = ctx.spec.layout, ctx.view.table if ctx.view else None
-    old = table.layout if table is not None else Layout()
+    old = table.of(RedshiftTable).layout if table is not None else Layout()
     names = {c.name for c in ctx.columns}
     notes: list[str] = []
     style, dist_key = spec.dist_style, spec.dist_key
@@ -228,7 +232,7 @@ def kept_layout(ctx: Context) -> tuple[Layout, tuple[str, ...]]:
 def kept_access(ctx: Context, new: Relation) -> tuple[tuple[Step, ...], tuple[str, ...]]:
     """The old table's grants and owner given to ``new`` (the same table to its users), in the
     swap's transaction; and notes on the privileges that are not copied."""
-    table = ctx.view.table if ctx.view else None
+    table = ctx.view.table.of(RedshiftTable) if ctx.view and ctx.view.table else None
     if table is None:
         return (), ()
     steps = [sql(ctx.dialect.grant(new, g), f"keep the grant to {g.label()}") for g in table.grants]

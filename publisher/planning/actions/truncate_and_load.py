@@ -18,7 +18,7 @@ from publisher.model import location
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import CheckLocation, SetLocation, Step, SwitchPartitions, sql
 from publisher.model.relation import Relation
-from publisher.model.target import KIND_WORDS, TableState
+from publisher.model.target import KIND_WORDS, HiveTable, TableState
 from publisher.model.vocabulary import Action
 from publisher.planning import ledger, partitions
 from publisher.planning.actions.base import Recovery, Strategy, table_columns
@@ -186,16 +186,17 @@ def foreign_files(ctx: Context, table: TableState) -> str | None:
     outside its database's folder (SET LOCATION '/shared/t') may share that folder with
     others, and DROP deletes all of it. A table the publisher swapped lives in a twin's
     folder beside the table's: <table>__new_<stamp>."""
-    if not table.owns_files:
-        if table.kind:
-            return f"is {KIND_WORDS[table.kind]}"
+    hive = table.of(HiveTable)
+    if not hive.owns_files:
+        if hive.kind:
+            return f"is {KIND_WORDS[hive.kind]}"
         return "is external (its files belong to whoever wrote them)"
     home = ctx.view.namespace_location if ctx.view else None
     if not table.location or not home:
         return None  # offline, or no location read: the live plan decides
     if table_home(ctx, table) is not None:
         return None
-    owner = KIND_WORDS[table.kind] if table.kind else "managed"
+    owner = KIND_WORDS[hive.kind] if hive.kind else "managed"
     return (
         f"is {owner.split(' (')[0]} but stored at {table.location}, not in its own folder under its database's "
         f"{home} (other files may be there, and DROP deletes the whole folder)"
@@ -217,7 +218,11 @@ def table_home(ctx: Context, table: TableState | None) -> str | None:
     if parent == location.normalized(namespace):
         return namespace
     same_name = location.parent_and_leaf(parent)[1] == location.parent_and_leaf(namespace)[1]
-    return table.location.rstrip("/").rsplit("/", 1)[0] if table.kind == "external-owned" and same_name else None
+    return (
+        table.location.rstrip("/").rsplit("/", 1)[0]
+        if table.of(HiveTable).kind == "external-owned" and same_name
+        else None
+    )
 
 
 def twin_home(ctx: Context) -> str | None:
