@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from publisher.dialects import types
 from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import Statement, Step
 from publisher.model.relation import Relation
@@ -92,6 +93,14 @@ class Dialect:
     """The ledger is partitioned by the day its rows are written, and compacted (Hive: one
     file an INSERT; planning/ledger.py)."""
 
+    integer_digits: ClassVar[dict[str, int]]
+    """Its integer types, narrowest first, with the decimal digits their values can need."""
+
+    def exact_digits(self, canonical: str) -> tuple[int, int] | None:
+        """(integer digits, decimal places) of an exact numeric type in this dialect's canonical
+        spelling; None for any other type."""
+        return types.exact_digits(canonical, self.integer_digits)
+
     def fold(self, name: str) -> str:
         """A name as the engine stores it unquoted, and as the publisher writes and compares it:
         its target's name case (publisher/targets/)."""
@@ -175,7 +184,7 @@ class Dialect:
         engine can do; ``slices``: the cluster's, where known. Advice for the plan, never an error."""
         return ()
 
-    # Types: see publisher/dialects/types.py for the mapping itself.
+    # Types: each dialect maps them in its own module (hive_types.py, redshift_types.py).
     def column_type(self, arrow_type: Any, column: str) -> str:
         raise NotImplementedError
 

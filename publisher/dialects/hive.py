@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from publisher.dialects import types
+from publisher.dialects import hive_types as types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check, file_sizes
 from publisher.model.plan import CheckValues, ReleaseLock, Step, TakeLock, sql
 from publisher.model.relation import Relation
@@ -61,6 +61,7 @@ HADOOP_GLOB = "{}[]*?\\"
 class Hive(Dialect):
     name = HIVE.name
     title = HIVE.title
+    integer_digits = types.INTEGERS
     column_name_limit = (128, "characters")
     quote_char = "`"
     replace_via = "location_swap"

@@ -7,7 +7,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from publisher.dialects import types
+from publisher.dialects import redshift_types as types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, file_sizes, human_bytes
 from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
@@ -97,6 +97,7 @@ def _character(sql_type: str) -> bool:
 class Redshift(Dialect):
     name = REDSHIFT.name
     title = REDSHIFT.title
+    integer_digits = types.INTEGERS
     counts_changed_rows = True
     column_name_limit = (127, "bytes")
     quote_char = '"'

@@ -10,7 +10,6 @@ from typing import assert_never
 
 from publisher.dialects import Dialect, dialect_for, types
 from publisher.dialects.base import ColumnDef
-from publisher.dialects.types import exact_digits
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput, PublisherError
 from publisher.model.names import check_column_lengths
@@ -58,7 +57,7 @@ def _refuse_narrowing(dialect: Dialect, spec: Spec, column: str, arrow_type: obj
         mapped = dialect.column_type(arrow_type, column)
     except InvalidInput:
         return  # a type the target refuses (text nanoseconds): the override replaces it
-    have, wanted = exact_digits(mapped), exact_digits(dialect.normalize_type(override))
+    have, wanted = dialect.exact_digits(mapped), dialect.exact_digits(dialect.normalize_type(override))
     if have is None or wanted is None or not mapped.startswith("DECIMAL("):
         return  # integers that do not fit a narrower type fail the load: nothing is rounded
     lost = []
