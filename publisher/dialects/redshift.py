@@ -14,7 +14,7 @@ from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statem
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri
 from publisher.model.target import NO_FACTS, Grant, TableFacts
-from publisher.targets.redshift import REDSHIFT
+from publisher.targets.redshift import REDSHIFT, RedshiftSettings
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -323,7 +323,7 @@ class Redshift(Dialect):
     def manifests(self, spec: Spec, results: Results) -> S3Uri:
         """The prefix of the spec's COPY manifests: the connection's manifestPrefix, else
         MANIFESTS under the results' bucket, in a folder of the connection's."""
-        configured = spec.connection.redshift.manifest_prefix
+        configured = spec.connection.settings_of(RedshiftSettings).manifest_prefix
         if configured:
             return S3Uri.parse(configured)
         return S3Uri(S3Uri.parse(results.location).bucket, f"{MANIFESTS}{spec.connection.name}/")
@@ -365,7 +365,7 @@ class Redshift(Dialect):
 
     def credentials(self, spec: Spec) -> tuple[SqlPart, ...]:
         """COPY's authorization clause; secrets are parameters, filled in only when it runs."""
-        role = spec.connection.redshift.iam_role
+        role = spec.connection.settings_of(RedshiftSettings).iam_role
         if role:
             return (f"IAM_ROLE {self.literal(role)}",)
         s3 = spec.results_connection.s3 if spec.results_connection else None
@@ -391,7 +391,7 @@ class Redshift(Dialect):
         if spec.input_format in COLUMNAR_FORMATS and any(c.type == "SUPER" for c in columns):
             # Nested Parquet columns load into SUPER only as JSON text.
             options.append("SERIALIZETOJSON")
-        region = spec.connection.redshift.region
+        region = spec.connection.settings_of(RedshiftSettings).region
         if region:  # refused with Parquet at validation (TargetRules.region_refused_formats)
             options.append(f"REGION {self.literal(region)}")
         names = ", ".join(self.quote(c.name) for c in columns)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from publisher.inputs.validation import check, did_you_mean, secret_keys
 from publisher.inputs.yamlfile import load_documents, read_text
@@ -15,10 +16,10 @@ from publisher.model.relation import Relation
 from publisher.model.secret import Secret
 from publisher.model.vocabulary import ConnectionType
 from publisher.targets import TARGETS, Ledger, TargetDescriptor, TargetSettings, target
-from publisher.targets.hive import HiveSettings
-from publisher.targets.redshift import RedshiftSettings
 
 DEFAULT_CONFIG = "publisher.yaml"
+
+Kind = TypeVar("Kind")
 
 
 # Settings fields are the schema's keys in snake_case (stateDir: state_dir), in the schema's
@@ -85,16 +86,10 @@ class Connection:
         assert not isinstance(self.settings, S3Settings), f"{self.label} is not a target connection"
         return self.settings
 
-    @property
-    def hive(self) -> HiveSettings:
-        """The settings of a hive connection; any other kind is a bug of the caller."""
-        assert isinstance(self.settings, HiveSettings), f"{self.label} is not a hive connection"
-        return self.settings
-
-    @property
-    def redshift(self) -> RedshiftSettings:
-        """The settings of a redshift connection; any other kind is a bug of the caller."""
-        assert isinstance(self.settings, RedshiftSettings), f"{self.label} is not a redshift connection"
+    def settings_of(self, kind: builtins.type[Kind], /) -> Kind:
+        """The settings of a connection of that kind (its target's settings class); any other
+        kind is a bug of the caller."""
+        assert isinstance(self.settings, kind), f"{self.label} is not a {kind.__name__} connection"
         return self.settings
 
     @property
