@@ -26,7 +26,3 @@ HIVE_AUTH_MODES: tuple[HiveAuth, ...] = get_args(HiveAuth)
 # Redshift TLS: verify the server's certificate chain (verify-ca), and its name (verify-full).
 SslMode = Literal["verify-ca", "verify-full"]
 SSL_MODES: tuple[SslMode, ...] = get_args(SslMode)
-
-# Actions that make a new table named <table>_<timestamp>. What else an action needs or
-# does is its strategy's (planning/actions/: needs_table, replaces_definition).
-TIMESTAMPED_ACTIONS: frozenset[Action] = frozenset({"create", "createAndLoad"})

@@ -521,7 +521,7 @@ def _publication(
     warnings: tuple[str, ...] = (),
 ) -> Publication:
     spec, results = ctx.spec, ctx.results
-    rows = results.rows if spec.action != "create" else 0
+    rows = results.rows if STRATEGIES[spec.action].loads_rows else 0
     written = body.written or spec.relation
     if status == "unfinished":
         steps = body.recover + _after_publish(ctx.dialect, body.after)

@@ -46,6 +46,8 @@ class Strategy:
     reads: ClassVar[frozenset[Read]] = frozenset()
     loads_rows: ClassVar[bool] = True
     """Loads the results' rows: how their files are laid out matters (the plan's warnings)."""
+    makes_timestamped_table: ClassVar[bool] = False
+    """Makes a new table named <table>_<stamp> (never replaces an existing table)."""
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         """The steps of the action; ``restored``: recovery puts the table back first."""
