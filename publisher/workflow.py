@@ -258,6 +258,9 @@ def ledger_rows(
         if connection.type == "s3" or (only is not None and connection.id != only.id):
             continue
         dialect = dialect_for(connection.type)
+        # The ledger of a connection bound to a database is in that database (Redshift: a
+        # schema of it); one that writes anywhere keeps it in a database of its own, which
+        # ledger_relation names (the placeholder database is not read).
         bound = connection.target_settings.bound_database or "default"
         home = connection.ledger_relation(Relation(bound, connection.target.default_schema, "x"))
         target = pool.target(connection)
