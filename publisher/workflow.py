@@ -13,12 +13,11 @@ from pathlib import Path
 from publisher.apply.executor import AlreadyPublished, Executor, Listener
 from publisher.dialects import dialect_for
 from publisher.engines.pool import Pool, S3Objects
-from publisher.inputs.config import Config, Connection, RedshiftSettings
+from publisher.inputs.config import Config, Connection
 from publisher.inputs.spec import Spec, load_specs
 from publisher.model.errors import EngineUnavailable, Errors, InvalidInput, PublisherError, PublishFailed
 from publisher.model.plan import DeleteObject, Plan, Publication, PutObject
 from publisher.model.relation import Relation
-from publisher.model.target_rules import RULES
 from publisher.planning import ledger
 from publisher.planning.planner import PlanInput, plan_all
 from publisher.planning.snapshot import Snapshot
@@ -259,8 +258,11 @@ def ledger_rows(
         if connection.type == "s3" or (only is not None and connection.id != only.id):
             continue
         dialect = dialect_for(connection.type)
-        bound = connection.settings.database if isinstance(connection.settings, RedshiftSettings) else "default"
-        home = connection.ledger_relation(Relation(bound, RULES[connection.type].default_schema, "x"))
+        # The ledger of a connection bound to a database is in that database (Redshift: a
+        # schema of it); one that writes anywhere keeps it in a database of its own, which
+        # ledger_relation names (the placeholder database is not read).
+        bound = connection.target_settings.bound_database or "default"
+        home = connection.ledger_relation(Relation(bound, connection.target.default_schema, "x"))
         target = pool.target(connection)
         if not target.namespace_exists(home) or home.name not in target.table_names(home):
             continue

@@ -7,6 +7,8 @@ import pytest
 from publisher.inputs.config import load_config
 from publisher.model.errors import Errors
 from publisher.model.secret import Secret
+from publisher.targets.hive import HiveSettings
+from publisher.targets.redshift import RedshiftSettings
 
 BASE = """\
 results: results/{jobGroup}/{flowNodeId}/
@@ -33,7 +35,7 @@ def test_secrets_are_references_read_only_when_revealed(tmp_path: Path, monkeypa
         "iamRole: 'arn:aws:iam::123456789012:role/p', s3: 4}\n" + "  - {id: 4, name: s3, type: s3}\n",
     )
     config = load_config(path)
-    secret = config.find("rs").redshift.password  # type: ignore[union-attr]
+    secret = config.find("rs").settings.password  # type: ignore[union-attr]
     assert secret == Secret("RS_PW")
     assert str(secret) == "${RS_PW}"
     monkeypatch.setenv("RS_PW", "hunter2")
@@ -81,7 +83,7 @@ def test_no_error_repeats_a_secret(tmp_path: Path, connection: str) -> None:
 def test_env_references_are_whole_values_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("A", "secret-a")
     config = load_config(write(tmp_path, BASE + "  - {id: 1, name: h, type: hive, host: x, username: 'u${A}'}\n"))
-    assert config.find("h").hive.username == "u${A}"  # type: ignore[union-attr]
+    assert config.find("h").settings_of(HiveSettings).username == "u${A}"  # type: ignore[union-attr]
 
 
 def test_env_references_are_secrets_only_where_the_schema_says_secret(
@@ -89,7 +91,7 @@ def test_env_references_are_secrets_only_where_the_schema_says_secret(
 ) -> None:
     monkeypatch.setenv("A", "secret-a")
     config = load_config(write(tmp_path, BASE + "  - {id: 1, name: h, type: hive, host: x, username: '${A}'}\n"))
-    assert config.find("h").hive.username == "${A}"  # type: ignore[union-attr]
+    assert config.find("h").settings_of(HiveSettings).username == "${A}"  # type: ignore[union-attr]
 
 
 def test_duplicate_ids_and_names(tmp_path: Path) -> None:
@@ -160,7 +162,7 @@ def test_manifest_prefix_takes_any_key_an_s3_object_may_have(tmp_path: Path) -> 
         + f' iamRole: "arn:aws:iam::123456789012:role/r", manifestPrefix: "{prefix}"}}\n'
         + "  - {id: 4, name: s3, type: s3}\n",
     )
-    assert load_config(path).connections[0].redshift.manifest_prefix == prefix
+    assert load_config(path).connections[0].settings_of(RedshiftSettings).manifest_prefix == prefix
 
 
 def test_a_config_that_is_not_utf8_is_one_positioned_error(tmp_path: Path) -> None:

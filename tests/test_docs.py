@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from publisher.model.vocabulary import ACTIONS, TARGET_FORMATS, TARGET_TYPES
+from publisher.model.vocabulary import ACTIONS, TARGET_TYPES
 from publisher.planning.actions import STRATEGIES
+from publisher.targets import TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = sorted([ROOT / "README.md", ROOT / "tests" / "README.md", *(ROOT / "docs").glob("*.md")])
@@ -141,8 +142,8 @@ def test_every_action_has_what_the_action_checklist_asks_for() -> None:
         snake = re.sub(r"(?<!^)([A-Z])", r"_\1", action).lower()
         assert module == Path(f"publisher/planning/actions/{snake}.py"), f"{action}: strategy in {module}"
         assert (ROOT / module).exists()
-        for target, formats in TARGET_FORMATS.items():
-            for fmt in formats:
+        for target, descriptor in TARGETS.items():
+            for fmt in descriptor.input_formats:
                 golden = ROOT / "tests" / "golden" / target / f"{action}_{fmt}.txt"
                 assert golden.exists(), f"{action}: no golden plan {golden.relative_to(ROOT)}"
         assert action in recovery, f"{action}: no golden recovery plan in tests/golden/recovery/"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from publisher.engines.hive_describe import parse_describe_formatted, parse_location
-from publisher.model.target import ColumnState, TableState
+from publisher.model.target import ColumnState, HiveTable, TableState
 
 # DESCRIBE FORMATTED of a partitioned Parquet table, as Apache Hive 2.3's HiveServer2
 # returns it (padded keys ending in ':', partition columns only in their own section).
@@ -47,9 +47,8 @@ def test_parses_apache_hive_describe_formatted() -> None:
         ),
         "parquet",
         "hdfs://nn:8020/user/hive/warehouse/t",
-        True,
         partition_columns=("ds",),
-        kind="managed",
+        own=HiveTable(managed=True, kind="managed"),
     )
     assert parse_location(APACHE_HIVE_DESCRIBE_FORMATTED) == "hdfs://nn:8020/user/hive/warehouse/t"
 
@@ -82,8 +81,8 @@ def test_who_owns_a_tables_files_is_read_from_its_type_and_parameters(
     table_type: str, parameters: dict[str, str], kind: str
 ) -> None:
     state = parse_describe_formatted(described(table_type, parameters))
-    assert state.kind == kind
-    assert state.owns_files == (kind in ("managed", "external-owned"))
+    assert state.of(HiveTable).kind == kind
+    assert state.of(HiveTable).owns_files == (kind in ("managed", "external-owned"))
 
 
 def test_spark_lists_the_parameters_in_one_cell() -> None:
@@ -94,4 +93,4 @@ def test_spark_lists_the_parameters_in_one_cell() -> None:
         ("Type", "EXTERNAL", ""),
         ("Table Properties", "[TRANSLATED_TO_EXTERNAL=TRUE, external.table.purge=TRUE, transient_lastDdlTime=1]", ""),
     ]
-    assert parse_describe_formatted(rows).kind == "external-owned"
+    assert parse_describe_formatted(rows).of(HiveTable).kind == "external-owned"

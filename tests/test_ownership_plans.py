@@ -13,6 +13,7 @@ import pytest
 from publisher.model import location
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import SetLocation
+from publisher.model.target import HiveTable
 from publisher.planning.planner import plan_publication
 from tests.test_partition_plans import live, make_spec, table
 from tests.test_planner_golden import HIVE_DATABASE_LOCATION, NOW, make_results
@@ -85,7 +86,7 @@ def test_an_owned_external_table_as_hive_4_makes_it_is_published_like_a_managed_
     """Hive 4 turns a plain CREATE TABLE into EXTERNAL with external.table.purge: its files are
     the table's, and it is swapped (or dropped) as a managed table is; the plan names its kind."""
     spec = make_spec(tmp_path, action, **extra(action))
-    state = replace(table(()), managed=False, kind="external-owned")
+    state = table(()).with_own(HiveTable, managed=False, kind="external-owned")
     if action == "dropAndLoad":  # its managed replacement would be renamed into the same folder
         with pytest.raises(InvalidInput, match="the folder its managed replacement would be renamed into"):
             plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
@@ -111,7 +112,9 @@ def test_foreign_and_acid_tables_are_refused_naming_their_kind(
     tmp_path: Path, action: str, kind: str, words: str
 ) -> None:
     spec = make_spec(tmp_path, action, **extra(action))
-    state = replace(table(()), managed=kind.startswith("acid"), kind=kind, transactional=kind.startswith("acid"))
+    state = table(()).with_own(
+        HiveTable, managed=kind.startswith("acid"), kind=kind, transactional=kind.startswith("acid")
+    )
     with pytest.raises(InvalidInput) as refused:
         plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
     assert words in str(refused.value) and "\n" not in str(refused.value)

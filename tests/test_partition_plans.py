@@ -17,7 +17,7 @@ import yaml
 from publisher.inputs.config import load_config
 from publisher.inputs.spec import Spec, load_specs
 from publisher.model.errors import InvalidInput
-from publisher.model.target import ColumnState, TableState
+from publisher.model.target import ColumnState, HiveTable, TableState
 from publisher.planning.planner import plan_publication
 from publisher.planning.view import TargetView
 from publisher.reports.render import publication_text
@@ -53,7 +53,9 @@ def table(partition_columns: tuple[str, ...], lacking: tuple[ColumnState, ...] =
     columns |= {c.name: c for c in lacking}
     data = tuple(c for name, c in columns.items() if name not in partition_columns)
     ordered = data + tuple(columns[name] for name in partition_columns)
-    return TableState(ordered, "parquet", HIVE_LOCATION, True, partition_columns=partition_columns)
+    return TableState(
+        ordered, "parquet", HIVE_LOCATION, partition_columns=partition_columns, own=HiveTable(managed=True)
+    )
 
 
 def live(state: TableState | None) -> TargetView:

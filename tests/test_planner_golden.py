@@ -19,12 +19,13 @@ from publisher.inputs.config import load_config
 from publisher.inputs.spec import Spec, load_specs
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import Plan, Publication, plan_from_json, plan_to_json
-from publisher.model.target import ColumnState, TableFacts, TableState
-from publisher.model.vocabulary import ACTIONS, TARGET_FORMATS, TARGET_TYPES
+from publisher.model.target import ColumnState, HiveTable, RedshiftTable, TableFacts, TableState
+from publisher.model.vocabulary import ACTIONS, TARGET_TYPES
 from publisher.planning.planner import PlanInput, plan_all, plan_publication
 from publisher.planning.view import TargetView
 from publisher.reports.render import publication_text
 from publisher.results import Column, ResultFile, Results
+from publisher.targets import TARGETS
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = Path(__file__).parent / "cases"
@@ -96,9 +97,10 @@ def make_results(target: str, fmt: str) -> Results:
 def view(target: str, action: str) -> TargetView:
     columns = tuple(ColumnState(c.name, t) for c, t in zip(COLUMNS, TABLE_TYPES[target], strict=True))
     hive = target == "hive"
-    state = TableState(columns, "parquet" if hive else None, HIVE_LOCATION if hive else None, True if hive else None)
-    if not hive:  # Redshift inspection reads comments, encodings, NOT NULL, defaults, keys: here none
-        state = replace(state, facts=TableFacts())
+    if hive:
+        state = TableState(columns, "parquet", HIVE_LOCATION, own=HiveTable(managed=True))
+    else:  # Redshift inspection reads comments, encodings, NOT NULL, defaults, keys: here none
+        state = TableState(columns, own=RedshiftTable(facts=TableFacts()))
     exists = action in ("load", "truncateAndLoad", "dropAndLoad", "merge")
     return TargetView(
         True,
@@ -110,7 +112,7 @@ def view(target: str, action: str) -> TargetView:
     )
 
 
-CASES_MATRIX = [(t, a, f) for t, formats in TARGET_FORMATS.items() for a in ACTIONS for f in formats]
+CASES_MATRIX = [(t, a, f) for t, target in TARGETS.items() for a in ACTIONS for f in target.input_formats]
 
 
 @pytest.mark.parametrize(("target", "action", "fmt"), CASES_MATRIX, ids=["-".join(c) for c in CASES_MATRIX])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.model.vocabulary import ACTIONS, TIMESTAMPED_ACTIONS
+from publisher.model.vocabulary import ACTIONS
 from publisher.planning import ledger
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.planner import plan_publication
@@ -66,7 +66,7 @@ STATES: dict[tuple[str, str], dict[str, object]] = {
 
 
 def interrupted_view(action: str, state: dict[str, object]) -> TargetView:
-    base = view("hive", action if action not in TIMESTAMPED_ACTIONS else "load")
+    base = view("hive", action if not STRATEGIES[action].makes_timestamped_table else "load")
     entry = ledger.Entry(
         31, 27, 1, "default", "orders", action, "pending", "orders", 1000,
         500 if action == "load" else None, OLD, HIVE_LOCATION if action in ("truncateAndLoad", "merge") else None,

@@ -15,7 +15,7 @@ from publisher.inputs.spec import Spec, load_specs
 from publisher.model.errors import InvalidInput
 from publisher.model.layout import Layout
 from publisher.model.plan import Statement
-from publisher.model.target import ColumnFacts, ColumnState, Grant, KeyConstraint, TableFacts
+from publisher.model.target import ColumnFacts, ColumnState, Grant, KeyConstraint, RedshiftTable, TableFacts
 from publisher.planning.planner import plan_publication
 from publisher.reports.render import publication_text
 from tests.test_planner_golden import CASES, GOLDEN, NOW, make_results, make_spec, round_tripped, view
@@ -42,8 +42,8 @@ def test_drop_and_load_keeps_grants_and_owner(tmp_path: Path, monkeypatch: pytes
     spec = make_spec(tmp_path, "redshift", "dropAndLoad", "pqt")
     base = view("redshift", "dropAndLoad")
     assert base.table is not None
-    table = replace(
-        base.table,
+    table = base.table.with_own(
+        RedshiftTable,
         owner="reporting",
         grants=GRANTS,
         ungranted=("user alice: D", "role auditors: DROP"),
@@ -60,7 +60,7 @@ def test_drop_and_load_of_a_table_only_its_owner_may_drop_is_refused(
     spec = make_spec(tmp_path, "redshift", "dropAndLoad", "pqt")
     base = view("redshift", "dropAndLoad")
     assert base.table is not None
-    table = replace(base.table, owner="reporting", owner_only=True)
+    table = base.table.with_own(RedshiftTable, owner="reporting", owner_only=True)
     with pytest.raises(InvalidInput, match="is owned by reporting: only that user or a superuser may drop"):
         plan_publication(spec, make_results("redshift", "pqt"), replace(base, table=table), NOW)
 
@@ -91,7 +91,7 @@ def test_drop_and_load_keeps_the_old_tables_keys_where_the_columns_remain(
     spec = make_spec(tmp_path, "redshift", "dropAndLoad", "pqt")
     base = view("redshift", "dropAndLoad")
     assert base.table is not None
-    table = replace(base.table, layout=Layout("KEY", "customer_id", ("ship_date", "gone", "status")))
+    table = base.table.with_own(RedshiftTable, layout=Layout("KEY", "customer_id", ("ship_date", "gone", "status")))
     publication = plan_publication(spec, make_results("redshift", "pqt"), replace(base, table=table), NOW)
     golden(tmp_path, publication_text(1, round_tripped(publication)), "dropAndLoad_pqt_keys_kept.txt")
 
@@ -102,7 +102,7 @@ def test_the_specs_keys_win_over_the_old_tables_and_name_result_columns(
     monkeypatch.chdir(tmp_path)
     base = view("redshift", "dropAndLoad")
     assert base.table is not None
-    seen = replace(base, table=replace(base.table, layout=Layout("KEY", "customer_id", ("ship_date",))))
+    seen = replace(base, table=base.table.with_own(RedshiftTable, layout=Layout("KEY", "customer_id", ("ship_date",))))
     spec = spec_with(tmp_path, "dropAndLoad", "distStyle: ALL\n")
     publication = plan_publication(spec, make_results("redshift", "pqt"), seen, NOW)
     statements = [s.text for s in publication.steps if isinstance(s, Statement)]
@@ -152,7 +152,7 @@ def test_drop_and_load_keeps_comments_encodings_not_null_defaults_and_keys(
     base = view("redshift", "dropAndLoad")
     assert base.table is not None
     columns = (*base.table.columns, ColumnState("region", "character varying(256)"))
-    table = replace(base.table, columns=columns, facts=FACTS)
+    table = replace(base.table, columns=columns).with_own(RedshiftTable, facts=FACTS)
     publication = plan_publication(spec, make_results("redshift", "pqt"), replace(base, table=table), NOW)
     golden(tmp_path, publication_text(1, round_tripped(publication)), "dropAndLoad_pqt_definition_kept.txt")
 
@@ -166,7 +166,7 @@ def test_encodings_that_are_redshifts_defaults_leave_the_new_table_encode_auto(
     assert base.table is not None
     facts = TableFacts(columns=(("order_id", ColumnFacts(encoding="az64")), ("status", ColumnFacts(encoding="lzo"))))
     publication = plan_publication(
-        spec, make_results("redshift", "pqt"), replace(base, table=replace(base.table, facts=facts)), NOW
+        spec, make_results("redshift", "pqt"), replace(base, table=base.table.with_own(RedshiftTable, facts=facts)), NOW
     )
     create = next(s.text for s in publication.steps if isinstance(s, Statement) and s.text.startswith("CREATE TABLE"))
     assert "ENCODE" not in create
@@ -185,7 +185,10 @@ def test_drop_and_load_of_a_table_other_tables_foreign_keys_refer_to_is_refused(
         InvalidInput, match=r"foreign keys of other tables refer to table .*billing.invoices.*truncateAndLoad"
     ):
         plan_publication(
-            spec, make_results("redshift", "pqt"), replace(base, table=replace(base.table, facts=facts)), NOW
+            spec,
+            make_results("redshift", "pqt"),
+            replace(base, table=base.table.with_own(RedshiftTable, facts=facts)),
+            NOW,
         )
 
 

@@ -20,7 +20,7 @@ from sqlfluff.core import FluffConfig, Linter
 
 from publisher.dialects import dialect_for
 from publisher.model.plan import CheckKeys, Publication, Statement, Step
-from publisher.model.target import ColumnState
+from publisher.model.target import ColumnState, RedshiftTable
 from publisher.planning import ledger
 from publisher.planning.planner import plan_publication
 from publisher.results import Column
@@ -96,11 +96,8 @@ def redshift_plans(tmp_path: Path) -> list[tuple[str, Publication]]:
         seen,
         table=replace(
             seen.table,
-            facts=FACTS,
-            grants=GRANTS,
-            owner="sales",
             columns=(*seen.table.columns, ColumnState("region", "character varying(8)")),
-        ),
+        ).with_own(RedshiftTable, facts=FACTS, grants=GRANTS, owner="sales"),
     )
     plans.append(("dropAndLoad kept definition", plan_publication(spec, make_results("redshift", "pqt"), kept, NOW)))
     for action in ("load", "truncateAndLoad", "merge"):

@@ -51,7 +51,7 @@ def test_validate_imports_nothing_heavy() -> None:
 
 def test_validate_loads_none_of_the_sql_side_of_publisher() -> None:
     # Checking specs needs the schema, the YAML positions and each target's rules
-    # (model/target_rules.py), not the dialects that write SQL, the plan model or the planner.
+    # (publisher/targets/), not the dialects that write SQL, the plan model or the planner.
     loaded = _modules("validate", "specs/")
     assert "publisher.inputs.spec" in loaded  # specs were really loaded
     sql_side = ("publisher.dialects", "publisher.model.plan", "publisher.planning", "publisher.reports")

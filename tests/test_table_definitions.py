@@ -13,7 +13,7 @@ import pytest
 
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import Plan, Publication, Statement
-from publisher.model.target import ColumnFacts, ColumnState, TableFacts
+from publisher.model.target import ColumnFacts, ColumnState, RedshiftTable, TableFacts
 from publisher.planning.planner import plan_publication
 from publisher.planning.view import TargetView
 from publisher.reports.render import plan_markdown, publication_text
@@ -38,7 +38,7 @@ def with_note_column(target: str, action: str, facts: ColumnFacts | None = None)
     note = ColumnState("note", "string" if target == "hive" else "character varying(20)")
     table = replace(seen.table, columns=(*seen.table.columns[:-1], note))
     if facts is not None:
-        table = replace(table, facts=TableFacts(columns=(("note", facts),)))
+        table = table.with_own(RedshiftTable, facts=TableFacts(columns=(("note", facts),)))
     return replace(seen, table=table)
 
 
@@ -173,7 +173,7 @@ def test_drop_and_load_the_description_wins_over_the_old_comment_and_says_so(
     monkeypatch.chdir(tmp_path)
     base = view("redshift", "dropAndLoad")
     assert base.table is not None
-    seen = replace(base, table=replace(base.table, facts=TableFacts(comment="the old words")))
+    seen = replace(base, table=base.table.with_own(RedshiftTable, facts=TableFacts(comment="the old words")))
     described = make_spec(tmp_path, "redshift", "dropAndLoad", "pqt", "description: new words\n")
     publication = plan_publication(described, make_results("redshift", "pqt"), seen, NOW)
     comments = [t for t in statements(publication) if t.startswith("COMMENT ON TABLE")]
@@ -200,7 +200,7 @@ def test_drop_and_load_lists_the_old_tables_columns_the_new_one_lacks(
         ColumnState("region", "character varying(256)"),
     )
     facts = TableFacts(columns=(("row_id", ColumnFacts(not_null=True, identity="1,1")),))
-    seen = replace(base, table=replace(base.table, columns=columns, facts=facts))
+    seen = replace(base, table=replace(base.table, columns=columns).with_own(RedshiftTable, facts=facts))
     spec = make_spec(tmp_path, "redshift", "dropAndLoad", "pqt")
     publication = plan_publication(spec, make_results("redshift", "pqt"), seen, NOW)
     [note] = [n for n in publication.notes if n.startswith("columns of the old table the new one will not have")]

@@ -16,7 +16,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from publisher.dialects.types import UnsupportedType, redshift_type
+from publisher.dialects.redshift_types import redshift_type
+from publisher.dialects.types import UnsupportedType
 from publisher.model.errors import InvalidInput
 from publisher.planning.planner import plan_publication
 from publisher.reports.render import publication_text

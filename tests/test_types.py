@@ -7,15 +7,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from publisher.dialects.types import (
-    UnsupportedType,
-    hive_loads_into,
-    hive_type,
-    normalize_hive_type,
-    normalize_redshift_type,
-    redshift_loads_into,
-    redshift_type,
-)
+from publisher.dialects.hive_types import hive_loads_into, hive_type, normalize_hive_type
+from publisher.dialects.redshift_types import normalize_redshift_type, redshift_loads_into, redshift_type
+from publisher.dialects.types import UnsupportedType
 from publisher.model.errors import InvalidInput, Location
 from publisher.reports.type_table import DocRow, doc_rows, type_table_markdown
 from publisher.results.avro import arrow_type_from_avro

@@ -20,7 +20,7 @@ from publisher.engines.hive_describe import parse_describe_formatted
 from publisher.model.errors import InvalidInput, PublishFailed
 from publisher.model.plan import CheckValues, Plan, plan_from_json, plan_to_json
 from publisher.model.relation import Relation
-from publisher.model.target import TableState
+from publisher.model.target import HiveTable, TableState
 from publisher.planning.partitions import PartitionColumn, Partitioning, checked, refuse_unstored
 from publisher.results import inspect_results
 from publisher.results.values import Column, Results
@@ -84,11 +84,11 @@ SPARK_TEXT = [
 def test_what_a_text_table_cannot_hold_is_read_from_describe(
     storage: list[tuple[Any, ...]], unescaped: tuple[str, ...]
 ) -> None:
-    assert parse_describe_formatted(_describe(storage)).unescaped == unescaped
+    assert parse_describe_formatted(_describe(storage)).of(HiveTable).unescaped == unescaped
 
 
 def test_hive_checks_staged_partition_values_and_text_table_delimiters() -> None:
-    text = TableState((), "textfile", unescaped=("|", "\n", "\r"))
+    text = TableState((), "textfile", own=HiveTable(unescaped=("|", "\n", "\r")))
     source = LoadSource((), SOURCE.reference, (), (*SOURCE.columns, ColumnDef("dt", "STRING")))
     (step,) = Hive().value_checks(STAGE, source, ("dt",), text)
     assert isinstance(step, CheckValues)
@@ -104,7 +104,7 @@ def test_hive_checks_staged_partition_values_and_text_table_delimiters() -> None
     )
     # A Parquet table, no dynamic partition: nothing to check; a non-printable delimiter as \u escape.
     assert Hive().value_checks(STAGE, SOURCE, (), TableState((), "parquet")) == ()
-    (ctrl,) = Hive().value_checks(STAGE, SOURCE, (), TableState((), "textfile", unescaped=("\x01",)))
+    (ctrl,) = Hive().value_checks(STAGE, SOURCE, (), TableState((), "textfile", own=HiveTable(unescaped=("\x01",))))
     assert isinstance(ctrl, CheckValues) and "INSTR(`name`, '\\u0001') > 0" in ctrl.counts
     # The step survives a saved plan.
     saved = Plan("2026-11-28T12:00:00Z", False, (replace(publication(), steps=(step,)),))

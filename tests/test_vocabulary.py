@@ -17,9 +17,9 @@ from publisher.model.vocabulary import (
     HIVE_AUTH_MODES,
     INPUT_FORMATS,
     SSL_MODES,
-    TARGET_FORMATS,
     ConnectionType,
 )
+from publisher.targets import TARGETS
 
 
 def test_spec_schema_actions_equal_code() -> None:
@@ -32,8 +32,8 @@ def test_spec_schema_formats_equal_code() -> None:
 
 def test_per_target_formats_equal_code() -> None:
     rules = schema("publish-spec.schema.json")["$defs"]["target"]
-    for target, formats in TARGET_FORMATS.items():
-        assert rules[target]["properties"]["inputFormat"]["enum"] == list(formats)
+    for name, target in TARGETS.items():
+        assert rules[name]["properties"]["inputFormat"]["enum"] == list(target.input_formats)
 
 
 def test_config_connection_types_equal_code() -> None:

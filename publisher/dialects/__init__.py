@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from publisher.dialects.base import Dialect
-from publisher.dialects.hive import Hive
-from publisher.dialects.redshift import Redshift
-
-DIALECTS: dict[str, Dialect] = {"hive": Hive(), "redshift": Redshift()}
+from publisher.targets import target
 
 
 def dialect_for(target_type: str) -> Dialect:
-    """The dialect of a target type (hive, redshift)."""
-    return DIALECTS[target_type]
+    """The dialect of a target type, as its descriptor names it (imported on first use)."""
+    return target(target_type).load_dialect()
 
 
-__all__ = ["DIALECTS", "Dialect", "Hive", "Redshift", "dialect_for"]
+__all__ = ["Dialect", "dialect_for"]

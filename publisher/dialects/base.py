@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from publisher.dialects import types
 from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import Statement, Step
 from publisher.model.relation import Relation
 from publisher.model.target import NO_FACTS, Grant, TableFacts, TableState
+from publisher.targets import target
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -33,17 +35,28 @@ class LoadSource:
     columns: tuple[ColumnDef, ...]  # the results' columns, in the target's types and order
 
 
+ReplaceVia = Literal["transaction", "location_swap"]
+"""How a target replaces a table's rows or definition so that readers see the old rows or the
+new ones, never none, and a failure leaves the old:
+
+- ``transaction``: DDL and DML run in one transaction, committed or rolled back together
+  (DELETE and INSERT, or a replacement renamed into the table's place, then COMMIT);
+- ``location_swap``: every statement commits on its own; a loaded twin's files are handed to the
+  table at once (ALTER TABLE ... SET LOCATION), and each step that changes something has an undo.
+
+Code that depends on it matches it exhaustively (``match ... case _: assert_never``), so that
+a new value makes ``mypy --strict`` list every place that needs its sequence."""
+
+
 class Dialect:
     name: ClassVar[str]
     title: ClassVar[str]
-    """The engine's name in messages (its TargetRules', publisher/model/target_rules.py)."""
+    """The engine's name in messages (its descriptor's, publisher/targets/)."""
     column_name_limit: ClassVar[tuple[int, str]]
     """The longest column name: a number of "characters" or "bytes"."""
     quote_char: ClassVar[str]
-    transactional_ddl: ClassVar[bool] = False
-    """DDL and DML run in one transaction, committed or rolled back together."""
-    location_swap: ClassVar[bool] = False
-    """A table can be repointed at another table's files (Hive: ALTER TABLE SET LOCATION)."""
+    replace_via: ClassVar[ReplaceVia]
+    """How a table is replaced (ReplaceVia)."""
     counts_changed_rows: ClassVar[bool] = False
     """The engine reports the rows an INSERT or DELETE changed (``Target.execute``): checks
     can use them rather than count the table again."""
@@ -52,10 +65,11 @@ class Dialect:
     they move (and checked again in a table that holds only the new rows: the engine may store
     a value otherwise than it was read, Hive a partition value '' as NULL)."""
 
-    locks_per_table: ClassVar[bool] = False
-    """Publications lock a table of their own per target table (``lock``), whose rows their
-    guard reads, rather than the ledger: publications into different tables do not wait for
-    each other, and readers of the ledger (plan, status) never wait."""
+    guards_lock_table: ClassVar[bool] = False
+    """In a transaction, publications LOCK a lock table of the target table's own (``lock``),
+    whose rows their guard reads, rather than the ledger: publications into different tables do
+    not wait for each other, and readers of the ledger (plan, status) never wait. (Without a
+    transaction, ``table_lock`` makes publishers of one table wait: Hive's lock tables, apply/table_lock.py.)"""
 
     keys_bind_tables: ClassVar[bool] = False
     """FOREIGN KEYs of other tables block DROP TABLE and follow a renamed table
@@ -83,6 +97,19 @@ class Dialect:
     """(key, value, value after) of the session settings under which a statement runs that
     other processes may run into the same table at the same moment: the ledger's records
     (``serial`` steps) and its compaction. Each is set before and set to its value after."""
+
+    integer_digits: ClassVar[dict[str, int]]
+    """Its integer types, narrowest first, with the decimal digits their values can need."""
+
+    def exact_digits(self, canonical: str) -> tuple[int, int] | None:
+        """(integer digits, decimal places) of an exact numeric type in this dialect's canonical
+        spelling; None for any other type."""
+        return types.exact_digits(canonical, self.integer_digits)
+
+    def fold(self, name: str) -> str:
+        """A name as the engine stores it unquoted, and as the publisher writes and compares it:
+        its target's name case (publisher/targets/)."""
+        return target(self.name).folds(name)
 
     def literal(self, value: object) -> str:
         """A SQL literal of a value the publisher writes (numbers, names, paths, base64)."""
@@ -162,7 +189,7 @@ class Dialect:
         engine can do; ``slices``: the cluster's, where known. Advice for the plan, never an error."""
         return ()
 
-    # Types: see publisher/dialects/types.py for the mapping itself.
+    # Types: each dialect maps them in its own module (hive_types.py, redshift_types.py).
     def column_type(self, arrow_type: Any, column: str) -> str:
         raise NotImplementedError
 
@@ -386,12 +413,12 @@ class Dialect:
         raise NotImplementedError
 
 
-def checked_columns(results: Results) -> tuple[tuple[str, int], ...]:
+def checked_columns(dialect: Dialect, results: Results) -> tuple[tuple[str, int], ...]:
     """(column, non-NULL values) for each result column whose NULLs the metadata counts."""
     if results.rows is None:
         return ()
     rows = results.rows
-    return tuple((c.name.lower(), rows - c.null_count) for c in results.columns if c.null_count is not None)
+    return tuple((dialect.fold(c.name), rows - c.null_count) for c in results.columns if c.null_count is not None)
 
 
 def count_check(
@@ -408,7 +435,7 @@ def count_check(
     have no row count."""
     if results.rows is None:
         return None
-    columns = checked_columns(results) if values else ()
+    columns = checked_columns(dialect, results) if values else ()
     return Statement(
         (dialect.counts(relation, tuple(n for n, _ in columns)),),
         purpose,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from publisher.dialects import types
+from publisher.dialects import hive_types as types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check, file_sizes
 from publisher.model.plan import CheckValues, ReleaseLock, Step, TakeLock, sql
 from publisher.model.relation import Relation
-from publisher.model.target import TableState
-from publisher.model.target_rules import RULES
+from publisher.model.target import HiveTable, TableState
+from publisher.targets.hive import HIVE
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -59,15 +59,15 @@ HADOOP_GLOB = "{}[]*?\\"
 
 
 class Hive(Dialect):
-    name = "hive"
-    title = RULES["hive"].title
+    name = HIVE.name
+    title = HIVE.title
+    integer_digits = types.INTEGERS
     column_name_limit = (128, "characters")
     quote_char = "`"
-    transactional_ddl = False
-    """Hive commits every statement on its own; there is no BEGIN/COMMIT across statements."""
-    location_swap = True
-    """ALTER TABLE ... SET LOCATION repoints a table at once: readers see the old files or
-    the new ones, never none (measured on Spark 4.3 and its Thrift Server)."""
+    replace_via = "location_swap"
+    """Hive commits every statement on its own; there is no BEGIN/COMMIT across statements.
+    ALTER TABLE ... SET LOCATION repoints a table at once: readers see the old files or the
+    new ones, never none (measured on Spark 4.3 and its Thrift Server)."""
     stages_results = True
     comment_in_create = True
     """CREATE TABLE ... COMMENT 'text' sets the table's comment in the same statement (Hive's
@@ -206,7 +206,7 @@ class Hive(Dialect):
 
     def _staged(self, column: Any, input_format: str) -> ColumnDef:
         """A result column as the staging table reads it."""
-        name = column.name.lower()
+        name = self.fold(column.name)
         kind = self.column_type(column.type, column.name)
         unit = getattr(column.type, "unit", None)
         if input_format == "avro" and kind == "TIMESTAMP" and unit in AVRO_EPOCH_DIGITS:
@@ -221,7 +221,7 @@ class Hive(Dialect):
         self, stage: Relation, source: LoadSource, dynamic: tuple[str, ...], into: TableState | None
     ) -> tuple[Step, ...]:
         checks: list[tuple[str, str, str]] = []  # (column, condition, what the engine makes of it)
-        unsafe = into.unescaped if into is not None else ()
+        unsafe = into.of(HiveTable).unescaped if into is not None else ()
         for column in source.columns:
             if column.type.upper().split("(")[0] not in STRING_TYPES:
                 continue

@@ -7,14 +7,14 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from publisher.dialects import types
+from publisher.dialects import redshift_types as types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, file_sizes, human_bytes
 from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri
 from publisher.model.target import NO_FACTS, Grant, TableFacts
-from publisher.model.target_rules import RULES
+from publisher.targets.redshift import REDSHIFT, RedshiftSettings
 
 if TYPE_CHECKING:
     from publisher.inputs.spec import Spec
@@ -95,15 +95,16 @@ def _character(sql_type: str) -> bool:
 
 
 class Redshift(Dialect):
-    name = "redshift"
-    title = RULES["redshift"].title
+    name = REDSHIFT.name
+    title = REDSHIFT.title
+    integer_digits = types.INTEGERS
     counts_changed_rows = True
     column_name_limit = (127, "bytes")
     quote_char = '"'
     views_bind_tables = True
     """Schema-bound views block DROP TABLE and follow a renamed table (late-binding views,
     WITH NO SCHEMA BINDING, do neither)."""
-    transactional_ddl = True
+    replace_via = "transaction"
     """CREATE, DROP and ALTER TABLE ... RENAME commit or roll back with the transaction.
     TRUNCATE is the exception (it commits at once), so it is never used."""
 
@@ -119,7 +120,7 @@ class Redshift(Dialect):
     }  # fmt: skip
     """format_encoding() names RAW 'none'; ENCODE AUTO is a table's, not a column's."""
 
-    locks_per_table = True
+    guards_lock_table = True
     """LOCK takes a table's exclusive lock until COMMIT (Redshift has no row locks): locking the
     ledger would make every publication of a connection, and every reader of the ledger, wait
     for the one running. A transaction that read the shared ledger while another wrote it would
@@ -171,7 +172,7 @@ class Redshift(Dialect):
 
     def refused_values(self, results: Results) -> str | None:
         # Redshift's COPY loads a quoted "" as NULL as it does an empty field (see COPY_FORMAT).
-        empty = [c.name.lower() for c in results.columns if c.empty] if results.format == "csv" else []
+        empty = [self.fold(c.name) for c in results.columns if c.empty] if results.format == "csv" else []
         if not empty:
             return None
         return (
@@ -322,7 +323,7 @@ class Redshift(Dialect):
     def manifests(self, spec: Spec, results: Results) -> S3Uri:
         """The prefix of the spec's COPY manifests: the connection's manifestPrefix, else
         MANIFESTS under the results' bucket, in a folder of the connection's."""
-        configured = spec.connection.redshift.manifest_prefix
+        configured = spec.connection.settings_of(RedshiftSettings).manifest_prefix
         if configured:
             return S3Uri.parse(configured)
         return S3Uri(S3Uri.parse(results.location).bucket, f"{MANIFESTS}{spec.connection.name}/")
@@ -346,7 +347,7 @@ class Redshift(Dialect):
         entries = [{"url": f.uri, "mandatory": True, "meta": {"content_length": f.size}} for f in results.files]
         body = json.dumps({"entries": entries}, indent=2)
         uri = self.manifest_uri(spec, results, stamp)
-        columns = tuple(ColumnDef(c.name.lower(), self._source_type(spec, c.name, c.type)) for c in results.columns)
+        columns = tuple(ColumnDef(self.fold(c.name), self._source_type(spec, c.name, c.type)) for c in results.columns)
         steps: tuple[Step, ...] = (
             PutObject(uri, body, f"write the COPY manifest listing the {len(entries)} result file(s)"),
         )
@@ -359,12 +360,12 @@ class Redshift(Dialect):
         inferred type is a guess from a sample, and a text timestamp inferred with
         nanoseconds, or a decimal inferred as a float, is no reason to refuse or to convert
         twice). Parquet and Avro columns have the types their files say."""
-        override = spec.column_types.get(name.lower()) if spec.input_format in TEXT_FORMATS else None
+        override = spec.column_types.get(self.fold(name)) if spec.input_format in TEXT_FORMATS else None
         return override or self.column_type(arrow_type, name)
 
     def credentials(self, spec: Spec) -> tuple[SqlPart, ...]:
         """COPY's authorization clause; secrets are parameters, filled in only when it runs."""
-        role = spec.connection.redshift.iam_role
+        role = spec.connection.settings_of(RedshiftSettings).iam_role
         if role:
             return (f"IAM_ROLE {self.literal(role)}",)
         s3 = spec.results_connection.s3 if spec.results_connection else None
@@ -390,7 +391,7 @@ class Redshift(Dialect):
         if spec.input_format in COLUMNAR_FORMATS and any(c.type == "SUPER" for c in columns):
             # Nested Parquet columns load into SUPER only as JSON text.
             options.append("SERIALIZETOJSON")
-        region = spec.connection.redshift.region
+        region = spec.connection.settings_of(RedshiftSettings).region
         if region:  # refused with Parquet at validation (TargetRules.region_refused_formats)
             options.append(f"REGION {self.literal(region)}")
         names = ", ".join(self.quote(c.name) for c in columns)

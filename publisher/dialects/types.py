@@ -1,9 +1,11 @@
-"""Arrow types (Avro schemas arrive converted to Arrow) to Hive and to Redshift types.
+"""What every target's type map shares: refusing a type with UnsupportedType, the parser of
+engine-reported type strings, and the widening rules. Each target's map is its own module
+(hive_types.py, redshift_types.py).
 
-The mapping is lossless wherever the target has the type; where it would lose data
-(nanoseconds on Redshift, decimals wider than 38 digits, Hive TIME) it refuses with
-UnsupportedType instead of truncating silently. docs/types.md is generated from this
-module by type_table_markdown() and a test keeps the two equal.
+A map is lossless wherever the target has the type; where it would lose data (nanoseconds
+on Redshift, decimals wider than 38 digits, Hive TIME) it refuses with UnsupportedType
+instead of truncating silently. docs/types.md is generated from the maps by
+type_table_markdown() and a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -17,64 +19,19 @@ from publisher.model.errors import InvalidInput, Location, PublisherError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-SUPPORTED: dict[str, str] = {
-    "Hive": "booleans, integers, floats, decimals up to precision 38, strings, binary, "
-    "dates, timestamps, lists, structs and maps (see docs/types.md)",
-    "Redshift": "booleans, integers, floats, decimals up to precision 38, strings, binary, "
-    "dates, timestamps and times to the microsecond, nested types as SUPER (see docs/types.md)",
-}
 
-# Parameterless Arrow types, keyed by str(arrow_type): Arrow's own spelling.
-HIVE_PRIMITIVES: dict[str, str] = {
-    "bool": "BOOLEAN",
-    "int8": "TINYINT",
-    "int16": "SMALLINT",
-    "int32": "INT",
-    "int64": "BIGINT",
-    # Unsigned integers widen to the next signed type so every value fits.
-    "uint8": "SMALLINT",
-    "uint16": "INT",
-    "uint32": "BIGINT",
-    "uint64": "DECIMAL(20,0)",
-    "halffloat": "FLOAT",
-    "float": "FLOAT",
-    "double": "DOUBLE",
-    "string": "STRING",
-    "large_string": "STRING",
-    "string_view": "STRING",
-    "binary": "BINARY",
-    "large_binary": "BINARY",
-    "binary_view": "BINARY",
-    "date32[day]": "DATE",
-    "date64[ms]": "DATE",
-}
+@dataclass(frozen=True)
+class TypeTarget:
+    """Whose types a map writes, as messages name them: the target's title and what it holds."""
 
-REDSHIFT_PRIMITIVES: dict[str, str] = {
-    **HIVE_PRIMITIVES,
-    # Redshift has no TINYINT and calls INT "INTEGER".
-    "int8": "SMALLINT",
-    "int32": "INTEGER",
-    "uint16": "INTEGER",
-    "halffloat": "REAL",
-    "float": "REAL",
-    "double": "DOUBLE PRECISION",
-    # VARCHAR length counts bytes; 65535 is Redshift's maximum.
-    "string": "VARCHAR(65535)",
-    "large_string": "VARCHAR(65535)",
-    "string_view": "VARCHAR(65535)",
-    # Plain VARBYTE is VARBYTE(64000), accepted by every Redshift release.
-    "binary": "VARBYTE",
-    "large_binary": "VARBYTE",
-    "binary_view": "VARBYTE",
-}
+    title: str
+    supported: str
+
 
 MAX_DECIMAL_PRECISION = 38
 """Both Hive and Redshift cap DECIMAL precision at 38 digits."""
 
-REDSHIFT_VARBYTE_DEFAULT = 64000
-"""VARBYTE without a length is VARBYTE(64000) (Redshift VARBYTE docs)."""
-
-_SIMPLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+SIMPLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 class UnsupportedType(InvalidInput):
@@ -107,16 +64,17 @@ class UnsupportedType(InvalidInput):
         )
 
 
-def _refuse(t: pa.DataType, target: str, column: str, reason: str, hint: str) -> UnsupportedType:
+def refuse(t: pa.DataType, target: TypeTarget, column: str, reason: str, hint: str) -> UnsupportedType:
+    """The error for a type ``target`` cannot hold, with the reason, a hint and what it holds."""
     who = f"column {column!r}" if column else "a column"
     message = (
-        f"{who} has Arrow type {t}, which {target} cannot hold: {reason}; {hint}. "
-        f"Supported for {target}: {SUPPORTED[target]}"
+        f"{who} has Arrow type {t}, which {target.title} cannot hold: {reason}; {hint}. "
+        f"Supported for {target.title}: {target.supported}"
     )
-    return UnsupportedType(message, column=column, arrow_type=str(t), target=target)
+    return UnsupportedType(message, column=column, arrow_type=str(t), target=target.title)
 
 
-def _unwrap(t: pa.DataType) -> pa.DataType:
+def unwrap(t: pa.DataType) -> pa.DataType:
     """The type whose values are stored: dictionary, extension and run-end encodings removed."""
     import pyarrow as pa
 
@@ -131,7 +89,7 @@ def _unwrap(t: pa.DataType) -> pa.DataType:
             return t
 
 
-def _is_list(t: pa.DataType) -> bool:
+def is_list(t: pa.DataType) -> bool:
     import pyarrow as pa
 
     return bool(
@@ -143,9 +101,9 @@ def _is_list(t: pa.DataType) -> bool:
     )
 
 
-def _decimal(t: pa.DataType, target: str, column: str) -> str:
+def decimal(t: pa.DataType, target: TypeTarget, column: str) -> str:
     if t.precision > MAX_DECIMAL_PRECISION:
-        raise _refuse(
+        raise refuse(
             t,
             target,
             column,
@@ -153,7 +111,7 @@ def _decimal(t: pa.DataType, target: str, column: str) -> str:
             "round the column to 38 digits in the job, or publish it as a string",
         )
     if not 0 <= t.scale <= t.precision:
-        raise _refuse(
+        raise refuse(
             t,
             target,
             column,
@@ -163,8 +121,8 @@ def _decimal(t: pa.DataType, target: str, column: str) -> str:
     return f"DECIMAL({t.precision},{t.scale})"
 
 
-def _refuse_null(t: pa.DataType, target: str, column: str) -> UnsupportedType:
-    return _refuse(
+def refuse_null(t: pa.DataType, target: TypeTarget, column: str) -> UnsupportedType:
+    return refuse(
         t,
         target,
         column,
@@ -173,8 +131,8 @@ def _refuse_null(t: pa.DataType, target: str, column: str) -> UnsupportedType:
     )
 
 
-def _refuse_other(t: pa.DataType, target: str, column: str) -> UnsupportedType:
-    return _refuse(
+def refuse_other(t: pa.DataType, target: TypeTarget, column: str) -> UnsupportedType:
+    return refuse(
         t,
         target,
         column,
@@ -183,122 +141,16 @@ def _refuse_other(t: pa.DataType, target: str, column: str) -> UnsupportedType:
     )
 
 
-def hive_type(t: pa.DataType, *, column: str = "") -> str:
-    """The canonical Hive DDL type for an Arrow type; ``column`` names it in errors."""
-    import pyarrow as pa
-
-    t = _unwrap(t)
-    simple = HIVE_PRIMITIVES.get(str(t))
-    if simple is not None:
-        return simple
-    if pa.types.is_fixed_size_binary(t):
-        return "BINARY"
-    if pa.types.is_decimal(t):
-        return _decimal(t, "Hive", column)
-    if pa.types.is_timestamp(t):
-        # Hive TIMESTAMP keeps nanoseconds; a zoned instant is stored as its UTC time.
-        return "TIMESTAMP"
-    if _is_list(t):
-        return f"ARRAY<{hive_type(t.value_type, column=f'{column}.item')}>"
-    if pa.types.is_map(t):
-        return _hive_map(t, column)
-    if pa.types.is_struct(t):
-        return _hive_struct(t, column)
-    if pa.types.is_time(t):
-        raise _refuse(
-            t,
-            "Hive",
-            column,
-            "Hive has no TIME type",
-            "cast it to a string or to a duration in seconds in the job, or publish to Redshift",
-        )
-    if pa.types.is_null(t):
-        raise _refuse_null(t, "Hive", column)
-    raise _refuse_other(t, "Hive", column)
-
-
-def _hive_map(t: pa.DataType, column: str) -> str:
-    key = hive_type(t.key_type, column=f"{column}.key")
-    if "<" in key:
-        raise _refuse(
-            t,
-            "Hive",
-            column,
-            "Hive map keys must be primitive types",
-            "use a string or integer key in the job",
-        )
-    value = hive_type(t.item_type, column=f"{column}.value")
-    return f"MAP<{key},{value}>"
-
-
-def _hive_struct(t: pa.DataType, column: str) -> str:
-    if t.num_fields == 0:
-        raise _refuse(t, "Hive", column, "a Hive STRUCT needs at least one field", "drop the column")
-    parts = []
-    for field in (t.field(i) for i in range(t.num_fields)):
-        # Field names go into DDL unquoted: only identifier characters are safe there.
-        if not _SIMPLE_NAME.match(field.name):
-            raise _refuse(
-                t,
-                "Hive",
-                column,
-                f"struct field name {field.name!r} is not letters, digits and underscores",
-                "rename the field in the job",
-            )
-        parts.append(f"{field.name.lower()}:{hive_type(field.type, column=f'{column}.{field.name}')}")
-    return f"STRUCT<{','.join(parts)}>"
-
-
-def redshift_type(t: pa.DataType, *, column: str = "") -> str:
-    """The canonical Redshift DDL type for an Arrow type; ``column`` names it in errors."""
-    import pyarrow as pa
-
-    t = _unwrap(t)
-    simple = REDSHIFT_PRIMITIVES.get(str(t))
-    if simple is not None:
-        return simple
-    if pa.types.is_fixed_size_binary(t):
-        return "VARBYTE"
-    if pa.types.is_decimal(t):
-        return _decimal(t, "Redshift", column)
-    if pa.types.is_timestamp(t):
-        _refuse_nanoseconds(t, column)
-        return "TIMESTAMPTZ" if t.tz is not None else "TIMESTAMP"
-    if pa.types.is_time(t):
-        _refuse_nanoseconds(t, column)
-        return "TIME"
-    if _is_list(t) or pa.types.is_map(t) or pa.types.is_struct(t):
-        # SUPER holds any nested value; COPY needs SERIALIZETOJSON for Parquet/ORC.
-        return "SUPER"
-    if pa.types.is_null(t):
-        raise _refuse_null(t, "Redshift", column)
-    raise _refuse_other(t, "Redshift", column)
-
-
-def _refuse_nanoseconds(t: pa.DataType, column: str) -> None:
-    if t.unit == "ns":
-        raise _refuse(
-            t,
-            "Redshift",
-            column,
-            "Redshift keeps microseconds and would truncate the nanoseconds",
-            "write the column with microsecond precision (pyarrow coerce_timestamps='us', "
-            "Spark spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS; CSV and JSON: at most 6 "
-            "fractional digits), or, for CSV and JSON, name its type in columnTypes: VARCHAR keeps the text, "
-            "TIMESTAMP accepts losing the finer digits",
-        )
-
-
 # --- Engine-reported type strings -------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Type:
+class TypeNode:
     """A parsed type: a (possibly multi-word) name, (args) and <children>."""
 
     name: str
     args: tuple[str, ...] = ()
-    children: tuple[tuple[str | None, _Type], ...] = ()
+    children: tuple[tuple[str | None, TypeNode], ...] = ()
 
 
 _TOKEN = re.compile(
@@ -321,7 +173,7 @@ def _tokens(s: str, dialect: str) -> list[tuple[str, str]]:
     return out
 
 
-class _Parser:
+class Parser:
     """Recursive descent over one type string."""
 
     def __init__(self, s: str, dialect: str) -> None:
@@ -343,13 +195,13 @@ class _Parser:
         self.i += 1
         return value
 
-    def parse(self) -> _Type:
+    def parse(self) -> TypeNode:
         node = self.type()
         if self.peek()[0] != "end":
             raise self.fail()
         return node
 
-    def type(self) -> _Type:
+    def type(self) -> TypeNode:
         words: list[str] = []
         args: tuple[str, ...] = ()
         # Multi-word names ('character varying', 'timestamp with time zone') may carry
@@ -361,12 +213,12 @@ class _Parser:
         if not words:
             raise self.fail()
         name = " ".join(words)
-        children: tuple[tuple[str | None, _Type], ...] = ()
+        children: tuple[tuple[str | None, TypeNode], ...] = ()
         if self.peek()[1] == "<":
             self.take("<")
             children = self.children(struct=name == "STRUCT")
             self.take(">")
-        return _Type(name, args, children)
+        return TypeNode(name, args, children)
 
     def args(self) -> tuple[str, ...]:
         self.take("(")
@@ -377,8 +229,8 @@ class _Parser:
         self.take(")")
         return tuple(out)
 
-    def children(self, *, struct: bool) -> tuple[tuple[str | None, _Type], ...]:
-        out: list[tuple[str | None, _Type]] = []
+    def children(self, *, struct: bool) -> tuple[tuple[str | None, TypeNode], ...]:
+        out: list[tuple[str | None, TypeNode]] = []
         while True:
             name: str | None = None
             if struct:
@@ -390,13 +242,13 @@ class _Parser:
             self.take(",")
 
 
-def _render(node: _Type) -> str:
+def render(node: TypeNode) -> str:
     text = node.name
     if node.args:
         text += f"({','.join(node.args)})"
     if node.children:
         parts = [
-            f"{_render_name(name)}:{_render(child)}" if name is not None else _render(child)
+            f"{_render_name(name)}:{render(child)}" if name is not None else render(child)
             for name, child in node.children
         ]
         text += f"<{','.join(parts)}>"
@@ -404,92 +256,17 @@ def _render(node: _Type) -> str:
 
 
 def _render_name(name: str) -> str:
-    return name if _SIMPLE_NAME.match(name) else "`" + name.replace("`", "``") + "`"
-
-
-_HIVE_ALIASES = {"INTEGER": "INT", "DOUBLE PRECISION": "DOUBLE", "DEC": "DECIMAL", "NUMERIC": "DECIMAL"}
-"""Hive 2.2+ accepts these spellings for its types."""
-
-
-def _hive_node(node: _Type) -> _Type:
-    name = _HIVE_ALIASES.get(node.name, node.name)
-    args = node.args
-    if name == "DECIMAL":
-        # Hive's DECIMAL without arguments is DECIMAL(10,0).
-        args = (args + ("10", "0")[len(args) :])[:2]
-    children = tuple(
-        (name_.lower() if name_ is not None else None, _hive_node(child)) for name_, child in node.children
-    )
-    return _Type(name, args, children)
-
-
-def normalize_hive_type(s: str) -> str:
-    """The canonical spelling of a type as Hive reports it: 'decimal(10,2)' -> 'DECIMAL(10,2)'."""
-    return _render(_hive_node(_Parser(s, "Hive").parse()))
-
-
-_REDSHIFT_ALIASES = {
-    "INT2": "SMALLINT",
-    "INT": "INTEGER",
-    "INT4": "INTEGER",
-    "INT8": "BIGINT",
-    "FLOAT4": "REAL",
-    "FLOAT8": "DOUBLE PRECISION",
-    "FLOAT": "DOUBLE PRECISION",
-    "BOOL": "BOOLEAN",
-    "NUMERIC": "DECIMAL",
-    "CHARACTER VARYING": "VARCHAR",
-    "NVARCHAR": "VARCHAR",
-    "TEXT": "VARCHAR",
-    "CHARACTER": "CHAR",
-    "NCHAR": "CHAR",
-    "BPCHAR": "CHAR",
-    "TIMESTAMP WITHOUT TIME ZONE": "TIMESTAMP",
-    "TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ",
-    "TIME WITHOUT TIME ZONE": "TIME",
-    "TIME WITH TIME ZONE": "TIMETZ",
-    "VARBINARY": "VARBYTE",
-    "BINARY VARYING": "VARBYTE",
-}
-"""Redshift's synonyms (Redshift data types page) and the names its catalog reports."""
-
-_REDSHIFT_DEFAULT_ARGS = {"VARCHAR": ("256",), "CHAR": ("1",), "DECIMAL": ("18", "0")}
-"""Lengths Redshift assumes when DDL gives none (TEXT is VARCHAR(256))."""
-
-
-def _redshift_node(node: _Type) -> _Type:
-    name = _REDSHIFT_ALIASES.get(node.name, node.name)
-    args = tuple("65535" if a == "MAX" else a for a in node.args)
-    if name == "DOUBLE PRECISION" and args:
-        # FLOAT(p) is REAL up to 24 bits of precision (PostgreSQL rule Redshift keeps).
-        name, args = ("REAL" if int(args[0]) <= 24 else "DOUBLE PRECISION"), ()
-    if name in ("TIMESTAMP", "TIMESTAMPTZ", "TIME", "TIMETZ"):
-        args = ()
-    default = _REDSHIFT_DEFAULT_ARGS.get(name)
-    if default is not None:
-        args = (args + default[len(args) :])[: len(default)]
-    if name == "VARBYTE" and args == (str(REDSHIFT_VARBYTE_DEFAULT),):
-        args = ()
-    return _Type(name, args, tuple((n, _redshift_node(c)) for n, c in node.children))
-
-
-def normalize_redshift_type(s: str) -> str:
-    """The canonical spelling of a type as Redshift reports it: 'integer' -> 'INTEGER'."""
-    return _render(_redshift_node(_Parser(s, "Redshift").parse()))
+    return name if SIMPLE_NAME.match(name) else "`" + name.replace("`", "``") + "`"
 
 
 # --- Widening ----------------------------------------------------------------------
 
-_HIVE_INTEGERS = {"TINYINT": 3, "SMALLINT": 5, "INT": 10, "BIGINT": 19}
-_REDSHIFT_INTEGERS = {"SMALLINT": 5, "INTEGER": 10, "BIGINT": 19}
-"""Integer types, narrowest first, with the decimal digits their values can need."""
 
-
-def _length(node: _Type, default: int) -> int:
+def length(node: TypeNode, default: int) -> int:
     return int(node.args[0]) if node.args else default
 
 
-def _widens(r: _Type, t: _Type, integers: dict[str, int], floats: tuple[str, str]) -> bool:
+def widens(r: TypeNode, t: TypeNode, integers: dict[str, int], floats: tuple[str, str]) -> bool:
     if r == t:
         return True
     if r.name in integers and t.name in integers:
@@ -505,31 +282,11 @@ def _widens(r: _Type, t: _Type, integers: dict[str, int], floats: tuple[str, str
     return False
 
 
-def exact_digits(canonical: str) -> tuple[int, int] | None:
+def exact_digits(canonical: str, integers: dict[str, int]) -> tuple[int, int] | None:
     """(integer digits, decimal places) of an exact numeric type in a dialect's canonical
-    spelling (DECIMAL(p,s), an integer type); None for any other type."""
+    spelling (DECIMAL(p,s), one of its ``integers``); None for any other type."""
     m = re.fullmatch(r"DECIMAL\((\d+),(\d+)\)", canonical)
     if m:
         return int(m.group(1)) - int(m.group(2)), int(m.group(2))
-    digits = _HIVE_INTEGERS.get(canonical) or _REDSHIFT_INTEGERS.get(canonical)
+    digits = integers.get(canonical)
     return (digits, 0) if digits else None
-
-
-def hive_loads_into(result_type: str, table_type: str) -> bool:
-    """Whether a result column of one Hive type loads into a table column without loss."""
-    r = _hive_node(_Parser(result_type, "Hive").parse())
-    t = _hive_node(_Parser(table_type, "Hive").parse())
-    if r.name == "VARCHAR" and t.name in ("VARCHAR", "STRING"):
-        return t.name == "STRING" or _length(t, 0) >= _length(r, 0)
-    # Nested types must match exactly: Hive does not convert inside ARRAY/MAP/STRUCT.
-    return _widens(r, t, _HIVE_INTEGERS, ("FLOAT", "DOUBLE"))
-
-
-def redshift_loads_into(result_type: str, table_type: str) -> bool:
-    """Whether a result column of one Redshift type loads into a table column without loss."""
-    r = _redshift_node(_Parser(result_type, "Redshift").parse())
-    t = _redshift_node(_Parser(table_type, "Redshift").parse())
-    for sized, default in (("VARCHAR", 256), ("VARBYTE", REDSHIFT_VARBYTE_DEFAULT)):
-        if r.name == sized and t.name == sized:
-            return _length(t, default) >= _length(r, default)
-    return _widens(r, t, _REDSHIFT_INTEGERS, ("REAL", "DOUBLE PRECISION"))

@@ -13,7 +13,7 @@ from typing import Any
 
 from publisher.model import location
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnState, HiveTableKind, TableState
+from publisher.model.target import ColumnState, HiveTable, HiveTableKind, TableState
 
 
 def quote(name: str) -> str:
@@ -179,13 +179,15 @@ def parse_describe_formatted(rows: Sequence[Sequence[Any]]) -> TableState:
         tuple(columns),
         _storage(details),
         details.get("location") or None,
-        managed,
         partition_columns=tuple(partitions),
         view="VIEW" in kind,
-        bucketed=buckets.lstrip("-").isdigit() and int(buckets) > 0,
-        transactional="transactional=true" in properties or details.get("param transactional") == "true",
-        kind=table_kind(kind, parameters),
-        unescaped=unescaped(details, _serde_properties(rows)),
+        own=HiveTable(
+            managed=managed,
+            bucketed=buckets.lstrip("-").isdigit() and int(buckets) > 0,
+            transactional="transactional=true" in properties or details.get("param transactional") == "true",
+            kind=table_kind(kind, parameters),
+            unescaped=unescaped(details, _serde_properties(rows)),
+        ),
     )
 
 

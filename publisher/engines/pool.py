@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from publisher.engines.drivers import EMBEDDED, HIVESERVER2, REDSHIFT, needs
-from publisher.inputs.config import Config, Connection, HiveSettings, RedshiftSettings
+from publisher.inputs.config import Config, Connection, S3Settings
 from publisher.model.errors import EngineUnavailable, PublishFailed
 from publisher.model.s3uri import S3Uri
 from publisher.model.target import Target
+from publisher.targets.hive import HiveSettings
+from publisher.targets.redshift import RedshiftSettings
 
 
 def s3_client(connection: Connection) -> Any:
@@ -112,42 +114,49 @@ class S3Objects:
 
 
 def open_target(connection: Connection, config: Config) -> Target:
-    """An open connection to a hive or redshift target. Its driver is imported here, so a
-    driver that is not installed is an EngineUnavailable naming the extra to install."""
-    settings = connection.settings
-    if isinstance(settings, HiveSettings):
-        if settings.embedded:
-            with needs(EMBEDDED):  # pyspark is imported when the session starts
-                from publisher.engines.hive_embedded import EmbeddedHive
+    """An open connection to a target, by its descriptor's opener. Its driver is imported there,
+    so a driver that is not installed is an EngineUnavailable naming the extra to install."""
+    if isinstance(connection.settings, S3Settings):
+        raise ValueError(f"connection {connection.name} is not a target")
+    return connection.target.open(connection.settings, config)
 
-                state = Path(settings.state_dir)
-                return EmbeddedHive(state if state.is_absolute() else config.root / state)
-        assert settings.host is not None, "the config schema requires embedded or a host"
-        with needs(HIVESERVER2):  # PyHive's SASL transports are imported when connecting
-            from publisher.engines.hiveserver2 import HiveServer
 
-            return HiveServer(
-                settings.host,
-                settings.port,
-                auth=settings.auth,
-                username=settings.username,
-                password=settings.password.reveal() if settings.password else None,
-                kerberos_service_name=settings.kerberos_service_name,
-            )
-    if isinstance(settings, RedshiftSettings):
-        with needs(REDSHIFT):
-            from publisher.engines.redshift import RedshiftTarget
+def open_hive(settings: HiveSettings, config: Config) -> Target:
+    """A Hive connection: the embedded engine, or a HiveServer2."""
+    if settings.embedded:
+        with needs(EMBEDDED):  # pyspark is imported when the session starts
+            from publisher.engines.hive_embedded import EmbeddedHive
 
-            return RedshiftTarget(
-                host=settings.host,
-                port=settings.port,
-                database=settings.database,
-                user=settings.user,
-                password=settings.password.reveal(),
-                ssl=settings.ssl,
-                sslmode=settings.sslmode,
-            )
-    raise ValueError(f"connection {connection.name} is not a target")
+            state = Path(settings.state_dir)
+            return EmbeddedHive(state if state.is_absolute() else config.root / state)
+    assert settings.host is not None, "the config schema requires embedded or a host"
+    with needs(HIVESERVER2):  # PyHive's SASL transports are imported when connecting
+        from publisher.engines.hiveserver2 import HiveServer
+
+        return HiveServer(
+            settings.host,
+            settings.port,
+            auth=settings.auth,
+            username=settings.username,
+            password=settings.password.reveal() if settings.password else None,
+            kerberos_service_name=settings.kerberos_service_name,
+        )
+
+
+def open_redshift(settings: RedshiftSettings, config: Config) -> Target:
+    """A Redshift connection (redshift-connector)."""
+    with needs(REDSHIFT):
+        from publisher.engines.redshift import RedshiftTarget
+
+        return RedshiftTarget(
+            host=settings.host,
+            port=settings.port,
+            database=settings.database,
+            user=settings.user,
+            password=settings.password.reveal(),
+            ssl=settings.ssl,
+            sslmode=settings.sslmode,
+        )
 
 
 class Pool:

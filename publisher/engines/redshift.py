@@ -13,7 +13,7 @@ from publisher.model import vocabulary
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.layout import DistStyle, Layout
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnFacts, ColumnState, KeyConstraint, TableFacts, TableState
+from publisher.model.target import ColumnFacts, ColumnState, KeyConstraint, RedshiftTable, TableFacts, TableState
 
 # pg_catalog tables and format_type() exist on Redshift; sqlalchemy-redshift's reflection
 # queries Redshift-only columns instead, and information_schema hides other users' tables.
@@ -273,7 +273,7 @@ class RedshiftTarget:
         for table, schema, view in self._cursor(DEPENDENT_VIEWS_SQL, (relation.schema or "public",)).fetchall():
             views.setdefault(str(table).lower(), []).append(f"{schema}.{view}")
         states = {
-            table: TableState(tuple(cols), "redshift", dependent_views=tuple(views.get(table, ())))
+            table: TableState(tuple(cols), "redshift", own=RedshiftTable(dependent_views=tuple(views.get(table, ()))))
             for table, cols in columns.items()
         }
         groups = frozenset(str(r[0]) for r in self._cursor(GROUPS_SQL).fetchall())
@@ -289,8 +289,8 @@ class RedshiftTarget:
             # Redshift folds user names to lower case, as the name the publisher logs in with.
             other = str(owner) if str(owner).lower() != self.user.lower() else None
             only = other is not None and not superuser
-            states[name] = replace(
-                states[name],
+            states[name] = states[name].with_own(
+                RedshiftTable,
                 owner=other,
                 owner_only=only,
                 grants=grants + to_roles,
@@ -298,13 +298,13 @@ class RedshiftTarget:
                 unseen_grants=unseen,
             )
         for name, readers in self._late_binding_views(schema, set(states)).items():
-            states[name] = replace(states[name], late_binding_views=readers)
+            states[name] = states[name].with_own(RedshiftTable, late_binding_views=readers)
         for name, layout in self._layouts(relation).items():
             if name in states:
-                states[name] = replace(states[name], layout=layout)
+                states[name] = states[name].with_own(RedshiftTable, layout=layout)
         for name, facts in self._facts(relation).items():
             if name in states:
-                states[name] = replace(states[name], facts=facts)
+                states[name] = states[name].with_own(RedshiftTable, facts=facts)
         return states
 
     def _role_grants(

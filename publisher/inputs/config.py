@@ -2,65 +2,29 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from publisher.inputs.validation import check, did_you_mean, secret_keys
 from publisher.inputs.yamlfile import load_documents, read_text
 from publisher.model.errors import Errors, InvalidInput, Location, PublisherError
 from publisher.model.relation import Relation
 from publisher.model.secret import Secret
-from publisher.model.vocabulary import ConnectionType, HiveAuth, SslMode
+from publisher.model.vocabulary import ConnectionType
+from publisher.targets import TARGETS, Ledger, TargetDescriptor, TargetSettings, target
 
 DEFAULT_CONFIG = "publisher.yaml"
 
+Kind = TypeVar("Kind")
+
 
 # Settings fields are the schema's keys in snake_case (stateDir: state_dir), in the schema's
-# order, with its defaults and required keys: tests/test_vocabulary.py holds them equal.
-@dataclass(frozen=True, kw_only=True)
-class Ledger:
-    """Where a target connection keeps the publication ledger."""
-
-    database: str = "publisher"
-    table: str = "publications"
-
-
-@dataclass(frozen=True, kw_only=True)
-class HiveSettings:
-    """A hive connection: an embedded engine (``embedded``) or a HiveServer2 (``host``)."""
-
-    embedded: bool = False
-    state_dir: str = ".publisher/hive"
-    host: str | None = None
-    port: int = 10000
-    auth: HiveAuth = "NONE"
-    username: str | None = None
-    password: Secret | None = None
-    kerberos_service_name: str | None = None
-    ledger: Ledger = Ledger()
-
-
-@dataclass(frozen=True, kw_only=True)
-class RedshiftSettings:
-    """A redshift connection, loading with COPY through its ``s3`` connection."""
-
-    host: str
-    port: int = 5439
-    database: str
-    user: str
-    password: Secret
-    ssl: bool = True
-    sslmode: SslMode = "verify-ca"
-    iam_role: str | None = None
-    region: str | None = None
-    s3: int | str
-    manifest_prefix: str | None = None
-    ledger: Ledger = Ledger()
-
-
+# order, with its defaults and required keys: tests/test_vocabulary.py holds them equal. Each
+# target's settings class is its descriptor's (publisher/targets/).
 @dataclass(frozen=True, kw_only=True)
 class S3Settings:
     """An s3 connection; without keys, boto3 uses the AWS credential chain."""
@@ -86,8 +50,9 @@ class ServerSettings:
     max_requests: int = 100  # requests answered at once (headers in); one more is answered 503
 
 
-Settings = HiveSettings | RedshiftSettings | S3Settings
-SETTINGS: dict[ConnectionType, type[Settings]] = {"hive": HiveSettings, "redshift": RedshiftSettings, "s3": S3Settings}
+Settings = TargetSettings | S3Settings
+SETTINGS: dict[ConnectionType, type[Any]] = {**{t.name: t.settings for t in TARGETS.values()}, "s3": S3Settings}
+"""Each connection type's settings class: the targets', and s3's."""
 
 
 def setting_key(name: str) -> str:
@@ -111,15 +76,20 @@ class Connection:
         return f"{self.name} (id {self.id}, {self.type})"
 
     @property
-    def hive(self) -> HiveSettings:
-        """The settings of a hive connection; any other kind is a bug of the caller."""
-        assert isinstance(self.settings, HiveSettings), f"{self.label} is not a hive connection"
-        return self.settings
+    def target(self) -> TargetDescriptor:
+        """The descriptor of a target connection; an s3 connection is a bug of the caller."""
+        return target(self.type)
 
     @property
-    def redshift(self) -> RedshiftSettings:
-        """The settings of a redshift connection; any other kind is a bug of the caller."""
-        assert isinstance(self.settings, RedshiftSettings), f"{self.label} is not a redshift connection"
+    def target_settings(self) -> TargetSettings:
+        """The settings of a target connection; an s3 connection is a bug of the caller."""
+        assert not isinstance(self.settings, S3Settings), f"{self.label} is not a target connection"
+        return self.settings
+
+    def settings_of(self, kind: builtins.type[Kind], /) -> Kind:
+        """The settings of a connection of that kind (its target's settings class); any other
+        kind is a bug of the caller."""
+        assert isinstance(self.settings, kind), f"{self.label} is not a {kind.__name__} connection"
         return self.settings
 
     @property
@@ -135,10 +105,7 @@ class Connection:
 
     def ledger_relation(self, table: Relation) -> Relation:
         """Where this connection's ledger lives, for a spec publishing into ``table``."""
-        where = self.ledger
-        if table.schema is None:  # Hive: a database of its own
-            return Relation(where.database, None, where.table)
-        return Relation(table.database, where.database, where.table)  # Redshift: a schema
+        return self.target.ledger_relation(self.ledger, table)
 
 
 @dataclass(frozen=True)
@@ -163,7 +130,7 @@ class Config:
 
     def s3_for(self, connection: Connection) -> Connection | None:
         """The s3 connection a Redshift connection reads results through."""
-        ref = connection.settings.s3 if isinstance(connection.settings, RedshiftSettings) else None
+        ref = None if isinstance(connection.settings, S3Settings) else connection.settings.results_via
         return self.find(ref) if ref is not None else self.results_connection
 
     def results_location(self, job_group: int, flow_node_id: int) -> str:
@@ -201,7 +168,8 @@ def _settings(kind: ConnectionType, raw: dict[str, Any]) -> Settings:
             assert reference, f"{key} passed the schema's secret pattern"
             value = Secret(reference.group(1))
         values[f.name] = value
-    return cls(**values)
+    settings: Settings = cls(**values)
+    return settings
 
 
 def load_config(path: Path) -> Config:
@@ -255,19 +223,15 @@ def load_config(path: Path) -> Config:
                 )
             )
     for i, c in enumerate(connections):
-        if isinstance(c.settings, RedshiftSettings):
-            reader = _resolve_ref(config, c.settings.s3, "s3", doc.where(("connections", i, "s3")), problems)
+        via = None if isinstance(c.settings, S3Settings) else c.settings.results_via
+        if via is not None:
+            reader = _resolve_ref(config, via, "s3", doc.where(("connections", i, "s3")), problems)
             keys = (
                 reader is not None and reader.s3.access_key_id is not None and reader.s3.secret_access_key is not None
             )
-            if reader is not None and not c.settings.iam_role and not keys:
-                problems.append(
-                    InvalidInput(
-                        f"connection {c.name}: COPY needs credentials: set iamRole, or accessKeyId and "
-                        f"secretAccessKey (as ${{ENV}} references) on its s3 connection",
-                        doc.where(("connections", i)),
-                    )
-                )
+            problem = c.target_settings.reader_problem(keys) if reader is not None else None
+            if problem is not None:
+                problems.append(InvalidInput(f"connection {c.name}: {problem}", doc.where(("connections", i))))
     if problems:
         raise Errors(problems)
     server = _server(doc.value.get("server"))

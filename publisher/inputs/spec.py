@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from publisher.inputs.column_types import EXAMPLES, is_type
-from publisher.inputs.config import Config, Connection, RedshiftSettings, resolve_location
+from publisher.inputs.config import Config, Connection, resolve_location
 from publisher.inputs.validation import as_json, check, did_you_mean
 from publisher.inputs.yamlfile import Document, load_documents, read_text
 from publisher.model.errors import InvalidInput, Location, PublisherError, display_path
@@ -17,8 +16,8 @@ from publisher.model.identity import PublicationId
 from publisher.model.layout import Layout
 from publisher.model.names import CONTROL, ledger_clash
 from publisher.model.relation import Relation
-from publisher.model.target_rules import RULES
 from publisher.model.vocabulary import Action, InputFormat, TargetType
+from publisher.targets import TargetDescriptor
 
 SPEC_SCHEMA = "publish-spec.schema.json"
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -132,7 +131,8 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
         problems.append(problem)
     if problems or connection is None:
         return None, sorted(problems, key=lambda p: (p.location.line, p.location.col) if p.location else (0, 0))
-    target: TargetType = connection.type  # type: ignore[assignment]
+    rules = connection.target
+    target = rules.name
 
     if "source" in value:
         source, source_from = resolve_location(value["source"], path.parent), "spec"
@@ -159,13 +159,13 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
         problems = [
             InvalidInput(p.message.replace(as_json(source), as_json(value["source"])), p.location) for p in problems
         ]
-    problems += _column_types(doc, target) + _narrowing(doc) + _partition_keys(doc) + _layout(doc)
-    database = value["path"][0].lower()
-    rules = RULES[target]
-    # Only a redshift connection names a database and a region; the rules say what they rule out.
-    settings = connection.settings if isinstance(connection.settings, RedshiftSettings) else None
-    bound = settings.database if settings else None
-    if not rules.writes_across_databases and database != (bound or "").lower():
+    problems += _column_types(doc, rules) + _narrowing(doc) + _partition_keys(doc) + _layout(doc)
+    database = rules.folds(value["path"][0])
+    # The settings say which database a connection is bound to and which region its loads
+    # name; the target's rules say what they rule out.
+    settings = connection.target_settings
+    bound = settings.bound_database
+    if not rules.writes_across_databases and database != rules.folds(bound or ""):
         problems.append(
             InvalidInput(
                 f"path [{value['path'][0]}] must be the database of connection {connection.name}, "
@@ -173,7 +173,7 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
                 doc.where(("path", 0)),
             )
         )
-    if settings and settings.region and value["inputFormat"] in rules.region_refused_formats:
+    if settings.load_region and value["inputFormat"] in rules.region_refused_formats:
         problems.append(
             InvalidInput(
                 f"inputFormat {value['inputFormat']} cannot load with connection {connection.name}'s region "
@@ -185,7 +185,7 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
     if problems:
         return None, problems
 
-    table = value["table"].lower()
+    table = rules.folds(value["table"])
     schema_name, _, name = table.rpartition(".")
     # The schema's per-target table pattern allows a schema part only where the target has schemas.
     relation = Relation(database, (schema_name or rules.default_schema) if rules.has_schemas else None, name)
@@ -203,6 +203,7 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
                 )
             ]
     canonical = json.dumps({k: v for k, v in value.items() if k != "$schema"}, sort_keys=True)
+    fold = rules.folds
     return (
         Spec(
             file=str(path),
@@ -219,17 +220,17 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
             content_hash=hashlib.sha256(canonical.encode()).hexdigest()[:16],
             canonical_json=canonical,
             description=value.get("description"),
-            column_types={k.lower(): v.upper() for k, v in value.get("columnTypes", {}).items()},
-            allow_narrowing=tuple(c.lower() for c in value.get("allowNarrowing", ())),
-            partition_by=tuple(c.lower() for c in value.get("partitionBy", ())),
-            partition={k.lower(): str(v) for k, v in value.get("partition", {}).items()},
+            column_types={fold(k): v.upper() for k, v in value.get("columnTypes", {}).items()},
+            allow_narrowing=tuple(fold(c) for c in value.get("allowNarrowing", ())),
+            partition_by=tuple(fold(c) for c in value.get("partitionBy", ())),
+            partition={fold(k): str(v) for k, v in value.get("partition", {}).items()},
             overwrite=value.get("overwrite", "table"),
             layout=Layout(
                 "KEY" if "distKey" in value else value.get("distStyle"),
-                value["distKey"].lower() if "distKey" in value else None,
-                tuple(k.lower() for k in value.get("sortKeys", ())),
+                fold(value["distKey"]) if "distKey" in value else None,
+                tuple(fold(k) for k in value.get("sortKeys", ())),
             ),
-            merge_keys=tuple(k.lower() for k in value.get("mergeKeys", ())),
+            merge_keys=tuple(fold(k) for k in value.get("mergeKeys", ())),
             on_schema_change=value.get("onSchemaChange", "fail"),
             project=config.project,
         ),
@@ -288,16 +289,19 @@ def _same_column_twice(doc: Document) -> list[InvalidInput]:
     return problems
 
 
-def _column_types(doc: Document, target: TargetType) -> list[InvalidInput]:
-    """columnTypes values that are not one of the target's types."""
+def _column_types(doc: Document, target: TargetDescriptor) -> list[InvalidInput]:
+    """columnTypes values that are not one of the target's types: each target's strict grammar
+    (publisher/targets/), so that a value can only ever be a type (never ``INT NOT NULL``,
+    ``STRING PARTITIONED BY``, ...). The schema refuses what no target accepts (quotes, ``;``,
+    comments); complex types (Hive ARRAY/STRUCT/MAP) are not overridable."""
     return [
         InvalidInput(
-            f"columnTypes.{column}: {as_json(kind)} is not a {target.capitalize()} column type "
-            f"(such as {EXAMPLES[target]})",
+            f"columnTypes.{column}: {as_json(kind)} is not a {target.title} column type "
+            f"(such as {target.column_type_examples})",
             doc.where(("columnTypes", column)),
         )
         for column, kind in doc.value.get("columnTypes", {}).items()
-        if not is_type(target, kind)
+        if not target.is_column_type(kind)
     ]
 
 

@@ -21,8 +21,8 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Redshift: 127 bytes of UTF-8). They belong with the dialects, as named capabilities.
 def ledger_clash(connection: Connection, table: Relation) -> str | None:
     """Why a spec may not publish into ``table``: it is the connection's ledger. None if it may."""
-    ledger = connection.ledger_relation(table)
-    if str(ledger).lower() != str(table).lower():
+    ledger, fold = connection.ledger_relation(table), connection.target.folds
+    if fold(str(ledger)) != fold(str(table)):
         return None
     return (
         f"{ledger} is the publication ledger of connection {connection.name}: publisher keeps its "

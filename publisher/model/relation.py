@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 class Relation:
     """database.schema.name; Hive has no schema level (schema is None).
 
-    Names are validated identifiers (schemas/ patterns), kept in lower case because
-    both Hive and Redshift fold unquoted names to lower case.
+    Names are validated identifiers (schemas/ patterns), kept as the target stores them
+    unquoted: its name case (publisher/targets/; Hive and Redshift fold them to lower case).
     """
 
     database: str

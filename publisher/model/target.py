@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol, TypeVar
 
 from publisher.model.layout import Layout
 from publisher.model.relation import Relation
@@ -101,35 +101,27 @@ KIND_WORDS: dict[HiveTableKind, str] = {
 
 
 @dataclass(frozen=True)
-class TableState:
-    """An existing table: its columns in order and, where known, its storage format."""
+class TargetTable:
+    """A target's own facts of a table, beyond the core that planning reads (TableState). Each
+    target's is a frozen dataclass whose defaults say "nothing of the kind": what ``TableState.of``
+    gives where nothing was read (offline, another target)."""
 
-    columns: tuple[ColumnState, ...]
-    storage: str | None = None
-    location: str | None = None  # Hive: where the table's files are
-    managed: bool | None = None  # Hive: the engine owns the files (DROP deletes them)
-    partition_columns: tuple[str, ...] = ()  # Hive: PARTITIONED BY these (also among columns)
-    view: bool = False  # the name is a view, not a table
-    bucketed: bool = False  # Hive: CLUSTERED BY ... INTO n BUCKETS
-    transactional: bool = False  # Hive: ACID (transactional=true)
-    dependent_views: tuple[str, ...] = ()  # Redshift: views bound to the table (schema.view), which block DROP
-    partitions: tuple[str, ...] | None = None  # Hive: SHOW PARTITIONS rows, where a strategy read them
-    owner: str | None = None  # Redshift: the table's owner, where not the user the publisher connects as
-    owner_only: bool = False  # Redshift: only that owner may rename or drop it (the publisher is no superuser)
-    grants: tuple[Grant, ...] = ()  # Redshift: privileges granted to others than the owner
-    ungranted: tuple[str, ...] = ()  # Redshift: granted privileges the publisher does not copy, described
-    unseen_grants: str | None = None  # Redshift: which grants the publisher's user could not read, and why
-    late_binding_views: tuple[str, ...] = ()  # Redshift: views WITH NO SCHEMA BINDING naming the table (schema.view)
-    layout: Layout = Layout()  # Redshift: distribution and sort keys (AUTO and none: empty)
-    facts: TableFacts | None = None  # Redshift: comments, encodings, NOT NULL, defaults, keys; None: not read
-    kind: HiveTableKind | None = None  # Hive: who owns the files; None: not read (offline, other targets)
-    # Hive: what a text table without ESCAPED BY cannot hold in a value (its delimiter, line breaks)
+
+@dataclass(frozen=True)
+class HiveTable(TargetTable):
+    """Hive, read from DESCRIBE FORMATTED: who owns the table's files, and what its storage cannot keep."""
+
+    managed: bool | None = None  # the engine owns the files (DROP deletes them)
+    kind: HiveTableKind | None = None  # who owns the files; None: not read
+    bucketed: bool = False  # CLUSTERED BY ... INTO n BUCKETS
+    transactional: bool = False  # ACID (transactional=true)
+    # What a text table without ESCAPED BY cannot hold in a value (its delimiter, line breaks)
     unescaped: tuple[str, ...] = ()
 
     @property
     def owns_files(self) -> bool:
-        """Hive: the table's files are its own (managed, or external with purge), so a swap may
-        hand its folder to a twin that is dropped with it."""
+        """The table's files are its own (managed, or external with purge), so a swap may hand
+        its folder to a twin that is dropped with it."""
         return self.kind in ("managed", "external-owned") if self.kind else bool(self.managed)
 
     def unsupported_shape(self) -> str | None:
@@ -141,6 +133,47 @@ class TableState:
         if self.transactional:
             return "is transactional (ACID)"
         return None
+
+
+@dataclass(frozen=True)
+class RedshiftTable(TargetTable):
+    """Redshift, read from its catalog: what binds the table, who may change it, its physical
+    design and its columns' definitions."""
+
+    dependent_views: tuple[str, ...] = ()  # views bound to the table (schema.view), which block DROP
+    owner: str | None = None  # the table's owner, where not the user the publisher connects as
+    owner_only: bool = False  # only that owner may rename or drop it (the publisher is no superuser)
+    grants: tuple[Grant, ...] = ()  # privileges granted to others than the owner
+    ungranted: tuple[str, ...] = ()  # granted privileges the publisher does not copy, described
+    unseen_grants: str | None = None  # which grants the publisher's user could not read, and why
+    late_binding_views: tuple[str, ...] = ()  # views WITH NO SCHEMA BINDING naming the table (schema.view)
+    layout: Layout = Layout()  # distribution and sort keys (AUTO and none: empty)
+    facts: TableFacts | None = None  # comments, encodings, NOT NULL, defaults, keys; None: not read
+
+
+Own = TypeVar("Own", bound=TargetTable)
+
+
+@dataclass(frozen=True)
+class TableState:
+    """An existing table: the core that planning reads of every target (its columns in order
+    and, where known, its storage format, location and partitioning), and its target's own facts."""
+
+    columns: tuple[ColumnState, ...]
+    storage: str | None = None
+    location: str | None = None  # where the table's files are, where the target tells (Hive)
+    partition_columns: tuple[str, ...] = ()  # PARTITIONED BY these (also among columns)
+    view: bool = False  # the name is a view, not a table
+    partitions: tuple[str, ...] | None = None  # SHOW PARTITIONS rows, where a strategy read them
+    own: TargetTable | None = None  # the target's own facts (HiveTable, RedshiftTable); None: none read
+
+    def of(self, facts: type[Own], /) -> Own:
+        """The target's own facts of this table, or ``facts``' defaults where none were read."""
+        return self.own if isinstance(self.own, facts) else facts()
+
+    def with_own(self, facts: type[Own], /, **changes: Any) -> TableState:
+        """A copy whose target's own facts (``facts``', its defaults where none were read) are changed."""
+        return replace(self, own=replace(self.of(facts), **changes))
 
 
 class Target(Protocol):

@@ -13,9 +13,10 @@ InputFormat = Literal["pqt", "avro", "csv", "json"]
 INPUT_FORMATS: tuple[InputFormat, ...] = get_args(InputFormat)
 
 TargetType = Literal["hive", "redshift"]
+"""The targets; each has a descriptor in publisher/targets/ (the registry lists them all)."""
 TARGET_TYPES: tuple[TargetType, ...] = get_args(TargetType)
 
-ConnectionType = Literal["hive", "redshift", "s3"]
+ConnectionType = Literal[TargetType, "s3"]
 CONNECTION_TYPES: tuple[ConnectionType, ...] = get_args(ConnectionType)
 
 # HiveServer2 authentication, as PyHive supports it.
@@ -25,15 +26,3 @@ HIVE_AUTH_MODES: tuple[HiveAuth, ...] = get_args(HiveAuth)
 # Redshift TLS: verify the server's certificate chain (verify-ca), and its name (verify-full).
 SslMode = Literal["verify-ca", "verify-full"]
 SSL_MODES: tuple[SslMode, ...] = get_args(SslMode)
-
-# Formats each target can read results in.
-# Hive: Parquet and Avro through a staging external table (Hive SerDes).
-# Redshift: what COPY reads: CSV, JSON 'auto', AVRO 'auto', PARQUET.
-TARGET_FORMATS: dict[TargetType, tuple[InputFormat, ...]] = {
-    "hive": ("pqt", "avro"),
-    "redshift": ("csv", "json", "avro", "pqt"),
-}
-
-# Actions that make a new table named <table>_<timestamp>. What else an action needs or
-# does is its strategy's (planning/actions/: needs_table, replaces_definition).
-TIMESTAMPED_ACTIONS: frozenset[Action] = frozenset({"create", "createAndLoad"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import assert_never
 
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check
 from publisher.inputs.spec import Spec
@@ -88,10 +89,13 @@ class Context:
         return () if found is None else (found,)
 
     def undo_create(self, relation: Relation) -> Statement | None:
-        # In a transaction, ROLLBACK undoes the CREATE; elsewhere drop what we made.
-        if self.dialect.transactional_ddl:
-            return None
-        return sql(self.dialect.drop_table(relation, if_exists=True), "drop it")
+        match self.dialect.replace_via:
+            case "transaction":
+                return None  # ROLLBACK undoes the CREATE
+            case "location_swap":
+                return sql(self.dialect.drop_table(relation, if_exists=True), "drop it")
+            case unknown:
+                assert_never(unknown)
 
     def create(
         self, relation: Relation, purpose: str, layout: Layout | None = None, kept: TableFacts = NO_FACTS
@@ -158,7 +162,7 @@ class Context:
                 "non-NULL values are counted in the staged results, not again in the table after the insert (it "
                 "holds other rows too); rows are checked",
             )
-        unknown = [c.name.lower() for c in self.results.columns if c.null_count is None]
+        unknown = [self.dialect.fold(c.name) for c in self.results.columns if c.null_count is None]
         if not unknown:
             return notes
         why = "nullable Avro fields" if self.spec.input_format == "avro" else "no statistics in the files"

@@ -6,17 +6,17 @@ import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import assert_never
 
 from publisher.dialects import Dialect, dialect_for, types
 from publisher.dialects.base import ColumnDef
-from publisher.dialects.types import exact_digits
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput, PublisherError
 from publisher.model.names import check_column_lengths
 from publisher.model.plan import CheckColumns, CheckLocation, DeleteObject, Publication, PutObject, Statement, Step
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri, is_s3
-from publisher.model.target import KIND_WORDS, TableState
+from publisher.model.target import KIND_WORDS, HiveTable, TableState
 from publisher.planning import ledger, partitions
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.actions.base import Recovery, Strategy, missing_table, with_added_columns
@@ -30,11 +30,11 @@ IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,100}$")
 
 def result_columns(dialect: Dialect, spec: Spec, results: Results) -> tuple[ColumnDef, ...]:
     """The results' columns in the target's types, with the spec's overrides applied."""
-    names = (c.name.lower() for c in results.columns)
+    names = (dialect.fold(c.name) for c in results.columns)
     check_column_lengths(dialect.title, dialect.column_name_limit, names, results.files[0].uri)
     columns = []
     for col in results.columns:
-        name = col.name.lower()
+        name = dialect.fold(col.name)
         override = spec.column_types.get(name)
         if override and name not in spec.allow_narrowing:
             _refuse_narrowing(dialect, spec, col.name, col.type, override)
@@ -57,7 +57,7 @@ def _refuse_narrowing(dialect: Dialect, spec: Spec, column: str, arrow_type: obj
         mapped = dialect.column_type(arrow_type, column)
     except InvalidInput:
         return  # a type the target refuses (text nanoseconds): the override replaces it
-    have, wanted = exact_digits(mapped), exact_digits(dialect.normalize_type(override))
+    have, wanted = dialect.exact_digits(mapped), dialect.exact_digits(dialect.normalize_type(override))
     if have is None or wanted is None or not mapped.startswith("DECIMAL("):
         return  # integers that do not fit a narrower type fail the load: nothing is rounded
     lost = []
@@ -225,8 +225,9 @@ def plan_with_effect(
             raise InvalidInput(f"{spec.action}: {refused}", spec.location)
         notes += dialect.value_notes(results)
     table = view.table if view is not None else None
-    if table is not None and table.kind and (strategy.writes_into_table or strategy.replaces_definition):
-        notes += (f"table {spec.relation} is {KIND_WORDS[table.kind]}",)  # what the strategy's choice rests on
+    kind = table.of(HiveTable).kind if table is not None else None
+    if kind and (strategy.writes_into_table or strategy.replaces_definition):
+        notes += (f"table {spec.relation} is {KIND_WORDS[kind]}",)  # what the strategy's choice rests on
     ctx, partition_note = _with_partitioning(ctx, strategy)
     if partition_note:
         notes += (partition_note,)
@@ -318,7 +319,7 @@ def _check_target(ctx: Context, strategy: Strategy) -> None:
             "into a new one)",
             spec.location,
         )
-    shape = table.unsupported_shape() if table is not None and strategy.writes_into_table else None
+    shape = table.of(HiveTable).unsupported_shape() if table is not None and strategy.writes_into_table else None
     if shape:
         raise InvalidInput(
             f"{spec.action}: table {relation} {shape}, which {spec.action} does not support yet (it could not keep "
@@ -365,21 +366,26 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     dialect, spec, view, stamp = ctx.dialect, ctx.spec, ctx.view, ctx.stamp
     home = ledger.relation(spec)
     published_table = written.name if written.schema is None else f"{written.schema}.{written.name}"
-    # Where the dialect locks per table, the target table's lock table is locked and guarded
+    # Where the dialect guards a lock table, the target table's lock table is locked and guarded
     # (not the ledger, nor the table itself: Redshift's LOCK would make the table's readers
     # wait for the whole load); two applies of one publication wait for each other there,
     # and the second's guard then finds the first's row.
-    guarded = ledger.lock_relation(spec) if dialect.locks_per_table else home
+    guarded = ledger.lock_relation(spec) if dialect.guards_lock_table else home
     by_day = partitioned(dialect, view)
     steps: list[Step] = []
     if view is None or not view.ledger_exists:
         steps.extend(ledger.ensure(dialect, home))
     else:
         steps.extend(ledger.upgrade(dialect, home, view.ledger_lacks))
-    if dialect.transactional_ddl:
-        # Objects outside the database (the COPY manifest) are written before the transaction.
-        steps.extend(body.prepare)
-    if dialect.locks_per_table:
+    match dialect.replace_via:
+        case "transaction":
+            # Objects outside the database (the COPY manifest) are written before the transaction.
+            steps.extend(body.prepare)
+        case "location_swap":
+            pass  # after the 'pending' record, below
+        case unknown:
+            assert_never(unknown)
+    if dialect.guards_lock_table:
         steps.append(ledger.ensure_lock(dialect, guarded))
     steps.extend(dialect.begin())
     steps.extend(dialect.lock(guarded))
@@ -391,29 +397,34 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
     steps.extend(_location_unchanged(ctx, body))
     steps.extend(body.recover)
     steps.extend(body.before)
-    if not dialect.transactional_ddl:
-        # No transaction ties the change to its record: say it started, before anything is
-        # made, so that the next apply finds an interrupted publish and tidies up after it.
-        if body.change:
-            steps.append(
-                ledger.record(
-                    dialect,
-                    home,
-                    spec,
-                    state="pending",
-                    published_table=published_table,
-                    rows=rows,
-                    stamp=stamp,
-                    rows_before=body.rows_before,
-                    location_before=body.location_before,
-                    partitioned=by_day,
+    match dialect.replace_via:
+        case "transaction":
+            pass  # COMMIT ties the change to its 'done' record
+        case "location_swap":
+            # No transaction ties the change to its record: say it started, before anything is
+            # made, so that the next apply finds an interrupted publish and tidies up after it.
+            if body.change:
+                steps.append(
+                    ledger.record(
+                        dialect,
+                        home,
+                        spec,
+                        state="pending",
+                        published_table=published_table,
+                        rows=rows,
+                        stamp=stamp,
+                        rows_before=body.rows_before,
+                        location_before=body.location_before,
+                        partitioned=by_day,
+                    )
                 )
-            )
-        steps.extend(body.prepare)
+            steps.extend(body.prepare)
+        case unknown:
+            assert_never(unknown)
     steps.extend(body.change)
     # Tidy up before the 'done' record: an apply killed before it is recovered, tidy-up included.
     steps.extend(body.tidy)
-    if dialect.locks_per_table:
+    if dialect.guards_lock_table:
         steps.append(ledger.record_lock(dialect, guarded, spec))
     steps.append(
         ledger.record(
@@ -510,7 +521,7 @@ def _publication(
     warnings: tuple[str, ...] = (),
 ) -> Publication:
     spec, results = ctx.spec, ctx.results
-    rows = results.rows if spec.action != "create" else 0
+    rows = results.rows if STRATEGIES[spec.action].loads_rows else 0
     written = body.written or spec.relation
     if status == "unfinished":
         steps = body.recover + _after_publish(ctx.dialect, body.after)

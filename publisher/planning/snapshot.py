@@ -165,7 +165,7 @@ class Snapshot:
         if table is not None and table.partition_columns and "partitions" in reads:
             rows = target.fetch(f"SHOW PARTITIONS {dialect.table(relation)}")
             table = replace(table, partitions=tuple(sorted(str(r[0]) for r in rows)))
-        wants_location = dialect.location_swap and "namespace_location" in reads and space.exists
+        wants_location = dialect.replace_via == "location_swap" and "namespace_location" in reads and space.exists
         traces = () if entries is not None else self._traces(spec)
         return TargetView(
             namespace_exists=space.exists,

@@ -22,13 +22,18 @@ def serve(config: Config, tokens: list[str], host: str, port: int, limits: Serve
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)  # a line per closed gateway connection
     for connection in config.connections:
-        if connection.type == "hive" and connection.hive.embedded:
+        if connection.type != "s3" and connection.target_settings.starts_slowly:
             # Started before listening: the first PUT should not wait ~15 s for Spark.
             started = time.monotonic()
             target = open_target(connection, config)
             target.namespace_exists(Relation("default", None, "warm_up"))  # the metastore's first call is slow
             target.close()
-            log.info("%s: embedded Hive engine ready in %.1fs", connection.label, time.monotonic() - started)
+            log.info(
+                "%s: embedded %s engine ready in %.1fs",
+                connection.label,
+                connection.target.title,
+                time.monotonic() - started,
+            )
     concurrency = limits.concurrency
     app, _ = create_app(config, tokens, concurrency)
     settings = uvicorn.Config(

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from publisher.model.target import ColumnState
-from publisher.model.vocabulary import ACTIONS, TIMESTAMPED_ACTIONS
+from publisher.model.vocabulary import ACTIONS
+from publisher.planning.actions import STRATEGIES
 from tests.fixtures.redshift import RedshiftEngine, RedshiftProject
 from tests.resultfiles import normalized, rows, write, write_csv, write_json
 
@@ -159,7 +160,7 @@ def test_action_publishes_every_format(
         # COPY straight into the table (its columns are the results'), checked by COPY's own count.
         assert "SELECT pg_last_copy_count()  -- must return 60" in out, out
 
-    if action in TIMESTAMPED_ACTIONS:
+    if STRATEGIES[action].makes_timestamped_table:
         (made,) = new_tables(rs, before_tables)
         assert re.fullmatch(r"t_\d{14}", made), made
         assert rs.columns(made) == TYPES_BY_FORMAT[fmt]

@@ -15,7 +15,7 @@ import pytest
 from publisher.engines.hive_describe import parse_describe_formatted
 from publisher.engines.hive_errors import HiveError
 from publisher.model.relation import Relation
-from publisher.model.target import Target
+from publisher.model.target import HiveTable, Target
 from tests.fixtures.hive4 import Warehouses, create_as_cdp, local_path
 
 pytestmark = [pytest.mark.hive, pytest.mark.hive4]
@@ -34,7 +34,7 @@ def describe(target: Target, database: str, table: str) -> tuple[str, dict[str, 
     params = {k.strip().lower(): v.strip().lower() for k, _, v in (i.partition("=") for i in items)}
     state = parse_describe_formatted(rows)
     assert state.location is not None
-    assert state.managed == (details["type"] == "MANAGED")
+    assert state.of(HiveTable).managed == (details["type"] == "MANAGED")
     return details["type"], params, state.location
 
 
@@ -178,7 +178,7 @@ def test_create_as_cdp_makes_an_insert_only_acid_table(hive4_target: Target, hiv
     assert (params.get("transactional"), params.get("transactional_properties")) == ("true", "insert_only")
     assert "publisher.test.make-as" not in params
     state = parse_describe_formatted(hive4_target.fetch(f"DESCRIBE FORMATTED `{hive4_database}`.acid"))
-    assert (state.managed, state.transactional) == (True, True)
+    assert (state.of(HiveTable).managed, state.of(HiveTable).transactional) == (True, True)
 
 
 def test_a_cdp_table_refuses_every_alter(hive4_target: Target, hive4_database: str) -> None:

@@ -28,7 +28,7 @@ from publisher.engines.hive_errors import HiveError
 from publisher.engines.hiveserver2 import HiveServer
 from publisher.model.errors import PublishFailed
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnState, Target
+from publisher.model.target import ColumnState, HiveTable, Target
 from tests.fixtures.hive import server_address
 
 pytestmark = pytest.mark.hive
@@ -174,7 +174,7 @@ def test_table_state_reports_columns_and_types(hive_target: Target, hive_databas
     hive_target.execute(f"CREATE TABLE `{hive_database}`.`t` ({ALL_TYPES}) STORED AS PARQUET")
     state = hive_target.table_state(rel(hive_database, "t"))
     assert state is not None
-    assert (state.columns, state.storage, state.managed) == (ALL_TYPES_STATE, "parquet", True)
+    assert (state.columns, state.storage, state.of(HiveTable).managed) == (ALL_TYPES_STATE, "parquet", True)
     assert state.location is not None and state.location.endswith(f"/{hive_database}.db/t")
     assert hive_target.namespace_location(rel(hive_database, "t")) == state.location.rsplit("/", 1)[0]
 
@@ -186,7 +186,7 @@ def test_external_tables_are_reported_as_not_managed(hive_target: Target, hive_d
         f"CREATE EXTERNAL TABLE `{hive_database}`.`e` (a INT) STORED AS PARQUET LOCATION '{folder.as_uri()}'"
     )
     state = hive_target.table_state(rel(hive_database, "e"))
-    assert state is not None and state.managed is False
+    assert state is not None and state.of(HiveTable).managed is False
 
 
 def test_table_state_lower_cases_names_and_types(hive_target: Target, hive_database: str) -> None:

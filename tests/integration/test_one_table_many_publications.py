@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from publisher.model.vocabulary import ACTIONS, TIMESTAMPED_ACTIONS
+from publisher.model.vocabulary import ACTIONS
+from publisher.planning.actions import STRATEGIES
 from tests.conftest import HiveEngine, Project
 from tests.fixtures.redshift import RedshiftEngine, RedshiftProject
 from tests.integration.test_apply_hive import expected, spec, table_rows, use
@@ -63,7 +64,7 @@ def test_every_pair_of_actions_into_one_table_in_one_apply(project: Project, hiv
         want = after(b, after(a, old, firsts[a]), seconds[b])
         assert table_rows(hive, f"p{n}") == expected(want), f"{a} then {b}"
         made = [t for t in tables if t.startswith(f"p{n}_")]
-        assert len(made) == sum(x in TIMESTAMPED_ACTIONS for x in (a, b)), (a, b, made)
+        assert len(made) == sum(STRATEGIES[x].makes_timestamped_table for x in (a, b)), (a, b, made)
     assert f"0 published, {2 * len(PAIRS)} already published" in project.run("apply").out
 
 
@@ -90,4 +91,4 @@ def test_every_pair_of_actions_into_one_redshift_table_in_one_apply(
         want = after(b, after(a, old, firsts[a]), seconds[b])
         assert redshift_rows(rs, f"p{n}") == redshift_expected(want), f"{a} then {b}"
         made = [t for t in tables if t.startswith(f"p{n}_")]
-        assert len(made) == sum(x in TIMESTAMPED_ACTIONS for x in (a, b)), (a, b, made)
+        assert len(made) == sum(STRATEGIES[x].makes_timestamped_table for x in (a, b)), (a, b, made)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, assert_never
 
 from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import Step, sql
-from publisher.model.target import ColumnState, TableState
+from publisher.model.target import ColumnState, HiveTable, RedshiftTable, TableState
 from publisher.model.vocabulary import Action
 from publisher.planning import ledger
 from publisher.planning.context import Body, Context
@@ -46,6 +46,8 @@ class Strategy:
     reads: ClassVar[frozenset[Read]] = frozenset()
     loads_rows: ClassVar[bool] = True
     """Loads the results' rows: how their files are laid out matters (the plan's warnings)."""
+    makes_timestamped_table: ClassVar[bool] = False
+    """Makes a new table named <table>_<stamp> (never replaces an existing table)."""
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         """The steps of the action; ``restored``: recovery puts the table back first."""
@@ -73,8 +75,8 @@ class Strategy:
         if ctx.view is not None and ctx.view.namespace_location:
             location = new_location(ctx.view.namespace_location, ctx.relation)
         storage = "parquet" if location else None
-        managed = True if location else None
-        return TableState(columns, storage, location, managed, partition_columns=ctx.partitioning.names)
+        own = HiveTable(managed=True) if location else None
+        return TableState(columns, storage, location, partition_columns=ctx.partitioning.names, own=own)
 
 
 def with_added_columns(ctx: Context, state: TableState | None) -> TableState | None:
@@ -125,7 +127,13 @@ class Fit:
         notes = []
         if self.added:
             shown = ", ".join(f"{c.name} {c.type}" for c in self.added)
-            kept = "" if ctx.dialect.transactional_ddl else " (they stay if the publication then fails)"
+            match ctx.dialect.replace_via:
+                case "transaction":
+                    kept = ""  # rolled back with the rest
+                case "location_swap":
+                    kept = " (they stay if the publication then fails)"
+                case unknown:
+                    assert_never(unknown)
             notes.append(f"columns added to the table: {shown}; its other rows read NULL there{kept}")
         if self.absent:
             listed = ", ".join(self.defaults or self.absent)
@@ -144,7 +152,7 @@ def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> Fit:
     dialect, spec = ctx.dialect, ctx.spec
     if ctx.view is None or ctx.view.table is None:
         return Fit(ctx.columns)
-    table = tuple(ColumnDef(c.name.lower(), dialect.normalize_type(c.type)) for c in ctx.view.table.columns)
+    table = tuple(ColumnDef(dialect.fold(c.name), dialect.normalize_type(c.type)) for c in ctx.view.table.columns)
     evolve = spec.on_schema_change == "addColumns"
     ours = {c.name: c for c in source_columns}
     theirs = {c.name: c for c in table}
@@ -162,10 +170,10 @@ def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> Fit:
             problems.append(f"column {col.name}: results {ours[col.name].type} do not fit table {col.type}")
     for result_column in ctx.results.columns:
         lost = dialect.storage_loses(ctx.view.table.storage, result_column.name, result_column.type)
-        if lost and result_column.name.lower() in theirs:
+        if lost and dialect.fold(result_column.name) in theirs:
             problems.append(lost)
     added = tuple(c for c in ctx.columns if c.name not in theirs)
-    facts = ctx.view.table.facts
+    facts = ctx.view.table.of(RedshiftTable).facts
     defaults: list[str] = []
     required: list[str] = []
     for name in absent:

@@ -11,6 +11,7 @@ from publisher.planning.recovery import drop_if_there, interrupted_names
 class Create(Strategy):
     action = "create"
     loads_rows = False
+    makes_timestamped_table = True
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         made = ctx.made("")

@@ -10,6 +10,7 @@ from publisher.planning.context import Body, Context
 
 class CreateAndLoad(Strategy):
     action = "createAndLoad"
+    makes_timestamped_table = True
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         made = ctx.made("")

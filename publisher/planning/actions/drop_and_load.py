@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from itertools import takewhile
+from typing import assert_never
 
 from publisher.model import location
 from publisher.model.errors import InvalidInput
 from publisher.model.layout import Layout
 from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import KIND_WORDS, TableState
+from publisher.model.target import KIND_WORDS, HiveTable, RedshiftTable, TableState
 from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
 from publisher.planning.actions.kept_definition import kept_definition, kept_state
@@ -28,32 +29,33 @@ class DropAndLoad(Strategy):
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         table = ctx.view.table if ctx.view else None
-        if table is not None and table.dependent_views:
+        redshift = table.of(RedshiftTable) if table is not None else RedshiftTable()
+        if redshift.dependent_views:
             # DROP TABLE fails while schema-bound views depend on it (and CASCADE would drop
             # the views of other teams): known now, so refused now.
             raise InvalidInput(
-                f"dropAndLoad: views depend on table {ctx.relation} ({', '.join(table.dependent_views)}): "
+                f"dropAndLoad: views depend on table {ctx.relation} ({', '.join(redshift.dependent_views)}): "
                 "it cannot be dropped without dropping them; truncateAndLoad replaces its rows and keeps "
                 "the views, or recreate them WITH NO SCHEMA BINDING (late-binding)",
                 ctx.spec.location,
             )
-        if table is not None and table.facts is not None and table.facts.referenced_by:
+        if redshift.facts is not None and redshift.facts.referenced_by:
             # DROP TABLE fails while another table's FOREIGN KEY refers to it (CASCADE would drop
             # the constraint of another team's table), as with bound views.
             raise InvalidInput(
                 f"dropAndLoad: foreign keys of other tables refer to table {ctx.relation} "
-                f"({', '.join(table.facts.referenced_by)}): it cannot be dropped without dropping them; "
+                f"({', '.join(redshift.facts.referenced_by)}): it cannot be dropped without dropping them; "
                 "truncateAndLoad replaces its rows and keeps them",
                 ctx.spec.location,
             )
-        if table is not None and table.owner_only:
+        if redshift.owner_only:
             raise InvalidInput(
-                f"dropAndLoad: table {ctx.relation} is owned by {table.owner}: only that user or a superuser "
+                f"dropAndLoad: table {ctx.relation} is owned by {redshift.owner}: only that user or a superuser "
                 "may drop or rename it; publish as that user, or truncateAndLoad replaces its rows (with "
                 "DELETE and INSERT granted on it)",
                 ctx.spec.location,
             )
-        owned = table is not None and table.owns_files and ctx.dialect.location_swap
+        owned = table is not None and table.of(HiveTable).owns_files and ctx.dialect.replace_via == "location_swap"
         why = foreign_files(ctx, table) if table is not None and owned else None
         if why is not None:
             # Hive renames the old table aside and drops it: DROP of a managed table deletes its
@@ -67,8 +69,9 @@ class DropAndLoad(Strategy):
         if table is not None and _external_in_the_default_folder(ctx, table):
             # The replacement is a managed table: renamed to the table's name, Spark moves it into
             # <database>/<name>, still the external table's folder (LOCATION_ALREADY_EXISTS).
+            kind = table.of(HiveTable).kind or "external-foreign"
             raise InvalidInput(
-                f"dropAndLoad: table {ctx.relation} is {KIND_WORDS[table.kind or 'external-foreign']} stored "
+                f"dropAndLoad: table {ctx.relation} is {KIND_WORDS[kind]} stored "
                 f"at {table.location}, the folder its managed replacement would be renamed into (Spark refuses: "
                 "LOCATION_ALREADY_EXISTS); truncateAndLoad replaces the rows of an owned external table, "
                 "createAndLoad publishes into a new table",
@@ -95,23 +98,30 @@ class DropAndLoad(Strategy):
             *swap(ctx, new, old, table_exists),
         )
         after: tuple[Step, ...] = ()
-        if ctx.dialect.transactional_ddl and table_exists:
-            # Dropped after the swap commits, in a transaction of its own: a session still
-            # reading the old table keeps it until that session ends (DROP waits for it), where
-            # a DROP inside the swap's transaction would cut it off.
-            drop = ctx.dialect.drop_table(old, if_exists=True)
-            after = (sql(drop, "drop the old table (waits for sessions still reading it)"),)
+        match ctx.dialect.replace_via:
+            case "transaction" if table_exists:
+                # Dropped after the swap commits, in a transaction of its own: a session still
+                # reading the old table keeps it until that session ends (DROP waits for it), where
+                # a DROP inside the swap's transaction would cut it off.
+                drop = ctx.dialect.drop_table(old, if_exists=True)
+                after = (sql(drop, "drop the old table (waits for sessions still reading it)"),)
+            case "transaction" | "location_swap":
+                pass  # no old table, or dropped in the change (swap)
+            case unknown:
+                assert_never(unknown)
         return Body(source.steps, change=change, tidy=source.tidy, after=after, notes=notes)
 
     def after(self, ctx: Context, body: Body) -> TableState | None:
         # The replacement has the old table's grants and owner (kept_access).
         state = super().after(ctx, body)
         old = ctx.view.table if ctx.view else None
-        if state is None or old is None:
-            return state
+        if state is None or old is None or isinstance(state.own, HiveTable):
+            return state  # Hive: no owner, grants, layout or column facts to keep
         layout, _ = kept_layout(ctx)
         facts = kept_state(ctx, kept_definition(ctx, ctx.made("__new"), layout))
-        return replace(state, owner=old.owner, owner_only=old.owner_only, grants=old.grants, layout=layout, facts=facts)
+        was = old.of(RedshiftTable)
+        kept = RedshiftTable(owner=was.owner, owner_only=was.owner_only, grants=was.grants, layout=layout, facts=facts)
+        return replace(state, own=kept)
 
     def leftovers(self, ctx: Context) -> tuple[Step, ...]:
         # An apply stopped between the swap's COMMIT and the old table's drop leaves
@@ -146,7 +156,7 @@ class DropAndLoad(Strategy):
 def _external_in_the_default_folder(ctx: Context, table: TableState) -> bool:
     """Hive: an external table stored where a managed table of its name would be."""
     home = ctx.view.namespace_location if ctx.view else None
-    if table.managed or not ctx.dialect.location_swap or not table.location or not home:
+    if table.of(HiveTable).managed or ctx.dialect.replace_via != "location_swap" or not table.location or not home:
         return False
     return location.same(table.location, new_location(home, ctx.relation))
 
@@ -166,10 +176,10 @@ def dropped_columns(ctx: Context) -> tuple[str, ...]:
     if table is None:
         return ()
     names = {c.name for c in ctx.columns}
-    facts = table.facts
+    facts = table.of(RedshiftTable).facts
     gone, identities = [], []
     for col in table.columns:
-        if col.name.lower() in names or col.name.lower() in ctx.partitioning.names:
+        if ctx.dialect.fold(col.name) in names or ctx.dialect.fold(col.name) in ctx.partitioning.names:
             continue
         identity = facts.column(col.name).identity if facts is not None else None
         if identity is not None:
@@ -194,7 +204,7 @@ def kept_layout(ctx: Context) -> tuple[Layout, tuple[str, ...]]:
     """The spec's distribution and sort keys; where it gives none, the old table's, as far as
     the results still have those columns (a compound sort key up to the first one missing)."""
     spec, table = ctx.spec.layout, ctx.view.table if ctx.view else None
-    old = table.layout if table is not None else Layout()
+    old = table.of(RedshiftTable).layout if table is not None else Layout()
     names = {c.name for c in ctx.columns}
     notes: list[str] = []
     style, dist_key = spec.dist_style, spec.dist_key
@@ -222,7 +232,7 @@ def kept_layout(ctx: Context) -> tuple[Layout, tuple[str, ...]]:
 def kept_access(ctx: Context, new: Relation) -> tuple[tuple[Step, ...], tuple[str, ...]]:
     """The old table's grants and owner given to ``new`` (the same table to its users), in the
     swap's transaction; and notes on the privileges that are not copied."""
-    table = ctx.view.table if ctx.view else None
+    table = ctx.view.table.of(RedshiftTable) if ctx.view and ctx.view.table else None
     if table is None:
         return (), ()
     steps = [sql(ctx.dialect.grant(new, g), f"keep the grant to {g.label()}") for g in table.grants]
@@ -253,31 +263,36 @@ def swap(ctx: Context, new: Relation, old: Relation, table_exists: bool) -> tupl
     dialect, relation = ctx.dialect, ctx.relation
     if not table_exists:
         return (sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),)
-    if dialect.transactional_ddl:
-        # Refused at plan time if views were bound to it; one made since would follow the
-        # renamed table and block its drop: stop before anything moves.
-        no_views: tuple[Step, ...] = ()
-        if dialect.views_bind_tables:
-            purpose = "check that no view is bound to the table (one made since the plan would follow it aside)"
-            no_views = (Statement((dialect.bound_views(relation),), purpose, checks=("rows",), expect=(0,)),)
-        if dialect.keys_bind_tables:
-            purpose = "check that no other table's foreign key refers to the table (it would block the drop)"
-            no_views += (Statement((dialect.referencing_keys(relation),), purpose, checks=("rows",), expect=(0,)),)
-        return (
-            *no_views,
-            sql(dialect.rename(relation, old.name), "move the old table aside (ROLLBACK on failure moves it back)"),
-            sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),
-        )
-    return (
-        sql(
-            dialect.rename(relation, old.name),
-            "move the old table aside",
-            undo=sql(dialect.rename(old, relation.name), "put the old table back"),
-        ),
-        sql(
-            dialect.rename(new, relation.name),
-            "the replacement takes the table's name",
-            undo=sql(dialect.rename(relation, new.name), "move the replacement out again"),
-        ),
-        sql(dialect.drop_table(old), "drop the old table"),
-    )
+    match dialect.replace_via:
+        case "transaction":
+            # Refused at plan time if views were bound to it; one made since would follow the
+            # renamed table and block its drop: stop before anything moves.
+            no_views: tuple[Step, ...] = ()
+            if dialect.views_bind_tables:
+                purpose = "check that no view is bound to the table (one made since the plan would follow it aside)"
+                no_views = (Statement((dialect.bound_views(relation),), purpose, checks=("rows",), expect=(0,)),)
+            if dialect.keys_bind_tables:
+                purpose = "check that no other table's foreign key refers to the table (it would block the drop)"
+                no_views += (Statement((dialect.referencing_keys(relation),), purpose, checks=("rows",), expect=(0,)),)
+            return (
+                *no_views,
+                sql(dialect.rename(relation, old.name), "move the old table aside (ROLLBACK on failure moves it back)"),
+                sql(dialect.rename(new, relation.name), "the replacement takes the table's name"),
+            )
+        case "location_swap":
+            # No transaction: each rename has its undo, and the old table is dropped in the change.
+            return (
+                sql(
+                    dialect.rename(relation, old.name),
+                    "move the old table aside",
+                    undo=sql(dialect.rename(old, relation.name), "put the old table back"),
+                ),
+                sql(
+                    dialect.rename(new, relation.name),
+                    "the replacement takes the table's name",
+                    undo=sql(dialect.rename(relation, new.name), "move the replacement out again"),
+                ),
+                sql(dialect.drop_table(old), "drop the old table"),
+            )
+        case unknown:
+            assert_never(unknown)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from publisher.model.layout import Layout
 from publisher.model.plan import Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import NO_FACTS, ColumnFacts, TableFacts
+from publisher.model.target import NO_FACTS, ColumnFacts, RedshiftTable, TableFacts
 from publisher.planning.context import Context
 
 NOT_READ = (
@@ -32,12 +32,12 @@ def kept_definition(ctx: Context, new: Relation, layout: Layout) -> Kept:
     table = ctx.view.table if ctx.view else None
     if table is None:
         return Kept()
-    old = table.facts
+    old = table.of(RedshiftTable).facts
     if old is None:
         return Kept(notes=(NOT_READ,))
     dialect = ctx.dialect
-    old_types = {c.name.lower(): dialect.normalize_type(c.type) for c in table.columns}
-    nulls = {c.name.lower(): c.null_count for c in ctx.results.columns}
+    old_types = {dialect.fold(c.name): dialect.normalize_type(c.type) for c in table.columns}
+    nulls = {dialect.fold(c.name): c.null_count for c in ctx.results.columns}
     kept: list[tuple[str, ColumnFacts]] = []
     notes: list[str] = []
     comments: list[Step] = []
@@ -150,10 +150,9 @@ def kept_definition(ctx: Context, new: Relation, layout: Layout) -> Kept:
 
 def kept_state(ctx: Context, kept: Kept) -> TableFacts | None:
     """The replacement's facts, as later publications of the same plan find it."""
-    table = ctx.view.table if ctx.view else None
-    if table is None or table.facts is None:
+    old = ctx.view.table.of(RedshiftTable).facts if ctx.view and ctx.view.table else None
+    if old is None:
         return None
-    old = table.facts
     columns = tuple(
         (name, ColumnFacts(old.column(name).comment, f.encoding, f.not_null, f.default))
         for name, f in kept.facts.columns

@@ -19,7 +19,7 @@ replace (counted before the change, under the table's lock), plus the results' r
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, assert_never
 
 from publisher.dialects.base import ColumnDef, LoadSource, count_capture, count_check
 from publisher.model.errors import InvalidInput
@@ -64,37 +64,43 @@ class Merge(TruncateAndLoad):
         notes += fit.notes(ctx)
         if ctx.view is None:
             notes += ("offline: assumed the table exists with the results' columns",)
-        if dialect.transactional_ddl:
-            assert dialect.counts_changed_rows, "a transactional merge checks rows by the engine's row counts"
-            stage = ctx.made("__stage")
-            staged = dialect.stage_rows(stage, source, spec)
-            values = count_check(dialect, stage, ctx.results, "check the staged rows and values")
-            rows = dialect.table(stage)
-            change: tuple[Step, ...] = (
-                *fit.steps(ctx),
-                *staged,
-                *((values,) if values else ()),
-                _check_keys(ctx, rows, keys),
-                sql(
-                    dialect.delete_matched(relation, rows, keys),
-                    "delete the rows the results replace (readers keep seeing them until COMMIT)",
-                    reports=UPDATED,
-                ),
-                sql(
-                    dialect.insert_select(
-                        relation, target_cols, f"SELECT {dialect.select_list(source.columns, target_cols)}\nFROM {rows}"
+        match dialect.replace_via:
+            case "transaction":
+                assert dialect.counts_changed_rows, "a transactional merge checks rows by the engine's row counts"
+                stage = ctx.made("__stage")
+                staged = dialect.stage_rows(stage, source, spec)
+                values = count_check(dialect, stage, ctx.results, "check the staged rows and values")
+                rows = dialect.table(stage)
+                change: tuple[Step, ...] = (
+                    *fit.steps(ctx),
+                    *staged,
+                    *((values,) if values else ()),
+                    _check_keys(ctx, rows, keys),
+                    sql(
+                        dialect.delete_matched(relation, rows, keys),
+                        "delete the rows the results replace (readers keep seeing them until COMMIT)",
+                        reports=UPDATED,
                     ),
-                    "insert the results' rows",
-                    changes=ctx.results.rows,
-                ),
-                sql(dialect.drop_table(stage), "drop the staged rows"),
-            )
-            return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
-        return _rebuild(ctx, source, fit, keys, notes)
+                    sql(
+                        dialect.insert_select(
+                            relation,
+                            target_cols,
+                            f"SELECT {dialect.select_list(source.columns, target_cols)}\nFROM {rows}",
+                        ),
+                        "insert the results' rows",
+                        changes=ctx.results.rows,
+                    ),
+                    sql(dialect.drop_table(stage), "drop the staged rows"),
+                )
+                return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
+            case "location_swap":
+                return _rebuild(ctx, source, fit, keys, notes)
+            case unknown:
+                assert_never(unknown)
 
 
 def _rebuild(ctx: Context, source: LoadSource, fit: Fit, keys: tuple[str, ...], notes: tuple[str, ...]) -> Body:
-    """Where DDL is not transactional (Hive): the table rebuilt into a twin, then swapped in;
+    """Where a table is replaced by a location swap (Hive): the table rebuilt into a twin, then swapped in;
     a partitioned table's twin holds only the partitions the results touch, switched one by one."""
     dialect, relation, part = ctx.dialect, ctx.relation, ctx.partitioning
     # Every body below: the row count before (recorded, to recover a killed merge), the staging tidied.
@@ -178,7 +184,7 @@ def _refuse_unsupported(ctx: Context) -> None:
             "results touch are rebuilt",
             spec.location,
         )
-    if table is not None and ctx.dialect.location_swap and not swappable(ctx, table):
+    if table is not None and ctx.dialect.replace_via == "location_swap" and not swappable(ctx, table):
         why = foreign_files(ctx, table) or "has no location to swap"
         raise InvalidInput(
             f"merge: table {ctx.relation} {why}: rebuilding it would delete files the publisher did not "

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import ClassVar
+from typing import ClassVar, assert_never
 
 from publisher.dialects.base import ColumnDef, LoadSource
 from publisher.model import location
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import CheckLocation, SetLocation, Step, SwitchPartitions, sql
 from publisher.model.relation import Relation
-from publisher.model.target import KIND_WORDS, TableState
+from publisher.model.target import KIND_WORDS, HiveTable, TableState
 from publisher.model.vocabulary import Action
 from publisher.planning import ledger, partitions
 from publisher.planning.actions.base import Recovery, Strategy, table_columns
@@ -45,15 +45,32 @@ class TruncateAndLoad(Strategy):
         notes = ctx.unchecked_notes() + fit.notes(ctx)
         if ctx.view is None:
             notes += ("offline: assumed the table exists with the results' columns",)
+        match dialect.replace_via:
+            case "transaction":
+                change: tuple[Step, ...] = (
+                    *added,
+                    sql(dialect.delete_all(relation), "remove the old rows (readers keep seeing them until COMMIT)"),
+                    *ctx.insert(relation, source, target_cols),
+                    *ctx.check(relation),
+                )
+                return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
+            case "location_swap":
+                return self._by_location_swap(ctx, source, target_cols, added, notes)
+            case unknown:
+                assert_never(unknown)
+
+    def _by_location_swap(
+        self,
+        ctx: Context,
+        source: LoadSource,
+        target_cols: tuple[ColumnDef, ...],
+        added: tuple[Step, ...],
+        notes: tuple[str, ...],
+    ) -> Body:
+        """Where every statement commits on its own (Hive): a loaded twin swapped in, partitions
+        switched one by one; a table whose files are not its own is refused."""
+        dialect, relation = ctx.dialect, ctx.relation
         table = ctx.view.table if ctx.view else None
-        if dialect.transactional_ddl:
-            change: tuple[Step, ...] = (
-                *added,
-                sql(dialect.delete_all(relation), "remove the old rows (readers keep seeing them until COMMIT)"),
-                *ctx.insert(relation, source, target_cols),
-                *ctx.check(relation),
-            )
-            return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
         if swappable(ctx, table) and ctx.partitioning:
             assert table is not None
             expected = partitions.expected_partitions(ctx.partitioning, ctx.results)
@@ -154,7 +171,7 @@ def swappable(ctx: Context, table: TableState | None) -> bool:
     """Whether the table can be repointed at a loaded twin's files: its files are the
     engine's (managed) at the table's own folder, where a swap hands them to a twin it drops."""
     return bool(
-        ctx.dialect.location_swap
+        ctx.dialect.replace_via == "location_swap"
         and ctx.view is not None
         and table is not None
         and table.location
@@ -169,16 +186,17 @@ def foreign_files(ctx: Context, table: TableState) -> str | None:
     outside its database's folder (SET LOCATION '/shared/t') may share that folder with
     others, and DROP deletes all of it. A table the publisher swapped lives in a twin's
     folder beside the table's: <table>__new_<stamp>."""
-    if not table.owns_files:
-        if table.kind:
-            return f"is {KIND_WORDS[table.kind]}"
+    hive = table.of(HiveTable)
+    if not hive.owns_files:
+        if hive.kind:
+            return f"is {KIND_WORDS[hive.kind]}"
         return "is external (its files belong to whoever wrote them)"
     home = ctx.view.namespace_location if ctx.view else None
     if not table.location or not home:
         return None  # offline, or no location read: the live plan decides
     if table_home(ctx, table) is not None:
         return None
-    owner = KIND_WORDS[table.kind] if table.kind else "managed"
+    owner = KIND_WORDS[hive.kind] if hive.kind else "managed"
     return (
         f"is {owner.split(' (')[0]} but stored at {table.location}, not in its own folder under its database's "
         f"{home} (other files may be there, and DROP deletes the whole folder)"
@@ -200,7 +218,11 @@ def table_home(ctx: Context, table: TableState | None) -> str | None:
     if parent == location.normalized(namespace):
         return namespace
     same_name = location.parent_and_leaf(parent)[1] == location.parent_and_leaf(namespace)[1]
-    return table.location.rstrip("/").rsplit("/", 1)[0] if table.kind == "external-owned" and same_name else None
+    return (
+        table.location.rstrip("/").rsplit("/", 1)[0]
+        if table.of(HiveTable).kind == "external-owned" and same_name
+        else None
+    )
 
 
 def twin_home(ctx: Context) -> str | None:
