@@ -105,6 +105,7 @@ hive_site() {
   prop hive.metastore.uris ""
   prop hive.metastore.warehouse.dir "file://$STATE/warehouse"
   prop hive.metastore.warehouse.external.dir "file://$STATE/external"
+  prop hive.local.time.zone UTC
   prop hive.server2.thrift.bind.host 127.0.0.1
   prop hive.server2.thrift.port "$PORT"
   prop hive.server2.authentication NONE

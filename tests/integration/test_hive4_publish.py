@@ -1,21 +1,26 @@
-"""The publisher on the Hive 4 flavour (.ci/hive4/): the ``target`` fixture asked for
-"hive4" by name, as any shared test can be. What these tests pin is where the publisher's
-tables land and what their type is when the metastore translates them."""
+"""The publisher on Hive 4: the emulation (.ci/hive4/, "hive4") and a real Apache Hive 4
+HiveServer2 (.ci/services/hive4_real.sh, "hive4real"), the ``target`` fixture asked for each
+by name, as any shared test can be. What these tests pin is where the publisher's tables land
+and what their type is when the metastore translates them."""
 
 from __future__ import annotations
 
 import pytest
 
+from publisher.engines.hive_describe import parse_describe_formatted
 from tests.fixtures.hive4 import local_path
 from tests.integration.conftest import Target
 
 pytestmark = [pytest.mark.hive, pytest.mark.hive4]
-ON_HIVE4 = pytest.mark.parametrize("target", ["hive4"], indirect=True)
+ON_HIVE4 = pytest.mark.parametrize("target", ["hive4", "hive4real"], indirect=True)
 
 
 def location_and_type(target: Target, table: str) -> tuple[str, str]:
-    rows = {str(r[0]): str(r[1]) for r in target.fetch(f"DESCRIBE FORMATTED `{target.database}`.`{table}`")}
-    return rows["Location"], rows["Type"]
+    """Location and EXTERNAL or MANAGED, from DESCRIBE FORMATTED as each engine prints it
+    (Spark: "Location", "Type"; Hive: "Location:", "Table Type:" padded with spaces)."""
+    state = parse_describe_formatted(target.fetch(f"DESCRIBE FORMATTED `{target.database}`.`{table}`"))
+    assert state.location is not None and state.managed is not None
+    return state.location, "MANAGED" if state.managed else "EXTERNAL"
 
 
 @ON_HIVE4
