@@ -5,6 +5,7 @@ must show is written once (tests/integration/test_targets.py)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ TARGETS = ("embedded", "server", "redshift")
 # @pytest.mark.parametrize("target", [..., "hive4", "hive4real"], indirect=True).
 # hive4: the emulation on Spark; hive4real / hive4acid: Apache Hive 4 (tests/fixtures/hive4.py).
 OPT_IN_TARGETS = tuple(FLAVOURS)
+# PUBLISHER_TEST_EXTRA_TARGETS=hive4real (comma-separated): every shared test on those too,
+# e.g. a whole module on the real Hive 4 with -k hive4real.
+EXTRA_TARGETS = tuple(t for t in os.environ.get("PUBLISHER_TEST_EXTRA_TARGETS", "").split(",") if t in OPT_IN_TARGETS)
 
 
 @dataclass
@@ -102,7 +106,7 @@ class Target:
         return [row[0] for row in self.fetch(query)]
 
 
-@pytest.fixture(params=TARGETS)
+@pytest.fixture(params=TARGETS + EXTRA_TARGETS)
 def target(request: pytest.FixtureRequest, tmp_path: Path, hive_state_dir: Path) -> Iterator[Target]:
     """A fresh database (Hive) or schema and bucket (Redshift) per test, per engine."""
     if request.param == "redshift":

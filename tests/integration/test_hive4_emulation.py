@@ -1,5 +1,7 @@
 """The Hive 4 flavour's emulation itself (.ci/hive4/): Apache Hive 4's metastore rules, as
-the listeners impose them on Spark's metastore, seen through a HiveServer2 session.
+the listeners impose them on Spark's metastore, seen through a HiveServer2 session; and the
+same tests on a real Apache Hive 4 (``[hive4real]``, .ci/services/hive4_real.sh), which shows
+the emulation follows Hive 4 where it claims to.
 
 The last tests pin how Spark itself behaves on the tables the rules make (translated
 external tables): what a publisher running against this flavour meets.
@@ -7,35 +9,36 @@ external tables): what a publisher running against this flavour meets.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
-from publisher.engines.hive_describe import parse_describe_formatted
+from publisher.engines.hive_describe import _split_describe, parse_describe_formatted, table_properties
 from publisher.engines.hive_errors import HiveError
 from publisher.model.relation import Relation
 from publisher.model.target import Target
-from tests.fixtures.hive4 import Warehouses, create_as_cdp, local_path
+from tests.fixtures.hive4 import REAL_HIVE, Warehouses, create_as_cdp, local_path
 
 pytestmark = [pytest.mark.hive, pytest.mark.hive4]
 
 REFUSED = "An external table's location should not be located within managed warehouse root directory"
 
+SPARK_ONLY = "Spark's behaviour, or a listener's device: not a rule of Hive 4's"
+
 
 def describe(target: Target, database: str, table: str) -> tuple[str, dict[str, str], str]:
-    """The table's type ("MANAGED", "EXTERNAL"), parameters (keys lower-cased) and location:
-    Spark's DESCRIBE FORMATTED rows, the location through the publisher's own parser."""
+    """The table's type ("MANAGED", "EXTERNAL"), parameters (keys lower-cased) and location.
+    Spark prints the type as "Type" and the parameters in one cell ([k=v, k2=v2]), leaving
+    EXTERNAL=TRUE out; Hive as "Table Type:" (MANAGED_TABLE, EXTERNAL_TABLE) and one
+    ('', key, value) row per parameter."""
     rows = target.fetch(f"DESCRIBE FORMATTED `{database}`.`{table}`")
-    details = {str(r[0]).strip().lower(): str(r[1] or "").strip() for r in rows if r[0]}
-    # Spark prints the parameters as one cell: [k=v, k2=v2].
-    cell = details.get("table properties", "").removeprefix("[").removesuffix("]")
-    items = re.split(r",\s*(?=[\w.]+=)", cell) if cell else []
-    params = {k.strip().lower(): v.strip().lower() for k, _, v in (i.partition("=") for i in items)}
+    details = _split_describe(rows)[1]
+    params = table_properties(details)
+    kind = (details.get("type") or details.get("table type") or "").upper().removesuffix("_TABLE")
     state = parse_describe_formatted(rows)
     assert state.location is not None
-    assert state.managed == (details["type"] == "MANAGED")
-    return details["type"], params, state.location
+    assert state.managed == (kind == "MANAGED")
+    return kind, params, state.location
 
 
 def data_files(folder: Path) -> list[Path]:
@@ -61,7 +64,7 @@ def test_plain_create_table_becomes_external_with_purge_in_the_external_warehous
 
 
 def test_insert_and_select_use_the_external_warehouse(
-    hive4_target: Target, hive4_database: str, hive4_warehouses: Warehouses
+    hive4_target: Target, hive4_database: str, hive4_warehouses: Warehouses, hive4_flavour: str
 ) -> None:
     t = f"`{hive4_database}`.t"
     hive4_target.execute(f"CREATE TABLE {t} (id INT, name STRING) STORED AS PARQUET")
@@ -75,7 +78,8 @@ def test_insert_and_select_use_the_external_warehouse(
     assert data_files(hive4_warehouses.managed / f"{hive4_database}.db") == []
 
     hive4_target.execute(f"INSERT OVERWRITE TABLE {t} SELECT 9, 'z'")
-    hive4_target.execute(f"REFRESH TABLE {t}")
+    if hive4_flavour not in REAL_HIVE:
+        hive4_target.execute(f"REFRESH TABLE {t}")  # Spark's cached file list; Hive has none
     assert hive4_target.fetch(f"SELECT id, name FROM {t}") == [(9, "z")]
     overwritten = set(data_files(moved))
     assert overwritten and not overwritten & inserted
@@ -83,8 +87,10 @@ def test_insert_and_select_use_the_external_warehouse(
 
 @pytest.mark.parametrize("using", ["STORED AS PARQUET", "USING parquet"])
 def test_create_table_as_select_writes_into_the_external_warehouse(
-    hive4_target: Target, hive4_database: str, hive4_warehouses: Warehouses, using: str
+    hive4_target: Target, hive4_database: str, hive4_warehouses: Warehouses, using: str, hive4_flavour: str
 ) -> None:
+    if using.startswith("USING") and hive4_flavour in REAL_HIVE:
+        pytest.skip("USING is Spark's datasource syntax; Hive's grammar has no such clause")
     # A Hive table is created, then written; a Spark datasource table (USING) is written
     # first, at the managed default, and moved by the listener with its files.
     hive4_target.execute(f"CREATE TABLE `{hive4_database}`.c {using} AS SELECT 1 AS id, 'a' AS name")
@@ -170,7 +176,11 @@ def test_drop_of_an_external_table_without_purge_keeps_its_folder(
         assert written and set(data_files(kept)) == written
 
 
-def test_create_as_cdp_makes_an_insert_only_acid_table(hive4_target: Target, hive4_database: str) -> None:
+def test_create_as_cdp_makes_an_insert_only_acid_table(
+    hive4_target: Target, hive4_database: str, hive4_flavour: str
+) -> None:
+    if hive4_flavour in REAL_HIVE:
+        pytest.skip(SPARK_ONLY)
     create_as_cdp(hive4_target, hive4_database, "acid", "id INT, name STRING")
 
     kind, params, _ = describe(hive4_target, hive4_database, "acid")
@@ -181,7 +191,9 @@ def test_create_as_cdp_makes_an_insert_only_acid_table(hive4_target: Target, hiv
     assert (state.managed, state.transactional) == (True, True)
 
 
-def test_a_cdp_table_refuses_every_alter(hive4_target: Target, hive4_database: str) -> None:
+def test_a_cdp_table_refuses_every_alter(hive4_target: Target, hive4_database: str, hive4_flavour: str) -> None:
+    if hive4_flavour in REAL_HIVE:
+        pytest.skip(SPARK_ONLY)
     # Hive 2.3's TransactionalValidationListener checks ALTERs: only plans, not applies,
     # can be tested against such a table.
     create_as_cdp(hive4_target, hive4_database, "acid", "id INT")
@@ -223,8 +235,10 @@ def test_rename_of_a_translated_table_moves_its_folder(
 
 
 def test_rename_of_a_partitioned_translated_table_keeps_its_folder(
-    hive4_target: Target, hive4_database: str, hive4_warehouses: Warehouses
+    hive4_target: Target, hive4_database: str, hive4_warehouses: Warehouses, hive4_flavour: str
 ) -> None:
+    if hive4_flavour in REAL_HIVE:
+        pytest.skip("an emulation gap: Hive 4 moves the partitions' folders too (HIVE-26158)")
     # Not emulated: Hive 4 moves the partitions' folders too (HIVE-26158).
     db = hive4_warehouses.database(hive4_database)
     hive4_target.execute(f"CREATE TABLE `{hive4_database}`.t (id INT) PARTITIONED BY (dt STRING) STORED AS PARQUET")

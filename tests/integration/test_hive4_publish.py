@@ -5,9 +5,12 @@ and what their type is when the metastore translates them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from publisher.engines.hive_describe import parse_describe_formatted
+from tests.conftest import snapshot
 from tests.fixtures.hive4 import local_path
 from tests.integration.conftest import Target
 
@@ -80,3 +83,60 @@ def test_the_publishers_own_translated_table_is_replaced_and_its_old_folder_purg
     assert local_path(after).is_dir(), "the table's folder is in use"
     assert not local_path(before).exists(), "the old rows' folder was purged with the twin"
     assert not [n for n in target.tables() if "__" in n]
+
+
+# Focused: the ACID configuration (Cloudera-like: managed tables ACID, insert-only for Parquet)
+# and foreign external tables, on the real Apache Hive 4.
+ON_HIVE4_ACID = pytest.mark.parametrize("target", ["hive4acid"], indirect=True)
+
+
+def parameters(target: Target, table: str) -> dict[str, str]:
+    from publisher.engines.hive_describe import _split_describe, table_properties
+
+    return table_properties(_split_describe(target.fetch(f"DESCRIBE FORMATTED `{target.database}`.`{table}`"))[1])
+
+
+@ON_HIVE4_ACID
+def test_on_acid_hive_create_and_load_makes_an_insert_only_table_that_later_writes_refuse(target: Target) -> None:
+    """Where managed tables are ACID, the publisher's plain CREATE TABLE ... STORED AS PARQUET
+    comes out insert-only ACID (Hive 4 itself writes and reads it); every action that would
+    write into it afterwards is refused at plan time, naming the table's kind."""
+    data = target.results(1, 1, 4)
+    target.spec("a", "dropAndLoad", 1)
+    assert (run := target.project.run("apply")).code == 0, run.err
+    assert sorted(target.rows("t")) == sorted(target.expected(data))
+    params = parameters(target, "t")
+    assert (params.get("transactional"), params.get("transactional_properties")) == ("true", "insert_only")
+
+    for n, action in enumerate(("load", "truncateAndLoad", "merge"), start=2):
+        target.results(n, 10 * n, 2)
+        extra = {"mergeKeys": ["id"]} if action == "merge" else {}
+        spec = target.spec(f"s{n}", action, n, **extra)
+        plan = target.project.run("plan")
+        spec.unlink()
+        target.project.specs.remove(spec)
+        assert plan.code != 0, plan.out
+        assert "insert-only ACID (transactional_properties=insert_only)" in plan.out + plan.err, plan.out + plan.err
+    assert sorted(target.rows("t")) == sorted(target.expected(data))
+
+
+@pytest.mark.parametrize("target", ["hive4", "hive4real"], indirect=True)
+@pytest.mark.parametrize("action", ["truncateAndLoad", "merge"])
+def test_a_foreign_external_table_is_refused_and_its_files_kept(target: Target, action: str, tmp_path: Path) -> None:
+    """An external table without purge, made by hand outside the warehouses: its files belong
+    to whoever wrote them, so truncateAndLoad and merge are refused and nothing is touched."""
+    folder = tmp_path / "theirs"
+    target.execute(
+        f"CREATE EXTERNAL TABLE `{target.database}`.t (id BIGINT, name STRING, amount DECIMAL(10,2),"
+        f" at TIMESTAMP, day DATE, tags ARRAY<STRING>) STORED AS PARQUET LOCATION '{folder.as_uri()}'"
+    )
+    target.execute(f"INSERT INTO `{target.database}`.t SELECT 1, 'x', 1.5, NULL, NULL, array('a')")
+    before = snapshot(folder)
+    target.results(2, 3, 4)
+    extra = {"mergeKeys": ["id"]} if action == "merge" else {}
+    target.spec("b", action, 2, **extra)
+    run = target.project.run("apply")
+    assert run.code != 0
+    assert "external, foreign (no purge" in run.out + run.err, run.out + run.err
+    assert snapshot(folder) == before
+    assert target.count("t") == 1
