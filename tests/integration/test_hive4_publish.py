@@ -5,13 +5,14 @@ and what their type is when the metastore translates them."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from publisher.engines.hive_describe import parse_describe_formatted
 from tests.conftest import snapshot
-from tests.fixtures.hive4 import local_path
+from tests.fixtures.hive4 import REAL_HIVE, local_path
 from tests.integration.conftest import Target
 
 pytestmark = [pytest.mark.hive, pytest.mark.hive4]
@@ -71,6 +72,9 @@ def test_the_publishers_own_translated_table_is_replaced_and_its_old_folder_purg
     target.spec("b", action, 2, **extra)
     plan = target.project.run("plan")
     assert "is external, owned (external.table.purge=true" in plan.out, plan.out + plan.err
+    # The engine read at connect, named in the header: Spark's Thrift Server or Apache Hive.
+    product = "Apache Hive" if target.kind in REAL_HIVE else "Spark SQL"
+    assert re.search(rf"^Engines: hive: {product} \d+\.\d+", plan.out, re.M), plan.out
     assert (run := target.project.run("apply")).code == 0, run.err
     if action == "truncateAndLoad":
         want = target.expected(second)
