@@ -60,12 +60,17 @@ class HiveEngine:
 
 
 @pytest.fixture
-def hive(hive_target: Target, hive_database: str, hive_state_dir: Path) -> HiveEngine:
+def hive(request: pytest.FixtureRequest, hive_target: Target, hive_database: str, hive_state_dir: Path) -> HiveEngine:
     """``hive_target`` and ``hive_database`` as a publisher.yaml connection; the ledger lives
     in the test's database too, so tests do not see each other's publications."""
     from publisher.engines.hive_embedded import EmbeddedHive
 
     ledger = {"database": hive_database, "table": "publications"}
+    flavour = request.node.callspec.params.get("hive_target") if hasattr(request.node, "callspec") else None
+    if flavour not in (None, "embedded", "server"):
+        from tests.fixtures.hive4 import hive4_connection
+
+        return HiveEngine(flavour, hive4_connection(ledger, flavour), hive_target, hive_database)
     if isinstance(hive_target, EmbeddedHive):
         kind, connection = "embedded", {"embedded": True, "stateDir": str(hive_state_dir)}
     else:
