@@ -9,6 +9,8 @@ external tables): what a publisher running against this flavour meets.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,6 @@ from publisher.engines.hive_describe import _split_describe, parse_describe_form
 from publisher.engines.hive_errors import HiveError
 from publisher.model.relation import Relation
 from publisher.model.target import Target
-from tests.conftest import snapshot
 from tests.fixtures.hive4 import REAL_HIVE, Warehouses, create_as_cdp, local_path
 
 pytestmark = [pytest.mark.hive, pytest.mark.hive4]
@@ -43,14 +44,19 @@ def describe(target: Target, database: str, table: str) -> tuple[str, dict[str, 
 
 
 def data_files(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+    """The data files under ``folder``. Hidden folders are left out, and walked past safely:
+    Apache Hive writes through .hive-staging_* folders in the table's folder and deletes them
+    while a test may be listing it."""
+    found = []
+    for root, dirs, names in os.walk(folder):  # os.walk skips a folder that vanished
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        found += [Path(root) / n for n in names if not n.startswith((".", "_"))]
+    return found
 
 
 def files(folder: Path) -> set[tuple[str, str, int]]:
     """Each data file's path, content hash and modification time."""
-    return {
-        (name, digest, mtime) for name, (digest, mtime) in snapshot(folder).items() if not name.startswith((".", "_"))
-    }
+    return {(str(p), hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in data_files(folder)}
 
 
 # Through HiveServer2 the real Hive 4.0.1 accepts an external table inside the managed
