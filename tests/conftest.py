@@ -41,8 +41,12 @@ class HiveEngine:
 
     def fresh(self, name: str) -> str:
         """The table's name, after dropping this session's cached file list of it: Spark
-        sessions cache it, and the publisher replaced the table through another session."""
-        self.target.execute(f"REFRESH TABLE `{self.database}`.`{name}`")
+        sessions cache it, and the publisher replaced the table through another session.
+        Apache Hive caches no file list and has no REFRESH TABLE."""
+        from tests.fixtures.hive4 import REAL_HIVE
+
+        if self.kind not in REAL_HIVE:
+            self.target.execute(f"REFRESH TABLE `{self.database}`.`{name}`")
         return f"`{self.database}`.`{name}`"
 
     def rows(self, name: str) -> list[tuple[Any, ...]]:
@@ -56,12 +60,17 @@ class HiveEngine:
 
 
 @pytest.fixture
-def hive(hive_target: Target, hive_database: str, hive_state_dir: Path) -> HiveEngine:
+def hive(request: pytest.FixtureRequest, hive_target: Target, hive_database: str, hive_state_dir: Path) -> HiveEngine:
     """``hive_target`` and ``hive_database`` as a publisher.yaml connection; the ledger lives
     in the test's database too, so tests do not see each other's publications."""
     from publisher.engines.hive_embedded import EmbeddedHive
 
     ledger = {"database": hive_database, "table": "publications"}
+    flavour = request.node.callspec.params.get("hive_target") if hasattr(request.node, "callspec") else None
+    if flavour not in (None, "embedded", "server"):
+        from tests.fixtures.hive4 import hive4_connection
+
+        return HiveEngine(flavour, hive4_connection(ledger, flavour), hive_target, hive_database)
     if isinstance(hive_target, EmbeddedHive):
         kind, connection = "embedded", {"embedded": True, "stateDir": str(hive_state_dir)}
     else:

@@ -56,3 +56,18 @@ def test_code_spans_and_text_escape() -> None:
     assert md_code("a`b") == "``a`b``"
     assert md_code("a|b\nc") == "`a\\|b\\nc`"
     assert md_text("![x](y) <b> # h") == "\\!\\[x\\]\\(y\\) \\<b\\> \\# h"
+
+
+def test_the_engine_read_is_named_in_the_header_and_offline_plans_stay_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher.model.plan import plan_from_json, plan_to_json
+
+    monkeypatch.chdir(tmp_path)
+    plan = evil_plan(tmp_path, "hive")
+    assert "Engines:" not in plan_text(plan) and '"engine"' not in plan_to_json(plan)
+    read = replace(plan, publications=tuple(replace(p, engine="Apache Hive 4.0.1") for p in plan.publications))
+    connection = read.publications[0].connection
+    assert plan_text(read).splitlines()[1] == f"Engines: {connection}: Apache Hive 4.0.1"
+    assert f"Engines: {md_text(f'{connection}: Apache Hive 4.0.1')}" in plan_markdown(read)
+    assert plan_from_json(plan_to_json(read)) == read

@@ -43,6 +43,9 @@ class LedgerTarget:
     def substitution(self) -> str | None:
         return None
 
+    def product(self) -> str | None:
+        return None
+
     def slice_count(self) -> int | None:
         self.queries.append("SELECT COUNT(*) FROM stv_slices")
         return 4

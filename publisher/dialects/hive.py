@@ -22,6 +22,10 @@ MICRO_NANO = {"us": "microseconds", "ns": "nanoseconds"}
 
 NONSTRICT = "SET hive.exec.dynamic.partition.mode=nonstrict"
 
+NUMBERS_TO_TIMESTAMPS = "SET hive.strict.timestamp.conversion=false"
+"""Apache Hive 3+ refuses CAST(<number> AS TIMESTAMP) unless this is off (default true: "Casting
+NUMERIC types to TIMESTAMP is prohibited", measured on Hive 4.0.1); Spark ignores the key."""
+
 # Hive SerDe clause for each result format of a staging external table.
 STORED_AS = {"pqt": "PARQUET", "avro": "AVRO"}
 
@@ -198,6 +202,9 @@ class Hive(Dialect):
             # names: without the files' own field names, OrderId would read as NULL.
             create += f"\nTBLPROPERTIES ('avro.schema.literal'={self.literal(results.avro_schema)})"
         steps: list[Step] = [sql(create, "stage the results in place (external table: files are not moved)")]
+        if any(c.read for c in columns):
+            # Session-scoped, as the insert that reads the staged numbers runs on this connection.
+            steps.append(sql(NUMBERS_TO_TIMESTAMPS, "allow the exact conversion of the staged numbers to TIMESTAMP"))
         check = count_check(self, staging, results, "check the engine reads the results' rows and values")
         if check is not None:
             steps.append(check)

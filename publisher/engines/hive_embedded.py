@@ -253,6 +253,9 @@ class EmbeddedHive(DescribedTables):
     def substitution(self) -> str | None:
         return self._substitution
 
+    def product(self) -> str | None:
+        return f"Spark SQL {self._spark.version} (embedded)"
+
     def __repr__(self) -> str:
         return f"EmbeddedHive({str(self.state_dir)!r})"
 

@@ -40,6 +40,25 @@ def _driver_error_text(exc: BaseException) -> str:
 AUTH_MODES = HIVE_AUTH_MODES
 
 
+def server_product(conn: Any) -> str | None:
+    """The server's product and version from the Thrift GetInfo call (CLI_DBMS_NAME,
+    CLI_DBMS_VER): "Apache Hive 4.0.1" from HiveServer2, "Spark SQL <version>" from Spark's
+    Thrift Server. No statement is run; None where the server does not answer."""
+    from TCLIService import ttypes
+
+    found = []
+    for info in (ttypes.TGetInfoType.CLI_DBMS_NAME, ttypes.TGetInfoType.CLI_DBMS_VER):
+        try:
+            response = conn.client.GetInfo(ttypes.TGetInfoReq(sessionHandle=conn.sessionHandle, infoType=info))
+        except Exception:
+            return None
+        value = getattr(getattr(response, "infoValue", None), "stringValue", None)
+        if response.status.statusCode != ttypes.TStatusCode.SUCCESS_STATUS or not value:
+            return None
+        found.append(str(value).strip())
+    return " ".join(found)
+
+
 class HiveServer(DescribedTables):
     """A HiveServer2 (Apache Hive or Spark's Thrift Server) through PyHive.
 
@@ -80,6 +99,7 @@ class HiveServer(DescribedTables):
         self._engine: Engine | None = None
         # Read back once per connection: None, or why SQL text would not run as sent.
         self._substitution = hive_substitution.confirm(lambda sql: self._cursor_run(sql, rows=True))
+        self._product = server_product(self._conn)
 
     def __repr__(self) -> str:
         return f"HiveServer({self.host}:{self.port}, auth={self.auth})"
@@ -106,6 +126,9 @@ class HiveServer(DescribedTables):
 
     def substitution(self) -> str | None:
         return self._substitution
+
+    def product(self) -> str | None:
+        return self._product
 
     def _run(self, statement: str, call: Callable[[], T]) -> T:
         hive_substitution.refuse_marked(self._substitution, statement)

@@ -438,6 +438,9 @@ class RedshiftTarget:
     def substitution(self) -> str | None:
         return None  # Redshift runs SQL text as sent
 
+    def product(self) -> str | None:
+        return None  # not read: Redshift's version() names PostgreSQL 8.0.2 whatever the release
+
     def close(self) -> None:
         self.connection.close()
 

@@ -315,6 +315,8 @@ class Publication:
     # What the plan was computed from (spec, result files, table, ledger), to say why a
     # saved plan differs from the plan made again at apply.
     fingerprint: dict[str, Any] = field(default_factory=dict, hash=False)
+    # The engine the live plan read, product and version ("Apache Hive 4.0.1"); "" offline.
+    engine: str = ""
 
     @property
     def label(self) -> str:
@@ -371,12 +373,15 @@ def plan_to_json(plan: Plan) -> str:
 
     # vars(), not dataclasses.asdict: asdict deep-copies every value, half the cost of a big plan.
     def publication(p: Publication) -> dict[str, Any]:
-        return {
+        data = {
             **vars(p),
             "id": vars(p.id),
             "steps": [_step_json(s) for s in p.steps],
             "on_failure": [_step_json(s) for s in p.on_failure],
         }
+        if not p.engine:
+            del data["engine"]  # offline plans (and the golden files) stay as they were
+        return data
 
     data = {**vars(plan), "publications": [publication(p) for p in plan.publications]}
     return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE).decode()

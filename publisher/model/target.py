@@ -217,5 +217,9 @@ class Target(Protocol):
         """Why the engine would not run SQL text as sent (Hive: ``${...}`` substitution that
         could not be turned off in this session); None: it runs it as sent."""
 
+    def product(self) -> str | None:
+        """The engine's product and version, read once per connection ("Apache Hive 4.0.1",
+        "Spark SQL 4.0.1"); None where the engine does not say."""
+
     def close(self) -> None:
         """Release the connection."""

@@ -549,4 +549,5 @@ def _publication(
         stamp=ctx.stamp,
         status=status,
         status_detail=detail,
+        engine=(ctx.view.engine or "") if ctx.view is not None else "",
     )

@@ -54,6 +54,7 @@ class Snapshot:
     _ledger_groups: dict[int, frozenset[int]] = field(default_factory=dict)
     _slices: dict[int, int | None] = field(default_factory=dict)
     _substitution: dict[int, str | None] = field(default_factory=dict)
+    _product: dict[int, str | None] = field(default_factory=dict)
 
     def namespace(self, spec: Spec, relation: Relation) -> Namespace:
         key = (spec.connection.id, relation.database, relation.schema)
@@ -133,6 +134,13 @@ class Snapshot:
             self._substitution[key] = self.pool.target(spec.connection).substitution()
         return self._substitution[key]
 
+    def product(self, spec: Spec) -> str | None:
+        """The spec's connection's engine, product and version, read once; None where unknown."""
+        key = spec.connection.id
+        if key not in self._product:
+            self._product[key] = self.pool.target(spec.connection).product()
+        return self._product[key]
+
     def _traces(self, spec: Spec) -> tuple[str, ...]:
         """What only an apply leaves, found where the ledger is missing: the lock tables beside
         where it was (Redshift keeps one per target table, holding the publications' 'done'
@@ -182,4 +190,5 @@ class Snapshot:
             locations=locations,
             slices=self.slices(spec) if strategy.loads_rows else None,  # advice on loading the results
             substitution=self.substitution(spec),
+            engine=self.product(spec),
         )

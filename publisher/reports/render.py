@@ -188,6 +188,8 @@ def plan_text(plan: Plan) -> str:
     header = f"Plan: {summary(plan)}"
     if plan.offline:
         header += " (planned offline: targets not inspected)"
+    if engines(plan):
+        header += f"\nEngines: {engines(plan)}"
     blocks = [header] + [publication_text(i, p) for i, p in enumerate(plan.publications, start=1)]
     return "\n\n".join(blocks) + "\n"
 
@@ -212,11 +214,19 @@ def summary(plan: Plan, errors: int = 0) -> str:
     return ", ".join(parts)
 
 
+def engines(plan: Plan) -> str:
+    """Each connection's engine as the live plan read it: 'hive: Apache Hive 4.0.1'; '' offline."""
+    found = dict.fromkeys((p.connection, p.engine) for p in plan.publications if p.engine)
+    return ", ".join(f"{connection}: {engine}" for connection, engine in found)
+
+
 def plan_markdown(plan: Plan) -> str:
     """The plan as a pull-request comment: a summary line, a table, statements folded."""
     lines = [f"### publisher plan: {summary(plan)}", ""]
     if plan.offline:
         lines += ["_Planned offline: the targets and their ledgers were not inspected._", ""]
+    if engines(plan):
+        lines += [f"Engines: {md_text(engines(plan))}", ""]
     if not plan.publications:
         return "\n".join(lines) + "\n"
     lines += ["| | spec | publication | target | action | rows | status |", "|---|---|---|---|---|---|---|"]

@@ -5,6 +5,7 @@ must show is written once (tests/integration/test_targets.py)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,15 +16,19 @@ import pytest
 
 from tests.conftest import Project
 from tests.fixtures.hive import _embedded, _server, server_address
-from tests.fixtures.hive4 import hive4_address, hive4_server
+from tests.fixtures.hive4 import FLAVOURS, hive4_address, hive4_server
 from tests.fixtures.redshift import RedshiftProject
 from tests.resultfiles import write
 from tests.secrets import assert_no_secret_in_hive
 
 TARGETS = ("embedded", "server", "redshift")
-# Not in TARGETS (each would run every shared test again): a test asks for it with
-# @pytest.mark.parametrize("target", [..., "hive4"], indirect=True).
-OPT_IN_TARGETS = ("hive4",)
+# Not in TARGETS (each would run every shared test again): a test asks for them with
+# @pytest.mark.parametrize("target", [..., "hive4", "hive4real"], indirect=True).
+# hive4: the emulation on Spark; hive4real / hive4acid: Apache Hive 4 (tests/fixtures/hive4.py).
+OPT_IN_TARGETS = tuple(FLAVOURS)
+# PUBLISHER_TEST_EXTRA_TARGETS=hive4real (comma-separated): every shared test on those too,
+# e.g. a whole module on the real Hive 4 with -k hive4real.
+EXTRA_TARGETS = tuple(t for t in os.environ.get("PUBLISHER_TEST_EXTRA_TARGETS", "").split(",") if t in OPT_IN_TARGETS)
 
 
 @dataclass
@@ -101,7 +106,7 @@ class Target:
         return [row[0] for row in self.fetch(query)]
 
 
-@pytest.fixture(params=TARGETS)
+@pytest.fixture(params=TARGETS + EXTRA_TARGETS)
 def target(request: pytest.FixtureRequest, tmp_path: Path, hive_state_dir: Path) -> Iterator[Target]:
     """A fresh database (Hive) or schema and bucket (Redshift) per test, per engine."""
     if request.param == "redshift":
@@ -115,9 +120,9 @@ def target(request: pytest.FixtureRequest, tmp_path: Path, hive_state_dir: Path)
     request.applymarker(pytest.mark.hive)
     from tests.conftest import HiveEngine
 
-    if request.param == "hive4":
+    if request.param in FLAVOURS:
         request.applymarker(pytest.mark.hive4)
-        hive_target = hive4_server()
+        hive_target = hive4_server(request.param)
     else:
         hive_target = _embedded(hive_state_dir) if request.param == "embedded" else _server()
     database = f"pubtest_{secrets.token_hex(5)}"
@@ -126,7 +131,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path, hive_state_dir: Path)
     if request.param == "embedded":
         connection: dict[str, Any] = {"embedded": True, "stateDir": str(hive_state_dir)}
     else:
-        host, port = hive4_address() if request.param == "hive4" else server_address()
+        host, port = hive4_address(request.param) if request.param in FLAVOURS else server_address()
         connection = {"host": host, "port": port, "auth": "NONE", "username": "publisher"}
     connection = {"id": 1, "name": "hive", "type": "hive", **connection, "ledger": ledger}
     engine = HiveEngine(request.param, connection, hive_target, database)

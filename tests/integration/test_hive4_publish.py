@@ -1,21 +1,33 @@
-"""The publisher on the Hive 4 flavour (.ci/hive4/): the ``target`` fixture asked for
-"hive4" by name, as any shared test can be. What these tests pin is where the publisher's
-tables land and what their type is when the metastore translates them."""
+"""The publisher on Hive 4: the emulation (.ci/hive4/, "hive4") and a real Apache Hive 4
+HiveServer2 (.ci/services/hive4_real.sh, "hive4real"), the ``target`` fixture asked for each
+by name, as any shared test can be. What these tests pin is where the publisher's tables land
+and what their type is when the metastore translates them."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from tests.fixtures.hive4 import local_path
+from publisher.model.target import HiveTable
+
+from publisher.engines.hive_describe import parse_describe_formatted
+from tests.fixtures.hive4 import REAL_HIVE, local_path
 from tests.integration.conftest import Target
+from tests.integration.test_hive4_emulation import files
 
 pytestmark = [pytest.mark.hive, pytest.mark.hive4]
-ON_HIVE4 = pytest.mark.parametrize("target", ["hive4"], indirect=True)
+ON_HIVE4 = pytest.mark.parametrize("target", ["hive4", "hive4real"], indirect=True)
 
 
 def location_and_type(target: Target, table: str) -> tuple[str, str]:
-    rows = {str(r[0]): str(r[1]) for r in target.fetch(f"DESCRIBE FORMATTED `{target.database}`.`{table}`")}
-    return rows["Location"], rows["Type"]
+    """Location and EXTERNAL or MANAGED, from DESCRIBE FORMATTED as each engine prints it
+    (Spark: "Location", "Type"; Hive: "Location:", "Table Type:" padded with spaces)."""
+    state = parse_describe_formatted(target.fetch(f"DESCRIBE FORMATTED `{target.database}`.`{table}`"))
+    managed = state.of(HiveTable).managed
+    assert state.location is not None and managed is not None
+    return state.location, "MANAGED" if managed else "EXTERNAL"
 
 
 @ON_HIVE4
@@ -63,6 +75,9 @@ def test_the_publishers_own_translated_table_is_replaced_and_its_old_folder_purg
     target.spec("b", action, 2, **extra)
     plan = target.project.run("plan")
     assert "is external, owned (external.table.purge=true" in plan.out, plan.out + plan.err
+    # The engine read at connect, named in the header: Spark's Thrift Server or Apache Hive.
+    product = "Apache Hive" if target.kind in REAL_HIVE else "Spark SQL"
+    assert re.search(rf"^Engines: hive: {product} \d+\.\d+", plan.out, re.M), plan.out
     assert (run := target.project.run("apply")).code == 0, run.err
     if action == "truncateAndLoad":
         want = target.expected(second)
@@ -75,3 +90,60 @@ def test_the_publishers_own_translated_table_is_replaced_and_its_old_folder_purg
     assert local_path(after).is_dir(), "the table's folder is in use"
     assert not local_path(before).exists(), "the old rows' folder was purged with the twin"
     assert not [n for n in target.tables() if "__" in n]
+
+
+# Focused: the ACID configuration (Cloudera-like: managed tables ACID, insert-only for Parquet)
+# and foreign external tables, on the real Apache Hive 4.
+ON_HIVE4_ACID = pytest.mark.parametrize("target", ["hive4acid"], indirect=True)
+
+
+def parameters(target: Target, table: str) -> dict[str, str]:
+    from publisher.engines.hive_describe import _split_describe, table_properties
+
+    return table_properties(_split_describe(target.fetch(f"DESCRIBE FORMATTED `{target.database}`.`{table}`"))[1])
+
+
+@ON_HIVE4_ACID
+def test_on_acid_hive_create_and_load_makes_an_insert_only_table_that_later_writes_refuse(target: Target) -> None:
+    """Where managed tables are ACID, the publisher's plain CREATE TABLE ... STORED AS PARQUET
+    comes out insert-only ACID (Hive 4 itself writes and reads it); every action that would
+    write into it afterwards is refused at plan time, naming the table's kind."""
+    data = target.results(1, 1, 4)
+    target.spec("a", "dropAndLoad", 1)
+    assert (run := target.project.run("apply")).code == 0, run.err
+    assert sorted(target.rows("t")) == sorted(target.expected(data))
+    params = parameters(target, "t")
+    assert (params.get("transactional"), params.get("transactional_properties")) == ("true", "insert_only")
+
+    for n, action in enumerate(("load", "truncateAndLoad", "merge"), start=2):
+        target.results(n, 10 * n, 2)
+        extra = {"mergeKeys": ["id"]} if action == "merge" else {}
+        spec = target.spec(f"s{n}", action, n, **extra)
+        plan = target.project.run("plan")
+        spec.unlink()
+        target.project.specs.remove(spec)
+        assert plan.code != 0, plan.out
+        assert "insert-only ACID (transactional_properties=insert_only)" in plan.out + plan.err, plan.out + plan.err
+    assert sorted(target.rows("t")) == sorted(target.expected(data))
+
+
+@pytest.mark.parametrize("target", ["hive4", "hive4real"], indirect=True)
+@pytest.mark.parametrize("action", ["truncateAndLoad", "merge"])
+def test_a_foreign_external_table_is_refused_and_its_files_kept(target: Target, action: str, tmp_path: Path) -> None:
+    """An external table without purge, made by hand outside the warehouses: its files belong
+    to whoever wrote them, so truncateAndLoad and merge are refused and nothing is touched."""
+    folder = tmp_path / "theirs"
+    target.execute(
+        f"CREATE EXTERNAL TABLE `{target.database}`.t (id BIGINT, name STRING, amount DECIMAL(10,2),"
+        f" at TIMESTAMP, day DATE, tags ARRAY<STRING>) STORED AS PARQUET LOCATION '{folder.as_uri()}'"
+    )
+    target.execute(f"INSERT INTO `{target.database}`.t SELECT 1, 'x', 1.5, NULL, NULL, array('a')")
+    before = files(folder)
+    target.results(2, 3, 4)
+    extra = {"mergeKeys": ["id"]} if action == "merge" else {}
+    target.spec("b", action, 2, **extra)
+    run = target.project.run("apply")
+    assert run.code != 0
+    assert "external, foreign (no purge" in run.out + run.err, run.out + run.err
+    assert files(folder) == before
+    assert target.count("t") == 1
