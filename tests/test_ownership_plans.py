@@ -118,3 +118,20 @@ def test_foreign_and_acid_tables_are_refused_naming_their_kind(
     with pytest.raises(InvalidInput) as refused:
         plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
     assert words in str(refused.value) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(("engine", "refused"), [("Apache Hive 4.0.1", False), ("Spark SQL 4.3.0", True), (None, True)])
+def test_drop_and_load_over_a_table_hive_4_translated_is_refused_only_where_a_rename_keeps_its_folder(
+    tmp_path: Path, engine: str | None, refused: bool
+) -> None:
+    """Apache Hive 4's own metastore moves a translated table's folder with a RENAME, which frees
+    <database>/<name> for the replacement; Spark's metastore keeps an external table's folder."""
+    spec = make_spec(tmp_path, "dropAndLoad")
+    state = table(()).with_own(HiveTable, managed=False, kind="external-owned", translated=True)
+    view = replace(live(state), engine=engine)
+    if refused:
+        with pytest.raises(InvalidInput, match="the folder its managed replacement would be renamed into"):
+            plan_publication(spec, make_results("hive", "pqt"), view, NOW)
+    else:
+        publication = plan_publication(spec, make_results("hive", "pqt"), view, NOW)
+        assert any("RENAME TO" in getattr(s, "text", "") for s in publication.steps)

@@ -111,6 +111,11 @@ class Dialect:
         its target's name case (publisher/targets/)."""
         return target(self.name).folds(name)
 
+    def rename_moves_translated(self, engine: str | None) -> bool:
+        """Whether RENAME moves the folder of a table the metastore made external on its own
+        (Hive 4's TRANSLATED_TO_EXTERNAL), on the engine that names itself ``engine``."""
+        return False
+
     def literal(self, value: object) -> str:
         """A SQL literal of a value the publisher writes (numbers, names, paths, base64)."""
         if value is None:

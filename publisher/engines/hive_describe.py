@@ -186,6 +186,7 @@ def parse_describe_formatted(rows: Sequence[Sequence[Any]]) -> TableState:
             bucketed=buckets.lstrip("-").isdigit() and int(buckets) > 0,
             transactional="transactional=true" in properties or details.get("param transactional") == "true",
             kind=table_kind(kind, parameters),
+            translated=parameters.get("translated_to_external", "").lower() == "true",
             unescaped=unescaped(details, _serde_properties(rows)),
         ),
     )

@@ -115,6 +115,9 @@ class HiveTable(TargetTable):
     kind: HiveTableKind | None = None  # who owns the files; None: not read
     bucketed: bool = False  # CLUSTERED BY ... INTO n BUCKETS
     transactional: bool = False  # ACID (transactional=true)
+    # Made plain and turned external by Hive 4's metastore (TRANSLATED_TO_EXTERNAL=TRUE): its
+    # folder moves with a RENAME, as a managed table's does (HiveAlterHandler; the emulation too)
+    translated: bool = False
     # What a text table without ESCAPED BY cannot hold in a value (its delimiter, line breaks)
     unescaped: tuple[str, ...] = ()
 

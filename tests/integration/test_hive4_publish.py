@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from publisher.model.target import HiveTable
-
 from publisher.engines.hive_describe import parse_describe_formatted
+from publisher.model.target import HiveTable
 from tests.fixtures.hive4 import REAL_HIVE, local_path
 from tests.integration.conftest import Target
 from tests.integration.test_hive4_emulation import files
