@@ -62,6 +62,10 @@ HADOOP_GLOB = "{}[]*?\\"
 """Characters of a Hadoop glob pattern (org.apache.hadoop.fs.GlobPattern)."""
 
 
+MADE_BY_PUBLISHER = "publisher.made"
+"""The property of the tables the publisher creates (a twin made LIKE a table has its table's)."""
+
+
 class Hive(Dialect):
     name = HIVE.name
     title = HIVE.title
@@ -188,7 +192,9 @@ class Hive(Dialect):
         return None
 
     def create_table_suffix(self) -> str:
-        return f" STORED AS {self.created_storage}"
+        # The mark says who made the table: where the ledger goes missing, the next plan finds
+        # it and stops instead of publishing everything again (planning/snapshot.py).
+        return f" STORED AS {self.created_storage}\nTBLPROPERTIES ({self.literal(MADE_BY_PUBLISHER)}='true')"
 
     def location(self, uri: str) -> str:
         """A results location as Hive reads it: local folders as file: URIs."""

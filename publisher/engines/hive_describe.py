@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from publisher.dialects.hive import MADE_BY_PUBLISHER
 from publisher.model import location
 from publisher.model.relation import Relation
 from publisher.model.target import ColumnState, HiveTable, HiveTableKind, TableState
@@ -187,6 +188,7 @@ def parse_describe_formatted(rows: Sequence[Sequence[Any]]) -> TableState:
             transactional="transactional=true" in properties or details.get("param transactional") == "true",
             kind=table_kind(kind, parameters),
             translated=parameters.get("translated_to_external", "").lower() == "true",
+            made_by_publisher=parameters.get(MADE_BY_PUBLISHER, "").lower() == "true",
             unescaped=unescaped(details, _serde_properties(rows)),
         ),
     )

@@ -118,6 +118,7 @@ class HiveTable(TargetTable):
     # Made plain and turned external by Hive 4's metastore (TRANSLATED_TO_EXTERNAL=TRUE): its
     # folder moves with a RENAME, as a managed table's does (HiveAlterHandler; the emulation too)
     translated: bool = False
+    made_by_publisher: bool = False  # created by the publisher (its TBLPROPERTIES mark, dialects/hive.py)
     # What a text table without ESCAPED BY cannot hold in a value (its delimiter, line breaks)
     unescaped: tuple[str, ...] = ()
 

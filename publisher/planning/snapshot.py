@@ -17,7 +17,7 @@ from publisher.dialects import dialect_for
 from publisher.inputs.config import Connection
 from publisher.inputs.spec import Spec
 from publisher.model.relation import Relation
-from publisher.model.target import TableState, Target
+from publisher.model.target import HiveTable, TableState, Target
 from publisher.planning import ledger
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.view import TargetView, names_for
@@ -142,6 +142,23 @@ class Snapshot:
         return self._product[key]
 
     def _traces(self, spec: Spec) -> tuple[str, ...]:
+        return self._lock_tables(spec) + self._tables_made(spec)
+
+    def _tables_made(self, spec: Spec) -> tuple[str, ...]:
+        """The spec's table, or the timestamped tables of its name, where the publisher's mark
+        says it created them (Hive: publisher.made; its lock tables go with each publication)."""
+        relation = spec.relation
+        names = self.namespace(spec, relation).names
+        stamped = re.compile(re.escape(relation.name) + r"_\d{14}")
+        candidates = [relation.name, *sorted(n for n in names if stamped.fullmatch(n))[-3:]]
+        made = []
+        for name in candidates:
+            table = self.table(spec, relation.renamed(name))
+            if table is not None and table.of(HiveTable).made_by_publisher:
+                made.append(f"{name} (made by publisher)")
+        return tuple(made)
+
+    def _lock_tables(self, spec: Spec) -> tuple[str, ...]:
         """What only an apply leaves, found where the ledger is missing: the lock tables beside
         where it was (Redshift keeps one per target table, holding the publications' 'done'
         rows). Names alone prove nothing: a table made by hand may look like a timestamped one,

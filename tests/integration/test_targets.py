@@ -124,10 +124,9 @@ def test_two_projects_sharing_a_ledger_each_publish_their_own(target: Target) ->
 
 def test_a_ledger_dropped_by_hand_stops_the_next_apply_until_forced(target: Target) -> None:
     """Without its ledger the target looks unpublished, and a load would append its rows again:
-    the plan finds what only an apply leaves (Redshift's lock tables) and stops; --force goes on.
-    Hive keeps no such trace (its lock tables go with each publication): not detected there."""
-    if target.is_hive:
-        pytest.skip("Hive leaves no trace that proves an earlier apply (see the docstring)")
+    the plan finds what only an apply leaves (Redshift's lock tables; on Hive, whose lock tables
+    go with each publication, the mark of the tables the publisher creates) and stops; --force
+    goes on."""
     project = target.project
     target.results(1, 1, 4)
     target.spec("a", "createAndLoad", 1)
@@ -141,6 +140,24 @@ def test_a_ledger_dropped_by_hand_stops_the_next_apply_until_forced(target: Targ
     forced = project.run("apply", "--force")
     assert forced.code == 0, forced.err
     assert len([n for n in target.tables() if n.startswith("t_")]) == 2
+
+
+def test_a_load_into_a_table_published_before_its_ledger_was_dropped_is_refused(target: Target) -> None:
+    """The case that duplicates rows: a table published by dropAndLoad, the ledger dropped, then
+    a load into it. The plan stops, naming what it found; the table keeps its rows."""
+    project = target.project
+    target.results(1, 1, 4)
+    target.spec("a", "dropAndLoad", 1)
+    assert project.run("apply").code == 0
+    target.execute(f"DROP TABLE {target.ledger_table()}")
+    (project.root / "specs" / "a.yaml").unlink()
+    target.results(2, 10, 3)
+    target.spec("b", "load", 2)
+    refused = project.run("apply")
+    assert refused.code == 1 and "is missing, yet this connection was published into before" in refused.err
+    if target.is_hive:
+        assert "t (made by publisher)" in refused.err, refused.err
+    assert target.count("t") == 4
 
 
 def test_a_table_changed_between_plan_and_apply_stops_the_publication_unchanged(
