@@ -35,7 +35,8 @@ PY="${PUBLISHER_PYTHON:-python}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 TIMEOUT=30
-PG_BIN="$(dirname "$(readlink -f "$(command -v postgres)")")"
+# Debian installs the server's binaries only in /usr/lib/postgresql/<version>/bin, off PATH.
+PG_BIN="$(dirname "$(readlink -f "$(command -v postgres || ls -d /usr/lib/postgresql/*/bin/postgres | sort -V | tail -1)")")"
 
 # PID files live beside the state folder so that wiping the state on start keeps them.
 PG_PIDFILE="$ROOT/redshift-postgres.pid"
