@@ -41,3 +41,10 @@ export PUBLISHER_TEST_HIVE4_REAL=127.0.0.1:$PUBLISHER_HIVE4_REAL_PORT
 export PUBLISHER_TEST_HIVE4_ACID=127.0.0.1:$PUBLISHER_HIVE4_ACID_PORT
 export PUBLISHER_REQUIRE_SERVICES=1   # a missing engine fails its tests instead of skipping them
 .venv/bin/python -m pytest "$@"
+
+# A whole run (no test named) also runs the action x table-shape matrix on the real Apache
+# Hive 4 in its defaults (tests/integration/test_shape_matrix.py; about 3 minutes).
+for arg in "$@"; do
+  [[ "$arg" == -* ]] || exit 0
+done
+PUBLISHER_TEST_EXTRA_TARGETS=hive4real .venv/bin/python -m pytest "$@" tests/integration/test_shape_matrix.py -k hive4real
