@@ -210,7 +210,8 @@ class Redshift:
             inputFormat="pqt",
             source=self.uris[rows],
         )
-        return [*publisher_cmd(), "apply", f"specs/{name}.yaml"]
+        # --force: fresh_ledgers dropped the ledger on purpose, beside tables earlier runs made
+        return [*publisher_cmd(), "apply", f"specs/{name}.yaml", "--force"]
 
     def warm_up(self) -> None:
         """The ledger and dlt's tables made once, outside the timed runs."""
@@ -369,7 +370,8 @@ class Hive:
             inputFormat="pqt",
             source=str(dataset(rows)),
         )
-        return [*publisher_cmd(), "apply", f"specs/{name}.yaml"]
+        # --force: fresh_ledgers dropped the ledger on purpose, beside tables earlier runs made
+        return [*publisher_cmd(), "apply", f"specs/{name}.yaml", "--force"]
 
     def warm_up(self) -> None:
         self.fill(1_000)

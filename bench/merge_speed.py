@@ -217,7 +217,8 @@ class Target:
             inputFormat="pqt",
             source=source,
         )
-        return [*publisher_cmd(), "apply", f"specs/{name}.yaml"]
+        # --force: fresh_ledgers dropped the ledger on purpose, beside tables earlier runs made
+        return [*publisher_cmd(), "apply", f"specs/{name}.yaml", "--force"]
 
     def prepare(self, rows: int) -> None:
         """Untimed, before each run."""
