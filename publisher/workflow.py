@@ -232,7 +232,8 @@ def _apply_one(
             s3 = config.s3_for(connection)
             assert s3 is not None
             objects = S3Objects(pool.s3(s3))
-        executor = Executor(target, dialect_for(publication.target_type), objects, dry_run=dry_run, serial=serial)
+        dialect = dialect_for(publication.target_type).for_engine(target.product() if target else None)
+        executor = Executor(target, dialect, objects, dry_run=dry_run, serial=serial)
         if run_id:
             executor.run_id = run_id
         if listener:

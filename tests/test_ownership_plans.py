@@ -135,3 +135,75 @@ def test_drop_and_load_over_a_table_hive_4_translated_is_refused_only_where_a_re
     else:
         publication = plan_publication(spec, make_results("hive", "pqt"), view, NOW)
         assert any("RENAME TO" in getattr(s, "text", "") for s in publication.steps)
+
+
+SPARK, APACHE = "Spark SQL 4.3.0", "Apache Hive 4.0.1"
+
+
+def texts(publication: object) -> list[str]:
+    return [getattr(s, "text", "") for s in getattr(publication, "steps")]  # noqa: B009
+
+
+@pytest.mark.parametrize("action", ["createAndLoad", "dropAndLoad"])
+def test_on_apache_hive_the_tables_the_publisher_creates_are_external_with_purge(tmp_path: Path, action: str) -> None:
+    """Where managed tables are ACID (Cloudera), a plain CREATE TABLE comes out insert-only
+    ACID, which every later publication would refuse: on Apache Hive the publisher declares
+    its tables EXTERNAL with external.table.purge; on Spark's metastore, which ignores purge,
+    they stay managed."""
+    spec = make_spec(tmp_path, action)
+    state = table(()) if action == "dropAndLoad" else None
+    for engine, external in ((APACHE, True), (SPARK, False), (None, False)):
+        view = replace(live(state), engine=engine)
+        creates = [t for t in texts(plan_publication(spec, make_results("hive", "pqt"), view, NOW)) if "CREATE" in t]
+        made = [t for t in creates if "TABLE" in t and "__stage" not in t.split("(")[0]]
+        assert made, creates
+        for text in made:
+            assert text.startswith("CREATE EXTERNAL TABLE") == external, (engine, text)
+            assert ("'external.table.purge'='true'" in text) == external, (engine, text)
+            assert "LOCATION" not in text  # the database's folder, wherever the metastore keeps it
+
+
+@pytest.mark.parametrize("action", ["truncateAndLoad", "merge"])
+def test_on_apache_hive_a_twin_is_made_external_with_purge_like_its_table(tmp_path: Path, action: str) -> None:
+    """Made LIKE an external table, a Hive 4 twin is managed, so ACID under Cloudera's defaults."""
+    spec = make_spec(tmp_path, action, **extra(action))
+    state = table(()).with_own(HiveTable, managed=False, kind="external-owned")
+    for engine, external in ((APACHE, True), (SPARK, False)):
+        view = replace(live(state), engine=engine)
+        likes = [t for t in texts(plan_publication(spec, make_results("hive", "pqt"), view, NOW)) if " LIKE " in t]
+        assert likes
+        for text in likes:
+            assert text.startswith("CREATE EXTERNAL TABLE") == external, text
+            assert text.endswith("TBLPROPERTIES ('external.table.purge'='true')") == external, text
+
+
+def test_only_spark_is_asked_to_refresh_its_file_lists(tmp_path: Path) -> None:
+    """REFRESH TABLE is Spark's (a per-session cache of file lists); Apache Hive has no such
+    statement, so its lock step names none."""
+    from publisher.model.plan import TakeLock
+
+    spec = make_spec(tmp_path, "load")
+    for engine, refreshed in ((SPARK, True), (APACHE, False)):
+        publication = plan_publication(spec, make_results("hive", "pqt"), replace(live(table(())), engine=engine), NOW)
+        (lock,) = [s for s in publication.steps if isinstance(s, TakeLock)]
+        assert bool(lock.refresh) == refreshed, engine
+
+
+@pytest.mark.parametrize("kind", ["acid", "acid-insert-only"])
+def test_acid_tables_take_a_load_on_apache_hive_and_are_refused_a_replacement(tmp_path: Path, kind: str) -> None:
+    """INSERT INTO an ACID table commits under Hive's own transactions (Apache Hive); replacing
+    its rows (INSERT OVERWRITE, MERGE) would commit them before the publisher counts them, and
+    Spark cannot write such a table at all: each refusal says which."""
+    state = table(()).with_own(HiveTable, managed=True, kind=kind, transactional=True)
+    load = make_spec(tmp_path, "load")
+    publication = plan_publication(load, make_results("hive", "pqt"), replace(live(state), engine=APACHE), NOW)
+    assert any(t.startswith("INSERT INTO") for t in texts(publication))
+    with pytest.raises(InvalidInput, match="Spark cannot read or write it"):
+        plan_publication(load, make_results("hive", "pqt"), replace(live(state), engine=SPARK), NOW)
+    for action in ("truncateAndLoad", "merge"):
+        spec = make_spec(tmp_path, action, **extra(action))
+        with pytest.raises(InvalidInput) as refused:
+            plan_publication(spec, make_results("hive", "pqt"), replace(live(state), engine=APACHE), NOW)
+        message = str(refused.value)
+        assert "replaced under Hive's transactions before they could be checked" in message, message
+        assert "Spark" not in message and "dropAndLoad" in message

@@ -77,7 +77,7 @@ def take(target: Target, dialect: Dialect, step: TakeLock, run_id: str, say: Cal
     while True:
         current = _try_create(target, dialect, lock, run_id)
         if current is None:
-            _refresh(target, step.refresh)
+            _refresh(target, dialect, step.refresh)
             return f"taken (after waiting for {waited_for.shown()})" if waited_for else "taken"
         if current.gone(time.time()) or _finished(target, dialect, step.ledger, current.run):
             again = _holder(target, dialect, lock)
@@ -96,10 +96,14 @@ def take(target: Target, dialect: Dialect, step: TakeLock, run_id: str, say: Cal
         time.sleep(POLL_SECONDS)
 
 
-def _refresh(target: Target, tables: tuple[str, ...]) -> None:
+def _refresh(target: Target, dialect: Dialect, tables: tuple[str, ...]) -> None:
     """Spark's REFRESH TABLE: the session reads the files now there, not those it listed
-    before. Apache Hive keeps no such cache and has no such statement: its error is ignored."""
+    before. Only where the engine caches file lists: Apache Hive has no such statement."""
+    if not dialect.caches_file_lists:
+        return
     for table in tables:
+        # A table not made yet (the first publication's) has no list to drop: Spark's error
+        # for it says nothing the next statement would not.
         with contextlib.suppress(Exception):
             target.execute(f"REFRESH TABLE {table}")
 
@@ -144,8 +148,7 @@ def _finished(target: Target, dialect: Dialect, ledger: str, run: str) -> bool:
     change, before dropping its lock. (Each publication's run id is its own.)"""
     if not ledger:
         return False
-    with contextlib.suppress(Exception):
-        target.execute(f"REFRESH TABLE {ledger}")  # Spark's cached file list (see _refresh)
+    _refresh(target, dialect, (ledger,))
     where = f"{dialect.quote('run_id')} = {dialect.literal(run)} AND {dialect.quote('state')} = 'done'"
     query = f"SELECT COUNT(*) FROM {ledger} WHERE {where}"
     return int(target.fetch(query)[0][0]) > 0

@@ -9,7 +9,7 @@ from publisher.dialects import types
 from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import Statement, Step
 from publisher.model.relation import Relation
-from publisher.model.target import NO_FACTS, Grant, TableFacts, TableState
+from publisher.model.target import NO_FACTS, Grant, TableFacts, TableState, TargetTable
 from publisher.targets import target
 
 if TYPE_CHECKING:
@@ -111,10 +111,29 @@ class Dialect:
         its target's name case (publisher/targets/)."""
         return target(self.name).folds(name)
 
-    def rename_moves_translated(self, engine: str | None) -> bool:
-        """Whether RENAME moves the folder of a table the metastore made external on its own
-        (Hive 4's TRANSLATED_TO_EXTERNAL), on the engine that names itself ``engine``."""
-        return False
+    # Capabilities that differ between the engines of one target (its flavours), chosen at
+    # connect from the engine's product (for_engine): planning reads them, never the product.
+    rename_moves_translated: ClassVar[bool] = False
+    """RENAME moves the folder of a table the metastore made external on its own (Hive 4's
+    TRANSLATED_TO_EXTERNAL), as a managed table's."""
+    caches_file_lists: ClassVar[bool] = False
+    """The engine caches a table's file list per session (Spark): REFRESH TABLE drops it."""
+    creates_external: ClassVar[bool] = False
+    """Tables the publisher creates are declared EXTERNAL with ``external.table.purge``, never
+    left to the metastore's default for managed tables (which may make them ACID)."""
+    appends_to_acid: ClassVar[bool] = False
+    """INSERT INTO a transactional (ACID) table runs under the engine's own transactions."""
+
+    def for_engine(self, product: str | None) -> Dialect:
+        """This dialect as spoken by the engine that names itself ``product`` ("Apache Hive
+        4.0.1", read once per connection; None: unknown): the flavour whose capabilities are
+        that engine's. A target with one flavour is its own."""
+        return self
+
+    def made_table(self) -> TargetTable | None:
+        """The target's own facts of a table the publisher creates, as the plan foresees them
+        for later publications of the same plan; None: nothing beyond the core."""
+        return None
 
     def literal(self, value: object) -> str:
         """A SQL literal of a value the publisher writes (numbers, names, paths, base64)."""
@@ -234,7 +253,8 @@ class Dialect:
         parts = ", ".join(f"{self.quote(c.name)} {c.type}" for c in partitioned_by)
         partitioned = f"\nPARTITIONED BY ({parts})" if parts else ""
         table = self.table(relation)
-        return f"CREATE TABLE {table} (\n{cols}\n){described}{partitioned}{self.create_table_suffix()}"
+        external = "EXTERNAL " if self.creates_external else ""
+        return f"CREATE {external}TABLE {table} (\n{cols}\n){described}{partitioned}{self.create_table_suffix()}"
 
     def create_table_suffix(self) -> str:
         return ""

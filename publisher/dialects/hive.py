@@ -8,7 +8,7 @@ from publisher.dialects import hive_types as types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check, file_sizes
 from publisher.model.plan import CheckValues, ReleaseLock, Step, TakeLock, sql
 from publisher.model.relation import Relation
-from publisher.model.target import HiveTable, TableState
+from publisher.model.target import HiveTable, TableState, TargetTable
 from publisher.targets.hive import HIVE
 
 if TYPE_CHECKING:
@@ -65,6 +65,10 @@ HADOOP_GLOB = "{}[]*?\\"
 MADE_BY_PUBLISHER = "publisher.made"
 """The property of the tables the publisher creates (a twin made LIKE a table has its table's)."""
 
+PURGE = "external.table.purge"
+"""An external table whose files its DROP deletes (Hive 3+; Hive 4 sets it on the plain tables
+its metastore translates to external)."""
+
 
 class Hive(Dialect):
     name = HIVE.name
@@ -100,11 +104,17 @@ class Hive(Dialect):
         ("spark.sql.hive.convertInsertingUnpartitionedTable", "false", "true"),  # pre-partition ledgers
     )
 
-    def rename_moves_translated(self, engine: str | None) -> bool:
-        # Apache Hive's own metastore moves a translated table's folder with a RENAME, as a
-        # managed one's (HiveAlterHandler; measured on 4.0.1). Spark's Hive 2.3 metastore keeps
-        # an external table's folder where it is, and an unknown engine is taken as Spark.
-        return (engine or "").startswith("Apache Hive")
+    # This class is Spark SQL's flavour (its Thrift Server, the embedded engine), and any
+    # engine that does not name itself: Spark caches file lists, and its Hive 2.3 metastore
+    # keeps the files of a dropped external table whatever external.table.purge says (the
+    # property is Hive 3's, HIVE-19981), so the publisher's tables are managed there.
+    caches_file_lists = True
+
+    def for_engine(self, product: str | None) -> Dialect:
+        return APACHE_HIVE if (product or "").startswith("Apache Hive") else self
+
+    def made_table(self) -> TargetTable | None:
+        return HiveTable(managed=True, kind="managed", made_by_publisher=True)
 
     def layout_warnings(self, results: Results, slices: int | None = None) -> tuple[str, ...]:
         sizes = [f.size for f in results.files]
@@ -145,7 +155,7 @@ class Hive(Dialect):
         # the table are refreshed, or the guard would miss the row the previous holder wrote.
         lock = self.lock_name(relation)
         purpose = "one writer per table: take the table's lock (wait while another apply holds it)"
-        refresh = (self.table(ledger), self.table(relation))
+        refresh = (self.table(ledger), self.table(relation)) if self.caches_file_lists else ()
         wait = self.lock_wait_seconds
         return (TakeLock(relation.database, relation.name, lock, wait, purpose, refresh, self.table(ledger)),)
 
@@ -194,7 +204,10 @@ class Hive(Dialect):
     def create_table_suffix(self) -> str:
         # The mark says who made the table: where the ledger goes missing, the next plan finds
         # it and stops instead of publishing everything again (planning/snapshot.py).
-        return f" STORED AS {self.created_storage}\nTBLPROPERTIES ({self.literal(MADE_BY_PUBLISHER)}='true')"
+        properties = [f"{self.literal(MADE_BY_PUBLISHER)}='true'"]
+        if self.creates_external:
+            properties.append(f"{self.literal(PURGE)}='true'")
+        return f" STORED AS {self.created_storage}\nTBLPROPERTIES ({', '.join(properties)})"
 
     def location(self, uri: str) -> str:
         """A results location as Hive reads it: local folders as file: URIs."""
@@ -325,6 +338,11 @@ class Hive(Dialect):
         return (f"ALTER TABLE {self.table(relation)} ADD COLUMNS ({cols})",)
 
     def create_like(self, relation: Relation, like: Relation) -> str:
+        if self.creates_external:
+            # Made LIKE an external table, a twin is still managed, so ACID where managed tables
+            # are (measured on Hive 4.0.1, create.as.insert.only): it says EXTERNAL and purge itself.
+            purge = f"TBLPROPERTIES ({self.literal(PURGE)}='true')"
+            return f"CREATE EXTERNAL TABLE {self.table(relation)} LIKE {self.table(like)} {purge}"
         return f"CREATE TABLE {self.table(relation)} LIKE {self.table(like)}"
 
     def set_location(self, relation: Relation, location: str) -> str:
@@ -364,3 +382,29 @@ def _unescape(text: str) -> str:
             out.append(text[i])
             i += 1
     return "".join(out)
+
+
+class ApacheHive(Hive):
+    """HiveQL as Apache Hive's own HiveServer2 runs it (4.0.1 measured, in its defaults and in
+    the Cloudera-like ACID configuration)."""
+
+    # Its metastore moves a translated table's folder with a RENAME, as a managed one's
+    # (HiveAlterHandler; measured on 4.0.1).
+    rename_moves_translated = True
+    # No file-list cache, and no REFRESH TABLE statement (an error).
+    caches_file_lists = False
+    # Where managed tables are ACID (Cloudera's default, hive.create.as.insert.only), a plain
+    # CREATE TABLE comes out insert-only ACID, which Spark cannot read and the publisher could
+    # not replace; in Hive 4's defaults it comes out external with purge anyway
+    # (MetastoreDefaultTransformer). Declared so, the table is the same in both: external,
+    # owned (DROP deletes its folder: measured), in the database's external folder, and a
+    # RENAME leaves its folder where it is (a swap's old folder goes with the dropped twin).
+    creates_external = True
+    # INSERT INTO an ACID table commits under Hive's transactions: readers see all of it or none.
+    appends_to_acid = True
+
+    def made_table(self) -> TargetTable | None:
+        return HiveTable(managed=False, kind="external-owned", made_by_publisher=True)
+
+
+APACHE_HIVE = ApacheHive()

@@ -128,14 +128,20 @@ class HiveTable(TargetTable):
         its folder to a twin that is dropped with it."""
         return self.kind in ("managed", "external-owned") if self.kind else bool(self.managed)
 
-    def unsupported_shape(self) -> str | None:
-        """What about this table the actions that write into it cannot keep their promise on."""
+    def unsupported_shape(self, *, appends: bool = False, engine_writes_acid: bool = False) -> str | None:
+        """What about this table an action that writes into it cannot keep its promise on;
+        ``appends``: the action only adds rows (INSERT INTO); ``engine_writes_acid``: the
+        engine writes ACID tables under its own transactions (Apache Hive)."""
         if self.bucketed:
             return "is bucketed (CLUSTERED BY ... INTO n BUCKETS)"
-        if self.kind in ("acid", "acid-insert-only"):
-            return f"is {KIND_WORDS[self.kind]}: Spark cannot read or write it as Hive's transactions need"
-        if self.transactional:
-            return "is transactional (ACID)"
+        acid = self.kind in ("acid", "acid-insert-only") or self.transactional
+        words = KIND_WORDS[self.kind] if self.kind in ("acid", "acid-insert-only") else "transactional (ACID)"
+        if acid and not engine_writes_acid:
+            return f"is {words}: Spark cannot read or write it as Hive's transactions need"
+        if acid and not appends:
+            # INSERT OVERWRITE or MERGE would commit the new rows before the publisher could
+            # count them: only an append, whose rows are checked after as any load's, is planned.
+            return f"is {words}: its rows would be replaced under Hive's transactions before they could be checked"
         return None
 
 

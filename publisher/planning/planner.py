@@ -177,7 +177,7 @@ def plan_with_effect(
 ) -> tuple[Publication, TableState | None]:
     """The publication, and the table as it leaves it for later publications of the same
     plan (None: as it found it)."""
-    dialect = dialect_for(spec.target_type)
+    dialect = dialect_for(spec.target_type).for_engine(view.engine if view else None)
     strategy = STRATEGIES[spec.action]
     names_in_use = [taken]  # not merged into one set: that copy, per spec, grows with the plan
     if view is not None:
@@ -319,7 +319,10 @@ def _check_target(ctx: Context, strategy: Strategy) -> None:
             "into a new one)",
             spec.location,
         )
-    shape = table.of(HiveTable).unsupported_shape() if table is not None and strategy.writes_into_table else None
+    shape = None
+    if table is not None and strategy.writes_into_table:
+        acid = ctx.dialect.appends_to_acid
+        shape = table.of(HiveTable).unsupported_shape(appends=strategy.appends, engine_writes_acid=acid)
     if shape:
         raise InvalidInput(
             f"{spec.action}: table {relation} {shape}, which {spec.action} does not support yet (it could not keep "

@@ -103,18 +103,58 @@ def parameters(target: Target, table: str) -> dict[str, str]:
 
 
 @ON_HIVE4_ACID
-def test_on_acid_hive_create_and_load_makes_an_insert_only_table_that_later_writes_refuse(target: Target) -> None:
-    """Where managed tables are ACID, the publisher's plain CREATE TABLE ... STORED AS PARQUET
-    comes out insert-only ACID (Hive 4 itself writes and reads it); every action that would
-    write into it afterwards is refused at plan time, naming the table's kind."""
-    data = target.results(1, 1, 4)
+def test_on_acid_hive_the_publishers_table_is_external_and_every_action_publishes_into_it(target: Target) -> None:
+    """Where managed tables are ACID, a plain CREATE TABLE ... STORED AS PARQUET would come out
+    insert-only ACID, and every later write refused. The publisher declares its tables (and
+    their twins) EXTERNAL with purge on Apache Hive: load, truncateAndLoad and merge publish
+    into it, the old rows' folders go with the dropped twins, and none is left behind."""
+    rows = target.results(1, 1, 4)
     target.spec("a", "dropAndLoad", 1)
     assert (run := target.project.run("apply")).code == 0, run.err
-    assert sorted(target.rows("t")) == sorted(target.expected(data))
     params = parameters(target, "t")
-    assert (params.get("transactional"), params.get("transactional_properties")) == ("true", "insert_only")
+    assert params.get("external") == "true" and params.get("external.table.purge") == "true", params
+    assert "transactional" not in params, params
+    folder = local_path(location_and_type(target, "t")[0]).parent
 
     for n, action in enumerate(("load", "truncateAndLoad", "merge"), start=2):
+        batch = target.results(n, 2 * n, 3)  # overlaps the rows before it: merge replaces those
+        extra = {"mergeKeys": ["id"]} if action == "merge" else {}
+        target.spec(f"s{n}", action, n, **extra)
+        assert (run := target.project.run("apply")).code == 0, run.out + run.err
+        if action == "load":
+            rows = rows + batch
+        elif action == "truncateAndLoad":
+            rows = batch
+        else:
+            rows = [r for r in rows if r["id"] not in {b["id"] for b in batch}] + batch
+        assert sorted(target.rows("t")) == sorted(target.expected(rows)), action
+        assert "transactional" not in parameters(target, "t")
+    in_use = {local_path(location_and_type(target, name)[0]) for name in target.tables()}
+    left = {p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    assert left <= in_use, f"folders no table uses (a swap's old rows not purged): {left - in_use}"
+    assert local_path(location_and_type(target, "t")[0]) in left
+
+
+@ON_HIVE4_ACID
+@pytest.mark.parametrize("kind", ["insert_only", "default"])
+def test_on_acid_hive_a_hand_made_acid_table_takes_loads_and_refuses_replacements(target: Target, kind: str) -> None:
+    """An ACID table Hive made (insert-only for Parquet, full ACID for ORC): load appends under
+    Hive's transactions; truncateAndLoad and merge are refused at plan time naming its kind,
+    and its rows are unchanged."""
+    stored = "PARQUET" if kind == "insert_only" else "ORC"
+    target.execute(
+        f"CREATE TABLE `{target.database}`.t (id BIGINT, name STRING, amount DECIMAL(10,2), at TIMESTAMP, "
+        f"day DATE, tags ARRAY<STRING>) STORED AS {stored}"
+    )
+    params = parameters(target, "t")
+    assert params.get("transactional") == "true", params
+    words = "insert-only ACID" if kind == "insert_only" else "full ACID"
+    data = target.results(1, 1, 4)
+    target.spec("a", "load", 1)
+    assert (run := target.project.run("apply")).code == 0, run.out + run.err
+    assert sorted(target.rows("t")) == sorted(target.expected(data))
+
+    for n, action in enumerate(("truncateAndLoad", "merge"), start=2):
         target.results(n, 10 * n, 2)
         extra = {"mergeKeys": ["id"]} if action == "merge" else {}
         spec = target.spec(f"s{n}", action, n, **extra)
@@ -122,7 +162,8 @@ def test_on_acid_hive_create_and_load_makes_an_insert_only_table_that_later_writ
         spec.unlink()
         target.project.specs.remove(spec)
         assert plan.code != 0, plan.out
-        assert "insert-only ACID (transactional_properties=insert_only)" in plan.out + plan.err, plan.out + plan.err
+        said = plan.out + plan.err
+        assert words in said and "before they could be checked" in said and "Spark" not in said, said
     assert sorted(target.rows("t")) == sorted(target.expected(data))
 
 

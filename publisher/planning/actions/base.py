@@ -9,7 +9,7 @@ from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import Step, sql
-from publisher.model.target import ColumnState, HiveTable, RedshiftTable, TableState
+from publisher.model.target import ColumnState, RedshiftTable, TableState
 from publisher.model.vocabulary import Action
 from publisher.planning import ledger
 from publisher.planning.context import Body, Context
@@ -41,6 +41,8 @@ class Strategy:
     """The table must exist already (else a plan-time error naming the actions that make it)."""
     writes_into_table: ClassVar[bool] = False
     """Writes rows into the existing table itself (rather than beside it, or a new one)."""
+    appends: ClassVar[bool] = False
+    """Only adds rows to the existing table (INSERT INTO): nothing of it is replaced."""
     replaces_definition: ClassVar[bool] = False
     """Afterwards the table has the results' columns, whatever it had before."""
     reads: ClassVar[frozenset[Read]] = frozenset()
@@ -75,7 +77,7 @@ class Strategy:
         if ctx.view is not None and ctx.view.namespace_location:
             location = new_location(ctx.view.namespace_location, ctx.relation)
         storage = "parquet" if location else None
-        own = HiveTable(managed=True) if location else None
+        own = ctx.dialect.made_table() if location else None
         return TableState(columns, storage, location, partition_columns=ctx.partitioning.names, own=own)
 
 

@@ -155,13 +155,14 @@ class DropAndLoad(Strategy):
 
 def _external_in_the_default_folder(ctx: Context, table: TableState) -> bool:
     """Hive: an external table stored where a managed table of its name would be, whose folder
-    stays there when the table is renamed aside. Not a table Hive 4 made plain and translated,
-    on an engine whose RENAME moves such a table's folder (which frees the name's folder for the
-    replacement: dropAndLoad over such a table measured on Apache Hive 4.0.1)."""
+        stays there when the table is renamed aside, where the replacement is a managed table (whose
+    folder a RENAME moves to the name's). Not a table Hive 4 made plain and translated,
+        on an engine whose RENAME moves such a table's folder (which frees the name's folder for the
+        replacement: dropAndLoad over such a table measured on Apache Hive 4.0.1)."""
     home = ctx.view.namespace_location if ctx.view else None
     hive = table.of(HiveTable)
-    moves = hive.translated and ctx.dialect.rename_moves_translated(ctx.view.engine if ctx.view else None)
-    if hive.managed or moves or ctx.dialect.replace_via != "location_swap":
+    moves = hive.translated and ctx.dialect.rename_moves_translated
+    if hive.managed or moves or ctx.dialect.creates_external or ctx.dialect.replace_via != "location_swap":
         return False
     if not table.location or not home:
         return False

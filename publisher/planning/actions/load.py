@@ -15,6 +15,7 @@ class Load(Strategy):
     action = "load"
     needs_table = True
     writes_into_table = True
+    appends = True
     reads = frozenset({"row_count"})
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
