@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from publisher.engines.pool import Pool
     from publisher.model.plan import Plan
     from publisher.reports.progress import Progress
-    from publisher.workflow import Outcome
+    from publisher.workflow.apply import Outcome
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # invalid input, or a publication failed
@@ -138,7 +138,7 @@ def _plan(args: argparse.Namespace, *, offline: bool) -> tuple[Plan, Config, Poo
     """Load the project and plan it; the caller closes the returned pool."""
     from publisher.engines.pool import Pool
     from publisher.inputs.project import load_project
-    from publisher.workflow import make_plan
+    from publisher.workflow.make import make_plan
 
     config, specs = load_project(args.config, args.paths)
     assert config is not None
@@ -179,7 +179,7 @@ def _load_saved_plan(args: argparse.Namespace) -> tuple[Plan, Config, Pool]:
     is the plan made now, never the file's statements."""
     from publisher.engines.pool import Pool
     from publisher.model.plan import plan_from_json
-    from publisher.workflow import replan
+    from publisher.workflow.make import replan
 
     file = args.paths[0]
     try:
@@ -200,7 +200,7 @@ def _load_saved_plan(args: argparse.Namespace) -> tuple[Plan, Config, Pool]:
 def cmd_apply(args: argparse.Namespace) -> int:
     from publisher.reports.progress import Progress
     from publisher.reports.render import STATUS_WORDS
-    from publisher.workflow import apply_plan
+    from publisher.workflow.apply import apply_plan
 
     saved = len(args.paths) == 1 and args.paths[0].endswith(".json")
     if saved and args.force:
@@ -257,7 +257,8 @@ def _plan_stale_again(
     saved plan is not planned again: it is what was reviewed."""
     from publisher.inputs.project import load_project
     from publisher.model.errors import PlanStale
-    from publisher.workflow import Outcome, apply_plan, make_plan
+    from publisher.workflow.apply import Outcome, apply_plan
+    from publisher.workflow.make import make_plan
 
     for _ in range(STALE_ATTEMPTS - 1):
         stale = {o.publication.id for o in outcomes if isinstance(o.error, PlanStale)}

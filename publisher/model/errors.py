@@ -79,3 +79,9 @@ class Errors(Exception):
     def __init__(self, errors: list[PublisherError]) -> None:
         super().__init__("\n".join(str(e) for e in errors))
         self.errors = errors
+
+
+def first_line(exc: BaseException) -> str:
+    """An unexpected error (a driver's, a connection's) as one line of at most 300 characters."""
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

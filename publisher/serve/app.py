@@ -31,7 +31,8 @@ from publisher.planning.ledger import Entry, owned
 from publisher.serve.openapi import openapi_document
 from publisher.serve.redact import Redactor
 from publisher.serve.sessions import Session, Sessions, describe, describe_entry, session_id
-from publisher.workflow import ledger_rows, make_plan
+from publisher.workflow.history import ledger_rows
+from publisher.workflow.make import make_plan
 
 MAX_BODY = 1024 * 1024
 """Largest request body accepted (bytes): a spec is well under 1 KB."""

@@ -27,7 +27,8 @@ from publisher.model.identity import PublicationId
 from publisher.model.plan import Statement
 from publisher.planning.ledger import Entry
 from publisher.serve.redact import Redactor
-from publisher.workflow import apply_plan, make_plan
+from publisher.workflow.apply import apply_plan
+from publisher.workflow.make import make_plan
 
 State = Literal["Created", "InProgress", "Complete", "Failed"]
 Reason = Literal["JobStarted", "JobRunning", "AlreadyPublished"]
