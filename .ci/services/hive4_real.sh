@@ -95,6 +95,7 @@ hive_site() {
 }
 
 do_start() {
+  close_inherited_fds
   if pid="$(running_pid)"; then
     log "already running (pid $pid): restarting with a fresh state"
     do_stop

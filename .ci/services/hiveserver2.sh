@@ -54,6 +54,7 @@ LOG="$ROOT/$NAME.log"
 source "$HERE/lib.sh"
 
 do_start() {
+  close_inherited_fds
   if pid="$(running_pid)"; then
     log "already running (pid $pid): restarting with a fresh state"
     do_stop

@@ -54,3 +54,16 @@ while True:
         time.sleep(1)
 PYEOF
 }
+
+close_inherited_fds() {
+  # A lock the caller holds (`flock lockfile bash this.sh start`) must not live on in the
+  # servers this script starts, which outlive it and would hold it for hours: every
+  # descriptor but the standard three and the one bash reads this script from (255).
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do
+    fd=${fd##*/}
+    if ((fd > 2 && fd < 255)); then
+      eval "exec ${fd}>&-" 2>/dev/null || true
+    fi
+  done
+}
