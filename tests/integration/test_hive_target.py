@@ -30,6 +30,7 @@ from publisher.model.errors import PublishFailed
 from publisher.model.relation import Relation
 from publisher.model.target import ColumnState, HiveTable, Target
 from tests.fixtures.hive import server_address
+from tests.fixtures.hive4 import local_path
 
 pytestmark = pytest.mark.hive
 
@@ -187,6 +188,28 @@ def test_external_tables_are_reported_as_not_managed(hive_target: Target, hive_d
     )
     state = hive_target.table_state(rel(hive_database, "e"))
     assert state is not None and state.of(HiveTable).managed is False
+
+
+def test_spark_keeps_a_dropped_external_tables_files_whatever_purge_says(
+    hive_target: Target, hive_database: str, tmp_path: Path
+) -> None:
+    """Why the publisher's tables stay managed on Spark (dialects/hive.py, creates_external):
+    its Hive 2.3 metastore ignores external.table.purge (a Hive 3 property), so a declared
+    external twin's folder would outlive every swap; a managed table's goes with its DROP."""
+    folder = tmp_path / "purged"
+    hive_target.execute(
+        f"CREATE EXTERNAL TABLE `{hive_database}`.`p` (a INT) STORED AS PARQUET LOCATION '{folder.as_uri()}' "
+        "TBLPROPERTIES ('external.table.purge'='true')"
+    )
+    hive_target.execute(f"INSERT INTO `{hive_database}`.`p` VALUES (1)")
+    hive_target.execute(f"CREATE TABLE `{hive_database}`.`m` (a INT) STORED AS PARQUET")
+    hive_target.execute(f"INSERT INTO `{hive_database}`.`m` VALUES (1)")
+    managed = hive_target.table_location(rel(hive_database, "m"))
+    assert managed is not None
+    hive_target.execute(f"DROP TABLE `{hive_database}`.`p`")
+    hive_target.execute(f"DROP TABLE `{hive_database}`.`m`")
+    assert [f for f in folder.iterdir() if f.suffix == ".parquet"], "Spark honoured purge: revisit creates_external"
+    assert not local_path(managed).exists()
 
 
 def test_table_state_lower_cases_names_and_types(hive_target: Target, hive_database: str) -> None:
