@@ -32,8 +32,8 @@ def with_columns(target: str, fmt: str, *names: str) -> object:
     ("keeps_case", "said"),
     [
         (None, ""),
-        (False, " (enable_case_sensitive_identifier is off on this connection)"),
-        (True, " (enable_case_sensitive_identifier is on on this connection)"),
+        (False, " (this connection has enable_case_sensitive_identifier off)"),
+        (True, " (this connection has enable_case_sensitive_identifier on)"),
     ],
 )
 def test_the_plan_shows_renamed_columns_as_the_table_holds_them(

@@ -25,7 +25,7 @@ def renamed_note(dialect: Dialect, results: Results, keeps_case: bool | None) ->
     more = f" and {len(renamed) - SHOWN} more" if len(renamed) > SHOWN else ""
     why = "the publisher writes names in lower case"
     if dialect.case_setting and keeps_case is not None:
-        why += f" ({dialect.case_setting} is {'on' if keeps_case else 'off'} on this connection)"
+        why += f" (this connection has {dialect.case_setting} {'on' if keeps_case else 'off'})"
     return f"the table holds the columns {shown}{more}: {why}"
 
 
