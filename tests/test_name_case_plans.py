@@ -94,3 +94,33 @@ def test_drop_and_load_recreates_a_table_with_columns_in_capitals(
     live = cased_table(replace(view("redshift", "dropAndLoad"), keeps_case=False))
     publication = plan_publication(spec, results, live, NOW)  # type: ignore[arg-type]
     assert publication.status == "pending"
+
+
+@pytest.mark.parametrize("action", ["load", "truncateAndLoad", "merge", "dropAndLoad"])
+@pytest.mark.parametrize("keeps_case", [False, True])
+def test_a_table_stored_with_capitals_is_refused_for_every_action_that_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, action: str, keeps_case: bool
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = make_spec(tmp_path, "redshift", action, "pqt")
+    live = replace(view("redshift", action), keeps_case=keeps_case)
+    assert live.table is not None
+    live = replace(live, table=live.table.with_own(RedshiftTable, cased_name="Orders"))
+    with pytest.raises(InvalidInput) as excinfo:
+        plan_publication(spec, make_results("redshift", "pqt"), live, NOW)
+    message = excinfo.value.message
+    assert message.startswith(f'{action}: table dev.analytics.orders is stored with capitals, as "Orders"')
+    assert message.endswith("rename it in lower case (ALTER TABLE ... RENAME TO), or publish into another table")
+    assert ("no session can name it" in message) == (not keeps_case)
+
+
+def test_create_and_load_beside_a_table_stored_with_capitals_is_planned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new timestamped table: the capitals of the spec's table name it not."""
+    monkeypatch.chdir(tmp_path)
+    spec = make_spec(tmp_path, "redshift", "createAndLoad", "pqt")
+    live = view("redshift", "load")  # the table exists
+    assert live.table is not None
+    live = replace(live, table=live.table.with_own(RedshiftTable, cased_name="Orders"))
+    assert plan_publication(spec, make_results("redshift", "pqt"), live, NOW).status == "pending"

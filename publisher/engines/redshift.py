@@ -273,10 +273,18 @@ class RedshiftTarget:
     def table_states(self, relation: Relation) -> dict[str, TableState] | None:
         columns: dict[str, list[ColumnState]] = {}
         cased: dict[str, list[str]] = {}
-        for table, name, kind in self._cursor(SCHEMA_COLUMNS_SQL, (relation.schema or "public",)).fetchall():
-            columns.setdefault(str(table).lower(), []).append(ColumnState(str(name).lower(), str(kind).lower()))
+        stored: dict[str, str] = {}  # a table stored with capitals (made with the case setting on), by lower name
+        rows = self._cursor(SCHEMA_COLUMNS_SQL, (relation.schema or "public",)).fetchall()
+        lower_named = {str(r[0]) for r in rows if str(r[0]) == str(r[0]).lower()}
+        for table, name, kind in rows:
+            key = str(table).lower()
+            if str(table) != key:
+                if key in lower_named:
+                    continue  # its lower-case twin is the table the publisher's names reach
+                stored[key] = str(table)
+            columns.setdefault(key, []).append(ColumnState(str(name).lower(), str(kind).lower()))
             if str(name) != str(name).lower():
-                cased.setdefault(str(table).lower(), []).append(str(name))
+                cased.setdefault(key, []).append(str(name))
         views: dict[str, list[str]] = {}
         for table, schema, view in self._cursor(DEPENDENT_VIEWS_SQL, (relation.schema or "public",)).fetchall():
             views.setdefault(str(table).lower(), []).append(f"{schema}.{view}")
@@ -285,7 +293,9 @@ class RedshiftTarget:
                 tuple(cols),
                 "redshift",
                 own=RedshiftTable(
-                    dependent_views=tuple(views.get(table, ())), cased_columns=tuple(cased.get(table, ()))
+                    dependent_views=tuple(views.get(table, ())),
+                    cased_columns=tuple(cased.get(table, ())),
+                    cased_name=stored.get(table),
                 ),
             )
             for table, cols in columns.items()

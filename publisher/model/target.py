@@ -156,6 +156,7 @@ class RedshiftTable(TargetTable):
     # Columns stored with capitals (made where enable_case_sensitive_identifier was on), as stored:
     # the lower-case names the publisher writes do not reach them.
     cased_columns: tuple[str, ...] = ()
+    cased_name: str | None = None  # the table's own name, where stored with capitals (so made)
 
 
 Own = TypeVar("Own", bound=TargetTable)

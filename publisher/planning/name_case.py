@@ -44,3 +44,20 @@ def refuse_cased_columns(dialect: Dialect, spec: Spec, table: TableState, keeps_
         "COLUMN), or dropAndLoad recreates the table from the results",
         spec.location,
     )
+
+
+def refuse_cased_table(dialect: Dialect, spec: Spec, table: TableState, keeps_case: bool | None) -> None:
+    """A table whose name is stored with capitals: the publisher's lower-case name of it would
+    find no table at apply (or, with the case setting on, another one)."""
+    stored = table.of(RedshiftTable).cased_name
+    if stored is None:
+        return
+    unreachable = ""
+    if dialect.case_setting and keeps_case is False:
+        unreachable = f", and with {dialect.case_setting} off no session can name it"
+    raise InvalidInput(
+        f"{spec.action}: table {spec.relation} is stored with capitals, as {dialect.quote(stored)}; the publisher "
+        f"writes names in lower case{unreachable}: rename it in lower case (ALTER TABLE ... RENAME TO), or "
+        "publish into another table",
+        spec.location,
+    )

@@ -322,6 +322,8 @@ def _check_target(ctx: Context, strategy: Strategy) -> None:
             "into a new one)",
             spec.location,
         )
+    if table is not None and (strategy.needs_table or strategy.replaces_definition or strategy.writes_into_table):
+        name_case.refuse_cased_table(ctx.dialect, spec, table, view.keeps_case)
     if table is not None and strategy.writes_into_table:
         name_case.refuse_cased_columns(ctx.dialect, spec, table, view.keeps_case)
     shape = table.of(HiveTable).unsupported_shape() if table is not None and strategy.writes_into_table else None

@@ -225,3 +225,29 @@ def test_redshift_refuses_loading_into_columns_stored_with_capitals(
     assert "has column(s) OrderId stored with capitals" in result.err
     assert ("no session can name them" in result.err) == (setting == "off")
     assert rs.count("t") == 0
+
+
+@pytest.mark.redshift
+@pytest.mark.parametrize("setting", ["off", "on"])
+def test_redshift_refuses_publishing_into_a_table_stored_with_capitals(
+    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path, setting: str
+) -> None:
+    """A table made as "T" where the setting was on: the spec's t (the publisher's "t") is not it,
+    so every action that names the table is refused at plan time rather than fail at apply."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rs = redshift
+    rs.execute(f"SET {CASE_SETTING} TO true")
+    rs.execute(f'CREATE TABLE "{rs.schema}"."T" (orderid BIGINT)')
+    rs.execute(f"RESET {CASE_SETTING}")
+    folder = tmp_path / "r"
+    folder.mkdir()
+    pq.write_table(pa.table({"orderid": [1]}), folder / "part-00000.parquet")
+    rs.upload(folder, 10)
+    with case_sensitive_user(rs) if setting == "on" else contextlib.nullcontext():
+        plan, result = publish(redshift_project, rs, "dropAndLoad")
+    assert plan.code == result.code == 1
+    assert 'is stored with capitals, as "T"' in result.err
+    assert ("no session can name it" in result.err) == (setting == "off")
+    assert "t" not in rs.tables()
