@@ -54,6 +54,9 @@ class Dialect:
     """The engine's name in messages (its descriptor's, publisher/targets/)."""
     column_name_limit: ClassVar[tuple[int, str]]
     """The longest column name: a number of "characters" or "bytes"."""
+    case_setting: ClassVar[str | None] = None
+    """The session setting under which quoted names keep their case (the publisher still writes
+    them in lower case); None where the engine has none and folds every name."""
     quote_char: ClassVar[str]
     replace_via: ClassVar[ReplaceVia]
     """How a table is replaced (ReplaceVia)."""

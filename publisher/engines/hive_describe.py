@@ -248,6 +248,9 @@ class DescribedTables:
     def slice_count(self) -> int | None:
         return None  # Hive has no slices
 
+    def keeps_quoted_case(self) -> bool | None:
+        return None  # Hive lower-cases every name; no setting changes it
+
     def table_location(self, relation: Relation) -> str | None:
         """The table's storage location (a URI), or None when it does not exist."""
         rows = self._describe(relation)

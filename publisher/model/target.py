@@ -159,6 +159,10 @@ class RedshiftTable(TargetTable):
     late_binding_views: tuple[str, ...] = ()  # views WITH NO SCHEMA BINDING naming the table (schema.view)
     layout: Layout = Layout()  # distribution and sort keys (AUTO and none: empty)
     facts: TableFacts | None = None  # comments, encodings, NOT NULL, defaults, keys; None: not read
+    # Columns stored with capitals (made where enable_case_sensitive_identifier was on), as stored:
+    # the lower-case names the publisher writes do not reach them.
+    cased_columns: tuple[str, ...] = ()
+    cased_name: str | None = None  # the table's own name, where stored with capitals (so made)
 
 
 Own = TypeVar("Own", bound=TargetTable)
@@ -222,6 +226,11 @@ class Target(Protocol):
 
     def slice_count(self) -> int | None:
         """Redshift: the cluster's slices, None where the catalog does not tell them; Hive: None."""
+
+    def keeps_quoted_case(self) -> bool | None:
+        """Whether quoted names keep their case in this session (Redshift's
+        enable_case_sensitive_identifier), read once per connection; None where the engine has
+        no such setting (Hive)."""
 
     def substitution(self) -> str | None:
         """Why the engine would not run SQL text as sent (Hive: ``${...}`` substitution that

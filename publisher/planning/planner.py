@@ -17,7 +17,7 @@ from publisher.model.plan import CheckColumns, CheckLocation, DeleteObject, Publ
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri, is_s3
 from publisher.model.target import KIND_WORDS, HiveTable, TableState
-from publisher.planning import ledger, partitions
+from publisher.planning import ledger, name_case, partitions
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.actions.base import Recovery, Strategy, missing_table, with_added_columns
 from publisher.planning.context import Body, Context
@@ -193,6 +193,7 @@ def plan_with_effect(
     leftovers = strategy.leftovers(ctx)
     if view is not None:
         leftovers += dialect.stale_lock(spec.relation, ledger.relation(spec), view.table_names)
+    renamed = name_case.renamed_note(dialect, results, view.keeps_case if view is not None else None)
     if view is None:
         notes = ("planned offline: the target and its ledger were not inspected",)
     else:
@@ -219,6 +220,8 @@ def plan_with_effect(
             )
         _check_target(ctx, strategy)
 
+    if renamed:
+        notes += (renamed,)
     if strategy.loads_rows:
         refused = dialect.refused_values(results)
         if refused:
@@ -319,6 +322,10 @@ def _check_target(ctx: Context, strategy: Strategy) -> None:
             "into a new one)",
             spec.location,
         )
+    if table is not None and (strategy.needs_table or strategy.replaces_definition or strategy.writes_into_table):
+        name_case.refuse_cased_table(ctx.dialect, spec, table, view.keeps_case)
+    if table is not None and strategy.writes_into_table:
+        name_case.refuse_cased_columns(ctx.dialect, spec, table, view.keeps_case)
     shape = None
     if table is not None and strategy.writes_into_table:
         acid = ctx.dialect.appends_to_acid

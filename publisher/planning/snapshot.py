@@ -55,6 +55,7 @@ class Snapshot:
     _slices: dict[int, int | None] = field(default_factory=dict)
     _substitution: dict[int, str | None] = field(default_factory=dict)
     _product: dict[int, str | None] = field(default_factory=dict)
+    _case: dict[int, bool | None] = field(default_factory=dict)
 
     def namespace(self, spec: Spec, relation: Relation) -> Namespace:
         key = (spec.connection.id, relation.database, relation.schema)
@@ -141,6 +142,14 @@ class Snapshot:
             self._product[key] = self.pool.target(spec.connection).product()
         return self._product[key]
 
+    def keeps_case(self, spec: Spec) -> bool | None:
+        """Whether the spec's connection keeps quoted names' case (Redshift's
+        enable_case_sensitive_identifier), read once; None where the engine has no such setting."""
+        key = spec.connection.id
+        if key not in self._case:
+            self._case[key] = self.pool.target(spec.connection).keeps_quoted_case()
+        return self._case[key]
+
     def _traces(self, spec: Spec) -> tuple[str, ...]:
         return self._lock_tables(spec) + self._tables_made(spec)
 
@@ -208,4 +217,5 @@ class Snapshot:
             slices=self.slices(spec) if strategy.loads_rows else None,  # advice on loading the results
             substitution=self.substitution(spec),
             engine=self.product(spec),
+            keeps_case=self.keeps_case(spec),
         )

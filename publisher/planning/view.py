@@ -45,6 +45,7 @@ class TargetView:
     slices: int | None = None  # Redshift: the cluster's, read where the action loads rows; None: unknown
     substitution: str | None = None  # why the engine would rewrite ${...} in SQL text; None: it runs it as sent
     engine: str | None = None  # the engine's product and version ("Apache Hive 4.0.1"), where it says
+    keeps_case: bool | None = None  # quoted names keep their case (Redshift's setting on); None: no such setting
     objects_left: tuple[LeftObject, ...] = ()  # this publication's objects (manifests) interrupted applies left
 
 
