@@ -175,8 +175,8 @@ def test_table_state_reports_columns_and_types(hive_target: Target, hive_databas
     state = hive_target.table_state(rel(hive_database, "t"))
     assert state is not None
     assert (state.columns, state.storage, state.of(HiveTable).managed) == (ALL_TYPES_STATE, "parquet", True)
-    assert state.location is not None and state.location.endswith(f"/{hive_database}.db/t")
-    assert hive_target.namespace_location(rel(hive_database, "t")) == state.location.rsplit("/", 1)[0]
+    assert state.location is not None and state.location.path.endswith(f"/{hive_database}.db/t")
+    assert hive_target.namespace_location(rel(hive_database, "t")) == state.location.parent
 
 
 def test_external_tables_are_reported_as_not_managed(hive_target: Target, hive_database: str, tmp_path: Path) -> None:
@@ -243,7 +243,7 @@ def test_table_location(hive_target: Target, hive_database: str) -> None:
     assert isinstance(hive_target, EmbeddedHive | HiveServer)
     hive_target.execute(f"CREATE TABLE `{hive_database}`.`t` (`a` INT) STORED AS PARQUET")
     location = hive_target.table_location(rel(hive_database, "t"))
-    assert location is not None and location.endswith(f"/{hive_database}.db/t")
+    assert location is not None and location.path.endswith(f"/{hive_database}.db/t")
     assert hive_target.table_location(rel(hive_database, "nope")) is None
 
 
@@ -365,8 +365,10 @@ def test_set_location_switches_readers_from_old_rows_to_new_rows(
     stop = threading.Event()
     reader = _reader(hive_target, f"SELECT COUNT(*) FROM {db}.`t`", seen, stop)
     reader.start()
-    hive_target.execute(f"ALTER TABLE {db}.`t` SET LOCATION {dialect_for('hive').literal(new)}")
-    hive_target.execute(f"ALTER TABLE {db}.`t__new_20261128123000` SET LOCATION {dialect_for('hive').literal(old)}")
+    hive_target.execute(f"ALTER TABLE {db}.`t` SET LOCATION {dialect_for('hive').location_literal(new)}")
+    hive_target.execute(
+        f"ALTER TABLE {db}.`t__new_20261128123000` SET LOCATION {dialect_for('hive').location_literal(old)}"
+    )
     hive_target.execute(f"DROP TABLE {db}.`t__new_20261128123000`")
     stop.set()
     reader.join(60)

@@ -127,7 +127,7 @@ def test_a_twin_folder_is_deleted_once_no_partition_stays_in_it(project: Project
         if hive.kind == "embedded":
             state = hive.target.table_state(hive.table("t"))
             assert state is not None and state.location
-            database = Path(state.location.removeprefix("file:")).parent
+            database = state.location.local_path().parent
             twin_folders.append({p.name for p in database.iterdir() if p.name.startswith("t__new_")})
     if twin_folders:
         first, second, third = twin_folders
@@ -195,7 +195,7 @@ def assert_no_orphan_folders(hive: HiveEngine, table: str) -> None:
         return
     state = hive.target.table_state(hive.table(table))
     assert state is not None and state.location
-    database = Path(state.location.removeprefix("file:")).parent
+    database = state.location.local_path().parent
     used = set()
     for path in partitions(hive, table):
         spec_text = ", ".join(f"`{k}`='{v}'" for k, v in (p.split("=", 1) for p in path.split("/")))

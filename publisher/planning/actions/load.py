@@ -15,7 +15,7 @@ class Load(Strategy):
     action = "load"
     needs_table = True
     writes_into_table = True
-    reads = frozenset({"row_count"})
+    reads = frozenset({"row_count", "namespace_location"})
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         source = ctx.source()
