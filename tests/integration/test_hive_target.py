@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
-import os
 import secrets
 import threading
 from pathlib import Path
@@ -375,8 +374,8 @@ def test_set_location_switches_readers_from_old_rows_to_new_rows(
 
     assert one(hive_target, f"SELECT COUNT(*) FROM {db}.`t`") == 100
     assert set(seen) <= {30, 100}, seen
-    assert not os.path.exists(old.removeprefix("file:")), "DROP of the partner deletes the old rows' folder"
-    assert os.path.isdir(new.removeprefix("file:"))
+    assert not old.local_path().exists(), "DROP of the partner deletes the old rows' folder"
+    assert new.local_path().is_dir()
 
 
 def _reader(target: Target, sql: str, seen: list[object], stop: threading.Event) -> threading.Thread:

@@ -45,7 +45,9 @@ def test_a_managed_table_at_a_shared_folder_is_refused_and_the_folder_kept(
     refused = project.run("apply")
     assert refused.code == 1, refused.out
     (line,) = [x for x in refused.err.splitlines() if "error:" in x]
-    assert "is managed but stored at" in line and "would delete files the publisher did not write" in line, line
+    # Apache Hive 4's metastore made the plain CREATE TABLE external with purge: owned all the same.
+    owner = "is external, owned but stored at" if apache else "is managed but stored at"
+    assert owner in line and "would delete files the publisher did not write" in line, line
     assert other.read_text() == "not the publisher's"
     assert hive.target.fetch(f"SELECT id, name FROM {hive.fresh('t')}") == [(2, "kept")]
     assert "t" in hive.tables() and not [n for n in hive.tables() if n.startswith("t_") or "__" in n]
@@ -93,7 +95,8 @@ def test_an_owned_external_table_as_hive_4_makes_it_is_published_with_its_values
     )  # fmt: skip
     files = snapshot(project.root / "results")
     plan = project.run("plan")
-    if action == "dropAndLoad":  # refused at plan time on Spark: see drop_and_load.py
+    apache = (hive.target.product() or "").startswith("Apache Hive")
+    if action == "dropAndLoad" and not apache:  # refused where a RENAME keeps the folder: drop_and_load.py
         assert plan.code == 1 and "the folder its managed replacement would be renamed into" in plan.err
         assert table_rows(hive, "t") == expected(old)
         return

@@ -108,6 +108,7 @@ def test_redshift_prefix_with_quotes_dollar_spaces_and_non_ascii(
 
 
 AWKWARD = "we'ird $HOME #1 100%41 ünï"  # a space, a quote, $, #, a literal %41, non-ASCII
+AWKWARD_NO_SPACE = "we'ird$HOME#1_100%41_ünï"  # the same but the space: Apache Hive swaps there
 GLOBS = ("braces {}", "var ${x}")  # Spark reads these as Hadoop glob patterns
 CASES = {  # case: (action, the spec's extra keys, the first publication's extra keys)
     "create": ("create", {}, {}),
@@ -152,14 +153,14 @@ def is_apache_hive(hive: HiveEngine) -> bool:
 
 
 @pytest.mark.hive
-@pytest.mark.parametrize("odd_home", [AWKWARD], indirect=True)
+@pytest.mark.parametrize("odd_home", [AWKWARD, AWKWARD_NO_SPACE], indirect=True)
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_action_with_its_table_in_a_folder_with_awkward_characters(
     tmp_path: Path, odd_home: tuple[HiveEngine, Path], case: str
 ) -> None:
     hive, folder = odd_home
     action, keys, first_keys = CASES[case]
-    project = Project(tmp_path / AWKWARD, [hive.connection])
+    project = Project(tmp_path / folder.parent.name, [hive.connection])
     old = write(project.results(1, 1), "pqt", 1, 6, parts=3)
     new = write(project.results(2, 1), "pqt", 4, 6, parts=3)  # ids 4..6 overlap
     if action not in ("create", "createAndLoad"):
@@ -168,7 +169,7 @@ def test_every_action_with_its_table_in_a_folder_with_awkward_characters(
         assert table_rows(hive, "t") == expected(old)
     result = publish(project, hive, "b", action, 2, **keys)
     at = hive.target.table_location(hive.table("t"))
-    if action in ("truncateAndLoad", "merge") and is_apache_hive(hive):
+    if action in ("truncateAndLoad", "merge") and is_apache_hive(hive) and " " in folder.parent.name:
         # Apache Hive's SET LOCATION takes its text as a URI first: a space is refused there.
         assert result.code == 1 and len(result.err.strip().splitlines()) == 1, result.err
         assert "holds a space, which Apache Hive" in result.err, result.err
