@@ -12,6 +12,7 @@ from publisher.engines.redshift_grants import parse_grants, role_grants
 from publisher.model import vocabulary
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.layout import DistStyle, Layout
+from publisher.model.location import Location
 from publisher.model.relation import Relation
 from publisher.model.target import ColumnFacts, ColumnState, KeyConstraint, RedshiftTable, TableFacts, TableState
 
@@ -461,10 +462,10 @@ class RedshiftTarget:
         row = cursor.fetchone()
         return row is not None and str(row[0]).strip().lower() in TRUE_WORDS
 
-    def table_location(self, relation: Relation) -> str | None:
+    def table_location(self, relation: Relation) -> Location | None:
         return None
 
-    def namespace_location(self, relation: Relation) -> str | None:
+    def namespace_location(self, relation: Relation) -> Location | None:
         return None  # Redshift stores tables itself: no locations
 
     def table_names(self, relation: Relation) -> set[str]:

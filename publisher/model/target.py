@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol, TypeVar
 
 from publisher.model.layout import Layout
+from publisher.model.location import Location
 from publisher.model.relation import Relation
 
 
@@ -175,7 +176,7 @@ class TableState:
 
     columns: tuple[ColumnState, ...]
     storage: str | None = None
-    location: str | None = None  # where the table's files are, where the target tells (Hive)
+    location: Location | None = None  # where the table's files are, where the target tells (Hive)
     partition_columns: tuple[str, ...] = ()  # PARTITIONED BY these (also among columns)
     view: bool = False  # the name is a view, not a table
     partitions: tuple[str, ...] | None = None  # SHOW PARTITIONS rows, where a strategy read them
@@ -211,10 +212,10 @@ class Target(Protocol):
         """The table's columns and storage, or None when it does not exist; ``exists``: the
         caller saw it listed, so the engine is not asked again whether it exists."""
 
-    def table_location(self, relation: Relation) -> str | None:
+    def table_location(self, relation: Relation) -> Location | None:
         """Hive: where the table's files are (None when missing); Redshift: None."""
 
-    def namespace_location(self, relation: Relation) -> str | None:
+    def namespace_location(self, relation: Relation) -> Location | None:
         """Hive: the database's location, where its managed tables' folders go; else None."""
 
     def table_names(self, relation: Relation) -> set[str]:

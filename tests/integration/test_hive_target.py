@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
-import os
 import secrets
 import threading
 from pathlib import Path
@@ -176,8 +175,8 @@ def test_table_state_reports_columns_and_types(hive_target: Target, hive_databas
     state = hive_target.table_state(rel(hive_database, "t"))
     assert state is not None
     assert (state.columns, state.storage, state.of(HiveTable).managed) == (ALL_TYPES_STATE, "parquet", True)
-    assert state.location is not None and state.location.endswith(f"/{hive_database}.db/t")
-    assert hive_target.namespace_location(rel(hive_database, "t")) == state.location.rsplit("/", 1)[0]
+    assert state.location is not None and state.location.path.endswith(f"/{hive_database}.db/t")
+    assert hive_target.namespace_location(rel(hive_database, "t")) == state.location.parent
 
 
 def test_external_tables_are_reported_as_not_managed(hive_target: Target, hive_database: str, tmp_path: Path) -> None:
@@ -266,7 +265,7 @@ def test_table_location(hive_target: Target, hive_database: str) -> None:
     assert isinstance(hive_target, EmbeddedHive | HiveServer)
     hive_target.execute(f"CREATE TABLE `{hive_database}`.`t` (`a` INT) STORED AS PARQUET")
     location = hive_target.table_location(rel(hive_database, "t"))
-    assert location is not None and location.endswith(f"/{hive_database}.db/t")
+    assert location is not None and location.path.endswith(f"/{hive_database}.db/t")
     assert hive_target.table_location(rel(hive_database, "nope")) is None
 
 
@@ -388,16 +387,18 @@ def test_set_location_switches_readers_from_old_rows_to_new_rows(
     stop = threading.Event()
     reader = _reader(hive_target, f"SELECT COUNT(*) FROM {db}.`t`", seen, stop)
     reader.start()
-    hive_target.execute(f"ALTER TABLE {db}.`t` SET LOCATION {dialect_for('hive').literal(new)}")
-    hive_target.execute(f"ALTER TABLE {db}.`t__new_20261128123000` SET LOCATION {dialect_for('hive').literal(old)}")
+    hive_target.execute(f"ALTER TABLE {db}.`t` SET LOCATION {dialect_for('hive').location_literal(new)}")
+    hive_target.execute(
+        f"ALTER TABLE {db}.`t__new_20261128123000` SET LOCATION {dialect_for('hive').location_literal(old)}"
+    )
     hive_target.execute(f"DROP TABLE {db}.`t__new_20261128123000`")
     stop.set()
     reader.join(60)
 
     assert one(hive_target, f"SELECT COUNT(*) FROM {db}.`t`") == 100
     assert set(seen) <= {30, 100}, seen
-    assert not os.path.exists(old.removeprefix("file:")), "DROP of the partner deletes the old rows' folder"
-    assert os.path.isdir(new.removeprefix("file:"))
+    assert not old.local_path().exists(), "DROP of the partner deletes the old rows' folder"
+    assert new.local_path().is_dir()
 
 
 def _reader(target: Target, sql: str, seen: list[object], stop: threading.Event) -> threading.Thread:
