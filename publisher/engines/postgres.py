@@ -56,6 +56,17 @@ SELECT c.relname FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
 WHERE n.nspname = %s AND c.relkind = 'p'
 """
+# Identity columns (GENERATED ... AS IDENTITY: attidentity 'a' or 'd') and their sequence's start
+# and step (the sequence depends on its column internally, deptype 'i').
+IDENTITIES_SQL = """
+SELECT c.relname, a.attname, s.seqstart, s.seqincrement
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON a.attrelid = c.oid
+JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
+JOIN pg_catalog.pg_depend d ON d.refobjid = c.oid AND d.refobjsubid = a.attnum AND d.deptype = 'i'
+JOIN pg_catalog.pg_sequence s ON s.seqrelid = d.objid
+WHERE n.nspname = %s AND a.attidentity <> ''
+"""
 SUPERUSER_SQL = "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user"
 
 # SQLSTATEs: a CREATE ... IF NOT EXISTS that a concurrent session won (unique violation in the
@@ -218,18 +229,21 @@ class PostgresTarget:
     def _facts(self, schema: str) -> dict[str, TableFacts]:
         comments: dict[str, str | None] = {}
         columns: dict[str, dict[str, ColumnFacts]] = {}
+        identities = {
+            (str(table), str(column)): f"{start},{step}"
+            for table, column, start, step in self._cursor(IDENTITIES_SQL, (schema,)).fetchall()
+        }
         for table, _, column, not_null, default, comment in self._cursor(COLUMN_FACTS_SQL, (schema, schema)).fetchall():
             name = str(table)
             cols = columns.setdefault(name, {})
             if column is None:
                 comments[name] = None if comment is None else str(comment)
                 continue
-            text = None if default is None else str(default)
-            serial = text is not None and text.startswith("nextval(")
             cols[str(column)] = ColumnFacts(
                 comment=None if comment is None else str(comment),
                 not_null=bool(not_null),
-                default=None if serial else text,
+                default=None if default is None else str(default),
+                identity=identities.get((name, str(column))),
             )
         keys, own_fks = self._constraints(schema)
         referenced: dict[str, list[str]] = {}
