@@ -4,6 +4,7 @@ Importing this module imports no driver: psycopg is imported when a connection o
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from publisher.model.target import ColumnFacts, ColumnState, KeyConstraint, Post
 if TYPE_CHECKING:
     from publisher.inputs.config import Config
     from publisher.model.plan import CopyRows
+    from publisher.results import Column, Results
     from publisher.targets.postgres import PostgresSettings
 
 TABLES_SQL = """
@@ -150,7 +152,7 @@ class PostgresTarget:
         missing = [uri for uri in step.files if uri not in found]
         if missing:
             raise PublishFailed(f"result file {missing[0]} is gone since the plan; nothing was loaded, plan again")
-        planned = replace(results, files=tuple(found[uri] for uri in step.files))
+        planned = replace(results, files=tuple(found[uri] for uri in step.files), columns=_json_decimals(results, step))
         batches = result_batches(planned, self._s3())
         try:
             return copy_results(self.connection, step.table, step.columns, step.types, batches)
@@ -302,6 +304,25 @@ class PostgresTarget:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _json_decimals(results: Results, step: CopyRows) -> tuple[Column, ...]:
+    """The results' columns, JSON decimals typed as their table column (the spec's columnTypes):
+    pyarrow reads a JSON number into the column's Arrow type, and the type inferred from a sample
+    (DECIMAL(3,2) for 1.25) refuses a wider value of another file (10.36)."""
+    import pyarrow as pa
+
+    if results.format != "json":
+        return results.columns
+    columns = []
+    for column, pg_type in zip(results.columns, step.types, strict=True):
+        exact = re.fullmatch(r"DECIMAL\((\d+),(\d+)\)", pg_type)
+        if exact and pa.types.is_decimal(column.type):
+            precision, scale = int(exact.group(1)), int(exact.group(2))
+            wide = pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+            column = replace(column, type=wide)
+        columns.append(column)
+    return tuple(columns)
 
 
 def _message(exc: BaseException) -> str:
