@@ -82,18 +82,7 @@ class Postgres(PostgresFamily):
         assert not partitioned_by, "the spec schema refuses partitions on PostgreSQL"
         assert not layout, "the spec schema refuses distribution and sort keys on PostgreSQL"
         assert comment is None, "COMMENT ON follows CREATE TABLE"
-        lines = []
-        for c in columns:
-            facts = kept.column(c.name)
-            line = f"  {self.quote(c.name)} {c.type}"
-            if facts.default is not None:
-                assert self.plain_default(facts.default), facts.default
-                line += f" DEFAULT {facts.default}"
-            if facts.not_null:
-                line += " NOT NULL"
-            lines.append(line)
-        lines += [f"  {k.kind} ({', '.join(self.quote(c) for c in k.columns)})" for k in kept.keys]
-        return f"CREATE TABLE {self.table(relation)} (\n" + ",\n".join(lines) + "\n)"
+        return f"CREATE TABLE {self.table(relation)} (\n" + ",\n".join(self.column_definitions(columns, kept)) + "\n)"
 
     def load_source(self, spec: Spec, results: Results, staging: Relation, stamp: str) -> LoadSource:
         # Nothing to prepare: the publisher reads the files where they are when the COPY runs.

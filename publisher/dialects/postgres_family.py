@@ -11,7 +11,7 @@ from typing import ClassVar
 from publisher.dialects.base import ColumnDef, Dialect
 from publisher.model.plan import Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import Grant
+from publisher.model.target import ColumnFacts, Grant, TableFacts
 
 # A DEFAULT the publisher copies onto a replacement table: a constant (number, string, TRUE,
 # FALSE, NULL) or the current date or time, with casts, as pg_get_expr writes them. Other
@@ -43,6 +43,26 @@ class PostgresFamily(Dialect):
     def plain_default(self, expression: str) -> bool:
         """Whether a DEFAULT read from the catalog is one the publisher copies (PLAIN_DEFAULT)."""
         return PLAIN_DEFAULT.match(expression.strip()) is not None
+
+    def column_definitions(self, columns: tuple[ColumnDef, ...], kept: TableFacts) -> list[str]:
+        """CREATE TABLE's lines: each column with the DEFAULT, encoding and NOT NULL kept from an
+        old table (``kept``), then its key constraints."""
+        lines = []
+        for c in columns:
+            facts = kept.column(c.name)
+            line = f"  {self.quote(c.name)} {c.type}"
+            if facts.default is not None:
+                assert self.plain_default(facts.default), facts.default
+                line += f" DEFAULT {facts.default}"
+            line += self.column_encoding(facts)
+            if facts.not_null:
+                line += " NOT NULL"
+            lines.append(line)
+        return lines + [f"  {k.kind} ({', '.join(self.quote(c) for c in k.columns)})" for k in kept.keys]
+
+    def column_encoding(self, facts: ColumnFacts) -> str:
+        """A column's compression clause (Redshift's ENCODE); none by default."""
+        return ""
 
     def create_namespace(self, name: str) -> str:
         return f"CREATE SCHEMA IF NOT EXISTS {self.quote(name)}"

@@ -11,6 +11,7 @@ from publisher.dialects.types import (
     is_list,
     length,
     refuse,
+    refuse_nanoseconds,
     refuse_null,
     refuse_other,
     render,
@@ -73,11 +74,11 @@ def postgres_type(t: pa.DataType, *, column: str = "") -> str:
             )
         return f"DECIMAL({t.precision},{t.scale})"
     if pa.types.is_timestamp(t):
-        _refuse_nanoseconds(t, column)
+        refuse_nanoseconds(t, POSTGRES, column, "TEXT")
         # An instant (a zone in the type) is TIMESTAMPTZ; a wall-clock time is TIMESTAMP.
         return "TIMESTAMPTZ" if t.tz is not None else "TIMESTAMP"
     if pa.types.is_time(t):
-        _refuse_nanoseconds(t, column)
+        refuse_nanoseconds(t, POSTGRES, column, "TEXT")
         return "TIME"
     if is_list(t):
         element = unwrap(t.value_type)
@@ -91,19 +92,6 @@ def postgres_type(t: pa.DataType, *, column: str = "") -> str:
     if pa.types.is_null(t):
         raise refuse_null(t, POSTGRES, column)
     raise refuse_other(t, POSTGRES, column)
-
-
-def _refuse_nanoseconds(t: pa.DataType, column: str) -> None:
-    if t.unit == "ns":
-        raise refuse(
-            t,
-            POSTGRES,
-            column,
-            "PostgreSQL keeps microseconds and would truncate the nanoseconds",
-            "write the column with microsecond precision (pyarrow coerce_timestamps='us', "
-            "Spark spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS), or, for CSV and JSON, name its "
-            "type in columnTypes: TEXT keeps the text, TIMESTAMP accepts losing the finer digits",
-        )
 
 
 _ALIASES = {

@@ -13,7 +13,7 @@ from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri
-from publisher.model.target import NO_FACTS, TableFacts
+from publisher.model.target import NO_FACTS, ColumnFacts, TableFacts
 from publisher.targets.redshift import REDSHIFT, RedshiftSettings
 
 if TYPE_CHECKING:
@@ -186,20 +186,7 @@ class Redshift(PostgresFamily):
     ) -> str:
         assert not partitioned_by, "the spec schema refuses partitions on Redshift"
         assert comment is None, "Redshift's CREATE TABLE takes no comment: COMMENT ON follows it"
-        lines = []
-        for c in columns:
-            facts = kept.column(c.name)
-            line = f"  {self.quote(c.name)} {c.type}"
-            if facts.default is not None:
-                assert self.plain_default(facts.default), facts.default
-                line += f" DEFAULT {facts.default}"
-            if facts.encoding is not None:
-                line += f" ENCODE {self.encoding_keywords[facts.encoding]}"
-            if facts.not_null:
-                line += " NOT NULL"
-            lines.append(line)
-        lines += [f"  {k.kind} ({', '.join(self.quote(c) for c in k.columns)})" for k in kept.keys]
-        cols = ",\n".join(lines)
+        cols = ",\n".join(self.column_definitions(columns, kept))
         keys = []
         if layout.dist_style:
             keys.append(f"DISTSTYLE {layout.dist_style}")
@@ -209,6 +196,9 @@ class Redshift(PostgresFamily):
             keys.append(f"SORTKEY ({', '.join(self.quote(k) for k in layout.sort_keys)})")
         attributes = "".join(f"\n{k}" for k in keys)
         return f"CREATE TABLE {self.table(relation)} (\n{cols}\n){attributes}"
+
+    def column_encoding(self, facts: ColumnFacts) -> str:
+        return "" if facts.encoding is None else f" ENCODE {self.encoding_keywords[facts.encoding]}"
 
     def default_encoding(self, sql_type: str, *, sort_key: bool) -> str | None:
         """The encoding (as format_encoding names it) a column gets without ENCODE; None: unknown."""

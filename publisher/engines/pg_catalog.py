@@ -5,6 +5,11 @@ Tables are plain ('r') or, on PostgreSQL only, declaratively partitioned ('p')."
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from publisher.model.target import KeyConstraint
+
 # pg_catalog tables and format_type() exist on Redshift; sqlalchemy-redshift's reflection
 # queries Redshift-only columns instead, and information_schema hides other users' tables.
 COLUMNS_SQL = """
@@ -102,3 +107,35 @@ ORDER BY 1, 2, 3, 4
 """
 
 SCHEMA_SQL = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s"
+
+
+def keys_and_foreign_keys(
+    rows: Iterable[tuple[Any, ...]], name: Callable[[str], str]
+) -> tuple[dict[str, list[KeyConstraint]], dict[str, list[str]]]:
+    """From CONSTRAINTS_SQL's rows: PRIMARY KEY and UNIQUE constraints by table, and FOREIGN KEYs
+    described ("fk (a) -> schema.table"), by table; ``name``: a catalog name as the engine's
+    target compares it (Redshift lower-cases, PostgreSQL keeps it)."""
+    found: dict[tuple[str, str], tuple[str, list[int], dict[int, str], str]] = {}
+    for table, constraint, kind, conkey, attnum, column, ref_schema, ref_table in rows:
+        order = [int(n) for n in str(conkey).strip("{}").split(",") if n.strip()]
+        target = f"{ref_schema}.{ref_table}" if ref_table is not None else ""
+        entry = found.setdefault((name(str(table)), str(constraint)), (str(kind), order, {}, target))
+        entry[2][int(attnum)] = name(str(column))
+    keys: dict[str, list[KeyConstraint]] = {}
+    fks: dict[str, list[str]] = {}
+    for (table, constraint), (kind, order, names, target) in found.items():
+        cols = tuple(names[n] for n in order if n in names)
+        if kind == "f":
+            fks.setdefault(table, []).append(f"{constraint} ({', '.join(cols)}) -> {target}")
+        else:
+            keys.setdefault(table, []).append(KeyConstraint("PRIMARY KEY" if kind == "p" else "UNIQUE", cols))
+    return keys, fks
+
+
+def referenced_by(rows: Iterable[tuple[Any, ...]], name: Callable[[str], str]) -> dict[str, list[str]]:
+    """From REFERENCED_BY_SQL's rows: by table, the FOREIGN KEYs of other tables that refer to it
+    ("schema.table (constraint)")."""
+    found: dict[str, list[str]] = {}
+    for table, other_schema, other, constraint in rows:
+        found.setdefault(name(str(table)), []).append(f"{other_schema}.{other} ({constraint})")
+    return found

@@ -19,11 +19,13 @@ from publisher.engines.pg_catalog import (
     REFERENCED_BY_SQL,
     SCHEMA_COLUMNS_SQL,
     SCHEMA_SQL,
+    keys_and_foreign_keys,
+    referenced_by,
 )
 from publisher.engines.redshift_grants import parse_grants
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnFacts, ColumnState, KeyConstraint, PostgresTable, TableFacts, TableState
+from publisher.model.target import ColumnFacts, ColumnState, PostgresTable, TableFacts, TableState
 
 if TYPE_CHECKING:
     from publisher.inputs.config import Config
@@ -247,10 +249,8 @@ class PostgresTarget:
                 default=None if default is None else str(default),
                 identity=identities.get((name, str(column))),
             )
-        keys, own_fks = self._constraints(schema)
-        referenced: dict[str, list[str]] = {}
-        for table, other_schema, other, constraint in self._cursor(REFERENCED_BY_SQL, (schema,)).fetchall():
-            referenced.setdefault(str(table), []).append(f"{other_schema}.{other} ({constraint})")
+        keys, own_fks = keys_and_foreign_keys(self._cursor(CONSTRAINTS_SQL, (schema,)).fetchall(), str)
+        referenced = referenced_by(self._cursor(REFERENCED_BY_SQL, (schema,)).fetchall(), str)
         return {
             name: TableFacts(
                 comment=comments.get(name),
@@ -262,26 +262,6 @@ class PostgresTarget:
             )
             for name, cols in columns.items()
         }
-
-    def _constraints(self, schema: str) -> tuple[dict[str, list[KeyConstraint]], dict[str, list[str]]]:
-        """PRIMARY KEY and UNIQUE constraints by table; FOREIGN KEYs described, by table."""
-        found: dict[tuple[str, str], tuple[str, list[int], dict[int, str], str]] = {}
-        for table, name, kind, conkey, attnum, column, ref_schema, ref_table in self._cursor(
-            CONSTRAINTS_SQL, (schema,)
-        ).fetchall():
-            order = [int(n) for n in str(conkey).strip("{}").split(",") if n.strip()]
-            target = f"{ref_schema}.{ref_table}" if ref_table is not None else ""
-            entry = found.setdefault((str(table), str(name)), (str(kind), order, {}, target))
-            entry[2][int(attnum)] = str(column)
-        keys: dict[str, list[KeyConstraint]] = {}
-        fks: dict[str, list[str]] = {}
-        for (table, name), (kind, order, names, target) in found.items():
-            cols = tuple(names[n] for n in order if n in names)
-            if kind == "f":
-                fks.setdefault(table, []).append(f"{name} ({', '.join(cols)}) -> {target}")
-            else:
-                keys.setdefault(table, []).append(KeyConstraint("PRIMARY KEY" if kind == "p" else "UNIQUE", cols))
-        return keys, fks
 
     def table_location(self, relation: Relation) -> str | None:
         return None

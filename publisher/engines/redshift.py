@@ -17,13 +17,15 @@ from publisher.engines.pg_catalog import (
     REFERENCED_BY_SQL,
     SCHEMA_COLUMNS_SQL,
     SCHEMA_SQL,
+    keys_and_foreign_keys,
+    referenced_by,
 )
 from publisher.engines.redshift_grants import parse_grants, role_grants
 from publisher.model import vocabulary
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.layout import DistStyle, Layout
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnFacts, ColumnState, KeyConstraint, RedshiftTable, TableFacts, TableState
+from publisher.model.target import ColumnFacts, ColumnState, RedshiftTable, TableFacts, TableState
 
 GROUPS_SQL = "SELECT groname FROM pg_catalog.pg_group"
 # Grants to Redshift roles are not in relacl: svv_relation_privileges lists them (AWS,
@@ -281,10 +283,8 @@ class RedshiftTarget:
         for table, column, encoding in self._cursor(ENCODINGS_SQL, (schema,)).fetchall():
             if encoding is not None:
                 encodings.setdefault(str(table).lower(), {})[str(column).lower()] = str(encoding).lower()
-        keys, own_fks = self._constraints(schema)
-        referenced: dict[str, list[str]] = {}
-        for table, other_schema, other, constraint in self._cursor(REFERENCED_BY_SQL, (schema,)).fetchall():
-            referenced.setdefault(str(table).lower(), []).append(f"{other_schema}.{other} ({constraint})")
+        keys, own_fks = keys_and_foreign_keys(self._cursor(CONSTRAINTS_SQL, (schema,)).fetchall(), str.lower)
+        referenced = referenced_by(self._cursor(REFERENCED_BY_SQL, (schema,)).fetchall(), str.lower)
         facts: dict[str, TableFacts] = {}
         for name, cols in columns.items():
             found = encodings.get(name, {})
@@ -297,26 +297,6 @@ class RedshiftTarget:
                 encodings_read=bool(found),
             )
         return facts
-
-    def _constraints(self, schema: str) -> tuple[dict[str, list[KeyConstraint]], dict[str, list[str]]]:
-        """PRIMARY KEY and UNIQUE constraints by table; FOREIGN KEYs described, by table."""
-        found: dict[tuple[str, str], tuple[str, list[int], dict[int, str], str]] = {}
-        for table, name, kind, conkey, attnum, column, ref_schema, ref_table in self._cursor(
-            CONSTRAINTS_SQL, (schema,)
-        ).fetchall():
-            order = [int(n) for n in str(conkey).strip("{}").split(",") if n.strip()]
-            target = f"{ref_schema}.{ref_table}" if ref_table is not None else ""
-            entry = found.setdefault((str(table).lower(), str(name)), (str(kind), order, {}, target))
-            entry[2][int(attnum)] = str(column).lower()
-        keys: dict[str, list[KeyConstraint]] = {}
-        fks: dict[str, list[str]] = {}
-        for (table, name), (kind, order, names, target) in found.items():
-            cols = tuple(names[n] for n in order if n in names)
-            if kind == "f":
-                fks.setdefault(table, []).append(f"{name} ({', '.join(cols)}) -> {target}")
-            else:
-                keys.setdefault(table, []).append(KeyConstraint("PRIMARY KEY" if kind == "p" else "UNIQUE", cols))
-        return keys, fks
 
     def _layouts(self, relation: Relation) -> dict[str, Layout]:
         found: dict[str, tuple[int, list[str], list[str]]] = {}
