@@ -17,14 +17,19 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from publisher.results.batches import BATCH_ROWS, result_batches
 
 __all__ = ["copy_results", "result_batches"]
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:
     import psycopg
@@ -45,17 +50,77 @@ def copy_results(
 
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed", batch_size=BATCH_ROWS)
     statement = f"COPY {table_sql} ({', '.join(columns_sql)}) FROM STDIN (FORMAT csv)"
-    rows = 0
-    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+
+    def encoded() -> Iterator[tuple[int, pa.Buffer]]:
         for batch in batches:
             if batch.num_columns != len(columns_sql):
                 raise ValueError(f"a batch of {batch.num_columns} columns for {len(columns_sql)} table columns")
-            if batch.num_rows == 0:
-                continue
-            text = _printable(batch, pg_types)
-            copy.write(memoryview(_csv_bytes(text, options)))
-            rows += batch.num_rows
+            if batch.num_rows:
+                yield batch.num_rows, _csv_bytes(_printable(batch, pg_types), options)
+
+    rows = 0
+    with conn.cursor() as cursor, cursor.copy(statement) as copy, _ahead(encoded()) as chunks:
+        for count, data in chunks:
+            copy.write(memoryview(data))
+            rows += count
     return rows
+
+
+AHEAD = 2
+"""Encoded batches waiting for the socket: what lets reading and encoding the next batch overlap
+with sending this one, and what bounds memory."""
+
+
+@contextmanager
+def _ahead(items: Iterator[_T]) -> Iterator[Iterator[_T]]:
+    """``items`` produced in a thread of their own, at most ``AHEAD`` ahead of the consumer.
+
+    Without it the client reads and encodes a batch while the server, having drained the socket,
+    waits; then the server parses while the client waits on the socket: the two take turns. Arrow's
+    readers and CSV writer and libpq's send release the GIL, so a thread is enough. An error in the
+    producer is raised in the consumer; a consumer that stops early (a COPY error) stops the producer.
+    """
+    out: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=AHEAD)
+    stop = threading.Event()
+
+    def put(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+            put((False, None))
+        except BaseException as e:  # noqa: BLE001 - raised again in the consumer
+            put((False, e))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # the result files, at once (a generator stopped early holds them open)
+
+    def consume() -> Iterator[_T]:
+        while True:
+            more, value = out.get()
+            if not more:
+                if value is not None:
+                    raise value
+                return
+            yield value
+
+    worker = threading.Thread(target=produce, name="copy-encoder", daemon=True)
+    worker.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _csv_bytes(batch: pa.RecordBatch, options: Any) -> pa.Buffer:

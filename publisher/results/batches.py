@@ -25,9 +25,17 @@ from publisher.results.values import ResultFile, Results
 if TYPE_CHECKING:
     import pyarrow as pa
 
-BATCH_ROWS = 64 * 1024
-"""Rows per batch: large enough that per-batch overhead vanishes, small enough that a batch of
-wide rows stays a few MB."""
+BATCH_ROWS = 16 * 1024
+"""Rows per batch: large enough that per-batch overhead vanishes (about 2 MB of CSV for the
+11 columns of bench/load_speed.py), small enough that the few batches in flight stay small."""
+
+PARQUET_BUFFER = 1024 * 1024
+"""Bytes Parquet column chunks are read in: without it a row group's column chunks are read
+whole (a 1M-row row group of the benchmark's table: about 50 MB more peak memory)."""
+
+RELEASE_EVERY = 16
+"""Batches between returns of Arrow's freed memory to the system: its allocator keeps freed
+pages for reuse, which grows the peak by tens of MB over a large result."""
 
 READ_CHUNK = 8 * 1024 * 1024
 """Bytes per read (a ranged GET on S3) of a result file."""
@@ -53,9 +61,12 @@ def _parquet(store: _Store, f: ResultFile, results: Results, batch_rows: int) ->
     with closing(store.stream(f, READ_CHUNK)) as stream:
         source: Any = pa.PythonFile(_SeekableInput(stream), mode="r") if results.is_s3 else f.uri
         try:
-            parquet = pq.ParquetFile(source, buffer_size=READ_CHUNK if results.is_s3 else 0)
+            parquet = pq.ParquetFile(source, buffer_size=PARQUET_BUFFER, pre_buffer=False)
             names = [c.name for c in results.columns]
-            yield from parquet.iter_batches(batch_size=batch_rows, columns=names, use_threads=False)
+            for i, batch in enumerate(parquet.iter_batches(batch_size=batch_rows, columns=names, use_threads=False)):
+                yield batch
+                if i % RELEASE_EVERY == RELEASE_EVERY - 1:
+                    pa.default_memory_pool().release_unused()
         except (pa.ArrowException, OSError) as e:
             raise InvalidInput(f"{f.uri}: cannot read Parquet rows: {e}") from e
 

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -320,3 +321,28 @@ def test_parquet_on_s3(pg: Any, tmp_path: Path) -> None:
         for obj in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
             s3.delete_object(Bucket=bucket, Key=obj["Key"])
         s3.delete_bucket(Bucket=bucket)
+
+
+def test_an_error_on_either_side_of_the_stream_is_raised_and_stops_the_other(pg: Any, tmp_path: Path) -> None:
+    pg.execute("CREATE TABLE t (x bigint)")
+    pg.commit()
+
+    def wrong_width() -> Iterator[pa.RecordBatch]:
+        yield pa.record_batch({"x": pa.array([1, 2])})
+        yield pa.record_batch({"x": pa.array([3]), "y": pa.array([4])})
+
+    with pytest.raises(ValueError, match="a batch of 2 columns for 1 table columns"):
+        copy_results(pg, "t", ['"x"'], ["bigint"], wrong_width())
+    pg.rollback()
+
+    # The server refuses a value: its error is raised (libpq reports it when the COPY ends), the
+    # reading thread is joined, and the transaction holds nothing.
+    def refused() -> Iterator[pa.RecordBatch]:
+        for i in range(50):
+            yield pa.record_batch({"x": pa.array(["not a number" if i == 3 else str(i)] * 1_000)})
+
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation, match="not a number"):
+        copy_results(pg, "t", ['"x"'], ["bigint"], refused())
+    pg.rollback()
+    assert pg.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    assert not [t for t in threading.enumerate() if t.name == "copy-encoder"]
