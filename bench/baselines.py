@@ -20,9 +20,14 @@ hive-merge      TABLE FOLDER PORT COLUMNS KEY
     (LEFT ANTI JOIN) UNION ALL the results, then the location swap (the table pointed at the
     twin's folder, the twin at the old one, the twin dropped with the old files): readers see
     the old rows or the new ones, never no table, as with the publisher.
-pandas-postgres FOLDER ROWS URL SCHEMA.TABLE
+pandas-postgres FOLDER ROWS URL SCHEMA.TABLE [multi]
     pandas read_parquet -> DataFrame.to_sql through SQLAlchemy (psycopg 3), into an
-    existing table, chunks of 10,000 rows, one transaction.
+    existing table, chunks of 10,000 rows, one transaction; with ``multi``, method='multi'
+    (one multi-row INSERT a chunk).
+publisher-postgres FOLDER URL SCHEMA.TABLE
+    The publisher's PostgreSQL load as its engine runs it (publisher/engines/postgres_copy.py):
+    inspect the result, stream its batches into COPY FROM STDIN, commit. Stands for
+    `publisher apply` until the PostgreSQL target exists (bench/README.md).
 dlt-postgres    FOLDER ROWS URL PIPELINES_DIR FORMAT
     dlt's postgres destination, the result's Arrow tables as the source,
     loader_file_format FORMAT (insert_values is dlt's default for postgres; csv is COPY).
@@ -179,7 +184,7 @@ def hive_insert(table: str, folder: str, port: str, mode: str, columns: str) -> 
     conn.close()
 
 
-def pandas_postgres(folder: str, rows: str, url: str, qualified: str) -> None:
+def pandas_postgres(folder: str, rows: str, url: str, qualified: str, method: str = "") -> None:
     import sqlalchemy as sa
 
     frame = _arrow(folder, int(rows)).to_pandas()
@@ -194,7 +199,28 @@ def pandas_postgres(folder: str, rows: str, url: str, qualified: str) -> None:
         index=False,
         chunksize=10_000,
         dtype={"amount": sa.Numeric(12, 2)},
+        method="multi" if method == "multi" else None,
     )
+
+
+def publisher_postgres(folder: str, url: str, qualified: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    from publisher.engines.postgres_copy import copy_results, result_batches
+    from publisher.results import inspect_results
+
+    results = inspect_results(folder, "pqt")
+    schema, _, name = qualified.partition(".")
+    with psycopg.connect(url) as conn:
+        columns = conn.execute(
+            "SELECT quote_ident(attname), format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            [qualified],
+        ).fetchall()
+        table_sql = sql.Identifier(schema, name).as_string(conn)
+        copy_results(conn, table_sql, [c for c, _ in columns], [t for _, t in columns], result_batches(results))
+        conn.commit()
 
 
 def dlt_postgres(folder: str, rows: str, url: str, pipelines_dir: str, file_format: str) -> None:
@@ -257,6 +283,7 @@ METHODS = {
     "hive-merge": hive_merge,
     "pandas-postgres": pandas_postgres,
     "dlt-postgres": dlt_postgres,
+    "publisher-postgres": publisher_postgres,
     "pandas-hive": pandas_hive,
 }
 

@@ -1,8 +1,12 @@
 """Load throughput of `publisher apply` next to a hand-written minimal load, pandas to_sql
-and dlt, on the Redshift stand-in and on HiveServer2; and the publisher's peak memory.
+and dlt, on the Redshift stand-in, on HiveServer2 and on PostgreSQL; and the publisher's peak memory.
 
-    python bench/load_speed.py [--rows N ...] [--small] [--repeat R] [--targets redshift hive]
+    python bench/load_speed.py [--rows N ...] [--small] [--repeat R] [--targets redshift hive postgres]
                                [--time-limit S] [--profile]
+
+PostgreSQL (the stand-in's server, a plain database of its own): until the PostgreSQL target
+exists, the publisher's row is its load as the engine runs it (bench/baselines.py
+publisher-postgres: inspect, stream the batches into COPY FROM STDIN, commit); see bench/README.md.
 
 Needs the CI services running (bench/README.md says how). The input is a seeded
 orders-like table of 11 columns (bigint, int, decimal(12,2), double, four strings of
@@ -25,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from common import OUT, baseline_missing, machine, median, table
 from live import (
@@ -65,6 +70,7 @@ class Caps:
     dlt: int = 1_000_000
     pandas_hive_row: int = 100
     pandas_hive_multi: int = 20_000
+    pandas_postgres_multi: int = 100_000
 
 
 @dataclass
@@ -448,11 +454,183 @@ class Hive:
         ]
 
 
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+class Postgres:
+    """PostgreSQL 15 itself (the stand-in's server, past the proxy), in the plain database
+    bench_plain: the publisher's streaming COPY next to psql \\copy of the same rows as CSV."""
+
+    name = "PostgreSQL"
+    publisher = "publisher COPY stream (copy_results), load"
+    hand = "psql \\copy of a pre-converted CSV"
+    floor = "COPY FROM a server file (PostgreSQL's own rate)"
+
+    def __init__(self, svc: Services, project: Path, sizes: tuple[int, ...], caps: Caps, small: bool) -> None:
+        from postgres_writers import COLUMNS as PG_COLUMNS
+        from postgres_writers import csv_file, server_readable
+
+        self.svc, self.project, self.caps = svc, project, caps
+        self.with_dlt = not baseline_missing("dlt", small)
+        self.url = svc.postgres_url.rsplit("/", 1)[0] + "/bench_plain"
+        self.pipelines = OUT / "load-speed" / "dlt-pipelines-pg"
+        self.su = _superuser(svc, "postgres")
+        if not self.su.execute("SELECT 1 FROM pg_database WHERE datname = 'bench_plain'").fetchall():
+            self.su.execute("CREATE DATABASE bench_plain OWNER publisher")
+        self.su.close()
+        self.su = _superuser(svc, "bench_plain")
+        self.su.execute("CREATE SCHEMA IF NOT EXISTS bench AUTHORIZATION publisher")
+        columns = ", ".join(f"{c} {t}" for c, t in PG_COLUMNS.items())
+        self.csv: dict[int, Path] = {}
+        self.server_csv: dict[int, Path] = {}
+        for rows in sorted({*sizes, 1_000}):
+            self.csv[rows] = csv_file(dataset(rows))
+            self.server_csv[rows] = server_readable(self.csv[rows])
+            for name in (f"bench.pg_load_{rows}", f"bench.pg_hand_{rows}"):
+                self.su.execute(f"DROP TABLE IF EXISTS {name}")
+                self.su.execute(f"CREATE TABLE {name} ({columns})")
+                self.su.execute(f"ALTER TABLE {name} OWNER TO publisher")
+        self.su.execute("DROP TABLE IF EXISTS bench.pg_pandas")
+        self.su.execute(f"CREATE TABLE bench.pg_pandas ({columns})")
+        self.su.execute("ALTER TABLE bench.pg_pandas OWNER TO publisher")
+
+    def count(self, qualified: str) -> int:
+        return int(self.su.execute(f"SELECT COUNT(*) FROM {qualified}").fetchall()[0][0])
+
+    def empty(self, qualified: str) -> None:
+        self.su.execute(f"TRUNCATE {qualified}")
+        self.su.execute(f"VACUUM {qualified}")
+
+    def psql(self, *args: str, superuser: bool = False) -> list[str]:
+        if superuser:
+            where = ["-h", _socket(), "-p", str(self.svc.postgres_port), "-U", "postgres", "-d", "bench_plain"]
+        else:
+            where = [self.url.replace("publisher:" + self.svc.password + "@", "publisher@")]
+        return ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", *where, *args]
+
+    def warm_up(self) -> None:
+        """dlt's tables made once, outside the timed runs."""
+        for fmt in ("insert_values", "csv") if self.with_dlt else ():
+            argv = [sys.executable, BASELINES, "dlt-postgres", str(dataset(1_000)), "1000"]
+            run_child([*argv, self.url, str(self.pipelines), fmt], env=self.env)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**self.svc.env, "PGPASSWORD": self.svc.password}
+
+    def methods(self) -> list[Method]:
+        t, caps, url = self.name, self.caps, self.url
+
+        def dlt(fmt: str) -> Method:
+            qualified = f"bench_dlt.orders_{fmt}"
+            label = (
+                "dlt postgres, insert_values (dlt's default)" if fmt == "insert_values" else "dlt postgres, csv (COPY)"
+            )
+            return Method(
+                t,
+                label,
+                "baseline",
+                self.hand,
+                lambda rows: self.empty(qualified),
+                lambda rows, n: [
+                    sys.executable,
+                    BASELINES,
+                    "dlt-postgres",
+                    str(dataset(rows)),
+                    str(min(rows, caps.dlt)),
+                    url,
+                    str(self.pipelines),
+                    fmt,
+                ],
+                lambda rows: self.count(qualified),
+                caps.dlt,
+            )
+
+        return [
+            Method(
+                t,
+                self.publisher,
+                "publisher",
+                self.hand,
+                lambda rows: self.empty(f"bench.pg_load_{rows}"),
+                lambda rows, n: [
+                    sys.executable,
+                    BASELINES,
+                    "publisher-postgres",
+                    str(dataset(rows)),
+                    url,
+                    f"bench.pg_load_{rows}",
+                ],
+                lambda rows: self.count(f"bench.pg_load_{rows}"),
+            ),
+            Method(
+                t,
+                self.hand,
+                "hand",
+                self.hand,
+                lambda rows: self.empty(f"bench.pg_hand_{rows}"),
+                lambda rows, n: self.psql("-c", f"\\copy bench.pg_hand_{rows} FROM '{self.csv[rows]}' CSV"),
+                lambda rows: self.count(f"bench.pg_hand_{rows}"),
+            ),
+            Method(
+                t,
+                self.floor,
+                "floor",
+                self.hand,
+                lambda rows: self.empty(f"bench.pg_hand_{rows}"),
+                lambda rows, n: self.psql(
+                    "-c", f"COPY bench.pg_hand_{rows} FROM '{self.server_csv[rows]}' (FORMAT csv)", superuser=True
+                ),
+                lambda rows: self.count(f"bench.pg_hand_{rows}"),
+            ),
+            Method(
+                t,
+                "pandas to_sql, method='multi', chunks of 10,000",
+                "baseline",
+                self.hand,
+                lambda rows: self.empty("bench.pg_pandas"),
+                lambda rows, n: [
+                    sys.executable,
+                    BASELINES,
+                    "pandas-postgres",
+                    str(dataset(rows)),
+                    str(min(rows, caps.pandas_postgres_multi)),
+                    url,
+                    "bench.pg_pandas",
+                    "multi",
+                ],
+                lambda rows: self.count("bench.pg_pandas"),
+                caps.pandas_postgres_multi,
+            ),
+            *((dlt("insert_values"), dlt("csv")) if self.with_dlt else ()),
+        ]
+
+
+def _socket() -> str:
+    import os
+
+    return str(Path(os.environ.get("PUBLISHER_CI_STATE", "/tmp/publisher-ci")) / "redshift" / "pgsocket")
+
+
+def _superuser(svc: Services, database: str) -> Any:
+    """The postgres role over the server's private socket: the plain database made, tables reset."""
+    import psycopg
+
+    return psycopg.connect(host=_socket(), port=svc.postgres_port, user="postgres", dbname=database, autocommit=True)
+
+
 # --------------------------------------------------------------------------- running
 
 
+Target = Redshift | Hive | Postgres
+
+
 def measure(
-    targets: list[Redshift | Hive], sizes: tuple[int, ...], repeat: int, time_limit: float, env: dict[str, str]
+    targets: list[Target],
+    sizes: tuple[int, ...],
+    repeat: int,
+    time_limit: float,
+    env: dict[str, str],
 ) -> list[Result]:
     results: list[Result] = []
     # A capped baseline measured once at its cap serves every larger size.
@@ -481,7 +659,8 @@ def measure(
                     m.prepare(rows)
                     cwd = target.project if m.kind == "publisher" else None
                     started = time.perf_counter()
-                    run = run_child(m.command(rows, r), env=env, cwd=cwd, timeout=time_limit)
+                    child_env = target.env if isinstance(target, Postgres) else env
+                    run = run_child(m.command(rows, r), env=child_env, cwd=cwd, timeout=time_limit)
                     label = f"{m.target}: {m.name}, {result.ran_rows:,} rows"
                     if run is None:
                         result.timeouts += 1
@@ -555,10 +734,16 @@ def goals_table(results: list[Result]) -> str:
         return by.get((target, name, rows))
 
     sizes = sorted({r.rows for r in results})
-    for target, pairs, slow in (
+    # (target, [(publisher method, hand-written method, most x of it)], publisher method the
+    # slow loaders are set against, [(slow loader, least x faster)])
+    goals: list[tuple[str, list[tuple[str, str, float]], str, list[tuple[str, float]]]] = [
         (
             Redshift.name,
-            [("truncateAndLoad", "hand-written DELETE + COPY"), ("load", "hand-written COPY (append)")],
+            [
+                ("publisher apply, truncateAndLoad", "hand-written DELETE + COPY", 1.15),
+                ("publisher apply, load", "hand-written COPY (append)", 1.15),
+            ],
+            "publisher apply, load",
             [
                 ("pandas to_sql (PostgreSQL directly)", 10),
                 ("dlt postgres, insert_values (dlt's default)", 3),
@@ -567,20 +752,38 @@ def goals_table(results: list[Result]) -> str:
         ),
         (
             Hive.name,
-            [("truncateAndLoad", "hand-written INSERT OVERWRITE"), ("load", "hand-written INSERT INTO")],
+            [
+                ("publisher apply, truncateAndLoad", "hand-written INSERT OVERWRITE", 1.15),
+                ("publisher apply, load", "hand-written INSERT INTO", 1.15),
+            ],
+            "publisher apply, load",
             [
                 ("pandas to_sql (PyHive dialect), row by row", 10),
                 ("pandas to_sql (PyHive dialect), method='multi', 5,000 rows a statement", 10),
             ],
         ),
-    ):
+        (
+            Postgres.name,
+            [(Postgres.publisher, Postgres.hand, 1.2)],
+            Postgres.publisher,
+            [
+                ("dlt postgres, insert_values (dlt's default)", 2),
+                ("dlt postgres, csv (COPY)", 2),
+                ("pandas to_sql, method='multi', chunks of 10,000", 2),
+            ],
+        ),
+    ]
+    for target, pairs, loader, slow in goals:
         for rows in sizes:
-            for action, hand in pairs:
-                pub, base = get(target, f"publisher apply, {action}", rows), get(target, hand, rows)
+            for publisher, hand, most in pairs:
+                pub, base = get(target, publisher, rows), get(target, hand, rows)
                 if pub and base:
                     ratio = pub.seconds / base.seconds
-                    out.append([target, f"{rows:,}", f"{action} <= 1.15x {hand}", f"{ratio:.2f}x", _met(ratio <= 1.15)])
-            pub = get(target, "publisher apply, load", rows)
+                    action = publisher.rsplit(", ", 1)[-1]
+                    out.append(
+                        [target, f"{rows:,}", f"{action} <= {most}x {hand}", f"{ratio:.2f}x", _met(ratio <= most)]
+                    )
+            pub = get(target, loader, rows)
             for name, want in slow:
                 other = get(target, name, rows)
                 if pub and other:
@@ -612,7 +815,10 @@ def memory_table(results: list[Result]) -> str:
         growth = f"{peak / median([x.maxrss_mb for x in first.runs]):.2f}" if first and r.rows != smallest else "-"
         goal = "-"
         if r.method.kind == "publisher":
-            goal = _met(peak < 150 and (growth == "-" or float(growth) <= 1.10))
+            # The rows pass through the publisher on PostgreSQL (it cannot read the files itself):
+            # its goal is 250 MB (issue 27); elsewhere the engine reads the files, 150 MB.
+            most = 250 if r.method.target == Postgres.name else 150
+            goal = f"< {most} MB: " + _met(peak < most and (growth == "-" or float(growth) <= 1.10))
         rows.append(
             [
                 r.method.target,
@@ -625,7 +831,15 @@ def memory_table(results: list[Result]) -> str:
             ]
         )
     return table(
-        ["target", "process", "rows", "peak RSS MB (median)", "max", f"x at {smallest:,} rows", "< 150 MB, <= 1.10x"],
+        [
+            "target",
+            "process",
+            "rows",
+            "peak RSS MB (median)",
+            "max",
+            f"x at {smallest:,} rows",
+            "goal (and <= 1.10x)",
+        ],
         rows,
     )
 
@@ -675,26 +889,30 @@ def main() -> None:
     )
     parser.add_argument("--small", action="store_true", help="CI smoke size: 10,000 rows, one run each, small caps")
     parser.add_argument("--repeat", type=int, help="runs of each method per size (default 3; --small 1)")
-    parser.add_argument("--targets", nargs="+", choices=("redshift", "hive"), default=["redshift", "hive"])
+    parser.add_argument(
+        "--targets", nargs="+", choices=("redshift", "hive", "postgres"), default=["redshift", "hive", "postgres"]
+    )
     parser.add_argument("--time-limit", type=float, default=900, help="stop a baseline run after this many seconds")
     parser.add_argument("--profile", action="store_true", help="add the peak RSS of the publisher's imports")
     args = parser.parse_args()
     sizes = tuple(sorted(args.rows or (SMALL_ROWS if args.small else FULL_ROWS)))
     repeat = args.repeat or (1 if args.small else 3)
-    caps = Caps(2_000, 2_000, 5, 1_000) if args.small else Caps()
+    caps = Caps(2_000, 2_000, 5, 1_000, 2_000) if args.small else Caps()
 
     started = time.perf_counter()
     svc = services()
     project = OUT / "load-speed" / "project"
     write_project(project, svc, ledger=LEDGER)
-    fresh_ledgers(svc, LEDGER, args.targets)
+    fresh_ledgers(svc, LEDGER, [t for t in args.targets if t != "postgres"])
     for old in (project / "specs").glob("*.yaml"):
         old.unlink()
-    targets: list[Redshift | Hive] = []
+    targets: list[Target] = []
     if "redshift" in args.targets:
         targets.append(Redshift(svc, project, sizes, caps, args.small))
     if "hive" in args.targets:
         targets.append(Hive(svc, project, sizes, caps))
+    if "postgres" in args.targets:
+        targets.append(Postgres(svc, project, sizes, caps, args.small))
     results = measure(targets, sizes, repeat, args.time_limit, svc.env)
     raw = [
         {

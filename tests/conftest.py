@@ -24,7 +24,7 @@ from publisher.model.target import Target
 from tests.fixtures.hive import server_address
 from tests.secrets import assert_no_secret
 
-pytest_plugins = ["tests.fixtures.hive", "tests.fixtures.hive4", "tests.fixtures.redshift"]
+pytest_plugins = ["tests.fixtures.hive", "tests.fixtures.hive4", "tests.fixtures.redshift", "tests.fixtures.postgres"]
 
 
 @dataclass

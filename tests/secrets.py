@@ -15,6 +15,7 @@ from typing import Any
 SECRET_ENVS = frozenset(
     {
         "PUBLISHER_TEST_REDSHIFT_PASSWORD",
+        "PUBLISHER_TEST_POSTGRES_PASSWORD",
         "PUBLISHER_TEST_S3_ACCESS_KEY_ID",
         "PUBLISHER_TEST_S3_SECRET_ACCESS_KEY",
         "PUBLISHER_TEST_SECRET",  # for tests of their own secrets

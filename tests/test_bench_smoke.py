@@ -71,6 +71,8 @@ def test_result_files() -> None:
         ("merge_speed.py", ["--targets", "redshift"]),
         ("ledger_history.py", ["--targets", "redshift"]),
         ("serve_load.py", []),  # the stand-in only
+        ("load_speed.py", ["--targets", "postgres"]),  # the stand-in's PostgreSQL, a database of its own
+        ("postgres_writers.py", []),
     ],
 )
 def test_live_benchmarks_on_the_redshift_stand_in(script: str, args: list[str], redshift_endpoint: Endpoint) -> None:

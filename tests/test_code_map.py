@@ -89,7 +89,7 @@ LAYERS: dict[str, int] = {
     "inputs": 2,
     "dialects": 2,
     "results": 3,
-    "engines": 3,
+    "engines": 4,
     "planning": 4,
     "apply": 5,
     "reports": 6,

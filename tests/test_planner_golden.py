@@ -20,7 +20,7 @@ from publisher.inputs.spec import Spec, load_specs
 from publisher.model.errors import InvalidInput
 from publisher.model.location import Location
 from publisher.model.plan import Plan, Publication, plan_from_json, plan_to_json
-from publisher.model.target import ColumnState, HiveTable, RedshiftTable, TableFacts, TableState
+from publisher.model.target import ColumnState, HiveTable, PostgresTable, RedshiftTable, TableFacts, TableState
 from publisher.model.vocabulary import ACTIONS, TARGET_TYPES
 from publisher.planning.planner import PlanInput, plan_all, plan_publication
 from publisher.planning.view import TargetView
@@ -43,12 +43,19 @@ COLUMNS = (
 TABLE_TYPES = {
     "hive": ["bigint", "bigint", "decimal(10,2)", "timestamp", "date", "string"],
     "redshift": ["bigint", "bigint", "numeric(10,2)", "timestamp with time zone", "date", "character varying(65535)"],
+    "postgres": ["bigint", "bigint", "numeric(10,2)", "timestamp with time zone", "date", "text"],
 }
 HIVE_DATABASE_LOCATION = Location.parse("hdfs://warehouse/default.db")
 HIVE_LOCATION = HIVE_DATABASE_LOCATION.child("orders")
-LOCATIONS = {"hive": "/data/results/31/27/", "redshift": "s3://results-bucket/jobs/31/27/"}
-CONNECTIONS = {"hive": "local", "redshift": "analytics"}
-DATABASES = {"hive": "default", "redshift": "dev"}
+LOCATIONS = {
+    "hive": "/data/results/31/27/",
+    "redshift": "s3://results-bucket/jobs/31/27/",
+    "postgres": "/data/results/31/27/",
+}
+CONNECTIONS = {"hive": "local", "redshift": "analytics", "postgres": "app"}
+DATABASES = {"hive": "default", "redshift": "dev", "postgres": "app"}
+SCHEMA_TABLES = {"hive": "orders", "redshift": "analytics.orders", "postgres": "analytics.orders"}
+OWN_FACTS = {"redshift": RedshiftTable, "postgres": PostgresTable}
 
 
 def round_tripped(publication: Publication) -> Publication:
@@ -63,7 +70,7 @@ def make_spec(tmp_path: Path, target: str, action: str, fmt: str, extra: str = "
     source = f"source: {LOCATIONS[target]}\n{extra}" if target == "redshift" else extra
     if action == "merge":
         source += "mergeKeys: [order_id]\n"
-    table = "analytics.orders" if target == "redshift" else "orders"
+    table = SCHEMA_TABLES[target]
     text = (
         f"jobGroup: 31\nflowNodeId: 27\nconnection: {{name: {CONNECTIONS[target]}}}\npath: [{DATABASES[target]}]\n"
         f"table: {table}\naction: {action}\ninputFormat: {fmt}\n{source}"
@@ -100,8 +107,8 @@ def view(target: str, action: str) -> TargetView:
     hive = target == "hive"
     if hive:
         state = TableState(columns, "parquet", HIVE_LOCATION, own=HiveTable(managed=True))
-    else:  # Redshift inspection reads comments, encodings, NOT NULL, defaults, keys: here none
-        state = TableState(columns, own=RedshiftTable(facts=TableFacts()))
+    else:  # catalog inspection reads comments, encodings, NOT NULL, defaults, keys: here none
+        state = TableState(columns, own=OWN_FACTS[target](facts=TableFacts()))
     exists = action in ("load", "truncateAndLoad", "dropAndLoad", "merge")
     return TargetView(
         True,

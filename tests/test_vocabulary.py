@@ -17,6 +17,7 @@ from publisher.model.vocabulary import (
     HIVE_AUTH_MODES,
     INPUT_FORMATS,
     SSL_MODES,
+    TARGET_TYPES,
     ConnectionType,
 )
 from publisher.targets import TARGETS
@@ -202,12 +203,11 @@ def test_spec_schema_uses_only_keywords_fastjsonschema_checks() -> None:
         "if",
         "then",
         "const",
-        "hive",
-        "redshift",
+        *TARGET_TYPES,  # $defs/target/<name>: each target's spec rules
         "target",
     }
 
-    NESTED = ("items", "additionalProperties", "propertyNames", "hive", "redshift", "not", "if", "then")
+    NESTED = ("items", "additionalProperties", "propertyNames", *TARGET_TYPES, "not", "if", "then")
 
     def keywords(node: dict[str, object]) -> set[str]:
         found = set(node)

@@ -3,7 +3,9 @@
 # what it reproduces and what it does not):
 #   - PostgreSQL 15 on 127.0.0.1:$PUBLISHER_PG_PORT (database dev, user publisher, md5),
 #   - an S3 API server (moto) on 127.0.0.1:$PUBLISHER_S3_PORT,
-#   - the Redshift wire proxy on 127.0.0.1:$PUBLISHER_REDSHIFT_PORT, in front of both.
+#   - the Redshift wire proxy on 127.0.0.1:$PUBLISHER_REDSHIFT_PORT, in front of both;
+#   - on the same PostgreSQL, database pubpg (owner publisher): the postgres target's own, reached
+#     directly (no proxy), so that CI starts nothing more for it.
 # Every start wipes the state: each run begins with an empty database and no buckets.
 #
 #   bash .ci/services/redshift_standin.sh start   # one line per service, with its time
@@ -20,7 +22,8 @@
 #                                     psycopg (default: python)
 #
 # After start, $PUBLISHER_CI_STATE/redshift/env.sh holds the variables the tests read
-# (PUBLISHER_TEST_REDSHIFT, ..._PASSWORD, ..._CA, ..._SLICES, PUBLISHER_TEST_S3): `source` it.
+# (PUBLISHER_TEST_REDSHIFT, ..._PASSWORD, ..._CA, ..._SLICES, PUBLISHER_TEST_S3,
+# PUBLISHER_TEST_POSTGRES, ..._DATABASE, ..._PASSWORD): `source` it.
 set -euo pipefail
 
 PG_PORT="${PUBLISHER_PG_PORT:-55432}"
@@ -153,6 +156,7 @@ EOF
 SET password_encryption = 'md5';
 CREATE ROLE publisher LOGIN PASSWORD :'pw';
 CREATE DATABASE dev OWNER publisher;
+CREATE DATABASE pubpg OWNER publisher;
 EOF
   "${psql[@]}" -d dev -v slices="$SLICES" -f "$REPO/tests/standin/bootstrap.sql" >>"$logfile" 2>&1 \
     || fail_with_log "loading tests/standin/bootstrap.sql failed" "$logfile"
@@ -212,6 +216,9 @@ export PUBLISHER_TEST_REDSHIFT_PASSWORD='$PASSWORD'
 export PUBLISHER_TEST_REDSHIFT_CA=$STATE/tls/ca.crt
 export PUBLISHER_TEST_S3=http://127.0.0.1:$S3_PORT
 export PUBLISHER_TEST_REDSHIFT_SLICES=$SLICES
+export PUBLISHER_TEST_POSTGRES=127.0.0.1:$PG_PORT
+export PUBLISHER_TEST_POSTGRES_DATABASE=pubpg
+export PUBLISHER_TEST_POSTGRES_PASSWORD='$PASSWORD'
 EOF
   log "redshift proxy ready on 127.0.0.1:$RS_PORT (pid $pid, $SLICES slices) in $(elapsed "$t0")s"
 }

@@ -24,6 +24,7 @@ from publisher.model.plan import (
     CheckLocation,
     CheckValues,
     CompactLedger,
+    CopyRows,
     DeleteObject,
     Param,
     Publication,
@@ -36,7 +37,7 @@ from publisher.model.plan import (
     TakeLock,
 )
 from publisher.model.relation import Relation
-from publisher.model.target import Target
+from publisher.model.target import CopiesRows, Target
 
 
 class ObjectStore(Protocol):
@@ -241,6 +242,8 @@ class Executor:
             switched = switch_partitions(self.target, self.dialect, step)
             self.outcome.append(switched)
             return switched
+        if isinstance(step, CopyRows):
+            return self._copy_rows(step)
         if isinstance(step, CheckKeys):
             return self._check_keys(step)
         if isinstance(step, CheckColumns):
@@ -284,6 +287,14 @@ class Executor:
         if step.checks:
             self._check(step, row)
         return row[0]
+
+    def _copy_rows(self, step: CopyRows) -> int:
+        """Stream the results' rows into the table (a target that copies rows: PostgreSQL)."""
+        assert isinstance(self.target, CopiesRows), "a CopyRows step planned for a target that copies no rows"
+        copied = self.target.copy_rows(step)
+        if step.rows is not None and copied != step.rows:
+            raise PublishFailed(f"COPY wrote {copied:,} rows, the results have {step.rows:,}")
+        return copied
 
     def _delete(self, step: DeleteObject) -> str | None:
         """Delete only what this run wrote, or a leftover still holding the bytes the plan saw."""

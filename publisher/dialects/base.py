@@ -79,6 +79,9 @@ class Dialect:
     """FOREIGN KEYs of other tables block DROP TABLE and follow a renamed table
     (``referencing_keys`` counts them)."""
 
+    keys_enforced: ClassVar[bool] = False
+    """PRIMARY KEY and UNIQUE constraints are enforced: a load of rows that break one fails."""
+
     encoding_keywords: ClassVar[dict[str, str]] = {}
     """Column compression encodings as the catalog names them, and as ENCODE writes them."""
 
@@ -219,6 +222,12 @@ class Dialect:
         """Steps that stop the publication before any change where the staged results hold
         values the table would store otherwise than sent: ``dynamic``, the partition columns
         taken from the rows; ``into``, the existing table the rows go into (None: a new one)."""
+        return ()
+
+    def not_carried_over(self, table: TableState) -> tuple[str, ...]:
+        """What of ``table`` a replacement built from the results' schema does not have, beyond
+        what strategies keep (grants, owner, comments, columns' definitions, key constraints):
+        notes for the plan of a dropAndLoad."""
         return ()
 
     def layout_warnings(self, results: Results, slices: int | None = None) -> tuple[str, ...]:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.dialects import redshift_types as types
-from publisher.dialects.base import ColumnDef, Dialect, LoadSource, file_sizes, human_bytes
+from publisher.dialects.base import ColumnDef, LoadSource, file_sizes, human_bytes
+from publisher.dialects.postgres_family import PostgresFamily
 from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri
-from publisher.model.target import NO_FACTS, Grant, TableFacts
+from publisher.model.target import NO_FACTS, ColumnFacts, TableFacts
 from publisher.targets.redshift import REDSHIFT, RedshiftSettings
 
 if TYPE_CHECKING:
@@ -71,14 +71,6 @@ SLICE_ROUNDS_WASTE = 1.2
 worth a warning when the rounds take this much longer than an even spread would."""
 
 
-# A DEFAULT the publisher copies onto a replacement table: a constant (number, string, TRUE,
-# FALSE, NULL) or the current date or time, with casts, as pg_get_expr writes them. Other
-# expressions (functions of other objects, sequences) are named in the plan, not copied.
-_CONSTANT = r"(?:-?\d+(?:\.\d+)?|'(?:[^'\\]|'')*'|true|false|null)"
-_NOW = r"(?:getdate\(\)|sysdate|now\(\)|current_date|current_timestamp|\('now'::text\))"
-_CAST = r"(?:::[a-z][a-z ]*(?:\(\d+(?:,\s*\d+)?\))?)"
-PLAIN_DEFAULT = re.compile(rf"^\(*(?:{_CONSTANT}|{_NOW})(?:\)*{_CAST})*\)*$", re.IGNORECASE)
-
 # The encoding Redshift gives a column without ENCODE (in a table where some column has one;
 # ENCODE AUTO starts from the same): RAW for sort key columns and these types, AZ64 and LZO
 # for these (AWS, "Compression encodings"); other types: not known here.
@@ -94,26 +86,14 @@ def _character(sql_type: str) -> bool:
     return sql_type.strip().upper().split("(")[0].split()[0] in CHARACTER_TYPES
 
 
-class Redshift(Dialect):
+class Redshift(PostgresFamily):
     name = REDSHIFT.name
     title = REDSHIFT.title
     integer_digits = types.INTEGERS
-    counts_changed_rows = True
     column_name_limit = (127, "bytes")
-    quote_char = '"'
     case_setting = "enable_case_sensitive_identifier"
     """Off (the default) folds quoted names to lower case as unquoted ones; on keeps their case
     (AWS, "enable_case_sensitive_identifier"). The publisher writes lower-case names either way."""
-    views_bind_tables = True
-    """Schema-bound views block DROP TABLE and follow a renamed table (late-binding views,
-    WITH NO SCHEMA BINDING, do neither)."""
-    replace_via = "transaction"
-    """CREATE, DROP and ALTER TABLE ... RENAME commit or roll back with the transaction.
-    TRUNCATE is the exception (it commits at once), so it is never used."""
-
-    keys_bind_tables = True
-    """A FOREIGN KEY of another table blocks DROP TABLE (without CASCADE) and follows a
-    renamed table, though Redshift does not enforce it."""
 
     encoding_keywords: ClassVar[dict[str, str]] = {
         "none": "RAW", "raw": "RAW", "az64": "AZ64", "bytedict": "BYTEDICT", "delta": "DELTA",
@@ -122,13 +102,6 @@ class Redshift(Dialect):
         "zstd": "ZSTD",
     }  # fmt: skip
     """format_encoding() names RAW 'none'; ENCODE AUTO is a table's, not a column's."""
-
-    guards_lock_table = True
-    """LOCK takes a table's exclusive lock until COMMIT (Redshift has no row locks): locking the
-    ledger would make every publication of a connection, and every reader of the ledger, wait
-    for the one running. A transaction that read the shared ledger while another wrote it would
-    also fail for serializable isolation (error 1023): the guard reads the lock table instead,
-    and the ledger is only written (inserts, which wait for each other only at the end)."""
 
     ledger_types: ClassVar[dict[str, str]] = {"int": "BIGINT", "text": "VARCHAR(65535)", "timestamp": "TIMESTAMP"}
 
@@ -204,19 +177,6 @@ class Redshift(Dialect):
             return "holds a backslash, which Redshift reads as an escape in a string literal"
         return super().unwritable_text(value)
 
-    def create_namespace(self, name: str) -> str:
-        return f"CREATE SCHEMA IF NOT EXISTS {self.quote(name)}"
-
-    def lock(self, relation: Relation) -> tuple[Step, ...]:
-        # LOCK holds until COMMIT/ROLLBACK: a concurrent apply waits here.
-        return (sql(f"LOCK {self.table(relation)}", "one publisher per table: wait for concurrent applies into it"),)
-
-    def table(self, relation: Relation) -> str:
-        return f"{self.quote(relation.schema or 'public')}.{self.quote(relation.name)}"
-
-    def rename(self, relation: Relation, new_name: str) -> str:
-        return f"ALTER TABLE {self.table(relation)} RENAME TO {self.quote(new_name)}"
-
     def create_table(
         self,
         relation: Relation,
@@ -229,20 +189,7 @@ class Redshift(Dialect):
     ) -> str:
         assert not partitioned_by, "the spec schema refuses partitions on Redshift"
         assert comment is None, "Redshift's CREATE TABLE takes no comment: COMMENT ON follows it"
-        lines = []
-        for c in columns:
-            facts = kept.column(c.name)
-            line = f"  {self.quote(c.name)} {c.type}"
-            if facts.default is not None:
-                assert self.plain_default(facts.default), facts.default
-                line += f" DEFAULT {facts.default}"
-            if facts.encoding is not None:
-                line += f" ENCODE {self.encoding_keywords[facts.encoding]}"
-            if facts.not_null:
-                line += " NOT NULL"
-            lines.append(line)
-        lines += [f"  {k.kind} ({', '.join(self.quote(c) for c in k.columns)})" for k in kept.keys]
-        cols = ",\n".join(lines)
+        cols = ",\n".join(self.column_definitions(columns, kept))
         keys = []
         if layout.dist_style:
             keys.append(f"DISTSTYLE {layout.dist_style}")
@@ -253,9 +200,8 @@ class Redshift(Dialect):
         attributes = "".join(f"\n{k}" for k in keys)
         return f"CREATE TABLE {self.table(relation)} (\n{cols}\n){attributes}"
 
-    def plain_default(self, expression: str) -> bool:
-        """Whether a DEFAULT read from the catalog is one the publisher copies (PLAIN_DEFAULT)."""
-        return PLAIN_DEFAULT.match(expression.strip()) is not None
+    def column_encoding(self, facts: ColumnFacts) -> str:
+        return "" if facts.encoding is None else f" ENCODE {self.encoding_keywords[facts.encoding]}"
 
     def default_encoding(self, sql_type: str, *, sort_key: bool) -> str | None:
         """The encoding (as format_encoding names it) a column gets without ENCODE; None: unknown."""
@@ -263,42 +209,6 @@ class Redshift(Dialect):
         if sort_key or name in RAW_TYPES:
             return "none"
         return "az64" if name in AZ64_TYPES else "lzo" if name in LZO_TYPES else None
-
-    def comment_on_table(self, relation: Relation, text: str) -> str:
-        return f"COMMENT ON TABLE {self.table(relation)} IS {self.literal(text)}"
-
-    def comment_on_column(self, relation: Relation, column: str, text: str) -> str:
-        return f"COMMENT ON COLUMN {self.table(relation)}.{self.quote(column)} IS {self.literal(text)}"
-
-    def referencing_keys(self, relation: Relation) -> str:
-        return (
-            "SELECT COUNT(*) FROM pg_catalog.pg_constraint k\n"
-            "JOIN pg_catalog.pg_class c ON k.confrelid = c.oid\n"
-            "JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid\n"
-            f"WHERE n.nspname = {self.literal(relation.schema or 'public')} AND c.relname = "
-            f"{self.literal(relation.name)} AND k.contype = 'f' AND k.conrelid <> k.confrelid"
-        )
-
-    def bound_views(self, relation: Relation) -> str:
-        # A view's rewrite rule depends on the tables it reads; late-binding views record none.
-        return (
-            "SELECT COUNT(DISTINCT r.ev_class) FROM pg_catalog.pg_depend d\n"
-            "JOIN pg_catalog.pg_rewrite r ON d.objid = r.oid\n"
-            "JOIN pg_catalog.pg_class c ON d.refobjid = c.oid\n"
-            "JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid\n"
-            f"WHERE n.nspname = {self.literal(relation.schema or 'public')} AND c.relname = "
-            f"{self.literal(relation.name)} AND r.ev_class <> c.oid"
-        )
-
-    def grant(self, relation: Relation, grant: Grant) -> str:
-        grantee = {"user": "", "group": "GROUP ", "role": "ROLE ", "public": "PUBLIC"}[grant.kind]
-        if grant.kind != "public":
-            grantee += self.quote(grant.grantee)
-        option = " WITH GRANT OPTION" if grant.grantable else ""
-        return f"GRANT {', '.join(grant.privileges)} ON {self.table(relation)} TO {grantee}{option}"
-
-    def set_owner(self, relation: Relation, owner: str) -> str:
-        return f"ALTER TABLE {self.table(relation)} OWNER TO {self.quote(owner)}"
 
     def column_type(self, arrow_type: Any, column: str) -> str:
         return types.redshift_type(arrow_type, column=column)
@@ -315,13 +225,6 @@ class Redshift(Dialect):
         INSERT's own conversion refuses a value too long for the column (value too long
         for type character varying(n)). Other casts only widen, or are what columnTypes asked."""
         return result_type != table_type and not (_character(result_type) and _character(table_type))
-
-    def begin(self) -> tuple[Step, ...]:
-        rollback = sql("ROLLBACK", "roll back")
-        return (sql("BEGIN", "one transaction: all of it or none of it", undo=rollback, begins=True),)
-
-    def commit(self) -> tuple[Step, ...]:
-        return (sql("COMMIT", "publish: readers see the new rows from here on", commits=True),)
 
     def manifests(self, spec: Spec, results: Results) -> S3Uri:
         """The prefix of the spec's COPY manifests: the connection's manifestPrefix, else
@@ -401,33 +304,12 @@ class Redshift(Dialect):
         head = f"COPY {into} ({names})\nFROM {self.literal(manifest)}\n"
         return Statement((head, *auth, f"\n{' '.join(options)}"), "load the manifest's files (COPY, in the engine)")
 
-    def add_columns(self, relation: Relation, columns: tuple[ColumnDef, ...]) -> tuple[str, ...]:
-        # Redshift adds one column per ALTER TABLE; inside the transaction, rolled back with it.
-        return tuple(f"ALTER TABLE {self.table(relation)} ADD COLUMN {self.quote(c.name)} {c.type}" for c in columns)
-
     def stage_rows(self, stage: Relation, source: LoadSource, spec: Spec) -> tuple[Step, ...]:
         # A table of the transaction's own, never committed: dropped before COMMIT, or rolled back.
         return (
             sql(self.create_table(stage, source.columns), "a table shaped like the results, for this transaction"),
             self.copy(self.table(stage), source.columns, source.reference, spec),
         )
-
-    def insert_select(
-        self,
-        into: Relation,
-        columns: tuple[ColumnDef, ...],
-        query: str,
-        partition: tuple[tuple[str, str | None], ...] = (),
-        *,
-        overwrite: bool = False,
-    ) -> str:
-        assert not partition and not overwrite, "Redshift has no partitions; rows are replaced by DELETE"
-        return f"INSERT INTO {self.table(into)} ({', '.join(self.quote(c.name) for c in columns)})\n{query}"
-
-    def temp_stage_name(self, table: str) -> str:
-        """The session's temporary table a load stages in when the results' columns differ from
-        the table's (reserved: the spec schema refuses a table of this name)."""
-        return f"{table}__stage"
 
     def insert(
         self,

@@ -12,7 +12,7 @@ from publisher.dialects.types import (
     decimal,
     is_list,
     length,
-    refuse,
+    refuse_nanoseconds,
     refuse_null,
     refuse_other,
     render,
@@ -66,10 +66,10 @@ def redshift_type(t: pa.DataType, *, column: str = "") -> str:
     if pa.types.is_decimal(t):
         return decimal(t, REDSHIFT, column)
     if pa.types.is_timestamp(t):
-        _refuse_nanoseconds(t, column)
+        refuse_nanoseconds(t, REDSHIFT, column, "VARCHAR")
         return "TIMESTAMPTZ" if t.tz is not None else "TIMESTAMP"
     if pa.types.is_time(t):
-        _refuse_nanoseconds(t, column)
+        refuse_nanoseconds(t, REDSHIFT, column, "VARCHAR")
         return "TIME"
     if is_list(t) or pa.types.is_map(t) or pa.types.is_struct(t):
         # SUPER holds any nested value; COPY needs SERIALIZETOJSON for Parquet/ORC.
@@ -77,20 +77,6 @@ def redshift_type(t: pa.DataType, *, column: str = "") -> str:
     if pa.types.is_null(t):
         raise refuse_null(t, REDSHIFT, column)
     raise refuse_other(t, REDSHIFT, column)
-
-
-def _refuse_nanoseconds(t: pa.DataType, column: str) -> None:
-    if t.unit == "ns":
-        raise refuse(
-            t,
-            REDSHIFT,
-            column,
-            "Redshift keeps microseconds and would truncate the nanoseconds",
-            "write the column with microsecond precision (pyarrow coerce_timestamps='us', "
-            "Spark spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS; CSV and JSON: at most 6 "
-            "fractional digits), or, for CSV and JSON, name its type in columnTypes: VARCHAR keeps the text, "
-            "TIMESTAMP accepts losing the finer digits",
-        )
 
 
 _REDSHIFT_ALIASES = {

@@ -121,6 +121,22 @@ def decimal(t: pa.DataType, target: TypeTarget, column: str) -> str:
     return f"DECIMAL({t.precision},{t.scale})"
 
 
+def refuse_nanoseconds(t: pa.DataType, target: TypeTarget, column: str, text_type: str) -> None:
+    """Stop at a nanosecond timestamp or time where the target keeps microseconds (Redshift,
+    PostgreSQL); ``text_type``: the target's type that keeps CSV and JSON text as written."""
+    if t.unit == "ns":
+        raise refuse(
+            t,
+            target,
+            column,
+            f"{target.title} keeps microseconds and would truncate the nanoseconds",
+            "write the column with microsecond precision (pyarrow coerce_timestamps='us', "
+            "Spark spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS; CSV and JSON: at most 6 "
+            f"fractional digits), or, for CSV and JSON, name its type in columnTypes: {text_type} keeps the text, "
+            "TIMESTAMP accepts losing the finer digits",
+        )
+
+
 def refuse_null(t: pa.DataType, target: TypeTarget, column: str) -> UnsupportedType:
     return refuse(
         t,

@@ -26,8 +26,9 @@ class Extra:
 EMBEDDED = Extra("embedded", "the embedded Hive engine")
 HIVESERVER2 = Extra("hive", "a HiveServer2 connection")
 REDSHIFT = Extra("redshift", "a Redshift connection")
+POSTGRES = Extra("postgres", "a PostgreSQL connection")
 SERVER = Extra("server", "publisher serve")
-EXTRAS = (EMBEDDED, HIVESERVER2, REDSHIFT, SERVER)
+EXTRAS = (EMBEDDED, HIVESERVER2, REDSHIFT, POSTGRES, SERVER)
 
 
 @contextmanager

@@ -8,56 +8,26 @@ from dataclasses import replace
 from ssl import SSLCertVerificationError, SSLSocket
 from typing import Any
 
+from publisher.engines.pg_catalog import (
+    COLUMN_FACTS_SQL,
+    COLUMNS_SQL,
+    CONSTRAINTS_SQL,
+    DEPENDENT_VIEWS_SQL,
+    OWNERS_GRANTS_SQL,
+    REFERENCED_BY_SQL,
+    SCHEMA_COLUMNS_SQL,
+    SCHEMA_SQL,
+    keys_and_foreign_keys,
+    referenced_by,
+)
 from publisher.engines.redshift_grants import parse_grants, role_grants
 from publisher.model import vocabulary
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.layout import DistStyle, Layout
 from publisher.model.location import Location
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnFacts, ColumnState, KeyConstraint, RedshiftTable, TableFacts, TableState
+from publisher.model.target import ColumnFacts, ColumnState, RedshiftTable, TableFacts, TableState
 
-# pg_catalog tables and format_type() exist on Redshift; sqlalchemy-redshift's reflection
-# queries Redshift-only columns instead, and information_schema hides other users' tables.
-COLUMNS_SQL = """
-SELECT a.attname, format_type(a.atttypid, a.atttypmod)
-FROM pg_catalog.pg_attribute a
-JOIN pg_catalog.pg_class c ON a.attrelid = c.oid
-JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
-WHERE n.nspname = %s AND c.relname = %s AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attnum
-"""
-SCHEMA_COLUMNS_SQL = """
-SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
-FROM pg_catalog.pg_attribute a
-JOIN pg_catalog.pg_class c ON a.attrelid = c.oid
-JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
-WHERE n.nspname = %s AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY c.relname, a.attnum
-"""
-# Views bound to each table of a schema: a view's rewrite rule depends on the tables it reads
-# (pg_depend -> pg_rewrite). Late-binding views (WITH NO SCHEMA BINDING) record no such
-# dependency: they survive a DROP and read whatever table has the name afterwards.
-DEPENDENT_VIEWS_SQL = """
-SELECT DISTINCT c.relname, vn.nspname, v.relname
-FROM pg_catalog.pg_depend d
-JOIN pg_catalog.pg_rewrite r ON d.objid = r.oid
-JOIN pg_catalog.pg_class v ON r.ev_class = v.oid
-JOIN pg_catalog.pg_namespace vn ON v.relnamespace = vn.oid
-JOIN pg_catalog.pg_class c ON d.refobjid = c.oid
-JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
-WHERE n.nspname = %s AND c.relkind = 'r' AND v.oid <> c.oid
-ORDER BY 1, 2, 3
-"""
-# Each table's owner and grants (relacl as text: `alice=r/owner,group analysts=rw/owner`,
-# which Redshift and PostgreSQL both write), and the names of groups (PostgreSQL writes a
-# group's name without Redshift's `group ` prefix). Grants to Redshift roles (CREATE ROLE)
-# are not in relacl: svv_relation_privileges has them, which the stand-in cannot serve.
-OWNERS_GRANTS_SQL = """
-SELECT c.relname, pg_get_userbyid(c.relowner), array_to_string(c.relacl, ',')
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
-WHERE n.nspname = %s AND c.relkind = 'r'
-"""
 GROUPS_SQL = "SELECT groname FROM pg_catalog.pg_group"
 # Grants to Redshift roles are not in relacl: svv_relation_privileges lists them (AWS,
 # "SVV_RELATION_PRIVILEGES"; identity_type 'role'). A regular user sees there only the identities
@@ -90,27 +60,6 @@ WHERE n.nspname = %s AND c.relkind = 'r'
 ORDER BY c.relname, a.attsortkeyord
 """
 DIST_STYLES: dict[int, DistStyle] = {0: "EVEN", 1: "KEY", 8: "ALL"}
-# What each column carries beyond its type: NOT NULL, the default's text (pg_get_expr, as
-# pg_dump reads it; an identity column's is "identity"(table oid, column, 'seed,step')), the
-# comment (pg_description by the column's number; 0 is the table's own).
-COLUMN_FACTS_SQL = """
-SELECT c.relname, a.attnum, a.attname, a.attnotnull, pg_catalog.pg_get_expr(d.adbin, d.adrelid), ds.description
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
-JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_catalog.pg_class'::regclass
-  AND ds.objsubid = a.attnum
-WHERE n.nspname = %s AND c.relkind = 'r'
-UNION ALL
-SELECT c.relname, 0, NULL, false, NULL, ds.description
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
-JOIN pg_catalog.pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_catalog.pg_class'::regclass
-  AND ds.objsubid = 0
-WHERE n.nspname = %s AND c.relkind = 'r'
-ORDER BY 1, 2
-"""
 # Column encodings: attencodingtype is Redshift's (pg_attribute has it there, not in
 # PostgreSQL); pg_attribute_info carries it on both, and format_encoding() names it ('none' is RAW).
 ENCODINGS_SQL = """
@@ -120,39 +69,12 @@ JOIN pg_catalog.pg_class c ON a.attrelid = c.oid
 JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
 WHERE n.nspname = %s AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
 """
-# PRIMARY KEY, UNIQUE and FOREIGN KEY constraints of each table, one row per column
-# (conkey's order kept as text: Redshift has no array_position).
-CONSTRAINTS_SQL = """
-SELECT c.relname, t.conname, t.contype, array_to_string(t.conkey, ','), a.attnum, a.attname,
-       rn.nspname, r.relname
-FROM pg_catalog.pg_constraint t
-JOIN pg_catalog.pg_class c ON t.conrelid = c.oid
-JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
-JOIN pg_catalog.pg_attribute a ON a.attrelid = t.conrelid AND a.attnum = ANY (t.conkey)
-LEFT JOIN pg_catalog.pg_class r ON t.confrelid = r.oid
-LEFT JOIN pg_catalog.pg_namespace rn ON r.relnamespace = rn.oid
-WHERE n.nspname = %s AND c.relkind = 'r' AND t.contype IN ('p', 'u', 'f')
-ORDER BY 1, 2, 5
-"""
-# FOREIGN KEYs of other tables (any schema) that refer to each table of the schema: they
-# block its DROP, as bound views do.
-REFERENCED_BY_SQL = """
-SELECT c.relname, fn.nspname, f.relname, t.conname
-FROM pg_catalog.pg_constraint t
-JOIN pg_catalog.pg_class c ON t.confrelid = c.oid
-JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
-JOIN pg_catalog.pg_class f ON t.conrelid = f.oid
-JOIN pg_catalog.pg_namespace fn ON f.relnamespace = fn.oid
-WHERE n.nspname = %s AND t.contype = 'f' AND t.conrelid <> t.confrelid
-ORDER BY 1, 2, 3, 4
-"""
 IDENTITY_DEFAULT = re.compile(r"""^"?identity"?\(.*'(\d+)\s*,\s*(\d+)'""", re.IGNORECASE | re.DOTALL)
 TABLES_SQL = """
 SELECT c.relname FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
 WHERE n.nspname = %s AND c.relkind IN ('r', 'v')
 """
-SCHEMA_SQL = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s"
 # The cluster's slices, for the plan's advice on the results' file count: STV_SLICES has a row
 # per slice and is "visible to all users" (provisioned clusters only: Serverless has no STV
 # tables). Its page adds "regular users can see only their own data", which AWS's "Visibility of
@@ -386,10 +308,8 @@ class RedshiftTarget:
         for table, column, encoding in self._cursor(ENCODINGS_SQL, (schema,)).fetchall():
             if encoding is not None:
                 encodings.setdefault(str(table).lower(), {})[str(column).lower()] = str(encoding).lower()
-        keys, own_fks = self._constraints(schema)
-        referenced: dict[str, list[str]] = {}
-        for table, other_schema, other, constraint in self._cursor(REFERENCED_BY_SQL, (schema,)).fetchall():
-            referenced.setdefault(str(table).lower(), []).append(f"{other_schema}.{other} ({constraint})")
+        keys, own_fks = keys_and_foreign_keys(self._cursor(CONSTRAINTS_SQL, (schema,)).fetchall(), str.lower)
+        referenced = referenced_by(self._cursor(REFERENCED_BY_SQL, (schema,)).fetchall(), str.lower)
         facts: dict[str, TableFacts] = {}
         for name, cols in columns.items():
             found = encodings.get(name, {})
@@ -402,26 +322,6 @@ class RedshiftTarget:
                 encodings_read=bool(found),
             )
         return facts
-
-    def _constraints(self, schema: str) -> tuple[dict[str, list[KeyConstraint]], dict[str, list[str]]]:
-        """PRIMARY KEY and UNIQUE constraints by table; FOREIGN KEYs described, by table."""
-        found: dict[tuple[str, str], tuple[str, list[int], dict[int, str], str]] = {}
-        for table, name, kind, conkey, attnum, column, ref_schema, ref_table in self._cursor(
-            CONSTRAINTS_SQL, (schema,)
-        ).fetchall():
-            order = [int(n) for n in str(conkey).strip("{}").split(",") if n.strip()]
-            target = f"{ref_schema}.{ref_table}" if ref_table is not None else ""
-            entry = found.setdefault((str(table).lower(), str(name)), (str(kind), order, {}, target))
-            entry[2][int(attnum)] = str(column).lower()
-        keys: dict[str, list[KeyConstraint]] = {}
-        fks: dict[str, list[str]] = {}
-        for (table, name), (kind, order, names, target) in found.items():
-            cols = tuple(names[n] for n in order if n in names)
-            if kind == "f":
-                fks.setdefault(table, []).append(f"{name} ({', '.join(cols)}) -> {target}")
-            else:
-                keys.setdefault(table, []).append(KeyConstraint("PRIMARY KEY" if kind == "p" else "UNIQUE", cols))
-        return keys, fks
 
     def _layouts(self, relation: Relation) -> dict[str, Layout]:
         found: dict[str, tuple[int, list[str], list[str]]] = {}

@@ -258,8 +258,27 @@ class CompactLedger:
     purpose: str
 
 
+@dataclass(frozen=True)
+class CopyRows:
+    """PostgreSQL: stream the result ``files`` (in ``input_format``, at ``location``) into
+    ``COPY <table> (<columns>) FROM STDIN``, read in bounded batches by the publisher (the engine
+    cannot read S3 or the client's files). ``table`` and ``columns`` as the dialect quoted them;
+    ``types``: each column's type in the table, which the rows are written as. ``rows``: the rows
+    COPY must report (its own count), where the results' metadata tells them."""
+
+    table: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    location: str
+    input_format: str
+    files: tuple[str, ...]
+    rows: int | None
+    purpose: str
+
+
 Step = (
     Statement
+    | CopyRows
     | PutObject
     | DeleteObject
     | CheckLocation
@@ -282,6 +301,7 @@ STEP_TYPES["switch_partitions"] = SwitchPartitions
 STEP_TYPES["take_lock"] = TakeLock
 STEP_TYPES["release_lock"] = ReleaseLock
 STEP_TYPES["compact_ledger"] = CompactLedger
+STEP_TYPES["copy_rows"] = CopyRows
 STEP_KINDS: dict[type[Any], str] = {t: k for k, t in STEP_TYPES.items()}
 
 
@@ -458,6 +478,9 @@ def _step(data: Any, where: str) -> Step:
         values["keys"] = tuple(_text(k, f"{where}.keys") for k in _list(values.get("keys", []), where))
     if cls is CheckValues:
         for name in ("columns", "examples", "why"):
+            values[name] = tuple(_text(c, f"{where}.{name}") for c in _list(values.get(name, []), where))
+    if cls is CopyRows:
+        for name in ("columns", "types", "files"):
             values[name] = tuple(_text(c, f"{where}.{name}") for c in _list(values.get(name, []), where))
     if cls is CheckColumns:
         values["columns"] = tuple(_text(c, f"{where}.columns") for c in _list(values.get("columns", []), where))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from publisher.model.layout import Layout
 from publisher.model.location import Location
 from publisher.model.relation import Relation
+
+if TYPE_CHECKING:
+    from publisher.model.plan import CopyRows
 
 
 @dataclass(frozen=True)
@@ -147,9 +150,10 @@ class HiveTable(TargetTable):
 
 
 @dataclass(frozen=True)
-class RedshiftTable(TargetTable):
-    """Redshift, read from its catalog: what binds the table, who may change it, its physical
-    design and its columns' definitions."""
+class CatalogTable(TargetTable):
+    """A table of a PostgreSQL-family catalog (Redshift, PostgreSQL), read from pg_catalog: what
+    binds the table, who may change it, and its columns' definitions. What planning reads of
+    both; each target's subclass adds its own."""
 
     dependent_views: tuple[str, ...] = ()  # views bound to the table (schema.view), which block DROP
     owner: str | None = None  # the table's owner, where not the user the publisher connects as
@@ -157,13 +161,28 @@ class RedshiftTable(TargetTable):
     grants: tuple[Grant, ...] = ()  # privileges granted to others than the owner
     ungranted: tuple[str, ...] = ()  # granted privileges the publisher does not copy, described
     unseen_grants: str | None = None  # which grants the publisher's user could not read, and why
+    facts: TableFacts | None = None  # comments, encodings, NOT NULL, defaults, keys; None: not read
+
+
+@dataclass(frozen=True)
+class RedshiftTable(CatalogTable):
+    """Redshift: its late-binding views and physical design, beside the catalog's facts."""
+
     late_binding_views: tuple[str, ...] = ()  # views WITH NO SCHEMA BINDING naming the table (schema.view)
     layout: Layout = Layout()  # distribution and sort keys (AUTO and none: empty)
-    facts: TableFacts | None = None  # comments, encodings, NOT NULL, defaults, keys; None: not read
     # Columns stored with capitals (made where enable_case_sensitive_identifier was on), as stored:
     # the lower-case names the publisher writes do not reach them.
     cased_columns: tuple[str, ...] = ()
     cased_name: str | None = None  # the table's own name, where stored with capitals (so made)
+
+
+@dataclass(frozen=True)
+class PostgresTable(CatalogTable):
+    """PostgreSQL: what a replacement table cannot carry over, beside the catalog's facts."""
+
+    indexes: tuple[str, ...] = ()  # CREATE INDEX statements (pg_get_indexdef) of indexes no constraint makes
+    partitioned: bool = False  # declaratively partitioned (PARTITION BY): a replacement would not be
+    triggers: tuple[str, ...] = ()  # its own triggers' names, which a replacement would not have
 
 
 Own = TypeVar("Own", bound=TargetTable)
@@ -243,3 +262,12 @@ class Target(Protocol):
 
     def close(self) -> None:
         """Release the connection."""
+
+
+@runtime_checkable
+class CopiesRows(Protocol):
+    """A target whose engine cannot read the results itself: the publisher streams their rows in
+    (PostgreSQL's COPY FROM STDIN)."""
+
+    def copy_rows(self, step: CopyRows) -> int:
+        """Stream the step's result files into its table; the rows COPY reports it wrote."""

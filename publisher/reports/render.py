@@ -14,6 +14,7 @@ from publisher.model.plan import (
     CheckLocation,
     CheckValues,
     CompactLedger,
+    CopyRows,
     DeleteObject,
     Plan,
     Publication,
@@ -77,6 +78,16 @@ def step_text(step: Step) -> str:
         return f"{step.counts}  -- must return {zeros} (else the column, the count and an example are named)"
     if isinstance(step, CompactLedger):
         return _compaction_text(step)
+    if isinstance(step, CopyRows):
+        check = f"  -- must copy {step.rows:,} rows (COPY's own count)" if step.rows is not None else ""
+        files = ", ".join(f.rsplit("/", 1)[-1] for f in step.files[:5]) + (
+            f", ... {len(step.files) - 5} more" if len(step.files) > 5 else ""
+        )
+        return (
+            f"COPY {step.table} ({', '.join(step.columns)}) FROM STDIN{check}\n"
+            f"  -- rows streamed by the publisher from {step.location} ({step.input_format}, "
+            f"{len(step.files)} file(s): {files}), in bounded batches"
+        )
     if isinstance(step, ReleaseLock):
         return f"-- DROP TABLE {step.database}.{step.lock}, if this apply holds it"
     if isinstance(step, TakeLock):

@@ -6,9 +6,10 @@ from __future__ import annotations
 from publisher.model.vocabulary import TARGET_TYPES, TargetType
 from publisher.targets.base import Ledger, TargetDescriptor, TargetSettings
 from publisher.targets.hive import HIVE
+from publisher.targets.postgres import POSTGRES
 from publisher.targets.redshift import REDSHIFT
 
-TARGETS: dict[TargetType, TargetDescriptor] = {t.name: t for t in (HIVE, REDSHIFT)}
+TARGETS: dict[TargetType, TargetDescriptor] = {t.name: t for t in (HIVE, REDSHIFT, POSTGRES)}
 """Every target, in TargetType's order."""
 
 assert tuple(TARGETS) == TARGET_TYPES, "the registry lists every TargetType, in its order"

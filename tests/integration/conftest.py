@@ -1,5 +1,5 @@
 """One fixture for every target: ``target`` runs a test once per engine (embedded Hive, the
-HiveServer2, the Redshift stand-in) through one interface, so each behaviour every target
+HiveServer2, the Redshift stand-in, PostgreSQL) through one interface, so each behaviour every target
 must show is written once (tests/integration/test_targets.py)."""
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ from tests.fixtures.redshift import RedshiftProject
 from tests.resultfiles import write
 from tests.secrets import assert_no_secret_in_hive
 
-TARGETS = ("embedded", "server", "redshift")
+TARGETS = ("embedded", "server", "redshift", "postgres")
+SQL_TARGETS = ("redshift", "postgres")
+"""Targets whose engine fixture is a RedshiftEngine (tests/fixtures/postgres.py's PostgresEngine is
+one too): a schema of the test's own in a PostgreSQL-family database, results on the stand-in's S3."""
 # Not in TARGETS (each would run every shared test again): a test asks for them with
 # @pytest.mark.parametrize("target", [..., "hive4", "hive4real"], indirect=True).
 # hive4: the emulation on Spark; hive4real / hive4acid: Apache Hive 4 (tests/fixtures/hive4.py).
@@ -38,12 +41,12 @@ class Target:
     kind: str
     project: Project
     database: str  # a spec's path
-    engine: Any  # tests.conftest.HiveEngine or tests.fixtures.redshift.RedshiftEngine
+    engine: Any  # tests.conftest.HiveEngine, tests.fixtures.redshift.RedshiftEngine or its PostgresEngine
     tmp: Path
 
     @property
     def is_hive(self) -> bool:
-        return self.kind != "redshift"
+        return self.kind not in SQL_TARGETS
 
     def table_name(self, table: str) -> str:
         return table if self.is_hive else self.engine.table_name(table)
@@ -109,13 +112,17 @@ class Target:
 @pytest.fixture(params=TARGETS + EXTRA_TARGETS)
 def target(request: pytest.FixtureRequest, tmp_path: Path, hive_state_dir: Path) -> Iterator[Target]:
     """A fresh database (Hive) or schema and bucket (Redshift) per test, per engine."""
-    if request.param == "redshift":
+    if request.param in SQL_TARGETS:
+        # The PostgreSQL target runs on the stand-in's server: the same marker selects it.
         request.applymarker(pytest.mark.redshift)
-        engine = request.getfixturevalue("redshift")
+        if request.param == "postgres":
+            request.applymarker(pytest.mark.postgres)
+        engine = request.getfixturevalue(request.param)
         project = RedshiftProject(
             tmp_path, engine.connections, results_template=engine.results_template, results_connection="s3"
         )
-        yield Target("redshift", project, "dev", engine, tmp_path)
+        database = "dev" if request.param == "redshift" else engine.database
+        yield Target(request.param, project, database, engine, tmp_path)
         return
     request.applymarker(pytest.mark.hive)
     from tests.conftest import HiveEngine

@@ -137,9 +137,15 @@ def test_csv_null_is_an_empty_field_and_backslash_n_is_text(target: Target) -> N
     got = sorted(target.fetch(f"SELECT id, name FROM {target.engine.qualified('t')}"))
     assert got == [(1, "\\N"), (2, "\\N"), (3, None), (4, "plain"), (5, "a, b")]
 
-    # A quoted "" is an empty string COPY would load as NULL: refused at plan time.
     (target.project.root / "specs" / "a.yaml").unlink()
     _csv(target, 2, ["6,x", '7,""'])
     target.spec("b", "load", 2, fmt="csv")
     planned = target.project.run("plan")
+    if target.kind == "postgres":
+        # The publisher reads the CSV itself: a quoted "" is the empty string, and stays one.
+        assert target.project.run("apply").code == 0
+        got = sorted(target.fetch(f"SELECT id, name FROM {target.engine.qualified('t')} WHERE id > 5"))
+        assert got == [(6, "x"), (7, "")]
+        return
+    # A quoted "" is an empty string Redshift's COPY would load as NULL: refused at plan time.
     assert planned.code == 1 and 'column name: the CSV sample holds an empty string (a quoted "")' in planned.err

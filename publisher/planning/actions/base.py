@@ -9,7 +9,7 @@ from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput
 from publisher.model.plan import Step, sql
-from publisher.model.target import ColumnState, RedshiftTable, TableState
+from publisher.model.target import CatalogTable, ColumnState, TableState
 from publisher.model.vocabulary import Action
 from publisher.planning import ledger
 from publisher.planning.context import Body, Context
@@ -177,7 +177,7 @@ def table_columns(ctx: Context, source_columns: tuple[ColumnDef, ...]) -> Fit:
         if lost and dialect.fold(result_column.name) in theirs:
             problems.append(lost)
     added = tuple(c for c in ctx.columns if c.name not in theirs)
-    facts = ctx.view.table.of(RedshiftTable).facts
+    facts = ctx.view.table.of(CatalogTable).facts
     defaults: list[str] = []
     required: list[str] = []
     for name in absent:

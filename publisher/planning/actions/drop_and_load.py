@@ -12,7 +12,7 @@ from publisher.model.errors import InvalidInput
 from publisher.model.layout import Layout
 from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import KIND_WORDS, HiveTable, RedshiftTable, TableState
+from publisher.model.target import KIND_WORDS, CatalogTable, HiveTable, RedshiftTable, TableState
 from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
 from publisher.planning.actions.kept_definition import kept_definition, kept_state
@@ -29,7 +29,7 @@ class DropAndLoad(Strategy):
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         table = ctx.view.table if ctx.view else None
-        redshift = table.of(RedshiftTable) if table is not None else RedshiftTable()
+        redshift = table.of(CatalogTable) if table is not None else CatalogTable()
         if redshift.dependent_views:
             # DROP TABLE fails while schema-bound views depend on it (and CASCADE would drop
             # the views of other teams): known now, so refused now.
@@ -87,7 +87,8 @@ class DropAndLoad(Strategy):
         access, not_copied = kept_access(ctx, new)
         layout, layout_notes = kept_layout(ctx)
         kept = kept_definition(ctx, new, layout)
-        notes += dropped_columns(ctx) + not_copied + layout_notes + kept.notes
+        dropped = ctx.dialect.not_carried_over(ctx.view.table) if ctx.view and ctx.view.table else ()
+        notes += dropped_columns(ctx) + not_copied + layout_notes + kept.notes + dropped
         change = (
             ctx.create(new, "build the replacement beside the table", layout, kept.facts),
             *ctx.insert(new, source, ctx.columns),
@@ -119,8 +120,10 @@ class DropAndLoad(Strategy):
             return state  # Hive: no owner, grants, layout or column facts to keep
         layout, _ = kept_layout(ctx)
         facts = kept_state(ctx, kept_definition(ctx, ctx.made("__new"), layout))
-        was = old.of(RedshiftTable)
-        kept = RedshiftTable(owner=was.owner, owner_only=was.owner_only, grants=was.grants, layout=layout, facts=facts)
+        was = old.of(CatalogTable)
+        kept = type(was)(owner=was.owner, owner_only=was.owner_only, grants=was.grants, facts=facts)
+        if isinstance(kept, RedshiftTable):
+            kept = replace(kept, layout=layout)
         return replace(state, own=kept)
 
     def leftovers(self, ctx: Context) -> tuple[Step, ...]:
@@ -184,7 +187,7 @@ def dropped_columns(ctx: Context) -> tuple[str, ...]:
     if table is None:
         return ()
     names = {c.name for c in ctx.columns}
-    facts = table.of(RedshiftTable).facts
+    facts = table.of(CatalogTable).facts
     gone, identities = [], []
     for col in table.columns:
         if ctx.dialect.fold(col.name) in names or ctx.dialect.fold(col.name) in ctx.partitioning.names:
@@ -240,9 +243,10 @@ def kept_layout(ctx: Context) -> tuple[Layout, tuple[str, ...]]:
 def kept_access(ctx: Context, new: Relation) -> tuple[tuple[Step, ...], tuple[str, ...]]:
     """The old table's grants and owner given to ``new`` (the same table to its users), in the
     swap's transaction; and notes on the privileges that are not copied."""
-    table = ctx.view.table.of(RedshiftTable) if ctx.view and ctx.view.table else None
+    table = ctx.view.table.of(CatalogTable) if ctx.view and ctx.view.table else None
     if table is None:
         return (), ()
+    late_binding_views = ctx.view.table.of(RedshiftTable).late_binding_views if ctx.view and ctx.view.table else ()
     steps = [sql(ctx.dialect.grant(new, g), f"keep the grant to {g.label()}") for g in table.grants]
     if table.owner:
         # Owned by another user: the publisher is a superuser (else refused), who may give it back.
@@ -255,11 +259,11 @@ def kept_access(ctx: Context, new: Relation) -> tuple[tuple[Step, ...], tuple[st
         )
     if table.unseen_grants:
         notes += (table.unseen_grants,)
-    if table.late_binding_views:
+    if late_binding_views:
         # AWS, "CREATE VIEW", late-binding views: no dependency on the table, so DROP and RENAME
         # leave them be; each query binds to the table that has the name then.
         notes += (
-            f"late-binding views read the table ({', '.join(table.late_binding_views)}; WITH NO SCHEMA BINDING): "
+            f"late-binding views read the table ({', '.join(late_binding_views)}; WITH NO SCHEMA BINDING): "
             "kept as they are, not dropped or re-created; they read the new table from the swap's COMMIT on",
         )
     return tuple(steps), notes

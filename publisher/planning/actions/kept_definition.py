@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from publisher.model.layout import Layout
 from publisher.model.plan import Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import NO_FACTS, ColumnFacts, RedshiftTable, TableFacts
+from publisher.model.target import NO_FACTS, CatalogTable, ColumnFacts, TableFacts
 from publisher.planning.context import Context
 
 NOT_READ = (
@@ -32,7 +32,7 @@ def kept_definition(ctx: Context, new: Relation, layout: Layout) -> Kept:
     table = ctx.view.table if ctx.view else None
     if table is None:
         return Kept()
-    old = table.of(RedshiftTable).facts
+    old = table.of(CatalogTable).facts
     if old is None:
         return Kept(notes=(NOT_READ,))
     dialect = ctx.dialect
@@ -138,10 +138,13 @@ def kept_definition(ctx: Context, new: Relation, layout: Layout) -> Kept:
             notes.append(f"not kept: {key.describe()}: the results may hold NULLs in {', '.join(nullable)}")
         else:
             keys.append(key)
-            notes.append(
-                f"kept from the old table: {key.describe()} (informational: Redshift does not enforce it, and "
-                "the results are not checked for duplicates)"
+            enforced = (
+                "enforced: rows that break it fail the load, and nothing changes"
+                if dialect.keys_enforced
+                else f"informational: {dialect.title} does not enforce it, and the results are not checked "
+                "for duplicates"
             )
+            notes.append(f"kept from the old table: {key.describe()} ({enforced})")
     if old.foreign_keys:
         notes.append(f"not kept: the old table's FOREIGN KEYs {'; '.join(old.foreign_keys)}")
     columns = tuple((name, ColumnFacts(f.comment, encodings.get(name), f.not_null, f.default)) for name, f in kept)
@@ -150,7 +153,7 @@ def kept_definition(ctx: Context, new: Relation, layout: Layout) -> Kept:
 
 def kept_state(ctx: Context, kept: Kept) -> TableFacts | None:
     """The replacement's facts, as later publications of the same plan find it."""
-    old = ctx.view.table.of(RedshiftTable).facts if ctx.view and ctx.view.table else None
+    old = ctx.view.table.of(CatalogTable).facts if ctx.view and ctx.view.table else None
     if old is None:
         return None
     columns = tuple(

@@ -1,0 +1,150 @@
+"""PostgreSQL SQL: the results' rows streamed into COPY FROM STDIN, transactional DDL, MERGE-free
+upserts (DELETE ... USING and INSERT, in one transaction), enforced keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from publisher.dialects import postgres_types as types
+from publisher.dialects.base import ColumnDef, LoadSource
+from publisher.dialects.postgres_family import PostgresFamily
+from publisher.model.layout import NO_LAYOUT, Layout
+from publisher.model.plan import CopyRows, Step, sql
+from publisher.model.relation import Relation
+from publisher.model.target import NO_FACTS, PostgresTable, TableFacts, TableState
+from publisher.targets.postgres import POSTGRES
+
+if TYPE_CHECKING:
+    from publisher.inputs.spec import Spec
+    from publisher.results import Results
+
+TEXT_FORMATS = frozenset({"csv", "json"})
+"""Formats whose values are text the spec's columnTypes may type (the inferred type is a guess from a sample)."""
+
+
+@dataclass(frozen=True)
+class StreamedSource(LoadSource):
+    """The results as the publisher streams them: where they are, in which format, which files."""
+
+    input_format: str = "pqt"
+    files: tuple[str, ...] = ()
+
+
+class Postgres(PostgresFamily):
+    name = POSTGRES.name
+    title = POSTGRES.title
+    integer_digits = types.INTEGERS
+    column_name_limit = (63, "bytes")
+    """NAMEDATALEN - 1: a longer name is truncated without an error (PostgreSQL docs, "Identifiers")."""
+    keys_enforced = True
+    """PRIMARY KEY and UNIQUE are enforced (unlike Redshift's, which are informational)."""
+    ledger_types: ClassVar[dict[str, str]] = {"int": "BIGINT", "text": "TEXT", "timestamp": "TIMESTAMP"}
+    grantee_keywords: ClassVar[dict[str, str]] = {"user": "", "group": "", "role": "", "public": "PUBLIC"}
+    """Users and groups are roles: GRANT names a role without a keyword (GROUP is a noise word)."""
+
+    def column_type(self, arrow_type: Any, column: str) -> str:
+        return types.postgres_type(arrow_type, column=column)
+
+    def normalize_type(self, reported: str) -> str:
+        return types.normalize_postgres_type(reported)
+
+    def loads_into(self, result_type: str, table_type: str) -> bool:
+        return types.postgres_loads_into(result_type, table_type)
+
+    def not_carried_over(self, table: TableState) -> tuple[str, ...]:
+        own = table.of(PostgresTable)
+        notes = []
+        if own.partitioned:
+            notes.append(
+                "the old table is partitioned (PARTITION BY): the new one is a plain table, and the old "
+                "partitions go with the old table; truncateAndLoad keeps the partitioning"
+            )
+        if own.indexes:
+            notes.append(
+                "dropped with the old table, not re-created (the new table has only its key constraints' indexes): "
+                + "; ".join(own.indexes)
+            )
+        if own.triggers:
+            notes.append(f"dropped with the old table, not re-created: its triggers {', '.join(own.triggers)}")
+        return tuple(notes)
+
+    def create_table(
+        self,
+        relation: Relation,
+        columns: tuple[ColumnDef, ...],
+        *,
+        partitioned_by: tuple[ColumnDef, ...] = (),
+        layout: Layout = NO_LAYOUT,
+        kept: TableFacts = NO_FACTS,
+        comment: str | None = None,
+    ) -> str:
+        assert not partitioned_by, "the spec schema refuses partitions on PostgreSQL"
+        assert not layout, "the spec schema refuses distribution and sort keys on PostgreSQL"
+        assert comment is None, "COMMENT ON follows CREATE TABLE"
+        return f"CREATE TABLE {self.table(relation)} (\n" + ",\n".join(self.column_definitions(columns, kept)) + "\n)"
+
+    def load_source(self, spec: Spec, results: Results, staging: Relation, stamp: str) -> LoadSource:
+        # Nothing to prepare: the publisher reads the files where they are when the COPY runs.
+        columns = tuple(ColumnDef(self.fold(c.name), self._source_type(spec, c.name, c.type)) for c in results.columns)
+        files = tuple(f.uri for f in results.files)
+        return StreamedSource((), results.location, (), columns, input_format=results.format, files=files)
+
+    def _source_type(self, spec: Spec, name: str, arrow_type: Any) -> str:
+        """The type a result column is written as. CSV and JSON values are text: there the spec's
+        columnTypes apply (the inferred type is a guess from a sample). Parquet and Avro columns
+        have the types their files say."""
+        override = spec.column_types.get(self.fold(name)) if spec.input_format in TEXT_FORMATS else None
+        return self.normalize_type(override) if override else self.column_type(arrow_type, name)
+
+    def copy_rows(self, into: str, source: LoadSource, rows: int | None) -> CopyRows:
+        """COPY the results' rows into ``into`` (a rendered table name), columns as the results name them."""
+        assert isinstance(source, StreamedSource), "PostgreSQL loads what its load_source describes"
+        return CopyRows(
+            into,
+            tuple(self.quote(c.name) for c in source.columns),
+            tuple(c.type for c in source.columns),
+            source.reference,
+            source.input_format,
+            source.files,
+            rows,
+            "stream the results' rows in (COPY FROM STDIN, read in bounded batches)",
+        )
+
+    def stage_rows(self, stage: Relation, source: LoadSource, spec: Spec) -> tuple[Step, ...]:
+        # A table of the transaction's own, never committed: dropped before COMMIT, or rolled back.
+        return (
+            sql(self.create_table(stage, source.columns), "a table shaped like the results, for this transaction"),
+            self.copy_rows(self.table(stage), source, None),
+        )
+
+    def insert(
+        self,
+        into: Relation,
+        source: LoadSource,
+        table_columns: tuple[ColumnDef, ...],
+        spec: Spec,
+        *,
+        overwrite: bool = False,
+        partition: tuple[tuple[str, str | None], ...] = (),
+        rows: int | None = None,
+    ) -> tuple[Step, ...]:
+        assert not overwrite, "PostgreSQL replaces rows with DELETE in the load's transaction"
+        assert not partition, "the spec schema refuses partitions on PostgreSQL"
+        if source.columns == table_columns:
+            return (self.copy_rows(self.table(into), source, rows),)
+        # Column order or types differ from the table: COPY into a temporary table shaped like
+        # the results, then INSERT ... SELECT by name, cast where a type widens.
+        temp = self.quote(self.temp_stage_name(into.name))
+        cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in source.columns)
+        select = f"SELECT {self.select_list(source.columns, table_columns)}\nFROM {temp}"
+        return (
+            sql(f"CREATE TEMP TABLE {temp} (\n{cols}\n)", "a session-only table shaped like the results"),
+            self.copy_rows(temp, source, rows),
+            sql(
+                self.insert_select(into, table_columns, select),
+                "copy the rows into the table, matched by name",
+                changes=rows,
+            ),
+            sql(f"DROP TABLE {temp}", "drop the temporary table"),
+        )
