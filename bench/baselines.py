@@ -23,7 +23,7 @@ hive-merge      TABLE FOLDER PORT COLUMNS KEY
 pandas-postgres FOLDER ROWS URL SCHEMA.TABLE [multi]
     pandas read_parquet -> DataFrame.to_sql through SQLAlchemy (psycopg 3), into an
     existing table, chunks of 10,000 rows, one transaction; with ``multi``, method='multi'
-    (one multi-row INSERT a chunk).
+    (one multi-row INSERT a chunk of 5,000 rows: PostgreSQL binds at most 65,535 parameters).
 publisher-postgres FOLDER URL SCHEMA.TABLE
     The publisher's PostgreSQL load as its engine runs it (publisher/engines/postgres_copy.py):
     inspect the result, stream its batches into COPY FROM STDIN, commit. Stands for
@@ -197,7 +197,8 @@ def pandas_postgres(folder: str, rows: str, url: str, qualified: str, method: st
         schema=schema,
         if_exists="append",
         index=False,
-        chunksize=10_000,
+        # One multi-row INSERT binds rows x 11 parameters: PostgreSQL takes at most 65,535.
+        chunksize=5_000 if method == "multi" else 10_000,
         dtype={"amount": sa.Numeric(12, 2)},
         method="multi" if method == "multi" else None,
     )

@@ -585,7 +585,7 @@ class Postgres:
             ),
             Method(
                 t,
-                "pandas to_sql, method='multi', chunks of 10,000",
+                "pandas to_sql, method='multi', chunks of 5,000",
                 "baseline",
                 self.hand,
                 lambda rows: self.empty("bench.pg_pandas"),
@@ -769,7 +769,7 @@ def goals_table(results: list[Result]) -> str:
             [
                 ("dlt postgres, insert_values (dlt's default)", 2),
                 ("dlt postgres, csv (COPY)", 2),
-                ("pandas to_sql, method='multi', chunks of 10,000", 2),
+                ("pandas to_sql, method='multi', chunks of 5,000", 2),
             ],
         ),
     ]

@@ -2,8 +2,19 @@
 
 PostgreSQL cannot read S3 or a client's files, so the rows pass through this process. They are
 read as Arrow record batches of bounded size (``result_batches``, publisher/results/batches.py)
-and each batch is written into the COPY as soon as it is read: memory holds a batch or two,
-whatever the size of the result.
+and each batch is written into the COPY as soon as it is encoded: memory holds a few batches
+(``AHEAD``), whatever the size of the result.
+
+Why CSV rows through psycopg's ``copy()`` (measured by bench/postgres_writers.py; the figures
+are in docs/benchmarks.md, "PostgreSQL"): at 1M rows of the benchmark's 11 mixed columns,
+CSV took 1.29x the server's own COPY of a file, psycopg's binary rows 2.32x (every value
+becomes a Python object and is encoded alone: 3.8 s of client CPU against 1.1 s), and the
+ADBC driver's ``adbc_ingest`` 1.13x: binary COPY spares the server the parsing of numbers and
+times. ADBC is not used because it brings its own connection: the rows could not be part of
+the caller's transaction, which is what keeps readers on the old rows until the swap commits
+(``truncateAndLoad``, ``dropAndLoad``); it would need a committed staging table and a second
+copy, and it peaked higher (253 MB against 224 MB). The encoder runs in a thread, ahead of the
+socket, so that the client's reading and encoding overlap the server's parsing.
 
 Values reach the table as written: CSV values are read as text and parsed by PostgreSQL into the
 column's type (``01234`` stays ``01234`` in a text column, ``1.10`` is numeric 1.10); Parquet,
