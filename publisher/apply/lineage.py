@@ -172,7 +172,7 @@ def event(
     error: str | None = None,
     now: datetime | None = None,
 ) -> Any:
-    """The RunEvent of ``kind`` (START, COMPLETE, FAIL) for ``publication`` run as ``run``."""
+    """The RunEvent of ``kind`` (START, COMPLETE, FAIL, ABORT) for ``publication`` run as ``run``."""
     from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
     from openlineage.client.facet_v2 import (
         column_lineage_dataset,
@@ -326,15 +326,18 @@ class Lineage:
             self._started.add(run)
         self._put(publication, "START", run, None)
 
-    def finish(self, publication: Publication, run: str, error: str | None) -> None:
-        """COMPLETE, or FAIL with ``error``; then wait (at most the timeout) for it to be sent."""
+    def finish(self, publication: Publication, run: str, error: str | None, *, aborted: bool = False) -> None:
+        """COMPLETE, or FAIL with ``error`` (ABORT where it stopped before any change, to be
+        planned again); then wait (at most the timeout) for it to be sent."""
         with self._lock:
             started = run in self._started
-        if not started and error is None:
-            return  # nothing ran: already published, or a dry run
+            self._started.discard(run)  # planned again, the same run (serve's session) starts again
+        if not started and (error is None or aborted):
+            return  # nothing ran: already published, a dry run, or stopped before its guard
         if not started:
             self._put(publication, "START", run, None)
-        item = self._put(publication, "FAIL" if error is not None else "COMPLETE", run, error)
+        kind = "COMPLETE" if error is None else "ABORT" if aborted else "FAIL"
+        item = self._put(publication, kind, run, error)
         if item is not None and not item.sent.wait(self.timeout) and self._failed is None:
             self._failed = f"not sent within {self.timeout:g}s (the lineage server did not answer)"
         if self._failed is not None:

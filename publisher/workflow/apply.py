@@ -13,7 +13,7 @@ from publisher.apply.executor import AlreadyPublished, Executor, Listener, StepE
 from publisher.dialects import dialect_for
 from publisher.engines.pool import Pool, S3Objects
 from publisher.inputs.config import Config
-from publisher.model.errors import PublishFailed, first_line
+from publisher.model.errors import PlanStale, PublishFailed, first_line
 from publisher.model.plan import DeleteObject, Plan, Publication, PutObject, Statement
 
 
@@ -117,7 +117,8 @@ def _apply_one(
         listener = _reporting_start(publication, run_id, events, listener)
     outcome = _run_one(publication, config, pool, dry_run, listener, serial, run_id)
     if events is not None and not outcome.skipped:
-        events.finish(publication, run_id, outcome.error.message if outcome.error else None)
+        error = outcome.error
+        events.finish(publication, run_id, error.message if error else None, aborted=isinstance(error, PlanStale))
     return outcome
 
 
