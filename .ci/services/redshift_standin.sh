@@ -34,6 +34,9 @@ STATE="$ROOT/redshift"
 PY="${PUBLISHER_PYTHON:-python}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
+# close_inherited_fds (the stand-in's other functions are its own, defined below)
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 TIMEOUT=30
 # Debian installs the server's binaries only in /usr/lib/postgresql/<version>/bin, off PATH.
 PG_BIN="$(dirname "$(readlink -f "$(command -v postgres || ls -d /usr/lib/postgresql/*/bin/postgres | sort -V | tail -1)")")"
@@ -214,6 +217,7 @@ EOF
 }
 
 do_start() {
+  close_inherited_fds
   if ! [[ "$SLICES" =~ ^([2-9]|[1-9][0-9]+)$ ]]; then
     log "PUBLISHER_REDSHIFT_SLICES must be a whole number of 2 or more (every node type has 2), not '$SLICES'"
     exit 1

@@ -135,6 +135,11 @@ class Dialect:
         for later publications of the same plan; None: nothing beyond the core."""
         return None
 
+    def substitution_token(self, text: str) -> str | None:
+        """The first token of ``text`` an engine that substitutes variables in SQL text would
+        replace (Hive's ``${...}``); None: nothing, or the engine substitutes nothing."""
+        return None
+
     def literal(self, value: object) -> str:
         """A SQL literal of a value the publisher writes (numbers, names, paths, base64)."""
         if value is None:

@@ -58,6 +58,20 @@ def _char_name(c: str) -> str:
     return _CHAR_NAMES.get(c) or (f"the delimiter {c!r}" if c.isprintable() else f"the delimiter \\x{ord(c):02x}")
 
 
+SUBSTITUTION_MARKER = "${"
+"""What Hive and Spark replace in SQL text, string literals included, unless the session's
+variable substitution is off (engines/hive_substitution.py)."""
+
+
+def first_marker(text: str) -> str | None:
+    """The first ``${...}`` in ``text`` (up to 40 characters), or None."""
+    at = text.find(SUBSTITUTION_MARKER)
+    if at < 0:
+        return None
+    end = text.find("}", at)
+    return text[at : end + 1] if 0 <= end - at < 40 else text[at : at + 40]
+
+
 HADOOP_GLOB = "{}[]*?\\"
 """Characters of a Hadoop glob pattern (org.apache.hadoop.fs.GlobPattern)."""
 
@@ -137,6 +151,9 @@ class Hive(Dialect):
             f"holds {' '.join(found)}, which Spark reads as a Hadoop glob pattern (another folder, or none): "
             "move the results to a folder whose path has none of " + " ".join(HADOOP_GLOB)
         )
+
+    def substitution_token(self, text: str) -> str | None:
+        return first_marker(text)
 
     def escape_string(self, value: str) -> str:
         # Hive and Spark read backslash escapes in literals; '' is not an escaped quote there.

@@ -16,11 +16,10 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from publisher.dialects.hive import first_marker
 from publisher.model.errors import PublishFailed
 
 SUBSTITUTION_KEYS = ("spark.sql.variable.substitute", "hive.variable.substitute")
-
-MARKER = "${"
 
 
 def setting_value(rows: Sequence[Sequence[Any]], key: str) -> str | None:
@@ -74,12 +73,3 @@ def refuse_marked(reason: str | None, sql: str) -> None:
     token = first_marker(sql) if reason else None
     if token is not None:
         raise PublishFailed(f"not run: the statement holds {token!r} and {reason}")
-
-
-def first_marker(text: str) -> str | None:
-    """The first ``${...}`` in ``text`` (up to 40 characters), or None."""
-    at = text.find(MARKER)
-    if at < 0:
-        return None
-    end = text.find("}", at)
-    return text[at : end + 1] if 0 <= end - at < 40 else text[at : at + 40]

@@ -490,10 +490,8 @@ def _refuse_substituted(ctx: Context, reason: str, steps: tuple[Step, ...]) -> N
     value would reach the table (or the engine would read a path) changed."""
     for step in steps:
         for text in _step_texts(step):
-            at = text.find("${")
-            if at >= 0:
-                end = text.find("}", at)
-                token = text[at : end + 1] if 0 <= end - at < 40 else text[at : at + 40]
+            token = ctx.dialect.substitution_token(text)
+            if token is not None:
                 raise InvalidInput(
                     f"{ctx.spec.action}: {reason}; this publication's SQL holds {token!r} (to {step.purpose}), "
                     "which would reach the engine changed: publish values and paths without '${', or have the "
