@@ -175,15 +175,17 @@ def test_redshift_names_its_cluster_and_region_where_the_host_says_them() -> Non
 def test_the_plan_says_where_lineage_goes_never_the_key(
     tmp_path: Path, no_client_config: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from publisher.model.secret import Secret
+
     assert lineage.where(None).startswith("not sent")
+    unset = LineageSettings(url=Secret("LINEAGE_URL_UNSET_T"))  # an unset variable: off, not an error
+    assert not lineage.enabled(unset) and lineage.where(unset).startswith("not sent")
     monkeypatch.setenv("LINEAGE_KEY_T", "s3cr3t-key-value")
     monkeypatch.setenv("LINEAGE_URL_T", "https://user:pw@marquez.example:5000/?token=x")
     settings = LineageSettings(url=None, api_key=None, namespace="ns")
     monkeypatch.setenv("OPENLINEAGE_URL", "http://localhost:5000")
     monkeypatch.setenv("OPENLINEAGE_API_KEY", "s3cr3t-key-value")
     assert lineage.where(settings) == "OpenLineage events to http://localhost:5000/api/v1/lineage, namespace ns"
-    from publisher.model.secret import Secret
-
     shown = lineage.where(LineageSettings(url=Secret("LINEAGE_URL_T"), api_key=Secret("LINEAGE_KEY_T")))
     assert shown == "OpenLineage events to https://marquez.example:5000/api/v1/lineage, namespace default"
     monkeypatch.setenv("OPENLINEAGE_DISABLED", "true")

@@ -58,7 +58,9 @@ def _env_configured() -> bool:
 
 
 def _read(value: str | Secret | None) -> str | None:
-    return value.reveal() if isinstance(value, Secret) else value
+    """A value as written, or its variable's; an unset variable is no value (lineage stays off,
+    as the client's own OPENLINEAGE_URL unset leaves it), never an error in the way."""
+    return os.environ.get(value.env) or None if isinstance(value, Secret) else value
 
 
 def _url(settings: LineageSettings | None) -> str | None:
