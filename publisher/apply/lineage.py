@@ -1,4 +1,4 @@
-"""OpenLineage: each publication's START and COMPLETE or FAIL event, built from its Publication
+"""OpenLineage: each publication's START and COMPLETE, FAIL or ABORT event, built from its Publication
 and sent with the official client (openlineage-python) off the publication's thread.
 
 Off unless configured (``lineage:`` in publisher.yaml, or the client's own OPENLINEAGE_URL,
