@@ -56,6 +56,7 @@ from live import (
 )
 
 from publisher.dialects import dialect_for
+from publisher.model.location import Location
 from publisher.model.plan import Statement
 from publisher.model.relation import Relation
 from publisher.planning import ledger
@@ -170,7 +171,7 @@ def compact_hive_ledger(home: Relation) -> str:
 
 def location(conn: Any, target: str) -> str:
     found = [r[1] for r in hive_run(conn, f"DESCRIBE FORMATTED {target}") if str(r[0]).strip() == "Location"]
-    return str(found[0]).removeprefix("file:")
+    return str(Location.parse(str(found[0])).local_path())
 
 
 def ledger_files(conn: Any, target: str) -> int:

@@ -10,6 +10,7 @@ from publisher.apply.executor import Executor, StepEvent
 from publisher.dialects import dialect_for
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.identity import PublicationId
+from publisher.model.location import Location
 from publisher.model.plan import Publication, Statement, sql
 
 
@@ -216,16 +217,20 @@ class MovingTarget(FakeTarget):
         elif text.startswith("fail"):
             raise RuntimeError("cannot run it")
 
-    def table_location(self, relation: Any) -> str | None:
-        return self.at.get(relation.name)
+    def table_location(self, relation: Any) -> Location | None:
+        found = self.at.get(relation.name)
+        return None if found is None else Location.parse(found)
+
+
+OLD, NEW = Location.parse("file:/w/t"), Location.parse("file:///w/t__new/")  # any spelling: one value
 
 
 def swap_steps() -> tuple[Any, ...]:
     from publisher.model.plan import SetLocation
 
     return (
-        SetLocation("db", "t", "file:/w/t__new", "file:/w/t", "point the table at the new rows", "point it back"),
-        SetLocation("db", "t__new", "file:/w/t", "file:/w/t__new", "give the old rows to the twin", "give back"),
+        SetLocation("db", "t", NEW, OLD, "point the table at the new rows", "point it back"),
+        SetLocation("db", "t__new", OLD, NEW, "give the old rows to the twin", "give back"),
         sql("fail: drop the twin", "drop the twin, and with it the old rows"),
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from publisher.engines.hive_describe import parse_describe_formatted, parse_location
+from publisher.model.location import Location
 from publisher.model.target import ColumnState, HiveTable, TableState
 
 # DESCRIBE FORMATTED of a partitioned Parquet table, as Apache Hive 2.3's HiveServer2
@@ -46,11 +47,11 @@ def test_parses_apache_hive_describe_formatted() -> None:
             ColumnState("ds", "string"),
         ),
         "parquet",
-        "hdfs://nn:8020/user/hive/warehouse/t",
+        Location("hdfs", "nn:8020", "/user/hive/warehouse/t"),
         partition_columns=("ds",),
         own=HiveTable(managed=True, kind="managed"),
     )
-    assert parse_location(APACHE_HIVE_DESCRIBE_FORMATTED) == "hdfs://nn:8020/user/hive/warehouse/t"
+    assert parse_location(APACHE_HIVE_DESCRIBE_FORMATTED) == Location("hdfs", "nn:8020", "/user/hive/warehouse/t")
 
 
 def described(table_type: str, parameters: dict[str, str]) -> list[tuple[str | None, ...]]:

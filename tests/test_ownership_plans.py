@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from publisher.model import location
 from publisher.model.errors import InvalidInput
+from publisher.model.location import Location
 from publisher.model.plan import SetLocation
 from publisher.model.target import HiveTable
 from publisher.planning.planner import plan_publication
@@ -36,7 +36,7 @@ def extra(action: str) -> dict[str, object]:
 )
 def test_a_managed_table_in_its_own_folder_is_replaced(tmp_path: Path, action: str, where: str) -> None:
     spec = make_spec(tmp_path, action, **extra(action))
-    state = replace(table(()), location=where)
+    state = replace(table(()), location=Location.parse(where))
     publication = plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
     assert publication.steps
 
@@ -56,27 +56,12 @@ def test_a_managed_table_stored_elsewhere_is_refused_before_anything_runs(
     tmp_path: Path, action: str, where: str
 ) -> None:
     spec = make_spec(tmp_path, action, **extra(action))
-    state = replace(table(()), location=where)
+    state = replace(table(()), location=Location.parse(where))
     with pytest.raises(InvalidInput) as refused:
         plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
     message = str(refused.value)
     assert f"is managed but stored at {where}" in message and "\n" not in message
     assert "would delete files the publisher did not write" in message
-
-
-def test_locations_compare_whatever_the_spelling() -> None:
-    assert location.same("file:/tmp/it's a project/t", "file:///tmp/it's a project/t/")
-    assert not location.same("file:/tmp/100%41/t", "file:/tmp/100A/t"), "a % in a folder's name is the name"
-    # Spark's DESCRIBE DATABASE, percent-encoded, read as the path it is:
-    from publisher.engines.hive_describe import parse_database_location
-
-    rows = [("Location", "file:/tmp/it's%20a%20100%2541%20%C3%BC%20%23x/d.db")]
-    assert parse_database_location(rows) == "file:/tmp/it's a 100%41 ü #x/d.db"
-    assert location.same("file://localhost/w/t", "file:/w/t")
-    assert location.same("/w/t", "file:/w/t"), "a path without a file system: the default, local here"
-    assert not location.same("file:/w/t", "file:/w/t2")
-    assert not location.same(None, "file:/w/t")
-    assert location.parent_and_leaf("hdfs://nn/w/db.db/t/") == ("hdfs://nn/w/db.db", "t")
 
 
 @pytest.mark.parametrize("action", REPLACING)
@@ -90,7 +75,7 @@ def test_an_owned_external_table_as_hive_4_makes_it_is_published_like_a_managed_
     if action == "dropAndLoad":  # its managed replacement would be renamed into the same folder
         with pytest.raises(InvalidInput, match="the folder its managed replacement would be renamed into"):
             plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
-        state = replace(state, location=f"{HIVE_DATABASE_LOCATION}/orders__new_20261127100000")
+        state = replace(state, location=HIVE_DATABASE_LOCATION.child("orders__new_20261127100000"))
     publication = plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
     assert "table default.orders is external, owned (external.table.purge=true: DROP deletes its files)" in (
         publication.notes

@@ -18,6 +18,7 @@ import pytest
 from publisher.inputs.config import load_config
 from publisher.inputs.spec import Spec, load_specs
 from publisher.model.errors import InvalidInput
+from publisher.model.location import Location
 from publisher.model.plan import Plan, Publication, plan_from_json, plan_to_json
 from publisher.model.target import ColumnState, HiveTable, RedshiftTable, TableFacts, TableState
 from publisher.model.vocabulary import ACTIONS, TARGET_TYPES
@@ -43,8 +44,8 @@ TABLE_TYPES = {
     "hive": ["bigint", "bigint", "decimal(10,2)", "timestamp", "date", "string"],
     "redshift": ["bigint", "bigint", "numeric(10,2)", "timestamp with time zone", "date", "character varying(65535)"],
 }
-HIVE_DATABASE_LOCATION = "hdfs://warehouse/default.db"
-HIVE_LOCATION = f"{HIVE_DATABASE_LOCATION}/orders"
+HIVE_DATABASE_LOCATION = Location.parse("hdfs://warehouse/default.db")
+HIVE_LOCATION = HIVE_DATABASE_LOCATION.child("orders")
 LOCATIONS = {"hive": "/data/results/31/27/", "redshift": "s3://results-bucket/jobs/31/27/"}
 CONNECTIONS = {"hive": "local", "redshift": "analytics"}
 DATABASES = {"hive": "default", "redshift": "dev"}

@@ -48,7 +48,7 @@ def test_every_pair_of_actions_into_one_table_plans(tmp_path: Path, target: str,
         give = next(s for s in b.steps if s.purpose == "give the old rows to the twin")
         assert isinstance(give, SetLocation)
         swapped = first in ("truncateAndLoad", "merge")  # both swap the table to their twin's folder
-        left_in = f"{HIVE_DATABASE_LOCATION}/orders__new_{a.stamp}" if swapped else HIVE_LOCATION
+        left_in = HIVE_DATABASE_LOCATION.child(f"orders__new_{a.stamp}") if swapped else HIVE_LOCATION
         assert give.location == left_in, give
 
 

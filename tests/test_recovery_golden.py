@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from publisher.model.location import Location
 from publisher.model.vocabulary import ACTIONS
 from publisher.planning import ledger
 from publisher.planning.actions import STRATEGIES
@@ -34,7 +35,7 @@ from tests.test_planner_golden import (
 )
 
 OLD = "20261127090000"  # the interrupted publish's stamp
-TWIN_FOLDER = f"{HIVE_DATABASE_LOCATION}/orders__new_{OLD}"
+TWIN_FOLDER = HIVE_DATABASE_LOCATION.child(f"orders__new_{OLD}")
 
 # (action, state): the tables the interrupted publish left, and what else the planner reads.
 STATES: dict[tuple[str, str], dict[str, object]] = {
@@ -69,16 +70,16 @@ def interrupted_view(action: str, state: dict[str, object]) -> TargetView:
     base = view("hive", action if not STRATEGIES[action].makes_timestamped_table else "load")
     entry = ledger.Entry(
         31, 27, 1, "default", "orders", action, "pending", "orders", 1000,
-        500 if action == "load" else None, OLD, HIVE_LOCATION if action in ("truncateAndLoad", "merge") else None,
+        500 if action == "load" else None, OLD, str(HIVE_LOCATION) if action in ("truncateAndLoad", "merge") else None,
         "spec.yaml", "0", "", "run", "2026-11-27 09:00:00",
     )  # fmt: skip
     table = None if state.get("no_table") else base.table
     if table is not None and "table_at" in state:
-        table = replace(table, location=str(state["table_at"]))
+        table = replace(table, location=Location.parse(str(state["table_at"])))
     names = set(base.table_names) | set(state.get("names", set()))  # type: ignore[arg-type]
     if state.get("no_table"):
         names.discard("orders")
-    locations = {f"orders__new_{OLD}": str(state["twin_at"])} if "twin_at" in state else {}
+    locations = {f"orders__new_{OLD}": Location.parse(str(state["twin_at"]))} if "twin_at" in state else {}
     return replace(
         base,
         table=table,

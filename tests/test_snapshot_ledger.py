@@ -40,6 +40,9 @@ class LedgerTarget:
     def namespace_exists(self, relation: Relation) -> bool:
         return True
 
+    def keeps_quoted_case(self) -> bool | None:
+        return None
+
     def substitution(self) -> str | None:
         return None
 

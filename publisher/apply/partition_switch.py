@@ -18,8 +18,8 @@ import re
 from publisher.dialects import Dialect
 from publisher.dialects.hive import DEFAULT_PARTITION, partition_values
 from publisher.engines.hive_describe import parse_location
-from publisher.model import location
 from publisher.model.errors import PublishFailed
+from publisher.model.location import Location
 from publisher.model.plan import SwitchPartitions
 from publisher.model.relation import Relation
 from publisher.model.target import Target
@@ -52,10 +52,10 @@ def switch_partitions(target: Target, dialect: Dialect, step: SwitchPartitions) 
             )
         if step.trash not in names:
             raise SwitchRefused(f"{step.trash} is missing: nothing was switched")
-        released = f"{_location(target, trash)}/released"
+        released = _location(target, trash).child("released")
         for path in new:
             at = _partition_location(target, dialect, twin, path)
-            if at not in (f"{step.twin_location}/{path}", f"{released}/{path}"):
+            if at not in (step.twin_location.child(path), released.child(path)):
                 raise SwitchRefused(
                     f"{step.twin} partition {path} is at {at}, not under {step.twin_location} as planned"
                 )
@@ -64,29 +64,28 @@ def switch_partitions(target: Target, dialect: Dialect, step: SwitchPartitions) 
         leaving = {p for p in old if p in new or step.drop_others}
         emptied = _emptied_twin_folders(target, dialect, table, step, leaving, sorted(old - leaving))
         for path in new:
-            spec, at = _spec(dialect, path), f"{step.twin_location}/{path}"
+            spec, at = _spec(dialect, path), step.twin_location.child(path)
             if path in old:
                 current = _partition_location(target, dialect, table, path)
                 if current == at:
                     continue  # switched by the apply this one finishes
                 if path not in in_trash:
                     handed = emptied.get(path, current)  # the whole twin folder once none stays in it
-                    target.execute(
-                        f"ALTER TABLE {dialect.table(trash)} ADD PARTITION {spec} LOCATION {dialect.literal(handed)}"
-                    )
+                    into = dialect.location_literal(handed)
+                    target.execute(f"ALTER TABLE {dialect.table(trash)} ADD PARTITION {spec} LOCATION {into}")
                 target.execute(
-                    f"ALTER TABLE {dialect.table(table)} PARTITION {spec} SET LOCATION {dialect.literal(at)}"
+                    f"ALTER TABLE {dialect.table(table)} PARTITION {spec} SET LOCATION {dialect.location_literal(at)}"
                 )
                 replaced.append(path)
             else:
                 target.execute(
-                    f"ALTER TABLE {dialect.table(table)} ADD PARTITION {spec} LOCATION {dialect.literal(at)}"
+                    f"ALTER TABLE {dialect.table(table)} ADD PARTITION {spec} LOCATION {dialect.location_literal(at)}"
                 )
                 added.append(path)
         if step.drop_others:
             for path in sorted(old - set(new)):
                 if path in emptied and path not in in_trash:
-                    folder = dialect.literal(emptied[path])
+                    folder = dialect.location_literal(emptied[path])
                     target.execute(
                         f"ALTER TABLE {dialect.table(trash)} ADD PARTITION {_spec(dialect, path)} LOCATION {folder}"
                     )
@@ -99,9 +98,9 @@ def switch_partitions(target: Target, dialect: Dialect, step: SwitchPartitions) 
         for path in new:
             target.execute(
                 f"ALTER TABLE {dialect.table(twin)} PARTITION {_spec(dialect, path)} "
-                f"SET LOCATION {dialect.literal(f'{released}/{path}')}"
+                f"SET LOCATION {dialect.location_literal(released.child(path))}"
             )
-        target.execute(f"ALTER TABLE {dialect.table(twin)} SET LOCATION {dialect.literal(released)}")
+        target.execute(dialect.set_location(twin, released))
         target.execute(dialect.drop_table(twin))
     if step.trash in names:
         _check_unused(target, dialect, table, trash, checked=set(emptied.values()) if step.twin in names else set())
@@ -111,29 +110,27 @@ def switch_partitions(target: Target, dialect: Dialect, step: SwitchPartitions) 
 
 def _emptied_twin_folders(
     target: Target, dialect: Dialect, table: Relation, step: SwitchPartitions, leaving: set[str], staying: list[str]
-) -> dict[str, str]:
+) -> dict[str, Location]:
     """The folders of earlier twins that no partition of the table uses once the partitions
     ``leaving`` are replaced or dropped: by one leaving partition each, which hands the whole
     folder to the trash. Only folders the publisher made for this table are taken (named
     after one of its twins, beside this switch's twin, not the twin being switched in); the
     locations of the partitions ``staying`` are read only while such a folder is found, and
     a folder that holds one of them is left."""
-    home, _ = location.parent_and_leaf(step.twin_location)
+    home = step.twin_location.parent
     twin_name = re.compile(re.escape(step.table) + r"__new_\d{14}", re.IGNORECASE)
-    carrier: dict[str, str] = {}  # folder -> a leaving partition in it
+    carrier: dict[Location, str] = {}  # folder -> a leaving partition in it
     for path in sorted(leaving):
-        at = _partition_location(target, dialect, table, path)
-        if not location.normalized(at).endswith(f"/{path}"):
+        folder = _partition_location(target, dialect, table, path).base_of(path)
+        if folder is None:
             continue  # a partition stored elsewhere (set by hand): its folder is its own
-        folder = location.normalized(at)[: -len(path) - 1]
-        parent, leaf = location.parent_and_leaf(folder)
-        if parent == home and twin_name.fullmatch(leaf) and not location.same(folder, step.twin_location):
+        if folder.parent == home and twin_name.fullmatch(folder.name) and folder != step.twin_location:
             carrier.setdefault(folder, path)
     for path in staying:
         if not carrier:
             break
         at = _partition_location(target, dialect, table, path)
-        for folder in [f for f in carrier if location.inside(at, f)]:
+        for folder in [f for f in carrier if at.inside(f)]:
             del carrier[folder]
     return {path: folder for folder, path in carrier.items()}
 
@@ -147,7 +144,7 @@ def _spec(dialect: Dialect, path: str) -> str:
     return "(" + ", ".join(f"{dialect.quote(n)}={dialect.literal(v)}" for n, v in partition_values(path)) + ")"
 
 
-def _partition_location(target: Target, dialect: Dialect, relation: Relation, path: str) -> str:
+def _partition_location(target: Target, dialect: Dialect, relation: Relation, path: str) -> Location:
     rows = target.fetch(f"DESCRIBE FORMATTED {dialect.table(relation)} PARTITION {_spec(dialect, path)}")
     found = parse_location(rows)  # the partition's Location comes before the table's
     if not found:
@@ -155,11 +152,11 @@ def _partition_location(target: Target, dialect: Dialect, relation: Relation, pa
     return found
 
 
-def _location(target: Target, relation: Relation) -> str:
+def _location(target: Target, relation: Relation) -> Location:
     found = target.table_location(relation)
-    if not found:
+    if found is None:
         raise PublishFailed(f"no location for {relation}")
-    return found.rstrip("/")
+    return found
 
 
 def _check_rows(target: Target, dialect: Dialect, table: Relation, new: list[str], step: SwitchPartitions) -> None:
@@ -181,16 +178,16 @@ def _check_rows(target: Target, dialect: Dialect, table: Relation, new: list[str
         raise PublishFailed(f"the table holds {found:,} rows in the switched partitions, expected {step.rows:,}")
 
 
-def _check_unused(target: Target, dialect: Dialect, table: Relation, trash: Relation, checked: set[str]) -> None:
+def _check_unused(target: Target, dialect: Dialect, table: Relation, trash: Relation, checked: set[Location]) -> None:
     """Refuse to drop the trash while a partition of the table points at one of its folders,
     or into a whole twin folder it holds (unless this run read every staying partition:
     ``checked``; an apply that finishes a killed one reads them all again)."""
     current = _partitions(target, dialect, table)
     for path in _partitions(target, dialect, trash):
         held = _partition_location(target, dialect, trash, path)
-        whole = not location.normalized(held).endswith(f"/{path}")
-        if whole and location.normalized(held) not in checked:
-            users = [p for p in current if location.inside(_partition_location(target, dialect, table, p), held)]
+        whole = held.base_of(path) is None
+        if whole and held not in checked:
+            users = [p for p in current if _partition_location(target, dialect, table, p).inside(held)]
         else:
             users = [p for p in [path] if p in current and _partition_location(target, dialect, table, p) == held]
         if users:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from publisher.dialects import types
 from publisher.model.layout import NO_LAYOUT, Layout
+from publisher.model.location import Location
 from publisher.model.plan import Statement, Step
 from publisher.model.relation import Relation
 from publisher.model.target import NO_FACTS, Grant, TableFacts, TableState, TargetTable
@@ -54,6 +55,9 @@ class Dialect:
     """The engine's name in messages (its descriptor's, publisher/targets/)."""
     column_name_limit: ClassVar[tuple[int, str]]
     """The longest column name: a number of "characters" or "bytes"."""
+    case_setting: ClassVar[str | None] = None
+    """The session setting under which quoted names keep their case (the publisher still writes
+    them in lower case); None where the engine has none and folds every name."""
     quote_char: ClassVar[str]
     replace_via: ClassVar[ReplaceVia]
     """How a table is replaced (ReplaceVia)."""
@@ -194,6 +198,10 @@ class Dialect:
 
     def unreadable_location(self, uri: str) -> str | None:
         """Why the engine would read another folder than ``uri`` names (None: it reads that one)."""
+        return None
+
+    def unsettable_location(self, location: Location) -> str | None:
+        """Why the engine would refuse to point a table or partition at ``location`` (None: it would not)."""
         return None
 
     def refused_values(self, results: Results) -> str | None:
@@ -413,8 +421,13 @@ class Dialect:
     def create_like(self, relation: Relation, like: Relation) -> str:
         raise NotImplementedError
 
-    def set_location(self, relation: Relation, location: str) -> str:
+    def set_location(self, relation: Relation, location: Location) -> str:
         raise NotImplementedError
+
+    def location_literal(self, location: Location) -> str:
+        """A location in a LOCATION clause: its text as Hive and Spark read it back (a path, not
+        percent-encoded: ``new Path(text)``), as a string literal."""
+        return self.literal(str(location))
 
     def manifests_of(self, spec: Spec, results: Results) -> str | None:
         """The s3:// URI prefix every object a load of the spec's publication writes starts

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import string
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.dialects import hive_types as types
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check, file_sizes
+from publisher.model.location import Location
 from publisher.model.plan import CheckValues, ReleaseLock, Step, TakeLock, sql
 from publisher.model.relation import Relation
 from publisher.model.target import HiveTable, TableState, TargetTable
@@ -74,6 +77,30 @@ def first_marker(text: str) -> str | None:
 
 HADOOP_GLOB = "{}[]*?\\"
 """Characters of a Hadoop glob pattern (org.apache.hadoop.fs.GlobPattern)."""
+
+_URI_CHARS = frozenset(string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@/?")
+"""What java.net.URI takes as written in a path, query or fragment (RFC 2396), beside escapes."""
+
+
+def java_uri_refuses(text: str) -> str | None:
+    """What in ``text`` (scheme:[//authority]path) java.net.URI's parser refuses, named for a
+    message; None: it parses. Beside ``_URI_CHARS`` it takes ``%`` with two hex digits and any
+    non-ASCII character that is not a control or a space; one ``#`` starts the fragment."""
+    _, _, rest = text.partition(":")
+    path, _, fragment = rest.partition("#")
+    for part in (path, fragment):
+        at = 0
+        while at < len(part):
+            c = part[at]
+            if c == "%":
+                if not re.fullmatch("[0-9A-Fa-f]{2}", part[at + 1 : at + 3]):
+                    return "a percent sign not followed by two hex digits"
+                at += 3
+                continue
+            if c not in _URI_CHARS and not (ord(c) > 127 and c.isprintable() and not c.isspace()):
+                return "a space" if c == " " else f"the character {c!r}"
+            at += 1
+    return None
 
 
 MADE_BY_PUBLISHER = "publisher.made"
@@ -144,12 +171,16 @@ class Hive(Dialect):
         # Spark reads a Parquet Hive table through its own reader (convertMetastoreParquet), which
         # expands the table's path as a Hadoop glob (DataSource.checkAndGlobPathIfNecessary):
         # 'job{a,b}' names jobA and jobB, 'job${x}' no folder at all (measured: PATH_NOT_FOUND).
+        # Measured for table folders too, an unpartitioned table stored under a folder named
+        # 'b{}': on Spark 4.3 it is created, then every INSERT and SELECT fails (also 'v${x}',
+        # 'k[a]'); on Apache Hive 4.0.1 the INSERT succeeds and SELECT counts 0 rows (MapReduce's
+        # FileInputFormat globs its input paths too).
         found = sorted(set(uri) & set(HADOOP_GLOB))
         if not found:
             return None
         return (
             f"holds {' '.join(found)}, which Spark reads as a Hadoop glob pattern (another folder, or none): "
-            "move the results to a folder whose path has none of " + " ".join(HADOOP_GLOB)
+            "use a folder whose path has none of " + " ".join(HADOOP_GLOB)
         )
 
     def substitution_token(self, text: str) -> str | None:
@@ -362,8 +393,8 @@ class Hive(Dialect):
             return f"CREATE EXTERNAL TABLE {self.table(relation)} LIKE {self.table(like)} {purge}"
         return f"CREATE TABLE {self.table(relation)} LIKE {self.table(like)}"
 
-    def set_location(self, relation: Relation, location: str) -> str:
-        return f"ALTER TABLE {self.table(relation)} SET LOCATION {self.literal(location)}"
+    def set_location(self, relation: Relation, location: Location) -> str:
+        return f"ALTER TABLE {self.table(relation)} SET LOCATION {self.location_literal(location)}"
 
 
 # Characters Hive (FileUtils.escapePathName) and Spark escape as %XX in partition paths.
@@ -422,6 +453,19 @@ class ApacheHive(Hive):
 
     def made_table(self) -> TargetTable | None:
         return HiveTable(managed=False, kind="external-owned", made_by_publisher=True)
+
+    def unsettable_location(self, location: Location) -> str | None:
+        # Apache Hive's ALTER TABLE/PARTITION ... SET LOCATION first parses the text as a
+        # java.net.URI (AlterTableSetLocationAnalyzer: "Unable to get path"), then uses it as a
+        # Hadoop Path, which does not decode: a space or a brace can be written neither way
+        # ('%20' would name a folder called '%20'). Spark's parses it as a Path only.
+        bad = java_uri_refuses(str(location))
+        if not bad:
+            return None
+        return (
+            f"holds {bad}, which Apache Hive's ALTER TABLE ... SET LOCATION refuses (it reads the text as a URI, "
+            "then as a path: no spelling names that folder)"
+        )
 
 
 APACHE_HIVE = ApacheHive()

@@ -101,6 +101,9 @@ class Redshift(Dialect):
     counts_changed_rows = True
     column_name_limit = (127, "bytes")
     quote_char = '"'
+    case_setting = "enable_case_sensitive_identifier"
+    """Off (the default) folds quoted names to lower case as unquoted ones; on keeps their case
+    (AWS, "enable_case_sensitive_identifier"). The publisher writes lower-case names either way."""
     views_bind_tables = True
     """Schema-bound views block DROP TABLE and follow a renamed table (late-binding views,
     WITH NO SCHEMA BINDING, do neither)."""

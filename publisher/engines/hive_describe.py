@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from publisher.dialects.hive import MADE_BY_PUBLISHER
-from publisher.model import location
+from publisher.model.location import Location
 from publisher.model.relation import Relation
 from publisher.model.target import ColumnState, HiveTable, HiveTableKind, TableState
 
@@ -179,7 +179,7 @@ def parse_describe_formatted(rows: Sequence[Sequence[Any]]) -> TableState:
     return TableState(
         tuple(columns),
         _storage(details),
-        details.get("location") or None,
+        _location(details),
         partition_columns=tuple(partitions),
         view="VIEW" in kind,
         own=HiveTable(
@@ -194,23 +194,33 @@ def parse_describe_formatted(rows: Sequence[Sequence[Any]]) -> TableState:
     )
 
 
-def parse_database_location(rows: Sequence[Sequence[Any]]) -> str | None:
+def parse_database_location(rows: Sequence[Sequence[Any]]) -> Location | None:
     """The Location of ``DESCRIBE DATABASE`` rows: Spark gives (info_name, info_value)
     rows, Hive one row (db_name, comment, location, owner_name, ...)."""
     for row in rows:
         cells = [_cell(c) for c in row]
         if len(cells) >= 2 and cells[0].lower() == "location":
-            # Spark prints the database's location as a URI, percent-encoded, where it prints a
-            # table's decoded: decoded here, every location a plan holds is a path as written.
-            return location.decoded(cells[1]) or None
+            # Spark prints the database's location as a URI, percent-encoded (java.net.URI's
+            # toString: 'a%20b', a folder named '100%41' as '100%2541'), where it prints a table's
+            # as a path (measured, Spark 4.3).
+            return Location.from_uri(cells[1]) if cells[1] else None
     if rows and len(rows[0]) >= 3:
-        return _cell(rows[0][2]) or None
+        # Apache Hive prints the metastore's text, a Hadoop Path as written.
+        text = _cell(rows[0][2])
+        return Location.parse(text) if text else None
     return None
 
 
-def parse_location(rows: Sequence[Sequence[Any]]) -> str | None:
-    """The table's Location from ``DESCRIBE FORMATTED`` rows of Apache Hive or Spark."""
-    return _split_describe(rows)[1].get("location") or None
+def _location(details: Mapping[str, str]) -> Location | None:
+    # Spark and Apache Hive print a table's or partition's Location as a path, not encoded
+    # (Hadoop's Path.toString; measured: 'a b', '100%41', '{}' as written).
+    text = details.get("location")
+    return Location.parse(text) if text else None
+
+
+def parse_location(rows: Sequence[Sequence[Any]]) -> Location | None:
+    """The table's (or a partition's) Location from ``DESCRIBE FORMATTED`` rows of Apache Hive or Spark."""
+    return _location(_split_describe(rows)[1])
 
 
 def table_names_from_show_tables(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> set[str]:
@@ -248,12 +258,15 @@ class DescribedTables:
     def slice_count(self) -> int | None:
         return None  # Hive has no slices
 
-    def table_location(self, relation: Relation) -> str | None:
-        """The table's storage location (a URI), or None when it does not exist."""
+    def keeps_quoted_case(self) -> bool | None:
+        return None  # Hive lower-cases every name; no setting changes it
+
+    def table_location(self, relation: Relation) -> Location | None:
+        """The table's storage location, or None when it does not exist."""
         rows = self._describe(relation)
         return None if rows is None else parse_location(rows)
 
-    def namespace_location(self, relation: Relation) -> str | None:
+    def namespace_location(self, relation: Relation) -> Location | None:
         if not self.namespace_exists(relation):
             return None
         return parse_database_location(self.fetch(f"DESCRIBE DATABASE {quote(relation.database)}"))

@@ -12,6 +12,7 @@ from publisher.engines.redshift_grants import parse_grants, role_grants
 from publisher.model import vocabulary
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.layout import DistStyle, Layout
+from publisher.model.location import Location
 from publisher.model.relation import Relation
 from publisher.model.target import ColumnFacts, ColumnState, KeyConstraint, RedshiftTable, TableFacts, TableState
 
@@ -160,6 +161,11 @@ SCHEMA_SQL = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s"
 # nodes, not slices, and needs IAM rights of its own). So no rows, or a refusal, leave the count
 # unknown rather than wrong.
 SLICES_SQL = "SELECT COUNT(*) FROM stv_slices"
+# Whether quoted names keep their case in this session: off (Redshift's default) folds them to lower
+# case as unquoted ones; on (set for the session, the user, or the cluster's parameter group)
+# keeps them (AWS, "enable_case_sensitive_identifier"). SHOW answers the session's value.
+CASE_SQL = "SHOW enable_case_sensitive_identifier"
+TRUE_WORDS = frozenset({"on", "true", "1", "yes", "t", "y"})
 # What Redshift keeps of a failed COPY (stl_load_errors is not transactional: read after ROLLBACK).
 LOAD_ERRORS_SQL = """
 SELECT TRIM(filename), line_number, TRIM(colname), TRIM(raw_field_value), TRIM(err_reason)
@@ -267,13 +273,32 @@ class RedshiftTarget:
 
     def table_states(self, relation: Relation) -> dict[str, TableState] | None:
         columns: dict[str, list[ColumnState]] = {}
-        for table, name, kind in self._cursor(SCHEMA_COLUMNS_SQL, (relation.schema or "public",)).fetchall():
-            columns.setdefault(str(table).lower(), []).append(ColumnState(str(name).lower(), str(kind).lower()))
+        cased: dict[str, list[str]] = {}
+        stored: dict[str, str] = {}  # a table stored with capitals (made with the case setting on), by lower name
+        rows = self._cursor(SCHEMA_COLUMNS_SQL, (relation.schema or "public",)).fetchall()
+        lower_named = {str(r[0]) for r in rows if str(r[0]) == str(r[0]).lower()}
+        for table, name, kind in rows:
+            key = str(table).lower()
+            if str(table) != key:
+                if key in lower_named:
+                    continue  # its lower-case twin is the table the publisher's names reach
+                stored[key] = str(table)
+            columns.setdefault(key, []).append(ColumnState(str(name).lower(), str(kind).lower()))
+            if str(name) != str(name).lower():
+                cased.setdefault(key, []).append(str(name))
         views: dict[str, list[str]] = {}
         for table, schema, view in self._cursor(DEPENDENT_VIEWS_SQL, (relation.schema or "public",)).fetchall():
             views.setdefault(str(table).lower(), []).append(f"{schema}.{view}")
         states = {
-            table: TableState(tuple(cols), "redshift", own=RedshiftTable(dependent_views=tuple(views.get(table, ()))))
+            table: TableState(
+                tuple(cols),
+                "redshift",
+                own=RedshiftTable(
+                    dependent_views=tuple(views.get(table, ())),
+                    cased_columns=tuple(cased.get(table, ())),
+                    cased_name=stored.get(table),
+                ),
+            )
             for table, cols in columns.items()
         }
         groups = frozenset(str(r[0]) for r in self._cursor(GROUPS_SQL).fetchall())
@@ -426,10 +451,21 @@ class RedshiftTarget:
         row = cursor.fetchone()
         return int(row[0]) if row and row[0] else None  # no row shown to this user: unknown, not 0
 
-    def table_location(self, relation: Relation) -> str | None:
+    def keeps_quoted_case(self) -> bool | None:
+        from redshift_connector.error import ProgrammingError
+
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(CASE_SQL)
+        except ProgrammingError:
+            return False  # a server without the setting (older than it) folds every name
+        row = cursor.fetchone()
+        return row is not None and str(row[0]).strip().lower() in TRUE_WORDS
+
+    def table_location(self, relation: Relation) -> Location | None:
         return None
 
-    def namespace_location(self, relation: Relation) -> str | None:
+    def namespace_location(self, relation: Relation) -> Location | None:
         return None  # Redshift stores tables itself: no locations
 
     def table_names(self, relation: Relation) -> set[str]:

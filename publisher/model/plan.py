@@ -13,6 +13,7 @@ from dataclasses import MISSING, dataclass, field
 from typing import Any, Literal, get_args
 
 from publisher.model.identity import PublicationId
+from publisher.model.location import Location
 
 PLAN_FORMAT_VERSION = 4
 """4: check_values (values the table would store otherwise than sent, refused before any change);
@@ -135,7 +136,7 @@ class CheckLocation:
 
     database: str
     table: str
-    location: str
+    location: Location
     purpose: str
     stale_plan: bool = False
 
@@ -149,8 +150,8 @@ class SetLocation:
 
     database: str
     table: str
-    location: str
-    previous: str
+    location: Location
+    previous: Location
     purpose: str
     undo_purpose: str
 
@@ -183,7 +184,7 @@ class SwitchPartitions:
     database: str
     table: str
     twin: str
-    twin_location: str  # where the twin's partitions were written: <twin_location>/<col=value/...>
+    twin_location: Location  # where the twin's partitions were written: <twin_location>/<col=value/...>
     trash: str
     drop_others: bool
     rows: int | None  # the rows the table must hold in the twin's partitions afterwards
@@ -360,6 +361,8 @@ def _param_json(part: SqlPart) -> Any:
 
 def _step_json(step: Step) -> dict[str, Any]:
     data = {"kind": STEP_KINDS[type(step)], **vars(step)}
+    for name in _LOCATIONS.get(type(step), ()):
+        data[name] = str(data[name])  # as Hive prints it and reads it back: Location.parse
     if isinstance(step, Statement):
         data["sql"] = [_param_json(p) for p in step.sql]
         data["undo"] = _step_json(step.undo) if step.undo else None
@@ -422,6 +425,14 @@ def _param(data: Any, where: str) -> SqlPart:
     raise PlanFileError(f"{where}: not a SQL part: {str(data)[:60]}")
 
 
+_LOCATIONS: dict[type[Any], tuple[str, ...]] = {
+    CheckLocation: ("location",),
+    SetLocation: ("location", "previous"),
+    SwitchPartitions: ("twin_location",),
+}
+"""The steps' Location fields, saved as their text."""
+
+
 def _step(data: Any, where: str) -> Step:
     if not isinstance(data, dict) or data.get("kind") not in STEP_TYPES:
         raise PlanFileError(f"{where}: a step needs a kind, one of {', '.join(STEP_TYPES)}")
@@ -437,6 +448,11 @@ def _step(data: Any, where: str) -> Step:
             raise PlanFileError(f"{where}.expect must be a list of integers")
         if values.get("undo") is not None:
             values["undo"] = _step(values["undo"], f"{where}.undo")
+    for name in _LOCATIONS.get(cls, ()):
+        try:
+            values[name] = Location.parse(_text(values.get(name), f"{where}.{name}"))
+        except ValueError as exc:
+            raise PlanFileError(f"{where}.{name}: {exc}") from None
     if cls is TakeLock:
         values["refresh"] = tuple(_text(p, f"{where}.refresh") for p in _list(values.get("refresh", []), where))
     if cls is SwitchPartitions:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol, TypeVar
 
 from publisher.model.layout import Layout
+from publisher.model.location import Location
 from publisher.model.relation import Relation
 
 
@@ -159,6 +160,10 @@ class RedshiftTable(TargetTable):
     late_binding_views: tuple[str, ...] = ()  # views WITH NO SCHEMA BINDING naming the table (schema.view)
     layout: Layout = Layout()  # distribution and sort keys (AUTO and none: empty)
     facts: TableFacts | None = None  # comments, encodings, NOT NULL, defaults, keys; None: not read
+    # Columns stored with capitals (made where enable_case_sensitive_identifier was on), as stored:
+    # the lower-case names the publisher writes do not reach them.
+    cased_columns: tuple[str, ...] = ()
+    cased_name: str | None = None  # the table's own name, where stored with capitals (so made)
 
 
 Own = TypeVar("Own", bound=TargetTable)
@@ -171,7 +176,7 @@ class TableState:
 
     columns: tuple[ColumnState, ...]
     storage: str | None = None
-    location: str | None = None  # where the table's files are, where the target tells (Hive)
+    location: Location | None = None  # where the table's files are, where the target tells (Hive)
     partition_columns: tuple[str, ...] = ()  # PARTITIONED BY these (also among columns)
     view: bool = False  # the name is a view, not a table
     partitions: tuple[str, ...] | None = None  # SHOW PARTITIONS rows, where a strategy read them
@@ -207,10 +212,10 @@ class Target(Protocol):
         """The table's columns and storage, or None when it does not exist; ``exists``: the
         caller saw it listed, so the engine is not asked again whether it exists."""
 
-    def table_location(self, relation: Relation) -> str | None:
+    def table_location(self, relation: Relation) -> Location | None:
         """Hive: where the table's files are (None when missing); Redshift: None."""
 
-    def namespace_location(self, relation: Relation) -> str | None:
+    def namespace_location(self, relation: Relation) -> Location | None:
         """Hive: the database's location, where its managed tables' folders go; else None."""
 
     def table_names(self, relation: Relation) -> set[str]:
@@ -222,6 +227,11 @@ class Target(Protocol):
 
     def slice_count(self) -> int | None:
         """Redshift: the cluster's slices, None where the catalog does not tell them; Hive: None."""
+
+    def keeps_quoted_case(self) -> bool | None:
+        """Whether quoted names keep their case in this session (Redshift's
+        enable_case_sensitive_identifier), read once per connection; None where the engine has
+        no such setting (Hive)."""
 
     def substitution(self) -> str | None:
         """Why the engine would not run SQL text as sent (Hive: ``${...}`` substitution that

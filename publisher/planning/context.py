@@ -9,6 +9,7 @@ from publisher.dialects.base import ColumnDef, Dialect, LoadSource, count_check
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput
 from publisher.model.layout import Layout
+from publisher.model.location import Location
 from publisher.model.plan import Statement, Step, sql
 from publisher.model.relation import Relation
 from publisher.model.target import NO_FACTS, TableFacts, TableState
@@ -29,7 +30,7 @@ class Body:
     after: tuple[Step, ...] = ()  # after the publication's COMMIT, in a transaction of their own
     written: Relation | None = None  # the table written, where it is not the spec's
     rows_before: str | None = None  # the captured count the ledger records as rows before
-    location_before: str | None = None  # Hive location swap: the table's folder before it
+    location_before: Location | None = None  # Hive location swap: the table's folder before it
     notes: tuple[str, ...] = ()
 
 

@@ -25,6 +25,7 @@ from publisher.dialects import Dialect
 from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
 from publisher.model.identity import PublicationId
+from publisher.model.location import Location
 from publisher.model.plan import CompactLedger, Param, SqlPart, Statement, Step, sql
 from publisher.model.relation import Relation
 
@@ -247,7 +248,7 @@ def record(
     rows: int | None,
     stamp: str,
     rows_before: str | None = None,
-    location_before: str | None = None,
+    location_before: Location | None = None,
     partitioned: bool = False,
 ) -> Step:
     """Inserts one ledger row; ``rows_before`` names a captured count. ``partitioned``: into
@@ -260,7 +261,7 @@ def record(
         row_count=rows,
         rows_before=None,
         stamp=stamp,
-        location_before=location_before,
+        location_before=str(location_before) if location_before else None,
         spec_file=spec.file.replace("\\", "/"),
         spec_hash=spec.content_hash,
         spec_b64=content,

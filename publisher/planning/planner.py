@@ -12,12 +12,23 @@ from publisher.dialects import Dialect, dialect_for, types
 from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput, PublisherError
+from publisher.model.location import Location
 from publisher.model.names import check_column_lengths
-from publisher.model.plan import CheckColumns, CheckLocation, DeleteObject, Publication, PutObject, Statement, Step
+from publisher.model.plan import (
+    CheckColumns,
+    CheckLocation,
+    DeleteObject,
+    Publication,
+    PutObject,
+    SetLocation,
+    Statement,
+    Step,
+    SwitchPartitions,
+)
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri, is_s3
 from publisher.model.target import KIND_WORDS, HiveTable, TableState
-from publisher.planning import ledger, partitions
+from publisher.planning import ledger, name_case, partitions
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.actions.base import Recovery, Strategy, missing_table, with_added_columns
 from publisher.planning.context import Body, Context
@@ -182,17 +193,20 @@ def plan_with_effect(
     names_in_use = [taken]  # not merged into one set: that copy, per spec, grows with the plan
     if view is not None:
         # A location swap leaves the table in a folder named after its twin: that name is taken too.
-        folder = view.table.location.rstrip("/").rsplit("/", 1)[-1] if view.table and view.table.location else ""
+        folder = view.table.location.name if view.table and view.table.location else ""
         names_in_use += [view.table_names, {folder}]
     unreadable = dialect.unreadable_location(results.location) if strategy.loads_rows else None
     if unreadable:
         raise InvalidInput(f"the results folder {results.location} {unreadable}", spec.location)
+    if view is not None:
+        _check_folders(spec, dialect, view)
     stamp = stamp_for(spec.relation.name, now, names_in_use)
     ctx = Context(spec, results, view, dialect, stamp, result_columns(dialect, spec, results))
     notes: tuple[str, ...] = ()
     leftovers = strategy.leftovers(ctx)
     if view is not None:
         leftovers += dialect.stale_lock(spec.relation, ledger.relation(spec), view.table_names)
+    renamed = name_case.renamed_note(dialect, results, view.keeps_case if view is not None else None)
     if view is None:
         notes = ("planned offline: the target and its ledger were not inspected",)
     else:
@@ -219,6 +233,8 @@ def plan_with_effect(
             )
         _check_target(ctx, strategy)
 
+    if renamed:
+        notes += (renamed,)
     if strategy.loads_rows:
         refused = dialect.refused_values(results)
         if refused:
@@ -240,6 +256,8 @@ def plan_with_effect(
         notes += _left_notes(left)
         return _publication(ctx, body, notes, "pending", "completing an interrupted publish", force), None
     body = strategy.plan(ctx, restored=recovery.outcome == "restored")
+    if view is not None:
+        _check_settable(spec, dialect, view, body.change)
     own = {s.uri for s in body.prepare if isinstance(s, PutObject)}
     others = tuple(o for o in left if o.uri not in own)
     # This plan's own manifest, left by an interrupted apply of this very plan, is no leftover:
@@ -258,6 +276,39 @@ def plan_with_effect(
     publication = _publication(ctx, body, notes + body.notes, "pending", "", force, warnings)
     after = strategy.after(ctx, body)
     return publication, with_added_columns(ctx, after) if strategy.writes_into_table else after
+
+
+def _check_folders(spec: Spec, dialect: Dialect, view: TargetView) -> None:
+    """Refuse a table, or a database its new tables go into, whose folder the engine would read
+    as another folder (Spark: a Hadoop glob pattern), before anything is created there."""
+    for what, folder in (
+        ("folder", view.table.location if view.table else None),
+        ("database's folder", view.namespace_location),
+    ):
+        why = dialect.unreadable_location(str(folder)) if folder is not None else None
+        if why:
+            raise InvalidInput(f"{spec.action}: {spec.relation}'s {what} {folder} {why}", spec.location)
+
+
+def _check_settable(spec: Spec, dialect: Dialect, view: TargetView, steps: tuple[Step, ...]) -> None:
+    """Refuse a location swap or partition switch into a folder the engine would not point a
+    table at (Apache Hive 4: one that is no valid URI), before anything is loaded."""
+    for step in steps:
+        folders: tuple[Location, ...]
+        if isinstance(step, SetLocation):
+            folders = (step.location, step.previous)
+        elif isinstance(step, SwitchPartitions):
+            folders = (step.twin_location, *(step.twin_location.child(p) for p in step.expected))
+        else:
+            continue
+        for folder in folders:
+            why = dialect.unsettable_location(folder)
+            if why:
+                raise InvalidInput(
+                    f"{spec.action}: the location {folder} {why}; a database whose folder has none of it, "
+                    "or load or dropAndLoad (which set no location), publish there",
+                    spec.location,
+                )
 
 
 def _delete_left(left: tuple[LeftObject, ...]) -> tuple[Step, ...]:
@@ -319,6 +370,10 @@ def _check_target(ctx: Context, strategy: Strategy) -> None:
             "into a new one)",
             spec.location,
         )
+    if table is not None and (strategy.needs_table or strategy.replaces_definition or strategy.writes_into_table):
+        name_case.refuse_cased_table(ctx.dialect, spec, table, view.keeps_case)
+    if table is not None and strategy.writes_into_table:
+        name_case.refuse_cased_columns(ctx.dialect, spec, table, view.keeps_case)
     shape = None
     if table is not None and strategy.writes_into_table:
         acid = ctx.dialect.appends_to_acid

@@ -16,6 +16,7 @@ from typing import Protocol
 from publisher.dialects import dialect_for
 from publisher.inputs.config import Connection
 from publisher.inputs.spec import Spec
+from publisher.model.location import Location
 from publisher.model.relation import Relation
 from publisher.model.target import HiveTable, TableState, Target
 from publisher.planning import ledger
@@ -37,7 +38,7 @@ class Namespace:
     exists: bool
     names: frozenset[str] = frozenset()
     tables: dict[str, TableState] | None = None  # every table's state, where read in bulk
-    location: str | None = None
+    location: Location | None = None
     location_read: bool = False
 
 
@@ -55,6 +56,7 @@ class Snapshot:
     _slices: dict[int, int | None] = field(default_factory=dict)
     _substitution: dict[int, str | None] = field(default_factory=dict)
     _product: dict[int, str | None] = field(default_factory=dict)
+    _case: dict[int, bool | None] = field(default_factory=dict)
 
     def namespace(self, spec: Spec, relation: Relation) -> Namespace:
         key = (spec.connection.id, relation.database, relation.schema)
@@ -79,7 +81,7 @@ class Snapshot:
             self._tables[key] = self.pool.target(spec.connection).table_state(relation, exists=True)
         return self._tables[key]
 
-    def namespace_location(self, spec: Spec, relation: Relation) -> str | None:
+    def namespace_location(self, spec: Spec, relation: Relation) -> Location | None:
         space = self.namespace(spec, relation)
         if space.exists and not space.location_read:
             space.location = self.pool.target(spec.connection).namespace_location(relation)
@@ -141,6 +143,14 @@ class Snapshot:
             self._product[key] = self.pool.target(spec.connection).product()
         return self._product[key]
 
+    def keeps_case(self, spec: Spec) -> bool | None:
+        """Whether the spec's connection keeps quoted names' case (Redshift's
+        enable_case_sensitive_identifier), read once; None where the engine has no such setting."""
+        key = spec.connection.id
+        if key not in self._case:
+            self._case[key] = self.pool.target(spec.connection).keeps_quoted_case()
+        return self._case[key]
+
     def _traces(self, spec: Spec) -> tuple[str, ...]:
         return self._lock_tables(spec) + self._tables_made(spec)
 
@@ -182,11 +192,13 @@ class Snapshot:
         row_count = None
         if interrupted and table is not None and "row_count" in reads:
             row_count = int(target.fetch(dialect.count(relation))[0][0])
-        locations = {}
+        locations: dict[str, Location] = {}
         if interrupted and mine[-1].stamp and "locations" in reads:
             for name in set(names_for(relation.name, mine[-1].stamp)) & space.names:
                 # Read now, not from a bulk read: where a swap left the table matters exactly.
-                locations[name] = target.table_location(relation.renamed(name)) or ""
+                found = target.table_location(relation.renamed(name))
+                if found is not None:
+                    locations[name] = found
         if table is not None and table.partition_columns and "partitions" in reads:
             rows = target.fetch(f"SHOW PARTITIONS {dialect.table(relation)}")
             table = replace(table, partitions=tuple(sorted(str(r[0]) for r in rows)))
@@ -208,4 +220,5 @@ class Snapshot:
             slices=self.slices(spec) if strategy.loads_rows else None,  # advice on loading the results
             substitution=self.substitution(spec),
             engine=self.product(spec),
+            keeps_case=self.keeps_case(spec),
         )

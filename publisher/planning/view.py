@@ -7,6 +7,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from publisher.model.location import Location
 from publisher.model.relation import Relation
 from publisher.model.target import TableState
 from publisher.planning import ledger
@@ -40,11 +41,12 @@ class TargetView:
     entries: tuple[ledger.Entry, ...] = ()  # this publication's ledger rows, oldest first
     elsewhere: tuple[ledger.Entry, ...] = ()  # 'done' rows of other projects for the same job, table and action
     row_count: int | None = None  # the table's rows, read only to recover an interrupted load
-    namespace_location: str | None = None  # Hive: where the database's managed tables go
-    locations: dict[str, str] = field(default_factory=dict)  # Hive: table name -> location, to recover
+    namespace_location: Location | None = None  # Hive: where the database's managed tables go
+    locations: dict[str, Location] = field(default_factory=dict)  # Hive: table name -> location, to recover
     slices: int | None = None  # Redshift: the cluster's, read where the action loads rows; None: unknown
     substitution: str | None = None  # why the engine would rewrite ${...} in SQL text; None: it runs it as sent
     engine: str | None = None  # the engine's product and version ("Apache Hive 4.0.1"), where it says
+    keeps_case: bool | None = None  # quoted names keep their case (Redshift's setting on); None: no such setting
     objects_left: tuple[LeftObject, ...] = ()  # this publication's objects (manifests) interrupted applies left
 
 
@@ -64,6 +66,6 @@ def stamp_for(name: str, now: datetime, taken: Iterable[AbstractSet[str]]) -> st
     return moment.strftime(STAMP_FORMAT)
 
 
-def new_location(namespace_location: str, table: Relation) -> str:
+def new_location(namespace_location: Location, table: Relation) -> Location:
     """Where Hive puts a new managed table: its database's folder, then the table's name."""
-    return f"{namespace_location.rstrip('/')}/{table.name}"
+    return namespace_location.child(table.name)

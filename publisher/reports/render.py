@@ -62,8 +62,8 @@ def step_text(step: Step) -> str:
             return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
         return (
-            f"ALTER TABLE `{step.database}`.`{step.table}` SET LOCATION {quoted(step.location)}"
-            f"  -- undo: back to {quoted(step.previous)}; after a failure the location is read back"
+            f"ALTER TABLE `{step.database}`.`{step.table}` SET LOCATION {quoted(str(step.location))}"
+            f"  -- undo: back to {quoted(str(step.previous))}; after a failure the location is read back"
         )
     if isinstance(step, CheckColumns):
         where = ".".join(p for p in (step.database, step.schema, step.table) if p)

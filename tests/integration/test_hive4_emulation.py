@@ -17,6 +17,7 @@ import pytest
 
 from publisher.engines.hive_describe import _split_describe, parse_describe_formatted, table_properties
 from publisher.engines.hive_errors import HiveError
+from publisher.model.location import Location
 from publisher.model.relation import Relation
 from publisher.model.target import HiveTable, Target
 from tests.fixtures.hive4 import REAL_HIVE, Warehouses, create_as_cdp, local_path
@@ -28,7 +29,7 @@ REFUSED = "An external table's location should not be located within managed war
 SPARK_ONLY = "Spark's behaviour, or a listener's device: not a rule of Hive 4's"
 
 
-def describe(target: Target, database: str, table: str) -> tuple[str, dict[str, str], str]:
+def describe(target: Target, database: str, table: str) -> tuple[str, dict[str, str], Location]:
     """The table's type ("MANAGED", "EXTERNAL"), parameters (keys lower-cased) and location.
     Spark prints the type as "Type" and the parameters in one cell ([k=v, k2=v2]), leaving
     EXTERNAL=TRUE out; Hive as "Table Type:" (MANAGED_TABLE, EXTERNAL_TABLE) and one

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from publisher.engines.hive_describe import parse_describe_formatted
+from publisher.model.location import Location
 from publisher.model.target import HiveTable
 from tests.fixtures.hive4 import REAL_HIVE, local_path
 from tests.integration.conftest import Target
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.hive, pytest.mark.hive4]
 ON_HIVE4 = pytest.mark.parametrize("target", ["hive4", "hive4real"], indirect=True)
 
 
-def location_and_type(target: Target, table: str) -> tuple[str, str]:
+def location_and_type(target: Target, table: str) -> tuple[Location, str]:
     """Location and EXTERNAL or MANAGED, from DESCRIBE FORMATTED as each engine prints it
     (Spark: "Location", "Type"; Hive: "Location:", "Table Type:" padded with spaces)."""
     state = parse_describe_formatted(target.fetch(f"DESCRIBE FORMATTED `{target.database}`.`{table}`"))
@@ -40,7 +41,7 @@ def test_create_and_load_publishes_a_translated_table(target: Target) -> None:
     location, kind = location_and_type(target, created)
     assert kind == "EXTERNAL"
     assert local_path(location).parent.name == f"{target.database}.db"
-    assert "/warehouse/" not in location  # the external warehouse, not the managed one
+    assert "/warehouse/" not in location.path  # the external warehouse, not the managed one
     assert target.rows(created) == target.expected(data)
 
 

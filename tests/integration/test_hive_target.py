@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import hashlib
-import os
 import secrets
 import threading
 from pathlib import Path
@@ -30,6 +29,7 @@ from publisher.model.errors import PublishFailed
 from publisher.model.relation import Relation
 from publisher.model.target import ColumnState, HiveTable, Target
 from tests.fixtures.hive import server_address
+from tests.fixtures.hive4 import local_path
 
 pytestmark = pytest.mark.hive
 
@@ -175,8 +175,8 @@ def test_table_state_reports_columns_and_types(hive_target: Target, hive_databas
     state = hive_target.table_state(rel(hive_database, "t"))
     assert state is not None
     assert (state.columns, state.storage, state.of(HiveTable).managed) == (ALL_TYPES_STATE, "parquet", True)
-    assert state.location is not None and state.location.endswith(f"/{hive_database}.db/t")
-    assert hive_target.namespace_location(rel(hive_database, "t")) == state.location.rsplit("/", 1)[0]
+    assert state.location is not None and state.location.path.endswith(f"/{hive_database}.db/t")
+    assert hive_target.namespace_location(rel(hive_database, "t")) == state.location.parent
 
 
 def test_external_tables_are_reported_as_not_managed(hive_target: Target, hive_database: str, tmp_path: Path) -> None:
@@ -187,6 +187,28 @@ def test_external_tables_are_reported_as_not_managed(hive_target: Target, hive_d
     )
     state = hive_target.table_state(rel(hive_database, "e"))
     assert state is not None and state.of(HiveTable).managed is False
+
+
+def test_spark_keeps_a_dropped_external_tables_files_whatever_purge_says(
+    hive_target: Target, hive_database: str, tmp_path: Path
+) -> None:
+    """Why the publisher's tables stay managed on Spark (dialects/hive.py, creates_external):
+    its Hive 2.3 metastore ignores external.table.purge (a Hive 3 property), so a declared
+    external twin's folder would outlive every swap; a managed table's goes with its DROP."""
+    folder = tmp_path / "purged"
+    hive_target.execute(
+        f"CREATE EXTERNAL TABLE `{hive_database}`.`p` (a INT) STORED AS PARQUET LOCATION '{folder.as_uri()}' "
+        "TBLPROPERTIES ('external.table.purge'='true')"
+    )
+    hive_target.execute(f"INSERT INTO `{hive_database}`.`p` VALUES (1)")
+    hive_target.execute(f"CREATE TABLE `{hive_database}`.`m` (a INT) STORED AS PARQUET")
+    hive_target.execute(f"INSERT INTO `{hive_database}`.`m` VALUES (1)")
+    managed = hive_target.table_location(rel(hive_database, "m"))
+    assert managed is not None
+    hive_target.execute(f"DROP TABLE `{hive_database}`.`p`")
+    hive_target.execute(f"DROP TABLE `{hive_database}`.`m`")
+    assert [f for f in folder.iterdir() if f.suffix == ".parquet"], "Spark honoured purge: revisit creates_external"
+    assert not local_path(managed).exists()
 
 
 def test_table_state_lower_cases_names_and_types(hive_target: Target, hive_database: str) -> None:
@@ -243,7 +265,7 @@ def test_table_location(hive_target: Target, hive_database: str) -> None:
     assert isinstance(hive_target, EmbeddedHive | HiveServer)
     hive_target.execute(f"CREATE TABLE `{hive_database}`.`t` (`a` INT) STORED AS PARQUET")
     location = hive_target.table_location(rel(hive_database, "t"))
-    assert location is not None and location.endswith(f"/{hive_database}.db/t")
+    assert location is not None and location.path.endswith(f"/{hive_database}.db/t")
     assert hive_target.table_location(rel(hive_database, "nope")) is None
 
 
@@ -365,16 +387,18 @@ def test_set_location_switches_readers_from_old_rows_to_new_rows(
     stop = threading.Event()
     reader = _reader(hive_target, f"SELECT COUNT(*) FROM {db}.`t`", seen, stop)
     reader.start()
-    hive_target.execute(f"ALTER TABLE {db}.`t` SET LOCATION {dialect_for('hive').literal(new)}")
-    hive_target.execute(f"ALTER TABLE {db}.`t__new_20261128123000` SET LOCATION {dialect_for('hive').literal(old)}")
+    hive_target.execute(f"ALTER TABLE {db}.`t` SET LOCATION {dialect_for('hive').location_literal(new)}")
+    hive_target.execute(
+        f"ALTER TABLE {db}.`t__new_20261128123000` SET LOCATION {dialect_for('hive').location_literal(old)}"
+    )
     hive_target.execute(f"DROP TABLE {db}.`t__new_20261128123000`")
     stop.set()
     reader.join(60)
 
     assert one(hive_target, f"SELECT COUNT(*) FROM {db}.`t`") == 100
     assert set(seen) <= {30, 100}, seen
-    assert not os.path.exists(old.removeprefix("file:")), "DROP of the partner deletes the old rows' folder"
-    assert os.path.isdir(new.removeprefix("file:"))
+    assert not old.local_path().exists(), "DROP of the partner deletes the old rows' folder"
+    assert new.local_path().is_dir()
 
 
 def _reader(target: Target, sql: str, seen: list[object], stop: threading.Event) -> threading.Thread:

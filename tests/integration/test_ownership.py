@@ -26,11 +26,15 @@ def test_a_managed_table_at_a_shared_folder_is_refused_and_the_folder_kept(
     hive.target.execute(f"CREATE TABLE {db}.`t` ({columns}) STORED AS PARQUET")
     row = "1.00, TIMESTAMP '2026-01-01 00:00:00', DATE '2026-01-01', array('a')"
     hive.target.execute(f"INSERT INTO {db}.`t` VALUES (1, 'gone', {row})")
-    shared = tmp_path / "shared folder"
+    # Apache Hive's SET LOCATION reads its text as a java.net.URI before it uses it as a path: a
+    # space is refused there ("Unable to get path"), and 'shared%20folder' would be another
+    # folder. Hive's limitation, not the publisher's quoting; its plans refuse such a swap.
+    apache = (hive.target.product() or "").startswith("Apache Hive")
+    shared = tmp_path / ("shared_folder" if apache else "shared folder")
     shared.mkdir()
     other = shared / "_another_teams_file.txt"  # "_": Spark skips it when reading the table
     other.write_text("not the publisher's")
-    hive.target.execute(f"ALTER TABLE {db}.`t` SET LOCATION 'file:{shared}'")
+    hive.target.execute(f"ALTER TABLE {db}.`t` SET LOCATION {dialect_for('hive').literal(f'file:{shared}')}")
     hive.target.execute(f"INSERT INTO {db}.`t` VALUES (2, 'kept', {row})")
     write(project.results(1, 1), "pqt", 1, 3)
     keys = {"mergeKeys": ["id"]} if action == "merge" else {}
@@ -41,7 +45,9 @@ def test_a_managed_table_at_a_shared_folder_is_refused_and_the_folder_kept(
     refused = project.run("apply")
     assert refused.code == 1, refused.out
     (line,) = [x for x in refused.err.splitlines() if "error:" in x]
-    assert "is managed but stored at" in line and "would delete files the publisher did not write" in line, line
+    # Apache Hive 4's metastore made the plain CREATE TABLE external with purge: owned all the same.
+    owner = "is external, owned but stored at" if apache else "is managed but stored at"
+    assert owner in line and "would delete files the publisher did not write" in line, line
     assert other.read_text() == "not the publisher's"
     assert hive.target.fetch(f"SELECT id, name FROM {hive.fresh('t')}") == [(2, "kept")]
     assert "t" in hive.tables() and not [n for n in hive.tables() if n.startswith("t_") or "__" in n]
@@ -58,10 +64,10 @@ def hive4_table(hive: HiveEngine, name: str) -> str:
     assert home is not None
     hive.target.execute(
         f"CREATE EXTERNAL TABLE {db}.`{name}` ({COLUMNS}) STORED AS PARQUET "
-        f"LOCATION {dialect_for('hive').literal(f'{home}/{name}')} "
+        f"LOCATION {dialect_for('hive').location_literal(home.child(name))} "
         "TBLPROPERTIES ('external.table.purge'='TRUE', 'TRANSLATED_TO_EXTERNAL'='TRUE')"
     )
-    return f"{home}/{name}"
+    return str(home.child(name))
 
 
 @pytest.mark.parametrize("action", ["load", "truncateAndLoad", "merge", "dropAndLoad"])
@@ -70,7 +76,6 @@ def test_an_owned_external_table_as_hive_4_makes_it_is_published_with_its_values
 ) -> None:
     """Owned (purge) external tables are published like managed ones: rows read back by value,
     the plan names the kind, and the results' files stay."""
-    from publisher.model import location
     from tests.conftest import snapshot
     from tests.integration.test_apply_hive import expected, table_rows
 
@@ -90,7 +95,8 @@ def test_an_owned_external_table_as_hive_4_makes_it_is_published_with_its_values
     )  # fmt: skip
     files = snapshot(project.root / "results")
     plan = project.run("plan")
-    if action == "dropAndLoad":  # refused at plan time on Spark: see drop_and_load.py
+    apache = (hive.target.product() or "").startswith("Apache Hive")
+    if action == "dropAndLoad" and not apache:  # refused where a RENAME keeps the folder: drop_and_load.py
         assert plan.code == 1 and "the folder its managed replacement would be renamed into" in plan.err
         assert table_rows(hive, "t") == expected(old)
         return
@@ -110,4 +116,4 @@ def test_an_owned_external_table_as_hive_4_makes_it_is_published_with_its_values
         home = hive.target.namespace_location(hive.table("t"))
         at = hive.target.table_location(hive.table("t"))
         assert home is not None and at is not None
-        assert location.parent_and_leaf(at)[0] == location.normalized(home), "swapped within the database"
+        assert at.parent == home, "swapped within the database"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from publisher.apply import partition_switch
+from publisher.engines.hive_describe import parse_location
 from tests.conftest import HiveEngine, Project, snapshot
 from tests.integration.test_apply_hive import expected, table_rows, use
 from tests.resultfiles import write
@@ -127,7 +128,7 @@ def test_a_twin_folder_is_deleted_once_no_partition_stays_in_it(project: Project
         if hive.kind == "embedded":
             state = hive.target.table_state(hive.table("t"))
             assert state is not None and state.location
-            database = Path(state.location.removeprefix("file:")).parent
+            database = state.location.local_path().parent
             twin_folders.append({p.name for p in database.iterdir() if p.name.startswith("t__new_")})
     if twin_folders:
         first, second, third = twin_folders
@@ -195,13 +196,14 @@ def assert_no_orphan_folders(hive: HiveEngine, table: str) -> None:
         return
     state = hive.target.table_state(hive.table(table))
     assert state is not None and state.location
-    database = Path(state.location.removeprefix("file:")).parent
+    database = state.location.local_path().parent
     used = set()
     for path in partitions(hive, table):
         spec_text = ", ".join(f"`{k}`='{v}'" for k, v in (p.split("=", 1) for p in path.split("/")))
         rows = hive.target.fetch(f"DESCRIBE FORMATTED `{hive.database}`.`{table}` PARTITION ({spec_text})")
-        location = next(str(r[1]) for r in rows if str(r[0]).strip().rstrip(":").lower() == "location")
-        used.add(Path(location.removeprefix("file:")))
+        at = parse_location(rows)  # the partition's Location comes before the table's
+        assert at is not None
+        used.add(at.local_path())
     # The ledger beside the table is partitioned too (by the day its rows are written): not the table's.
     folders = {p for p in database.rglob("*") if p.is_dir() and "=" in p.name and "publications" not in p.parts}
     assert folders == used, f"folders no partition uses: {sorted(map(str, folders - used))}"

@@ -13,6 +13,7 @@
 --                                          client's session (aborting its transaction)
 --   redshift_standin.alter_table_append()  ALTER TABLE ... APPEND FROM
 --   event trigger standin_redshift_types   column types as Redshift has them
+--   redshift_standin.enable_case_sensitive_identifier  the setting, off (a database default)
 --
 -- (PostgreSQL reserves the pg_ prefix for schemas, and refuses views in pg_catalog.)
 -- The proxy writes copy_log and stl_load_errors through its own autocommit connection:
@@ -23,6 +24,12 @@
 CREATE SCHEMA redshift_standin;
 GRANT USAGE ON SCHEMA redshift_standin TO PUBLIC;
 ALTER DATABASE dev SET search_path = "$user", public, redshift_standin;
+-- enable_case_sensitive_identifier (Redshift's default false), as a placeholder setting PostgreSQL
+-- accepts; the proxy maps the Redshift name to it (tests/standin/identifier_case.py).
+ALTER DATABASE dev SET redshift_standin.enable_case_sensitive_identifier = 'off';
+-- ALTER USER u SET of a placeholder needs this privilege in PostgreSQL 15 (on Redshift a superuser
+-- or the user's own ALTER USER sets it): tests set it for the publisher's user.
+GRANT SET ON PARAMETER redshift_standin.enable_case_sensitive_identifier TO PUBLIC;
 
 -- SUPER ------------------------------------------------------------------------------------
 CREATE DOMAIN pg_catalog.super AS jsonb;

@@ -105,6 +105,11 @@ What it reproduces
   svv_roles and svv_user_grants have AWS's columns and types, answer from pg_class.relacl and
   pg_auth_members, and show a regular user only the identities it has (itself, its roles and
   groups, PUBLIC), as AWS documents.
+* Identifier case (identifier_case.py): quoted identifiers fold to lower case (ASCII letters)
+  as on Redshift by default, user names excepted; with SET enable_case_sensitive_identifier TO
+  true (session, SET LOCAL, or ALTER USER/DATABASE ... SET) quoted names keep their case.
+  SHOW enable_case_sensitive_identifier answers 'on' or 'off'; a value not a Boolean is refused.
+  AWS: https://docs.aws.amazon.com/redshift/latest/dg/r_enable_case_sensitive_identifier.html
 * STV_SLICES (bootstrap.sql): Redshift's columns (node, slice, localslice, type), one row per
   slice, as many as the start script is given (PUBLISHER_REDSHIFT_SLICES, default 4), readable
   by every user, read-only; found through the default search_path, as stl_load_errors is.
@@ -136,7 +141,10 @@ What it does NOT reproduce
   user's privileges (Redshift: the view owner's); the qualification check reads FROM and JOIN
   only (a table after a comma in FROM is not checked); pg_get_viewdef shows the stand-in's
   wrapper around the query.
-* Identifier case: PostgreSQL keeps "Quoted" identifiers' case, Redshift folds them.
+* Identifier case, where it differs: a quoted name inside a string (to_regclass('"T"'), a
+  late-binding view's stored query is folded before it is stored) is PostgreSQL's; groups' and
+  roles' quoted names fold like tables' (AWS names only user names as kept); a simple query of
+  several statements that touches the setting or has quoted capitals runs statement by statement.
 * Constraints: PostgreSQL enforces PRIMARY KEY/UNIQUE/FOREIGN KEY; Redshift does not.
 * Isolation: PostgreSQL's READ COMMITTED, not Redshift's serializable isolation; no
   serialization errors (1023) between concurrent sessions, other than those a test asks for
@@ -197,6 +205,16 @@ import botocore.exceptions
 import psycopg
 
 from . import wire
+from .identifier_case import (
+    READ_SQL,
+    CaseError,
+    fold_quoted,
+    has_quoted_capitals,
+    is_on,
+    may_change_setting,
+    mentions_setting,
+    rewrite_setting,
+)
 from .loaders import CopyAbort, Loader, LoadError, TargetColumn, resolve_objects, s3_client
 from .redshift_ddl import DdlError, parse_late_binding_view, rewrite_role_grant
 from .s3copy import CopyError, CopySpec, parse_copy
@@ -395,6 +413,10 @@ class Session:
         self.skip_until_sync = False  # an error ended the client's batch: drop until Sync
         self.error_since_ready = False
         self.last_segment_failed = False
+        # enable_case_sensitive_identifier as last read upstream (None: not read since it may
+        # have changed); touched: a statement of this session named it (identifier_case.py).
+        self.case_sensitive: bool | None = None
+        self.case_touched = False
 
     # lifecycle -----------------------------------------------------------------------
 
@@ -550,6 +572,17 @@ class Session:
 
     def on_query(self, raw: bytes) -> None:
         sql = raw[5:-1].decode("utf-8", "replace")
+        if mentions_setting(sql) or has_quoted_capitals(sql):
+            statements = split_statements(sql)
+            if len(statements) > 1:
+                # Each statement's names fold under the setting as the statements before it left it.
+                self.run_one_by_one(statements)
+                return
+            redshift = self.as_redshift(sql)
+            if redshift is None:
+                return  # cannot happen in the simple protocol (no batch to fail): nothing to answer
+            if redshift != sql:
+                sql, raw = redshift, wire.query(redshift)
         statements = split_statements(sql) if _could_be_special(sql) else []
         if not any(classify(statement) for statement in statements):
             self.expected_ready.append(False)
@@ -565,6 +598,13 @@ class Session:
 
     def on_parse(self, raw: bytes) -> None:
         name, sql = wire.parse_parse(raw[5:])
+        if mentions_setting(sql) or has_quoted_capitals(sql):
+            redshift = self.as_redshift(sql)
+            if redshift is None:
+                return  # the client's batch failed before it: dropped, as PostgreSQL would
+            if redshift != sql:
+                raw = wire.with_parse_query(raw, redshift)
+                sql = redshift
         kind = classify(sql)
         if kind is None:
             self.special_statements.pop(name, None)
@@ -613,6 +653,53 @@ class Session:
         if self.barrier():
             del specials[name]
             self.to_client += wire.CLOSE_COMPLETE
+
+    # identifier case --------------------------------------------------------------------------
+
+    def as_redshift(self, sql: str) -> str | None:
+        """One statement as PostgreSQL must run it to act as Redshift on identifier case: the
+        setting's statements rewritten, quoted names folded unless the setting is on. None when
+        the client's batch failed before it (then nothing is answered)."""
+        if mentions_setting(sql):
+            self.case_touched = True
+            self.case_sensitive = None
+            try:
+                return rewrite_setting(sql)
+            except CaseError as exc:
+                code, message = quote_literal(exc.sqlstate), quote_literal(exc.message)
+                return f"SELECT redshift_standin.raise_error({code}, {message})"
+        if self.case_touched and may_change_setting(sql):
+            self.case_sensitive = None
+        if not has_quoted_capitals(sql):
+            return sql
+        keep = self.keeps_case()
+        if keep is None:
+            return None
+        return sql if keep else fold_quoted(sql)
+
+    def keeps_case(self) -> bool | None:
+        """Whether the session keeps quoted names' case, read upstream when not known."""
+        if self.case_sensitive is None:
+            if not self.barrier():
+                return None
+            outcome = self.execute(READ_SQL)
+            if not outcome.ok:
+                return False  # an aborted transaction: the statement fails whatever its names
+            self.case_sensitive = is_on(outcome.rows[0][0] if outcome.rows else None)
+        return self.case_sensitive
+
+    def run_one_by_one(self, statements: list[str]) -> None:
+        """A simple query of several statements, each folded as the ones before it left the
+        setting, each run on its own (not as one implicit transaction)."""
+        self.barrier()
+        for statement in statements:
+            redshift = self.as_redshift(statement)
+            assert redshift is not None  # the barrier above left no batch to fail
+            kind = classify(redshift)
+            ok = self.run_special(kind, redshift) if kind else self.run_relayed(redshift)
+            if not ok:
+                break
+        self.to_client += wire.ready_for_query(self.status)
 
     # taking the upstream session over --------------------------------------------------------
 

@@ -1075,7 +1075,8 @@ def test_create_table_keeps_dist_and_sort_keys_in_the_catalog_across_a_rename(co
     conn.autocommit = True
     run(conn, f'CREATE TABLE {table} (a INTEGER, "B" INTEGER, c INTEGER) DISTSTYLE KEY DISTKEY (c) SORTKEY (a, "B")')
     run(conn, f"ALTER TABLE {table} RENAME TO {table}_r")
-    assert run(conn, KEYS_SQL, (f"{table}_r",)) == [[1, "c", True, 0], [1, "a", False, 1], [1, "B", False, 2]]
+    # "B" is b: quoted names fold as on Redshift (enable_case_sensitive_identifier is off).
+    assert run(conn, KEYS_SQL, (f"{table}_r",)) == [[1, "c", True, 0], [1, "a", False, 1], [1, "b", False, 2]]
     run(conn, f"CREATE TABLE {table}_all (a INTEGER) DISTSTYLE ALL COMPOUND SORTKEY (a)")
     assert run(conn, KEYS_SQL, (f"{table}_all",)) == [[8, "a", False, 1]]
     run(conn, f"CREATE TABLE {table}_plain (a INTEGER)")
@@ -1409,3 +1410,111 @@ def test_grants_to_roles_show_in_svv_relation_privileges_as_aws_documents(conn: 
     ]
     (acl,) = run(conn, "SELECT array_to_string(relacl, ',') FROM pg_class WHERE relname = %s", (table,))[0]
     assert "standin_auditors=r/publisher" in acl and "standin_alice=r/publisher" in acl  # PostgreSQL's own record
+
+
+# --- identifier case (AWS: r_enable_case_sensitive_identifier.html) ---------------------------
+
+
+def _columns_of(conn: Any, table_like: str) -> list[tuple[str, str]]:
+    """(table, column) names as the catalog holds them, for tables whose name starts so."""
+    rows = run(
+        conn,
+        "SELECT c.relname, a.attname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a"
+        " ON a.attrelid = c.oid AND a.attnum > 0 WHERE lower(c.relname) LIKE %s ORDER BY 1, 2",
+        (table_like.lower() + "%",),
+    )
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def test_quoted_identifiers_fold_to_lower_case_by_default(conn: Any, table: str) -> None:
+    """As AWS's example: "MixedCasedTable2" is mixedcasedtable2, so the unquoted CREATE of the same
+    name finds it there; result columns come back folded too."""
+    conn.autocommit = True
+    assert run(conn, "SHOW enable_case_sensitive_identifier") == [["off"]]
+    run(conn, f'CREATE TABLE "{table}_Mixed" ("MixedCol" INT, "Größe" INT)')
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f"CREATE TABLE {table}_Mixed (MixedCol INT)")
+    assert server_error(excinfo)["C"] == "42P07"  # already exists: one table, folded
+    run(conn, f'INSERT INTO "{table}_MIXED" ("MIXEDCOL") VALUES (7)')
+    cursor = conn.cursor()
+    cursor.execute(f'SELECT "MixedCol" AS "ShownAs", \'"Quoted" In A String\' FROM "{table}_mixed"')
+    assert [d[0] for d in cursor.description][0] == "shownas"
+    assert cursor.fetchall() == ([7, '"Quoted" In A String'],) or [list(r) for r in cursor.fetchall()] == []
+    # ASCII letters fold, others are kept (Größe keeps its ß, loses its G).
+    assert _columns_of(conn, f"{table}_mixed") == [(f"{table}_mixed", "größe"), (f"{table}_mixed", "mixedcol")]
+
+
+def test_case_sensitive_session_keeps_quoted_case(conn: Any, table: str) -> None:
+    """SET enable_case_sensitive_identifier TO true: quoted names keep their case, unquoted ones
+    still fold (a second table), and RESET folds again."""
+    conn.autocommit = True
+    run(conn, "SET enable_case_sensitive_identifier TO true")
+    assert run(conn, "SHOW enable_case_sensitive_identifier") == [["on"]]
+    run(conn, f'CREATE TABLE "{table}_Mixed" ("MixedCol" INT)')
+    run(conn, f"CREATE TABLE {table}_Mixed (MixedCol INT)")  # unquoted: another table, mixed
+    run(conn, f'INSERT INTO "{table}_Mixed" ("MixedCol") VALUES (1)')
+    cursor = conn.cursor()
+    cursor.execute(f'SELECT "MixedCol" FROM "{table}_Mixed"')
+    assert cursor.description[0][0] == "MixedCol"
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, f'SELECT "mixedcol" FROM "{table}_Mixed"')
+    assert server_error(excinfo)["C"] == "42703"
+    assert _columns_of(conn, f"{table}_mixed") == [(f"{table}_Mixed", "MixedCol"), (f"{table}_mixed", "mixedcol")]
+    run(conn, "RESET enable_case_sensitive_identifier")
+    assert run(conn, "SHOW enable_case_sensitive_identifier") == [["off"]]
+    assert run(conn, f'SELECT count(*) FROM "{table}_Mixed"') == [[0]]  # now mixed, the unquoted one's
+
+
+def test_case_setting_follows_transactions_users_and_refuses_non_booleans(
+    connect: Callable[..., Any], table: str
+) -> None:
+    """A SET rolled back is undone, SET LOCAL ends with its transaction, ALTER USER ... SET applies
+    to the user's next sessions; a value other than a Boolean is refused, as a setting's is."""
+    conn = connect()
+    conn.autocommit = False
+    run(conn, "SET enable_case_sensitive_identifier = 'on'")
+    conn.rollback()
+    assert run(conn, "SHOW enable_case_sensitive_identifier") == [["off"]]
+    run(conn, "SET LOCAL enable_case_sensitive_identifier TO true")
+    run(conn, f'CREATE TABLE "{table}_Local" (x INT)')
+    conn.commit()
+    assert run(conn, "SHOW enable_case_sensitive_identifier") == [["off"]]
+    assert _columns_of(conn, f"{table}_local") == [(f"{table}_Local", "x")]
+    with pytest.raises(ProgrammingError) as excinfo:
+        run(conn, "SET enable_case_sensitive_identifier TO maybe")
+    assert server_error(excinfo)["C"] == "22023"
+    assert "requires a Boolean value" in server_error(excinfo)["M"]
+    conn.rollback()
+    conn.autocommit = True
+    run(conn, "ALTER USER publisher SET enable_case_sensitive_identifier TO true")
+    try:
+        later = connect()
+        assert run(later, "SHOW enable_case_sensitive_identifier") == [["on"]]
+        later.autocommit = True
+        run(later, f'CREATE TABLE "{table}_User" (x INT)')
+        assert _columns_of(later, f"{table}_user") == [(f"{table}_User", "x")]
+    finally:
+        run(conn, "ALTER USER publisher RESET enable_case_sensitive_identifier")
+    assert run(connect(), "SHOW enable_case_sensitive_identifier") == [["off"]]
+
+
+def test_case_setting_in_a_simple_query_of_several_statements(endpoint: tuple[str, int, str, str], table: str) -> None:
+    """Each statement folds under the setting the statements before it left."""
+    host, port, password, _ = endpoint
+    with psycopg.connect(
+        host=host,
+        port=port,
+        dbname="dev",
+        user="publisher",
+        password=password,
+        sslmode="disable",
+        cursor_factory=psycopg.ClientCursor,
+        autocommit=True,
+    ) as pg:
+        pg.execute(
+            f'CREATE TABLE "{table}_A" (x INT); SET enable_case_sensitive_identifier TO true; '
+            f'CREATE TABLE "{table}_B" (x INT); RESET enable_case_sensitive_identifier; '
+            f'CREATE TABLE "{table}_C" (x INT)'
+        )
+        names = pg.execute("SELECT relname FROM pg_class WHERE lower(relname) LIKE %s ORDER BY 1", (table + "%",))
+        assert [r[0] for r in names.fetchall()] == [f"{table}_B", f"{table}_a", f"{table}_c"]

@@ -221,6 +221,14 @@ def parse_parse(payload: bytes) -> tuple[bytes, str]:
     return name, payload[end + 1 : qend].decode("utf-8", "replace")
 
 
+def with_parse_query(raw: bytes, sql: str) -> bytes:
+    """A whole Parse message with its query text replaced (name and parameter types kept)."""
+    payload = raw[5:]
+    end = payload.index(b"\0")
+    qend = payload.index(b"\0", end + 1)
+    return message(b"P", payload[: end + 1] + cstr(sql) + payload[qend + 1 :])
+
+
 def parse_bind(payload: bytes) -> tuple[bytes, bytes]:
     """Bind message: (portal name, statement name)."""
     end = payload.index(b"\0")

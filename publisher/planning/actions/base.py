@@ -45,7 +45,9 @@ class Strategy:
     """Only adds rows to the existing table (INSERT INTO): nothing of it is replaced."""
     replaces_definition: ClassVar[bool] = False
     """Afterwards the table has the results' columns, whatever it had before."""
-    reads: ClassVar[frozenset[Read]] = frozenset()
+    reads: ClassVar[frozenset[Read]] = frozenset({"namespace_location"})
+    """Every action reads where the database keeps its tables (Hive): a folder the engine
+    cannot read as written is refused before anything is made there."""
     loads_rows: ClassVar[bool] = True
     """Loads the results' rows: how their files are laid out matters (the plan's warnings)."""
     makes_timestamped_table: ClassVar[bool] = False

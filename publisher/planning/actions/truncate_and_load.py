@@ -14,8 +14,8 @@ from dataclasses import replace
 from typing import ClassVar, assert_never
 
 from publisher.dialects.base import ColumnDef, LoadSource
-from publisher.model import location
 from publisher.model.errors import InvalidInput
+from publisher.model.location import Location
 from publisher.model.plan import CheckLocation, SetLocation, Step, SwitchPartitions, sql
 from publisher.model.relation import Relation
 from publisher.model.target import KIND_WORDS, HiveTable, TableState
@@ -149,9 +149,8 @@ class TruncateAndLoad(Strategy):
                     f"old location: point {twin.name} at the old folder, drop it, then publish with --force",
                     ctx.spec.location,
                 )
-            steps.append(
-                sql(ctx.dialect.set_location(twin, interrupted.location_before), "give the old rows to the twin")
-            )
+            before = Location.parse(interrupted.location_before)  # as the ledger row was written: str()
+            steps.append(sql(ctx.dialect.set_location(twin, before), "give the old rows to the twin"))
             outcome = Recovery(outcome="complete")
         elif home and twin_at != new_location(home, twin):
             outcome = Recovery(outcome="complete")  # both moves happened: the twin holds the old rows
@@ -203,29 +202,25 @@ def foreign_files(ctx: Context, table: TableState) -> str | None:
     )
 
 
-def table_home(ctx: Context, table: TableState | None) -> str | None:
+def table_home(ctx: Context, table: TableState | None) -> Location | None:
     """The folder holding the table's own folder, where the engine puts its twin (CREATE TABLE
     LIKE makes a table of the same kind): its database's folder; for an owned external table,
     as Apache Hive 4 makes them, a folder of the same name in the external warehouse (Hive 4's
     databases have one location per kind). None where the table is not in its own folder:
     <home>/<table>, or <home>/<table>__new_<stamp> after a swap."""
     namespace = ctx.view.namespace_location if ctx.view else None
-    if table is None or not table.location or not namespace:
+    if table is None or table.location is None or namespace is None:
         return None
-    parent, leaf = location.parent_and_leaf(table.location)
-    if not re.fullmatch(rf"{re.escape(ctx.relation.name)}(__new_\d{{14}})?", leaf):
+    parent = table.location.parent
+    if not re.fullmatch(rf"{re.escape(ctx.relation.name)}(__new_\d{{14}})?", table.location.name):
         return None
-    if parent == location.normalized(namespace):
+    if parent == namespace:
         return namespace
-    same_name = location.parent_and_leaf(parent)[1] == location.parent_and_leaf(namespace)[1]
-    return (
-        table.location.rstrip("/").rsplit("/", 1)[0]
-        if table.of(HiveTable).kind == "external-owned" and same_name
-        else None
-    )
+    same_name = parent.name == namespace.name
+    return parent if table.of(HiveTable).kind == "external-owned" and same_name else None
 
 
-def twin_home(ctx: Context) -> str | None:
+def twin_home(ctx: Context) -> Location | None:
     """Where the table's twin goes: ``table_home``, else (a recovery, where the table may be
     missing or elsewhere) its database's folder."""
     table = ctx.view.table if ctx.view else None
@@ -292,7 +287,7 @@ def switch(
     )
 
 
-def location_swap(ctx: Context, twin: Relation, old: str, home: str) -> tuple[Step, ...]:
+def location_swap(ctx: Context, twin: Relation, old: Location, home: Location) -> tuple[Step, ...]:
     """Point the table at its loaded twin's files, and the twin at the old files, which go
     when the twin is dropped. Each ALTER is atomic for readers."""
     dialect, relation = ctx.dialect, ctx.relation
