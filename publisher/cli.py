@@ -151,11 +151,12 @@ def _plan(args: argparse.Namespace, *, offline: bool) -> tuple[Plan, Config, Poo
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from publisher.apply.lineage import where
     from publisher.model.plan import plan_to_json
     from publisher.reports.render import errors_markdown, plan_markdown, plan_text
 
     try:
-        plan, _, pool = _plan(args, offline=args.offline)
+        plan, config, pool = _plan(args, offline=args.offline)
     except Errors as exc:
         if args.format == "markdown":
             print(errors_markdown([str(e) for e in exc.errors]), end="")
@@ -164,7 +165,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     saved = plan_to_json(plan) if args.out or args.format == "json" else ""
     if args.out:
         args.out.write_text(saved, encoding="utf-8")
-    rendered = saved if args.format == "json" else {"markdown": plan_markdown, "text": plan_text}[args.format](plan)
+    lineage = where(config.lineage) if plan.pending else ""
+    rendered = (
+        saved if args.format == "json" else {"markdown": plan_markdown, "text": plan_text}[args.format](plan, lineage)
+    )
     print(rendered, end="")
     if args.out and args.format == "text" and not plan.offline:
         print(f"\nSaved to {args.out}: `publisher apply {args.out}` applies exactly this plan.")

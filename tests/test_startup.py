@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 HEAVY = ("pyarrow", "numpy", "pandas", "boto3", "botocore", "pyspark", "py4j", "redshift_connector", "pyhive")
 HEAVY += ("thrift", "starlette", "uvicorn", "sqlalchemy", "fastavro", "jsonschema")
+HEAVY += ("openlineage",)  # the lineage extra: imported only where lineage is configured
 
 # Runs the CLI in this interpreter, then reports which modules it loaded.
 RUN = """

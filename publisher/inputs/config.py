@@ -50,6 +50,19 @@ class ServerSettings:
     max_requests: int = 100  # requests answered at once (headers in); one more is answered 503
 
 
+@dataclass(frozen=True, kw_only=True)
+class LineageSettings:
+    """lineage: where OpenLineage events go. What is not set here falls back to the client's own
+    configuration (OPENLINEAGE_URL, OPENLINEAGE_API_KEY, OPENLINEAGE_NAMESPACE), as in every
+    OpenLineage integration."""
+
+    url: str | Secret | None = None  # a URL as written, or an ${ENV} reference read when sending
+    endpoint: str = "api/v1/lineage"
+    api_key: Secret | None = None
+    namespace: str | None = None
+    timeout: float = 2  # seconds a publication waits at most for its events
+
+
 Settings = TargetSettings | S3Settings
 SETTINGS: dict[ConnectionType, type[Any]] = {**{t.name: t.settings for t in TARGETS.values()}, "s3": S3Settings}
 """Each connection type's settings class: the targets', and s3's."""
@@ -116,6 +129,7 @@ class Config:
     results_connection: Connection | None
     server: ServerSettings | None = None  # the server: section, for publisher serve
     project: str | None = None  # recorded with every ledger row: whose publication it is
+    lineage: LineageSettings | None = None  # the lineage: section; None: the OPENLINEAGE_* variables only
 
     @property
     def root(self) -> Path:
@@ -235,7 +249,10 @@ def load_config(path: Path) -> Config:
     if problems:
         raise Errors(problems)
     server = _server(doc.value.get("server"))
-    return Config(config.file, config.results, config.connections, results_conn, server, doc.value.get("project"))
+    lineage = _lineage(doc.value.get("lineage"))
+    return Config(
+        config.file, config.results, config.connections, results_conn, server, doc.value.get("project"), lineage
+    )
 
 
 def _server(raw: dict[str, Any] | None) -> ServerSettings | None:
@@ -249,6 +266,19 @@ def _server(raw: dict[str, Any] | None) -> ServerSettings | None:
         tokens.append(Secret(reference.group(1)))
     settings = {setting_key(f.name): f.name for f in fields(ServerSettings) if f.name != "tokens"}
     return ServerSettings(tokens=tuple(tokens), **{name: raw[key] for key, name in settings.items() if key in raw})
+
+
+def _lineage(raw: dict[str, Any] | None) -> LineageSettings | None:
+    """The schema-valid lineage: section; ${NAME} values as Secrets, read only when sending."""
+    if raw is None:
+        return None
+    values: dict[str, Any] = {}
+    for f in fields(LineageSettings):
+        key = setting_key(f.name)
+        if key in raw:
+            reference = ENV_REFERENCE.fullmatch(str(raw[key]))
+            values[f.name] = Secret(reference.group(1)) if reference and key in ("url", "apiKey") else raw[key]
+    return LineageSettings(**values)
 
 
 def _resolve_ref(

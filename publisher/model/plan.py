@@ -338,6 +338,9 @@ class Publication:
     fingerprint: dict[str, Any] = field(default_factory=dict, hash=False)
     # The engine the live plan read, product and version ("Apache Hive 4.0.1"); "" offline.
     engine: str = ""
+    # The results' columns (name, type as their metadata says), for lineage's input schema and
+    # column lineage; () in plans saved by versions before it.
+    source_columns: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -542,12 +545,15 @@ def plan_from_json(text: str) -> Plan:
         where = f"publications[{i}]"
         p = _fields(Publication, raw, where)
         p["id"] = _checked(PublicationId, _fields(PublicationId, p.get("id"), f"{where}.id"), f"{where}.id")
-        for key in ("steps", "on_failure", "columns", "notes", "warnings"):
+        for key in ("steps", "on_failure", "columns", "notes", "warnings", "source_columns"):
             if not isinstance(p.get(key, []), list):
                 raise PlanFileError(f"{where}: {key} must be a list")
         p["steps"] = tuple(_step(s, f"{where}.steps[{j}]") for j, s in enumerate(p.get("steps", ())))
         p["on_failure"] = tuple(_step(s, f"{where}.on_failure[{j}]") for j, s in enumerate(p.get("on_failure", ())))
         p["columns"] = tuple(_column(c, f"{where}.columns[{j}]") for j, c in enumerate(p.get("columns", ())))
+        p["source_columns"] = tuple(
+            _column(c, f"{where}.source_columns[{j}]") for j, c in enumerate(p.get("source_columns", ()))
+        )
         p["notes"] = tuple(_text(n, f"{where}.notes[{j}]") for j, n in enumerate(p.get("notes", ())))
         p["warnings"] = tuple(_text(n, f"{where}.warnings[{j}]") for j, n in enumerate(p.get("warnings", ())))
         if not isinstance(p.get("fingerprint", {}), dict):

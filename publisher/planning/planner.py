@@ -606,4 +606,5 @@ def _publication(
         status=status,
         status_detail=detail,
         engine=(ctx.view.engine or "") if ctx.view is not None else "",
+        source_columns=tuple((c.name, str(c.type)) for c in results.columns),
     )

@@ -194,13 +194,15 @@ def publication_text(index: int, pub: Publication) -> str:
     return "\n".join(lines)
 
 
-def plan_text(plan: Plan) -> str:
-    """The whole plan, one block per publication."""
+def plan_text(plan: Plan, lineage: str = "") -> str:
+    """The whole plan, one block per publication; ``lineage``: where its events go, if said."""
     header = f"Plan: {summary(plan)}"
     if plan.offline:
         header += " (planned offline: targets not inspected)"
     if engines(plan):
         header += f"\nEngines: {engines(plan)}"
+    if lineage:
+        header += f"\nLineage: {lineage}"
     blocks = [header] + [publication_text(i, p) for i, p in enumerate(plan.publications, start=1)]
     return "\n\n".join(blocks) + "\n"
 
@@ -231,13 +233,15 @@ def engines(plan: Plan) -> str:
     return ", ".join(f"{connection}: {engine}" for connection, engine in found)
 
 
-def plan_markdown(plan: Plan) -> str:
+def plan_markdown(plan: Plan, lineage: str = "") -> str:
     """The plan as a pull-request comment: a summary line, a table, statements folded."""
     lines = [f"### publisher plan: {summary(plan)}", ""]
     if plan.offline:
         lines += ["_Planned offline: the targets and their ledgers were not inspected._", ""]
     if engines(plan):
         lines += [f"Engines: {md_text(engines(plan))}", ""]
+    if lineage:
+        lines += [f"Lineage: {md_text(lineage)}", ""]
     if not plan.publications:
         return "\n".join(lines) + "\n"
     lines += ["| | spec | publication | target | action | rows | status |", "|---|---|---|---|---|---|---|"]

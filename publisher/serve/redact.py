@@ -20,6 +20,8 @@ def secret_names(config: Config) -> tuple[str, ...]:
     ]
     if config.server is not None:
         names += [token.env for token in config.server.tokens]
+    if config.lineage is not None:
+        names += [v.env for v in (config.lineage.url, config.lineage.api_key) if isinstance(v, Secret)]
     return tuple(dict.fromkeys(names))
 
 

@@ -53,6 +53,11 @@ class TargetSettings(Protocol):
     def starts_slowly(self) -> bool:
         """The engine runs in this process and takes seconds to start: serve starts it first."""
 
+    @property
+    def lineage_namespace(self) -> str:
+        """The OpenLineage namespace of the engine's tables (the naming spec's, as
+        ``hive://host:port``), the name being database[.schema].table."""
+
     def reader_problem(self, reader_has_keys: bool) -> str | None:
         """Why the engine cannot read results through its s3 connection (which has access keys
         or not); None: it can."""

@@ -40,6 +40,12 @@ class HiveSettings:
     def starts_slowly(self) -> bool:
         return self.embedded  # Spark starts in this process (~15 s)
 
+    @property
+    def lineage_namespace(self) -> str:
+        # OpenLineage naming: hive://{host}:{port}. The embedded engine (Spark in this process,
+        # its metastore under stateDir) has no host of its own.
+        return f"hive://{self.host}:{self.port}" if self.host else "hive://localhost"
+
     def reader_problem(self, reader_has_keys: bool) -> str | None:
         return None
 

@@ -40,6 +40,11 @@ class PostgresSettings:
     def starts_slowly(self) -> bool:
         return False
 
+    @property
+    def lineage_namespace(self) -> str:
+        # OpenLineage naming: postgres://{host}:{port}, the name being database.schema.table.
+        return f"postgres://{self.host.lower()}:{self.port}"
+
     def reader_problem(self, reader_has_keys: bool) -> str | None:
         return None  # the publisher reads the results itself, with the s3 connection's credentials or AWS's chain
 

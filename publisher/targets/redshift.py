@@ -9,6 +9,8 @@ from publisher.model.secret import Secret
 from publisher.model.vocabulary import SslMode
 from publisher.targets.base import Ledger, TargetDescriptor
 
+_ENDPOINT = re.compile(r"([a-z0-9-]+)\.[a-z0-9]+\.([a-z0-9-]+)\.redshift(?:-serverless)?\.amazonaws\.com")
+
 
 @dataclass(frozen=True, kw_only=True)
 class RedshiftSettings:
@@ -42,6 +44,15 @@ class RedshiftSettings:
     @property
     def starts_slowly(self) -> bool:
         return False
+
+    @property
+    def lineage_namespace(self) -> str:
+        # OpenLineage naming: redshift://{cluster_identifier}.{region}:{port}, read from an endpoint
+        # of the form <cluster>.<id>.<region>.redshift[-serverless].amazonaws.com; any other host
+        # (a proxy, a stand-in) as it is.
+        found = _ENDPOINT.fullmatch(self.host.lower())
+        where = f"{found.group(1)}.{found.group(2)}" if found else self.host.lower()
+        return f"redshift://{where}:{self.port}"
 
     def reader_problem(self, reader_has_keys: bool) -> str | None:
         if self.iam_role or reader_has_keys:

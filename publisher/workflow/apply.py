@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from publisher.apply.executor import AlreadyPublished, Executor, Listener
+from publisher.apply import lineage
+from publisher.apply.executor import AlreadyPublished, Executor, Listener, StepEvent
 from publisher.dialects import dialect_for
 from publisher.engines.pool import Pool, S3Objects
 from publisher.inputs.config import Config
-from publisher.model.errors import PublishFailed, first_line
-from publisher.model.plan import DeleteObject, Plan, Publication, PutObject
+from publisher.model.errors import PlanStale, PublishFailed, first_line
+from publisher.model.plan import DeleteObject, Plan, Publication, PutObject, Statement
 
 
 @dataclass
@@ -44,17 +46,40 @@ def apply_plan(
     """
 
     serial = serial or threading.Lock()
+    events = None
+    if not dry_run and plan.pending and lineage.enabled(config.lineage):
+        events = lineage.Lineage(config, _lineage_warning(listener))
 
     def run_group(group: list[Publication], connections: Pool) -> list[Outcome]:
         outcomes = []
         for publication in group:
             if on_publication:
                 on_publication("start", publication, None)
-            outcomes.append(_apply_one(publication, config, connections, dry_run, listener, serial, run_id))
+            outcomes.append(_apply_one(publication, config, connections, dry_run, listener, serial, run_id, events))
             if on_publication:
                 on_publication("end", publication, outcomes[-1].error)
         return outcomes
 
+    try:
+        return _run_groups(plan, config, pool, parallel, run_group)
+    finally:
+        if events is not None:
+            events.close()
+
+
+def _lineage_warning(listener: Listener | None) -> lineage.Warn:
+    """A lineage event not sent: one warning, through the listener as the steps' warnings go."""
+
+    def warn(publication: Publication, text: str) -> None:
+        if listener:
+            listener("warning", StepEvent(publication, 0, Statement((), "send its OpenLineage events"), 0.0, text))
+
+    return warn
+
+
+def _run_groups(
+    plan: Plan, config: Config, pool: Pool, parallel: int, run_group: Callable[[list[Publication], Pool], list[Outcome]]
+) -> list[Outcome]:
     groups: dict[tuple[object, ...], list[Publication]] = {}
     for publication in plan.pending:
         key = (publication.id.connection_id, publication.database, publication.id.table)
@@ -83,6 +108,47 @@ def _apply_one(
     listener: Listener | None,
     serial: threading.Lock,
     run_id: str | None = None,
+    events: lineage.Lineage | None = None,
+) -> Outcome:
+    run_id = run_id or uuid.uuid4().hex
+    if publication.status != "pending":
+        events = None  # published before: its apply finishes steps left, and reports nothing new
+    if events is not None:
+        listener = _reporting_start(publication, run_id, events, listener)
+    outcome = _run_one(publication, config, pool, dry_run, listener, serial, run_id)
+    if events is not None and not outcome.skipped:
+        error = outcome.error
+        events.finish(publication, run_id, error.message if error else None, aborted=isinstance(error, PlanStale))
+    return outcome
+
+
+def _reporting_start(
+    publication: Publication, run_id: str, events: lineage.Lineage, listener: Listener | None
+) -> Listener:
+    """The listener, and START sent once the publication's guard found it not published yet (an
+    already published one sends nothing), or at its first step where it has no guard."""
+    guarded = any(isinstance(s, Statement) and s.guard for s in publication.steps)
+
+    def listen(kind: str, event: StepEvent) -> None:
+        if listener:
+            listener(kind, event)
+        if event.index and (
+            (kind == "done" and isinstance(event.step, Statement) and event.step.guard)
+            or (kind == "start" and not guarded)
+        ):
+            events.start(publication, run_id)
+
+    return listen
+
+
+def _run_one(
+    publication: Publication,
+    config: Config,
+    pool: Pool,
+    dry_run: bool,
+    listener: Listener | None,
+    serial: threading.Lock,
+    run_id: str,
 ) -> Outcome:
     connection = config.find(publication.id.connection_id)
     try:
@@ -97,9 +163,7 @@ def _apply_one(
             assert s3 is not None
             objects = S3Objects(pool.s3(s3))
         dialect = dialect_for(publication.target_type).for_engine(target.product() if target else None)
-        executor = Executor(target, dialect, objects, dry_run=dry_run, serial=serial)
-        if run_id:
-            executor.run_id = run_id
+        executor = Executor(target, dialect, objects, dry_run=dry_run, serial=serial, run_id=run_id)
         if listener:
             executor.listener = listener
         executor.run(publication)
