@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args
 from publisher.model.identity import PublicationId
 
 PLAN_FORMAT_VERSION = 4
-"""4: check_values (values the table would store otherwise than sent, refused before any change);
+"""4 (later, without a new version: retire_table, retention's steps, which earlier versions refuse by kind): check_values (values the table would store otherwise than sent, refused before any change);
 set_location (read back after a failure). 3: delete_object deletes only what the apply wrote, or
 (``sha256``) a leftover whose bytes the plan saw; manifests under the publisher's own prefix;
 check_columns; ledger rows carry the project. 2: typed steps and parameters (1 had markers in SQL
@@ -257,6 +257,23 @@ class CompactLedger:
     purpose: str
 
 
+@dataclass(frozen=True)
+class RetireTable:
+    """Retention: drop ``table``, a timestamped table the ledger records the publisher making,
+    and record it 'retired', after the publication committed. ``begin`` opens a transaction and
+    locks what serialises retirements (where the target has transactions; on Hive the table's lock
+    is held already); ``retired`` counts the ledger's rows recording it retired (non-zero: another
+    apply did it, nothing is dropped); ``retire`` drops it and records it; ``end`` commits. A
+    failure is a warning: the publication stands, and the next plan retires it again."""
+
+    table: str  # as shown: database.table (schema.table on targets with schemas)
+    begin: tuple[Statement, ...]
+    retired: Statement
+    retire: tuple[Statement, ...]
+    end: tuple[Statement, ...]
+    purpose: str
+
+
 Step = (
     Statement
     | PutObject
@@ -270,6 +287,7 @@ Step = (
     | TakeLock
     | ReleaseLock
     | CompactLedger
+    | RetireTable
 )
 STEP_TYPES: dict[str, type[Any]] = {"sql": Statement, "put_object": PutObject, "delete_object": DeleteObject}
 STEP_TYPES["check_location"] = CheckLocation
@@ -281,6 +299,7 @@ STEP_TYPES["switch_partitions"] = SwitchPartitions
 STEP_TYPES["take_lock"] = TakeLock
 STEP_TYPES["release_lock"] = ReleaseLock
 STEP_TYPES["compact_ledger"] = CompactLedger
+STEP_TYPES["retire_table"] = RetireTable
 STEP_KINDS: dict[type[Any], str] = {t: k for k, t in STEP_TYPES.items()}
 
 
@@ -360,6 +379,10 @@ def _step_json(step: Step) -> dict[str, Any]:
     if isinstance(step, Statement):
         data["sql"] = [_param_json(p) for p in step.sql]
         data["undo"] = _step_json(step.undo) if step.undo else None
+    if isinstance(step, RetireTable):
+        data["retired"] = _step_json(step.retired)
+        for name in ("begin", "retire", "end"):
+            data[name] = [_step_json(s) for s in getattr(step, name)]
     return data
 
 
@@ -434,6 +457,11 @@ def _step(data: Any, where: str) -> Step:
             raise PlanFileError(f"{where}.expect must be a list of integers")
         if values.get("undo") is not None:
             values["undo"] = _step(values["undo"], f"{where}.undo")
+    if cls is RetireTable:
+        values["retired"] = _statement(values.get("retired"), f"{where}.retired")
+        for name in ("begin", "retire", "end"):
+            items = _list(values.get(name, []), f"{where}.{name}")
+            values[name] = tuple(_statement(s, f"{where}.{name}[{j}]") for j, s in enumerate(items))
     if cls is TakeLock:
         values["refresh"] = tuple(_text(p, f"{where}.refresh") for p in _list(values.get("refresh", []), where))
     if cls is SwitchPartitions:
@@ -446,6 +474,13 @@ def _step(data: Any, where: str) -> Step:
     if cls is CheckColumns:
         values["columns"] = tuple(_text(c, f"{where}.columns") for c in _list(values.get("columns", []), where))
     return _checked(cls, values, where)  # type: ignore[no-any-return]
+
+
+def _statement(data: Any, where: str) -> Statement:
+    step = _step(data, where)
+    if not isinstance(step, Statement):
+        raise PlanFileError(f"{where}: expected a SQL statement")
+    return step
 
 
 def _checked(cls: type[Any], values: dict[str, Any], where: str) -> Any:
