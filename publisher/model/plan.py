@@ -15,7 +15,8 @@ from typing import Any, Literal, get_args
 from publisher.model.identity import PublicationId
 
 PLAN_FORMAT_VERSION = 4
-"""4 (later, without a new version: retire_table, retention's steps, which earlier versions refuse by kind): check_values (values the table would store otherwise than sent, refused before any change);
+"""4: check_values (values the table would store otherwise than sent, refused before any change);
+retire_table (retention's steps, added later: earlier versions refuse them by their kind);
 set_location (read back after a failure). 3: delete_object deletes only what the apply wrote, or
 (``sha256``) a leftover whose bytes the plan saw; manifests under the publisher's own prefix;
 check_columns; ledger rows carry the project. 2: typed steps and parameters (1 had markers in SQL
@@ -327,7 +328,8 @@ class Publication:
     warnings: tuple[str, ...] = ()
     description: str | None = None  # the spec's, for reviewers (also the comment of tables it creates)
     stamp: str = ""  # the UTC plan-time suffix of the names this publication creates
-    status: str = "pending"  # pending | published | changed | unfinished  (ledger state at plan time)
+    status: str = "pending"  # pending | published | changed | unfinished | retire  (ledger state at plan time)
+    # retire: publisher retire's plan of the spec's retention alone (its steps retire tables).
     # unfinished: published, but its apply stopped before the steps after its COMMIT (the old
     # table's drop); its steps finish them, and nothing is published again.
     status_detail: str = ""
@@ -364,7 +366,7 @@ class Plan:
     def pending(self) -> tuple[Publication, ...]:
         """The publications apply runs: not yet published (changed ones need --force), or
         published with steps left to finish."""
-        return tuple(p for p in self.publications if p.status in ("pending", "unfinished"))
+        return tuple(p for p in self.publications if p.status in ("pending", "unfinished", "retire"))
 
 
 # --------------------------------------------------------------------------- JSON

@@ -19,6 +19,7 @@ from publisher.model.plan import (
     Publication,
     PutObject,
     ReleaseLock,
+    RetireTable,
     SetLocation,
     Statement,
     Step,
@@ -77,6 +78,8 @@ def step_text(step: Step) -> str:
         return f"{step.counts}  -- must return {zeros} (else the column, the count and an example are named)"
     if isinstance(step, CompactLedger):
         return _compaction_text(step)
+    if isinstance(step, RetireTable):
+        return _retire_text(step)
     if isinstance(step, ReleaseLock):
         return f"-- DROP TABLE {step.database}.{step.lock}, if this apply holds it"
     if isinstance(step, TakeLock):
@@ -199,7 +202,18 @@ STATUS_WORDS = {
     "published": "already published",
     "changed": "changed since published",
     "unfinished": "published, to finish",
+    "retire": "tables to retire",
 }
+
+
+def _retire_text(step: RetireTable) -> str:
+    """A retirement as its statements, the skip and the failure said in comments."""
+    lines = [step_text(s) for s in step.begin]
+    lines.append(f"{step_text(step.retired)}  -- not 0: already retired, skipped")
+    lines += [step_text(s) for s in (*step.retire, *step.end)]
+    undone = "rolled back, " if step.begin else ""
+    lines.append(f"-- a failure here is a warning: {undone}the publication stands, the next plan retires it")
+    return "\n".join(lines)
 
 
 def summary(plan: Plan, errors: int = 0) -> str:
@@ -210,6 +224,8 @@ def summary(plan: Plan, errors: int = 0) -> str:
         parts.append(f"{counts['changed']} changed since published")
     if counts["unfinished"]:
         parts.append(f"{counts['unfinished']} published with steps to finish")
+    if counts["retire"]:
+        parts.append(f"{counts['retire']} with tables to retire")
     parts.append(f"{errors} errors")
     return ", ".join(parts)
 
