@@ -218,3 +218,21 @@ def test_golden_retention_plan(tmp_path: Path, target: str, monkeypatch: pytest.
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(text)
     assert text == golden.read_text()
+
+
+def test_order_is_the_ledgers_and_a_name_made_again_after_its_retirement_is_a_new_table(tmp_path: Path) -> None:
+    # Published in this order (a stamp moved past names in use can be older than an earlier one).
+    first, second = entry("hive", STAMPS[1]), entry("hive", STAMPS[0])
+    gone, again = entry("hive", STAMPS[0], state="retired"), entry("hive", STAMPS[0])
+    tv = retention_view("hive", (first, second))
+    assert retired(planned(tmp_path, "hive", "keepLast: 2\n", tv)) == [STAMPS[1]]
+    tv = retention_view("hive", (second, gone, first, again))
+    assert retired(planned(tmp_path, "hive", "keepLast: 2\n", tv)) == [STAMPS[1]]
+
+
+def test_a_new_table_never_takes_the_name_of_one_the_ledger_recorded(tmp_path: Path) -> None:
+    now = NOW.strftime("%Y%m%d%H%M%S")
+    tv = replace(
+        retention_view("hive", (entry("hive", now), entry("hive", now, state="retired"))), table_names=frozenset()
+    )
+    assert planned(tmp_path, "hive", "keepLast: 2\n", tv).stamp != now  # type: ignore[attr-defined]

@@ -186,7 +186,9 @@ def plan_with_effect(
     if view is not None:
         # A location swap leaves the table in a folder named after its twin: that name is taken too.
         folder = view.table.location.rstrip("/").rsplit("/", 1)[-1] if view.table and view.table.location else ""
-        names_in_use += [view.table_names, {folder}]
+        # Names the ledger says were made (retired ones too): a new table never takes an old one's name.
+        made = {e.published_table.rsplit(".", 1)[-1] for e in view.made}
+        names_in_use += [view.table_names, {folder}, made]
     unreadable = dialect.unreadable_location(results.location) if strategy.loads_rows else None
     if unreadable:
         raise InvalidInput(f"the results folder {results.location} {unreadable}", spec.location)

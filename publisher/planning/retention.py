@@ -62,12 +62,15 @@ def due(spec: Spec, made: tuple[ledger.Entry, ...], now: datetime, *, new_table:
     """The tables the spec's rules retire, oldest first. ``new_table``: the publication makes a
     new table now, the newest of all (it counts among keepLast's N); else the newest recorded
     one is never retired."""
-    retired = {e.published_table for e in made if e.state == "retired"}
     done: dict[str, ledger.Entry] = {}
-    for entry in made:
-        if entry.state == "done" and entry.published_table not in retired:
+    for entry in made:  # oldest first: a name made again after it was retired is a new table
+        if entry.state == "done":
             done[entry.published_table] = entry
-    newest_first = sorted((Made(e) for e in done.values()), key=lambda m: (m.entry.stamp, m.name), reverse=True)
+        else:
+            done.pop(entry.published_table, None)
+    # In the order they were published: a stamp is the plan's time, moved on past names in use.
+    order = {id(e): i for i, e in enumerate(made)}
+    newest_first = sorted((Made(e) for e in done.values()), key=lambda m: order[id(m.entry)], reverse=True)
     keep = 0 if new_table else 1  # the newest table is never retired
     if spec.keep_last is not None:
         keep = max(keep, spec.keep_last - (1 if new_table else 0))

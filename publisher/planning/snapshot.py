@@ -191,12 +191,11 @@ class Snapshot:
         if spec.keep_last is None and spec.keep_for is None:
             return (), {}, ()
         made = self.made(spec)
-        retired = {e.published_table for e in made if e.state == "retired"}
         names = self.namespace(spec, spec.relation).names
         tables: dict[str, TableState | None] = {}
         for entry in made:
             name = entry.published_table.rsplit(".", 1)[-1]
-            if entry.state == "done" and entry.published_table not in retired and name not in tables:
+            if entry.state == "done" and name not in tables:
                 tables[name] = self.table(spec, spec.relation.renamed(name)) if name in names else None
         return made, tables, self.views(spec)
 
@@ -233,7 +232,8 @@ class Snapshot:
         entries = self.ledger(spec)
         mine = tuple(e for e in entries or () if e.id == spec.id and ledger.owned(e, spec.project))
         elsewhere = tuple(e for e in entries or () if e.state == "done" and ledger.same_elsewhere(e, spec))
-        interrupted = bool(mine) and mine[-1].state == "pending"
+        publishes = [e for e in mine if e.state != "retired"]  # retention's rows carry the retiring spec's id
+        interrupted = bool(publishes) and publishes[-1].state == "pending"
         dialect = dialect_for(spec.target_type)
         strategy = STRATEGIES[spec.action]
         reads = strategy.reads
@@ -242,8 +242,8 @@ class Snapshot:
         if interrupted and table is not None and "row_count" in reads:
             row_count = int(target.fetch(dialect.count(relation))[0][0])
         locations = {}
-        if interrupted and mine[-1].stamp and "locations" in reads:
-            for name in set(names_for(relation.name, mine[-1].stamp)) & space.names:
+        if interrupted and publishes[-1].stamp and "locations" in reads:
+            for name in set(names_for(relation.name, publishes[-1].stamp)) & space.names:
                 # Read now, not from a bulk read: where a swap left the table matters exactly.
                 locations[name] = target.table_location(relation.renamed(name)) or ""
         if table is not None and table.partition_columns and "partitions" in reads:

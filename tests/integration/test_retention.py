@@ -8,7 +8,6 @@ import contextlib
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from publisher.apply.executor import Executor
@@ -26,12 +25,15 @@ def stamped(target: Target) -> list[str]:
     return sorted(n for n in target.tables() if STAMPED.fullmatch(n))
 
 
-def publish(target: Target, job: int, **keys: Any) -> Path:
+def publish(target: Target, job: int, **keys: Any) -> str:
+    """Publishes job ``job`` on its own; the table it made."""
     target.results(job, job * 10, 2)
     spec = target.spec(f"p{job}", "createAndLoad", job, **keys)
+    before = set(stamped(target))
     result = target.project.run("apply", f"specs/{spec.name}")
     assert result.code == 0, result.err
-    return spec
+    (made,) = set(stamped(target)) - before
+    return made
 
 
 def retired_rows(target: Target) -> list[str]:
@@ -46,16 +48,13 @@ def view_sql(target: Target, name: str, table: str) -> str:
 
 
 def test_keep_last_two_after_five_publications_leaves_the_two_newest(target: Target) -> None:
-    made = []
-    for job in range(1, 6):
-        publish(target, job, keepLast=2)
-        made.append(stamped(target)[-1])
-    assert stamped(target) == made[-2:]
-    assert retired_rows(target) == made[:3]
+    made = [publish(target, job, keepLast=2) for job in range(1, 6)]
+    assert sorted(stamped(target)) == sorted(made[-2:])
+    assert retired_rows(target) == sorted(made[:3])
     # Re-apply: nothing to publish, nothing retired twice.
     again = target.project.run("apply")
     assert again.code == 0, again.err
-    assert retired_rows(target) == made[:3] and stamped(target) == made[-2:]
+    assert retired_rows(target) == sorted(made[:3]) and sorted(stamped(target)) == sorted(made[-2:])
 
 
 def test_keep_for_retires_what_the_moved_clock_makes_old(target: Target) -> None:
@@ -192,3 +191,23 @@ def test_publisher_retire_dry_run_lists_and_runs_nothing_then_retires(target: Ta
     assert real.code == 0, real.err
     assert stamped(target) == tables[1:]
     assert retired_rows(target) == tables[:1]
+
+
+def test_a_saved_plan_keeps_its_retirements_and_is_refused_once_they_changed(target: Target) -> None:
+    for job in (1, 2):
+        publish(target, job)
+    tables = stamped(target)
+    target.results(3, 30, 2)
+    target.spec("p3", "createAndLoad", 3, keepLast=1)
+    saved = target.project.run("plan", "specs/p3.yaml", "-o", "plan.json")
+    assert saved.code == 0, saved.err
+    text = (target.project.root / "plan.json").read_text()
+    assert text.count('"kind": "retire_table"') == 2 and all(t in text for t in tables)
+    # Another run retires the older table first: the saved plan no longer says what would happen.
+    assert target.project.run("retire", "specs/p3.yaml").code == 0
+    assert stamped(target) == tables[1:]
+    stale = target.project.run("apply", "plan.json")
+    assert stale.code == 1 and "the tables retention would retire changed" in stale.err, stale.err
+    applied = target.project.run("apply", "specs/p3.yaml")
+    assert applied.code == 0, applied.err
+    assert len(stamped(target)) == 1 and retired_rows(target) == tables
