@@ -7,13 +7,14 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from publisher.apply.executor import Executor
 from publisher.engines.pool import Pool
 from publisher.inputs.project import load_project
-from publisher.model.plan import RetireTable, Step
+from publisher.model.plan import Plan, RetireTable, Step
 from publisher.workflow import apply_plan, make_plan
 from tests.integration.conftest import Target
 
@@ -154,7 +155,9 @@ def test_crash_after_the_publication_before_its_retirements_then_reapply(target:
     assert target.count(stamped(target)[0]) == 2, "published once"
 
 
-def test_two_applies_planned_at_once_retire_each_table_once(target: Target) -> None:
+def test_two_applies_at_once_retire_each_table_once(target: Target) -> None:
+    """Both planned before either runs (each plans the same retirements), then run at once, each
+    on connections of its own: the lock and the ledger's 'retired' count let one drop each."""
     for job in (1, 2, 3):
         publish(target, job)  # no retention yet: three tables
     tables = stamped(target)
@@ -167,12 +170,21 @@ def test_two_applies_planned_at_once_retire_each_table_once(target: Target) -> N
     try:
         first = make_plan(config, specs, pool, offline=False, retire_only=True)
         second = make_plan(config, specs, pool, offline=False, retire_only=True)
-        planned = [s.table for p in first.pending for s in p.steps if isinstance(s, RetireTable)]
-        assert len(planned) == 6  # each of the three specs retires the two older tables
-        for plan in (first, second):
-            assert not [o for o in apply_plan(plan, config, pool) if o.error]
     finally:
         pool.close()
+    planned = [s.table for p in first.pending for s in p.steps if isinstance(s, RetireTable)]
+    assert len(planned) == 6  # each of the three specs retires the two older tables
+
+    def run(plan: Plan) -> list[str]:
+        own = Pool(config)  # drivers' connections are not shared across threads
+        try:
+            return [str(o.error) for o in apply_plan(plan, config, own) if o.error]
+        finally:
+            own.close()
+
+    with ThreadPoolExecutor(max_workers=2) as threads:
+        errors = list(threads.map(run, (first, second)))
+    assert errors == [[], []]
     assert stamped(target) == tables[-1:]
     assert retired_rows(target) == tables[:-1], "each recorded retired once"
 
