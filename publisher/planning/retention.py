@@ -104,7 +104,7 @@ def kept_because(ctx: Context, table: TableState | None, views: tuple[tuple[str,
     word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", re.IGNORECASE)
     dependents += [f"view {ctx.relation.database}.{v} (its SQL names it)" for v, text in views if word.search(text)]
     if dependents:
-        return f"{', '.join(dependents)} depend(s) on it"
+        return f"{', '.join(dependents)} {'depends' if len(dependents) == 1 else 'depend'} on it"
     if redshift.owner_only:
         return f"it is owned by {redshift.owner}: only its owner may drop it"
     return ""
