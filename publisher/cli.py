@@ -100,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
 
     command("status", "show what each spec's target ledger holds")
 
+    p = command("retire", "apply the specs' retention rules (keepLast, keepFor) only: retire older tables")
+    p.add_argument(
+        "--dry-run", action="store_true", help="plan live (read-only) and print what would be retired; run nothing"
+    )
+
     p = sub.add_parser(
         "serve",
         help="serve PUT /v4/jobGroups/<id>/publish over HTTP (publisher.yaml's server: section)",
@@ -350,7 +355,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "status": cmd_status, "serve": cmd_serve}
+def cmd_retire(args: argparse.Namespace) -> int:
+    """Retention without publishing: the plan lists what goes, apply retires it in batches."""
+    from publisher.engines.pool import Pool
+    from publisher.inputs.project import load_project
+    from publisher.model.plan import RetireTable
+    from publisher.reports.progress import Progress
+    from publisher.reports.render import plan_text
+    from publisher.workflow import apply_plan, make_plan
+
+    config, specs = load_project(args.config, args.paths)
+    assert config is not None
+    pool = Pool(config)
+    progress = Progress(dry_run=args.dry_run, steps=True)
+    try:
+        plan = make_plan(config, specs, pool, offline=False, retire_only=True)
+        print(plan_text(plan), end="")
+        outcomes = apply_plan(plan, config, pool, dry_run=args.dry_run, listener=progress.step)
+    finally:
+        pool.close()
+        progress.close()
+    tables = sum(1 for p in plan.pending for s in p.steps if isinstance(s, RetireTable))
+    failed = [o for o in outcomes if o.error]
+    for outcome in failed:
+        print(str(outcome.error), file=sys.stderr)
+    verb = "would be retired (dry run: nothing ran)" if args.dry_run else "retired or found retired"
+    print(f"\n{tables} table(s) {verb}, {len(failed)} failed, in {progress.elapsed():.1f}s")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+COMMANDS = {
+    "validate": cmd_validate,
+    "plan": cmd_plan,
+    "apply": cmd_apply,
+    "status": cmd_status,
+    "serve": cmd_serve,
+    "retire": cmd_retire,
+}
 
 
 def _unwritable(out: Path) -> str | None:

@@ -14,7 +14,8 @@ from publisher.model.errors import Errors
 CASES = Path(__file__).parent / "cases"
 ALLOWED = (
     "jobGroup, connection, path, table, action, inputFormat, flowNodeId, source, description, columnTypes, "
-    "allowNarrowing, partitionBy, partition, overwrite, mergeKeys, onSchemaChange, distStyle, distKey, sortKeys"
+    "allowNarrowing, partitionBy, partition, overwrite, mergeKeys, onSchemaChange, keepLast, keepFor, distStyle, "
+    "distKey, sortKeys"
 )
 SPEC = "jobGroup: 31\nflowNodeId: 27\npath: [{db}]\ntable: {table}\naction: load\ninputFormat: pqt\n"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -30,6 +31,7 @@ from publisher.model.plan import (
     Publication,
     PutObject,
     ReleaseLock,
+    RetireTable,
     SetLocation,
     Statement,
     Step,
@@ -175,6 +177,13 @@ class Executor:
                 index, in_transaction = resume, False
                 continue
             except Exception as exc:
+                if isinstance(step, RetireTable):
+                    # After the publication's COMMIT, each on its own: the others still run.
+                    left = mask_secrets(_first_line(exc), _secrets_of(step))
+                    left += " (the publication stands; rolled back, the next plan retires it)"
+                    self.listener("warning", StepEvent(publication, index + 1, step, 0.0, left))
+                    index += 1
+                    continue
                 if isinstance(step, SetLocation) and self._moved(step):
                     undo.append(step)  # a failed statement may have changed something: undo from what is there
                 self._fail(publication, undo, index + 1, step, exc, retries)
@@ -238,6 +247,8 @@ class Executor:
             return table_lock.take(self.target, self.dialect, step, self.run_id, self._note)
         if isinstance(step, CompactLedger):
             return ledger_compaction.compact(self.target, self.dialect, step, self.run_id, self._note)
+        if isinstance(step, RetireTable):
+            return self._retire(step)
         if isinstance(step, SwitchPartitions):
             switched = switch_partitions(self.target, self.dialect, step)
             self.outcome.append(switched)
@@ -295,6 +306,35 @@ class Executor:
         if step.rows is not None and copied != step.rows:
             raise PublishFailed(f"COPY wrote {copied:,} rows, the results have {step.rows:,}")
         return copied
+
+    def _retire(self, step: RetireTable) -> str | None:
+        """Drop the table and record it retired, unless the ledger says another apply did;
+        rolled back on failure (where ``begin`` opened a transaction), then raised."""
+        for statement in step.begin:
+            self._statement(statement)
+        try:
+            if self._statement(step.retired):
+                for statement in step.end:
+                    self._statement(statement)
+                return "already retired by another apply: skipped"
+            for statement in (*step.retire, *step.end):
+                self._statement(statement)
+        except Exception:
+            for statement in step.begin:
+                if statement.undo is not None:
+                    # The connection may be gone: the error that matters is raised below.
+                    with contextlib.suppress(Exception):
+                        self._statement(statement.undo)
+            raise
+        return None
+
+    def _statement(self, statement: Statement) -> Any:
+        """One statement of a composite step, alone among parallel publications where serial."""
+        assert self.target is not None
+        if statement.serial:
+            with self.serial, alongside_others(self.target, self.dialect):
+                return self._execute(statement)
+        return self._execute(statement)
 
     def _delete(self, step: DeleteObject) -> str | None:
         """Delete only what this run wrote, or a leftover still holding the bytes the plan saw."""

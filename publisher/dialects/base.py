@@ -318,6 +318,20 @@ class Dialect:
         each = "".join(f", COUNT({self.quote(c)})" for c in columns)
         return f"SELECT COUNT(*){each} FROM {self.table(relation)}"
 
+    def views_query(self, relation: Relation) -> str | None:
+        """A query listing the views of ``relation``'s namespace, where views are not bound to
+        their tables (retention then matches each view's text, ``view_text_query``); None where
+        the catalog names a table's dependents itself."""
+        return None
+
+    def view_names(self, rows: list[tuple[Any, ...]]) -> list[str]:
+        """The view names in ``views_query``'s rows."""
+        return [str(row[0]) for row in rows]
+
+    def view_text_query(self, view: Relation) -> str:
+        """A query whose rows hold the view's SQL text (where ``views_query`` is not None)."""
+        raise NotImplementedError
+
     def drop_table(self, relation: Relation, *, if_exists: bool = False) -> str:
         return f"DROP TABLE {'IF EXISTS ' if if_exists else ''}{self.table(relation)}"
 

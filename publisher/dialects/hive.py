@@ -210,6 +210,21 @@ class Hive(Dialect):
     def table_unlock(self, relation: Relation) -> tuple[Step, ...]:
         return (ReleaseLock(relation.database, self.lock_name(relation), "release the table's lock"),)
 
+    def views_query(self, relation: Relation) -> str | None:
+        # The metastore keeps a view's SQL, not what it reads: a DROP TABLE under a view
+        # succeeds and the view fails later. Retention matches the views' text instead.
+        return f"SHOW VIEWS IN {self.quote(relation.database)}"
+
+    def view_names(self, rows: list[tuple[Any, ...]]) -> list[str]:
+        # Spark: (namespace, viewName, isTemporary), its session's temporary views among them;
+        # Apache Hive: (tab_name).
+        if rows and len(rows[0]) >= 3:
+            return [str(row[1]) for row in rows if str(row[2]).lower() not in ("true", "1")]
+        return [str(row[0]) for row in rows]
+
+    def view_text_query(self, view: Relation) -> str:
+        return f"SHOW CREATE TABLE {self.table(view)}"
+
     def stale_lock(self, relation: Relation, ledger: Relation, names: frozenset[str]) -> tuple[Step, ...]:
         if self.lock_name(relation) not in names:
             return ()

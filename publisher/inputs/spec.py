@@ -51,6 +51,8 @@ class Spec:
     merge_keys: tuple[str, ...] = ()  # merge: the columns that identify a row
     on_schema_change: str = "fail"  # load, truncateAndLoad, merge: "fail" or "addColumns"
     project: str | None = None  # publisher.yaml's project: the ledger rows this spec writes carry it
+    keep_last: int | None = None  # create, createAndLoad: retention keeps this many newest tables
+    keep_for: str | None = None  # create, createAndLoad: retention keeps the tables published within this ("30d")
 
     @property
     def label(self) -> str:
@@ -233,6 +235,8 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
             merge_keys=tuple(fold(k) for k in value.get("mergeKeys", ())),
             on_schema_change=value.get("onSchemaChange", "fail"),
             project=config.project,
+            keep_last=value.get("keepLast"),
+            keep_for=value.get("keepFor"),
         ),
         [],
     )
@@ -339,6 +343,15 @@ def _partition_keys(doc: Document) -> list[InvalidInput]:
                 doc.where(("onSchemaChange",), key=True),
             )
         )
+    for key in ("keepLast", "keepFor"):
+        if key in value and action not in ("create", "createAndLoad"):
+            problems.append(
+                InvalidInput(
+                    f"{key} is for create and createAndLoad, not {action}: only they leave timestamped tables "
+                    "behind to retire (remove it)",
+                    doc.where((key,), key=True),
+                )
+            )
     seen: set[str] = set()
     for i, key in enumerate(value.get("mergeKeys", ())):
         if key.lower() in seen:

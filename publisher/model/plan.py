@@ -17,6 +17,7 @@ from publisher.model.location import Location
 
 PLAN_FORMAT_VERSION = 4
 """4: check_values (values the table would store otherwise than sent, refused before any change);
+retire_table (retention's steps, added later: earlier versions refuse them by their kind);
 set_location (read back after a failure). 3: delete_object deletes only what the apply wrote, or
 (``sha256``) a leftover whose bytes the plan saw; manifests under the publisher's own prefix;
 check_columns; ledger rows carry the project. 2: typed steps and parameters (1 had markers in SQL
@@ -276,6 +277,23 @@ class CopyRows:
     purpose: str
 
 
+@dataclass(frozen=True)
+class RetireTable:
+    """Retention: drop ``table``, a timestamped table the ledger records the publisher making,
+    and record it 'retired', after the publication committed. ``begin`` opens a transaction and
+    locks what serialises retirements (where the target has transactions; on Hive the table's lock
+    is held already); ``retired`` counts the ledger's rows recording it retired (non-zero: another
+    apply did it, nothing is dropped); ``retire`` drops it and records it; ``end`` commits. A
+    failure is a warning: the publication stands, and the next plan retires it again."""
+
+    table: str  # as shown: database.table (schema.table on targets with schemas)
+    begin: tuple[Statement, ...]
+    retired: Statement
+    retire: tuple[Statement, ...]
+    end: tuple[Statement, ...]
+    purpose: str
+
+
 Step = (
     Statement
     | CopyRows
@@ -290,6 +308,7 @@ Step = (
     | TakeLock
     | ReleaseLock
     | CompactLedger
+    | RetireTable
 )
 STEP_TYPES: dict[str, type[Any]] = {"sql": Statement, "put_object": PutObject, "delete_object": DeleteObject}
 STEP_TYPES["check_location"] = CheckLocation
@@ -302,6 +321,7 @@ STEP_TYPES["take_lock"] = TakeLock
 STEP_TYPES["release_lock"] = ReleaseLock
 STEP_TYPES["compact_ledger"] = CompactLedger
 STEP_TYPES["copy_rows"] = CopyRows
+STEP_TYPES["retire_table"] = RetireTable
 STEP_KINDS: dict[type[Any], str] = {t: k for k, t in STEP_TYPES.items()}
 
 
@@ -329,7 +349,8 @@ class Publication:
     warnings: tuple[str, ...] = ()
     description: str | None = None  # the spec's, for reviewers (also the comment of tables it creates)
     stamp: str = ""  # the UTC plan-time suffix of the names this publication creates
-    status: str = "pending"  # pending | published | changed | unfinished  (ledger state at plan time)
+    status: str = "pending"  # pending | published | changed | unfinished | retire  (ledger state at plan time)
+    # retire: publisher retire's plan of the spec's retention alone (its steps retire tables).
     # unfinished: published, but its apply stopped before the steps after its COMMIT (the old
     # table's drop); its steps finish them, and nothing is published again.
     status_detail: str = ""
@@ -369,7 +390,7 @@ class Plan:
     def pending(self) -> tuple[Publication, ...]:
         """The publications apply runs: not yet published (changed ones need --force), or
         published with steps left to finish."""
-        return tuple(p for p in self.publications if p.status in ("pending", "unfinished"))
+        return tuple(p for p in self.publications if p.status in ("pending", "unfinished", "retire"))
 
 
 # --------------------------------------------------------------------------- JSON
@@ -386,6 +407,10 @@ def _step_json(step: Step) -> dict[str, Any]:
     if isinstance(step, Statement):
         data["sql"] = [_param_json(p) for p in step.sql]
         data["undo"] = _step_json(step.undo) if step.undo else None
+    if isinstance(step, RetireTable):
+        data["retired"] = _step_json(step.retired)
+        for name in ("begin", "retire", "end"):
+            data[name] = [_step_json(s) for s in getattr(step, name)]
     return data
 
 
@@ -473,6 +498,11 @@ def _step(data: Any, where: str) -> Step:
             values[name] = Location.parse(_text(values.get(name), f"{where}.{name}"))
         except ValueError as exc:
             raise PlanFileError(f"{where}.{name}: {exc}") from None
+    if cls is RetireTable:
+        values["retired"] = _statement(values.get("retired"), f"{where}.retired")
+        for name in ("begin", "retire", "end"):
+            items = _list(values.get(name, []), f"{where}.{name}")
+            values[name] = tuple(_statement(s, f"{where}.{name}[{j}]") for j, s in enumerate(items))
     if cls is TakeLock:
         values["refresh"] = tuple(_text(p, f"{where}.refresh") for p in _list(values.get("refresh", []), where))
     if cls is SwitchPartitions:
@@ -488,6 +518,13 @@ def _step(data: Any, where: str) -> Step:
     if cls is CheckColumns:
         values["columns"] = tuple(_text(c, f"{where}.columns") for c in _list(values.get("columns", []), where))
     return _checked(cls, values, where)  # type: ignore[no-any-return]
+
+
+def _statement(data: Any, where: str) -> Statement:
+    step = _step(data, where)
+    if not isinstance(step, Statement):
+        raise PlanFileError(f"{where}: expected a SQL statement")
+    return step
 
 
 def _checked(cls: type[Any], values: dict[str, Any], where: str) -> Any:

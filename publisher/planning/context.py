@@ -28,6 +28,7 @@ class Body:
     change: tuple[Step, ...] = ()  # the change itself, with its checks
     tidy: tuple[Step, ...] = ()  # drop staging objects: last step on success, and after a failure
     after: tuple[Step, ...] = ()  # after the publication's COMMIT, in a transaction of their own
+    retire: tuple[Step, ...] = ()  # retention: older tables retired after the COMMIT (planning/retention.py)
     written: Relation | None = None  # the table written, where it is not the spec's
     rows_before: str | None = None  # the captured count the ledger records as rows before
     location_before: Location | None = None  # Hive location swap: the table's folder before it

@@ -28,7 +28,7 @@ from publisher.model.plan import (
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri, is_s3
 from publisher.model.target import KIND_WORDS, HiveTable, TableState
-from publisher.planning import ledger, name_case, partitions
+from publisher.planning import ledger, name_case, partitions, retention
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.actions.base import Recovery, Strategy, missing_table, with_added_columns
 from publisher.planning.context import Body, Context
@@ -97,7 +97,7 @@ class PlanInput:
 
 
 def plan_all(
-    inputs: list[PlanInput], now: datetime, *, force: bool = False
+    inputs: list[PlanInput], now: datetime, *, force: bool = False, retire_only: bool = False
 ) -> tuple[list[Publication], list[PublisherError]]:
     """Every spec planned, in order, each against the table as the publications planned
     before it in the same plan will leave it (existence, columns, location): two
@@ -115,7 +115,9 @@ def plan_all(
         if view is not None and key in planned:
             view = replace(view, namespace_exists=True, table=planned[key], table_read=False)
         try:
-            publication, after = plan_with_effect(spec, item.results, view, now, taken, force=force)
+            publication, after = plan_with_effect(
+                spec, item.results, view, now, taken, force=force, retire_only=retire_only
+            )
             _check_writes(publication, results)
         except PublisherError as exc:
             problems.append(exc.at(spec.location))
@@ -185,16 +187,19 @@ def plan_with_effect(
     taken: AbstractSet[str] = frozenset(),
     *,
     force: bool = False,
+    retire_only: bool = False,
 ) -> tuple[Publication, TableState | None]:
     """The publication, and the table as it leaves it for later publications of the same
-    plan (None: as it found it)."""
+    plan (None: as it found it). ``retire_only``: the spec's retention alone (publisher retire)."""
     dialect = dialect_for(spec.target_type).for_engine(view.engine if view else None)
     strategy = STRATEGIES[spec.action]
     names_in_use = [taken]  # not merged into one set: that copy, per spec, grows with the plan
     if view is not None:
         # A location swap leaves the table in a folder named after its twin: that name is taken too.
         folder = view.table.location.name if view.table and view.table.location else ""
-        names_in_use += [view.table_names, {folder}]
+        # Names the ledger says were made (retired ones too): a new table never takes an old one's name.
+        made = {e.published_table.rsplit(".", 1)[-1] for e in view.made}
+        names_in_use += [view.table_names, {folder}, made]
     unreadable = dialect.unreadable_location(results.location) if strategy.loads_rows else None
     if unreadable:
         raise InvalidInput(f"the results folder {results.location} {unreadable}", spec.location)
@@ -209,15 +214,27 @@ def plan_with_effect(
     renamed = name_case.renamed_note(dialect, results, view.keeps_case if view is not None else None)
     if view is None:
         notes = ("planned offline: the target and its ledger were not inspected",)
-    else:
+    if retire_only:
+        retired, retire_notes = retention.plan(ctx, now, new_table=False)
+        if not retention.asks(spec):
+            retire_notes = ("no keepLast or keepFor: nothing to retire",)
+        status = "retire" if retired else "published"
+        detail = f"retention only: {len(retired)} table(s) to retire" if retired else "retention: nothing to retire"
+        return _publication(ctx, Body(retire=retired), notes + retire_notes, status, detail), None
+    if view is not None:
         status, detail = _status(spec, view)
-        if status != "pending" and not force and (leftovers or view.objects_left):
-            body = Body(recover=_delete_left(view.objects_left), after=leftovers)
+        retired, retire_notes = retention.plan(ctx, now, new_table=False) if status != "pending" else ((), ())
+        if status != "pending" and not force and (leftovers or view.objects_left or retired):
+            body = Body(recover=_delete_left(view.objects_left), after=leftovers, retire=retired)
             what = "its apply stopped after its COMMIT, before the steps after it" if leftovers else ""
             what += "; " if leftovers and view.objects_left else ""
             what += "an interrupted apply left its COPY manifest(s)" if view.objects_left else ""
+            if retired:
+                what += "; " if what else ""
+                what += f"retention retires {len(retired)} older table(s)"
             detail = f"{status} ({detail}); {what}: finishing them, publishing nothing again"
-            return _publication(ctx, body, notes + _left_notes(view.objects_left), "unfinished", detail), None
+            notes += _left_notes(view.objects_left) + retire_notes
+            return _publication(ctx, body, notes, "unfinished", detail), None
         if status != "pending" and not force:
             return _publication(ctx, Body(), notes, status, detail), None
         if status != "pending":
@@ -251,8 +268,10 @@ def plan_with_effect(
     if recovery.note:
         notes += (recovery.note,)
     left = view.objects_left if view is not None else ()
+    retired, retire_notes = retention.plan(ctx, now, new_table=True)
+    notes += retire_notes
     if recovery.outcome == "complete":
-        body = Body(recover=_delete_left(left) + recovery.steps)
+        body = Body(recover=_delete_left(left) + recovery.steps, retire=retired)
         notes += _left_notes(left)
         return _publication(ctx, body, notes, "pending", "completing an interrupted publish", force), None
     body = strategy.plan(ctx, restored=recovery.outcome == "restored")
@@ -263,7 +282,7 @@ def plan_with_effect(
     # This plan's own manifest, left by an interrupted apply of this very plan, is no leftover:
     # its PutObject finds the same bytes, and its tidy-up deletes it (a saved plan stays valid).
     notes += _left_notes(others)
-    body = replace(body, recover=_delete_left(others) + recovery.steps, after=leftovers + body.after)
+    body = replace(body, recover=_delete_left(others) + recovery.steps, after=leftovers + body.after, retire=retired)
     if strategy.writes_into_table and spec.layout:
         # The table exists and keeps its keys: say so rather than let the spec look applied.
         kept = f"distStyle/distKey/sortKeys apply to tables the publisher creates: {spec.relation} keeps its own"
@@ -497,6 +516,7 @@ def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: 
         )
     )
     steps.extend(dialect.commit())
+    steps.extend(body.retire)  # under the table's lock where it takes one: two applies retire a table once
     steps.extend(dialect.table_unlock(spec.relation))
     return tuple(steps) + _after_publish(dialect, body.after)
 
@@ -579,8 +599,9 @@ def _publication(
     spec, results = ctx.spec, ctx.results
     rows = results.rows if STRATEGIES[spec.action].loads_rows else 0
     written = body.written or spec.relation
-    if status == "unfinished":
+    if status in ("unfinished", "retire"):
         steps = body.recover + _after_publish(ctx.dialect, body.after)
+        steps += retention.framed(ctx, body.retire, locked=False)
     else:
         steps = _assemble(ctx, body, force, rows, written) if status == "pending" else ()
     if ctx.view is not None and ctx.view.substitution:

@@ -27,6 +27,11 @@ LOCK_TABLE = re.compile(r"lock_[0-9a-f]{12}_\w+")
 """A target table's lock table beside the ledger (planning/ledger.py lock_relation)."""
 
 
+Entries = tuple[ledger.Entry, ...]
+Retention = tuple[Entries, dict[str, TableState | None], tuple[tuple[str, str], ...]]
+"""What retention plans from: the ledger's rows of the tables made, those tables, the views."""
+
+
 class Targets(Protocol):
     """Opens the target of a connection (engines.pool.Pool does, once per run)."""
 
@@ -57,6 +62,8 @@ class Snapshot:
     _substitution: dict[int, str | None] = field(default_factory=dict)
     _product: dict[int, str | None] = field(default_factory=dict)
     _case: dict[int, bool | None] = field(default_factory=dict)
+    _made: dict[tuple[int, str, str], Entries] = field(default_factory=dict)
+    _views: dict[tuple[int, str, str | None], tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def namespace(self, spec: Spec, relation: Relation) -> Namespace:
         key = (spec.connection.id, relation.database, relation.schema)
@@ -151,6 +158,57 @@ class Snapshot:
             self._case[key] = self.pool.target(spec.connection).keeps_quoted_case()
         return self._case[key]
 
+    def made(self, spec: Spec) -> Entries:
+        """Retention: the ledger's rows of the timestamped tables the publisher made for the
+        spec's table on its connection and project ('done' and 'retired', whatever the job
+        group), oldest first; read once per table."""
+        key = (spec.connection.id, spec.relation.database, spec.id.table)
+        if key not in self._made:
+            found: Entries = ()
+            if self.ledger(spec) is not None:
+                dialect = dialect_for(spec.target_type)
+                lacks = self._ledger_lacks[spec.connection.id]
+                text = ledger.select_where(dialect, ledger.relation(spec), "table_name", spec.id.table, lacks)
+                rows = ledger.parse(self.pool.target(spec.connection).fetch(text))
+                found = tuple(
+                    sorted(
+                        (e for e in rows if ledger.made_for(e, spec)),
+                        key=lambda e: (str(e.published_at), e.state == "retired"),
+                    )
+                )
+            self._made[key] = found
+        return self._made[key]
+
+    def views(self, spec: Spec) -> tuple[tuple[str, str], ...]:
+        """Retention: the views of the spec's namespace and their SQL, where the dialect lists
+        them (views not bound to their tables); read once per namespace."""
+        relation = spec.relation
+        key = (spec.connection.id, relation.database, relation.schema)
+        if key not in self._views:
+            dialect = dialect_for(spec.target_type)
+            query = dialect.views_query(relation)
+            found: list[tuple[str, str]] = []
+            if query is not None and self.namespace(spec, relation).exists:
+                target = self.pool.target(spec.connection)
+                for name in dialect.view_names(target.fetch(query)):
+                    rows = target.fetch(dialect.view_text_query(relation.renamed(name)))
+                    found.append((name, "\n".join(" ".join(str(c) for c in row) for row in rows)))
+            self._views[key] = tuple(found)
+        return self._views[key]
+
+    def _retention(self, spec: Spec) -> Retention:
+        """What retention plans from, read only for specs with keepLast or keepFor."""
+        if spec.keep_last is None and spec.keep_for is None:
+            return (), {}, ()
+        made = self.made(spec)
+        names = self.namespace(spec, spec.relation).names
+        tables: dict[str, TableState | None] = {}
+        for entry in made:
+            name = entry.published_table.rsplit(".", 1)[-1]
+            if entry.state == "done" and name not in tables:
+                tables[name] = self.table(spec, spec.relation.renamed(name)) if name in names else None
+        return made, tables, self.views(spec)
+
     def _traces(self, spec: Spec) -> tuple[str, ...]:
         return self._lock_tables(spec) + self._tables_made(spec)
 
@@ -184,7 +242,8 @@ class Snapshot:
         entries = self.ledger(spec)
         mine = tuple(e for e in entries or () if e.id == spec.id and ledger.owned(e, spec.project))
         elsewhere = tuple(e for e in entries or () if e.state == "done" and ledger.same_elsewhere(e, spec))
-        interrupted = bool(mine) and mine[-1].state == "pending"
+        publishes = [e for e in mine if e.state != "retired"]  # retention's rows carry the retiring spec's id
+        interrupted = bool(publishes) and publishes[-1].state == "pending"
         dialect = dialect_for(spec.target_type)
         strategy = STRATEGIES[spec.action]
         reads = strategy.reads
@@ -193,8 +252,8 @@ class Snapshot:
         if interrupted and table is not None and "row_count" in reads:
             row_count = int(target.fetch(dialect.count(relation))[0][0])
         locations: dict[str, Location] = {}
-        if interrupted and mine[-1].stamp and "locations" in reads:
-            for name in set(names_for(relation.name, mine[-1].stamp)) & space.names:
+        if interrupted and publishes[-1].stamp and "locations" in reads:
+            for name in set(names_for(relation.name, publishes[-1].stamp)) & space.names:
                 # Read now, not from a bulk read: where a swap left the table matters exactly.
                 found = target.table_location(relation.renamed(name))
                 if found is not None:
@@ -204,6 +263,7 @@ class Snapshot:
             table = replace(table, partitions=tuple(sorted(str(r[0]) for r in rows)))
         wants_location = dialect.replace_via == "location_swap" and "namespace_location" in reads and space.exists
         traces = () if entries is not None else self._traces(spec)
+        made, made_tables, views = self._retention(spec)
         return TargetView(
             namespace_exists=space.exists,
             ledger_traces=traces,
@@ -221,4 +281,7 @@ class Snapshot:
             substitution=self.substitution(spec),
             engine=self.product(spec),
             keeps_case=self.keeps_case(spec),
+            made=made,
+            made_tables=made_tables,
+            views=views,
         )

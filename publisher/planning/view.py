@@ -48,6 +48,13 @@ class TargetView:
     engine: str | None = None  # the engine's product and version ("Apache Hive 4.0.1"), where it says
     keeps_case: bool | None = None  # quoted names keep their case (Redshift's setting on); None: no such setting
     objects_left: tuple[LeftObject, ...] = ()  # this publication's objects (manifests) interrupted applies left
+    # Retention (keepLast, keepFor), read only for specs that ask for it: the ledger's rows of the
+    # timestamped tables the publisher made for this table ('done' and 'retired'), oldest first;
+    # those tables as they are (None: not there); the database's views and their SQL, where the
+    # engine does not bind views to their tables (Hive: a text match decides what a view reads).
+    made: tuple[ledger.Entry, ...] = ()
+    made_tables: dict[str, TableState | None] = field(default_factory=dict)
+    views: tuple[tuple[str, str], ...] = ()
 
 
 def names_for(name: str, stamp: str) -> tuple[str, ...]:

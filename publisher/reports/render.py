@@ -20,6 +20,7 @@ from publisher.model.plan import (
     Publication,
     PutObject,
     ReleaseLock,
+    RetireTable,
     SetLocation,
     Statement,
     Step,
@@ -88,6 +89,9 @@ def step_text(step: Step) -> str:
             f"  -- rows streamed by the publisher from {step.location} ({step.input_format}, "
             f"{len(step.files)} file(s): {files}), in bounded batches"
         )
+
+    if isinstance(step, RetireTable):
+        return _retire_text(step)
     if isinstance(step, ReleaseLock):
         return f"-- DROP TABLE {step.database}.{step.lock}, if this apply holds it"
     if isinstance(step, TakeLock):
@@ -212,7 +216,18 @@ STATUS_WORDS = {
     "published": "already published",
     "changed": "changed since published",
     "unfinished": "published, to finish",
+    "retire": "tables to retire",
 }
+
+
+def _retire_text(step: RetireTable) -> str:
+    """A retirement as its statements, the skip and the failure said in comments."""
+    lines = [step_text(s) for s in step.begin]
+    lines.append(f"{step_text(step.retired)}  -- not 0: already retired, skipped")
+    lines += [step_text(s) for s in (*step.retire, *step.end)]
+    undone = "rolled back, " if step.begin else ""
+    lines.append(f"-- a failure here is a warning: {undone}the publication stands, the next plan retires it")
+    return "\n".join(lines)
 
 
 def summary(plan: Plan, errors: int = 0) -> str:
@@ -223,6 +238,8 @@ def summary(plan: Plan, errors: int = 0) -> str:
         parts.append(f"{counts['changed']} changed since published")
     if counts["unfinished"]:
         parts.append(f"{counts['unfinished']} published with steps to finish")
+    if counts["retire"]:
+        parts.append(f"{counts['retire']} with tables to retire")
     parts.append(f"{errors} errors")
     return ", ".join(parts)
 

@@ -93,8 +93,10 @@ def make_plan(
     offline: bool,
     now: datetime | None = None,
     force: bool = False,
+    retire_only: bool = False,
 ) -> Plan:
     """Plan every spec; raises Errors with every problem, and then nothing may run.
+    ``retire_only``: the specs' retention alone, nothing published (publisher retire).
 
     Reads first (each spec's results, and what its target holds), then plans them all from
     what was read, with no connection.
@@ -125,7 +127,7 @@ def make_plan(
             problems.append(InvalidInput(f"{spec.connection.label}: {first_line(exc)}", spec.location))
             continue
         inputs.append(PlanInput(spec, results, view))
-    publications, found = plan_all(inputs, now, force=force)
+    publications, found = plan_all(inputs, now, force=force, retire_only=retire_only)
     problems.extend(found)
     if problems:
         raise Errors(sorted(problems, key=lambda p: (str(p.location.file), p.location.line) if p.location else ("", 0)))

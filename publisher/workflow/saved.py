@@ -20,13 +20,17 @@ def fingerprint(
     if view is not None:
         done = [e for e in view.entries if e.state == "done"]
         status = f"{len(view.entries)} rows, last {done[-1].run_id if done else 'none'}"
-    return {
+    found: dict[str, object] = {
         "spec": spec.content_hash,
         "files": [[f.uri, f.size, f.version] for f in results.files],
         "table": [[c.name, c.type] for c in table.columns] if table else None,
         "ledger": status,
         "left": [[o.uri, o.sha256] for o in view.objects_left if o.uri not in own] if view else [],
     }
+    if view is not None and (spec.keep_last is not None or spec.keep_for is not None):
+        # Retention's candidates are rows of other job groups: the ledger's status above misses them.
+        found["retention"] = [[e.published_table, e.state] for e in view.made] + [[v, ""] for v, _ in view.views]
+    return found
 
 
 def _file_versions(files: object) -> dict[object, object] | None:
@@ -52,6 +56,8 @@ def _describe_change(key: str, saved: object, now: object) -> str:
         "table": "the target table's definition changed",
         "ledger": "the ledger changed (another apply ran)",
         "left": "the COPY manifests that interrupted applies left changed (another apply ran, or was interrupted)",
+        "retention": "the tables retention would retire changed (another apply published or retired one, or a view "
+        "was made or dropped)",
     }.get(key, f"{key} changed")
 
 
@@ -76,7 +82,7 @@ def differences(saved: Plan, fresh: Plan) -> list[str]:
 
 
 def _first_difference(saved: Publication, now: Publication) -> str:
-    for key in ("spec", "files", "table", "ledger", "left"):
+    for key in ("spec", "files", "table", "retention", "ledger", "left"):
         if saved.fingerprint.get(key) != now.fingerprint.get(key):
             return _describe_change(key, saved.fingerprint.get(key), now.fingerprint.get(key))
     if saved.status != now.status:
