@@ -305,3 +305,10 @@ class EmbeddedHive(DescribedTables):
     def close(self) -> None:
         # The session belongs to the process (see embedded_session): nothing to release.
         pass
+
+
+if TYPE_CHECKING:
+    from publisher.model.target import Target
+
+    # Opened by name from the registry: this line holds the class to the Target protocol.
+    _IS_A_TARGET: type[Target] = EmbeddedHive

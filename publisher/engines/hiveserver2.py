@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pyhive import hive
 from pyhive.sqlalchemy_hive import HiveDialect
@@ -263,3 +263,10 @@ class TolerantHiveDialect(HiveDialect):  # type: ignore[misc]
 
 
 registry.register("hive.publisher", __name__, "TolerantHiveDialect")
+
+
+if TYPE_CHECKING:
+    from publisher.model.target import Target
+
+    # Opened by name from the registry: this line holds the class to the Target protocol.
+    _IS_A_TARGET: type[Target] = HiveServer

@@ -25,10 +25,11 @@ from publisher.engines.pg_catalog import (
 from publisher.engines.redshift_grants import parse_grants
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnFacts, ColumnState, PostgresTable, TableFacts, TableState
+from publisher.model.target import ColumnFacts, ColumnState, PostgresTable, TableFacts, TableState, Target
 
 if TYPE_CHECKING:
     from publisher.inputs.config import Config
+    from publisher.model.location import Location
     from publisher.model.plan import CopyRows
     from publisher.results import Column, Results
     from publisher.targets.postgres import PostgresSettings
@@ -263,10 +264,10 @@ class PostgresTarget:
             for name, cols in columns.items()
         }
 
-    def table_location(self, relation: Relation) -> str | None:
+    def table_location(self, relation: Relation) -> Location | None:
         return None
 
-    def namespace_location(self, relation: Relation) -> str | None:
+    def namespace_location(self, relation: Relation) -> Location | None:
         return None  # PostgreSQL stores tables itself: no locations
 
     def table_names(self, relation: Relation) -> set[str]:
@@ -277,6 +278,9 @@ class PostgresTarget:
 
     def substitution(self) -> str | None:
         return None  # PostgreSQL runs SQL text as sent
+
+    def keeps_quoted_case(self) -> bool | None:
+        return True  # PostgreSQL keeps a quoted name's case; no setting changes it
 
     def product(self) -> str | None:
         version = self.connection.info.server_version  # 150018: 15.18
@@ -311,3 +315,9 @@ def _message(exc: BaseException) -> str:
     primary = getattr(diag, "message_primary", None) if diag is not None else None
     text = primary or str(exc)
     return " ".join(str(text).split())
+
+
+if TYPE_CHECKING:
+    # The registry imports the opener by name, so nothing else makes mypy hold this class to the
+    # Target protocol: a method the protocol gains is missing here until this line fails.
+    _IS_A_TARGET: type[Target] = PostgresTarget

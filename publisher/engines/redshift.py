@@ -6,7 +6,7 @@ import re
 import time
 from dataclasses import replace
 from ssl import SSLCertVerificationError, SSLSocket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from publisher.engines.pg_catalog import (
     COLUMN_FACTS_SQL,
@@ -439,3 +439,10 @@ def _message(exc: BaseException) -> str:
     if isinstance(arg, str) and len(exc.args) > 1 and isinstance(exc.args[1], BaseException):
         return f"{arg}: {exc.args[1]}"  # InterfaceError('communication error', cause)
     return " ".join(str(arg).split())
+
+
+if TYPE_CHECKING:
+    from publisher.model.target import Target
+
+    # Opened by name from the registry: this line holds the class to the Target protocol.
+    _IS_A_TARGET: type[Target] = RedshiftTarget

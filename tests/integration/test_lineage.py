@@ -33,6 +33,14 @@ def lineage_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
+# The OpenLineage naming spec's namespace of each target's tables.
+NAMESPACES = {
+    "hive": r"hive://(localhost|127\.0\.0\.1:\d+)",
+    "redshift": r"redshift://[a-z0-9.-]+:\d+",
+    "postgres": r"postgres://[a-z0-9.-]+:\d+",
+}
+
+
 def _output_name(target: Target, table: str) -> str:
     name = target.table_name(table)
     return f"{target.database}.{name}" if target.is_hive else f"{target.database}.{name}".lower()
@@ -72,10 +80,8 @@ def test_each_action_sends_start_and_complete_naming_its_datasets_with_row_count
         action = ACTIONS[table]
         assert complete["job"]["namespace"] == "ci"
         assert complete["run"]["facets"]["parent"]["job"]["name"] == "jobGroup.2"
-        if target.is_hive:
-            assert re.fullmatch(r"hive://(localhost|127\.0\.0\.1:\d+)", output["namespace"]), output["namespace"]
-        else:
-            assert re.fullmatch(r"redshift://[a-z0-9.-]+:\d+", output["namespace"]), output["namespace"]
+        namespace = NAMESPACES["hive" if target.is_hive else target.kind]
+        assert re.fullmatch(namespace, output["namespace"]), output["namespace"]
         expected = _output_name(target, table)
         if action in ("create", "createAndLoad"):
             assert re.fullmatch(re.escape(expected) + r"_\d{14}", output["name"]), output["name"]
