@@ -297,8 +297,8 @@ def data_files(folder: Path) -> list[Path]:
 
 
 def write_project(root: Path, svc: Services, *, ledger: str, results: str = "results/{jobGroup}/{flowNodeId}/") -> None:
-    """publisher.yaml with both targets; each keeps its ledger in ``ledger``, a Redshift schema
-    and a Hive database of this benchmark's own."""
+    """publisher.yaml with every target; each keeps its ledger in ``ledger``, a Redshift or
+    PostgreSQL schema and a Hive database of this benchmark's own."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "specs").mkdir(exist_ok=True)
     config = {
@@ -328,6 +328,18 @@ def write_project(root: Path, svc: Services, *, ledger: str, results: str = "res
                 "ledger": {"database": ledger, "table": "publications"},
             },
             {"id": 3, "name": "results", "type": "s3", "endpointUrl": svc.s3_endpoint, "region": "us-east-1"},
+            {
+                "id": 4,
+                "name": "postgres",
+                "type": "postgres",
+                "host": "127.0.0.1",
+                "port": svc.postgres_port,  # PostgreSQL itself, past the Redshift stand-in's proxy
+                "database": "bench_plain",
+                "user": "publisher",
+                "password": "${PUBLISHER_BENCH_PASSWORD}",
+                "sslmode": "disable",
+                "ledger": {"database": ledger, "table": "publications"},
+            },
         ],
     }
     (root / "publisher.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

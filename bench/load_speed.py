@@ -4,9 +4,9 @@ and dlt, on the Redshift stand-in, on HiveServer2 and on PostgreSQL; and the pub
     python bench/load_speed.py [--rows N ...] [--small] [--repeat R] [--targets redshift hive postgres]
                                [--time-limit S] [--profile]
 
-PostgreSQL (the stand-in's server, a plain database of its own): until the PostgreSQL target
-exists, the publisher's row is its load as the engine runs it (bench/baselines.py
-publisher-postgres: inspect, stream the batches into COPY FROM STDIN, commit); see bench/README.md.
+PostgreSQL (the stand-in's server, a plain database of its own, bench_plain): the publisher's
+row is `publisher apply` of a load from the local Parquet result (plan, ledger, rows streamed
+into COPY FROM STDIN, checks, commit), connection "postgres" of bench/live.py's publisher.yaml.
 
 Needs the CI services running (bench/README.md says how). The input is a seeded
 orders-like table of 11 columns (bigint, int, decimal(12,2), double, four strings of
@@ -125,6 +125,7 @@ class Redshift:
 
     def __init__(self, svc: Services, project: Path, sizes: tuple[int, ...], caps: Caps, small: bool) -> None:
         self.svc, self.project, self.caps = svc, project, caps
+        self.run_no = 0
         self.with_dlt = not baseline_missing("dlt", small)
         self.pg = postgres_connect(svc)
         self.plain_url = svc.postgres_url.rsplit("/", 1)[0] + "/bench_plain"
@@ -462,7 +463,7 @@ class Postgres:
     bench_plain: the publisher's streaming COPY next to psql \\copy of the same rows as CSV."""
 
     name = "PostgreSQL"
-    publisher = "publisher COPY stream (copy_results), load"
+    publisher = "publisher apply, load (rows streamed into COPY FROM STDIN)"
     hand = "psql \\copy of a pre-converted CSV"
     floor = "COPY FROM a server file (PostgreSQL's own rate)"
 
@@ -471,6 +472,7 @@ class Postgres:
         from postgres_writers import csv_file, server_readable
 
         self.svc, self.project, self.caps = svc, project, caps
+        self.run_no = 0
         self.with_dlt = not baseline_missing("dlt", small)
         self.url = svc.postgres_url.rsplit("/", 1)[0] + "/bench_plain"
         self.pipelines = OUT / "load-speed" / "dlt-pipelines-pg"
@@ -497,6 +499,25 @@ class Postgres:
     def count(self, qualified: str) -> int:
         return int(self.su.execute(f"SELECT COUNT(*) FROM {qualified}").fetchall()[0][0])
 
+    def spec(self, rows: int) -> list[str]:
+        """`publisher apply` of a load of the local Parquet result: plan, ledger, COPY, checks."""
+        self.run_no += 1
+        name = f"pg-load-{rows}-{self.run_no}"
+        write_spec(
+            self.project,
+            name,
+            # A new job each run, also across invocations: the ledger never says "already published".
+            jobGroup=JOB_BASE + self.run_no,
+            flowNodeId=1,
+            connection={"name": "postgres"},
+            path=["bench_plain"],
+            table=f"bench.pg_load_{rows}",
+            action="load",
+            inputFormat="pqt",
+            source=str(dataset(rows)),
+        )
+        return [*publisher_cmd(), "apply", f"specs/{name}.yaml", "--force"]
+
     def empty(self, qualified: str) -> None:
         self.su.execute(f"TRUNCATE {qualified}")
         self.su.execute(f"VACUUM {qualified}")
@@ -509,7 +530,8 @@ class Postgres:
         return ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", *where, *args]
 
     def warm_up(self) -> None:
-        """dlt's tables made once, outside the timed runs."""
+        """The ledger and dlt's tables made once, outside the timed runs."""
+        run_child(self.spec(1_000), env=self.env, cwd=self.project)
         for fmt in ("insert_values", "csv") if self.with_dlt else ():
             argv = [sys.executable, BASELINES, "dlt-postgres", str(dataset(1_000)), "1000"]
             run_child([*argv, self.url, str(self.pipelines), fmt], env=self.env)
@@ -553,14 +575,7 @@ class Postgres:
                 "publisher",
                 self.hand,
                 lambda rows: self.empty(f"bench.pg_load_{rows}"),
-                lambda rows, n: [
-                    sys.executable,
-                    BASELINES,
-                    "publisher-postgres",
-                    str(dataset(rows)),
-                    url,
-                    f"bench.pg_load_{rows}",
-                ],
+                lambda rows, n: self.spec(rows),
                 lambda rows: self.count(f"bench.pg_load_{rows}"),
             ),
             Method(
