@@ -83,7 +83,7 @@ def services() -> Services:
             password=values["PUBLISHER_TEST_REDSHIFT_PASSWORD"],
             ca_file=values["PUBLISHER_TEST_REDSHIFT_CA"],
             s3_endpoint=values["PUBLISHER_TEST_S3"],
-            postgres_port=int(values.get("PUBLISHER_PG_PORT", "55432")),
+            postgres_port=int(values.get("PUBLISHER_PG_PORT", "15432")),
             hive_port=int(values.get("PUBLISHER_HS2_PORT", "10015")),
         )
     except KeyError as missing:

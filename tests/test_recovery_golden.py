@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from publisher.model.errors import InvalidInput
 from publisher.model.location import Location
+from publisher.model.plan import Statement
 from publisher.model.vocabulary import ACTIONS
 from publisher.planning import ledger
 from publisher.planning.actions import STRATEGIES
@@ -150,3 +152,38 @@ def test_redshift_old_table_left_after_commit(tmp_path: Path, monkeypatch: pytes
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(text)
     assert text == golden.read_text()
+
+
+def later(action: str, rows: int | None, job: int = 40) -> ledger.Entry:
+    """A publication into ``orders`` by another job, recorded done after the interrupted load."""
+    return ledger.Entry(
+        job, 27, 1, "default", "orders", action, "done", "orders", rows, 600, "20261127100000", None,
+        "other.yaml", "0", "", "run2", "2026-11-27 10:00:00",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("table_rows", "since", "outcome"),
+    [
+        (700, (later("load", 200),), "again"),  # another job appended 200 while the load lay interrupted
+        (1700, (later("load", 200),), "complete"),  # ... and the interrupted 1000 went in before it
+        (1700, (later("load", 150), later("load", 50, job=41)), "complete"),
+        (1600, (later("load", 200),), "refused"),  # neither
+        (1700, (later("truncateAndLoad", 200),), "refused"),  # a replace: the counts say nothing
+    ],
+)
+def test_an_interrupted_load_counts_the_loads_recorded_since(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table_rows: int, since: tuple[ledger.Entry, ...], outcome: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = make_spec(tmp_path, "hive", "load", "pqt")
+    state = interrupted_view("load", {"names": {f"orders__stage_{OLD}"}, "rows": table_rows})
+    tv = replace(state, published_since=since)
+    if outcome == "refused":
+        with pytest.raises(InvalidInput, match="interrupted"):
+            plan_publication(spec, make_results("hive", "pqt"), tv, NOW)
+        return
+    publication = plan_publication(spec, make_results("hive", "pqt"), tv, NOW)
+    load = "INSERT INTO TABLE `default`.`orders` "
+    inserts = [s for s in publication.steps if isinstance(s, Statement) and s.text.startswith(load)]
+    assert bool(inserts) == (outcome == "again"), publication_text(1, publication)

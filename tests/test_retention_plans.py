@@ -236,3 +236,15 @@ def test_a_new_table_never_takes_the_name_of_one_the_ledger_recorded(tmp_path: P
         retention_view("hive", (entry("hive", now), entry("hive", now, state="retired"))), table_names=frozenset()
     )
     assert planned(tmp_path, "hive", "keepLast: 2\n", tv).stamp != now  # type: ignore[attr-defined]
+
+
+def test_publications_of_one_second_are_ordered_by_their_stamps_whatever_order_the_engine_returns(
+    tmp_path: Path,
+) -> None:
+    # Ledgers written before the time had microseconds: three tables published in one second.
+    rows = [replace(entry("hive", s), published_at="2026-11-27 12:00:00") for s in STAMPS[2:]]
+    for shuffled in (rows, rows[::-1], [rows[1], rows[2], rows[0]]):
+        made = ledger.in_publication_order(shuffled)
+        assert [e.stamp for e in made] == list(STAMPS[2:])
+        tv = retention_view("hive", made)
+        assert retired(planned(tmp_path, "hive", "keepLast: 2\n", tv)) == [STAMPS[2], STAMPS[3]]

@@ -32,6 +32,9 @@ class LedgerTarget:
         self.queries.append(sql)
         if sql.startswith("SELECT COUNT(*)"):
             return [(0,)]
+        by_table = re.search(r'WHERE "table_name" = \'([^\']+)\'$', sql)
+        if by_table:
+            return [tuple(vars(e).values()) for e in self.rows if e.table_name == by_table[1]]
         found = re.search(r'WHERE "job_group" IN \(([\d, ]+)\)$', sql)
         assert found, sql
         groups = {int(g) for g in found[1].split(", ")}
@@ -101,8 +104,16 @@ def test_only_the_planned_job_groups_are_read_in_one_query(tmp_path: Path) -> No
         "row_count, rows_before, stamp, location_before, spec_file, spec_hash, spec_b64, run_id, published_at, detail, "
         "project "
         'FROM "publisher"."publications"\n'
-        'WHERE "job_group" IN (31, 32)'
+        'WHERE "job_group" IN (31, 32)',
+        # The interrupted load's recovery alone reads its table's rows: the loads done since.
+        "SELECT job_group, flow_node_id, connection_id, database_name, table_name, action, state, published_table, "
+        "row_count, rows_before, stamp, location_before, spec_file, spec_hash, spec_b64, run_id, published_at, detail, "
+        "project "
+        'FROM "publisher"."publications"\n'
+        "WHERE \"table_name\" = 'analytics.orders'",
     ]
+    assert [e.job_group for e in view_a.published_since] == [100 + k for k in range(6, 50)]
+    assert view_b.published_since == ()
     assert [(e.job_group, e.state) for e in view_a.entries] == [(31, "done"), (31, "pending")]
     assert view_a.entries[-1].state == "pending"  # recovery sees the interrupted publish
     assert [(e.job_group, e.state) for e in view_b.entries] == [(32, "done")]
@@ -118,4 +129,9 @@ def test_a_spec_not_among_the_planned_reads_its_own_job_group(tmp_path: Path) ->
     assert [e.state for e in snapshot.view(b).entries] == ["pending"]
     assert [e.state for e in snapshot.view(a).entries] == ["done"]  # read once, kept
     reads = [q.rsplit("\n", 1)[1] for q in target.queries if "publications" in q]
-    assert reads == ['WHERE "job_group" IN (31)', 'WHERE "job_group" IN (32)']
+    # b's publish broke off: its recovery reads the table's rows (once) too.
+    assert reads == [
+        'WHERE "job_group" IN (31)',
+        'WHERE "job_group" IN (32)',
+        "WHERE \"table_name\" = 'analytics.orders'",
+    ]

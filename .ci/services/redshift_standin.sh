@@ -12,7 +12,7 @@
 #   bash .ci/services/redshift_standin.sh stop    # safe when nothing runs, safe twice
 #
 # Environment:
-#   PUBLISHER_PG_PORT                 PostgreSQL port (default 55432)
+#   PUBLISHER_PG_PORT                 PostgreSQL port (default 15432)
 #   PUBLISHER_S3_PORT                 S3 server port (default 9000)
 #   PUBLISHER_REDSHIFT_PORT           proxy port, what clients connect to (default 5439)
 #   PUBLISHER_REDSHIFT_SLICES         the cluster's slices, rows of stv_slices (default 4)
@@ -26,7 +26,9 @@
 # PUBLISHER_TEST_POSTGRES, ..._DATABASE, ..._PASSWORD): `source` it.
 set -euo pipefail
 
-PG_PORT="${PUBLISHER_PG_PORT:-55432}"
+# Below 32768: a port in the kernel's ephemeral range (32768-60999) can be taken by any
+# outgoing connection (the Hive engines open many), and PostgreSQL then fails to start.
+PG_PORT="${PUBLISHER_PG_PORT:-15432}"
 S3_PORT="${PUBLISHER_S3_PORT:-9000}"
 RS_PORT="${PUBLISHER_REDSHIFT_PORT:-5439}"
 # 4, not the 2 a plan assumes when it cannot read them: a live plan's warnings show they were read.

@@ -462,7 +462,9 @@ class Executor:
         if param.kind == "outcome":
             return "; ".join(self.outcome) or None
         if param.kind == "now":
-            return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+            # Microseconds: the ledger's order of two publications in one second (retention
+            # retires the older) must not rest on how the engine happens to return rows.
+            return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         if param.kind == "day":
             return datetime.now(UTC).strftime("%Y-%m-%d")
         if param.kind == "captured":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -133,6 +134,13 @@ def made_for(entry: Entry, spec: Spec) -> bool:
         and entry.published_table != mine.table
         and owned(entry, spec.project)
     )
+
+
+def in_publication_order(entries: Iterable[Entry]) -> tuple[Entry, ...]:
+    """Retention's candidates, oldest first. Rows written before the ledger's time had
+    microseconds can share a second: their stamps, which a later plan moves past names in use,
+    tell them apart, never the order the engine happened to return them in."""
+    return tuple(sorted(entries, key=lambda e: (str(e.published_at), e.published_table, e.state == "retired")))
 
 
 def relation(spec: Spec) -> Relation:

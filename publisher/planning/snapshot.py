@@ -27,7 +27,8 @@ LOCK_TABLE = re.compile(r"lock_[0-9a-f]{12}_\w+")
 """A target table's lock table beside the ledger (planning/ledger.py lock_relation)."""
 
 
-Entries = tuple[ledger.Entry, ...]
+Entry = ledger.Entry
+Entries = tuple[Entry, ...]
 Retention = tuple[Entries, dict[str, TableState | None], tuple[tuple[str, str], ...]]
 """What retention plans from: the ledger's rows of the tables made, those tables, the views."""
 
@@ -62,7 +63,7 @@ class Snapshot:
     _substitution: dict[int, str | None] = field(default_factory=dict)
     _product: dict[int, str | None] = field(default_factory=dict)
     _case: dict[int, bool | None] = field(default_factory=dict)
-    _made: dict[tuple[int, str, str], Entries] = field(default_factory=dict)
+    _table_rows: dict[tuple[int, str, str], Entries] = field(default_factory=dict)
     _views: dict[tuple[int, str, str | None], tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def namespace(self, spec: Spec, relation: Relation) -> Namespace:
@@ -158,26 +159,38 @@ class Snapshot:
             self._case[key] = self.pool.target(spec.connection).keeps_quoted_case()
         return self._case[key]
 
-    def made(self, spec: Spec) -> Entries:
-        """Retention: the ledger's rows of the timestamped tables the publisher made for the
-        spec's table on its connection and project ('done' and 'retired', whatever the job
-        group), oldest first; read once per table."""
+    def table_rows(self, spec: Spec) -> Entries:
+        """Every ledger row of the spec's table name on its connection, whatever the job group
+        or project, oldest first; read once per table, only where retention or the recovery of
+        an interrupted load needs it."""
         key = (spec.connection.id, spec.relation.database, spec.id.table)
-        if key not in self._made:
+        if key not in self._table_rows:
             found: Entries = ()
             if self.ledger(spec) is not None:
                 dialect = dialect_for(spec.target_type)
                 lacks = self._ledger_lacks[spec.connection.id]
                 text = ledger.select_where(dialect, ledger.relation(spec), "table_name", spec.id.table, lacks)
-                rows = ledger.parse(self.pool.target(spec.connection).fetch(text))
-                found = tuple(
-                    sorted(
-                        (e for e in rows if ledger.made_for(e, spec)),
-                        key=lambda e: (str(e.published_at), e.state == "retired"),
-                    )
-                )
-            self._made[key] = found
-        return self._made[key]
+                found = ledger.in_publication_order(ledger.parse(self.pool.target(spec.connection).fetch(text)))
+            self._table_rows[key] = found
+        return self._table_rows[key]
+
+    def made(self, spec: Spec) -> Entries:
+        """Retention: the ledger's rows of the timestamped tables the publisher made for the
+        spec's table on its connection and project ('done' and 'retired', whatever the job
+        group), oldest first."""
+        return tuple(e for e in self.table_rows(spec) if ledger.made_for(e, spec))
+
+    def published_since(self, spec: Spec, since: Entry) -> Entries:
+        """The publications into the spec's table recorded done after ``since`` (an interrupted
+        one), by any job group or project: what else changed the table's rows since."""
+        mine = spec.id
+        return tuple(
+            e
+            for e in self.table_rows(spec)
+            if e.state == "done"
+            and (e.database_name, e.published_table) == (mine.database, mine.table)
+            and str(e.published_at) > str(since.published_at)
+        )
 
     def views(self, spec: Spec) -> tuple[tuple[str, str], ...]:
         """Retention: the views of the spec's namespace and their SQL, where the dialect lists
@@ -249,8 +262,10 @@ class Snapshot:
         reads = strategy.reads
         target: Target = self.pool.target(spec.connection)
         row_count = None
+        since: Entries = ()
         if interrupted and table is not None and "row_count" in reads:
             row_count = int(target.fetch(dialect.count(relation))[0][0])
+            since = self.published_since(spec, publishes[-1])
         locations: dict[str, Location] = {}
         if interrupted and publishes[-1].stamp and "locations" in reads:
             for name in set(names_for(relation.name, publishes[-1].stamp)) & space.names:
@@ -275,6 +290,7 @@ class Snapshot:
             entries=mine,
             elsewhere=elsewhere,
             row_count=row_count,
+            published_since=since,
             namespace_location=self.namespace_location(spec, relation) if wants_location else None,
             locations=locations,
             slices=self.slices(spec) if strategy.loads_rows else None,  # advice on loading the results

@@ -41,6 +41,9 @@ class TargetView:
     entries: tuple[ledger.Entry, ...] = ()  # this publication's ledger rows, oldest first
     elsewhere: tuple[ledger.Entry, ...] = ()  # 'done' rows of other projects for the same job, table and action
     row_count: int | None = None  # the table's rows, read only to recover an interrupted load
+    # With row_count: the publications into the table recorded done since the interrupted one
+    # (other job groups, other projects): what else changed its rows meanwhile.
+    published_since: tuple[ledger.Entry, ...] = ()
     namespace_location: Location | None = None  # Hive: where the database's managed tables go
     locations: dict[str, Location] = field(default_factory=dict)  # Hive: table name -> location, to recover
     slices: int | None = None  # Redshift: the cluster's, read where the action loads rows; None: unknown

@@ -175,30 +175,6 @@ def test_drop_and_load_recreates_the_table(project: Project, hive: HiveEngine, f
     assert leftovers == set(), "staging, new and old tables are all gone"
 
 
-def test_drop_and_load_works_when_the_table_does_not_exist(project: Project, hive: HiveEngine) -> None:
-    use(project, hive)
-    data = write(project.results(10, 1), "pqt", 1, 10)
-    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
-    result = project.run("apply")
-    assert result.code == 0, result.err
-    assert table_rows(hive, "t") == expected(data)
-
-
-def test_apply_twice_publishes_once(project: Project, hive: HiveEngine) -> None:
-    use(project, hive)
-    data = write(project.results(10, 1), "avro", 1, 20)
-    spec(project, hive, "a", "dropAndLoad", "avro", 10)
-    more = write(project.results(11, 1), "avro", 100, 5)
-    spec(project, hive, "b", "load", "avro", 11)
-    assert project.run("apply").code == 0
-    again = project.run("apply")
-    assert again.code == 0, again.err
-    assert "0 published, 2 already published, 0 failed" in again.out
-    assert table_rows(hive, "t") == expected(data + more)
-    status = project.run("status")
-    assert status.out.count("published ") == 2
-
-
 def test_load_into_a_missing_table_fails_at_plan_time(project: Project, hive: HiveEngine) -> None:
     use(project, hive)
     write(project.results(10, 1), "pqt", 1, 10)

@@ -184,17 +184,6 @@ def test_action_publishes_every_format(
 
 
 @redshift_only
-def test_drop_and_load_works_when_the_table_does_not_exist(
-    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
-) -> None:
-    data = results(redshift, tmp_path, "pqt", 10, 1, 10)
-    spec(redshift_project, redshift, "a", "dropAndLoad", "pqt", 10)
-    applied(redshift_project)
-    assert table_rows(redshift, "t") == expected(data)
-    assert redshift.columns("t") == TYPES
-
-
-@redshift_only
 def test_csv_timestamps_publish_without_column_types(
     redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
 ) -> None:

@@ -203,19 +203,9 @@ def _hiveserver2(root: Path) -> Iterator[Engine]:
 
 @pytest.fixture(
     params=[
-        pytest.param(
-            "hiveserver2",
-            marks=[
-                pytest.mark.hive,
-                # Known race, seen once in 4 runs on 2026-12-07: server A killed while a load into a
-                # table is recorded pending but not yet inserted; another door then appends to that
-                # table, and the recovery of the killed load (rows now == rows before + its own?)
-                # sees neither count and refuses (safe: nothing published twice, nothing lost) instead
-                # of publishing it again. The fix reads the ledger's later loads into the table
-                # (planning/actions/load.py recover); until then a failure here is expected, not hidden.
-                pytest.mark.xfail(strict=False, reason="load recovery under concurrent appends (see comment)"),
-            ],
-        ),
+        # A load killed while pending, then another door's append into the same table: the
+        # recovery counts the loads the ledger recorded since (planning/actions/load.py recover).
+        pytest.param("hiveserver2", marks=pytest.mark.hive),
         pytest.param("redshift", marks=pytest.mark.redshift),
     ]
 )

@@ -1,4 +1,5 @@
-"""GitOps on Hive: exactly once across crashes, saved plans that cannot go stale silently."""
+"""GitOps on Hive: exactly once across crashes and kills. What every target shows (re-apply,
+saved and stale plans, --force) is in test_gitops.py."""
 
 from __future__ import annotations
 
@@ -89,95 +90,6 @@ def test_crash_at_every_step_then_reapply_publishes_exactly_once(
         assert not [n for n in hive.tables() if "__" in n], f"leftovers after a crash at {where}"
         assert project.run("apply", "--force", "specs/a_base.yaml").code == 0
         time.sleep(1)  # a new second: a new plan stamp
-
-
-def test_saved_plan_applies_exactly_what_was_reviewed(project: Project, hive: HiveEngine) -> None:
-    use(project, hive)
-    data = write(project.results(10, 1), "pqt", 1, 12)
-    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
-    assert project.run("plan", "-o", "plan.json").code == 0
-    result = project.run("apply", "plan.json")
-    assert result.code == 0, result.err
-    assert table_rows(hive, "t") == expected(data)
-
-
-def refused(project: Project) -> str:
-    result = project.run("apply", "plan.json")
-    assert result.code == 1
-    assert "is stale, nothing was applied" in result.err
-    return result.err
-
-
-def test_stale_plan_is_refused_for_each_kind_of_change(project: Project, hive: HiveEngine) -> None:
-    use(project, hive)
-    write(project.results(10, 1), "pqt", 1, 12)
-    write(project.results(11, 1), "pqt", 100, 5)
-    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
-    assert project.run("apply").code == 0
-    spec(project, hive, "b", "load", "pqt", 11)
-
-    def replan() -> None:
-        assert project.run("plan", "-o", "plan.json").code == 0
-
-    replan()
-    (project.root / "specs" / "b.yaml").write_text((project.root / "specs" / "b.yaml").read_text() + "description: x\n")
-    assert "the spec file changed" in refused(project)
-
-    replan()
-    write(project.results(11, 1), "pqt", 100, 6)
-    assert "result files changed (part-00000.parquet modified" in refused(project)
-
-    replan()
-    assert project.run("apply", "specs/b.yaml").code == 0  # another apply published it meanwhile
-    assert "the ledger changed" in refused(project)
-    assert hive.count("t") == 12 + 6
-
-    write(project.results(12, 1), "pqt", 200, 3)
-    spec(project, hive, "c", "load", "pqt", 12)
-    replan()
-    hive.target.execute(f"ALTER TABLE `{hive.database}`.`t` ADD COLUMNS (note STRING)")
-    # The load no longer fits the table: planning it again fails, and says why.
-    assert "planning it again fails (the specs, results or target changed)" in (err := refused(project))
-    assert "missing column note" in err
-    assert hive.count("t") == 12 + 6, "nothing of the refused plans ran"
-
-
-def test_offline_plan_cannot_be_applied(project: Project, hive: HiveEngine) -> None:
-    use(project, hive)
-    write(project.results(10, 1), "pqt", 1, 3)
-    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
-    assert project.run("plan", "--offline", "-o", "plan.json").code == 0
-    assert "the plan was made offline" in refused(project)
-
-
-def test_changed_spec_is_reported_and_needs_force(project: Project, hive: HiveEngine) -> None:
-    use(project, hive)
-    write(project.results(10, 1), "pqt", 1, 3)
-    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
-    assert project.run("apply").code == 0
-    path = project.root / "specs" / "a.yaml"
-    path.write_text(path.read_text() + "description: now documented\n")
-    plan = project.run("plan", "--detailed-exitcode")
-    assert plan.code == 0
-    assert "0 to publish, 0 already published, 1 changed since published, 0 errors" in plan.out
-    assert "description: None -> 'now documented'" in plan.out
-    forced = project.run("apply", "--force")
-    assert forced.code == 0
-    assert "1 published" in forced.out
-
-
-def test_new_job_group_is_a_new_publication(project: Project, hive: HiveEngine) -> None:
-    use(project, hive)
-    write(project.results(10, 1), "pqt", 1, 3)
-    write(project.results(12, 1), "pqt", 50, 4)
-    spec(project, hive, "a", "dropAndLoad", "pqt", 10)
-    assert project.run("apply").code == 0
-    spec(project, hive, "a", "dropAndLoad", "pqt", 12)
-    plan = project.run("plan", "--detailed-exitcode", "--format", "markdown")
-    assert plan.code == 2
-    assert plan.out.startswith("### publisher plan: 1 to publish, 0 already published, 0 errors\n")
-    assert project.run("apply").code == 0
-    assert hive.count("t") == 4
 
 
 KILLER = """

@@ -1,5 +1,6 @@
-"""GitOps on Redshift: re-apply is a no-op, concurrent applies and killed applies publish
-exactly once, saved plans cannot go stale silently. Applies that must be separate processes
+"""GitOps on Redshift: concurrent applies and killed applies publish exactly once, and two first
+applies create the ledger once. What every target shows (re-apply, saved and stale plans,
+--force) is in test_gitops.py. Applies that must be separate processes
 (concurrent, killed) run ``python -m publisher`` in the project folder."""
 
 from __future__ import annotations
@@ -106,48 +107,6 @@ def pending_steps(project: RedshiftProject, *paths: str) -> list[str]:
     return [s["purpose"] for p in plan["publications"] if p["status"] == "pending" for s in p["steps"]]
 
 
-# --- re-apply -----------------------------------------------------------------------------
-
-
-def test_reapply_is_a_no_op(redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path) -> None:
-    rs, project = redshift, redshift_project
-    base = results(rs, tmp_path, "pqt", 10, 1, 20)
-    more = results(rs, tmp_path, "json", 11, 100, 7)
-    spec(project, rs, "a", "dropAndLoad", "pqt", 10)
-    spec(project, rs, "b", "load", "json", 11)
-    assert summary(applied(project)) == (2, 0, 0)
-    files, ledger = rs.objects(), rs.ledger()
-
-    again = applied(project)
-    assert summary(again) == (0, 2, 0)
-    assert again.count("already published (into ") == 2
-    assert table_rows(rs, "t") == expected(base + more)
-    assert rs.ledger() == ledger, "nothing was written, not even to the ledger"
-    assert rs.objects() == files
-    plan = project.run("plan", "--detailed-exitcode")
-    assert plan.code == 0 and "0 to publish, 2 already published, 0 errors" in plan.out
-    status = project.run("status")
-    assert status.code == 0 and status.out.count(" published ") == 2
-    assert f"into {rs.schema}.t, 20 rows" in status.out
-
-
-def test_changed_spec_is_reported_and_needs_force(
-    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
-) -> None:
-    rs, project = redshift, redshift_project
-    data = results(rs, tmp_path, "avro", 10, 1, 5)
-    path = spec(project, rs, "a", "dropAndLoad", "avro", 10)
-    applied(project)
-    path.write_text(path.read_text() + "description: now documented\n")
-    plan = project.run("plan", "--detailed-exitcode")
-    assert plan.code == 0
-    assert "0 to publish, 0 already published, 1 changed since published, 0 errors" in plan.out
-    assert summary(applied(project)) == (0, 1, 0)
-    assert summary(applied(project, "--force")) == (1, 0, 0)
-    assert table_rows(rs, "t") == expected(data)
-    assert list(done_rows(rs).values()) == [2]
-
-
 # --- concurrent applies ---------------------------------------------------------------------
 
 
@@ -250,75 +209,7 @@ def test_killed_apply_then_reapply_publishes_exactly_once(
         assert project.run("apply", "--force", "specs/a_base.yaml").code == 0
 
 
-# --- saved plans ----------------------------------------------------------------------------
-
-
-def test_saved_plan_applies_exactly_what_was_reviewed(
-    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
-) -> None:
-    data = results(redshift, tmp_path, "pqt", 10, 1, 12)
-    spec(redshift_project, redshift, "a", "dropAndLoad", "pqt", 10)
-    assert redshift_project.run("plan", "-o", "plan.json").code == 0
-    saved = json.loads((redshift_project.root / "plan.json").read_text())
-    out = applied(redshift_project, "plan.json")
-    ran = [line.strip() for line in out.splitlines() if re.match(r"^\s+\d+\. -- ", line)]
-    assert len(ran) == len(saved["publications"][0]["steps"])
-    assert table_rows(redshift, "t") == expected(data)
-
-
-def refused(project: RedshiftProject) -> str:
-    result = project.run("apply", "plan.json")
-    assert result.code == 1, result.out
-    assert "is stale, nothing was applied" in result.err
-    return result.err
-
-
-def test_stale_plan_is_refused_for_each_kind_of_change(
-    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
-) -> None:
-    rs, project = redshift, redshift_project
-    results(rs, tmp_path, "pqt", 10, 1, 12)
-    results(rs, tmp_path, "pqt", 11, 100, 5)
-    spec(project, rs, "a", "dropAndLoad", "pqt", 10)
-    applied(project)
-    spec(project, rs, "b", "load", "pqt", 11)
-
-    def replan() -> None:
-        assert project.run("plan", "-o", "plan.json").code == 0
-
-    replan()
-    path = project.root / "specs" / "b.yaml"
-    path.write_text(path.read_text() + "description: x\n")
-    assert "the spec file changed" in refused(project)
-
-    replan()
-    results(rs, tmp_path, "pqt", 11, 300, 6)  # the job ran again: new files, same keys
-    assert "result files changed (part-00000.parquet modified" in refused(project)
-
-    replan()
-    assert project.run("apply", "specs/b.yaml").code == 0  # another apply published it meanwhile
-    assert "the ledger changed" in refused(project)
-    assert rs.count("t") == 12 + 6
-
-    results(rs, tmp_path, "pqt", 12, 200, 3)
-    spec(project, rs, "c", "load", "pqt", 12)
-    replan()
-    rs.execute(f"ALTER TABLE {rs.qualified('t')} ADD COLUMN note VARCHAR(10)")
-    # The load no longer fits the table: planning it again fails, and says why.
-    assert "planning it again fails (the specs, results or target changed)" in (err := refused(project))
-    assert "missing column note" in err
-    assert rs.count("t") == 12 + 6, "nothing of the refused plans ran"
-    assert rs.manifests() == []
-
-
-def test_offline_plan_cannot_be_applied(
-    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path
-) -> None:
-    results(redshift, tmp_path, "pqt", 10, 1, 3)
-    spec(redshift_project, redshift, "a", "dropAndLoad", "pqt", 10)
-    assert redshift_project.run("plan", "--offline", "-o", "plan.json").code == 0
-    assert "the plan was made offline" in refused(redshift_project)
-    assert redshift.tables() == set()
+# --- the ledger -----------------------------------------------------------------------------
 
 
 def test_concurrent_first_applies_create_the_ledger_once(redshift: RedshiftEngine) -> None:

@@ -2,7 +2,7 @@
 local and S3 results, bounded batches, and the caller's transaction.
 
 Uses the PostgreSQL behind the Redshift stand-in (``bash .ci/services/redshift_standin.sh start``):
-127.0.0.1:$PUBLISHER_PG_PORT (default 55432), user publisher, password $PUBLISHER_TEST_REDSHIFT_PASSWORD,
+127.0.0.1:$PUBLISHER_PG_PORT (default 15432), user publisher, password $PUBLISHER_TEST_REDSHIFT_PASSWORD,
 in a database of its own (``copytest``: the stand-in's ``dev`` refuses PostgreSQL-only types such as
 bytea, as Redshift does), made through the superuser's socket in $PUBLISHER_CI_STATE/redshift/pgsocket;
 each test in a schema of its own.
@@ -42,7 +42,7 @@ def pg_port() -> int:
         if os.environ.get("PUBLISHER_REQUIRE_SERVICES") == "1":
             pytest.fail("PUBLISHER_TEST_REDSHIFT_PASSWORD is not set (PUBLISHER_REQUIRE_SERVICES=1)")
         pytest.skip("no PostgreSQL: start .ci/services/redshift_standin.sh and source its env.sh")
-    port = int(os.environ.get("PUBLISHER_PG_PORT", "55432"))
+    port = int(os.environ.get("PUBLISHER_PG_PORT", "15432"))
     socket = Path(os.environ.get("PUBLISHER_CI_STATE", "/tmp/publisher-ci")) / "redshift" / "pgsocket"
     with psycopg.connect(host=str(socket), port=port, dbname="postgres", user="postgres", autocommit=True) as admin:
         if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():

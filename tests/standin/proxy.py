@@ -1,7 +1,7 @@
 """A local Redshift stand-in: PostgreSQL 15 behind this wire-protocol proxy, with an S3
 API server (moto) beside it. Tests only: Redshift itself cannot run here.
 
-    python -m tests.standin.proxy --listen 127.0.0.1:5439 --upstream-port 55432 \\
+    python -m tests.standin.proxy --listen 127.0.0.1:5439 --upstream-port 15432 \\
         --upstream-socket-dir DIR --s3-endpoint http://127.0.0.1:9000 [--tls-cert F --tls-key F]
 
 .ci/services/redshift_standin.sh starts it (with PostgreSQL, bootstrap.sql and moto).

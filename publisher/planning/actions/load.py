@@ -49,15 +49,29 @@ class Load(Strategy):
 
     def recover(self, ctx: Context, interrupted: ledger.Entry) -> Recovery:
         """An append cannot be undone by name: compare the table's rows with what the ledger
-        recorded before it. Finished: complete; untouched: publish again; else refuse."""
+        recorded before it, plus the rows of the loads recorded done into the table since
+        (another job's append while this one lay interrupted). Finished: complete; untouched:
+        publish again; else refuse."""
         before, rows = interrupted.rows_before, interrupted.row_count
         now = ctx.view.row_count if ctx.view else None
-        if before is not None and rows is not None and now == before + rows:
-            return Recovery(outcome="complete")
-        if before is not None and now != before:
+        since = ctx.view.published_since if ctx.view else ()
+        other = next((e for e in since if e.action != "load" or e.row_count is None), None)
+        if before is not None and other is not None:
             raise InvalidInput(
-                f"load into {ctx.relation} was interrupted, and the table now has {now} rows: neither the {before} "
-                f"it had before nor {before} + {rows}. Check the table, then publish with --force",
+                f"load into {ctx.relation} was interrupted, and {other.action} of job group {other.job_group} "
+                f"changed the table since (at {str(other.published_at)[:19]} UTC): whether the interrupted rows "
+                "are in it cannot be told. Check the table, then publish with --force",
+                ctx.spec.location,
+            )
+        added = sum(e.row_count or 0 for e in since)
+        if before is not None and rows is not None and now == before + added + rows:
+            return Recovery(outcome="complete")
+        if before is not None and now != before + added:
+            also = f" (with {added} rows loaded by {len(since)} later publication(s))" if since else ""
+            raise InvalidInput(
+                f"load into {ctx.relation} was interrupted, and the table now has {now} rows: neither the "
+                f"{before + added} it had before{also} nor {before + added} + {rows}. Check the table, then "
+                "publish with --force",
                 ctx.spec.location,
             )
         return Recovery()
