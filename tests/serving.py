@@ -6,8 +6,11 @@ Every reply and, once stopped, the server's log are scanned for every secret of 
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -15,16 +18,42 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.fixtures.redshift import S3_KEY_ENV, S3_SECRET_ENV, _unavailable
 from tests.secrets import assert_no_secret
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN_ENV = "PUBLISHER_TEST_SECRET"  # scanned for by tests/secrets.py
 FINAL = ("Complete", "Failed")
+
+
+@contextlib.contextmanager
+def serve_environment(ca: str | None = None) -> Iterator[None]:
+    """What a served project's publisher.yaml reads from the environment, for a whole module: the
+    S3 keys, the server's token (every reply and log is scanned for it) and, where the target
+    speaks TLS with a CA of its own, that CA (SSL_CERT_FILE); the environment as it was after.
+    Skips (fails under PUBLISHER_REQUIRE_SERVICES) without the server's extra installed."""
+    for module in ("starlette", "uvicorn"):
+        if importlib.util.find_spec(module) is None:
+            _unavailable(f"publisher serve needs {module} (pip install 'warehouse-publisher[server]')")
+    values = {S3_KEY_ENV: "test-access-key-id", S3_SECRET_ENV: "test-secret-access-key"}
+    values[TOKEN_ENV] = secrets.token_hex(20)
+    if ca is not None:
+        values["SSL_CERT_FILE"] = ca
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @dataclass

@@ -22,7 +22,6 @@ import importlib.util
 import json
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -39,18 +38,10 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from tests.fixtures.redshift import (
-    S3_KEY_ENV,
-    S3_SECRET_ENV,
-    Endpoint,
-    RedshiftEngine,
-    _connections,
-    _unavailable,
-    s3_client,
-)
+from tests.fixtures.redshift import Endpoint, RedshiftEngine, _unavailable, open_redshift_engine, own_schema
 from tests.integration.test_apply_redshift import expected, table_rows
 from tests.resultfiles import write
-from tests.serving import TOKEN_ENV, Served, free_port, start, stop
+from tests.serving import TOKEN_ENV, Served, free_port, serve_environment, start, stop
 
 pytestmark = [pytest.mark.redshift, pytest.mark.server, pytest.mark.slow]
 
@@ -60,40 +51,8 @@ FLOW = 1
 @pytest.fixture(scope="module")
 def rs(redshift_endpoint: Endpoint) -> Iterator[RedshiftEngine]:
     """A schema and a bucket of the module's own (tests/fixtures/redshift.py makes them per test)."""
-    for module in ("starlette", "uvicorn"):
-        if importlib.util.find_spec(module) is None:
-            _unavailable(f"publisher serve needs {module} (pip install 'warehouse-publisher[server]')")
-    token = secrets.token_hex(5)
-    schema, bucket = f"pubtest_{token}", f"pubtest-{token}"
-    saved = {name: os.environ.get(name) for name in (S3_KEY_ENV, S3_SECRET_ENV, TOKEN_ENV, "SSL_CERT_FILE")}
-    os.environ[S3_KEY_ENV], os.environ[S3_SECRET_ENV] = "test-access-key-id", "test-secret-access-key"
-    os.environ[TOKEN_ENV] = secrets.token_hex(20)  # every reply and log is scanned for it
-    if redshift_endpoint.ca is not None:
-        os.environ["SSL_CERT_FILE"] = redshift_endpoint.ca
-    try:
-        conn = redshift_endpoint.connect()
-    except Exception as exc:
-        _unavailable(f"cannot connect to Redshift at {redshift_endpoint.host}:{redshift_endpoint.port}: {exc}")
-    s3 = s3_client(redshift_endpoint)
-    engine = RedshiftEngine(redshift_endpoint, schema, bucket, s3, conn, _connections(redshift_endpoint, schema))
-    engine.execute(f'CREATE SCHEMA "{schema}"')
-    s3.create_bucket(Bucket=bucket)
-    try:
+    with serve_environment(redshift_endpoint.ca), own_schema(open_redshift_engine(redshift_endpoint)) as engine:
         yield engine
-    finally:
-        with contextlib.suppress(Exception):
-            engine.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        with contextlib.suppress(Exception):
-            for key in engine.objects():
-                s3.delete_object(Bucket=bucket, Key=key)
-            s3.delete_bucket(Bucket=bucket)
-        with contextlib.suppress(Exception):
-            conn.close()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def project(root: Path, rs: RedshiftEngine, *extra: dict[str, Any]) -> Path:
