@@ -93,7 +93,7 @@ def postgres_type(t: pa.DataType, *, column: str = "") -> str:
     return ddl_type(t, TYPES, column)
 
 
-_ALIASES = {
+ALIASES = {
     "INT2": "SMALLINT",
     "INT": "INTEGER",
     "INT4": "INTEGER",
@@ -115,7 +115,7 @@ _ALIASES = {
 
 
 def _node(node: TypeNode) -> TypeNode:
-    name = _ALIASES.get(node.name, node.name)
+    name = ALIASES.get(node.name, node.name)
     args = node.args
     if name == "DOUBLE PRECISION" and args:
         # FLOAT(p) is REAL up to 24 bits of precision.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from publisher.dialects.hive_types import PRIMITIVES as HIVE_PRIMITIVES
+from publisher.dialects.postgres_types import ALIASES as POSTGRES_ALIASES
 from publisher.dialects.types import (
     Parser,
     TypeMap,
@@ -70,25 +71,10 @@ def redshift_type(t: pa.DataType, *, column: str = "") -> str:
 
 
 _REDSHIFT_ALIASES = {
-    "INT2": "SMALLINT",
-    "INT": "INTEGER",
-    "INT4": "INTEGER",
-    "INT8": "BIGINT",
-    "FLOAT4": "REAL",
-    "FLOAT8": "DOUBLE PRECISION",
-    "FLOAT": "DOUBLE PRECISION",
-    "BOOL": "BOOLEAN",
-    "NUMERIC": "DECIMAL",
-    "CHARACTER VARYING": "VARCHAR",
+    **POSTGRES_ALIASES,  # PostgreSQL's, which Redshift (a PostgreSQL 8.0 descendant) kept
     "NVARCHAR": "VARCHAR",
     "TEXT": "VARCHAR",
-    "CHARACTER": "CHAR",
     "NCHAR": "CHAR",
-    "BPCHAR": "CHAR",
-    "TIMESTAMP WITHOUT TIME ZONE": "TIMESTAMP",
-    "TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ",
-    "TIME WITHOUT TIME ZONE": "TIME",
-    "TIME WITH TIME ZONE": "TIMETZ",
     "VARBINARY": "VARBYTE",
     "BINARY VARYING": "VARBYTE",
 }
