@@ -7,22 +7,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.fixtures.postgres import PostgresEngine, open_postgres_engine, postgres_endpoint_from_env
 from tests.fixtures.redshift import own_schema
 from tests.integration.test_apply_postgres import table_rows
 from tests.integration.test_apply_redshift import expected
-from tests.resultfiles import write
-from tests.serving import TOKEN_ENV, Served, serve_environment, start, stop
+from tests.serving import TOKEN_ENV, Served, project, published, request_body, results, serve_environment, start, stop
 
 pytestmark = [pytest.mark.redshift, pytest.mark.postgres, pytest.mark.server, pytest.mark.slow]
-
-FLOW = 1
 
 
 @pytest.fixture(scope="module")
@@ -34,46 +29,15 @@ def pg() -> Iterator[PostgresEngine]:
 
 @pytest.fixture(scope="module")
 def served(pg: PostgresEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("serve-postgres")
-    config = {
-        "results": pg.results_template,
-        "resultsConnection": "s3",
-        "connections": pg.connections,
-        "server": {"tokens": [f"${{{TOKEN_ENV}}}"], "concurrency": 2},
-    }
-    (root / "publisher.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    server = start(root, os.environ[TOKEN_ENV], "server.log")
+    server = start(project(tmp_path_factory.mktemp("serve-postgres"), pg), os.environ[TOKEN_ENV], "server.log")
     try:
         yield server
     finally:
         stop(server)
 
 
-def results(pg: PostgresEngine, root: Path, job: int, first: int, count: int) -> list[dict[str, Any]]:
-    folder = root / "local-results" / str(job)
-    data = write(folder, "pqt", first, count, 2, tricky=True)
-    pg.upload(folder, job, FLOW)
-    return data
-
-
 def body(pg: PostgresEngine, table: str, action: str) -> dict[str, Any]:
-    return {
-        "connection": {"id": 1},
-        "path": [pg.database],
-        "table": pg.table_name(table),
-        "action": action,
-        "inputFormat": "pqt",
-        "flowNodeId": FLOW,
-    }
-
-
-def published(served: Served, job: int, data_body: dict[str, Any]) -> dict[str, Any]:
-    reply = served.put(job, data_body)
-    assert reply.status == 200 and reply.body["reason"] == "JobStarted", reply.text
-    assert served.wait(job) == "Complete"
-    session = served.session(reply.body["sessionId"])
-    assert session["state"] == "Complete", session
-    return session
+    return request_body(pg, pg.database, table, action)
 
 
 def test_every_action_through_the_server(served: Served, pg: PostgresEngine) -> None:
