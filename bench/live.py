@@ -351,6 +351,28 @@ def write_spec(root: Path, name: str, **keys: Any) -> Path:
     return path
 
 
+def apply_spec(
+    project: Path, name: str, job: int, connection: str, path: str, table: str, action: str, source: str, **extra: Any
+) -> list[str]:
+    """Writes ``specs/<name>.yaml`` (jobGroup ``job``, flow node 1, Parquet results at ``source``;
+    ``extra`` keys after the action) into ``project``: the `publisher apply` command of it."""
+    write_spec(
+        project,
+        name,
+        jobGroup=job,
+        flowNodeId=1,
+        connection={"name": connection},
+        path=[path],
+        table=table,
+        action=action,
+        **extra,
+        inputFormat="pqt",
+        source=source,
+    )
+    # --force: fresh_ledgers dropped the ledger on purpose, beside tables earlier runs made
+    return [*publisher_cmd(), "apply", f"specs/{name}.yaml", "--force"]
+
+
 def create_table_sql(target: str, qualified: str, folder: Path) -> str:
     """CREATE TABLE with the columns publisher would give the results (its own type map)."""
     from publisher.dialects import dialect_for

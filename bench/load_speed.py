@@ -37,6 +37,7 @@ from live import (
     IAM_ROLE,
     Measured,
     Services,
+    apply_spec,
     code_version,
     create_table_sql,
     dataset,
@@ -45,14 +46,12 @@ from live import (
     hive_connect,
     hive_run,
     postgres_connect,
-    publisher_cmd,
     rate,
     run_child,
     services,
     step_seconds,
     upload,
     write_project,
-    write_spec,
 )
 
 BASELINES = str(Path(__file__).resolve().parent / "baselines.py")
@@ -203,22 +202,9 @@ class Redshift:
     def spec(self, rows: int, action: str) -> list[str]:
         self.run_no += 1
         kind = "trunc" if action == "truncateAndLoad" else "load"
-        name = f"rs-{kind}-{rows}-{self.run_no}"
-        write_spec(
-            self.project,
-            name,
-            # A new job each run, also across invocations: the ledger never says "already published".
-            jobGroup=JOB_BASE + self.run_no,
-            flowNodeId=1,
-            connection={"name": "redshift"},
-            path=["dev"],
-            table=f"bench.rs_{kind}_{rows}",
-            action=action,
-            inputFormat="pqt",
-            source=self.uris[rows],
-        )
-        # --force: fresh_ledgers dropped the ledger on purpose, beside tables earlier runs made
-        return [*publisher_cmd(), "apply", f"specs/{name}.yaml", "--force"]
+        # A new job each run, also across invocations: the ledger never says "already published".
+        name, table = f"rs-{kind}-{rows}-{self.run_no}", f"bench.rs_{kind}_{rows}"
+        return apply_spec(self.project, name, JOB_BASE + self.run_no, "redshift", "dev", table, action, self.uris[rows])
 
     def warm_up(self) -> None:
         """The ledger and dlt's tables made once, outside the timed runs."""
@@ -364,21 +350,8 @@ class Hive:
     def spec(self, rows: int, action: str) -> list[str]:
         self.run_no += 1
         kind = "trunc" if action == "truncateAndLoad" else "load"
-        name = f"hv-{kind}-{rows}-{self.run_no}"
-        write_spec(
-            self.project,
-            name,
-            jobGroup=JOB_BASE + 500 + self.run_no,
-            flowNodeId=1,
-            connection={"name": "hive"},
-            path=["bench"],
-            table=f"hv_{kind}_{rows}",
-            action=action,
-            inputFormat="pqt",
-            source=str(dataset(rows)),
-        )
-        # --force: fresh_ledgers dropped the ledger on purpose, beside tables earlier runs made
-        return [*publisher_cmd(), "apply", f"specs/{name}.yaml", "--force"]
+        name, job = f"hv-{kind}-{rows}-{self.run_no}", JOB_BASE + 500 + self.run_no
+        return apply_spec(self.project, name, job, "hive", "bench", f"hv_{kind}_{rows}", action, str(dataset(rows)))
 
     def warm_up(self) -> None:
         self.fill(1_000)
@@ -502,21 +475,10 @@ class Postgres:
     def spec(self, rows: int) -> list[str]:
         """`publisher apply` of a load of the local Parquet result: plan, ledger, COPY, checks."""
         self.run_no += 1
-        name = f"pg-load-{rows}-{self.run_no}"
-        write_spec(
-            self.project,
-            name,
-            # A new job each run, also across invocations: the ledger never says "already published".
-            jobGroup=JOB_BASE + self.run_no,
-            flowNodeId=1,
-            connection={"name": "postgres"},
-            path=["bench_plain"],
-            table=f"bench.pg_load_{rows}",
-            action="load",
-            inputFormat="pqt",
-            source=str(dataset(rows)),
-        )
-        return [*publisher_cmd(), "apply", f"specs/{name}.yaml", "--force"]
+        # A new job each run, also across invocations: the ledger never says "already published".
+        name, table = f"pg-load-{rows}-{self.run_no}", f"bench.pg_load_{rows}"
+        source = str(dataset(rows))
+        return apply_spec(self.project, name, JOB_BASE + self.run_no, "postgres", "bench_plain", table, "load", source)
 
     def empty(self, qualified: str) -> None:
         self.su.execute(f"TRUNCATE {qualified}")

@@ -37,6 +37,7 @@ from live import (
     IAM_ROLE,
     Measured,
     Services,
+    apply_spec,
     code_version,
     create_table_sql,
     data_files,
@@ -46,13 +47,11 @@ from live import (
     hive_connect,
     hive_run,
     postgres_connect,
-    publisher_cmd,
     run_child,
     services,
     step_seconds,
     upload,
     write_project,
-    write_spec,
 )
 
 BASELINES = str(Path(__file__).resolve().parent / "baselines.py")
@@ -202,23 +201,9 @@ class Target:
 
     def spec(self, rows: int, offset: int, connection: str, table_name: str, path: str, source: str) -> list[str]:
         self.run_no += 1
-        name = f"{self.short}-merge-{rows}-{self.run_no}"
-        write_spec(
-            self.project,
-            name,
-            # A new job each run, also across invocations: the ledger never says "already published".
-            jobGroup=JOB_BASE + offset + self.run_no,
-            flowNodeId=1,
-            connection={"name": connection},
-            path=[path],
-            table=table_name,
-            action="merge",
-            mergeKeys=[KEY],
-            inputFormat="pqt",
-            source=source,
-        )
-        # --force: fresh_ledgers dropped the ledger on purpose, beside tables earlier runs made
-        return [*publisher_cmd(), "apply", f"specs/{name}.yaml", "--force"]
+        name, job = f"{self.short}-merge-{rows}-{self.run_no}", JOB_BASE + offset + self.run_no
+        # A new job each run, also across invocations: the ledger never says "already published".
+        return apply_spec(self.project, name, job, connection, path, table_name, "merge", source, mergeKeys=[KEY])
 
     def prepare(self, rows: int) -> None:
         """Untimed, before each run."""

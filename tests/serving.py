@@ -6,8 +6,11 @@ Every reply and, once stopped, the server's log are scanned for every secret of 
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -15,16 +18,90 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from tests.fixtures.redshift import S3_KEY_ENV, S3_SECRET_ENV, RedshiftEngine, _unavailable
+from tests.resultfiles import write
 from tests.secrets import assert_no_secret
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN_ENV = "PUBLISHER_TEST_SECRET"  # scanned for by tests/secrets.py
 FINAL = ("Complete", "Failed")
+FLOW = 1  # the flow node of the SQL targets' served publications
+
+
+@contextlib.contextmanager
+def serve_environment(ca: str | None = None) -> Iterator[None]:
+    """What a served project's publisher.yaml reads from the environment, for a whole module: the
+    S3 keys, the server's token (every reply and log is scanned for it) and, where the target
+    speaks TLS with a CA of its own, that CA (SSL_CERT_FILE); the environment as it was after.
+    Skips (fails under PUBLISHER_REQUIRE_SERVICES) without the server's extra installed."""
+    for module in ("starlette", "uvicorn"):
+        if importlib.util.find_spec(module) is None:
+            _unavailable(f"publisher serve needs {module} (pip install 'warehouse-publisher[server]')")
+    values = {S3_KEY_ENV: "test-access-key-id", S3_SECRET_ENV: "test-secret-access-key"}
+    values[TOKEN_ENV] = secrets.token_hex(20)
+    if ca is not None:
+        values["SSL_CERT_FILE"] = ca
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def project(root: Path, engine: RedshiftEngine, *extra: dict[str, Any]) -> Path:
+    """A served project's publisher.yaml: the engine's target (id 1), its S3 (id 2), any ``extra``
+    connections, the token of serve_environment."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = {
+        "results": engine.results_template,
+        "resultsConnection": "s3",
+        "connections": [*engine.connections, *extra],
+        "server": {"tokens": [f"${{{TOKEN_ENV}}}"], "concurrency": 2},
+    }
+    (root / "publisher.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return root
+
+
+def results(engine: RedshiftEngine, root: Path, job: int, first: int, count: int) -> list[dict[str, Any]]:
+    """Parquet results (two files, tricky values) of job ``job`` on the engine's S3; their rows."""
+    folder = root / "local-results" / str(job)
+    data = write(folder, "pqt", first, count, 2, tricky=True)
+    engine.upload(folder, job, FLOW)
+    return data
+
+
+def request_body(engine: RedshiftEngine, database: str, table: str, action: str) -> dict[str, Any]:
+    """A request body as the platform documents it, into ``database``."""
+    return {
+        "connection": {"id": 1},
+        "path": [database],
+        "table": engine.table_name(table),
+        "action": action,
+        "inputFormat": "pqt",
+        "flowNodeId": FLOW,
+    }
+
+
+def published(served: Served, job: int, data_body: dict[str, Any], state: str = "Complete") -> dict[str, Any]:
+    """PUT, poll the status string until final, the session."""
+    reply = served.put(job, data_body)
+    assert reply.status == 200 and reply.body["reason"] == "JobStarted", reply.text
+    assert served.wait(job) == state
+    session = served.session(reply.body["sessionId"])
+    assert session["state"] == state, session
+    return session
 
 
 @dataclass

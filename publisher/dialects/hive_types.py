@@ -7,16 +7,14 @@ from typing import TYPE_CHECKING
 from publisher.dialects.types import (
     SIMPLE_NAME,
     Parser,
+    TypeMap,
     TypeNode,
     TypeTarget,
+    ddl_type,
     decimal,
-    is_list,
     length,
     refuse,
-    refuse_null,
-    refuse_other,
     render,
-    unwrap,
     widens,
 )
 
@@ -57,36 +55,17 @@ HIVE = TypeTarget(
 
 def hive_type(t: pa.DataType, *, column: str = "") -> str:
     """The canonical Hive DDL type for an Arrow type; ``column`` names it in errors."""
+    return ddl_type(t, TYPES, column)
+
+
+def _hive_nested(t: pa.DataType, column: str) -> str:
     import pyarrow as pa
 
-    t = unwrap(t)
-    simple = PRIMITIVES.get(str(t))
-    if simple is not None:
-        return simple
-    if pa.types.is_fixed_size_binary(t):
-        return "BINARY"
-    if pa.types.is_decimal(t):
-        return decimal(t, HIVE, column)
-    if pa.types.is_timestamp(t):
-        # Hive TIMESTAMP keeps nanoseconds; a zoned instant is stored as its UTC time.
-        return "TIMESTAMP"
-    if is_list(t):
-        return f"ARRAY<{hive_type(t.value_type, column=f'{column}.item')}>"
     if pa.types.is_map(t):
         return _hive_map(t, column)
     if pa.types.is_struct(t):
         return _hive_struct(t, column)
-    if pa.types.is_time(t):
-        raise refuse(
-            t,
-            HIVE,
-            column,
-            "Hive has no TIME type",
-            "cast it to a string or to a duration in seconds in the job, or publish to Redshift",
-        )
-    if pa.types.is_null(t):
-        raise refuse_null(t, HIVE, column)
-    raise refuse_other(t, HIVE, column)
+    return f"ARRAY<{hive_type(t.value_type, column=f'{column}.item')}>"
 
 
 def _hive_map(t: pa.DataType, column: str) -> str:
@@ -119,6 +98,20 @@ def _hive_struct(t: pa.DataType, column: str) -> str:
             )
         parts.append(f"{field.name.lower()}:{hive_type(field.type, column=f'{column}.{field.name}')}")
     return f"STRUCT<{','.join(parts)}>"
+
+
+TYPES = TypeMap(
+    HIVE,
+    PRIMITIVES,
+    fixed_size_binary="BINARY",
+    decimal=decimal,
+    # Hive TIMESTAMP keeps nanoseconds; a zoned instant is stored as its UTC time.
+    timestamp="TIMESTAMP",
+    zoned_timestamp="TIMESTAMP",
+    time=None,
+    no_time_hint="cast it to a string or to a duration in seconds in the job, or publish to Redshift",
+    nested=_hive_nested,
+)
 
 
 _HIVE_ALIASES = {"INTEGER": "INT", "DOUBLE PRECISION": "DOUBLE", "DEC": "DECIMAL", "NUMERIC": "DECIMAL"}

@@ -10,7 +10,7 @@ from publisher.dialects import postgres_types as types
 from publisher.dialects.base import ColumnDef, LoadSource
 from publisher.dialects.postgres_family import PostgresFamily
 from publisher.model.layout import NO_LAYOUT, Layout
-from publisher.model.plan import CopyRows, Step, sql
+from publisher.model.plan import CopyRows, Step
 from publisher.model.relation import Relation
 from publisher.model.target import NO_FACTS, PostgresTable, TableFacts, TableState
 from publisher.targets.postgres import POSTGRES
@@ -37,6 +37,7 @@ class Postgres(PostgresFamily):
     integer_digits = types.INTEGERS
     column_name_limit = (63, "bytes")
     """NAMEDATALEN - 1: a longer name is truncated without an error (PostgreSQL docs, "Identifiers")."""
+    load_checks_itself = True
     keys_enforced = True
     """PRIMARY KEY and UNIQUE are enforced (unlike Redshift's, which are informational)."""
     ledger_types: ClassVar[dict[str, str]] = {"int": "BIGINT", "text": "TEXT", "timestamp": "TIMESTAMP"}
@@ -97,10 +98,11 @@ class Postgres(PostgresFamily):
         override = spec.column_types.get(self.fold(name)) if spec.input_format in TEXT_FORMATS else None
         return self.normalize_type(override) if override else self.column_type(arrow_type, name)
 
-    def copy_rows(self, into: str, source: LoadSource, rows: int | None) -> CopyRows:
-        """COPY the results' rows into ``into`` (a rendered table name), columns as the results name them."""
+    def load_rows(self, into: str, source: LoadSource, spec: Spec, rows: int | None) -> tuple[Step, ...]:
+        """COPY the results' rows into ``into`` (a rendered table name), columns as the results name
+        them; CopyRows checks COPY's own count against ``rows``."""
         assert isinstance(source, StreamedSource), "PostgreSQL loads what its load_source describes"
-        return CopyRows(
+        copy = CopyRows(
             into,
             tuple(self.quote(c.name) for c in source.columns),
             tuple(c.type for c in source.columns),
@@ -110,41 +112,4 @@ class Postgres(PostgresFamily):
             rows,
             "stream the results' rows in (COPY FROM STDIN, read in bounded batches)",
         )
-
-    def stage_rows(self, stage: Relation, source: LoadSource, spec: Spec) -> tuple[Step, ...]:
-        # A table of the transaction's own, never committed: dropped before COMMIT, or rolled back.
-        return (
-            sql(self.create_table(stage, source.columns), "a table shaped like the results, for this transaction"),
-            self.copy_rows(self.table(stage), source, None),
-        )
-
-    def insert(
-        self,
-        into: Relation,
-        source: LoadSource,
-        table_columns: tuple[ColumnDef, ...],
-        spec: Spec,
-        *,
-        overwrite: bool = False,
-        partition: tuple[tuple[str, str | None], ...] = (),
-        rows: int | None = None,
-    ) -> tuple[Step, ...]:
-        assert not overwrite, "PostgreSQL replaces rows with DELETE in the load's transaction"
-        assert not partition, "the spec schema refuses partitions on PostgreSQL"
-        if source.columns == table_columns:
-            return (self.copy_rows(self.table(into), source, rows),)
-        # Column order or types differ from the table: COPY into a temporary table shaped like
-        # the results, then INSERT ... SELECT by name, cast where a type widens.
-        temp = self.quote(self.temp_stage_name(into.name))
-        cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in source.columns)
-        select = f"SELECT {self.select_list(source.columns, table_columns)}\nFROM {temp}"
-        return (
-            sql(f"CREATE TEMP TABLE {temp} (\n{cols}\n)", "a session-only table shaped like the results"),
-            self.copy_rows(temp, source, rows),
-            sql(
-                self.insert_select(into, table_columns, select),
-                "copy the rows into the table, matched by name",
-                changes=rows,
-            ),
-            sql(f"DROP TABLE {temp}", "drop the temporary table"),
-        )
+        return (copy,)

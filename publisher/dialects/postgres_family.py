@@ -6,12 +6,15 @@ in redshift.py; COPY FROM STDIN, enforced keys and indexes in postgres.py)."""
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from publisher.dialects.base import ColumnDef, Dialect
+from publisher.dialects.base import ColumnDef, Dialect, LoadSource
 from publisher.model.plan import Step, sql
 from publisher.model.relation import Relation
 from publisher.model.target import ColumnFacts, Grant, TableFacts
+
+if TYPE_CHECKING:
+    from publisher.inputs.spec import Spec
 
 # A DEFAULT the publisher copies onto a replacement table: a constant (number, string, TRUE,
 # FALSE, NULL) or the current date or time, with casts, as pg_get_expr writes them. Other
@@ -143,3 +146,53 @@ class PostgresFamily(Dialect):
         """The session's temporary table a load stages in when the results' columns differ from
         the table's (reserved: the spec schema refuses a table of this name)."""
         return f"{table}__stage"
+
+    load_checks_itself: ClassVar[bool] = False
+    """The load step checks the rows it loaded on its own (PostgreSQL's CopyRows counts them as
+    it streams), so a load into the temporary stage is checked too; where the check is a statement
+    of its own (Redshift's pg_last_copy_count), the INSERT's count checks those rows instead."""
+
+    def load_rows(self, into: str, source: LoadSource, spec: Spec, rows: int | None) -> tuple[Step, ...]:
+        """The steps that load the results' rows into ``into`` (a rendered table name) with the
+        columns the results name; ``rows``: the count to check, where known. The one step the
+        family's engines do differently: COPY from S3 (Redshift), rows streamed in (PostgreSQL)."""
+        raise NotImplementedError
+
+    def stage_rows(self, stage: Relation, source: LoadSource, spec: Spec) -> tuple[Step, ...]:
+        # A table of the transaction's own, never committed: dropped before COMMIT, or rolled back.
+        return (
+            sql(self.create_table(stage, source.columns), "a table shaped like the results, for this transaction"),
+            *self.load_rows(self.table(stage), source, spec, None),
+        )
+
+    def insert(
+        self,
+        into: Relation,
+        source: LoadSource,
+        table_columns: tuple[ColumnDef, ...],
+        spec: Spec,
+        *,
+        overwrite: bool = False,
+        partition: tuple[tuple[str, str | None], ...] = (),
+        rows: int | None = None,
+    ) -> tuple[Step, ...]:
+        assert not overwrite, f"{self.title} replaces rows with DELETE in the load's transaction"
+        assert not partition, f"the spec schema refuses partitions on {self.title}"
+        if source.columns == table_columns:
+            return self.load_rows(self.table(into), source, spec, rows)
+        # Column order or types differ from the table: load into a temporary table shaped like
+        # the results (Parquet maps by position), then INSERT ... SELECT by name, cast where a
+        # type widens.
+        temp = self.quote(self.temp_stage_name(into.name))
+        cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in source.columns)
+        select = f"SELECT {self.select_list(source.columns, table_columns)}\nFROM {temp}"
+        return (
+            sql(f"CREATE TEMP TABLE {temp} (\n{cols}\n)", "a session-only table shaped like the results"),
+            *self.load_rows(temp, source, spec, rows if self.load_checks_itself else None),
+            sql(
+                self.insert_select(into, table_columns, select),
+                "copy the rows into the table, matched by name",
+                changes=rows,
+            ),
+            sql(f"DROP TABLE {temp}", "drop the temporary table"),
+        )

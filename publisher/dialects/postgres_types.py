@@ -6,14 +6,13 @@ from typing import TYPE_CHECKING
 
 from publisher.dialects.types import (
     Parser,
+    TypeMap,
     TypeNode,
     TypeTarget,
+    ddl_type,
     is_list,
     length,
     refuse,
-    refuse_nanoseconds,
-    refuse_null,
-    refuse_other,
     render,
     unwrap,
     widens,
@@ -57,44 +56,44 @@ POSTGRES = TypeTarget(
 )
 
 
-def postgres_type(t: pa.DataType, *, column: str = "") -> str:
-    """The canonical PostgreSQL DDL type for an Arrow type; ``column`` names it in errors."""
+def _numeric(t: pa.DataType, target: TypeTarget, column: str) -> str:
+    if t.precision > MAX_NUMERIC_PRECISION or not 0 <= t.scale <= t.precision:
+        raise refuse(t, target, column, "NUMERIC precision is at most 1000, scale 0 to it", "rescale it in the job")
+    return f"DECIMAL({t.precision},{t.scale})"
+
+
+def _nested(t: pa.DataType, column: str) -> str:
     import pyarrow as pa
 
-    t = unwrap(t)
-    simple = PRIMITIVES.get(str(t))
-    if simple is not None:
-        return simple
-    if pa.types.is_fixed_size_binary(t):
-        return "BYTEA"
-    if pa.types.is_decimal(t):
-        if t.precision > MAX_NUMERIC_PRECISION or not 0 <= t.scale <= t.precision:
-            raise refuse(
-                t, POSTGRES, column, "NUMERIC precision is at most 1000, scale 0 to it", "rescale it in the job"
-            )
-        return f"DECIMAL({t.precision},{t.scale})"
-    if pa.types.is_timestamp(t):
-        refuse_nanoseconds(t, POSTGRES, column, "TEXT")
-        # An instant (a zone in the type) is TIMESTAMPTZ; a wall-clock time is TIMESTAMP.
-        return "TIMESTAMPTZ" if t.tz is not None else "TIMESTAMP"
-    if pa.types.is_time(t):
-        refuse_nanoseconds(t, POSTGRES, column, "TEXT")
-        return "TIME"
     if is_list(t):
         element = unwrap(t.value_type)
         if not (is_list(element) or pa.types.is_struct(element) or pa.types.is_map(element)):
             # A one-dimensional array of a type that maps: PostgreSQL arrays keep NULL elements
             # and order; nested lists would need equal lengths (arrays are rectangular).
             return f"{postgres_type(element, column=column)}[]"
-        return "JSONB"
-    if pa.types.is_map(t) or pa.types.is_struct(t):
-        return "JSONB"
-    if pa.types.is_null(t):
-        raise refuse_null(t, POSTGRES, column)
-    raise refuse_other(t, POSTGRES, column)
+    return "JSONB"
 
 
-_ALIASES = {
+TYPES = TypeMap(
+    POSTGRES,
+    PRIMITIVES,
+    fixed_size_binary="BYTEA",
+    decimal=_numeric,
+    # An instant (a zone in the type) is TIMESTAMPTZ; a wall-clock time is TIMESTAMP.
+    timestamp="TIMESTAMP",
+    zoned_timestamp="TIMESTAMPTZ",
+    time="TIME",
+    keeps_text_as="TEXT",
+    nested=_nested,
+)
+
+
+def postgres_type(t: pa.DataType, *, column: str = "") -> str:
+    """The canonical PostgreSQL DDL type for an Arrow type; ``column`` names it in errors."""
+    return ddl_type(t, TYPES, column)
+
+
+ALIASES = {
     "INT2": "SMALLINT",
     "INT": "INTEGER",
     "INT4": "INTEGER",
@@ -116,7 +115,7 @@ _ALIASES = {
 
 
 def _node(node: TypeNode) -> TypeNode:
-    name = _ALIASES.get(node.name, node.name)
+    name = ALIASES.get(node.name, node.name)
     args = node.args
     if name == "DOUBLE PRECISION" and args:
         # FLOAT(p) is REAL up to 24 bits of precision.

@@ -10,7 +10,7 @@ from publisher.dialects import redshift_types as types
 from publisher.dialects.base import ColumnDef, LoadSource, file_sizes, human_bytes
 from publisher.dialects.postgres_family import PostgresFamily
 from publisher.model.layout import NO_LAYOUT, Layout
-from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step, sql
+from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri
 from publisher.model.target import NO_FACTS, ColumnFacts, TableFacts
@@ -304,52 +304,16 @@ class Redshift(PostgresFamily):
         head = f"COPY {into} ({names})\nFROM {self.literal(manifest)}\n"
         return Statement((head, *auth, f"\n{' '.join(options)}"), "load the manifest's files (COPY, in the engine)")
 
-    def stage_rows(self, stage: Relation, source: LoadSource, spec: Spec) -> tuple[Step, ...]:
-        # A table of the transaction's own, never committed: dropped before COMMIT, or rolled back.
-        return (
-            sql(self.create_table(stage, source.columns), "a table shaped like the results, for this transaction"),
-            self.copy(self.table(stage), source.columns, source.reference, spec),
+    def load_rows(self, into: str, source: LoadSource, spec: Spec, rows: int | None) -> tuple[Step, ...]:
+        copy = self.copy(into, source.columns, source.reference, spec)
+        if rows is None:
+            return (copy,)
+        # Redshift reports no row count for COPY (its driver reads none from a server of
+        # version 8.0); pg_last_copy_count() is AWS's documented way, in the same session.
+        copied = Statement(
+            ("SELECT pg_last_copy_count()",),
+            "check COPY loaded the results' rows",
+            checks=("rows",),
+            expect=(rows,),
         )
-
-    def insert(
-        self,
-        into: Relation,
-        source: LoadSource,
-        table_columns: tuple[ColumnDef, ...],
-        spec: Spec,
-        *,
-        overwrite: bool = False,
-        partition: tuple[tuple[str, str | None], ...] = (),
-        rows: int | None = None,
-    ) -> tuple[Step, ...]:
-        assert not overwrite, "Redshift replaces rows with DELETE in the load's transaction"
-        assert not partition, "the spec schema refuses partitions on Redshift"
-        if source.columns == table_columns:
-            copy = self.copy(self.table(into), table_columns, source.reference, spec)
-            if rows is None:
-                return (copy,)
-            # Redshift reports no row count for COPY (its driver reads none from a server of
-            # version 8.0); pg_last_copy_count() is AWS's documented way, in the same session.
-            copied = Statement(
-                ("SELECT pg_last_copy_count()",),
-                "check COPY loaded the results' rows",
-                checks=("rows",),
-                expect=(rows,),
-            )
-            return (copy, copied)
-        # Column order or types differ from the table: COPY into a temporary table shaped
-        # like the results (Parquet maps by position), then INSERT ... SELECT by name.
-        staging = Relation(into.database, None, self.temp_stage_name(into.name))
-        temp = self.quote(staging.name)
-        cols = ",\n".join(f"  {self.quote(c.name)} {c.type}" for c in source.columns)
-        select = f"SELECT {self.select_list(source.columns, table_columns)}\nFROM {temp}"
-        return (
-            sql(f"CREATE TEMP TABLE {temp} (\n{cols}\n)", "a session-only table shaped like the results"),
-            self.copy(temp, source.columns, source.reference, spec),
-            sql(
-                self.insert_select(into, table_columns, select),
-                "copy the rows into the table, matched by name",
-                changes=rows,
-            ),
-            sql(f"DROP TABLE {temp}", "drop the temporary table"),
-        )
+        return (copy, copied)

@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from publisher.dialects.hive_types import PRIMITIVES as HIVE_PRIMITIVES
+from publisher.dialects.postgres_types import ALIASES as POSTGRES_ALIASES
 from publisher.dialects.types import (
     Parser,
+    TypeMap,
     TypeNode,
     TypeTarget,
+    ddl_type,
     decimal,
-    is_list,
     length,
-    refuse_nanoseconds,
-    refuse_null,
-    refuse_other,
     render,
-    unwrap,
     widens,
 )
 
@@ -53,52 +51,30 @@ REDSHIFT = TypeTarget(
 )
 
 
+TYPES = TypeMap(
+    REDSHIFT,
+    PRIMITIVES,
+    fixed_size_binary="VARBYTE",
+    decimal=decimal,
+    timestamp="TIMESTAMP",
+    zoned_timestamp="TIMESTAMPTZ",
+    time="TIME",
+    keeps_text_as="VARCHAR",
+    # SUPER holds any nested value; COPY needs SERIALIZETOJSON for Parquet/ORC.
+    nested=lambda t, column: "SUPER",
+)
+
+
 def redshift_type(t: pa.DataType, *, column: str = "") -> str:
     """The canonical Redshift DDL type for an Arrow type; ``column`` names it in errors."""
-    import pyarrow as pa
-
-    t = unwrap(t)
-    simple = PRIMITIVES.get(str(t))
-    if simple is not None:
-        return simple
-    if pa.types.is_fixed_size_binary(t):
-        return "VARBYTE"
-    if pa.types.is_decimal(t):
-        return decimal(t, REDSHIFT, column)
-    if pa.types.is_timestamp(t):
-        refuse_nanoseconds(t, REDSHIFT, column, "VARCHAR")
-        return "TIMESTAMPTZ" if t.tz is not None else "TIMESTAMP"
-    if pa.types.is_time(t):
-        refuse_nanoseconds(t, REDSHIFT, column, "VARCHAR")
-        return "TIME"
-    if is_list(t) or pa.types.is_map(t) or pa.types.is_struct(t):
-        # SUPER holds any nested value; COPY needs SERIALIZETOJSON for Parquet/ORC.
-        return "SUPER"
-    if pa.types.is_null(t):
-        raise refuse_null(t, REDSHIFT, column)
-    raise refuse_other(t, REDSHIFT, column)
+    return ddl_type(t, TYPES, column)
 
 
 _REDSHIFT_ALIASES = {
-    "INT2": "SMALLINT",
-    "INT": "INTEGER",
-    "INT4": "INTEGER",
-    "INT8": "BIGINT",
-    "FLOAT4": "REAL",
-    "FLOAT8": "DOUBLE PRECISION",
-    "FLOAT": "DOUBLE PRECISION",
-    "BOOL": "BOOLEAN",
-    "NUMERIC": "DECIMAL",
-    "CHARACTER VARYING": "VARCHAR",
+    **POSTGRES_ALIASES,  # PostgreSQL's, which Redshift (a PostgreSQL 8.0 descendant) kept
     "NVARCHAR": "VARCHAR",
     "TEXT": "VARCHAR",
-    "CHARACTER": "CHAR",
     "NCHAR": "CHAR",
-    "BPCHAR": "CHAR",
-    "TIMESTAMP WITHOUT TIME ZONE": "TIMESTAMP",
-    "TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ",
-    "TIME WITHOUT TIME ZONE": "TIME",
-    "TIME WITH TIME ZONE": "TIMETZ",
     "VARBINARY": "VARBYTE",
     "BINARY VARYING": "VARBYTE",
 }

@@ -1,6 +1,7 @@
-"""What every target's type map shares: refusing a type with UnsupportedType, the parser of
-engine-reported type strings, and the widening rules. Each target's map is its own module
-(hive_types.py, redshift_types.py).
+"""What every target's type map shares: the one mapping of an Arrow type (``ddl_type``, driven
+by a target's ``TypeMap``), refusing a type with UnsupportedType, the parser of engine-reported
+type strings, and the widening rules. Each target's table is its own module (hive_types.py,
+redshift_types.py, postgres_types.py).
 
 A map is lossless wherever the target has the type; where it would lose data (nanoseconds
 on Redshift, decimals wider than 38 digits, Hive TIME) it refuses with UnsupportedType
@@ -11,6 +12,7 @@ type_table_markdown() and a test keeps the two equal.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -155,6 +157,63 @@ def refuse_other(t: pa.DataType, target: TypeTarget, column: str) -> Unsupported
         "there is no equivalent type",
         "cast the column to a supported type in the job",
     )
+
+
+# --- Arrow types to DDL types ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TypeMap:
+    """A target's mapping of Arrow types, as data: what ``ddl_type`` looks up, kind by kind.
+    Each field is one kind of Arrow type; the callables are the targets' real special cases."""
+
+    target: TypeTarget
+    primitives: Mapping[str, str]
+    """Parameterless Arrow types, keyed by str(arrow_type): Arrow's own spelling."""
+    fixed_size_binary: str
+    decimal: Callable[[pa.DataType, TypeTarget, str], str]
+    """DECIMAL(p,s), or the refusal of a precision or scale the target cannot hold."""
+    timestamp: str
+    """A wall-clock timestamp (no zone in the Arrow type)."""
+    zoned_timestamp: str
+    """An instant (a zone in the Arrow type)."""
+    time: str | None
+    """A time of day; None: the target has none (refused, ``no_time_hint`` says what to do)."""
+    nested: Callable[[pa.DataType, str], str]
+    """Lists, maps and structs."""
+    keeps_text_as: str | None = None
+    """Where the target keeps microseconds: its type that keeps CSV and JSON text as written,
+    named when a nanosecond timestamp or time is refused. None: it keeps nanoseconds."""
+    no_time_hint: str = ""
+
+
+def ddl_type(t: pa.DataType, types: TypeMap, column: str) -> str:
+    """The canonical DDL type ``types`` gives an Arrow type; ``column`` names it in errors."""
+    import pyarrow as pa
+
+    t = unwrap(t)
+    simple = types.primitives.get(str(t))
+    if simple is not None:
+        return simple
+    if pa.types.is_fixed_size_binary(t):
+        return types.fixed_size_binary
+    if pa.types.is_decimal(t):
+        return types.decimal(t, types.target, column)
+    if pa.types.is_timestamp(t):
+        if types.keeps_text_as is not None:
+            refuse_nanoseconds(t, types.target, column, types.keeps_text_as)
+        return types.zoned_timestamp if t.tz is not None else types.timestamp
+    if pa.types.is_time(t):
+        if types.time is None:
+            raise refuse(t, types.target, column, f"{types.target.title} has no TIME type", types.no_time_hint)
+        if types.keeps_text_as is not None:
+            refuse_nanoseconds(t, types.target, column, types.keeps_text_as)
+        return types.time
+    if is_list(t) or pa.types.is_map(t) or pa.types.is_struct(t):
+        return types.nested(t, column)
+    if pa.types.is_null(t):
+        raise refuse_null(t, types.target, column)
+    raise refuse_other(t, types.target, column)
 
 
 # --- Engine-reported type strings -------------------------------------------------

@@ -148,8 +148,16 @@ class PostgresTarget:
         from publisher.engines.postgres_copy import copy_results, result_batches
         from publisher.results import inspect_results
 
-        # The columns' types and the files' sizes, read again from metadata (a saved plan
-        # carries the files' names only); the rows come from exactly the files the plan lists.
+        # Not a redundant second read of what planning read, though it repeats it: the step carries
+        # the files' names and the table's types only, and reading the rows needs what only the
+        # results' metadata says: each file's size (S3 is read by byte ranges up to it), the
+        # Arrow schema JSON and Avro rows are decoded with, Avro's reader schema, and the names
+        # as the files spell them. It is also where a file gone since the plan stops the load
+        # before any row is sent; a file rewritten since is caught by CopyRows' count where the
+        # plan knew the rows, and for a saved plan by its fingerprint of every file's size and
+        # version (workflow/saved.py), compared when apply plans again before anything runs.
+        # Carrying all of it in CopyRows would put an Arrow schema in every plan file's step.
+        # The rows come from exactly the files the plan lists.
         results = inspect_results(step.location, step.input_format, self._s3())  # type: ignore[arg-type]
         found = {f.uri: f for f in results.files}
         missing = [uri for uri in step.files if uri not in found]

@@ -110,6 +110,20 @@ class TargetTable:
     target's is a frozen dataclass whose defaults say "nothing of the kind": what ``TableState.of``
     gives where nothing was read (offline, another target)."""
 
+    # Why a table must stay, as retention (planning/retention.py) asks every target alike.
+
+    def must_stay(self) -> str:
+        """Why the table must stay, whatever depends on it; "" when nothing of the target's says so."""
+        return ""
+
+    def dependents(self) -> tuple[str, ...]:
+        """What the target's catalog says depends on the table (views, foreign keys), described."""
+        return ()
+
+    def drop_refused(self) -> str:
+        """Why the publisher's user may not drop the table; "" when it may."""
+        return ""
+
 
 @dataclass(frozen=True)
 class HiveTable(TargetTable):
@@ -131,6 +145,11 @@ class HiveTable(TargetTable):
         """The table's files are its own (managed, or external with purge), so a swap may hand
         its folder to a twin that is dropped with it."""
         return self.kind in ("managed", "external-owned") if self.kind else bool(self.managed)
+
+    def must_stay(self) -> str:
+        if self.kind is not None and not self.owns_files:
+            return f"it is {KIND_WORDS[self.kind]}: retention drops only tables whose files are their own"
+        return ""
 
     def unsupported_shape(self, *, appends: bool = False, engine_writes_acid: bool = False) -> str | None:
         """What about this table an action that writes into it cannot keep its promise on;
@@ -163,6 +182,17 @@ class CatalogTable(TargetTable):
     unseen_grants: str | None = None  # which grants the publisher's user could not read, and why
     facts: TableFacts | None = None  # comments, encodings, NOT NULL, defaults, keys; None: not read
 
+    def dependents(self) -> tuple[str, ...]:
+        referenced_by = self.facts.referenced_by if self.facts is not None else ()
+        return (*self.views(), *(f"foreign key of {k}" for k in referenced_by))
+
+    def views(self) -> tuple[str, ...]:
+        """The views the catalog binds to the table, described."""
+        return tuple(f"view {v}" for v in self.dependent_views)
+
+    def drop_refused(self) -> str:
+        return f"it is owned by {self.owner}: only its owner may drop it" if self.owner_only else ""
+
 
 @dataclass(frozen=True)
 class RedshiftTable(CatalogTable):
@@ -174,6 +204,10 @@ class RedshiftTable(CatalogTable):
     # the lower-case names the publisher writes do not reach them.
     cased_columns: tuple[str, ...] = ()
     cased_name: str | None = None  # the table's own name, where stored with capitals (so made)
+
+    def views(self) -> tuple[str, ...]:
+        # Late-binding views record no dependency: the catalog finds them by the name they read.
+        return (*super().views(), *(f"late-binding view {v}" for v in self.late_binding_views))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from publisher.inputs.spec import Spec
 from publisher.model.plan import RetireTable, Statement, Step, sql
-from publisher.model.target import KIND_WORDS, CatalogTable, HiveTable, RedshiftTable, TableState
+from publisher.model.target import TableState, TargetTable
 from publisher.planning import ledger
 from publisher.planning.context import Context
 
@@ -93,21 +93,16 @@ def kept_because(ctx: Context, table: TableState | None, views: tuple[tuple[str,
         return ""  # gone already (dropped by hand, or by an apply killed before its record): recorded only
     if table.view:
         return "it is a view now, not the table the publisher made"
-    hive = table.of(HiveTable)
-    if hive.kind is not None and not hive.owns_files:
-        return f"it is {KIND_WORDS[hive.kind]}: retention drops only tables whose files are their own"
-    catalog = table.of(CatalogTable)  # what a PostgreSQL-family catalog knows (Redshift, PostgreSQL)
-    dependents = [f"view {v}" for v in catalog.dependent_views]
-    dependents += [f"late-binding view {v}" for v in table.of(RedshiftTable).late_binding_views]
-    if catalog.facts is not None:
-        dependents += [f"foreign key of {k}" for k in catalog.facts.referenced_by]
+    own = table.own or TargetTable()  # the target's own facts (nothing read: nothing to say)
+    stay = own.must_stay()
+    if stay:
+        return stay
+    dependents = list(own.dependents())
     word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", re.IGNORECASE)
     dependents += [f"view {ctx.relation.database}.{v} (its SQL names it)" for v, text in views if word.search(text)]
     if dependents:
         return f"{', '.join(dependents)} {'depends' if len(dependents) == 1 else 'depend'} on it"
-    if catalog.owner_only:
-        return f"it is owned by {catalog.owner}: only its owner may drop it"
-    return ""
+    return own.drop_refused()
 
 
 def plan(ctx: Context, now: datetime, *, new_table: bool) -> tuple[tuple[RetireTable, ...], tuple[str, ...]]:

@@ -5,107 +5,39 @@ checked; the same PUT again answered AlreadyPublished, with one ledger row."""
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import os
-import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.fixtures.postgres import PostgresEngine, _connections, connect, postgres_endpoint_from_env
-from tests.fixtures.redshift import S3_KEY_ENV, S3_SECRET_ENV, _unavailable, s3_client
+from tests.fixtures.postgres import PostgresEngine, open_postgres_engine, postgres_endpoint_from_env
+from tests.fixtures.redshift import own_schema
 from tests.integration.test_apply_postgres import table_rows
 from tests.integration.test_apply_redshift import expected
-from tests.resultfiles import write
-from tests.serving import TOKEN_ENV, Served, start, stop
+from tests.serving import TOKEN_ENV, Served, project, published, request_body, results, serve_environment, start, stop
 
 pytestmark = [pytest.mark.redshift, pytest.mark.postgres, pytest.mark.server, pytest.mark.slow]
-
-FLOW = 1
 
 
 @pytest.fixture(scope="module")
 def pg() -> Iterator[PostgresEngine]:
     """A schema and a bucket of the module's own (tests/fixtures/postgres.py makes them per test)."""
-    for module in ("starlette", "uvicorn"):
-        if importlib.util.find_spec(module) is None:
-            _unavailable(f"publisher serve needs {module} (pip install 'warehouse-publisher[server]')")
-    endpoint, database = postgres_endpoint_from_env()
-    token = secrets.token_hex(5)
-    schema, bucket = f"pubtest_{token}", f"pubtest-{token}"
-    saved = {name: os.environ.get(name) for name in (S3_KEY_ENV, S3_SECRET_ENV, TOKEN_ENV)}
-    os.environ[S3_KEY_ENV], os.environ[S3_SECRET_ENV] = "test-access-key-id", "test-secret-access-key"
-    os.environ[TOKEN_ENV] = secrets.token_hex(20)
-    conn = connect(endpoint, database)
-    s3 = s3_client(endpoint)
-    engine = PostgresEngine(endpoint, schema, bucket, s3, conn, _connections(endpoint, database, schema))
-    engine.database = database
-    engine.execute(f'CREATE SCHEMA "{schema}"')
-    s3.create_bucket(Bucket=bucket)
-    try:
+    with serve_environment(), own_schema(open_postgres_engine(*postgres_endpoint_from_env())) as engine:
         yield engine
-    finally:
-        with contextlib.suppress(Exception):
-            engine.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        with contextlib.suppress(Exception):
-            for key in engine.objects():
-                s3.delete_object(Bucket=bucket, Key=key)
-            s3.delete_bucket(Bucket=bucket)
-        with contextlib.suppress(Exception):
-            conn.close()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @pytest.fixture(scope="module")
 def served(pg: PostgresEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("serve-postgres")
-    config = {
-        "results": pg.results_template,
-        "resultsConnection": "s3",
-        "connections": pg.connections,
-        "server": {"tokens": [f"${{{TOKEN_ENV}}}"], "concurrency": 2},
-    }
-    (root / "publisher.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    server = start(root, os.environ[TOKEN_ENV], "server.log")
+    server = start(project(tmp_path_factory.mktemp("serve-postgres"), pg), os.environ[TOKEN_ENV], "server.log")
     try:
         yield server
     finally:
         stop(server)
 
 
-def results(pg: PostgresEngine, root: Path, job: int, first: int, count: int) -> list[dict[str, Any]]:
-    folder = root / "local-results" / str(job)
-    data = write(folder, "pqt", first, count, 2, tricky=True)
-    pg.upload(folder, job, FLOW)
-    return data
-
-
 def body(pg: PostgresEngine, table: str, action: str) -> dict[str, Any]:
-    return {
-        "connection": {"id": 1},
-        "path": [pg.database],
-        "table": pg.table_name(table),
-        "action": action,
-        "inputFormat": "pqt",
-        "flowNodeId": FLOW,
-    }
-
-
-def published(served: Served, job: int, data_body: dict[str, Any]) -> dict[str, Any]:
-    reply = served.put(job, data_body)
-    assert reply.status == 200 and reply.body["reason"] == "JobStarted", reply.text
-    assert served.wait(job) == "Complete"
-    session = served.session(reply.body["sessionId"])
-    assert session["state"] == "Complete", session
-    return session
+    return request_body(pg, pg.database, table, action)
 
 
 def test_every_action_through_the_server(served: Served, pg: PostgresEngine) -> None:

@@ -22,7 +22,6 @@ import importlib.util
 import json
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -37,76 +36,30 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-import yaml
 
-from tests.fixtures.redshift import (
-    S3_KEY_ENV,
-    S3_SECRET_ENV,
-    Endpoint,
-    RedshiftEngine,
-    _connections,
-    _unavailable,
-    s3_client,
-)
+from tests.fixtures.redshift import Endpoint, RedshiftEngine, _unavailable, open_redshift_engine, own_schema
 from tests.integration.test_apply_redshift import expected, table_rows
-from tests.resultfiles import write
-from tests.serving import TOKEN_ENV, Served, free_port, start, stop
+from tests.serving import (
+    TOKEN_ENV,
+    Served,
+    free_port,
+    project,
+    published,
+    request_body,
+    results,
+    serve_environment,
+    start,
+    stop,
+)
 
 pytestmark = [pytest.mark.redshift, pytest.mark.server, pytest.mark.slow]
-
-FLOW = 1
 
 
 @pytest.fixture(scope="module")
 def rs(redshift_endpoint: Endpoint) -> Iterator[RedshiftEngine]:
     """A schema and a bucket of the module's own (tests/fixtures/redshift.py makes them per test)."""
-    for module in ("starlette", "uvicorn"):
-        if importlib.util.find_spec(module) is None:
-            _unavailable(f"publisher serve needs {module} (pip install 'warehouse-publisher[server]')")
-    token = secrets.token_hex(5)
-    schema, bucket = f"pubtest_{token}", f"pubtest-{token}"
-    saved = {name: os.environ.get(name) for name in (S3_KEY_ENV, S3_SECRET_ENV, TOKEN_ENV, "SSL_CERT_FILE")}
-    os.environ[S3_KEY_ENV], os.environ[S3_SECRET_ENV] = "test-access-key-id", "test-secret-access-key"
-    os.environ[TOKEN_ENV] = secrets.token_hex(20)  # every reply and log is scanned for it
-    if redshift_endpoint.ca is not None:
-        os.environ["SSL_CERT_FILE"] = redshift_endpoint.ca
-    try:
-        conn = redshift_endpoint.connect()
-    except Exception as exc:
-        _unavailable(f"cannot connect to Redshift at {redshift_endpoint.host}:{redshift_endpoint.port}: {exc}")
-    s3 = s3_client(redshift_endpoint)
-    engine = RedshiftEngine(redshift_endpoint, schema, bucket, s3, conn, _connections(redshift_endpoint, schema))
-    engine.execute(f'CREATE SCHEMA "{schema}"')
-    s3.create_bucket(Bucket=bucket)
-    try:
+    with serve_environment(redshift_endpoint.ca), own_schema(open_redshift_engine(redshift_endpoint)) as engine:
         yield engine
-    finally:
-        with contextlib.suppress(Exception):
-            engine.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        with contextlib.suppress(Exception):
-            for key in engine.objects():
-                s3.delete_object(Bucket=bucket, Key=key)
-            s3.delete_bucket(Bucket=bucket)
-        with contextlib.suppress(Exception):
-            conn.close()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def project(root: Path, rs: RedshiftEngine, *extra: dict[str, Any]) -> Path:
-    """publisher.yaml: the stand-in (id 1), its S3 (id 2), any ``extra`` connections."""
-    root.mkdir(parents=True, exist_ok=True)
-    config = {
-        "results": rs.results_template,
-        "resultsConnection": "s3",
-        "connections": [*rs.connections, *extra],
-        "server": {"tokens": [f"${{{TOKEN_ENV}}}"], "concurrency": 2},
-    }
-    (root / "publisher.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -119,33 +72,9 @@ def served(rs: RedshiftEngine, tmp_path_factory: pytest.TempPathFactory) -> Iter
         stop(server)
 
 
-def results(rs: RedshiftEngine, root: Path, job: int, first: int, count: int) -> list[dict[str, Any]]:
-    folder = root / "local-results" / str(job)
-    data = write(folder, "pqt", first, count, 2, tricky=True)
-    rs.upload(folder, job, FLOW)
-    return data
-
-
 def body(rs: RedshiftEngine, table: str, action: str) -> dict[str, Any]:
     """A request body as the platform documents it, into the stand-in's database."""
-    return {
-        "connection": {"id": 1},
-        "path": ["dev"],
-        "table": rs.table_name(table),
-        "action": action,
-        "inputFormat": "pqt",
-        "flowNodeId": FLOW,
-    }
-
-
-def published(served: Served, job: int, data_body: dict[str, Any], state: str = "Complete") -> dict[str, Any]:
-    """PUT, poll the status string until final, the session."""
-    reply = served.put(job, data_body)
-    assert reply.status == 200 and reply.body["reason"] == "JobStarted", reply.text
-    assert served.wait(job) == state
-    session = served.session(reply.body["sessionId"])
-    assert session["state"] == state, session
-    return session
+    return request_body(rs, "dev", table, action)
 
 
 def done_rows(rs: RedshiftEngine, job: int) -> list[dict[str, Any]]:
