@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from publisher.apply import ledger_compaction, table_lock
 from publisher.apply.partition_switch import SwitchRefused, switch_partitions
@@ -40,6 +40,25 @@ from publisher.model.plan import (
 )
 from publisher.model.relation import Relation
 from publisher.model.target import CopiesRows, Target
+
+S = TypeVar("S")
+R = TypeVar("R")
+Handler = Callable[["Executor", Any], Any]
+
+HANDLERS: dict[type[Any], Handler] = {}
+"""How apply runs each step kind (model/plan.py's STEP_TYPES): the Executor's methods marked
+``@handles(kind)``. Dry-run runs none of them."""
+
+
+def handles(kind: type[S]) -> Callable[[Callable[[Executor, S], R]], Callable[[Executor, S], R]]:
+    """Register the decorated Executor method as the handler of step kind ``kind``."""
+
+    def register(method: Callable[[Executor, S], R]) -> Callable[[Executor, S], R]:
+        assert kind not in HANDLERS, f"two handlers of {kind.__name__}"
+        HANDLERS[kind] = method
+        return method
+
+    return register
 
 
 class ObjectStore(Protocol):
@@ -233,53 +252,58 @@ class Executor:
         self.listener("done", StepEvent(publication, index, step, time.monotonic() - started, result))
 
     def _execute(self, step: Step) -> Any:
-        if isinstance(step, PutObject):
-            assert self.objects is not None
-            wrote = self.objects.put(step.uri, step.body)
-            self.owned.add(step.uri)
-            return None if wrote else "there already with the plan's own bytes (an interrupted apply's): used"
-        if isinstance(step, DeleteObject):
-            return self._delete(step)
+        return HANDLERS[type(step)](self, step)
+
+    @property
+    def _target(self) -> Target:
+        """The open target: every step but the object store's needs one."""
         assert self.target is not None
-        if isinstance(step, ReleaseLock):
-            return table_lock.drop_if_held(self.target, self.dialect, step, self.run_id)
-        if isinstance(step, TakeLock):
-            return table_lock.take(self.target, self.dialect, step, self.run_id, self._note)
-        if isinstance(step, CompactLedger):
-            return ledger_compaction.compact(self.target, self.dialect, step, self.run_id, self._note)
-        if isinstance(step, RetireTable):
-            return self._retire(step)
-        if isinstance(step, SwitchPartitions):
-            switched = switch_partitions(self.target, self.dialect, step)
-            self.outcome.append(switched)
-            return switched
-        if isinstance(step, CopyRows):
-            return self._copy_rows(step)
-        if isinstance(step, CheckKeys):
-            return self._check_keys(step)
-        if isinstance(step, CheckColumns):
-            return self._check_columns(step)
-        if isinstance(step, SetLocation):
-            return self._set_location(step)
-        if isinstance(step, CheckValues):
-            return self._check_values(step)
-        if isinstance(step, CheckLocation):
-            found = self.target.table_location(Relation(step.database, None, step.table))
-            if step.stale_plan and not location.same(found, step.location):
-                raise PlanStale(
-                    f"{step.database}.{step.table} is at {found}, not at {step.location} as planned: another apply "
-                    "replaced its rows since the plan; nothing changed, plan again"
-                )
-            if not location.same(found, step.location):
-                raise PublishFailed(
-                    f"{step.database}.{step.table} is at {found}, not at {step.location} as planned; "
-                    "nothing was swapped"
-                )
-            return None
+        return self.target
+
+    @handles(PutObject)
+    def _put(self, step: PutObject) -> str | None:
+        assert self.objects is not None
+        wrote = self.objects.put(step.uri, step.body)
+        self.owned.add(step.uri)
+        return None if wrote else "there already with the plan's own bytes (an interrupted apply's): used"
+
+    @handles(ReleaseLock)
+    def _release_lock(self, step: ReleaseLock) -> Any:
+        return table_lock.drop_if_held(self._target, self.dialect, step, self.run_id)
+
+    @handles(TakeLock)
+    def _take_lock(self, step: TakeLock) -> Any:
+        return table_lock.take(self._target, self.dialect, step, self.run_id, self._note)
+
+    @handles(CompactLedger)
+    def _compact_ledger(self, step: CompactLedger) -> Any:
+        return ledger_compaction.compact(self._target, self.dialect, step, self.run_id, self._note)
+
+    @handles(SwitchPartitions)
+    def _switch_partitions(self, step: SwitchPartitions) -> Any:
+        switched = switch_partitions(self._target, self.dialect, step)
+        self.outcome.append(switched)
+        return switched
+
+    @handles(CheckLocation)
+    def _check_location(self, step: CheckLocation) -> None:
+        found = self._target.table_location(Relation(step.database, None, step.table))
+        if step.stale_plan and not location.same(found, step.location):
+            raise PlanStale(
+                f"{step.database}.{step.table} is at {found}, not at {step.location} as planned: another apply "
+                "replaced its rows since the plan; nothing changed, plan again"
+            )
+        if not location.same(found, step.location):
+            raise PublishFailed(
+                f"{step.database}.{step.table} is at {found}, not at {step.location} as planned; nothing was swapped"
+            )
+
+    @handles(Statement)
+    def _sql(self, step: Statement) -> Any:
         statement = self.render(step)
         if not step.counts:
             try:
-                changed = self.target.execute(statement)
+                changed = self._target.execute(statement)
             except Exception as exc:
                 if step.exists_ok and "already exists" in str(exc).lower():
                     return None  # another apply did it first
@@ -288,7 +312,7 @@ class Executor:
                 return None  # a count no one asked for: not shown
             self._check_changed(step, changed)
             return changed
-        row = tuple(int(v) for v in self.target.fetch(statement)[0])
+        row = tuple(int(v) for v in self._target.fetch(statement)[0])
         if step.guard and row[0]:
             raise AlreadyPublished()
         if step.capture:
@@ -299,6 +323,7 @@ class Executor:
             self._check(step, row)
         return row[0]
 
+    @handles(CopyRows)
     def _copy_rows(self, step: CopyRows) -> int:
         """Stream the results' rows into the table (a target that copies rows: PostgreSQL)."""
         assert isinstance(self.target, CopiesRows), "a CopyRows step planned for a target that copies no rows"
@@ -307,6 +332,7 @@ class Executor:
             raise PublishFailed(f"COPY wrote {copied:,} rows, the results have {step.rows:,}")
         return copied
 
+    @handles(RetireTable)
     def _retire(self, step: RetireTable) -> str | None:
         """Drop the table and record it retired, unless the ledger says another apply did;
         rolled back on failure (where ``begin`` opened a transaction), then raised."""
@@ -336,6 +362,7 @@ class Executor:
                 return self._execute(statement)
         return self._execute(statement)
 
+    @handles(DeleteObject)
     def _delete(self, step: DeleteObject) -> str | None:
         """Delete only what this run wrote, or a leftover still holding the bytes the plan saw."""
         assert self.objects is not None
@@ -358,6 +385,7 @@ class Executor:
         if step.changes is not None and changed != step.changes:
             raise PublishFailed(f"the statement changed {changed:,} rows, expected {step.changes:,}")
 
+    @handles(SetLocation)
     def _set_location(self, step: SetLocation) -> None:
         assert self.target is not None
         relation = Relation(step.database, None, step.table)
@@ -381,6 +409,7 @@ class Executor:
             return False
         return location.same(found, step.location)
 
+    @handles(CheckColumns)
     def _check_columns(self, step: CheckColumns) -> None:
         assert self.target is not None
         relation = Relation(step.database, step.schema, step.table)
@@ -401,6 +430,7 @@ class Executor:
             "person changed the table)"
         )
 
+    @handles(CheckKeys)
     def _check_keys(self, step: CheckKeys) -> None:
         assert self.target is not None
         twice, nulls = (int(v or 0) for v in self.target.fetch(step.counts)[0])
@@ -420,6 +450,7 @@ class Executor:
             f"mergeKeys ({keys}) must name each row once: {'; and '.join(problems)}. Nothing was changed"
         )
 
+    @handles(CheckValues)
     def _check_values(self, step: CheckValues) -> None:
         assert self.target is not None
         found = [int(v or 0) for v in self.target.fetch(step.counts)[0]]

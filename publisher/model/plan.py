@@ -317,18 +317,25 @@ Step = (
     | CompactLedger
     | RetireTable
 )
-STEP_TYPES: dict[str, type[Any]] = {"sql": Statement, "put_object": PutObject, "delete_object": DeleteObject}
-STEP_TYPES["check_location"] = CheckLocation
-STEP_TYPES["check_keys"] = CheckKeys
-STEP_TYPES["check_columns"] = CheckColumns
-STEP_TYPES["set_location"] = SetLocation
-STEP_TYPES["check_values"] = CheckValues
-STEP_TYPES["switch_partitions"] = SwitchPartitions
-STEP_TYPES["take_lock"] = TakeLock
-STEP_TYPES["release_lock"] = ReleaseLock
-STEP_TYPES["compact_ledger"] = CompactLedger
-STEP_TYPES["copy_rows"] = CopyRows
-STEP_TYPES["retire_table"] = RetireTable
+STEP_TYPES: dict[str, type[Any]] = {
+    "sql": Statement,
+    "put_object": PutObject,
+    "delete_object": DeleteObject,
+    "check_location": CheckLocation,
+    "check_keys": CheckKeys,
+    "check_columns": CheckColumns,
+    "set_location": SetLocation,
+    "check_values": CheckValues,
+    "switch_partitions": SwitchPartitions,
+    "take_lock": TakeLock,
+    "release_lock": ReleaseLock,
+    "compact_ledger": CompactLedger,
+    "copy_rows": CopyRows,
+    "retire_table": RetireTable,
+}
+"""Every step kind, once: its name in plan JSON and its class. The executor runs a kind by its
+handler (``apply/executor.py``, ``@handles``), reports show it by its renderer
+(``reports/render.py``, ``@renders``); tests/test_step_registry.py fails when one is missing."""
 STEP_KINDS: dict[type[Any], str] = {t: k for k, t in STEP_TYPES.items()}
 
 
