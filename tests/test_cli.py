@@ -132,7 +132,7 @@ def test_offline_plan_says_so_and_saves_json(tmp_path: Path) -> None:
 
 def test_plan_json_format_is_the_saved_plan(tmp_path: Path) -> None:
     result = publisher("plan", "--offline", "--format", "json")
-    assert json.loads(result.stdout)["format_version"] == 4
+    assert json.loads(result.stdout)["format_version"] == 5
 
 
 def test_invalid_input_runs_nothing(tmp_path: Path) -> None:
@@ -167,7 +167,7 @@ def test_help_for_each_command(command: str) -> None:
             "not a publisher plan of format",
         ),
         (
-            '{"format_version": 4, "created_at": "x", "offline": 0, "publications": []}',
+            '{"format_version": 5, "created_at": "x", "offline": 0, "publications": []}',
             "offline: expected bool, found 0",
         ),
     ],

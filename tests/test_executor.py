@@ -11,7 +11,7 @@ from publisher.dialects import dialect_for
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.identity import PublicationId
 from publisher.model.location import Location
-from publisher.model.plan import Publication, Statement, sql
+from publisher.model.plan import Begin, Commit, LedgerRecord, Publication, Step, sql
 
 
 class FakeTarget:
@@ -33,18 +33,18 @@ class FakeTarget:
         return [(0,)]
 
 
-def publication(*steps: Statement) -> Publication:
+def publication(*steps: Step) -> Publication:
     pid = PublicationId(1, 1, 1, "dev", "t", "dropAndLoad")
     return Publication("spec.yaml", 1, "h", pid, "rs", "redshift", "t", "s3://b/", "pqt", 1, (), steps)
 
 
 STEPS = (
-    sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back"), begins=True),
+    Begin(("BEGIN",), "begin", undo=sql("ROLLBACK", "roll back")),
     sql("ALTER TABLE t RENAME TO t_old", "swap"),
-    sql("COMMIT", "publish", commits=True),
-    sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back"), begins=True, after_publish=True),
+    Commit(("COMMIT",), "publish"),
+    Begin(("BEGIN",), "begin", undo=sql("ROLLBACK", "roll back"), after_publish=True),
     sql("DROP TABLE t_old", "drop the old table", after_publish=True),
-    sql("COMMIT", "commit the drop", after_publish=True),
+    Commit(("COMMIT",), "commit the drop", after_publish=True),
 )
 
 
@@ -122,11 +122,11 @@ class CountingTarget(FakeTarget):
 
 
 MERGE_STEPS = (
-    sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back"), begins=True),
+    Begin(("BEGIN",), "begin", undo=sql("ROLLBACK", "roll back")),
     sql("DELETE FROM t USING s", "delete the replaced rows", reports="rows updated"),
     sql("INSERT INTO t SELECT * FROM s", "insert", changes=1_000),
     sql("INSERT INTO ledger VALUES (:outcome)", "record"),
-    sql("COMMIT", "publish", commits=True),
+    Commit(("COMMIT",), "publish"),
 )
 
 
@@ -259,7 +259,7 @@ def test_a_serial_statement_runs_under_the_dialects_shared_insert_settings_set_b
     each INSERT in a folder of its own (other processes record into the same ledger), and
     Spark's writer is set back after it, failed or not; the other statements run as they are."""
     hive = dialect_for("hive")
-    record = sql("INSERT INTO ledger VALUES (1)", "record the publication", serial=True)
+    record = LedgerRecord(("INSERT INTO ledger VALUES (1)",), "record the publication")
     target = FakeTarget(fail="INSERT")
     steps = (sql("SELECT 1", "something else"), record)
     with pytest.raises(PublishFailed):

@@ -39,11 +39,11 @@ def test_plan_round_trips_through_json(tmp_path: Path, target: str, fmt: str) ->
 
 
 def test_unknown_fields_and_versions_are_refused() -> None:
-    with pytest.raises(ValueError, match="format version 4 \\(found 1\\): plan again"):
+    with pytest.raises(ValueError, match="format version 5 \\(found 1\\): plan again"):
         plan_from_json(json.dumps({"format_version": 1, "publications": []}))
     with pytest.raises(ValueError, match="unknown Plan fields: extra"):
         plan_from_json(
-            json.dumps({"format_version": 4, "created_at": "x", "offline": True, "publications": [], "extra": 1})
+            json.dumps({"format_version": 5, "created_at": "x", "offline": True, "publications": [], "extra": 1})
         )
 
 

@@ -20,19 +20,25 @@ from publisher.dialects import Dialect
 from publisher.model import location
 from publisher.model.errors import PlanStale, PublishFailed, TransactionConflict
 from publisher.model.plan import (
+    Begin,
     CheckColumns,
     CheckKeys,
     CheckLocation,
     CheckValues,
+    Commit,
     CompactLedger,
     CopyRows,
     DeleteObject,
+    Guard,
+    LedgerRecord,
     Param,
     Publication,
     PutObject,
     ReleaseLock,
     RetireTable,
+    RowCheck,
     SetLocation,
+    SqlStep,
     Statement,
     Step,
     SwitchPartitions,
@@ -115,11 +121,22 @@ def _shown(value: object) -> str:
 
 
 def _secrets_of(step: Step) -> tuple[str, ...]:
-    return step.secrets if isinstance(step, Statement) else ()
+    return step.secrets if isinstance(step, SqlStep) else ()
 
 
-Undoable = Statement | SetLocation
-"""A completed step that a later failure undoes: a statement with an undo, or a table's move."""
+def _serial(step: Step) -> bool:
+    """Whether the step runs alone among the publications one apply runs in parallel."""
+    return isinstance(step, LedgerRecord) or (isinstance(step, Statement) and step.serial)
+
+
+def _after_publish(step: Step) -> bool:
+    """Whether the step runs after the publication committed (its failure is a warning)."""
+    return isinstance(step, Statement | Begin | Commit) and step.after_publish
+
+
+Undoable = Statement | Begin | SetLocation
+"""A completed step that a later failure undoes: a statement with an undo (a Begin's is its
+ROLLBACK), or a table's move."""
 
 
 def _undoable(step: Step, exc: Exception, undo: list[Undoable]) -> list[Undoable]:
@@ -208,21 +225,21 @@ class Executor:
                 self._fail(publication, undo, index + 1, step, exc, retries)
                 return  # a step after the publication's COMMIT: reported as a warning
             index += 1
-            if isinstance(step, Statement):
-                in_transaction = (in_transaction or step.begins) and not step.commits
-                if step.commits:
-                    undo.clear()
-                    resume = index
-                elif step.undo:
-                    undo.append(step)
-            elif isinstance(step, SetLocation):
+            if isinstance(step, Commit):
+                in_transaction = False
+                undo.clear()
+                resume = index
+            elif isinstance(step, Begin):
+                in_transaction = True
+                undo.append(step)
+            elif (isinstance(step, Statement) and step.undo) or isinstance(step, SetLocation):
                 undo.append(step)
 
     def _fail(
         self, publication: Publication, undo: list[Undoable], number: int, step: Step, exc: Exception, retries: int
     ) -> None:
         """Undo and raise PublishFailed; after the publication's COMMIT, warn and return."""
-        if isinstance(step, Statement) and step.after_publish:
+        if _after_publish(step):
             self._left_unfinished(publication, undo, number, step, exc)
             return
         if isinstance(step, CompactLedger):  # after the 'done' record: nothing to undo
@@ -243,7 +260,7 @@ class Executor:
         started = time.monotonic()
         if self.dry_run:
             result = None
-        elif isinstance(step, Statement) and step.serial:
+        elif _serial(step):
             assert self.target is not None
             with self.serial, alongside_others(self.target, self.dialect):
                 result = self._execute(step)
@@ -299,22 +316,28 @@ class Executor:
             )
 
     @handles(Statement)
-    def _sql(self, step: Statement) -> Any:
-        statement = self.render(step)
-        if not step.counts:
-            try:
-                changed = self._target.execute(statement)
-            except Exception as exc:
-                if step.exists_ok and "already exists" in str(exc).lower():
-                    return None  # another apply did it first
-                raise
-            if step.changes is None and not step.reports:
-                return None  # a count no one asked for: not shown
-            self._check_changed(step, changed)
-            return changed
-        row = tuple(int(v) for v in self._target.fetch(statement)[0])
-        if step.guard and row[0]:
+    def _sql(self, step: Statement) -> int | None:
+        try:
+            changed = self._target.execute(self.render(step))
+        except Exception as exc:
+            if step.exists_ok and "already exists" in str(exc).lower():
+                return None  # another apply did it first
+            raise
+        if step.changes is None and not step.reports:
+            return None  # a count no one asked for: not shown
+        self._check_changed(step, changed)
+        return changed
+
+    @handles(Guard)
+    def _guard(self, step: Guard) -> int:
+        found = int(self._target.fetch(self.render(step))[0][0])
+        if found:
             raise AlreadyPublished()
+        return found
+
+    @handles(RowCheck)
+    def _row_check(self, step: RowCheck) -> int:
+        row = tuple(int(v) for v in self._target.fetch(self.render(step))[0])
         if step.capture:
             self.captured[step.capture] = row
         if step.reports:
@@ -322,6 +345,21 @@ class Executor:
         if step.checks:
             self._check(step, row)
         return row[0]
+
+    # Statements whose only effect is their own: a transaction's boundary, a ledger row. What
+    # their kind means to the other steps (undo, retry, alone among parallel publications) is
+    # _run_all's and _run_step's.
+    @handles(Begin)
+    def _begin(self, step: Begin) -> None:
+        self._target.execute(self.render(step))
+
+    @handles(Commit)
+    def _commit(self, step: Commit) -> None:
+        self._target.execute(self.render(step))
+
+    @handles(LedgerRecord)
+    def _ledger_record(self, step: LedgerRecord) -> None:
+        self._target.execute(self.render(step))
 
     @handles(CopyRows)
     def _copy_rows(self, step: CopyRows) -> int:
@@ -340,11 +378,11 @@ class Executor:
             self._statement(statement)
         try:
             if self._statement(step.retired):
-                for statement in step.end:
-                    self._statement(statement)
+                for end in step.end:
+                    self._statement(end)
                 return "already retired by another apply: skipped"
-            for statement in (*step.retire, *step.end):
-                self._statement(statement)
+            for last in (*step.retire, *step.end):
+                self._statement(last)
         except Exception:
             for statement in step.begin:
                 if statement.undo is not None:
@@ -354,10 +392,10 @@ class Executor:
             raise
         return None
 
-    def _statement(self, statement: Statement) -> Any:
+    def _statement(self, statement: Begin | Statement | RowCheck | LedgerRecord | Commit) -> Any:
         """One statement of a composite step, alone among parallel publications where serial."""
         assert self.target is not None
-        if statement.serial:
+        if _serial(statement):
             with self.serial, alongside_others(self.target, self.dialect):
                 return self._execute(statement)
         return self._execute(statement)
@@ -468,7 +506,7 @@ class Executor:
         if self._publication is not None:
             self.listener("note", StepEvent(self._publication, 0, self._publication.steps[0], 0.0, text))
 
-    def _check(self, step: Statement, row: tuple[int, ...]) -> None:
+    def _check(self, step: RowCheck, row: tuple[int, ...]) -> None:
         added = self.captured[step.plus] if step.plus else (0,) * len(step.expect)
         expected = tuple(e + a for e, a in zip(step.expect, added, strict=True))
         if step.minus:
@@ -483,7 +521,7 @@ class Executor:
         if wrong:
             raise PublishFailed("; ".join(wrong))
 
-    def render(self, step: Statement) -> str:
+    def render(self, step: SqlStep) -> str:
         """The statement with its run-time values, each as a literal of the target's dialect."""
         return "".join(p if isinstance(p, str) else self.dialect.literal(self._value(p)) for p in step.sql)
 
@@ -501,7 +539,7 @@ class Executor:
         return secret_value(param.name)
 
     def _left_unfinished(
-        self, publication: Publication, undo: list[Undoable], index: int, step: Statement, exc: Exception
+        self, publication: Publication, undo: list[Undoable], index: int, step: Step, exc: Exception
     ) -> None:
         """A step after the publication's COMMIT failed: the publication stands. Its own
         transaction is rolled back, and a warning says what the next apply finishes."""

@@ -18,8 +18,10 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from publisher.model.identity import PublicationId
 from publisher.model.location import Location
 
-PLAN_FORMAT_VERSION = 4
-"""4: check_values (values the table would store otherwise than sent, refused before any change);
+PLAN_FORMAT_VERSION = 5
+"""5: a step says what it is: guard, row_check, begin, commit and ledger_record steps instead of
+sql steps with the flags guard, capture/checks/expect/plus/minus, begins and commits.
+4: check_values (values the table would store otherwise than sent, refused before any change);
 retire_table (retention's steps, added later: earlier versions refuse them by their kind);
 set_location (read back after a failure). 3: delete_object deletes only what the apply wrote, or
 (``sha256``) a leftover whose bytes the plan saw; manifests under the publisher's own prefix;
@@ -57,43 +59,12 @@ SqlPart = str | Param
 
 
 @dataclass(frozen=True)
-class Statement:
-    """One SQL statement. ``sql``: fixed text and parameters, in order.
-
-    ``checks`` with ``expect``: the statement is a count query returning one row, whose
-    values must equal ``expect`` (plus the row captured earlier under ``plus``, minus the first
-    count captured under ``minus``), each
-    labelled by ``checks`` ("rows", then columns for their non-NULL counts). ``capture``
-    keeps the row for later steps. ``guard``: a count query; non-zero means another apply
-    already published this, so the publication stops (undone, not failed). ``undo`` runs,
-    newest first, when a later step fails, until a step that ``commits``. ``serial``: runs
-    alone among the publications that one apply runs in parallel (Spark fails two INSERTs
-    into one table at once). ``after_publish``: runs after the publication committed (dropping
-    what the swap put aside); a failure there is a warning, not a failed publication: the
-    publication stands, and the next plan finishes the step. ``begins``: opens a transaction,
-    where the executor starts it again when the engine aborts it for a conflict. ``exists_ok``:
-    an error that what it adds already exists means done (two applies upgrading one ledger).
-    ``reports``: a count query whose first value, or a DML statement whose row count, the
-    ledger's ``outcome`` records under this label. ``changes``: a DML statement whose row count,
-    as the engine reports it (Redshift does; Hive does not), must equal this.
-    """
+class SqlStep:
+    """What every step that is one SQL statement has: ``sql``, fixed text and parameters in
+    order, and its ``purpose``. Not a step kind itself: the kinds below say what the statement is."""
 
     sql: tuple[SqlPart, ...]
     purpose: str
-    checks: tuple[str, ...] = ()
-    expect: tuple[int, ...] = ()
-    plus: str | None = None
-    minus: str | None = None
-    capture: str | None = None
-    guard: bool = False
-    undo: Statement | None = None
-    commits: bool = False
-    serial: bool = False
-    after_publish: bool = False
-    begins: bool = False
-    exists_ok: bool = False
-    reports: str = ""
-    changes: int | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -105,10 +76,75 @@ class Statement:
         """The statement as shown to people, parameters by name."""
         return "".join(p if isinstance(p, str) else p.shown() for p in self.sql)
 
-    @property
-    def counts(self) -> bool:
-        """Whether the statement returns a row of counts the executor reads."""
-        return bool(self.checks) or self.capture is not None or self.guard
+
+@dataclass(frozen=True)
+class Statement(SqlStep):
+    """A statement that changes something (DDL, DML, a COPY).
+
+    ``undo`` runs, newest first, when a later step fails, until a Commit. ``serial``: runs
+    alone among the publications that one apply runs in parallel (Spark fails two INSERTs
+    into one table at once). ``after_publish``: runs after the publication committed (dropping
+    what the swap put aside); a failure there is a warning, not a failed publication: the
+    publication stands, and the next plan finishes the step. ``exists_ok``: an error that what
+    it adds already exists means done (two applies upgrading one ledger). ``reports``: a DML
+    statement whose row count the ledger's ``outcome`` records under this label. ``changes``: a
+    DML statement whose row count, as the engine reports it (Redshift does; Hive does not),
+    must equal this.
+    """
+
+    undo: Statement | None = None
+    serial: bool = False
+    after_publish: bool = False
+    exists_ok: bool = False
+    reports: str = ""
+    changes: int | None = None
+
+
+@dataclass(frozen=True)
+class Guard(SqlStep):
+    """A count query of the ledger (or the table's lock table): non-zero means another apply
+    already published this, so the publication stops (undone, not failed)."""
+
+
+@dataclass(frozen=True)
+class RowCheck(SqlStep):
+    """A count query returning one row. With ``checks``, its values must equal ``expect`` (plus
+    the row captured earlier under ``plus``, minus the first count captured under ``minus``),
+    each labelled by ``checks`` ("rows", then columns for their non-NULL counts). ``capture``
+    keeps the row for later steps (a ``captured`` Param, another check's ``plus``).
+    ``reports``: the ledger's ``outcome`` records its first value under this label."""
+
+    checks: tuple[str, ...] = ()
+    expect: tuple[int, ...] = ()
+    plus: str | None = None
+    minus: str | None = None
+    capture: str | None = None
+    reports: str = ""
+
+
+@dataclass(frozen=True)
+class Begin(SqlStep):
+    """Opens a transaction (where the target has them). ``undo`` (ROLLBACK) runs when a later
+    step before the Commit fails; a transaction the engine aborts for a conflict runs again
+    from the step after the last Commit. ``after_publish``: the transaction of the steps after
+    the publication committed, whose failure is a warning."""
+
+    undo: Statement
+    after_publish: bool = False
+
+
+@dataclass(frozen=True)
+class Commit(SqlStep):
+    """Ends a transaction: what came before it is published, and no longer undone."""
+
+    after_publish: bool = False
+
+
+@dataclass(frozen=True)
+class LedgerRecord(SqlStep):
+    """Inserts a row into the ledger ('pending', 'done', 'retired'); ``outcome`` Params are what
+    the publication's steps found. Runs alone among parallel publications (Spark fails two
+    INSERTs into one table at once)."""
 
 
 def sql(text: str, purpose: str, **options: Any) -> Statement:
@@ -294,15 +330,20 @@ class RetireTable:
     failure is a warning: the publication stands, and the next plan retires it again."""
 
     table: str  # as shown: database.table (schema.table on targets with schemas)
-    begin: tuple[Statement, ...]
-    retired: Statement
-    retire: tuple[Statement, ...]
-    end: tuple[Statement, ...]
+    begin: tuple[Begin | Statement, ...]
+    retired: RowCheck
+    retire: tuple[Statement | LedgerRecord, ...]
+    end: tuple[Commit, ...]
     purpose: str
 
 
 Step = (
     Statement
+    | Guard
+    | RowCheck
+    | Begin
+    | Commit
+    | LedgerRecord
     | CopyRows
     | PutObject
     | DeleteObject
@@ -319,6 +360,11 @@ Step = (
 )
 STEP_TYPES: dict[str, type[Any]] = {
     "sql": Statement,
+    "guard": Guard,
+    "row_check": RowCheck,
+    "begin": Begin,
+    "commit": Commit,
+    "ledger_record": LedgerRecord,
     "put_object": PutObject,
     "delete_object": DeleteObject,
     "check_location": CheckLocation,

@@ -11,19 +11,25 @@ from typing import Any, TypeVar
 from publisher.dialects import dialect_for
 from publisher.model.errors import display_path
 from publisher.model.plan import (
+    Begin,
     CheckColumns,
     CheckKeys,
     CheckLocation,
     CheckValues,
+    Commit,
     CompactLedger,
     CopyRows,
     DeleteObject,
+    Guard,
+    LedgerRecord,
     Plan,
     Publication,
     PutObject,
     ReleaseLock,
     RetireTable,
+    RowCheck,
     SetLocation,
+    SqlStep,
     Statement,
     Step,
     SwitchPartitions,
@@ -145,19 +151,36 @@ def _take_lock_text(step: TakeLock) -> str:
     )
 
 
+def _sql_text(step: SqlStep) -> str:
+    # The ledger keeps the spec as base64: long, and of no use to a reviewer.
+    return BASE64_LITERAL.sub("'<the spec, base64>'", step.text)
+
+
 @renders(Statement)
 def _statement_text(step: Statement) -> str:
-    # The ledger keeps the spec as base64: long, and of no use to a reviewer.
-    body = BASE64_LITERAL.sub("'<the spec, base64>'", step.text)
+    body = _sql_text(step)
+    if step.changes is not None:
+        body += f"  -- must {step.text.split(None, 1)[0].lower()} {step.changes:,} rows (the engine's row count)"
+    if step.reports:
+        body += "  -- its row count recorded in the ledger"
+    return body
+
+
+@renders(RowCheck)
+def _row_check_text(step: RowCheck) -> str:
+    body = _sql_text(step)
     if step.capture:
         body += f"  -- remember as {step.capture}"
     if step.checks:
         body += f"  -- must return {_expected(step)}"
-    if step.changes is not None:
-        body += f"  -- must {step.text.split(None, 1)[0].lower()} {step.changes:,} rows (the engine's row count)"
-    if step.reports and not step.counts:
-        body += "  -- its row count recorded in the ledger"
     return body
+
+
+# A guard, a transaction's boundary and a ledger row read as their statements.
+renders(Guard)(_sql_text)
+renders(Begin)(_sql_text)
+renders(Commit)(_sql_text)
+renders(LedgerRecord)(_sql_text)
 
 
 @renders(CompactLedger)
@@ -197,7 +220,7 @@ def _switch_text(step: SwitchPartitions) -> str:
     )
 
 
-def _expected(step: Statement) -> str:
+def _expected(step: RowCheck) -> str:
     """'1,000' for a row count, with each column's non-NULL values after it; 'before + ...'."""
     plus = f"{step.plus} + " if step.plus else ""
     if step.minus:
