@@ -132,7 +132,7 @@ def test_offline_plan_says_so_and_saves_json(tmp_path: Path) -> None:
 
 def test_plan_json_format_is_the_saved_plan(tmp_path: Path) -> None:
     result = publisher("plan", "--offline", "--format", "json")
-    assert json.loads(result.stdout)["format_version"] == 4
+    assert json.loads(result.stdout)["format_version"] == 5
 
 
 def test_invalid_input_runs_nothing(tmp_path: Path) -> None:
@@ -166,7 +166,10 @@ def test_help_for_each_command(command: str) -> None:
             '{"format_version": 1, "created_at": "x", "offline": 0, "publications": []}',
             "not a publisher plan of format",
         ),
-        ('{"format_version": 4, "created_at": "x", "offline": 0, "publications": []}', "plan: offline must be bool"),
+        (
+            '{"format_version": 5, "created_at": "x", "offline": 0, "publications": []}',
+            "offline: expected bool, found 0",
+        ),
     ],
 )
 def test_a_broken_saved_plan_is_one_line_and_exit_1(tmp_path: Path, content: str, why: str) -> None:

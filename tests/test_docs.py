@@ -116,7 +116,9 @@ def test_every_test_the_import_rules_cite_exists() -> None:
         assert f"def {function}(" in (ROOT / file).read_text(encoding="utf-8"), f"docs/architecture.md cites {name}"
 
 
-@pytest.mark.parametrize("heading", ["How to add an action", "How to add a target", "Import rules"])
+@pytest.mark.parametrize(
+    "heading", ["How to add an action", "How to add a step kind", "Step kinds", "How to add a target", "Import rules"]
+)
 def test_every_file_a_checklist_names_exists(heading: str) -> None:
     for name in _files_named(_section(heading)):
         # A path from the repository's root, or inside publisher/ (model/, apply/executor.py).

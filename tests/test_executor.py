@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from publisher.apply.executor import Executor, StepEvent
+from publisher.apply.executor import AlreadyPublished, Executor, StepEvent
 from publisher.dialects import dialect_for
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.identity import PublicationId
 from publisher.model.location import Location
-from publisher.model.plan import Publication, Statement, sql
+from publisher.model.plan import Begin, Commit, Guard, LedgerRecord, Publication, RowCheck, Step, sql
 
 
 class FakeTarget:
@@ -33,18 +33,18 @@ class FakeTarget:
         return [(0,)]
 
 
-def publication(*steps: Statement) -> Publication:
+def publication(*steps: Step) -> Publication:
     pid = PublicationId(1, 1, 1, "dev", "t", "dropAndLoad")
     return Publication("spec.yaml", 1, "h", pid, "rs", "redshift", "t", "s3://b/", "pqt", 1, (), steps)
 
 
 STEPS = (
-    sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back"), begins=True),
+    Begin(("BEGIN",), "begin", undo=sql("ROLLBACK", "roll back")),
     sql("ALTER TABLE t RENAME TO t_old", "swap"),
-    sql("COMMIT", "publish", commits=True),
-    sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back"), begins=True, after_publish=True),
+    Commit(("COMMIT",), "publish"),
+    Begin(("BEGIN",), "begin", undo=sql("ROLLBACK", "roll back"), after_publish=True),
     sql("DROP TABLE t_old", "drop the old table", after_publish=True),
-    sql("COMMIT", "commit the drop", after_publish=True),
+    Commit(("COMMIT",), "commit the drop", after_publish=True),
 )
 
 
@@ -122,11 +122,11 @@ class CountingTarget(FakeTarget):
 
 
 MERGE_STEPS = (
-    sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back"), begins=True),
+    Begin(("BEGIN",), "begin", undo=sql("ROLLBACK", "roll back")),
     sql("DELETE FROM t USING s", "delete the replaced rows", reports="rows updated"),
     sql("INSERT INTO t SELECT * FROM s", "insert", changes=1_000),
     sql("INSERT INTO ledger VALUES (:outcome)", "record"),
-    sql("COMMIT", "publish", commits=True),
+    Commit(("COMMIT",), "publish"),
 )
 
 
@@ -259,7 +259,7 @@ def test_a_serial_statement_runs_under_the_dialects_shared_insert_settings_set_b
     each INSERT in a folder of its own (other processes record into the same ledger), and
     Spark's writer is set back after it, failed or not; the other statements run as they are."""
     hive = dialect_for("hive")
-    record = sql("INSERT INTO ledger VALUES (1)", "record the publication", serial=True)
+    record = LedgerRecord(("INSERT INTO ledger VALUES (1)",), "record the publication")
     target = FakeTarget(fail="INSERT")
     steps = (sql("SELECT 1", "something else"), record)
     with pytest.raises(PublishFailed):
@@ -271,3 +271,55 @@ def test_a_serial_statement_runs_under_the_dialects_shared_insert_settings_set_b
     redshift = FakeTarget(fail="nothing")
     Executor(redshift, dialect_for("redshift")).run(publication(record))  # type: ignore[arg-type]
     assert redshift.ran == ["INSERT INTO ledger VALUES (1)"]
+
+
+class CountsTarget(FakeTarget):
+    """Answers each count query with the row ``counts`` gives for its text."""
+
+    def __init__(self, counts: dict[str, tuple[int, ...]]) -> None:
+        super().__init__(fail="never")
+        self.counts = counts
+
+    def fetch(self, text: str) -> list[tuple[Any, ...]]:
+        self.execute(text)
+        return [self.counts[text]]
+
+
+def test_a_guard_that_finds_the_publication_stops_it_undone_not_failed() -> None:
+    target = CountsTarget({"SELECT done": (1,)})
+    steps = (STEPS[0], Guard(("SELECT done",), "skip if published"), sql("DROP TABLE t", "change"), STEPS[2])
+    with pytest.raises(AlreadyPublished):
+        Executor(target, dialect_for("redshift")).run(publication(*steps))  # type: ignore[arg-type]
+    assert target.ran == ["BEGIN", "SELECT done", "ROLLBACK"]
+    target = CountsTarget({"SELECT done": (0,)})
+    Executor(target, dialect_for("redshift")).run(publication(*steps))  # type: ignore[arg-type]
+    assert target.ran == ["BEGIN", "SELECT done", "DROP TABLE t", "COMMIT"]
+
+
+@pytest.mark.parametrize(
+    ("found", "error"),
+    [
+        ((1_000, 1_000), None),
+        ((1_001, 1_000), "found 1,001 rows, expected 1,000"),
+        ((1_000, 999), "999 non-NULL name, expected 1,000"),
+    ],
+)
+def test_a_row_check_adds_what_was_captured_before_and_names_what_differs(
+    found: tuple[int, int], error: str | None
+) -> None:
+    """rows: 995 results + 10 before - 5 replaced; name: 990 results' values + the 10 before."""
+    target = CountsTarget({"SELECT before": (10, 10), "SELECT replaced": (5,), "SELECT after": found})
+    steps = (
+        RowCheck(("SELECT before",), "count the rows before", capture="before"),
+        RowCheck(("SELECT replaced",), "count the replaced rows", capture="replaced"),
+        RowCheck(
+            ("SELECT after",), "check", checks=("rows", "name"), expect=(995, 990), plus="before", minus="replaced"
+        ),
+    )
+    executor = Executor(target, dialect_for("redshift"))
+    if error is None:
+        executor.run(publication(*steps))  # type: ignore[arg-type]
+    else:
+        with pytest.raises(PublishFailed, match=error):
+            executor.run(publication(*steps))  # type: ignore[arg-type]
+    assert executor.captured == {"before": (10, 10), "replaced": (5,)}

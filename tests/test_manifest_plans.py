@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.model.plan import CheckColumns, DeleteObject, PutObject, Statement, Step
+from publisher.model.plan import CheckColumns, DeleteObject, Guard, PutObject, Step
 from publisher.planning.planner import PlanInput, plan_all, plan_publication
 from publisher.planning.view import LeftObject
 from publisher.results import Results
@@ -74,7 +74,7 @@ def test_a_manifest_an_interrupted_apply_left_is_named_and_deleted_after_the_gua
     seen = replace(view("redshift", "load"), objects_left=(LEFT,))
     publication = plan_publication(spec, make_results("redshift", "pqt"), seen, NOW)
     assert f"an interrupted apply left the COPY manifest {LEFT.uri}: this apply deletes it" in publication.notes
-    guard = next(i for i, s in enumerate(publication.steps) if isinstance(s, Statement) and s.guard)
+    guard = next(i for i, s in enumerate(publication.steps) if isinstance(s, Guard))
     after = next(s for s in publication.steps[guard + 1 :] if not isinstance(s, CheckColumns))
     assert isinstance(after, DeleteObject) and (after.uri, after.sha256) == (LEFT.uri, LEFT.sha256)
     assert LEFT.uri not in [s.uri for s in publication.on_failure if isinstance(s, DeleteObject)]

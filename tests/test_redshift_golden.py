@@ -14,7 +14,7 @@ from publisher.inputs.config import load_config
 from publisher.inputs.spec import Spec, load_specs
 from publisher.model.errors import InvalidInput
 from publisher.model.layout import Layout
-from publisher.model.plan import Statement
+from publisher.model.plan import RowCheck, Statement
 from publisher.model.target import ColumnFacts, ColumnState, Grant, KeyConstraint, RedshiftTable, TableFacts
 from publisher.planning.planner import plan_publication
 from publisher.reports.render import publication_text
@@ -205,6 +205,6 @@ def test_load_into_a_table_of_the_results_columns_copies_into_it_and_checks_copy
     table = replace(base.table, columns=columns)
     spec = make_spec(tmp_path, "redshift", "load", "pqt")
     publication = plan_publication(spec, make_results("redshift", "pqt"), replace(base, table=table), NOW)
-    checks = [s for s in publication.steps if isinstance(s, Statement) and s.checks]
+    checks = [s for s in publication.steps if isinstance(s, RowCheck) and s.checks]
     assert [(s.text, s.expect) for s in checks] == [("SELECT pg_last_copy_count()", (1000,))]
     golden(tmp_path, publication_text(1, round_tripped(publication)), "load_pqt_copied_into_the_table.txt")

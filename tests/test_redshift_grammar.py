@@ -19,7 +19,7 @@ import pytest
 from sqlfluff.core import FluffConfig, Linter
 
 from publisher.dialects import dialect_for
-from publisher.model.plan import CheckKeys, Publication, Statement, Step
+from publisher.model.plan import CheckKeys, Publication, SqlStep, Statement, Step
 from publisher.model.target import ColumnState, RedshiftTable
 from publisher.planning import ledger
 from publisher.planning.planner import plan_publication
@@ -47,7 +47,7 @@ def problems(sql: str) -> list[str]:
     return [str(v.desc()) for v in parsed.violations]
 
 
-def rendered(step: Statement) -> str:
+def rendered(step: SqlStep) -> str:
     """As the executor renders it: each parameter a literal of the dialect."""
     values: dict[str, object] = {"run_id": "r", "now": "2026-12-07 12:00:00", "day": "2026-12-07", "captured": 7}
     values |= {"secret": "s3cr3t", "outcome": None}
@@ -57,9 +57,9 @@ def rendered(step: Statement) -> str:
 def statements(steps: tuple[Step, ...]) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for step in steps:
-        if isinstance(step, Statement):
+        if isinstance(step, SqlStep):
             found.append((step.purpose, rendered(step)))
-            if step.undo is not None:
+            if isinstance(step, Statement) and step.undo is not None:
                 found.append((step.undo.purpose, rendered(step.undo)))
         elif isinstance(step, CheckKeys):
             found += [(step.purpose, step.counts), (step.purpose, step.examples)]

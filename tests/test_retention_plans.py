@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.model.plan import ReleaseLock, RetireTable, Statement, TakeLock, plan_from_json, plan_to_json
+from publisher.model.plan import LedgerRecord, ReleaseLock, RetireTable, SqlStep, TakeLock, plan_from_json, plan_to_json
 from publisher.model.target import HiveTable, RedshiftTable, TableFacts, TableState
 from publisher.planning import ledger
 from publisher.planning.planner import PlanInput, plan_all
@@ -155,7 +155,7 @@ def test_retirements_run_after_the_commit_and_under_the_tables_lock(tmp_path: Pa
     steps = publication.steps  # type: ignore[attr-defined]
     kinds = [type(s).__name__ for s in steps]
     first = kinds.index("RetireTable")
-    done = max(i for i, s in enumerate(steps) if isinstance(s, Statement) and "'done'" in s.text)
+    done = max(i for i, s in enumerate(steps) if isinstance(s, LedgerRecord) and "'done'" in s.text)
     assert first > done  # after the 'done' record
     if target == "redshift":
         assert [s.text for s in steps[done + 1 : first]] == ["COMMIT"]
@@ -187,7 +187,7 @@ def test_published_publication_with_retirements_left_is_unfinished(tmp_path: Pat
     assert publication.status == "unfinished"
     assert retired(publication) == list(STAMPS[:3])
     assert isinstance(publication.steps[0], TakeLock) and isinstance(publication.steps[-1], ReleaseLock)
-    assert not any(isinstance(s, Statement) and "INSERT INTO `default`.`orders_" in s.text for s in publication.steps)
+    assert not any(isinstance(s, SqlStep) and "INSERT INTO `default`.`orders_" in s.text for s in publication.steps)
 
 
 def test_publisher_retire_batches_a_backlog_under_the_lock(tmp_path: Path) -> None:
@@ -198,7 +198,7 @@ def test_publisher_retire_batches_a_backlog_under_the_lock(tmp_path: Path) -> No
     assert len(retired(publication)) == 115
     steps = publication.steps  # type: ignore[attr-defined]
     assert sum(isinstance(s, TakeLock) for s in steps) == 3  # 50 + 50 + 15
-    assert not any(isinstance(s, Statement) for s in steps)  # nothing published
+    assert not any(isinstance(s, SqlStep) for s in steps)  # nothing published
 
 
 def test_offline_plans_no_retirement_and_says_so(tmp_path: Path) -> None:

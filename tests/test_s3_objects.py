@@ -13,7 +13,7 @@ from publisher.dialects import dialect_for
 from publisher.engines.pool import S3Objects
 from publisher.model.errors import PublishFailed
 from publisher.model.identity import PublicationId
-from publisher.model.plan import DeleteObject, Publication, PutObject, Step, sql
+from publisher.model.plan import Begin, Commit, DeleteObject, Publication, PutObject, Step, sql
 from publisher.model.s3uri import S3Uri
 from publisher.results import inspect_results
 from tests import test_results
@@ -84,10 +84,10 @@ def steps(uri: str, body: str = '{"entries": []}') -> tuple[tuple[Step, ...], tu
     tidy = DeleteObject(uri, "delete the manifest")
     return (
         PutObject(uri, body, "write the manifest"),
-        sql("BEGIN", "begin", undo=sql("ROLLBACK", "roll back"), begins=True),
+        Begin(("BEGIN",), "begin", undo=sql("ROLLBACK", "roll back")),
         sql("COPY t FROM manifest", "load"),
         tidy,
-        sql("COMMIT", "publish", commits=True),
+        Commit(("COMMIT",), "publish"),
     ), (tidy,)
 
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from publisher.apply import ledger_compaction, table_lock
 from publisher.apply.partition_switch import SwitchRefused, switch_partitions
@@ -20,19 +20,25 @@ from publisher.dialects import Dialect
 from publisher.model import location
 from publisher.model.errors import PlanStale, PublishFailed, TransactionConflict
 from publisher.model.plan import (
+    Begin,
     CheckColumns,
     CheckKeys,
     CheckLocation,
     CheckValues,
+    Commit,
     CompactLedger,
     CopyRows,
     DeleteObject,
+    Guard,
+    LedgerRecord,
     Param,
     Publication,
     PutObject,
     ReleaseLock,
     RetireTable,
+    RowCheck,
     SetLocation,
+    SqlStep,
     Statement,
     Step,
     SwitchPartitions,
@@ -40,6 +46,25 @@ from publisher.model.plan import (
 )
 from publisher.model.relation import Relation
 from publisher.model.target import CopiesRows, Target
+
+S = TypeVar("S")
+R = TypeVar("R")
+Handler = Callable[["Executor", Any], Any]
+
+HANDLERS: dict[type[Any], Handler] = {}
+"""How apply runs each step kind (model/plan.py's STEP_TYPES): the Executor's methods marked
+``@handles(kind)``. Dry-run runs none of them."""
+
+
+def handles(kind: type[S]) -> Callable[[Callable[[Executor, S], R]], Callable[[Executor, S], R]]:
+    """Register the decorated Executor method as the handler of step kind ``kind``."""
+
+    def register(method: Callable[[Executor, S], R]) -> Callable[[Executor, S], R]:
+        assert kind not in HANDLERS, f"two handlers of {kind.__name__}"
+        HANDLERS[kind] = method
+        return method
+
+    return register
 
 
 class ObjectStore(Protocol):
@@ -96,11 +121,22 @@ def _shown(value: object) -> str:
 
 
 def _secrets_of(step: Step) -> tuple[str, ...]:
-    return step.secrets if isinstance(step, Statement) else ()
+    return step.secrets if isinstance(step, SqlStep) else ()
 
 
-Undoable = Statement | SetLocation
-"""A completed step that a later failure undoes: a statement with an undo, or a table's move."""
+def _serial(step: Step) -> bool:
+    """Whether the step runs alone among the publications one apply runs in parallel."""
+    return isinstance(step, LedgerRecord) or (isinstance(step, Statement) and step.serial)
+
+
+def _after_publish(step: Step) -> bool:
+    """Whether the step runs after the publication committed (its failure is a warning)."""
+    return isinstance(step, Statement | Begin | Commit) and step.after_publish
+
+
+Undoable = Statement | Begin | SetLocation
+"""A completed step that a later failure undoes: a statement with an undo (a Begin's is its
+ROLLBACK), or a table's move."""
 
 
 def _undoable(step: Step, exc: Exception, undo: list[Undoable]) -> list[Undoable]:
@@ -189,21 +225,21 @@ class Executor:
                 self._fail(publication, undo, index + 1, step, exc, retries)
                 return  # a step after the publication's COMMIT: reported as a warning
             index += 1
-            if isinstance(step, Statement):
-                in_transaction = (in_transaction or step.begins) and not step.commits
-                if step.commits:
-                    undo.clear()
-                    resume = index
-                elif step.undo:
-                    undo.append(step)
-            elif isinstance(step, SetLocation):
+            if isinstance(step, Commit):
+                in_transaction = False
+                undo.clear()
+                resume = index
+            elif isinstance(step, Begin):
+                in_transaction = True
+                undo.append(step)
+            elif (isinstance(step, Statement) and step.undo) or isinstance(step, SetLocation):
                 undo.append(step)
 
     def _fail(
         self, publication: Publication, undo: list[Undoable], number: int, step: Step, exc: Exception, retries: int
     ) -> None:
         """Undo and raise PublishFailed; after the publication's COMMIT, warn and return."""
-        if isinstance(step, Statement) and step.after_publish:
+        if _after_publish(step):
             self._left_unfinished(publication, undo, number, step, exc)
             return
         if isinstance(step, CompactLedger):  # after the 'done' record: nothing to undo
@@ -224,7 +260,7 @@ class Executor:
         started = time.monotonic()
         if self.dry_run:
             result = None
-        elif isinstance(step, Statement) and step.serial:
+        elif _serial(step):
             assert self.target is not None
             with self.serial, alongside_others(self.target, self.dialect):
                 result = self._execute(step)
@@ -233,64 +269,75 @@ class Executor:
         self.listener("done", StepEvent(publication, index, step, time.monotonic() - started, result))
 
     def _execute(self, step: Step) -> Any:
-        if isinstance(step, PutObject):
-            assert self.objects is not None
-            wrote = self.objects.put(step.uri, step.body)
-            self.owned.add(step.uri)
-            return None if wrote else "there already with the plan's own bytes (an interrupted apply's): used"
-        if isinstance(step, DeleteObject):
-            return self._delete(step)
+        return HANDLERS[type(step)](self, step)
+
+    @property
+    def _target(self) -> Target:
+        """The open target: every step but the object store's needs one."""
         assert self.target is not None
-        if isinstance(step, ReleaseLock):
-            return table_lock.drop_if_held(self.target, self.dialect, step, self.run_id)
-        if isinstance(step, TakeLock):
-            return table_lock.take(self.target, self.dialect, step, self.run_id, self._note)
-        if isinstance(step, CompactLedger):
-            return ledger_compaction.compact(self.target, self.dialect, step, self.run_id, self._note)
-        if isinstance(step, RetireTable):
-            return self._retire(step)
-        if isinstance(step, SwitchPartitions):
-            switched = switch_partitions(self.target, self.dialect, step)
-            self.outcome.append(switched)
-            return switched
-        if isinstance(step, CopyRows):
-            return self._copy_rows(step)
-        if isinstance(step, CheckKeys):
-            return self._check_keys(step)
-        if isinstance(step, CheckColumns):
-            return self._check_columns(step)
-        if isinstance(step, SetLocation):
-            return self._set_location(step)
-        if isinstance(step, CheckValues):
-            return self._check_values(step)
-        if isinstance(step, CheckLocation):
-            found = self.target.table_location(Relation(step.database, None, step.table))
-            if step.stale_plan and not location.same(found, step.location):
-                raise PlanStale(
-                    f"{step.database}.{step.table} is at {found}, not at {step.location} as planned: another apply "
-                    "replaced its rows since the plan; nothing changed, plan again"
-                )
-            if not location.same(found, step.location):
-                raise PublishFailed(
-                    f"{step.database}.{step.table} is at {found}, not at {step.location} as planned; "
-                    "nothing was swapped"
-                )
-            return None
-        statement = self.render(step)
-        if not step.counts:
-            try:
-                changed = self.target.execute(statement)
-            except Exception as exc:
-                if step.exists_ok and "already exists" in str(exc).lower():
-                    return None  # another apply did it first
-                raise
-            if step.changes is None and not step.reports:
-                return None  # a count no one asked for: not shown
-            self._check_changed(step, changed)
-            return changed
-        row = tuple(int(v) for v in self.target.fetch(statement)[0])
-        if step.guard and row[0]:
+        return self.target
+
+    @handles(PutObject)
+    def _put(self, step: PutObject) -> str | None:
+        assert self.objects is not None
+        wrote = self.objects.put(step.uri, step.body)
+        self.owned.add(step.uri)
+        return None if wrote else "there already with the plan's own bytes (an interrupted apply's): used"
+
+    @handles(ReleaseLock)
+    def _release_lock(self, step: ReleaseLock) -> Any:
+        return table_lock.drop_if_held(self._target, self.dialect, step, self.run_id)
+
+    @handles(TakeLock)
+    def _take_lock(self, step: TakeLock) -> Any:
+        return table_lock.take(self._target, self.dialect, step, self.run_id, self._note)
+
+    @handles(CompactLedger)
+    def _compact_ledger(self, step: CompactLedger) -> Any:
+        return ledger_compaction.compact(self._target, self.dialect, step, self.run_id, self._note)
+
+    @handles(SwitchPartitions)
+    def _switch_partitions(self, step: SwitchPartitions) -> Any:
+        switched = switch_partitions(self._target, self.dialect, step)
+        self.outcome.append(switched)
+        return switched
+
+    @handles(CheckLocation)
+    def _check_location(self, step: CheckLocation) -> None:
+        found = self._target.table_location(Relation(step.database, None, step.table))
+        if step.stale_plan and not location.same(found, step.location):
+            raise PlanStale(
+                f"{step.database}.{step.table} is at {found}, not at {step.location} as planned: another apply "
+                "replaced its rows since the plan; nothing changed, plan again"
+            )
+        if not location.same(found, step.location):
+            raise PublishFailed(
+                f"{step.database}.{step.table} is at {found}, not at {step.location} as planned; nothing was swapped"
+            )
+
+    @handles(Statement)
+    def _sql(self, step: Statement) -> int | None:
+        try:
+            changed = self._target.execute(self.render(step))
+        except Exception as exc:
+            if step.exists_ok and "already exists" in str(exc).lower():
+                return None  # another apply did it first
+            raise
+        if step.changes is None and not step.reports:
+            return None  # a count no one asked for: not shown
+        self._check_changed(step, changed)
+        return changed
+
+    @handles(Guard)
+    def _guard(self, step: Guard) -> int:
+        found = int(self._target.fetch(self.render(step))[0][0])
+        if found:
             raise AlreadyPublished()
+        return found
+
+    @handles(RowCheck)
+    def _row_check(self, step: RowCheck) -> int:
+        row = tuple(int(v) for v in self._target.fetch(self.render(step))[0])
         if step.capture:
             self.captured[step.capture] = row
         if step.reports:
@@ -299,6 +346,22 @@ class Executor:
             self._check(step, row)
         return row[0]
 
+    # Statements whose only effect is their own: a transaction's boundary, a ledger row. What
+    # their kind means to the other steps (undo, retry, alone among parallel publications) is
+    # _run_all's and _run_step's.
+    @handles(Begin)
+    def _begin(self, step: Begin) -> None:
+        self._target.execute(self.render(step))
+
+    @handles(Commit)
+    def _commit(self, step: Commit) -> None:
+        self._target.execute(self.render(step))
+
+    @handles(LedgerRecord)
+    def _ledger_record(self, step: LedgerRecord) -> None:
+        self._target.execute(self.render(step))
+
+    @handles(CopyRows)
     def _copy_rows(self, step: CopyRows) -> int:
         """Stream the results' rows into the table (a target that copies rows: PostgreSQL)."""
         assert isinstance(self.target, CopiesRows), "a CopyRows step planned for a target that copies no rows"
@@ -307,6 +370,7 @@ class Executor:
             raise PublishFailed(f"COPY wrote {copied:,} rows, the results have {step.rows:,}")
         return copied
 
+    @handles(RetireTable)
     def _retire(self, step: RetireTable) -> str | None:
         """Drop the table and record it retired, unless the ledger says another apply did;
         rolled back on failure (where ``begin`` opened a transaction), then raised."""
@@ -314,11 +378,11 @@ class Executor:
             self._statement(statement)
         try:
             if self._statement(step.retired):
-                for statement in step.end:
-                    self._statement(statement)
+                for end in step.end:
+                    self._statement(end)
                 return "already retired by another apply: skipped"
-            for statement in (*step.retire, *step.end):
-                self._statement(statement)
+            for last in (*step.retire, *step.end):
+                self._statement(last)
         except Exception:
             for statement in step.begin:
                 if statement.undo is not None:
@@ -328,14 +392,15 @@ class Executor:
             raise
         return None
 
-    def _statement(self, statement: Statement) -> Any:
+    def _statement(self, statement: Begin | Statement | RowCheck | LedgerRecord | Commit) -> Any:
         """One statement of a composite step, alone among parallel publications where serial."""
         assert self.target is not None
-        if statement.serial:
+        if _serial(statement):
             with self.serial, alongside_others(self.target, self.dialect):
                 return self._execute(statement)
         return self._execute(statement)
 
+    @handles(DeleteObject)
     def _delete(self, step: DeleteObject) -> str | None:
         """Delete only what this run wrote, or a leftover still holding the bytes the plan saw."""
         assert self.objects is not None
@@ -358,6 +423,7 @@ class Executor:
         if step.changes is not None and changed != step.changes:
             raise PublishFailed(f"the statement changed {changed:,} rows, expected {step.changes:,}")
 
+    @handles(SetLocation)
     def _set_location(self, step: SetLocation) -> None:
         assert self.target is not None
         relation = Relation(step.database, None, step.table)
@@ -381,6 +447,7 @@ class Executor:
             return False
         return location.same(found, step.location)
 
+    @handles(CheckColumns)
     def _check_columns(self, step: CheckColumns) -> None:
         assert self.target is not None
         relation = Relation(step.database, step.schema, step.table)
@@ -401,6 +468,7 @@ class Executor:
             "person changed the table)"
         )
 
+    @handles(CheckKeys)
     def _check_keys(self, step: CheckKeys) -> None:
         assert self.target is not None
         twice, nulls = (int(v or 0) for v in self.target.fetch(step.counts)[0])
@@ -420,6 +488,7 @@ class Executor:
             f"mergeKeys ({keys}) must name each row once: {'; and '.join(problems)}. Nothing was changed"
         )
 
+    @handles(CheckValues)
     def _check_values(self, step: CheckValues) -> None:
         assert self.target is not None
         found = [int(v or 0) for v in self.target.fetch(step.counts)[0]]
@@ -437,7 +506,7 @@ class Executor:
         if self._publication is not None:
             self.listener("note", StepEvent(self._publication, 0, self._publication.steps[0], 0.0, text))
 
-    def _check(self, step: Statement, row: tuple[int, ...]) -> None:
+    def _check(self, step: RowCheck, row: tuple[int, ...]) -> None:
         added = self.captured[step.plus] if step.plus else (0,) * len(step.expect)
         expected = tuple(e + a for e, a in zip(step.expect, added, strict=True))
         if step.minus:
@@ -452,7 +521,7 @@ class Executor:
         if wrong:
             raise PublishFailed("; ".join(wrong))
 
-    def render(self, step: Statement) -> str:
+    def render(self, step: SqlStep) -> str:
         """The statement with its run-time values, each as a literal of the target's dialect."""
         return "".join(p if isinstance(p, str) else self.dialect.literal(self._value(p)) for p in step.sql)
 
@@ -472,7 +541,7 @@ class Executor:
         return secret_value(param.name)
 
     def _left_unfinished(
-        self, publication: Publication, undo: list[Undoable], index: int, step: Statement, exc: Exception
+        self, publication: Publication, undo: list[Undoable], index: int, step: Step, exc: Exception
     ) -> None:
         """A step after the publication's COMMIT failed: the publication stands. Its own
         transaction is rolled back, and a warning says what the next apply finishes."""

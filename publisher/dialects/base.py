@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from publisher.dialects import types
 from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.location import Location
-from publisher.model.plan import Statement, Step
+from publisher.model.plan import Begin, Commit, RowCheck, Step
 from publisher.model.relation import Relation
 from publisher.model.target import NO_FACTS, Grant, TableFacts, TableState, TargetTable
 from publisher.targets import target
@@ -335,11 +335,11 @@ class Dialect:
     def drop_table(self, relation: Relation, *, if_exists: bool = False) -> str:
         return f"DROP TABLE {'IF EXISTS ' if if_exists else ''}{self.table(relation)}"
 
-    def begin(self) -> tuple[Step, ...]:
+    def begin(self) -> tuple[Begin, ...]:
         """Opens a transaction, where the target has multi-statement transactions."""
         return ()
 
-    def commit(self) -> tuple[Step, ...]:
+    def commit(self) -> tuple[Commit, ...]:
         return ()
 
     def delete_all(self, relation: Relation) -> str:
@@ -495,14 +495,14 @@ def count_check(
     *,
     plus: str | None = None,
     values: bool = True,
-) -> Statement | None:
+) -> RowCheck | None:
     """A query of the rows and (with ``values``) each checked column's non-NULL values, which
     must equal the results' (plus the counts captured under ``plus``); None when the results
     have no row count."""
     if results.rows is None:
         return None
     columns = checked_columns(dialect, results) if values else ()
-    return Statement(
+    return RowCheck(
         (dialect.counts(relation, tuple(n for n, _ in columns)),),
         purpose,
         checks=("rows", *(n for n, _ in columns)),
@@ -511,9 +511,9 @@ def count_check(
     )
 
 
-def count_capture(dialect: Dialect, relation: Relation, name: str) -> Statement:
+def count_capture(dialect: Dialect, relation: Relation, name: str) -> RowCheck:
     """The table's rows, counted before a change and kept as ``name``."""
-    return Statement((dialect.counts(relation, ()),), "count the rows before", capture=name)
+    return RowCheck((dialect.counts(relation, ()),), "count the rows before", capture=name)
 
 
 def file_sizes(sizes: list[int]) -> str:

@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING, ClassVar
 
 from publisher.dialects.base import ColumnDef, Dialect, LoadSource
-from publisher.model.plan import Step, sql
+from publisher.model.plan import Begin, Commit, Step, sql
 from publisher.model.relation import Relation
 from publisher.model.target import ColumnFacts, Grant, TableFacts
 
@@ -119,12 +119,12 @@ class PostgresFamily(Dialect):
     def set_owner(self, relation: Relation, owner: str) -> str:
         return f"ALTER TABLE {self.table(relation)} OWNER TO {self.quote(owner)}"
 
-    def begin(self) -> tuple[Step, ...]:
+    def begin(self) -> tuple[Begin, ...]:
         rollback = sql("ROLLBACK", "roll back")
-        return (sql("BEGIN", "one transaction: all of it or none of it", undo=rollback, begins=True),)
+        return (Begin(("BEGIN",), "one transaction: all of it or none of it", undo=rollback),)
 
-    def commit(self) -> tuple[Step, ...]:
-        return (sql("COMMIT", "publish: readers see the new rows from here on", commits=True),)
+    def commit(self) -> tuple[Commit, ...]:
+        return (Commit(("COMMIT",), "publish: readers see the new rows from here on"),)
 
     def add_columns(self, relation: Relation, columns: tuple[ColumnDef, ...]) -> tuple[str, ...]:
         # One column per ALTER TABLE (Redshift's rule); inside the transaction, rolled back with it.

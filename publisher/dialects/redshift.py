@@ -10,7 +10,7 @@ from publisher.dialects import redshift_types as types
 from publisher.dialects.base import ColumnDef, LoadSource, file_sizes, human_bytes
 from publisher.dialects.postgres_family import PostgresFamily
 from publisher.model.layout import NO_LAYOUT, Layout
-from publisher.model.plan import DeleteObject, Param, PutObject, SqlPart, Statement, Step
+from publisher.model.plan import DeleteObject, Param, PutObject, RowCheck, SqlPart, Statement, Step
 from publisher.model.relation import Relation
 from publisher.model.s3uri import S3Uri
 from publisher.model.target import NO_FACTS, ColumnFacts, TableFacts
@@ -310,7 +310,7 @@ class Redshift(PostgresFamily):
             return (copy,)
         # Redshift reports no row count for COPY (its driver reads none from a server of
         # version 8.0); pg_last_copy_count() is AWS's documented way, in the same session.
-        copied = Statement(
+        copied = RowCheck(
             ("SELECT pg_last_copy_count()",),
             "check COPY loaded the results' rows",
             checks=("rows",),

@@ -8,20 +8,29 @@ executor through the dialect's literal quoting; nothing is ever replaced in SQL 
 
 from __future__ import annotations
 
+import functools
 import json
-from dataclasses import MISSING, dataclass, field
-from typing import Any, Literal, get_args
+import types
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from publisher.model.identity import PublicationId
 from publisher.model.location import Location
 
-PLAN_FORMAT_VERSION = 4
-"""4: check_values (values the table would store otherwise than sent, refused before any change);
+PLAN_FORMAT_VERSION = 5
+"""5: a step says what it is: guard, row_check, begin, commit and ledger_record steps instead of
+sql steps with the flags guard, capture/checks/expect/plus/minus, begins and commits.
+4: check_values (values the table would store otherwise than sent, refused before any change);
 retire_table (retention's steps, added later: earlier versions refuse them by their kind);
 set_location (read back after a failure). 3: delete_object deletes only what the apply wrote, or
 (``sha256``) a leftover whose bytes the plan saw; manifests under the publisher's own prefix;
 check_columns; ledger rows carry the project. 2: typed steps and parameters (1 had markers in SQL
 text and a fingerprint only)."""
+
+OMIT_DEFAULT = {"omit_default": True}
+"""A field's metadata: left out of the JSON while it holds its default (plans stay as written
+before the field existed)."""
 
 ParamKind = Literal["run_id", "now", "day", "captured", "secret", "outcome"]
 PARAM_KINDS: tuple[ParamKind, ...] = get_args(ParamKind)
@@ -50,43 +59,12 @@ SqlPart = str | Param
 
 
 @dataclass(frozen=True)
-class Statement:
-    """One SQL statement. ``sql``: fixed text and parameters, in order.
-
-    ``checks`` with ``expect``: the statement is a count query returning one row, whose
-    values must equal ``expect`` (plus the row captured earlier under ``plus``, minus the first
-    count captured under ``minus``), each
-    labelled by ``checks`` ("rows", then columns for their non-NULL counts). ``capture``
-    keeps the row for later steps. ``guard``: a count query; non-zero means another apply
-    already published this, so the publication stops (undone, not failed). ``undo`` runs,
-    newest first, when a later step fails, until a step that ``commits``. ``serial``: runs
-    alone among the publications that one apply runs in parallel (Spark fails two INSERTs
-    into one table at once). ``after_publish``: runs after the publication committed (dropping
-    what the swap put aside); a failure there is a warning, not a failed publication: the
-    publication stands, and the next plan finishes the step. ``begins``: opens a transaction,
-    where the executor starts it again when the engine aborts it for a conflict. ``exists_ok``:
-    an error that what it adds already exists means done (two applies upgrading one ledger).
-    ``reports``: a count query whose first value, or a DML statement whose row count, the
-    ledger's ``outcome`` records under this label. ``changes``: a DML statement whose row count,
-    as the engine reports it (Redshift does; Hive does not), must equal this.
-    """
+class SqlStep:
+    """What every step that is one SQL statement has: ``sql``, fixed text and parameters in
+    order, and its ``purpose``. Not a step kind itself: the kinds below say what the statement is."""
 
     sql: tuple[SqlPart, ...]
     purpose: str
-    checks: tuple[str, ...] = ()
-    expect: tuple[int, ...] = ()
-    plus: str | None = None
-    minus: str | None = None
-    capture: str | None = None
-    guard: bool = False
-    undo: Statement | None = None
-    commits: bool = False
-    serial: bool = False
-    after_publish: bool = False
-    begins: bool = False
-    exists_ok: bool = False
-    reports: str = ""
-    changes: int | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -98,10 +76,75 @@ class Statement:
         """The statement as shown to people, parameters by name."""
         return "".join(p if isinstance(p, str) else p.shown() for p in self.sql)
 
-    @property
-    def counts(self) -> bool:
-        """Whether the statement returns a row of counts the executor reads."""
-        return bool(self.checks) or self.capture is not None or self.guard
+
+@dataclass(frozen=True)
+class Statement(SqlStep):
+    """A statement that changes something (DDL, DML, a COPY).
+
+    ``undo`` runs, newest first, when a later step fails, until a Commit. ``serial``: runs
+    alone among the publications that one apply runs in parallel (Spark fails two INSERTs
+    into one table at once). ``after_publish``: runs after the publication committed (dropping
+    what the swap put aside); a failure there is a warning, not a failed publication: the
+    publication stands, and the next plan finishes the step. ``exists_ok``: an error that what
+    it adds already exists means done (two applies upgrading one ledger). ``reports``: a DML
+    statement whose row count the ledger's ``outcome`` records under this label. ``changes``: a
+    DML statement whose row count, as the engine reports it (Redshift does; Hive does not),
+    must equal this.
+    """
+
+    undo: Statement | None = None
+    serial: bool = False
+    after_publish: bool = False
+    exists_ok: bool = False
+    reports: str = ""
+    changes: int | None = None
+
+
+@dataclass(frozen=True)
+class Guard(SqlStep):
+    """A count query of the ledger (or the table's lock table): non-zero means another apply
+    already published this, so the publication stops (undone, not failed)."""
+
+
+@dataclass(frozen=True)
+class RowCheck(SqlStep):
+    """A count query returning one row. With ``checks``, its values must equal ``expect`` (plus
+    the row captured earlier under ``plus``, minus the first count captured under ``minus``),
+    each labelled by ``checks`` ("rows", then columns for their non-NULL counts). ``capture``
+    keeps the row for later steps (a ``captured`` Param, another check's ``plus``).
+    ``reports``: the ledger's ``outcome`` records its first value under this label."""
+
+    checks: tuple[str, ...] = ()
+    expect: tuple[int, ...] = ()
+    plus: str | None = None
+    minus: str | None = None
+    capture: str | None = None
+    reports: str = ""
+
+
+@dataclass(frozen=True)
+class Begin(SqlStep):
+    """Opens a transaction (where the target has them). ``undo`` (ROLLBACK) runs when a later
+    step before the Commit fails; a transaction the engine aborts for a conflict runs again
+    from the step after the last Commit. ``after_publish``: the transaction of the steps after
+    the publication committed, whose failure is a warning."""
+
+    undo: Statement
+    after_publish: bool = False
+
+
+@dataclass(frozen=True)
+class Commit(SqlStep):
+    """Ends a transaction: what came before it is published, and no longer undone."""
+
+    after_publish: bool = False
+
+
+@dataclass(frozen=True)
+class LedgerRecord(SqlStep):
+    """Inserts a row into the ledger ('pending', 'done', 'retired'); ``outcome`` Params are what
+    the publication's steps found. Runs alone among parallel publications (Spark fails two
+    INSERTs into one table at once)."""
 
 
 def sql(text: str, purpose: str, **options: Any) -> Statement:
@@ -287,15 +330,20 @@ class RetireTable:
     failure is a warning: the publication stands, and the next plan retires it again."""
 
     table: str  # as shown: database.table (schema.table on targets with schemas)
-    begin: tuple[Statement, ...]
-    retired: Statement
-    retire: tuple[Statement, ...]
-    end: tuple[Statement, ...]
+    begin: tuple[Begin | Statement, ...]
+    retired: RowCheck
+    retire: tuple[Statement | LedgerRecord, ...]
+    end: tuple[Commit, ...]
     purpose: str
 
 
 Step = (
     Statement
+    | Guard
+    | RowCheck
+    | Begin
+    | Commit
+    | LedgerRecord
     | CopyRows
     | PutObject
     | DeleteObject
@@ -310,18 +358,30 @@ Step = (
     | CompactLedger
     | RetireTable
 )
-STEP_TYPES: dict[str, type[Any]] = {"sql": Statement, "put_object": PutObject, "delete_object": DeleteObject}
-STEP_TYPES["check_location"] = CheckLocation
-STEP_TYPES["check_keys"] = CheckKeys
-STEP_TYPES["check_columns"] = CheckColumns
-STEP_TYPES["set_location"] = SetLocation
-STEP_TYPES["check_values"] = CheckValues
-STEP_TYPES["switch_partitions"] = SwitchPartitions
-STEP_TYPES["take_lock"] = TakeLock
-STEP_TYPES["release_lock"] = ReleaseLock
-STEP_TYPES["compact_ledger"] = CompactLedger
-STEP_TYPES["copy_rows"] = CopyRows
-STEP_TYPES["retire_table"] = RetireTable
+STEP_TYPES: dict[str, type[Any]] = {
+    "sql": Statement,
+    "guard": Guard,
+    "row_check": RowCheck,
+    "begin": Begin,
+    "commit": Commit,
+    "ledger_record": LedgerRecord,
+    "put_object": PutObject,
+    "delete_object": DeleteObject,
+    "check_location": CheckLocation,
+    "check_keys": CheckKeys,
+    "check_columns": CheckColumns,
+    "set_location": SetLocation,
+    "check_values": CheckValues,
+    "switch_partitions": SwitchPartitions,
+    "take_lock": TakeLock,
+    "release_lock": ReleaseLock,
+    "compact_ledger": CompactLedger,
+    "copy_rows": CopyRows,
+    "retire_table": RetireTable,
+}
+"""Every step kind, once: its name in plan JSON and its class. The executor runs a kind by its
+handler (``apply/executor.py``, ``@handles``), reports show it by its renderer
+(``reports/render.py``, ``@renders``); tests/test_step_registry.py fails when one is missing."""
 STEP_KINDS: dict[type[Any], str] = {t: k for k, t in STEP_TYPES.items()}
 
 
@@ -358,7 +418,7 @@ class Publication:
     # saved plan differs from the plan made again at apply.
     fingerprint: dict[str, Any] = field(default_factory=dict, hash=False)
     # The engine the live plan read, product and version ("Apache Hive 4.0.1"); "" offline.
-    engine: str = ""
+    engine: str = field(default="", metadata=OMIT_DEFAULT)  # offline plans (and golden files) stay as they were
     # The results' columns (name, type as their metadata says), for lineage's input schema and
     # column lineage; () in plans saved by versions before it.
     source_columns: tuple[tuple[str, str], ...] = ()
@@ -394,23 +454,115 @@ class Plan:
 
 
 # --------------------------------------------------------------------------- JSON
+# One codec for every dataclass of a plan, read from the fields' declared types: a new step
+# kind or field is saved and read back without code here, and a saved plan is checked as
+# strictly as the types say. (A per-class decoder once forgot a field of a saved merge plan.)
 
 
-def _param_json(part: SqlPart) -> Any:
-    return part if isinstance(part, str) else {"param": part.kind, "name": part.name}
+class PlanFileError(ValueError):
+    """A plan file that is not a plan this version of publisher wrote."""
 
 
-def _step_json(step: Step) -> dict[str, Any]:
-    data = {"kind": STEP_KINDS[type(step)], **vars(step)}
-    for name in _LOCATIONS.get(type(step), ()):
-        data[name] = str(data[name])  # as Hive prints it and reads it back: Location.parse
-    if isinstance(step, Statement):
-        data["sql"] = [_param_json(p) for p in step.sql]
-        data["undo"] = _step_json(step.undo) if step.undo else None
-    if isinstance(step, RetireTable):
-        data["retired"] = _step_json(step.retired)
-        for name in ("begin", "retire", "end"):
-            data[name] = [_step_json(s) for s in getattr(step, name)]
+Encoder = Callable[[Any], Any]
+Decoder = Callable[[Any, str], Any]
+
+
+def _at(path: str, name: str) -> str:
+    return name if not path else f"{path}[{name}]" if name.isdigit() else f"{path}.{name}"
+
+
+def _where(path: str) -> str:
+    return path or "plan"
+
+
+def _shown_json(value: Any) -> str:
+    return json.dumps(value)[:40]
+
+
+def _type_name(tp: Any) -> str:
+    origin, args = get_origin(tp), get_args(tp)
+    if tp is type(None):
+        return "None"
+    if origin in (Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a list of {_type_name(args[0])}"
+        return f"a list of {len(args)}: {', '.join(_type_name(a) for a in args)}"
+    if origin is dict:
+        return "an object"
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, args))
+    return getattr(tp, "__name__", str(tp))
+
+
+@functools.cache
+def _hints(cls: Any) -> dict[str, Any]:
+    hints = get_type_hints(cls)
+    return {f.name: hints[f.name] for f in fields(cls)}
+
+
+@functools.cache
+def _required(cls: Any) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING)
+
+
+def _step_classes(tp: Any) -> tuple[type[Any], ...]:
+    """The step kinds a declared type admits (a step class, or a union of them), else ()."""
+    members = get_args(tp) if get_origin(tp) in (Union, types.UnionType) else (tp,)
+    found = tuple(m for m in members if m in STEP_KINDS)
+    return found if found and len(found) == len(members) else ()
+
+
+@functools.cache
+def _encoder(tp: Any) -> Encoder | None:
+    """How a value of type ``tp`` is written as JSON; None: as it is (orjson writes tuples as lists)."""
+    origin, args = get_origin(tp), get_args(tp)
+    if tp is Location:
+        return str  # as Hive prints it and reads it back: Location.parse
+    if tp is Param:
+        return lambda p: {"param": p.kind, "name": p.name}
+    if origin in (Union, types.UnionType):
+        if not any(_encoder(a) for a in args):
+            return None
+        return lambda v: None if v is None else _encode_any(v)
+    if origin is tuple:
+        items = [_encoder(a) for a in (args[:1] if args[1:] == (Ellipsis,) else args)]
+        if not any(items):
+            return None
+        return lambda v: [_encode_any(x) for x in v]
+    if is_dataclass(tp):
+        return _encode_dataclass
+    return None
+
+
+def _encode_any(value: Any) -> Any:
+    """A value whose type is known only at run time (a member of a union)."""
+    tp: Any = type(value)  # typeshed: a type is not Hashable
+    encode = _encoder(tp)
+    return value if encode is None else encode(value)
+
+
+@functools.cache
+def _field_encoders(cls: Any) -> tuple[tuple[tuple[str, Encoder], ...], tuple[tuple[str, Any], ...]]:
+    encoders = tuple((n, e) for n, tp in _hints(cls).items() if (e := _encoder(tp)) is not None)
+    omitted = tuple((f.name, f.default) for f in fields(cls) if f.metadata.get("omit_default"))
+    return encoders, omitted
+
+
+def _encode_dataclass(value: Any) -> dict[str, Any]:
+    # vars(), not dataclasses.asdict: asdict deep-copies every value, half the cost of a big plan.
+    cls: Any = type(value)
+    encoders, omitted = _field_encoders(cls)
+    data = dict(vars(value))
+    for name, encode in encoders:
+        data[name] = encode(data[name])
+    for name, default in omitted:
+        if data[name] == default:
+            del data[name]
+    kind = STEP_KINDS.get(cls)
+    if kind is not None:
+        data["kind"] = kind
     return data
 
 
@@ -422,142 +574,161 @@ def plan_to_json(plan: Plan) -> str:
     # non-ASCII, kept as is) in a tenth of that.
     import orjson
 
-    # vars(), not dataclasses.asdict: asdict deep-copies every value, half the cost of a big plan.
-    def publication(p: Publication) -> dict[str, Any]:
-        data = {
-            **vars(p),
-            "id": vars(p.id),
-            "steps": [_step_json(s) for s in p.steps],
-            "on_failure": [_step_json(s) for s in p.on_failure],
-        }
-        if not p.engine:
-            del data["engine"]  # offline plans (and the golden files) stay as they were
-        return data
-
-    data = {**vars(plan), "publications": [publication(p) for p in plan.publications]}
+    data = _encode_dataclass(plan)
     return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE).decode()
 
 
-class PlanFileError(ValueError):
-    """A plan file that is not a plan this version of publisher wrote."""
+def _wrong(path: str, tp: Any, value: Any) -> PlanFileError:
+    return PlanFileError(f"{_where(path)}: expected {_type_name(tp)}, found {_shown_json(value)}")
 
 
-def _fields(cls: type[Any], data: Any, where: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise PlanFileError(f"{where}: expected an object")
-    names = cls.__dataclass_fields__
-    unknown = set(data) - set(names)
-    if unknown:
-        raise PlanFileError(f"{where}: unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
-    required = {n for n, f in names.items() if f.default is MISSING and f.default_factory is MISSING}
-    missing = required - set(data)
-    if missing:
-        raise PlanFileError(f"{where}: missing {cls.__name__} fields: {', '.join(sorted(missing))}")
-    return dict(data)
+@functools.cache
+def _decoder(tp: Any) -> Decoder:
+    """How a value of type ``tp`` is read from JSON at a path, refusing any other shape."""
+    origin, args = get_origin(tp), get_args(tp)
+    if tp is str or tp is bool:
+
+        def exact(value: Any, path: str) -> Any:
+            if not isinstance(value, tp):
+                raise _wrong(path, tp, value)
+            return value
+
+        return exact
+    if tp is int:
+
+        def integer(value: Any, path: str) -> Any:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise _wrong(path, tp, value)
+            return value
+
+        return integer
+    if tp is Any:
+        return lambda value, path: value
+    if tp is Location:
+
+        def location(value: Any, path: str) -> Location:
+            if not isinstance(value, str):
+                raise _wrong(path, tp, value)
+            try:
+                return Location.parse(value)
+            except ValueError as exc:
+                raise PlanFileError(f"{_where(path)}: {exc}") from None
+
+        return location
+    if tp is Param:
+
+        def param(value: Any, path: str) -> Param:
+            if not (isinstance(value, dict) and set(value) == {"param", "name"} and value["param"] in PARAM_KINDS):
+                raise _wrong(path, tp, value)
+            return Param(value["param"], _decoder(str)(value["name"], _at(path, "name")))
+
+        return param
+    if origin is Literal:
+
+        def literal(value: Any, path: str) -> Any:
+            if value not in args or not isinstance(value, str | int):
+                raise _wrong(path, tp, value)
+            return value
+
+        return literal
+    if _step_classes(tp):
+        return _step_decoder(_step_classes(tp), tp)
+    if origin in (Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        if len(members) == 1:
+            inner = members[0]
+
+            def optional(value: Any, path: str) -> Any:
+                if value is None:
+                    return None
+                try:
+                    return _decoder(inner)(value, path)
+                except PlanFileError as exc:
+                    if str(exc).startswith(f"{_where(path)}: expected {_type_name(inner)},"):
+                        raise _wrong(path, tp, value) from None  # say that None would do too
+                    raise
+
+            return optional
+
+        def either(value: Any, path: str) -> Any:
+            # Members are leaves here (str | Param): the first that reads the value is it.
+            for member in args:
+                if member is type(None) and value is None:
+                    return None
+                if member is not type(None):
+                    try:
+                        return _decoder(member)(value, path)
+                    except PlanFileError:
+                        pass
+            raise _wrong(path, tp, value)
+
+        return either
+    if origin is tuple:
+        if args[1:] == (Ellipsis,):
+            item = args[0]
+
+            def items(value: Any, path: str) -> tuple[Any, ...]:
+                if not isinstance(value, list):
+                    raise _wrong(path, tp, value)
+                decode = _decoder(item)
+                return tuple(decode(v, _at(path, str(i))) for i, v in enumerate(value))
+
+            return items
+
+        def fixed(value: Any, path: str) -> tuple[Any, ...]:
+            if not isinstance(value, list) or len(value) != len(args):
+                raise _wrong(path, tp, value)
+            return tuple(_decoder(a)(v, _at(path, str(i))) for i, (a, v) in enumerate(zip(args, value, strict=True)))
+
+        return fixed
+    if origin is dict:
+
+        def mapping(value: Any, path: str) -> Any:
+            if not isinstance(value, dict):
+                raise _wrong(path, tp, value)
+            return value
+
+        return mapping
+    if is_dataclass(tp):
+        return lambda value, path: _decode_dataclass(tp, value, path)
+    raise TypeError(f"no JSON decoder for {tp!r}")  # a field of a type this codec does not know: a bug
 
 
-def _list(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise PlanFileError(f"{where} must be a list")
-    return value
+def _step_decoder(classes: tuple[type[Any], ...], tp: Any) -> Decoder:
+    allowed = {STEP_KINDS[c]: c for c in classes}
 
+    def step(value: Any, path: str) -> Any:
+        if value is None and type(None) in get_args(tp):
+            return None
+        if not isinstance(value, dict) or value.get("kind") not in allowed:
+            raise PlanFileError(f"{_where(path)}: a step needs a kind, one of {', '.join(allowed)}")
+        return _decode_dataclass(allowed[value["kind"]], {k: v for k, v in value.items() if k != "kind"}, path)
 
-def _param(data: Any, where: str) -> SqlPart:
-    if isinstance(data, str):
-        return data
-    if isinstance(data, dict) and set(data) == {"param", "name"} and data["param"] in PARAM_KINDS:
-        return Param(data["param"], str(data["name"]))
-    raise PlanFileError(f"{where}: not a SQL part: {str(data)[:60]}")
-
-
-_LOCATIONS: dict[type[Any], tuple[str, ...]] = {
-    CheckLocation: ("location",),
-    SetLocation: ("location", "previous"),
-    SwitchPartitions: ("twin_location",),
-}
-"""The steps' Location fields, saved as their text."""
-
-
-def _step(data: Any, where: str) -> Step:
-    if not isinstance(data, dict) or data.get("kind") not in STEP_TYPES:
-        raise PlanFileError(f"{where}: a step needs a kind, one of {', '.join(STEP_TYPES)}")
-    cls = STEP_TYPES[data["kind"]]
-    values = _fields(cls, {k: v for k, v in data.items() if k != "kind"}, where)
-    if cls is Statement:
-        if not isinstance(values.get("sql"), list):
-            raise PlanFileError(f"{where}: sql must be a list")
-        values["sql"] = tuple(_param(p, where) for p in values["sql"])
-        values["checks"] = tuple(_text(c, f"{where}.checks") for c in _list(values.get("checks", []), where))
-        values["expect"] = tuple(values.get("expect", ()))
-        if not all(isinstance(n, int) and not isinstance(n, bool) for n in values["expect"]):
-            raise PlanFileError(f"{where}.expect must be a list of integers")
-        if values.get("undo") is not None:
-            values["undo"] = _step(values["undo"], f"{where}.undo")
-    for name in _LOCATIONS.get(cls, ()):
-        try:
-            values[name] = Location.parse(_text(values.get(name), f"{where}.{name}"))
-        except ValueError as exc:
-            raise PlanFileError(f"{where}.{name}: {exc}") from None
-    if cls is RetireTable:
-        values["retired"] = _statement(values.get("retired"), f"{where}.retired")
-        for name in ("begin", "retire", "end"):
-            items = _list(values.get(name, []), f"{where}.{name}")
-            values[name] = tuple(_statement(s, f"{where}.{name}[{j}]") for j, s in enumerate(items))
-    if cls is TakeLock:
-        values["refresh"] = tuple(_text(p, f"{where}.refresh") for p in _list(values.get("refresh", []), where))
-    if cls is SwitchPartitions:
-        values["expected"] = tuple(_text(p, f"{where}.expected") for p in _list(values.get("expected", []), where))
-    if cls is CheckKeys:
-        values["keys"] = tuple(_text(k, f"{where}.keys") for k in _list(values.get("keys", []), where))
-    if cls is CheckValues:
-        for name in ("columns", "examples", "why"):
-            values[name] = tuple(_text(c, f"{where}.{name}") for c in _list(values.get(name, []), where))
-    if cls is CopyRows:
-        for name in ("columns", "types", "files"):
-            values[name] = tuple(_text(c, f"{where}.{name}") for c in _list(values.get(name, []), where))
-    if cls is CheckColumns:
-        values["columns"] = tuple(_text(c, f"{where}.columns") for c in _list(values.get("columns", []), where))
-    return _checked(cls, values, where)  # type: ignore[no-any-return]
-
-
-def _statement(data: Any, where: str) -> Statement:
-    step = _step(data, where)
-    if not isinstance(step, Statement):
-        raise PlanFileError(f"{where}: expected a SQL statement")
     return step
 
 
-def _checked(cls: type[Any], values: dict[str, Any], where: str) -> Any:
-    try:
-        made = cls(**values)
-    except TypeError as exc:
-        raise PlanFileError(f"{where}: {exc}") from None
-    # Types as declared: a hand-edited plan must not smuggle in a list where a name goes.
-    for name, spec in cls.__dataclass_fields__.items():
-        value = getattr(made, name)
-        kind = str(spec.type)
-        ok = {
-            "str": isinstance(value, str),
-            "int": isinstance(value, int) and not isinstance(value, bool),
-            "bool": isinstance(value, bool),
-            "str | None": value is None or isinstance(value, str),
-            "int | None": value is None or (isinstance(value, int) and not isinstance(value, bool)),
-        }.get(kind, True)
-        if not ok:
-            raise PlanFileError(f"{where}: {name} must be {kind}, found {type(value).__name__}")
-    return made
+def _decode_dataclass(cls: Any, data: Any, path: str) -> Any:
+    if not isinstance(data, dict):
+        raise PlanFileError(f"{_where(path)}: expected an object")
+    hints = _hints(cls)
+    unknown = set(data) - set(hints)
+    if unknown:
+        raise PlanFileError(f"{_where(path)}: unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
+    missing = _required(cls) - set(data)
+    if missing:
+        raise PlanFileError(f"{_where(path)}: missing {cls.__name__} fields: {', '.join(sorted(missing))}")
+    return cls(**{name: _decoder(hints[name])(value, _at(path, name)) for name, value in data.items()})
 
 
-def _text(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise PlanFileError(f"{where} must be a string, not {json.dumps(value)[:40]}")
-    return value
+def step_to_json(step: Step) -> dict[str, Any]:
+    """One step as plan_to_json writes it (its kind, its fields)."""
+    return _encode_dataclass(step)
 
 
-def _column(value: Any, where: str) -> tuple[str, str]:
-    if not (isinstance(value, list) and len(value) == 2):
-        raise PlanFileError(f"{where} must be a list of a name and a type")
-    return _text(value[0], f"{where}[0]"), _text(value[1], f"{where}[1]")
+def step_from_json(data: Any, path: str) -> Step:
+    """One step as plan_from_json reads it; ``path`` names it in errors."""
+    step: Step = _decoder(Step)(data, path)
+    return step
 
 
 def plan_from_json(text: str) -> Plan:
@@ -574,29 +745,8 @@ def plan_from_json(text: str) -> Plan:
             f"not a publisher plan of format version {PLAN_FORMAT_VERSION} (found {found!r}): "
             "plan again with this version of publisher"
         )
-    plan = _fields(Plan, data, "plan")
-    if not isinstance(plan.get("publications"), list):
-        raise PlanFileError("plan: publications must be a list")
-    pubs = []
-    for i, raw in enumerate(plan["publications"]):
-        where = f"publications[{i}]"
-        p = _fields(Publication, raw, where)
-        p["id"] = _checked(PublicationId, _fields(PublicationId, p.get("id"), f"{where}.id"), f"{where}.id")
-        for key in ("steps", "on_failure", "columns", "notes", "warnings", "source_columns"):
-            if not isinstance(p.get(key, []), list):
-                raise PlanFileError(f"{where}: {key} must be a list")
-        p["steps"] = tuple(_step(s, f"{where}.steps[{j}]") for j, s in enumerate(p.get("steps", ())))
-        p["on_failure"] = tuple(_step(s, f"{where}.on_failure[{j}]") for j, s in enumerate(p.get("on_failure", ())))
-        p["columns"] = tuple(_column(c, f"{where}.columns[{j}]") for j, c in enumerate(p.get("columns", ())))
-        p["source_columns"] = tuple(
-            _column(c, f"{where}.source_columns[{j}]") for j, c in enumerate(p.get("source_columns", ()))
-        )
-        p["notes"] = tuple(_text(n, f"{where}.notes[{j}]") for j, n in enumerate(p.get("notes", ())))
-        p["warnings"] = tuple(_text(n, f"{where}.warnings[{j}]") for j, n in enumerate(p.get("warnings", ())))
-        if not isinstance(p.get("fingerprint", {}), dict):
-            raise PlanFileError(f"{where}: fingerprint must be an object")
-        pubs.append(_checked(Publication, p, where))
-    plan["publications"] = tuple(pubs)
-    plan["spec_files"] = tuple(plan.get("spec_files", ()))
-    result: Plan = _checked(Plan, plan, "plan")
-    return result
+    try:
+        plan: Plan = _decode_dataclass(Plan, data, "")
+    except RecursionError:
+        raise PlanFileError("not a publisher plan: nested too deeply") from None
+    return plan

@@ -10,7 +10,7 @@ from publisher.inputs.spec import Spec
 from publisher.model.errors import InvalidInput
 from publisher.model.layout import Layout
 from publisher.model.location import Location
-from publisher.model.plan import Statement, Step, sql
+from publisher.model.plan import RowCheck, Statement, Step, sql
 from publisher.model.relation import Relation
 from publisher.model.target import NO_FACTS, TableFacts, TableState
 from publisher.planning.partitions import Partitioning
@@ -76,7 +76,7 @@ class Context:
         checks = self.dialect.value_checks(stage, source, self.partitioning.dynamic, self.into)
         return replace(source, steps=source.steps + checks) if checks else source
 
-    def check(self, into: Relation, *, plus: str | None = None) -> tuple[Statement, ...]:
+    def check(self, into: Relation, *, plus: str | None = None) -> tuple[RowCheck, ...]:
         """The rows (and values) ``into`` must hold after the load; nothing where unknown.
 
         Values are counted where the table holds nothing but the new rows (``plus`` None),

@@ -27,7 +27,7 @@ from publisher.dialects.base import ColumnDef
 from publisher.inputs.spec import Spec
 from publisher.model.identity import PublicationId
 from publisher.model.location import Location
-from publisher.model.plan import CompactLedger, Param, SqlPart, Statement, Step, sql
+from publisher.model.plan import CompactLedger, Guard, LedgerRecord, Param, SqlPart, Step, sql
 from publisher.model.relation import Relation
 
 # (column, logical type): int, text or timestamp; each dialect names the SQL types.
@@ -252,7 +252,7 @@ def where_identity(dialect: Dialect, pid: PublicationId) -> str:
     return " AND ".join(f"{dialect.quote(k)} = {dialect.literal(v)}" for k, v in values)
 
 
-def guard(dialect: Dialect, ledger: Relation, spec: Spec) -> Statement:
+def guard(dialect: Dialect, ledger: Relation, spec: Spec) -> Guard:
     """Stops the publication when another apply has published it since this plan was made."""
     done = f"{dialect.quote('state')} = 'done'"
     if ledger.name == relation(spec).name:
@@ -261,7 +261,7 @@ def guard(dialect: Dialect, ledger: Relation, spec: Spec) -> Statement:
         own = f"{project} = {dialect.literal(spec.project)} OR " if spec.project else ""
         done += f" AND ({own}{project} IS NULL)"
     text = f"SELECT COUNT(*) FROM {dialect.table(ledger)}\nWHERE {where_identity(dialect, spec.id)} AND {done}"
-    return sql(text, "skip if already published (by a concurrent or earlier apply)", guard=True)
+    return Guard((text,), "skip if already published (by a concurrent or earlier apply)")
 
 
 def record(
@@ -313,7 +313,7 @@ def record(
             parts.append(dialect.literal(values[name]))
         parts.append(", " if name != NAMES[-1] else ")")
     purpose = "record the publication in the ledger" if state == "done" else "record the publish as started"
-    return Statement(_joined(parts), purpose, serial=True)
+    return LedgerRecord(_joined(parts), purpose)
 
 
 def _joined(parts: list[SqlPart]) -> tuple[SqlPart, ...]:

@@ -15,12 +15,15 @@ from publisher.model.errors import InvalidInput, PublisherError
 from publisher.model.location import Location
 from publisher.model.names import check_column_lengths
 from publisher.model.plan import (
+    Begin,
     CheckColumns,
     CheckLocation,
+    Commit,
     DeleteObject,
     Publication,
     PutObject,
     SetLocation,
+    SqlStep,
     Statement,
     Step,
     SwitchPartitions,
@@ -557,7 +560,7 @@ def _after_publish(dialect: Dialect, steps: tuple[Step, ...]) -> tuple[Step, ...
         *steps,
         *(replace(s, purpose="commit the drop") for s in dialect.commit()),
     )
-    return tuple(replace(s, after_publish=True) if isinstance(s, Statement) else s for s in framed)
+    return tuple(replace(s, after_publish=True) if isinstance(s, Statement | Begin | Commit) else s for s in framed)
 
 
 def _refuse_substituted(ctx: Context, reason: str, steps: tuple[Step, ...]) -> None:
@@ -578,7 +581,7 @@ def _refuse_substituted(ctx: Context, reason: str, steps: tuple[Step, ...]) -> N
 def _step_texts(step: Step) -> list[str]:
     """The text a step sends to the engine: SQL's fixed parts (never a secret's slot) and
     the names and locations the other steps write into their statements."""
-    if isinstance(step, Statement):
+    if isinstance(step, SqlStep):
         return [part for part in step.sql if isinstance(part, str)]
     texts: list[str] = []
     for name, value in vars(step).items():

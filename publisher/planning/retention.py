@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from publisher.inputs.spec import Spec
-from publisher.model.plan import RetireTable, Statement, Step, sql
+from publisher.model.plan import Begin, LedgerRecord, RetireTable, RowCheck, Statement, Step, sql
 from publisher.model.target import TableState, TargetTable
 from publisher.planning import ledger
 from publisher.planning.context import Context
@@ -131,8 +131,9 @@ def retire_step(ctx: Context, made: Made) -> RetireTable:
     home = ledger.relation(spec)
     relation = spec.relation.renamed(made.name)
     shown = f"{relation.database}.{entry.published_table}"
-    begin = tuple(s for s in (*dialect.begin(), *dialect.lock(home)) if isinstance(s, Statement))
-    end = tuple(s for s in dialect.commit() if isinstance(s, Statement))
+    locks = tuple(s for s in dialect.lock(home) if isinstance(s, Statement))
+    begin: tuple[Begin | Statement, ...] = (*dialect.begin(), *locks)
+    end = dialect.commit()
     conditions = {
         "state": "retired",
         "connection_id": entry.connection_id,
@@ -141,8 +142,8 @@ def retire_step(ctx: Context, made: Made) -> RetireTable:
         "published_table": entry.published_table,
     }
     where = " AND ".join(f"{dialect.quote(k)} = {dialect.literal(v)}" for k, v in conditions.items())
-    retired = sql(
-        f"SELECT COUNT(*) FROM {dialect.table(home)}\nWHERE {where}",
+    retired = RowCheck(
+        (f"SELECT COUNT(*) FROM {dialect.table(home)}\nWHERE {where}",),
         "skip if already retired (by a concurrent or earlier apply)",
         capture="retired",
     )
@@ -156,9 +157,9 @@ def retire_step(ctx: Context, made: Made) -> RetireTable:
         stamp=entry.stamp,
         partitioned=_partitioned(ctx),
     )
-    assert isinstance(record, Statement)
+    assert isinstance(record, LedgerRecord)
     drop = sql(dialect.drop_table(relation, if_exists=True), f"drop {shown}, published {str(entry.published_at)[:19]}")
-    retire = (drop, Statement(record.sql, "record it retired in the ledger", serial=True))
+    retire = (drop, LedgerRecord(record.sql, "record it retired in the ledger"))
     purpose = f"retire {shown} (retention: {_rules(spec)})"
     return RetireTable(shown, begin, retired, retire, end, purpose)
 

@@ -5,23 +5,31 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from publisher.dialects import dialect_for
 from publisher.model.errors import display_path
 from publisher.model.plan import (
+    Begin,
     CheckColumns,
     CheckKeys,
     CheckLocation,
     CheckValues,
+    Commit,
     CompactLedger,
     CopyRows,
     DeleteObject,
+    Guard,
+    LedgerRecord,
     Plan,
     Publication,
     PutObject,
     ReleaseLock,
     RetireTable,
+    RowCheck,
     SetLocation,
+    SqlStep,
     Statement,
     Step,
     SwitchPartitions,
@@ -47,74 +55,135 @@ def _manifest_summary(body: str, shown: int = 5) -> str:
     return f"\n  listing {len(urls)} file(s): {', '.join(names)}"
 
 
+S = TypeVar("S")
+Renderer = Callable[[Any], str]
+
+RENDERERS: dict[type[Any], Renderer] = {}
+"""How people see each step kind (model/plan.py's STEP_TYPES): the functions marked ``@renders``."""
+
+
+def renders(kind: type[S]) -> Callable[[Callable[[S], str]], Callable[[S], str]]:
+    """Register the decorated function as the text of step kind ``kind``."""
+
+    def register(function: Callable[[S], str]) -> Callable[[S], str]:
+        assert kind not in RENDERERS, f"two renderers of {kind.__name__}"
+        RENDERERS[kind] = function
+        return function
+
+    return register
+
+
 def step_text(step: Step) -> str:
     """A step as people read it: the statement with parameters by name, or the object operation."""
-    if isinstance(step, PutObject):
-        return f"PUT {step.uri}" + _manifest_summary(step.body)
-    if isinstance(step, DeleteObject):
-        if step.sha256:
-            return f"DELETE {step.uri}  -- only while its bytes are those seen (sha256 {step.sha256[:12]}...)"
-        return f"DELETE {step.uri}  -- only if this apply wrote it"
-    if isinstance(step, CheckLocation):
-        where = "still be stored where the plan read it, at" if step.stale_plan else "be stored at"
-        return f"-- {step.database}.{step.table} must {where} {step.location}"
-    if isinstance(step, SetLocation):
+    return RENDERERS[type(step)](step)
 
-        def quoted(text: str) -> str:  # as the Hive dialect writes a literal
-            return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
-        return (
-            f"ALTER TABLE `{step.database}`.`{step.table}` SET LOCATION {quoted(str(step.location))}"
-            f"  -- undo: back to {quoted(str(step.previous))}; after a failure the location is read back"
-        )
-    if isinstance(step, CheckColumns):
-        where = ".".join(p for p in (step.database, step.schema, step.table) if p)
-        return f"-- {where} must still have the columns the plan read: {', '.join(step.columns)}"
-    if isinstance(step, SwitchPartitions):
-        return _switch_text(step)
-    if isinstance(step, CheckKeys):
-        return f"{step.counts}  -- must return 0, 0 (else a few of the keys are named: {step.examples})"
-    if isinstance(step, CheckValues):
-        zeros = ", ".join("0" for _ in step.columns)
-        return f"{step.counts}  -- must return {zeros} (else the column, the count and an example are named)"
-    if isinstance(step, CompactLedger):
-        return _compaction_text(step)
-    if isinstance(step, CopyRows):
-        check = f"  -- must copy {step.rows:,} rows (COPY's own count)" if step.rows is not None else ""
-        files = ", ".join(f.rsplit("/", 1)[-1] for f in step.files[:5]) + (
-            f", ... {len(step.files) - 5} more" if len(step.files) > 5 else ""
-        )
-        return (
-            f"COPY {step.table} ({', '.join(step.columns)}) FROM STDIN{check}\n"
-            f"  -- rows streamed by the publisher from {step.location} ({step.input_format}, "
-            f"{len(step.files)} file(s): {files}), in bounded batches"
-        )
+@renders(PutObject)
+def _put_text(step: PutObject) -> str:
+    return f"PUT {step.uri}" + _manifest_summary(step.body)
 
-    if isinstance(step, RetireTable):
-        return _retire_text(step)
-    if isinstance(step, ReleaseLock):
-        return f"-- DROP TABLE {step.database}.{step.lock}, if this apply holds it"
-    if isinstance(step, TakeLock):
-        refresh = "".join(
-            f"\nREFRESH TABLE {name}  -- where the engine caches file lists (Spark)" for name in step.refresh
-        )
-        return (
-            f"-- CREATE TABLE {step.database}.{step.lock} (...): fails while another apply holds it; then wait, "
-            f"up to {step.wait_seconds}s, taking it over if its holder is gone{refresh}"
-        )
+
+@renders(DeleteObject)
+def _delete_text(step: DeleteObject) -> str:
+    if step.sha256:
+        return f"DELETE {step.uri}  -- only while its bytes are those seen (sha256 {step.sha256[:12]}...)"
+    return f"DELETE {step.uri}  -- only if this apply wrote it"
+
+
+@renders(CheckLocation)
+def _check_location_text(step: CheckLocation) -> str:
+    where = "still be stored where the plan read it, at" if step.stale_plan else "be stored at"
+    return f"-- {step.database}.{step.table} must {where} {step.location}"
+
+
+@renders(SetLocation)
+def _set_location_text(step: SetLocation) -> str:
+    def quoted(text: str) -> str:  # as the Hive dialect writes a literal
+        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    return (
+        f"ALTER TABLE `{step.database}`.`{step.table}` SET LOCATION {quoted(str(step.location))}"
+        f"  -- undo: back to {quoted(str(step.previous))}; after a failure the location is read back"
+    )
+
+
+@renders(CheckColumns)
+def _check_columns_text(step: CheckColumns) -> str:
+    where = ".".join(p for p in (step.database, step.schema, step.table) if p)
+    return f"-- {where} must still have the columns the plan read: {', '.join(step.columns)}"
+
+
+@renders(CheckKeys)
+def _check_keys_text(step: CheckKeys) -> str:
+    return f"{step.counts}  -- must return 0, 0 (else a few of the keys are named: {step.examples})"
+
+
+@renders(CheckValues)
+def _check_values_text(step: CheckValues) -> str:
+    zeros = ", ".join("0" for _ in step.columns)
+    return f"{step.counts}  -- must return {zeros} (else the column, the count and an example are named)"
+
+
+@renders(CopyRows)
+def _copy_rows_text(step: CopyRows) -> str:
+    check = f"  -- must copy {step.rows:,} rows (COPY's own count)" if step.rows is not None else ""
+    files = ", ".join(f.rsplit("/", 1)[-1] for f in step.files[:5]) + (
+        f", ... {len(step.files) - 5} more" if len(step.files) > 5 else ""
+    )
+    return (
+        f"COPY {step.table} ({', '.join(step.columns)}) FROM STDIN{check}\n"
+        f"  -- rows streamed by the publisher from {step.location} ({step.input_format}, "
+        f"{len(step.files)} file(s): {files}), in bounded batches"
+    )
+
+
+@renders(ReleaseLock)
+def _release_lock_text(step: ReleaseLock) -> str:
+    return f"-- DROP TABLE {step.database}.{step.lock}, if this apply holds it"
+
+
+@renders(TakeLock)
+def _take_lock_text(step: TakeLock) -> str:
+    refresh = "".join(f"\nREFRESH TABLE {name}  -- where the engine caches file lists (Spark)" for name in step.refresh)
+    return (
+        f"-- CREATE TABLE {step.database}.{step.lock} (...): fails while another apply holds it; then wait, "
+        f"up to {step.wait_seconds}s, taking it over if its holder is gone{refresh}"
+    )
+
+
+def _sql_text(step: SqlStep) -> str:
     # The ledger keeps the spec as base64: long, and of no use to a reviewer.
-    body = BASE64_LITERAL.sub("'<the spec, base64>'", step.text)
-    if step.capture:
-        body += f"  -- remember as {step.capture}"
-    if step.checks:
-        body += f"  -- must return {_expected(step)}"
+    return BASE64_LITERAL.sub("'<the spec, base64>'", step.text)
+
+
+@renders(Statement)
+def _statement_text(step: Statement) -> str:
+    body = _sql_text(step)
     if step.changes is not None:
         body += f"  -- must {step.text.split(None, 1)[0].lower()} {step.changes:,} rows (the engine's row count)"
-    if step.reports and not step.counts:
+    if step.reports:
         body += "  -- its row count recorded in the ledger"
     return body
 
 
+@renders(RowCheck)
+def _row_check_text(step: RowCheck) -> str:
+    body = _sql_text(step)
+    if step.capture:
+        body += f"  -- remember as {step.capture}"
+    if step.checks:
+        body += f"  -- must return {_expected(step)}"
+    return body
+
+
+# A guard, a transaction's boundary and a ledger row read as their statements.
+renders(Guard)(_sql_text)
+renders(Begin)(_sql_text)
+renders(Commit)(_sql_text)
+renders(LedgerRecord)(_sql_text)
+
+
+@renders(CompactLedger)
 def _compaction_text(step: CompactLedger) -> str:
     """What a compaction does; its partitions are found when it runs."""
     ledger = f"{step.database}.{step.table}"
@@ -130,6 +199,7 @@ def _compaction_text(step: CompactLedger) -> str:
     )
 
 
+@renders(SwitchPartitions)
 def _switch_text(step: SwitchPartitions) -> str:
     """What the switch does, step by step; its partitions are found when it runs."""
     table, twin, trash = (f"{step.database}.{n}" for n in (step.table, step.twin, step.trash))
@@ -150,7 +220,7 @@ def _switch_text(step: SwitchPartitions) -> str:
     )
 
 
-def _expected(step: Statement) -> str:
+def _expected(step: RowCheck) -> str:
     """'1,000' for a row count, with each column's non-NULL values after it; 'before + ...'."""
     plus = f"{step.plus} + " if step.plus else ""
     if step.minus:
@@ -220,6 +290,7 @@ STATUS_WORDS = {
 }
 
 
+@renders(RetireTable)
 def _retire_text(step: RetireTable) -> str:
     """A retirement as its statements, the skip and the failure said in comments."""
     lines = [step_text(s) for s in step.begin]

@@ -24,7 +24,7 @@ from publisher.inputs.config import Config
 from publisher.inputs.spec import Spec
 from publisher.model.errors import Errors, PlanStale, PublisherError
 from publisher.model.identity import PublicationId
-from publisher.model.plan import Statement
+from publisher.model.plan import RowCheck
 from publisher.planning.ledger import Entry
 from publisher.serve.redact import Redactor
 from publisher.workflow.apply import apply_plan
@@ -305,7 +305,7 @@ class Sessions:
             step = next((s for s in reversed(session.steps) if s.state == "running"), None)
             if step is not None:
                 step.state, step.elapsed = "done", event.elapsed
-                counted = isinstance(event.step, Statement) and event.step.checks[:1] == ("rows",)
+                counted = isinstance(event.step, RowCheck) and event.step.checks[:1] == ("rows",)
                 step.rows = event.result if counted and isinstance(event.result, int) else None
         elif kind == "warning":
             session.warnings.append(self.redact(f"{event.step.purpose}: {event.result}"))

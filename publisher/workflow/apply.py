@@ -14,7 +14,7 @@ from publisher.dialects import dialect_for
 from publisher.engines.pool import Pool, S3Objects
 from publisher.inputs.config import Config
 from publisher.model.errors import PlanStale, PublishFailed, first_line
-from publisher.model.plan import DeleteObject, Plan, Publication, PutObject, Statement
+from publisher.model.plan import DeleteObject, Guard, Plan, Publication, PutObject, Statement
 
 
 @dataclass
@@ -127,15 +127,12 @@ def _reporting_start(
 ) -> Listener:
     """The listener, and START sent once the publication's guard found it not published yet (an
     already published one sends nothing), or at its first step where it has no guard."""
-    guarded = any(isinstance(s, Statement) and s.guard for s in publication.steps)
+    guarded = any(isinstance(s, Guard) for s in publication.steps)
 
     def listen(kind: str, event: StepEvent) -> None:
         if listener:
             listener(kind, event)
-        if event.index and (
-            (kind == "done" and isinstance(event.step, Statement) and event.step.guard)
-            or (kind == "start" and not guarded)
-        ):
+        if event.index and ((kind == "done" and isinstance(event.step, Guard)) or (kind == "start" and not guarded)):
             events.start(publication, run_id)
 
     return listen

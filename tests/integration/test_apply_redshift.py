@@ -508,7 +508,7 @@ def replace_while_reading(
     transaction was open ("begin"), when its change had started ("changed": the DELETE, or
     the CREATE of the replacement) and when COMMIT was sent ("commit")."""
     from publisher.apply.executor import Executor
-    from publisher.model.plan import Statement
+    from publisher.model.plan import SqlStep
 
     large_parquet(tmp_path / "old", 0, OLD_ROWS, parts=1)
     rs.upload(tmp_path / "old", 9)
@@ -534,7 +534,7 @@ def replace_while_reading(
     original = Executor._execute
 
     def execute(self: Executor, step: Any) -> Any:
-        sql = step.text if isinstance(step, Statement) else ""
+        sql = step.text if isinstance(step, SqlStep) else ""
         # The publication's own BEGIN and COMMIT: the first of each (a dropAndLoad drops the
         # old table after it, in a transaction of its own).
         if sql == "COMMIT":
@@ -676,7 +676,7 @@ def test_generated_sql_of_golden_plans_parses(tmp_path: Path, monkeypatch: pytes
     import sqlglot
     from sqlglot import exp
 
-    from publisher.model.plan import CheckColumns, CheckKeys, DeleteObject, PutObject, Statement
+    from publisher.model.plan import CheckColumns, CheckKeys, DeleteObject, PutObject, SqlStep
     from publisher.planning.planner import plan_publication
     from publisher.results import Column
     from tests.test_planner_golden import CASES_MATRIX, NOW, make_results, make_spec, view
@@ -712,7 +712,7 @@ def test_generated_sql_of_golden_plans_parses(tmp_path: Path, monkeypatch: pytes
                 for query in (step.counts, step.examples):
                     assert isinstance(sqlglot.parse_one(query, read="redshift"), exp.Select), query
                 continue
-            if not isinstance(step, Statement):
+            if not isinstance(step, SqlStep):
                 assert isinstance(step, PutObject | DeleteObject | CheckColumns), step  # CheckColumns: no SQL
                 continue
             word = step.text.split(None, 1)[0].upper()

@@ -301,14 +301,14 @@ def test_a_view_made_between_plan_and_swap_stops_the_drop_and_load(
     """A schema-bound view made on t after apply planned would follow t when it is renamed
     aside, then block its drop: the swap's check finds it first, and nothing moves."""
     from publisher.apply.executor import Executor
-    from publisher.model.plan import Statement
+    from publisher.model.plan import SqlStep
 
     rs, project = redshift, redshift_project
     old = seeded(project, rs, tmp_path)
     original = Executor._execute
 
     def execute(self: Executor, step: Any) -> Any:
-        if isinstance(step, Statement) and step.purpose.startswith("check that no view is bound"):
+        if isinstance(step, SqlStep) and step.purpose.startswith("check that no view is bound"):
             rs.execute(f"CREATE VIEW {rs.qualified('v')} AS SELECT id FROM {rs.qualified('t')}")
         return original(self, step)
 

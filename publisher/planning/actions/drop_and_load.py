@@ -10,7 +10,7 @@ from typing import assert_never
 from publisher.model import location
 from publisher.model.errors import InvalidInput
 from publisher.model.layout import Layout
-from publisher.model.plan import Statement, Step, sql
+from publisher.model.plan import RowCheck, Step, sql
 from publisher.model.relation import Relation
 from publisher.model.target import KIND_WORDS, CatalogTable, HiveTable, RedshiftTable, TableState
 from publisher.planning import ledger
@@ -282,10 +282,10 @@ def swap(ctx: Context, new: Relation, old: Relation, table_exists: bool) -> tupl
             no_views: tuple[Step, ...] = ()
             if dialect.views_bind_tables:
                 purpose = "check that no view is bound to the table (one made since the plan would follow it aside)"
-                no_views = (Statement((dialect.bound_views(relation),), purpose, checks=("rows",), expect=(0,)),)
+                no_views = (RowCheck((dialect.bound_views(relation),), purpose, checks=("rows",), expect=(0,)),)
             if dialect.keys_bind_tables:
                 purpose = "check that no other table's foreign key refers to the table (it would block the drop)"
-                no_views += (Statement((dialect.referencing_keys(relation),), purpose, checks=("rows",), expect=(0,)),)
+                no_views += (RowCheck((dialect.referencing_keys(relation),), purpose, checks=("rows",), expect=(0,)),)
             return (
                 *no_views,
                 sql(dialect.rename(relation, old.name), "move the old table aside (ROLLBACK on failure moves it back)"),

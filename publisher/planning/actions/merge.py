@@ -23,7 +23,7 @@ from typing import Any, assert_never
 
 from publisher.dialects.base import ColumnDef, LoadSource, count_capture, count_check
 from publisher.model.errors import InvalidInput
-from publisher.model.plan import CheckKeys, CheckLocation, Statement, Step, sql
+from publisher.model.plan import CheckKeys, CheckLocation, RowCheck, Step, sql
 from publisher.model.relation import Relation
 from publisher.planning.actions.base import Fit, table_columns
 from publisher.planning.actions.truncate_and_load import (
@@ -126,7 +126,7 @@ def _rebuild(ctx: Context, source: LoadSource, fit: Fit, keys: tuple[str, ...], 
     steps: list[Step] = [_check_keys(ctx, rows, keys), _count_matched(ctx, rows, matching)]
     if part:
         touched = "count the table's rows in the partitions the results touch (only those are rebuilt)"
-        steps.append(sql(dialect.rows_within(relation, rows, part.names), touched, capture=WITHIN))
+        steps.append(RowCheck((dialect.rows_within(relation, rows, part.names),), touched, capture=WITHIN))
     steps += [
         *fit.steps(ctx),  # before the twin is made LIKE the table
         sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
@@ -232,16 +232,16 @@ def _check_keys(ctx: Context, rows: str, keys: tuple[str, ...]) -> CheckKeys:
 UPDATED = "rows updated (the table's rows replaced by the results' rows; the others inserted)"
 
 
-def _count_matched(ctx: Context, rows: str, keys: tuple[str, ...]) -> Statement:
-    return sql(
-        ctx.dialect.matched_rows(ctx.relation, rows, keys),
+def _count_matched(ctx: Context, rows: str, keys: tuple[str, ...]) -> RowCheck:
+    return RowCheck(
+        (ctx.dialect.matched_rows(ctx.relation, rows, keys),),
         "count the table's rows the results replace",
         capture=MATCHED,
         reports=UPDATED,
     )
 
 
-def _check_rows(ctx: Context, relation: Relation, before: str = BEFORE) -> tuple[Statement, ...]:
+def _check_rows(ctx: Context, relation: Relation, before: str = BEFORE) -> tuple[RowCheck, ...]:
     """The table (or twin) holds its rows before (``before``: of the whole table, or of the
     partitions the results touch), minus those replaced, plus the results'."""
     purpose = f"check the rows: {before} - replaced + the results'"
