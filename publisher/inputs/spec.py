@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from publisher.inputs.config import Config, Connection, resolve_location
-from publisher.inputs.validation import as_json, check, did_you_mean
+from publisher.inputs.validation import as_json, check, did_you_mean, schema
 from publisher.inputs.yamlfile import Document, load_documents, read_text
 from publisher.model.errors import InvalidInput, Location, PublisherError, display_path
 from publisher.model.identity import PublicationId
@@ -132,7 +134,7 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
     if problem is not None:
         problems.append(problem)
     if problems or connection is None:
-        return None, sorted(problems, key=lambda p: (p.location.line, p.location.col) if p.location else (0, 0))
+        return None, sorted(problems, key=_position)
     rules = connection.target
     target = rules.name
 
@@ -161,7 +163,9 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
         problems = [
             InvalidInput(p.message.replace(as_json(source), as_json(value["source"])), p.location) for p in problems
         ]
-    problems += _column_types(doc, rules) + _narrowing(doc) + _partition_keys(doc) + _layout(doc)
+    problems += (
+        _column_types(doc, rules) + _narrowing(doc) + _for_other_actions(doc) + _partition_keys(doc) + _layout(doc)
+    )
     database = rules.folds(value["path"][0])
     # The settings say which database a connection is bound to and which region its loads
     # name; the target's rules say what they rule out.
@@ -185,7 +189,7 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
             )
         )
     if problems:
-        return None, problems
+        return None, sorted(problems, key=_position)
 
     table = rules.folds(value["table"])
     schema_name, _, name = table.rpartition(".")
@@ -323,35 +327,48 @@ def _narrowing(doc: Document) -> list[InvalidInput]:
     ]
 
 
-def _partition_keys(doc: Document) -> list[InvalidInput]:
-    """The partition keys' rules across keys: which actions take them, no column twice."""
+@cache
+def action_keys() -> dict[str, tuple[Action, ...]]:
+    """Spec keys that only some actions take, and which: the spec schema's ``x-actions``. Each
+    strategy declares the same (``Strategy.spec_keys``; tests/test_action_keys.py)."""
+    properties: dict[str, dict[str, Any]] = schema(SPEC_SCHEMA)["properties"]
+    return {key: tuple(rule["x-actions"]) for key, rule in properties.items() if "x-actions" in rule}
+
+
+def _for_other_actions(doc: Document) -> list[InvalidInput]:
+    """Keys the spec's action does not take, each refused at the key with why (``x-why``)."""
     value: dict[str, Any] = doc.value
-    action, static = value["action"], value.get("partition", {})
+    action = value["action"]
+    properties = schema(SPEC_SCHEMA)["properties"]
     problems = []
-    if "mergeKeys" in value and action != "merge":
-        problems.append(
-            InvalidInput(
-                f"mergeKeys is for merge, not {action} (remove it, or make the action merge)",
-                doc.where(("mergeKeys",), key=True),
-            )
+    for key, actions in action_keys().items():
+        if key not in value or action in actions:
+            continue
+        # Name the shorter list: the actions that take the key, or those that do not.
+        refused = [a for a in properties["action"]["enum"] if a not in actions]
+        which = (
+            f"is not for {_listed(refused)}"
+            if len(refused) < len(actions)
+            else f"is for {_listed(actions)}, not {action}"
         )
-    if "onSchemaChange" in value and action not in ("load", "truncateAndLoad", "merge"):
+        why = properties[key].get("x-why")
+        remedy = "remove it" + (f", or make the action {actions[0]}" if len(actions) == 1 else "")
         problems.append(
-            InvalidInput(
-                f"onSchemaChange is for load, truncateAndLoad and merge, not {action}: the other actions make "
-                "the table from the results (remove it)",
-                doc.where(("onSchemaChange",), key=True),
-            )
+            InvalidInput(f"{key} {which}{': ' + why if why else ''} ({remedy})", doc.where((key,), key=True))
         )
-    for key in ("keepLast", "keepFor"):
-        if key in value and action not in ("create", "createAndLoad"):
-            problems.append(
-                InvalidInput(
-                    f"{key} is for create and createAndLoad, not {action}: only they leave timestamped tables "
-                    "behind to retire (remove it)",
-                    doc.where((key,), key=True),
-                )
-            )
+    return problems
+
+
+def _listed(words: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _partition_keys(doc: Document) -> list[InvalidInput]:
+    """The partition and merge keys' rules across keys: no column twice, static or dynamic."""
+    value: dict[str, Any] = doc.value
+    static = value.get("partition", {})
+    problems = []
     seen: set[str] = set()
     for i, key in enumerate(value.get("mergeKeys", ())):
         if key.lower() in seen:
@@ -362,26 +379,12 @@ def _partition_keys(doc: Document) -> list[InvalidInput]:
                 )
             )
         seen.add(key.lower())
-    if "overwrite" in value and action != "truncateAndLoad":
-        problems.append(
-            InvalidInput(
-                f"overwrite is for truncateAndLoad, not {action} (remove it)", doc.where(("overwrite",), key=True)
-            )
-        )
-    elif value.get("overwrite") == "table" and static:
+    if value.get("overwrite") == "table" and static and value["action"] in action_keys()["overwrite"]:
         problems.append(
             InvalidInput(
                 "overwrite: table would drop every partition but the static one; with partition, truncateAndLoad "
                 "replaces just that partition (remove overwrite)",
                 doc.where(("overwrite",)),
-            )
-        )
-    if static and action == "create":
-        problems.append(
-            InvalidInput(
-                "partition: create makes an empty table, with no rows to put in a partition; partitionBy names "
-                "the partition columns",
-                doc.where(("partition",), key=True),
             )
         )
     dynamic: set[str] = set()
@@ -403,7 +406,11 @@ def _partition_keys(doc: Document) -> list[InvalidInput]:
                     doc.where(("partition", column), key=True),
                 )
             )
-    return sorted(problems, key=lambda p: (p.location.line, p.location.col) if p.location else (0, 0))
+    return problems
+
+
+def _position(problem: InvalidInput) -> tuple[int, int]:
+    return (problem.location.line, problem.location.col) if problem.location else (0, 0)
 
 
 def _connection(doc: Document, config: Config) -> tuple[Connection | None, InvalidInput | None]:

@@ -52,6 +52,9 @@ class Strategy:
     """Loads the results' rows: how their files are laid out matters (the plan's warnings)."""
     makes_timestamped_table: ClassVar[bool] = False
     """Makes a new table named <table>_<stamp> (never replaces an existing table)."""
+    spec_keys: ClassVar[frozenset[str]] = frozenset()
+    """The spec keys that only some actions take (the spec schema's ``x-actions``) this one takes;
+    the others it refuses at validate (``inputs/spec.py``). tests/test_action_keys.py keeps the two equal."""
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         """The steps of the action; ``restored``: recovery puts the table back first."""

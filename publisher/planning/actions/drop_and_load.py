@@ -24,6 +24,7 @@ from publisher.planning.view import names_for, new_location
 
 class DropAndLoad(Strategy):
     action = "dropAndLoad"
+    spec_keys = frozenset({"partition"})
     replaces_definition = True
     reads = frozenset({"namespace_location"})
 

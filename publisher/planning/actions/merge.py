@@ -47,6 +47,7 @@ class Merge(TruncateAndLoad):
     rebuild leaves the same twin, and the same location swap, behind."""
 
     action = "merge"
+    spec_keys = frozenset({"mergeKeys", "onSchemaChange", "partition"})
     replaces_table = False
     reads = frozenset({"namespace_location", "locations", "partitions"})
 

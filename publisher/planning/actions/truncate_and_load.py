@@ -32,6 +32,7 @@ class TruncateAndLoad(Strategy):
     replaces_table: ClassVar[bool] = True
     """The results are the table's rows afterwards (a merge's twin holds kept rows too, and a
     merge keeps the partitions the results do not touch)."""
+    spec_keys = frozenset({"overwrite", "onSchemaChange", "partition"})
     needs_table = True
     writes_into_table = True
     reads = frozenset({"namespace_location", "locations", "partitions"})
