@@ -19,7 +19,7 @@ from publisher.inputs.spec import Spec
 from publisher.model.location import Location
 from publisher.model.relation import Relation
 from publisher.model.target import HiveTable, TableState, Target
-from publisher.planning import ledger
+from publisher.planning import ledger, retention
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.view import TargetView, names_for
 
@@ -172,7 +172,7 @@ class Snapshot:
                 rows = ledger.parse(self.pool.target(spec.connection).fetch(text))
                 found = tuple(
                     sorted(
-                        (e for e in rows if ledger.made_for(e, spec)),
+                        (e for e in rows if retention.made_for(e, spec)),
                         key=lambda e: (str(e.published_at), e.state == "retired"),
                     )
                 )

@@ -43,6 +43,8 @@ class Strategy:
     """Writes rows into the existing table itself (rather than beside it, or a new one)."""
     appends: ClassVar[bool] = False
     """Only adds rows to the existing table (INSERT INTO): nothing of it is replaced."""
+    replaces_table: ClassVar[bool] = False
+    """The results are the existing table's rows afterwards, whatever rows it held."""
     replaces_definition: ClassVar[bool] = False
     """Afterwards the table has the results' columns, whatever it had before."""
     reads: ClassVar[frozenset[Read]] = frozenset({"namespace_location"})

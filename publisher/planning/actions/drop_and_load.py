@@ -26,6 +26,7 @@ class DropAndLoad(Strategy):
     action = "dropAndLoad"
     spec_keys = frozenset({"partition"})
     replaces_definition = True
+    replaces_table = True
     reads = frozenset({"namespace_location"})
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
