@@ -15,9 +15,9 @@ from publisher.model.relation import Relation
 from publisher.model.target import KIND_WORDS, CatalogTable, HiveTable, RedshiftTable, TableState
 from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
-from publisher.planning.actions.kept_definition import kept_definition, kept_state
 from publisher.planning.actions.truncate_and_load import foreign_files
 from publisher.planning.context import Body, Context
+from publisher.planning.kept_definition import kept_definition, kept_state
 from publisher.planning.recovery import drop_if_there, exists, interrupted_names
 from publisher.planning.view import names_for, new_location
 
