@@ -129,49 +129,57 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
     problems = check(doc, SPEC_SCHEMA) + _same_column_twice(doc)
     if config is None:
         return None, problems
-    value: dict[str, Any] = doc.value
     connection, problem = _connection(doc, config)
     if problem is not None:
         problems.append(problem)
     if problems or connection is None:
         return None, sorted(problems, key=_position)
-    rules = connection.target
-    target = rules.name
-
+    value: dict[str, Any] = doc.value
     if "source" in value:
         source, source_from = resolve_location(value["source"], path.parent), "spec"
     else:
         source, source_from = config.results_location(value["jobGroup"], value["flowNodeId"]), "config"
-    resolved = {**value, "source": source}
-    problems = check(doc, SPEC_SCHEMA, "$defs", "target", target, instance=resolved)
-    if source_from == "config":
-        # The location came from publisher.yaml's template: point at the spec's connection,
-        # which chose the target, and name where the location came from.
-        problems = [
-            InvalidInput(
-                p.message.replace(
-                    "source ", f"results {_printable(display_path(source))} (from publisher.yaml) ", 1
-                ).split(" (found")[0],
-                doc.where(("connection",)),
-            )
-            if p.location == doc.where(("source",))
-            else p
-            for p in problems
-        ]
-    else:
-        # Show the location as the spec wrote it: the resolved path depends on the checkout.
-        problems = [
-            InvalidInput(p.message.replace(as_json(source), as_json(value["source"])), p.location) for p in problems
-        ]
-    problems += (
-        _column_types(doc, rules) + _narrowing(doc) + _for_other_actions(doc) + _partition_keys(doc) + _layout(doc)
+    rules = connection.target
+    problems = (
+        _target_rules(doc, rules, source, source_from)
+        + _column_types(doc, rules)
+        + _narrowing(doc)
+        + _for_other_actions(doc)
+        + _partition_keys(doc)
+        + _layout(doc)
+        + _connection_rules(doc, connection)
     )
-    database = rules.folds(value["path"][0])
-    # The settings say which database a connection is bound to and which region its loads
-    # name; the target's rules say what they rule out.
-    settings = connection.target_settings
+    if problems:
+        return None, sorted(problems, key=_position)
+    return _spec(doc, path, config, connection, source, source_from)
+
+
+def _target_rules(doc: Document, rules: TargetDescriptor, source: str, source_from: str) -> list[InvalidInput]:
+    """The spec, with its results location resolved, against its target's rules in the schema."""
+    # Errors show values as the spec wrote them: a resolved path depends on the checkout.
+    problems = check(doc, SPEC_SCHEMA, "$defs", "target", rules.name, instance={**doc.value, "source": source})
+    if source_from == "spec":
+        return problems
+    # The location came from publisher.yaml's template: point at the spec's connection, which
+    # chose the target, and name where the location came from (not "source", which the spec lacks).
+    here = doc.where(("source",))
+    named = f"results {_printable(display_path(source))} (from publisher.yaml) "
+    return [
+        InvalidInput(p.message.replace("source ", named, 1).split(" (found")[0], doc.where(("connection",)))
+        if p.location == here
+        else p
+        for p in problems
+    ]
+
+
+def _connection_rules(doc: Document, connection: Connection) -> list[InvalidInput]:
+    """What the connection's settings rule out on its target: a database other than the one it
+    is bound to, a region with formats COPY will not load across regions."""
+    value: dict[str, Any] = doc.value
+    rules, settings = connection.target, connection.target_settings
+    problems = []
     bound = settings.bound_database
-    if not rules.writes_across_databases and database != rules.folds(bound or ""):
+    if not rules.writes_across_databases and rules.folds(value["path"][0]) != rules.folds(bound or ""):
         problems.append(
             InvalidInput(
                 f"path [{value['path'][0]}] must be the database of connection {connection.name}, "
@@ -188,13 +196,23 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
                 doc.where(("inputFormat",)),
             )
         )
-    if problems:
-        return None, sorted(problems, key=_position)
+    return problems
 
-    table = rules.folds(value["table"])
+
+def _spec(
+    doc: Document, path: Path, config: Config, connection: Connection, source: str, source_from: str
+) -> tuple[Spec | None, list[InvalidInput]]:
+    """The Spec of a document that passed every check, unless its table or results location
+    clash with the connection (its ledger's tables; s3:// results without an s3 connection)."""
+    value: dict[str, Any] = doc.value
+    rules = connection.target
+    fold = rules.folds
+    table = fold(value["table"])
     schema_name, _, name = table.rpartition(".")
     # The schema's per-target table pattern allows a schema part only where the target has schemas.
-    relation = Relation(database, (schema_name or rules.default_schema) if rules.has_schemas else None, name)
+    relation = Relation(
+        fold(value["path"][0]), (schema_name or rules.default_schema) if rules.has_schemas else None, name
+    )
     clash = ledger_clash(connection, relation)
     if clash:
         return None, [InvalidInput(clash, doc.where(("table",)))]
@@ -209,7 +227,6 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
                 )
             ]
     canonical = json.dumps({k: v for k, v in value.items() if k != "$schema"}, sort_keys=True)
-    fold = rules.folds
     return (
         Spec(
             file=str(path),

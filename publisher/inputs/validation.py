@@ -243,7 +243,7 @@ def _describe(doc: Document, error: ValidationError) -> list[InvalidInput]:
     path: JsonPath = tuple(error.absolute_path)
     where = doc.where(path)
     # Errors from iter_errors always have these set; their types also allow jsonschema's Unset.
-    found = cast(Any, error.instance)
+    found = _as_written(doc.value, path, cast(Any, error.instance))
     rule: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
     kind = str(error.validator)
     expected = cast(Any, error.validator_value)
@@ -292,10 +292,25 @@ def _describe(doc: Document, error: ValidationError) -> list[InvalidInput]:
         return [InvalidInput(f"{_name(path)}: fails '{kind}: {error.validator_value}' (found {shown})", where)]
     # jsonschema's messages begin with the value's Python repr ("None is not ...", "['a', 'a'] has
     # non-unique elements"): JSON's words instead.
-    message, raw = error.message, repr(found)
+    message, raw = error.message, repr(error.instance)
     if message.startswith(raw):
         message = shown + message[len(raw) :]
     return [InvalidInput(f"{_name(path)}: {message}", where)]
+
+
+def _as_written(document: Any, path: JsonPath, checked: Any) -> Any:
+    """The value at ``path`` as the document writes it, where the instance checked was derived
+    from it (a spec's source, resolved against its folder); ``checked`` where it has none."""
+    node = document
+    for part in path:
+        if isinstance(node, dict):
+            held = part in node
+        else:
+            held = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not held:
+            return checked
+        node = node[part]
+    return node
 
 
 def a(word: str) -> str:
