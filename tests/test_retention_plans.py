@@ -13,7 +13,7 @@ import pytest
 
 from publisher.model.plan import LedgerRecord, ReleaseLock, RetireTable, SqlStep, TakeLock, plan_from_json, plan_to_json
 from publisher.model.target import HiveTable, RedshiftTable, TableFacts, TableState
-from publisher.planning import ledger
+from publisher.planning import ledger, retention
 from publisher.planning.planner import PlanInput, plan_all
 from publisher.planning.view import TargetView
 from publisher.reports.render import publication_text
@@ -90,13 +90,13 @@ def test_only_what_this_ledger_records_for_this_connection_table_and_project_is_
     # The snapshot reads rows by table name; made_for keeps this spec's own.
     spec = make_spec(tmp_path, target, "createAndLoad", "pqt", "keepLast: 1\n")
     mine = entry(target, STAMPS[0])
-    assert ledger.made_for(mine, spec)
-    assert not ledger.made_for(replace(mine, connection_id=99), spec)
-    assert not ledger.made_for(replace(mine, database_name="other"), spec)
-    assert not ledger.made_for(replace(mine, table_name=mine.table_name + "x"), spec)
-    assert not ledger.made_for(replace(mine, project="someone-else"), spec)
-    assert not ledger.made_for(replace(mine, action="dropAndLoad"), spec)
-    assert not ledger.made_for(replace(mine, state="pending"), spec)
+    assert retention.made_for(mine, spec)
+    assert not retention.made_for(replace(mine, connection_id=99), spec)
+    assert not retention.made_for(replace(mine, database_name="other"), spec)
+    assert not retention.made_for(replace(mine, table_name=mine.table_name + "x"), spec)
+    assert not retention.made_for(replace(mine, project="someone-else"), spec)
+    assert not retention.made_for(replace(mine, action="dropAndLoad"), spec)
+    assert not retention.made_for(replace(mine, state="pending"), spec)
 
 
 @pytest.mark.parametrize("target", ["hive", "redshift"])

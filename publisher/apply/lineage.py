@@ -18,13 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from publisher.apply.executor import mask_secrets
 from publisher.inputs.config import Config, LineageSettings
 from publisher.model.plan import Publication
 from publisher.model.secret import Secret
+from publisher.planning.actions import STRATEGIES
+from publisher.planning.actions.base import Strategy
 from publisher.targets import target
 
 
@@ -38,14 +40,18 @@ def _producer() -> str:
         return "urn:warehouse-publisher"
 
 
-LIFECYCLE = {
-    "create": "CREATE",
-    "createAndLoad": "CREATE",
-    "truncateAndLoad": "OVERWRITE",
-    "dropAndLoad": "OVERWRITE",
-}
-"""What each action does to its table, as lifecycleStateChange says it; load and merge add rows
-to a table that stays: no facet."""
+Change = Literal["CREATE", "OVERWRITE"]
+
+
+def _change(strategy: Strategy) -> Change | None:
+    """What the action does to its table, as lifecycleStateChange says it: a new table, or the
+    table's rows replaced; actions that add rows to a table that stays (load, merge) get no facet."""
+    if strategy.makes_timestamped_table:
+        return "CREATE"
+    return "OVERWRITE" if strategy.replaces_table else None
+
+
+LIFECYCLE: dict[str, Change | None] = {action: _change(strategy) for action, strategy in STRATEGIES.items()}
 
 
 def _env_configured() -> bool:

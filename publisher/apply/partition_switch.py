@@ -14,6 +14,7 @@ takes the whole folder in place of the replaced partition's, and deletes it with
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from publisher.dialects import Dialect
 from publisher.dialects.hive import DEFAULT_PARTITION, partition_values
@@ -38,27 +39,7 @@ def switch_partitions(target: Target, dialect: Dialect, step: SwitchPartitions) 
     dropped: list[str] = []
     if step.twin in names:
         new = _partitions(target, dialect, twin)
-        nulls = [p for p in new if DEFAULT_PARTITION in p]
-        if nulls:
-            raise SwitchRefused(
-                f"rows with a NULL partition value ({', '.join(nulls)}): Hive keeps them in {DEFAULT_PARTITION}, "
-                "which publisher does not switch; nothing was switched (fill the partition columns)"
-            )
-        if step.expected and set(new) != set(step.expected):
-            unlisted, missing = sorted(set(new) - set(step.expected)), sorted(set(step.expected) - set(new))
-            raise SwitchRefused(
-                f"the loaded rows' partitions differ from the plan's (not listed: {', '.join(unlisted[:5]) or '-'}; "
-                f"listed, not found: {', '.join(missing[:5]) or '-'}): nothing was switched"
-            )
-        if step.trash not in names:
-            raise SwitchRefused(f"{step.trash} is missing: nothing was switched")
-        released = _location(target, trash).child("released")
-        for path in new:
-            at = _partition_location(target, dialect, twin, path)
-            if at not in (step.twin_location.child(path), released.child(path)):
-                raise SwitchRefused(
-                    f"{step.twin} partition {path} is at {at}, not under {step.twin_location} as planned"
-                )
+        released = _refuse_unplanned(target, dialect, step, names, new)
         old = set(_partitions(target, dialect, table))
         in_trash = set(_partitions(target, dialect, trash))
         leaving = {p for p in old if p in new or step.drop_others}
@@ -93,19 +74,52 @@ def switch_partitions(target: Target, dialect: Dialect, step: SwitchPartitions) 
                 target.execute(f"ALTER TABLE {dialect.table(table)} DROP PARTITION {_spec(dialect, path)}")
                 dropped.append(path)
         _check_rows(target, dialect, table, new, step)
-        # The twin must not take the new folders with it: point it (and its partitions)
-        # inside the trash's folder, which holds nothing, then drop it.
-        for path in new:
-            target.execute(
-                f"ALTER TABLE {dialect.table(twin)} PARTITION {_spec(dialect, path)} "
-                f"SET LOCATION {dialect.location_literal(released.child(path))}"
-            )
-        target.execute(dialect.set_location(twin, released))
-        target.execute(dialect.drop_table(twin))
+        _release_twin(target, dialect, twin, new, released)
     if step.trash in names:
         _check_unused(target, dialect, table, trash, checked=set(emptied.values()) if step.twin in names else set())
         target.execute(dialect.drop_table(trash))
     return _summary(replaced, added, dropped)
+
+
+def _refuse_unplanned(
+    target: Target, dialect: Dialect, step: SwitchPartitions, names: Collection[str], new: list[str]
+) -> Location:
+    """Before anything moves: the twin's partitions are the plan's, none NULL, each where the
+    plan put it (or already released, by the apply this one finishes, into the trash's folder
+    ``released``, which it returns), and the trash is there."""
+    nulls = [p for p in new if DEFAULT_PARTITION in p]
+    if nulls:
+        raise SwitchRefused(
+            f"rows with a NULL partition value ({', '.join(nulls)}): Hive keeps them in {DEFAULT_PARTITION}, "
+            "which publisher does not switch; nothing was switched (fill the partition columns)"
+        )
+    if step.expected and set(new) != set(step.expected):
+        unlisted, missing = sorted(set(new) - set(step.expected)), sorted(set(step.expected) - set(new))
+        raise SwitchRefused(
+            f"the loaded rows' partitions differ from the plan's (not listed: {', '.join(unlisted[:5]) or '-'}; "
+            f"listed, not found: {', '.join(missing[:5]) or '-'}): nothing was switched"
+        )
+    if step.trash not in names:
+        raise SwitchRefused(f"{step.trash} is missing: nothing was switched")
+    released = _location(target, Relation(step.database, None, step.trash)).child("released")
+    twin = Relation(step.database, None, step.twin)
+    for path in new:
+        at = _partition_location(target, dialect, twin, path)
+        if at not in (step.twin_location.child(path), released.child(path)):
+            raise SwitchRefused(f"{step.twin} partition {path} is at {at}, not under {step.twin_location} as planned")
+    return released
+
+
+def _release_twin(target: Target, dialect: Dialect, twin: Relation, new: list[str], released: Location) -> None:
+    """The twin must not take the new folders with it: point it (and its partitions) inside
+    the trash's folder, which holds nothing, then drop it."""
+    for path in new:
+        target.execute(
+            f"ALTER TABLE {dialect.table(twin)} PARTITION {_spec(dialect, path)} "
+            f"SET LOCATION {dialect.location_literal(released.child(path))}"
+        )
+    target.execute(dialect.set_location(twin, released))
+    target.execute(dialect.drop_table(twin))
 
 
 def _emptied_twin_folders(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from publisher.inputs.config import Config, Connection, resolve_location
-from publisher.inputs.validation import as_json, check, did_you_mean
+from publisher.inputs.validation import as_json, check, did_you_mean, schema
 from publisher.inputs.yamlfile import Document, load_documents, read_text
 from publisher.model.errors import InvalidInput, Location, PublisherError, display_path
 from publisher.model.identity import PublicationId
@@ -127,47 +129,57 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
     problems = check(doc, SPEC_SCHEMA) + _same_column_twice(doc)
     if config is None:
         return None, problems
-    value: dict[str, Any] = doc.value
     connection, problem = _connection(doc, config)
     if problem is not None:
         problems.append(problem)
     if problems or connection is None:
-        return None, sorted(problems, key=lambda p: (p.location.line, p.location.col) if p.location else (0, 0))
-    rules = connection.target
-    target = rules.name
-
+        return None, sorted(problems, key=_position)
+    value: dict[str, Any] = doc.value
     if "source" in value:
         source, source_from = resolve_location(value["source"], path.parent), "spec"
     else:
         source, source_from = config.results_location(value["jobGroup"], value["flowNodeId"]), "config"
-    resolved = {**value, "source": source}
-    problems = check(doc, SPEC_SCHEMA, "$defs", "target", target, instance=resolved)
-    if source_from == "config":
-        # The location came from publisher.yaml's template: point at the spec's connection,
-        # which chose the target, and name where the location came from.
-        problems = [
-            InvalidInput(
-                p.message.replace(
-                    "source ", f"results {_printable(display_path(source))} (from publisher.yaml) ", 1
-                ).split(" (found")[0],
-                doc.where(("connection",)),
-            )
-            if p.location == doc.where(("source",))
-            else p
-            for p in problems
-        ]
-    else:
-        # Show the location as the spec wrote it: the resolved path depends on the checkout.
-        problems = [
-            InvalidInput(p.message.replace(as_json(source), as_json(value["source"])), p.location) for p in problems
-        ]
-    problems += _column_types(doc, rules) + _narrowing(doc) + _partition_keys(doc) + _layout(doc)
-    database = rules.folds(value["path"][0])
-    # The settings say which database a connection is bound to and which region its loads
-    # name; the target's rules say what they rule out.
-    settings = connection.target_settings
+    rules = connection.target
+    problems = (
+        _target_rules(doc, rules, source, source_from)
+        + _column_types(doc, rules)
+        + _narrowing(doc)
+        + _for_other_actions(doc)
+        + _partition_keys(doc)
+        + _layout(doc)
+        + _connection_rules(doc, connection)
+    )
+    if problems:
+        return None, sorted(problems, key=_position)
+    return _spec(doc, path, config, connection, source, source_from)
+
+
+def _target_rules(doc: Document, rules: TargetDescriptor, source: str, source_from: str) -> list[InvalidInput]:
+    """The spec, with its results location resolved, against its target's rules in the schema."""
+    # Errors show values as the spec wrote them: a resolved path depends on the checkout.
+    problems = check(doc, SPEC_SCHEMA, "$defs", "target", rules.name, instance={**doc.value, "source": source})
+    if source_from == "spec":
+        return problems
+    # The location came from publisher.yaml's template: point at the spec's connection, which
+    # chose the target, and name where the location came from (not "source", which the spec lacks).
+    here = doc.where(("source",))
+    named = f"results {_printable(display_path(source))} (from publisher.yaml) "
+    return [
+        InvalidInput(p.message.replace("source ", named, 1).split(" (found")[0], doc.where(("connection",)))
+        if p.location == here
+        else p
+        for p in problems
+    ]
+
+
+def _connection_rules(doc: Document, connection: Connection) -> list[InvalidInput]:
+    """What the connection's settings rule out on its target: a database other than the one it
+    is bound to, a region with formats COPY will not load across regions."""
+    value: dict[str, Any] = doc.value
+    rules, settings = connection.target, connection.target_settings
+    problems = []
     bound = settings.bound_database
-    if not rules.writes_across_databases and database != rules.folds(bound or ""):
+    if not rules.writes_across_databases and rules.folds(value["path"][0]) != rules.folds(bound or ""):
         problems.append(
             InvalidInput(
                 f"path [{value['path'][0]}] must be the database of connection {connection.name}, "
@@ -184,13 +196,23 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
                 doc.where(("inputFormat",)),
             )
         )
-    if problems:
-        return None, problems
+    return problems
 
-    table = rules.folds(value["table"])
+
+def _spec(
+    doc: Document, path: Path, config: Config, connection: Connection, source: str, source_from: str
+) -> tuple[Spec | None, list[InvalidInput]]:
+    """The Spec of a document that passed every check, unless its table or results location
+    clash with the connection (its ledger's tables; s3:// results without an s3 connection)."""
+    value: dict[str, Any] = doc.value
+    rules = connection.target
+    fold = rules.folds
+    table = fold(value["table"])
     schema_name, _, name = table.rpartition(".")
     # The schema's per-target table pattern allows a schema part only where the target has schemas.
-    relation = Relation(database, (schema_name or rules.default_schema) if rules.has_schemas else None, name)
+    relation = Relation(
+        fold(value["path"][0]), (schema_name or rules.default_schema) if rules.has_schemas else None, name
+    )
     clash = ledger_clash(connection, relation)
     if clash:
         return None, [InvalidInput(clash, doc.where(("table",)))]
@@ -205,7 +227,6 @@ def document_spec(doc: Document, path: Path, config: Config | None) -> tuple[Spe
                 )
             ]
     canonical = json.dumps({k: v for k, v in value.items() if k != "$schema"}, sort_keys=True)
-    fold = rules.folds
     return (
         Spec(
             file=str(path),
@@ -323,35 +344,48 @@ def _narrowing(doc: Document) -> list[InvalidInput]:
     ]
 
 
-def _partition_keys(doc: Document) -> list[InvalidInput]:
-    """The partition keys' rules across keys: which actions take them, no column twice."""
+@cache
+def action_keys() -> dict[str, tuple[Action, ...]]:
+    """Spec keys that only some actions take, and which: the spec schema's ``x-actions``. Each
+    strategy declares the same (``Strategy.spec_keys``; tests/test_action_keys.py)."""
+    properties: dict[str, dict[str, Any]] = schema(SPEC_SCHEMA)["properties"]
+    return {key: tuple(rule["x-actions"]) for key, rule in properties.items() if "x-actions" in rule}
+
+
+def _for_other_actions(doc: Document) -> list[InvalidInput]:
+    """Keys the spec's action does not take, each refused at the key with why (``x-why``)."""
     value: dict[str, Any] = doc.value
-    action, static = value["action"], value.get("partition", {})
+    action = value["action"]
+    properties = schema(SPEC_SCHEMA)["properties"]
     problems = []
-    if "mergeKeys" in value and action != "merge":
-        problems.append(
-            InvalidInput(
-                f"mergeKeys is for merge, not {action} (remove it, or make the action merge)",
-                doc.where(("mergeKeys",), key=True),
-            )
+    for key, actions in action_keys().items():
+        if key not in value or action in actions:
+            continue
+        # Name the shorter list: the actions that take the key, or those that do not.
+        refused = [a for a in properties["action"]["enum"] if a not in actions]
+        which = (
+            f"is not for {_listed(refused)}"
+            if len(refused) < len(actions)
+            else f"is for {_listed(actions)}, not {action}"
         )
-    if "onSchemaChange" in value and action not in ("load", "truncateAndLoad", "merge"):
+        why = properties[key].get("x-why")
+        remedy = "remove it" + (f", or make the action {actions[0]}" if len(actions) == 1 else "")
         problems.append(
-            InvalidInput(
-                f"onSchemaChange is for load, truncateAndLoad and merge, not {action}: the other actions make "
-                "the table from the results (remove it)",
-                doc.where(("onSchemaChange",), key=True),
-            )
+            InvalidInput(f"{key} {which}{': ' + why if why else ''} ({remedy})", doc.where((key,), key=True))
         )
-    for key in ("keepLast", "keepFor"):
-        if key in value and action not in ("create", "createAndLoad"):
-            problems.append(
-                InvalidInput(
-                    f"{key} is for create and createAndLoad, not {action}: only they leave timestamped tables "
-                    "behind to retire (remove it)",
-                    doc.where((key,), key=True),
-                )
-            )
+    return problems
+
+
+def _listed(words: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _partition_keys(doc: Document) -> list[InvalidInput]:
+    """The partition and merge keys' rules across keys: no column twice, static or dynamic."""
+    value: dict[str, Any] = doc.value
+    static = value.get("partition", {})
+    problems = []
     seen: set[str] = set()
     for i, key in enumerate(value.get("mergeKeys", ())):
         if key.lower() in seen:
@@ -362,26 +396,12 @@ def _partition_keys(doc: Document) -> list[InvalidInput]:
                 )
             )
         seen.add(key.lower())
-    if "overwrite" in value and action != "truncateAndLoad":
-        problems.append(
-            InvalidInput(
-                f"overwrite is for truncateAndLoad, not {action} (remove it)", doc.where(("overwrite",), key=True)
-            )
-        )
-    elif value.get("overwrite") == "table" and static:
+    if value.get("overwrite") == "table" and static and value["action"] in action_keys()["overwrite"]:
         problems.append(
             InvalidInput(
                 "overwrite: table would drop every partition but the static one; with partition, truncateAndLoad "
                 "replaces just that partition (remove overwrite)",
                 doc.where(("overwrite",)),
-            )
-        )
-    if static and action == "create":
-        problems.append(
-            InvalidInput(
-                "partition: create makes an empty table, with no rows to put in a partition; partitionBy names "
-                "the partition columns",
-                doc.where(("partition",), key=True),
             )
         )
     dynamic: set[str] = set()
@@ -403,7 +423,11 @@ def _partition_keys(doc: Document) -> list[InvalidInput]:
                     doc.where(("partition", column), key=True),
                 )
             )
-    return sorted(problems, key=lambda p: (p.location.line, p.location.col) if p.location else (0, 0))
+    return problems
+
+
+def _position(problem: InvalidInput) -> tuple[int, int]:
+    return (problem.location.line, problem.location.col) if problem.location else (0, 0)
 
 
 def _connection(doc: Document, config: Config) -> tuple[Connection | None, InvalidInput | None]:

@@ -8,12 +8,14 @@ import hashlib
 import importlib
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from publisher.inputs.yamlfile import Document, JsonPath
-from publisher.model.errors import InvalidInput
+from publisher.model.errors import InvalidInput, Location
 from publisher.targets import TARGETS
 
 if TYPE_CHECKING:
@@ -239,63 +241,140 @@ def _name(path: JsonPath) -> str:
     return text or "the top level"
 
 
+@dataclass(frozen=True)
+class _Failed:
+    """One schema error as the rules below read it: where, what the document says there, and
+    the failed rule's own message (``x-message``), if the schema gives one."""
+
+    doc: Document
+    error: ValidationError
+    path: JsonPath
+    found: Any  # as the document writes it
+    rule: dict[str, Any]  # the (sub-)schema that failed
+    custom: str | None
+
+    @property
+    def where(self) -> Location:
+        return self.doc.where(self.path)
+
+    @property
+    def name(self) -> str:
+        return _name(self.path)
+
+    @property
+    def shown(self) -> str:
+        return _shown(self.path, self.found)
+
+    @property
+    def expected(self) -> Any:
+        return cast(Any, self.error.validator_value)
+
+
+Rule = Callable[[_Failed], "list[InvalidInput] | None"]
+
+
+def _unknown_keys(f: _Failed) -> list[InvalidInput]:
+    allowed = [k for k in f.rule.get("properties", {}) if not k.startswith("$")]
+    extra = [k for k in f.found if k not in f.rule.get("properties", {})]
+    return [
+        InvalidInput(
+            f"unknown key '{key}'{' in ' + f.name if f.path else ''}"
+            # A hint costs a fuzzy match: past a few dozen unknown keys the file is not
+            # misspelt but something else, and hints would make a big file take minutes.
+            f"{did_you_mean(key, allowed) if i < MAX_HINTS else ''} (allowed: {', '.join(allowed)})",
+            f.doc.where((*f.path, key), key=True),
+        )
+        for i, key in enumerate(extra)
+    ]
+
+
+def _missing(f: _Failed) -> list[InvalidInput]:
+    if f.custom:  # a key required by another key's value (mergeKeys with action merge)
+        return [InvalidInput(f.custom, f.where)]
+    inside = f" in {f.name}" if f.path else ""
+    return [InvalidInput(f"missing required key '{k}'{inside}", f.where) for k in f.expected if k not in f.found]
+
+
+def _not_one_of(f: _Failed) -> list[InvalidInput]:
+    choices = [str(c) for c in f.expected]
+    hint = "" if _holds_secret(f.path, f.found) or not isinstance(f.found, str) else did_you_mean(f.found, choices)
+    lead = f"{f.name} {f.custom}: " if f.custom else f"{f.name}: "
+    return [InvalidInput(f"{lead}{f.shown} is not one of {', '.join(choices)}{hint}", f.where)]
+
+
+def _not_the_constant(f: _Failed) -> list[InvalidInput]:
+    return [InvalidInput(f"{f.name}: {f.shown} must be {as_json(f.expected)}", f.where)]
+
+
+def _wrong_type(f: _Failed) -> list[InvalidInput]:
+    wanted = " or ".join(f.expected) if isinstance(f.expected, list) else f.expected
+    kind_found = "" if f.found is None or _under_secret(f.path) else f", {a(json_type(f.found))}"
+    return [InvalidInput(f"{f.name} must be of type {wanted} (found {f.shown}{kind_found})", f.where)]
+
+
+def _most_specific(f: _Failed) -> list[InvalidInput] | None:
+    """The deepest of the alternatives' errors; None: the schema's own message."""
+    best = _best_context(f.error)
+    return _describe(f.doc, best) if best is not None else None
+
+
+OWN_WORDS: dict[str, Rule] = {
+    "additionalProperties": _unknown_keys,
+    "unevaluatedProperties": _unknown_keys,
+    "required": _missing,
+    "enum": _not_one_of,
+    "const": _not_the_constant,
+}
+"""Keywords described in our words, with the schema's x-message inside them where it gives one."""
+
+UNLESS_SCHEMA_SAYS: dict[str, Rule] = {"type": _wrong_type, "oneOf": _most_specific, "anyOf": _most_specific}
+"""Keywords described in our words where the schema gives no x-message (which wins)."""
+
+
 def _describe(doc: Document, error: ValidationError) -> list[InvalidInput]:
     path: JsonPath = tuple(error.absolute_path)
-    where = doc.where(path)
-    # Errors from iter_errors always have these set; their types also allow jsonschema's Unset.
-    found = cast(Any, error.instance)
     rule: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    # Errors from iter_errors always have these set; their types also allow jsonschema's Unset.
+    found = _as_written(doc.value, path, cast(Any, error.instance))
+    failed = _Failed(doc, error, path, found, rule, rule.get("x-message"))
     kind = str(error.validator)
-    expected = cast(Any, error.validator_value)
-    custom = rule.get("x-message")
+    if kind in OWN_WORDS:
+        return OWN_WORDS[kind](failed) or []
+    if failed.custom and not path_is_container(kind):
+        return [InvalidInput(f"{failed.name} {failed.custom} (found {failed.shown})", failed.where)]
+    described = UNLESS_SCHEMA_SAYS[kind](failed) if kind in UNLESS_SCHEMA_SAYS else None
+    if described is not None:
+        return described
+    return _in_json_words(failed)
 
-    if kind == "additionalProperties" or kind == "unevaluatedProperties":
-        allowed = [k for k in rule.get("properties", {}) if not k.startswith("$")]
-        extra = [k for k in found if k not in rule.get("properties", {})]
-        return [
-            InvalidInput(
-                f"unknown key '{key}'{' in ' + _name(path) if path else ''}"
-                # A hint costs a fuzzy match: past a few dozen unknown keys the file is not
-                # misspelt but something else, and hints would make a big file take minutes.
-                f"{did_you_mean(key, allowed) if i < MAX_HINTS else ''} (allowed: {', '.join(allowed)})",
-                doc.where((*path, key), key=True),
-            )
-            for i, key in enumerate(extra)
-        ]
-    if kind == "required":
-        if custom:  # a key required by another key's value (mergeKeys with action merge)
-            return [InvalidInput(custom, where)]
-        missing = [k for k in expected if k not in found]
-        inside = f" in {_name(path)}" if path else ""
-        return [InvalidInput(f"missing required key '{k}'{inside}", where) for k in missing]
-    shown = _shown(path, found)
-    if kind == "enum":
-        choices = [str(c) for c in expected]
-        hint = "" if _holds_secret(path, found) or not isinstance(found, str) else did_you_mean(found, choices)
-        lead = f"{_name(path)} {custom}: " if custom else f"{_name(path)}: "
-        return [InvalidInput(f"{lead}{shown} is not one of {', '.join(choices)}{hint}", where)]
-    if kind == "const":
-        return [InvalidInput(f"{_name(path)}: {shown} must be {as_json(expected)}", where)]
-    if custom and not path_is_container(kind):
-        return [InvalidInput(f"{_name(path)} {custom} (found {shown})", where)]
-    if kind == "type":
-        wanted = " or ".join(expected) if isinstance(expected, list) else expected
-        kind_found = "" if found is None or _under_secret(path) else f", {a(json_type(found))}"
-        return [InvalidInput(f"{_name(path)} must be of type {wanted} (found {shown}{kind_found})", where)]
-    if kind in ("oneOf", "anyOf"):
-        # Prefer the most specific sub-error, else the schema's own message.
-        best = _best_context(error)
-        if best is not None:
-            return _describe(doc, best)
-    if _holds_secret(path, found):
+
+def _in_json_words(f: _Failed) -> list[InvalidInput]:
+    """jsonschema's own message, where no rule above describes the keyword."""
+    kind = str(f.error.validator)
+    if _holds_secret(f.path, f.found):
         # jsonschema's own message repeats the value: say which rule failed instead.
-        return [InvalidInput(f"{_name(path)}: fails '{kind}: {error.validator_value}' (found {shown})", where)]
+        return [InvalidInput(f"{f.name}: fails '{kind}: {f.expected}' (found {f.shown})", f.where)]
     # jsonschema's messages begin with the value's Python repr ("None is not ...", "['a', 'a'] has
     # non-unique elements"): JSON's words instead.
-    message, raw = error.message, repr(found)
+    message, raw = f.error.message, repr(f.error.instance)
     if message.startswith(raw):
-        message = shown + message[len(raw) :]
-    return [InvalidInput(f"{_name(path)}: {message}", where)]
+        message = f.shown + message[len(raw) :]
+    return [InvalidInput(f"{f.name}: {message}", f.where)]
+
+
+def _as_written(document: Any, path: JsonPath, checked: Any) -> Any:
+    """The value at ``path`` as the document writes it, where the instance checked was derived
+    from it (a spec's source, resolved against its folder); ``checked`` where it has none."""
+    node = document
+    for part in path:
+        if isinstance(node, dict):
+            held = part in node
+        else:
+            held = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not held:
+            return checked
+        node = node[part]
+    return node
 
 
 def a(word: str) -> str:

@@ -118,24 +118,6 @@ def same_elsewhere(entry: Entry, spec: Spec) -> bool:
     )
 
 
-MAKERS = ("create", "createAndLoad")
-"""The actions whose publications make a timestamped table <table>_<stamp> (retention's candidates)."""
-
-
-def made_for(entry: Entry, spec: Spec) -> bool:
-    """Whether the row records a timestamped table the publisher made, or retired, for the
-    spec's table: same connection, database, table name and project (owned)."""
-    mine = spec.id
-    return (
-        entry.action in MAKERS
-        and entry.state in ("done", "retired")
-        and (entry.connection_id, entry.database_name, entry.table_name)
-        == (mine.connection_id, mine.database, mine.table)
-        and entry.published_table != mine.table
-        and owned(entry, spec.project)
-    )
-
-
 def in_publication_order(entries: Iterable[Entry]) -> tuple[Entry, ...]:
     """Retention's candidates, oldest first. Rows written before the ledger's time had
     microseconds can share a second: their stamps, which a later plan moves past names in use,

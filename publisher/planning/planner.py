@@ -6,6 +6,7 @@ import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import assert_never
 
 from publisher.dialects import Dialect, dialect_for, types
@@ -443,85 +444,81 @@ def _recover(ctx: Context) -> Recovery:
 
 def _assemble(ctx: Context, body: Body, force: bool, rows: int | None, written: Relation) -> tuple[Step, ...]:
     """The publication's steps in order, with the ledger's steps around the change."""
-    dialect, spec, view, stamp = ctx.dialect, ctx.spec, ctx.view, ctx.stamp
+    dialect, spec = ctx.dialect, ctx.spec
     home = ledger.relation(spec)
-    published_table = written.name if written.schema is None else f"{written.schema}.{written.name}"
     # Where the dialect guards a lock table, the target table's lock table is locked and guarded
     # (not the ledger, nor the table itself: Redshift's LOCK would make the table's readers
     # wait for the whole load); two applies of one publication wait for each other there,
     # and the second's guard then finds the first's row.
     guarded = ledger.lock_relation(spec) if dialect.guards_lock_table else home
-    by_day = partitioned(dialect, view)
-    steps: list[Step] = []
-    if view is None or not view.ledger_exists:
-        steps.extend(ledger.ensure(dialect, home))
-    else:
-        steps.extend(ledger.upgrade(dialect, home, view.ledger_lacks))
+    record = partial(
+        ledger.record,
+        dialect,
+        home,
+        spec,
+        published_table=written.name if written.schema is None else f"{written.schema}.{written.name}",
+        rows=rows,
+        stamp=ctx.stamp,
+        partitioned=partitioned(dialect, ctx.view),
+    )
+    outside: tuple[Step, ...]  # before the transaction and its locks
+    started: tuple[Step, ...]  # just before the change
     match dialect.replace_via:
         case "transaction":
-            # Objects outside the database (the COPY manifest) are written before the transaction.
-            steps.extend(body.prepare)
-        case "location_swap":
-            pass  # after the 'pending' record, below
-        case unknown:
-            assert_never(unknown)
-    if dialect.guards_lock_table:
-        steps.append(ledger.ensure_lock(dialect, guarded))
-    steps.extend(dialect.begin())
-    steps.extend(dialect.lock(guarded))
-    # Hive has no transaction to wait in: a lock table per target table (apply/table_lock.py).
-    steps.extend(dialect.table_lock(spec.relation, home))
-    if not force:
-        steps.append(ledger.guard(dialect, guarded, spec))
-    steps.extend(_columns_unchanged(ctx))
-    steps.extend(_location_unchanged(ctx, body))
-    steps.extend(body.recover)
-    steps.extend(body.before)
-    match dialect.replace_via:
-        case "transaction":
-            pass  # COMMIT ties the change to its 'done' record
+            # Objects outside the database (the COPY manifest) are written before the transaction;
+            # COMMIT ties the change to its 'done' record.
+            outside, started = body.prepare, ()
         case "location_swap":
             # No transaction ties the change to its record: say it started, before anything is
             # made, so that the next apply finds an interrupted publish and tidies up after it.
-            if body.change:
-                steps.append(
-                    ledger.record(
-                        dialect,
-                        home,
-                        spec,
-                        state="pending",
-                        published_table=published_table,
-                        rows=rows,
-                        stamp=stamp,
-                        rows_before=body.rows_before,
-                        location_before=body.location_before,
-                        partitioned=by_day,
-                    )
-                )
-            steps.extend(body.prepare)
+            pending = (
+                (record(state="pending", rows_before=body.rows_before, location_before=body.location_before),)
+                if body.change
+                else ()
+            )
+            outside, started = (), pending + body.prepare
         case unknown:
             assert_never(unknown)
-    steps.extend(body.change)
-    # Tidy up before the 'done' record: an apply killed before it is recovered, tidy-up included.
-    steps.extend(body.tidy)
-    if dialect.guards_lock_table:
-        steps.append(ledger.record_lock(dialect, guarded, spec))
-    steps.append(
-        ledger.record(
-            dialect,
-            home,
-            spec,
-            state="done",
-            published_table=published_table,
-            rows=rows,
-            stamp=stamp,
-            partitioned=by_day,
-        )
+    return (
+        *_ledger_ready(dialect, ctx.view, home),
+        *outside,
+        *_locked(ctx, guarded, home, force),
+        *_columns_unchanged(ctx),
+        *_location_unchanged(ctx, body),
+        *body.recover,
+        *body.before,
+        *started,
+        *body.change,
+        # Tidy up before the 'done' record: an apply killed before it is recovered, tidy-up included.
+        *body.tidy,
+        *((ledger.record_lock(dialect, guarded, spec),) if dialect.guards_lock_table else ()),
+        record(state="done"),
+        *dialect.commit(),
+        *body.retire,  # under the table's lock where it takes one: two applies retire a table once
+        *dialect.table_unlock(spec.relation),
+        *_after_publish(dialect, body.after),
     )
-    steps.extend(dialect.commit())
-    steps.extend(body.retire)  # under the table's lock where it takes one: two applies retire a table once
-    steps.extend(dialect.table_unlock(spec.relation))
-    return tuple(steps) + _after_publish(dialect, body.after)
+
+
+def _ledger_ready(dialect: Dialect, view: TargetView | None, home: Relation) -> tuple[Step, ...]:
+    """The ledger made where it is missing, or given the columns this version writes."""
+    if view is None or not view.ledger_exists:
+        return tuple(ledger.ensure(dialect, home))
+    return tuple(ledger.upgrade(dialect, home, view.ledger_lacks))
+
+
+def _locked(ctx: Context, guarded: Relation, home: Relation, force: bool) -> tuple[Step, ...]:
+    """The transaction begun, the locks taken, and (unless forced) the guard that stops a
+    publication already recorded as done."""
+    dialect, spec = ctx.dialect, ctx.spec
+    return (
+        *((ledger.ensure_lock(dialect, guarded),) if dialect.guards_lock_table else ()),
+        *dialect.begin(),
+        *dialect.lock(guarded),
+        # Hive has no transaction to wait in: a lock table per target table (apply/table_lock.py).
+        *dialect.table_lock(spec.relation, home),
+        *(() if force else (ledger.guard(dialect, guarded, spec),)),
+    )
 
 
 def _columns_unchanged(ctx: Context) -> tuple[Step, ...]:

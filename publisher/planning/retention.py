@@ -1,7 +1,7 @@
 """Retention (keepLast, keepFor): which timestamped tables a spec retires, and the steps.
 
 A candidate is only a table the ledger records the publisher making for this spec's table
-(same connection, database, table name and project, ``ledger.made_for``) and not yet retired:
+(same connection, database, table name and project, ``made_for``) and not yet retired:
 never a table made by hand, whatever its name. A candidate stays where something depends on
 it: a view or a foreign key the catalog names (Redshift), a view whose SQL names it (Hive,
 where views are not bound to tables: a text match), or a Hive table whose files are not its
@@ -19,6 +19,7 @@ from publisher.inputs.spec import Spec
 from publisher.model.plan import Begin, LedgerRecord, RetireTable, RowCheck, Statement, Step, sql
 from publisher.model.target import TableState, TargetTable
 from publisher.planning import ledger
+from publisher.planning.actions import STRATEGIES
 from publisher.planning.context import Context
 
 UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -33,6 +34,24 @@ def duration(text: str) -> timedelta:
     match = DURATION.fullmatch(text)
     assert match, text
     return int(match.group(1)) * UNITS[match.group(2)]
+
+
+MAKERS = frozenset(action for action, strategy in STRATEGIES.items() if strategy.makes_timestamped_table)
+"""The actions whose publications make a timestamped table <table>_<stamp> (retention's candidates)."""
+
+
+def made_for(entry: ledger.Entry, spec: Spec) -> bool:
+    """Whether the row records a timestamped table the publisher made, or retired, for the
+    spec's table: same connection, database, table name and project (owned)."""
+    mine = spec.id
+    return (
+        entry.action in MAKERS
+        and entry.state in ("done", "retired")
+        and (entry.connection_id, entry.database_name, entry.table_name)
+        == (mine.connection_id, mine.database, mine.table)
+        and entry.published_table != mine.table
+        and ledger.owned(entry, spec.project)
+    )
 
 
 def asks(spec: Spec) -> bool:

@@ -19,7 +19,7 @@ from publisher.inputs.spec import Spec
 from publisher.model.location import Location
 from publisher.model.relation import Relation
 from publisher.model.target import HiveTable, TableState, Target
-from publisher.planning import ledger
+from publisher.planning import ledger, retention
 from publisher.planning.actions import STRATEGIES
 from publisher.planning.view import TargetView, names_for
 
@@ -178,7 +178,7 @@ class Snapshot:
         """Retention: the ledger's rows of the timestamped tables the publisher made for the
         spec's table on its connection and project ('done' and 'retired', whatever the job
         group), oldest first."""
-        return tuple(e for e in self.table_rows(spec) if ledger.made_for(e, spec))
+        return tuple(e for e in self.table_rows(spec) if retention.made_for(e, spec))
 
     def published_since(self, spec: Spec, since: Entry) -> Entries:
         """The publications into the spec's table recorded done after ``since`` (an interrupted

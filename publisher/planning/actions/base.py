@@ -43,6 +43,8 @@ class Strategy:
     """Writes rows into the existing table itself (rather than beside it, or a new one)."""
     appends: ClassVar[bool] = False
     """Only adds rows to the existing table (INSERT INTO): nothing of it is replaced."""
+    replaces_table: ClassVar[bool] = False
+    """The results are the existing table's rows afterwards, whatever rows it held."""
     replaces_definition: ClassVar[bool] = False
     """Afterwards the table has the results' columns, whatever it had before."""
     reads: ClassVar[frozenset[Read]] = frozenset({"namespace_location"})
@@ -52,6 +54,9 @@ class Strategy:
     """Loads the results' rows: how their files are laid out matters (the plan's warnings)."""
     makes_timestamped_table: ClassVar[bool] = False
     """Makes a new table named <table>_<stamp> (never replaces an existing table)."""
+    spec_keys: ClassVar[frozenset[str]] = frozenset()
+    """The spec keys that only some actions take (the spec schema's ``x-actions``) this one takes;
+    the others it refuses at validate (``inputs/spec.py``). tests/test_action_keys.py keeps the two equal."""
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         """The steps of the action; ``restored``: recovery puts the table back first."""

@@ -12,6 +12,7 @@ class Create(Strategy):
     action = "create"
     loads_rows = False
     makes_timestamped_table = True
+    spec_keys = frozenset({"keepLast", "keepFor"})
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         made = ctx.made("")

@@ -11,6 +11,7 @@ from publisher.planning.context import Body, Context
 class CreateAndLoad(Strategy):
     action = "createAndLoad"
     makes_timestamped_table = True
+    spec_keys = frozenset({"keepLast", "keepFor", "partition"})
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
         made = ctx.made("")

@@ -15,16 +15,18 @@ from publisher.model.relation import Relation
 from publisher.model.target import KIND_WORDS, CatalogTable, HiveTable, RedshiftTable, TableState
 from publisher.planning import ledger
 from publisher.planning.actions.base import Recovery, Strategy
-from publisher.planning.actions.kept_definition import kept_definition, kept_state
 from publisher.planning.actions.truncate_and_load import foreign_files
 from publisher.planning.context import Body, Context
+from publisher.planning.kept_definition import kept_definition, kept_state
 from publisher.planning.recovery import drop_if_there, exists, interrupted_names
 from publisher.planning.view import names_for, new_location
 
 
 class DropAndLoad(Strategy):
     action = "dropAndLoad"
+    spec_keys = frozenset({"partition"})
     replaces_definition = True
+    replaces_table = True
     reads = frozenset({"namespace_location"})
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:

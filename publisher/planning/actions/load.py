@@ -16,6 +16,7 @@ class Load(Strategy):
     needs_table = True
     writes_into_table = True
     appends = True
+    spec_keys = frozenset({"onSchemaChange", "partition"})
     reads = frozenset({"row_count", "namespace_location"})
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:

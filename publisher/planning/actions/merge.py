@@ -47,16 +47,15 @@ class Merge(TruncateAndLoad):
     rebuild leaves the same twin, and the same location swap, behind."""
 
     action = "merge"
+    spec_keys = frozenset({"mergeKeys", "onSchemaChange", "partition"})
     replaces_table = False
     reads = frozenset({"namespace_location", "locations", "partitions"})
 
     def plan(self, ctx: Context, *, restored: bool) -> Body:
-        dialect, relation, spec = ctx.dialect, ctx.relation, ctx.spec
         _refuse_unsupported(ctx)
         source = ctx.source()
         fit = table_columns(ctx, source.columns)
-        target_cols = fit.inserted  # a column the results lack is left to its DEFAULT
-        keys = _keys(ctx, source.columns, target_cols)
+        keys = _keys(ctx, source.columns, fit.inserted)
         notes: tuple[str, ...] = (
             f"merge by {', '.join(keys)}: the results' rows replace the table's rows with the same key",
         )
@@ -64,39 +63,45 @@ class Merge(TruncateAndLoad):
         notes += fit.notes(ctx)
         if ctx.view is None:
             notes += ("offline: assumed the table exists with the results' columns",)
-        match dialect.replace_via:
+        match ctx.dialect.replace_via:
             case "transaction":
-                assert dialect.counts_changed_rows, "a transactional merge checks rows by the engine's row counts"
-                stage = ctx.made("__stage")
-                staged = dialect.stage_rows(stage, source, spec)
-                values = count_check(dialect, stage, ctx.results, "check the staged rows and values")
-                rows = dialect.table(stage)
-                change: tuple[Step, ...] = (
-                    *fit.steps(ctx),
-                    *staged,
-                    *((values,) if values else ()),
-                    _check_keys(ctx, rows, keys),
-                    sql(
-                        dialect.delete_matched(relation, rows, keys),
-                        "delete the rows the results replace (readers keep seeing them until COMMIT)",
-                        reports=UPDATED,
-                    ),
-                    sql(
-                        dialect.insert_select(
-                            relation,
-                            target_cols,
-                            f"SELECT {dialect.select_list(source.columns, target_cols)}\nFROM {rows}",
-                        ),
-                        "insert the results' rows",
-                        changes=ctx.results.rows,
-                    ),
-                    sql(dialect.drop_table(stage), "drop the staged rows"),
-                )
-                return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
+                return _in_transaction(ctx, source, fit, keys, notes)
             case "location_swap":
                 return _rebuild(ctx, source, fit, keys, notes)
             case unknown:
                 assert_never(unknown)
+
+
+def _in_transaction(ctx: Context, source: LoadSource, fit: Fit, keys: tuple[str, ...], notes: tuple[str, ...]) -> Body:
+    """Where DDL and DML share a transaction: the results staged and checked, the rows they
+    replace deleted and theirs inserted, all before COMMIT."""
+    dialect, relation, spec = ctx.dialect, ctx.relation, ctx.spec
+    assert dialect.counts_changed_rows, "a transactional merge checks rows by the engine's row counts"
+    stage = ctx.made("__stage")
+    staged = dialect.stage_rows(stage, source, spec)
+    values = count_check(dialect, stage, ctx.results, "check the staged rows and values")
+    rows = dialect.table(stage)
+    target_cols = fit.inserted  # a column the results lack is left to its DEFAULT
+    change: tuple[Step, ...] = (
+        *fit.steps(ctx),
+        *staged,
+        *((values,) if values else ()),
+        _check_keys(ctx, rows, keys),
+        sql(
+            dialect.delete_matched(relation, rows, keys),
+            "delete the rows the results replace (readers keep seeing them until COMMIT)",
+            reports=UPDATED,
+        ),
+        sql(
+            dialect.insert_select(
+                relation, target_cols, f"SELECT {dialect.select_list(source.columns, target_cols)}\nFROM {rows}"
+            ),
+            "insert the results' rows",
+            changes=ctx.results.rows,
+        ),
+        sql(dialect.drop_table(stage), "drop the staged rows"),
+    )
+    return Body(source.steps, change=change, tidy=source.tidy, notes=notes)
 
 
 def _rebuild(ctx: Context, source: LoadSource, fit: Fit, keys: tuple[str, ...], notes: tuple[str, ...]) -> Body:
@@ -110,37 +115,11 @@ def _rebuild(ctx: Context, source: LoadSource, fit: Fit, keys: tuple[str, ...], 
         "rows_before": BEFORE,
     }
     table = ctx.view.table if ctx.view else None
-    types = {c.name: c.type for c in fit.columns} | {c.name: c.type for c in part.columns}
-    # The results' keys as the table's types (the staging table may hold raw values: Avro
-    # timestamps), and a static partition's value as one more key column.
-    keyed = dialect.select_list(source.columns, tuple(c for c in fit.columns if c.name in keys))
-    keyed += "".join(
-        f", CAST({dialect.literal(v)} AS {types[n]}) AS {dialect.quote(n)}" for n, v in part.static.items()
-    )
-    rows = f"(SELECT {keyed} FROM {source.reference})"
-    matching = keys + tuple(part.static)
-    inserted = ctx.table_columns(fit.columns)  # as an insert lists them: static partition columns left out
-    kept = dialect.unmatched_rows(relation, rows, matching, tuple(c.name for c in inserted), within=part.names)
-    partition = tuple((c.name, c.value) for c in part.columns)
     twin = ctx.made("__new")
-    steps: list[Step] = [_check_keys(ctx, rows, keys), _count_matched(ctx, rows, matching)]
-    if part:
-        touched = "count the table's rows in the partitions the results touch (only those are rebuilt)"
-        steps.append(RowCheck((dialect.rows_within(relation, rows, part.names),), touched, capture=WITHIN))
-    steps += [
-        *fit.steps(ctx),  # before the twin is made LIKE the table
-        sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
-        *ctx.insert(twin, source, fit.inserted),  # first: it sets the session's partition mode, where needed
-        sql(
-            dialect.insert_select(twin, inserted, kept, partition),
-            "copy the table's rows the results do not replace"
-            + (", in the partitions the results touch" if part else ""),
-        ),
-        *_check_rows(ctx, twin, WITHIN if part else BEFORE),
-    ]
+    steps = _into_twin(ctx, source, fit, keys, twin)
     if not swappable(ctx, table):
         notes += ("offline: the live plan swaps the table to the twin's location, or refuses an external table",)
-        return Body(source.steps, **common, change=tuple(steps), notes=notes)
+        return Body(source.steps, **common, change=steps, notes=notes)
     home = table_home(ctx, table)
     assert table is not None and table.location and home
     if not part:
@@ -171,6 +150,40 @@ def _rebuild(ctx: Context, source: LoadSource, fit: Fit, keys: tuple[str, ...], 
         *_check_rows(ctx, relation, BEFORE),
     )
     return Body(source.steps, **common, change=change, notes=notes)
+
+
+def _into_twin(ctx: Context, source: LoadSource, fit: Fit, keys: tuple[str, ...], twin: Relation) -> tuple[Step, ...]:
+    """The keys checked, then the twin made and filled: the results' rows, and the table's rows
+    they do not replace (of a partitioned table, only in the partitions the results touch)."""
+    dialect, relation, part = ctx.dialect, ctx.relation, ctx.partitioning
+    types = {c.name: c.type for c in fit.columns} | {c.name: c.type for c in part.columns}
+    # The results' keys as the table's types (the staging table may hold raw values: Avro
+    # timestamps), and a static partition's value as one more key column.
+    keyed = dialect.select_list(source.columns, tuple(c for c in fit.columns if c.name in keys))
+    keyed += "".join(
+        f", CAST({dialect.literal(v)} AS {types[n]}) AS {dialect.quote(n)}" for n, v in part.static.items()
+    )
+    rows = f"(SELECT {keyed} FROM {source.reference})"
+    matching = keys + tuple(part.static)
+    inserted = ctx.table_columns(fit.columns)  # as an insert lists them: static partition columns left out
+    kept = dialect.unmatched_rows(relation, rows, matching, tuple(c.name for c in inserted), within=part.names)
+    partition = tuple((c.name, c.value) for c in part.columns)
+    steps: list[Step] = [_check_keys(ctx, rows, keys), _count_matched(ctx, rows, matching)]
+    if part:
+        touched = "count the table's rows in the partitions the results touch (only those are rebuilt)"
+        steps.append(RowCheck((dialect.rows_within(relation, rows, part.names),), touched, capture=WITHIN))
+    steps += [
+        *fit.steps(ctx),  # before the twin is made LIKE the table
+        sql(dialect.create_like(twin, relation), "an empty twin of the table", undo=ctx.undo_create(twin)),
+        *ctx.insert(twin, source, fit.inserted),  # first: it sets the session's partition mode, where needed
+        sql(
+            dialect.insert_select(twin, inserted, kept, partition),
+            "copy the table's rows the results do not replace"
+            + (", in the partitions the results touch" if part else ""),
+        ),
+        *_check_rows(ctx, twin, WITHIN if part else BEFORE),
+    ]
+    return tuple(steps)
 
 
 def _refuse_unsupported(ctx: Context) -> None:

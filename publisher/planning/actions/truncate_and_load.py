@@ -29,9 +29,10 @@ from publisher.planning.view import new_location
 
 class TruncateAndLoad(Strategy):
     action: ClassVar[Action] = "truncateAndLoad"  # and merge's, which recovers as it does
-    replaces_table: ClassVar[bool] = True
-    """The results are the table's rows afterwards (a merge's twin holds kept rows too, and a
-    merge keeps the partitions the results do not touch)."""
+    replaces_table = (
+        True  # not merge's: its twin holds kept rows too, and it keeps the partitions the results do not touch
+    )
+    spec_keys = frozenset({"overwrite", "onSchemaChange", "partition"})
     needs_table = True
     writes_into_table = True
     reads = frozenset({"namespace_location", "locations", "partitions"})
