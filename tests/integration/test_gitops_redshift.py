@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import pytest
 from tests.conftest import scan_outputs
 from tests.fixtures.redshift import RedshiftEngine, RedshiftProject
 from tests.integration.test_apply_redshift import applied, expected, results, spec, table_rows
+from tests.integration.test_gitops import summary
 
 pytestmark = pytest.mark.redshift
 
@@ -80,14 +80,6 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
         pytest.fail(f"publisher did not finish in {PROCESS_TIMEOUT}s: {out[-2000:]} {err[-2000:]}")
     scan_outputs(Path(), [str(a) for a in process.args[2:]], out, err)  # type: ignore[index]
     return process.returncode, out, err
-
-
-def summary(out: str) -> tuple[int, int, int]:
-    """(published, already published, failed) from apply's last line."""
-    found = re.search(r"(\d+) published, (\d+) already published, (\d+) failed", out)
-    assert found, out
-    published, skipped, failed = (int(g) for g in found.groups())
-    return published, skipped, failed
 
 
 def done_rows(rs: RedshiftEngine) -> dict[tuple[Any, ...], int]:
