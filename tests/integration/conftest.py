@@ -33,6 +33,52 @@ OPT_IN_TARGETS = tuple(FLAVOURS)
 # e.g. a whole module on the real Hive 4 with -k hive4real.
 EXTRA_TARGETS = tuple(t for t in os.environ.get("PUBLISHER_TEST_EXTRA_TARGETS", "").split(",") if t in OPT_IN_TARGETS)
 
+# What differs between targets in the shared suites, as data: a new target adds its row.
+# The test results' columns (tests/resultfiles.py) as each target's catalog names the types the
+# publisher creates for them (Hive: its table state; the others: format_type()). Lists of
+# strings are arrays, SUPER on Redshift, except in CSV, where a field is text (JSON text here).
+CREATED_COLUMNS: dict[str, dict[str, list[tuple[str, str]]]] = {
+    "hive": {
+        fmt: [
+            ("id", "bigint"),
+            ("name", "string"),
+            ("amount", "decimal(10,2)"),
+            ("at", "timestamp"),
+            ("day", "date"),
+            ("tags", "array<string>"),
+        ]
+        for fmt in ("pqt", "avro")
+    },
+    "redshift": {
+        fmt: [
+            ("id", "bigint"),
+            ("name", "character varying(65535)"),
+            ("amount", "numeric(10,2)"),
+            ("at", "timestamp with time zone"),
+            ("day", "date"),
+            ("tags", "character varying(65535)" if fmt == "csv" else "super"),
+        ]
+        for fmt in ("csv", "json", "avro", "pqt")
+    },
+    "postgres": {
+        fmt: [
+            ("id", "bigint"),
+            ("name", "text"),
+            ("amount", "numeric(10,2)"),
+            ("at", "timestamp with time zone"),
+            ("day", "date"),
+            ("tags", "text" if fmt == "csv" else "text[]"),
+        ]
+        for fmt in ("pqt", "avro", "csv", "json")
+    },
+}
+# CSV and JSON carry no types (a decimal reads as a float, a timestamp as text): specs of text
+# results name the types they mean, in the target's own words.
+TEXT_RESULT_TYPES: dict[str, dict[str, str]] = {
+    "redshift": {"amount": "DECIMAL(10,2)", "at": "TIMESTAMPTZ", "day": "DATE"},
+    "postgres": {"amount": "NUMERIC(10,2)", "at": "TIMESTAMPTZ", "day": "DATE"},
+}
+
 
 @dataclass
 class Target:
@@ -48,6 +94,62 @@ class Target:
     def is_hive(self) -> bool:
         return self.kind not in SQL_TARGETS
 
+    @property
+    def type(self) -> str:
+        """The connection type (publisher/targets/): every Hive engine here is ``hive``."""
+        return "hive" if self.is_hive else self.kind
+
+    def created_columns(self, fmt: str) -> list[tuple[str, str]]:
+        """The test results' columns (name, type) as the publisher creates them from ``fmt``."""
+        return list(CREATED_COLUMNS[self.type][fmt])
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """The table's columns (name, type), in CREATED_COLUMNS' words."""
+        if not self.is_hive:
+            return list(self.engine.columns(table))
+        state = self.engine.target.table_state(self.engine.table(table))
+        assert state is not None, table
+        return [(c.name, c.type) for c in state.columns]
+
+    def create_table(self, table: str, columns: list[tuple[str, str]], comments: dict[str, str] | None = None) -> None:
+        """Makes ``table`` by hand, as another job would: ``columns`` in the target's DDL words,
+        ``comments`` on some of them (plain words: no quotes)."""
+        comments = comments or {}
+        if self.is_hive:
+            said = {name: f" COMMENT '{text}'" for name, text in comments.items()}
+            defined = ", ".join(f"`{name}` {kind}{said.get(name, '')}" for name, kind in columns)
+            self.execute(f"CREATE TABLE `{self.database}`.`{table}` ({defined}) STORED AS PARQUET")
+            return
+        defined = ", ".join(f'"{name}" {kind}' for name, kind in columns)
+        self.execute(f"CREATE TABLE {self.engine.qualified(table)} ({defined})")
+        for name, text in comments.items():
+            self.execute(f"COMMENT ON COLUMN {self.engine.qualified(table)}.\"{name}\" IS '{text}'")
+
+    def column_comment(self, table: str, column: str) -> str | None:
+        if self.is_hive:
+            described = {row[0]: row[2] for row in self.fetch(f"DESCRIBE {self.relation(table)}")}
+            return described.get(column) or None
+        oid = f"'{self.relation(table)}'::regclass"
+        found = self.fetch(f"SELECT col_description({oid}, attnum) FROM pg_attribute WHERE attrelid = {oid} "
+                           f"AND attname = '{column}'")  # fmt: skip
+        return found[0][0] if found else None
+
+    def relation(self, table: str) -> str:
+        """The table's name as SQL (on Spark, after dropping its cached file list)."""
+        return self.engine.fresh(table) if self.is_hive else str(self.engine.qualified(table))
+
+    def text_types(self, fmt: str) -> dict[str, str]:
+        """The spec's columnTypes for results of ``fmt`` (none for typed formats)."""
+        return dict(TEXT_RESULT_TYPES[self.type]) if fmt in ("csv", "json") else {}
+
+    def result_files(self) -> dict[str, Any]:
+        """The job results as stored (names with sizes and hashes, or S3 keys with ETags)."""
+        if self.is_hive:
+            from tests.conftest import snapshot
+
+            return snapshot(self.project.root / "results")
+        return dict(self.engine.objects())
+
     def table_name(self, table: str) -> str:
         return table if self.is_hive else self.engine.table_name(table)
 
@@ -56,10 +158,12 @@ class Target:
         keys |= {"table": self.table_name(table), "action": action, "inputFormat": fmt, **extra}
         return self.project.spec(name, **keys)
 
-    def results(self, job: int, first: int, count: int, fmt: str = "pqt") -> list[dict[str, Any]]:
+    def results(
+        self, job: int, first: int, count: int, fmt: str = "pqt", parts: int = 2, *, tricky: bool = False
+    ) -> list[dict[str, Any]]:
         if self.is_hive:
-            return write(self.project.results(job, 1), fmt, first, count)
-        data = write(self.tmp / "local-results" / str(job), fmt, first, count)
+            return write(self.project.results(job, 1), fmt, first, count, parts, tricky=tricky)
+        data = write(self.tmp / "local-results" / str(job), fmt, first, count, parts, tricky=tricky)
         self.engine.upload(self.tmp / "local-results" / str(job), job)
         return data
 

@@ -1,4 +1,5 @@
-"""End to end: specs applied through the CLI into Hive (embedded and HiveServer2)."""
+"""End to end on Hive (embedded and HiveServer2): what the plan refuses, parallel applies, and
+timestamped names. Every action x format is in test_actions.py, on every target."""
 
 from __future__ import annotations
 
@@ -8,20 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import HiveEngine, Project, snapshot
+from tests.conftest import HiveEngine, Project
 from tests.resultfiles import write
 
 pytestmark = pytest.mark.hive
-
-FORMATS = ["pqt", "avro"]
-HIVE_TYPES = [
-    ("id", "bigint"),
-    ("name", "string"),
-    ("amount", "decimal(10,2)"),
-    ("at", "timestamp"),
-    ("day", "date"),
-    ("tags", "array<string>"),
-]
 
 
 def use(project: Project, hive: HiveEngine) -> Project:
@@ -80,99 +71,6 @@ def expected(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         ),
         key=str,
     )
-
-
-def columns(hive: HiveEngine, table: str) -> list[tuple[str, str]]:
-    state = hive.target.table_state(hive.table(table))
-    assert state is not None
-    return [(c.name, c.type) for c in state.columns]
-
-
-def one_new_table(hive: HiveEngine, before: set[str]) -> str:
-    (created,) = hive.tables() - before - {"publications"}
-    return created
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_create_makes_an_empty_timestamped_table(project: Project, hive: HiveEngine, fmt: str) -> None:
-    use(project, hive)
-    write(project.results(10, 1), fmt, 1, 50)
-    spec(project, hive, "a", "create", fmt, 10)
-    before = hive.tables()
-    files = snapshot(project.root / "results")
-    result = project.run("apply")
-    assert result.code == 0, result.err
-    assert snapshot(project.root / "results") == files
-    created = one_new_table(hive, before)
-    assert created.startswith("t_") and len(created) == len("t_") + 14
-    assert columns(hive, created) == HIVE_TYPES
-    assert hive.count(created) == 0
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_create_and_load_makes_a_new_table_with_the_rows(project: Project, hive: HiveEngine, fmt: str) -> None:
-    use(project, hive)
-    data = write(project.results(10, 1), fmt, 1, 120, parts=3)
-    spec(project, hive, "a", "createAndLoad", fmt, 10)
-    before = hive.tables()
-    files = snapshot(project.root / "results")
-    result = project.run("apply")
-    assert result.code == 0, result.err
-    created = one_new_table(hive, before)
-    assert columns(hive, created) == HIVE_TYPES
-    assert table_rows(hive, created) == expected(data)
-    assert snapshot(project.root / "results") == files
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_load_appends_exactly_the_rows(project: Project, hive: HiveEngine, fmt: str) -> None:
-    use(project, hive)
-    first = write(project.results(10, 1), fmt, 1, 40)
-    second = write(project.results(11, 1), fmt, 1000, 25)
-    spec(project, hive, "a", "dropAndLoad", fmt, 10)
-    spec(project, hive, "b", "load", fmt, 11)
-    files = snapshot(project.root / "results")
-    result = project.run("apply")
-    assert result.code == 0, result.err
-    assert table_rows(hive, "t") == expected(first + second)
-    assert snapshot(project.root / "results") == files
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_truncate_and_load_replaces_rows_and_keeps_the_definition(project: Project, hive: HiveEngine, fmt: str) -> None:
-    use(project, hive)
-    # The table has wider types than the results and a comment: both must survive.
-    hive.target.execute(
-        f"CREATE TABLE `{hive.database}`.`t` (id BIGINT COMMENT 'key', name STRING, amount DECIMAL(12,2), "
-        "at TIMESTAMP, day DATE, tags ARRAY<STRING>) STORED AS PARQUET"
-    )
-    hive.target.execute(f"INSERT INTO `{hive.database}`.`t` VALUES (999, 'old', 1.00, NULL, NULL, array('x'))")
-    data = write(project.results(10, 1), fmt, 1, 30)
-    spec(project, hive, "a", "truncateAndLoad", fmt, 10)
-    files = snapshot(project.root / "results")
-    result = project.run("apply")
-    assert result.code == 0, result.err
-    assert table_rows(hive, "t") == expected(data)
-    assert snapshot(project.root / "results") == files
-    assert ("amount", "decimal(12,2)") in columns(hive, "t")
-    assert "key" in str(hive.target.fetch(f"DESCRIBE `{hive.database}`.`t`"))
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_drop_and_load_recreates_the_table(project: Project, hive: HiveEngine, fmt: str) -> None:
-    use(project, hive)
-    hive.target.execute(f"CREATE TABLE `{hive.database}`.`t` (other STRING) STORED AS PARQUET")
-    hive.target.execute(f"INSERT INTO `{hive.database}`.`t` VALUES ('old')")
-    data = write(project.results(10, 1), fmt, 1, 33)
-    spec(project, hive, "a", "dropAndLoad", fmt, 10)
-    files = snapshot(project.root / "results")
-    result = project.run("apply")
-    assert result.code == 0, result.err
-    assert snapshot(project.root / "results") == files
-    assert columns(hive, "t") == HIVE_TYPES
-    assert table_rows(hive, "t") == expected(data)
-    leftovers = {n for n in hive.tables() if "__" in n}
-    assert leftovers == set(), "staging, new and old tables are all gone"
 
 
 def test_load_into_a_missing_table_fails_at_plan_time(project: Project, hive: HiveEngine) -> None:

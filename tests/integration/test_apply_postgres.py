@@ -1,13 +1,13 @@
 """What only the PostgreSQL target has, on the real PostgreSQL 15 the stand-in runs (its database
-pubpg, reached directly): every action x format by value, results on S3 and in a local folder,
+pubpg, reached directly): values by sums, null counts and keys, results in a local folder,
 a kill at every step, names PostgreSQL keeps as written, and tables made by hand (partitioned,
 with views, indexes, grants, comments, foreign keys). The behaviours every target shares run
-on it through the ``target`` fixture (tests/integration/conftest.py)."""
+on it through the ``target`` fixture (tests/integration/conftest.py): every action x format
+in test_actions.py."""
 
 from __future__ import annotations
 
 import contextlib
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from publisher.planning.actions import STRATEGIES
 from tests.fixtures.postgres import PostgresEngine
 from tests.fixtures.redshift import RedshiftProject
 from tests.integration.test_apply_redshift import comparable, expected
@@ -25,22 +24,8 @@ from tests.resultfiles import rows, write
 
 pytestmark = [pytest.mark.redshift, pytest.mark.postgres]
 
-ACTIONS = ["create", "load", "createAndLoad", "truncateAndLoad", "dropAndLoad", "merge"]
-FORMATS = ["pqt", "avro", "csv", "json"]
 TEXT_TYPES = {"amount": "NUMERIC(10,2)", "at": "TIMESTAMPTZ", "day": "DATE"}
 """CSV and JSON values are text: their types as a spec names them (the inferred ones are a guess)."""
-
-# format_type() of the results' columns as the publisher creates them: lists of strings are
-# text[] (an array of the element's type), except in CSV, where a field is text (JSON text here).
-TYPES = [
-    ("id", "bigint"),
-    ("name", "text"),
-    ("amount", "numeric(10,2)"),
-    ("at", "timestamp with time zone"),
-    ("day", "date"),
-    ("tags", "text[]"),
-]
-TYPES_BY_FORMAT = {"pqt": TYPES, "avro": TYPES, "json": TYPES, "csv": [*TYPES[:-1], ("tags", "text")]}
 
 
 @pytest.fixture
@@ -98,61 +83,6 @@ def ddl(pg: PostgresEngine, name: str, fmt: str, amount: str = "NUMERIC(10,2)", 
         f"CREATE TABLE {pg.qualified(name)} (id BIGINT, name TEXT, amount {amount}, at TIMESTAMPTZ, day DATE, "
         f"tags {tags}{extra})"
     )
-
-
-# --- every action x format, by value ------------------------------------------------------------
-
-
-@pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("action", ACTIONS)
-def test_action_publishes_every_format(
-    project: RedshiftProject, pg: PostgresEngine, tmp_path: Path, action: str, fmt: str
-) -> None:
-    """The table, its columns and types, its rows and values (timestamps to the microsecond,
-    exact decimals, strings with commas, quotes, line breaks and non-ASCII, NULLs, arrays); the
-    result files untouched; re-apply changes nothing."""
-    old = [(-1, "old row", None, None, None, None), (-2, None, None, None, None, None)]
-    if action == "merge":
-        pg.execute(ddl(pg, "t", fmt))
-        pg.execute(f"INSERT INTO {pg.qualified('t')} (id, name) VALUES (-1, 'old row'), (-2, NULL), (1, 'x'), (2, 'y')")
-    if action in ("load", "truncateAndLoad"):
-        # truncateAndLoad keeps the table's definition: a wider amount than the results'.
-        pg.execute(ddl(pg, "t", fmt, "NUMERIC(12,2)" if action == "truncateAndLoad" else "NUMERIC(10,2)"))
-        pg.execute(f"INSERT INTO {pg.qualified('t')} (id, name) VALUES (-1, 'old row'), (-2, NULL)")
-    elif action == "dropAndLoad":
-        pg.execute(f"CREATE TABLE {pg.qualified('t')} (other VARCHAR(10))")
-        pg.execute(f"INSERT INTO {pg.qualified('t')} VALUES ('old')")
-    data = results(pg, tmp_path, fmt, 10, 1, 60)
-    spec(project, pg, "a", action, fmt, 10)
-    before = pg.tables()
-    files = pg.objects()
-
-    out = applied(project)
-    assert "1 published, 0 already published, 0 failed" in out
-    if STRATEGIES[action].makes_timestamped_table:
-        (made,) = pg.tables() - before - {"publications"}
-        assert re.fullmatch(r"t_\d{14}", made), made
-        assert pg.columns(made) == TYPES_BY_FORMAT[fmt]
-        assert table_rows(pg, made) == ([] if action == "create" else expected(data))
-    else:
-        assert not [n for n in pg.tables() if "__" in n], "staging and replacement tables are gone"
-        types = TYPES_BY_FORMAT[fmt]
-        if action == "truncateAndLoad":
-            types = [types[0], types[1], ("amount", "numeric(12,2)"), *types[3:]]
-        assert pg.columns("t") == types
-        want = expected(data)
-        if action in ("load", "merge"):
-            want = sorted(old + want, key=lambda r: r[0])
-        assert table_rows(pg, "t") == want
-    assert pg.objects() == files, "result files unchanged"
-    (done,) = pg.ledger("done")
-    assert done["action"] == action and done["job_group"] == 10
-    if action != "create" and fmt in ("pqt", "avro"):  # formats whose metadata counts the rows
-        assert done["row_count"] == 60
-
-    again = project.run("apply")
-    assert again.code == 0 and "0 published, 1 already published, 0 failed" in again.out, again.out + again.err
-    assert len(pg.ledger("done")) == 1
 
 
 def test_values_by_value_sums_null_counts_and_keys(
