@@ -134,6 +134,10 @@ class Target:
                            f"AND attname = '{column}'")  # fmt: skip
         return found[0][0] if found else None
 
+    def quote(self, name: str) -> str:
+        """A column's name as SQL."""
+        return f"`{name}`" if self.is_hive else '"' + name.replace('"', '""') + '"'
+
     def relation(self, table: str) -> str:
         """The table's name as SQL (on Spark, after dropping its cached file list)."""
         return self.engine.fresh(table) if self.is_hive else str(self.engine.qualified(table))

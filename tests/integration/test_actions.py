@@ -23,6 +23,11 @@ def formats_of(kind: str) -> tuple[str, ...]:
     return DESCRIPTORS["hive" if kind not in SQL_TARGETS else kind].input_formats  # type: ignore[index]
 
 
+def target_formats() -> list[Any]:
+    """(target, format) for every format each target reads."""
+    return [pytest.param(kind, fmt, id=f"{kind}-{fmt}") for kind in TARGETS + EXTRA_TARGETS for fmt in formats_of(kind)]
+
+
 CASES = [
     pytest.param(kind, action, fmt, id=f"{kind}-{action}-{fmt}")
     for kind in TARGETS + EXTRA_TARGETS

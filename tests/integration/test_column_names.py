@@ -1,5 +1,6 @@
 """Column names as results carry them: capitals, reserved words, non-ASCII. Each reaches
-its table with its values, for every format and target; values are read back, not counted.
+its table with its values, for every format and target (the ``target`` fixture); values are read
+back, not counted.
 (Hive's AvroSerDe and Redshift's JSON/Avro 'auto' match fields by exact name, and both
 targets lower-case column names: without care, OrderId publishes as NULLs.)"""
 
@@ -14,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import HiveEngine, Project
+from publisher.targets import TARGETS as DESCRIPTORS
 from tests.fixtures.redshift import RedshiftEngine, RedshiftProject
-from tests.integration.test_apply_hive import use
+from tests.integration.conftest import Target
+from tests.integration.test_actions import target_formats
 
 ROWS = [
     {"OrderId": 1, "Amount": 2.5, "select": "x", "Größe": "groß"},
@@ -25,6 +27,9 @@ ROWS = [
 ]
 # What each row reads back as, in the table's column order (orderid, amount, select, größe).
 EXPECTED = [(1, 2.5, "x", "groß"), (2, None, None, None), (3, -7.25, "it's", "ü")]
+
+
+FORMAT_CASES = target_formats()
 
 
 def names_for(fmt: str) -> list[str]:
@@ -71,57 +76,24 @@ def expected(fmt: str) -> list[tuple[Any, ...]]:
     return [row[:width] for row in EXPECTED]
 
 
-@pytest.mark.hive
-@pytest.mark.parametrize("fmt", ["pqt", "avro"])
-def test_hive_publishes_the_values_of_mixed_case_reserved_and_non_ascii_columns(
-    project: Project, hive: HiveEngine, fmt: str
-) -> None:
-    use(project, hive)
-    write_results(project.results(10, 1), fmt)
-    project.spec(
-        "a",
-        jobGroup=10,
-        flowNodeId=1,
-        connection={"id": 1},
-        path=[hive.database],
-        table="t",
-        action="dropAndLoad",
-        inputFormat=fmt,
-    )
-    result = project.run("apply")
-    assert result.code == 0, result.err
-    names = ", ".join(f"`{n.lower()}`" for n in names_for(fmt))
-    rows = hive.target.fetch(f"SELECT {names} FROM {hive.fresh('t')} ORDER BY `orderid`")
-    assert [tuple(r) for r in rows] == expected(fmt)
-
-
-@pytest.mark.redshift
-@pytest.mark.parametrize("fmt", ["csv", "json", "avro", "pqt"])
-def test_redshift_publishes_the_values_of_mixed_case_reserved_and_non_ascii_columns(
-    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path, fmt: str
-) -> None:
-    rs = redshift
-    write_results(tmp_path / "r", fmt)
-    rs.upload(tmp_path / "r", 10)
+@pytest.mark.parametrize(("target", "fmt"), FORMAT_CASES, indirect=["target"])
+def test_the_values_of_mixed_case_reserved_and_non_ascii_columns_are_published(target: Target, fmt: str) -> None:
+    """Every format the target reads; the table's names as the target's rule makes them (Hive and
+    Redshift fold them to lower case, PostgreSQL keeps them as written)."""
+    folder = target.project.results(10, 1) if target.is_hive else target.tmp / "r"
+    write_results(folder, fmt)
+    if not target.is_hive:
+        target.engine.upload(folder, 10)
     keys: dict[str, Any] = {"columnTypes": {"Amount": "DOUBLE PRECISION"}} if fmt in ("csv", "json") else {}
-    redshift_project.spec(
-        "a",
-        jobGroup=10,
-        flowNodeId=1,
-        connection={"id": 1},
-        path=["dev"],
-        table=rs.table_name("t"),
-        action="dropAndLoad",
-        inputFormat=fmt,
-        **keys,
-    )
-    result = redshift_project.run("apply")
+    target.spec("a", "dropAndLoad", 10, fmt=fmt, **keys)
+    result = target.project.run("apply")
     assert result.code == 0, result.err
-    names = ", ".join(f'"{n.lower()}"' for n in names_for(fmt))
-    rows = rs.fetch(f"SELECT {names} FROM {rs.qualified('t')} ORDER BY 1")
-    assert [tuple(float(v) if isinstance(v, int | float) and i == 1 else v for i, v in enumerate(r)) for r in rows] == [
-        tuple(float(v) if isinstance(v, int | float) and i == 1 else v for i, v in enumerate(r)) for r in expected(fmt)
-    ]
+    names = [n if DESCRIPTORS[target.type].name_case == "kept" else n.lower() for n in names_for(fmt)]  # type: ignore[index]
+    assert [n for n, _ in target.columns("t")] == names
+    quoted = ", ".join(target.quote(n) for n in names)
+    rows = target.fetch(f"SELECT {quoted} FROM {target.relation('t')} ORDER BY 1")
+    # Amount as a float on every engine (a DOUBLE read back as int where it is whole)
+    assert [tuple(float(v) if i == 1 and v is not None else v for i, v in enumerate(r)) for r in rows] == expected(fmt)
 
 
 # --- Redshift's identifier case (issue 25 item 4) -----------------------------------------------
