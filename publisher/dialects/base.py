@@ -36,6 +36,17 @@ class LoadSource:
     columns: tuple[ColumnDef, ...]  # the results' columns, in the target's types and order
 
 
+@dataclass(frozen=True)
+class KeptIndexes:
+    """An old table's own indexes on its replacement: ``build`` them on it (before the swap, so
+    the build holds no lock on the table), and in the swap's transaction ``rename`` the old
+    ones aside and the new ones to their names; ``notes`` say which are kept and which not, why."""
+
+    build: tuple[Step, ...] = ()
+    rename: tuple[Step, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
 ReplaceVia = Literal["transaction", "location_swap"]
 """How a target replaces a table's rows or definition so that readers see the old rows or the
 new ones, never none, and a failure leaves the old:
@@ -229,6 +240,13 @@ class Dialect:
         what strategies keep (grants, owner, comments, columns' definitions, key constraints):
         notes for the plan of a dropAndLoad."""
         return ()
+
+    def kept_indexes(
+        self, table: TableState, new: Relation, old: Relation, columns: tuple[ColumnDef, ...]
+    ) -> KeptIndexes:
+        """``table``'s own indexes (none a key constraint makes) on ``new``, its replacement with
+        ``columns``, where the target has such indexes; ``old``: the name ``table`` is moved to."""
+        return KeptIndexes()
 
     def layout_warnings(self, results: Results, slices: int | None = None) -> tuple[str, ...]:
         """Where the results' files (their count and sizes) will load far below what the

@@ -3,14 +3,15 @@ upserts (DELETE ... USING and INSERT, in one transaction), enforced keys."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.dialects import postgres_types as types
-from publisher.dialects.base import ColumnDef, LoadSource
+from publisher.dialects.base import ColumnDef, KeptIndexes, LoadSource
 from publisher.dialects.postgres_family import PostgresFamily
 from publisher.model.layout import NO_LAYOUT, Layout
-from publisher.model.plan import CopyRows, Step
+from publisher.model.plan import CopyRows, Step, sql
 from publisher.model.relation import Relation
 from publisher.model.target import NO_FACTS, PostgresTable, TableFacts, TableState
 from publisher.targets.postgres import POSTGRES
@@ -61,14 +62,48 @@ class Postgres(PostgresFamily):
                 "the old table is partitioned (PARTITION BY): the new one is a plain table, and the old "
                 "partitions go with the old table; truncateAndLoad keeps the partitioning"
             )
-        if own.indexes:
-            notes.append(
-                "dropped with the old table, not re-created (the new table has only its key constraints' indexes): "
-                + "; ".join(own.indexes)
-            )
         if own.triggers:
             notes.append(f"dropped with the old table, not re-created: its triggers {', '.join(own.triggers)}")
         return tuple(notes)
+
+    def kept_indexes(
+        self, table: TableState, new: Relation, old: Relation, columns: tuple[ColumnDef, ...]
+    ) -> KeptIndexes:
+        was = {c.name: self.normalize_type(c.type) for c in table.columns}
+        will = {c.name: self.normalize_type(c.type) for c in columns}
+        build: list[Step] = []
+        rename: list[Step] = []
+        kept, dropped = [], []
+        for number, index in enumerate(table.of(PostgresTable).indexes, start=1):
+            # Re-created only where it means what it meant: every column it reads is in the
+            # replacement with the type it had (an expression or operator class may not fit another).
+            changed = [c for c in index.columns if c not in will or will[c] != was.get(c)]
+            if changed:
+                dropped.append(f"{index.definition} (the results change or lack its columns {', '.join(changed)})")
+                continue
+            if index.using is None:
+                dropped.append(f"{index.definition} (a partitioned table's index)")
+                continue
+            # The old table keeps its index's name until the swap: the new index is built under
+            # a name of its own, and the two trade names inside the swap's transaction.
+            building, aside = _index_name(new.name, number), _index_name(old.name, number)
+            unique = "UNIQUE " if index.unique else ""
+            create = f"CREATE {unique}INDEX {self.quote(building)} ON {self.table(new)} USING {index.using}"
+            build.append(sql(create, f"re-create the old table's index {index.name} on the replacement"))
+            move_aside = self.rename_index(old.renamed(index.name), aside)
+            rename.append(sql(move_aside, f"move the old table's index {index.name} aside"))
+            take_name = self.rename_index(new.renamed(building), index.name)
+            rename.append(sql(take_name, f"the re-created index takes the name {index.name}"))
+            kept.append(self.quote(index.name))
+        notes = []
+        if kept:
+            notes.append(f"re-created on the new table, as the old one defines them: its indexes {', '.join(kept)}")
+        if dropped:
+            notes.append("dropped with the old table, not re-created: " + "; ".join(dropped))
+        return KeptIndexes(tuple(build), tuple(rename), tuple(notes))
+
+    def rename_index(self, index: Relation, new_name: str) -> str:
+        return f"ALTER INDEX {self.table(index)} RENAME TO {self.quote(new_name)}"
 
     def create_table(
         self,
@@ -113,3 +148,13 @@ class Postgres(PostgresFamily):
             "stream the results' rows in (COPY FROM STDIN, read in bounded batches)",
         )
         return (copy,)
+
+
+def _index_name(table: str, number: int) -> str:
+    """The ``number``-th index of a working table (<table>__new_<stamp>, <table>__old_<stamp>):
+    within PostgreSQL's 63 bytes (a longer name would be cut without an error, and could then
+    collide), else a digest of it."""
+    name = f"{table}_i{number}"
+    if len(name.encode()) <= 63:
+        return name
+    return f"i{number}_{hashlib.sha256(name.encode()).hexdigest()[:40]}"
