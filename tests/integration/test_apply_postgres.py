@@ -8,6 +8,7 @@ in test_actions.py."""
 from __future__ import annotations
 
 import contextlib
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -276,8 +277,9 @@ def test_drop_and_load_keeps_grants_owner_comments_keys_and_indexes(
     assert "standin_readers=ar/" in acl
     comments = pg.fetch(f"SELECT obj_description('{t}'::regclass, 'pg_class'), col_description('{t}'::regclass, 2)")
     assert comments == [("orders, by hand", "who ordered")]
-    keys = pg.fetch(f"SELECT contype FROM pg_constraint WHERE conrelid = '{t}'::regclass")
-    assert keys == [("p",)]
+    ((kind, name),) = pg.fetch(f"SELECT contype, conname FROM pg_constraint WHERE conrelid = '{t}'::regclass")
+    # The key is kept, under the replacement's default name (docs/postgres.md, "Not done yet").
+    assert kind == "p" and re.fullmatch(r"t__new_\d{14}_pkey", name), name
     assert pg.count("t") == 10
     # The indexes are used as before: a second dropAndLoad trades them again.
     results(pg, tmp_path, "pqt", 2, 100, 5)
