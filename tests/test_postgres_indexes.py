@@ -7,7 +7,7 @@ from publisher.dialects import dialect_for
 from publisher.dialects.base import ColumnDef
 from publisher.model.plan import Statement
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnState, IndexFacts, PostgresTable, TableState
+from publisher.model.target import ColumnState, IndexFacts, KeyConstraint, PostgresTable, TableFacts, TableState
 
 DIALECT = dialect_for("postgres")
 NEW = Relation("db", "s", "t__new_20261207120000")
@@ -74,3 +74,15 @@ def test_working_index_names_stay_within_63_bytes_and_apart() -> None:
     )
     names = [t.split('"')[1] for t in texts(kept.build)]
     assert all(len(n.encode()) <= 63 for n in names) and len(set(names)) == 2, names
+
+
+def test_a_kept_key_is_named_for_the_new_table_and_takes_its_old_name_in_the_swap() -> None:
+    keys = (KeyConstraint("PRIMARY KEY", ("id",), "orders_pk"), KeyConstraint("UNIQUE", ("name",)))
+    create = DIALECT.create_table(NEW, COLUMNS, kept=TableFacts(None, (), keys))
+    assert '  CONSTRAINT "t__new_20261207120000_k1" PRIMARY KEY ("id")' in create
+    assert '  UNIQUE ("name")' in create, "a key without a name (none read) stays unnamed"
+    kept = DIALECT.kept_indexes(table(), NEW, OLD, COLUMNS, keys)
+    assert texts(kept.rename) == [
+        'ALTER INDEX "s"."orders_pk" RENAME TO "t__old_20261207120000_k1"',
+        'ALTER INDEX "s"."t__new_20261207120000_k1" RENAME TO "orders_pk"',
+    ]

@@ -10,7 +10,7 @@ from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.location import Location
 from publisher.model.plan import Begin, Commit, RowCheck, Step
 from publisher.model.relation import Relation
-from publisher.model.target import NO_FACTS, Grant, TableFacts, TableState, TargetTable
+from publisher.model.target import NO_FACTS, Grant, KeyConstraint, TableFacts, TableState, TargetTable
 from publisher.targets import target
 
 if TYPE_CHECKING:
@@ -242,10 +242,16 @@ class Dialect:
         return ()
 
     def kept_indexes(
-        self, table: TableState, new: Relation, old: Relation, columns: tuple[ColumnDef, ...]
+        self,
+        table: TableState,
+        new: Relation,
+        old: Relation,
+        columns: tuple[ColumnDef, ...],
+        keys: tuple[KeyConstraint, ...] = (),
     ) -> KeptIndexes:
         """``table``'s own indexes (none a key constraint makes) on ``new``, its replacement with
-        ``columns``, where the target has such indexes; ``old``: the name ``table`` is moved to."""
+        ``columns``, and the names of its ``keys`` (those CREATE TABLE keeps), where the target
+        has such indexes and names; ``old``: the name ``table`` is moved to."""
         return KeptIndexes()
 
     def layout_warnings(self, results: Results, slices: int | None = None) -> tuple[str, ...]:

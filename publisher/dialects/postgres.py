@@ -4,7 +4,7 @@ upserts (DELETE ... USING and INSERT, in one transaction), enforced keys."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from publisher.dialects import postgres_types as types
@@ -13,7 +13,7 @@ from publisher.dialects.postgres_family import PostgresFamily
 from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.plan import CopyRows, Step, sql
 from publisher.model.relation import Relation
-from publisher.model.target import NO_FACTS, PostgresTable, TableFacts, TableState
+from publisher.model.target import NO_FACTS, KeyConstraint, PostgresTable, TableFacts, TableState
 from publisher.targets.postgres import POSTGRES
 
 if TYPE_CHECKING:
@@ -67,12 +67,17 @@ class Postgres(PostgresFamily):
         return tuple(notes)
 
     def kept_indexes(
-        self, table: TableState, new: Relation, old: Relation, columns: tuple[ColumnDef, ...]
+        self,
+        table: TableState,
+        new: Relation,
+        old: Relation,
+        columns: tuple[ColumnDef, ...],
+        keys: tuple[KeyConstraint, ...] = (),
     ) -> KeptIndexes:
         was = {c.name: self.normalize_type(c.type) for c in table.columns}
         will = {c.name: self.normalize_type(c.type) for c in columns}
         build: list[Step] = []
-        rename: list[Step] = []
+        trade: list[tuple[str, str]] = []  # (name, suffix of its working names) to trade in the swap
         kept, dropped = [], []
         for number, index in enumerate(table.of(PostgresTable).indexes, start=1):
             # Re-created only where it means what it meant: every column it reads is in the
@@ -86,15 +91,21 @@ class Postgres(PostgresFamily):
                 continue
             # The old table keeps its index's name until the swap: the new index is built under
             # a name of its own, and the two trade names inside the swap's transaction.
-            building, aside = _index_name(new.name, number), _index_name(old.name, number)
+            building = _working_name(new.name, f"i{number}")
             unique = "UNIQUE " if index.unique else ""
             create = f"CREATE {unique}INDEX {self.quote(building)} ON {self.table(new)} USING {index.using}"
             build.append(sql(create, f"re-create the old table's index {index.name} on the replacement"))
-            move_aside = self.rename_index(old.renamed(index.name), aside)
-            rename.append(sql(move_aside, f"move the old table's index {index.name} aside"))
-            take_name = self.rename_index(new.renamed(building), index.name)
-            rename.append(sql(take_name, f"the re-created index takes the name {index.name}"))
+            trade.append((index.name, f"i{number}"))
             kept.append(self.quote(index.name))
+        # Keys kept by CREATE TABLE (named there for the new table): renaming a constraint's index
+        # renames the constraint (PostgreSQL, ALTER INDEX), so they trade names the same way.
+        trade += [(key.name, f"k{number}") for number, key in enumerate(keys, start=1) if key.name]
+        rename: list[Step] = []
+        for name, suffix in trade:
+            aside = self.rename_index(old.renamed(name), _working_name(old.name, suffix))
+            rename.append(sql(aside, f"move the old table's {name} aside"))
+            take = self.rename_index(new.renamed(_working_name(new.name, suffix)), name)
+            rename.append(sql(take, f"the new table's {name} takes its name"))
         notes = []
         if kept:
             notes.append(f"re-created on the new table, as the old one defines them: its indexes {', '.join(kept)}")
@@ -118,7 +129,13 @@ class Postgres(PostgresFamily):
         assert not partitioned_by, "the spec schema refuses partitions on PostgreSQL"
         assert not layout, "the spec schema refuses distribution and sort keys on PostgreSQL"
         assert comment is None, "COMMENT ON follows CREATE TABLE"
-        return f"CREATE TABLE {self.table(relation)} (\n" + ",\n".join(self.column_definitions(columns, kept)) + "\n)"
+        # A key kept from an old table is named for the new one (its old name is still taken):
+        # kept_indexes gives it the old name in the swap.
+        lines = self.column_definitions(columns, replace(kept, keys=()))
+        for number, key in enumerate(kept.keys, start=1):
+            named = f"CONSTRAINT {self.quote(_working_name(relation.name, f'k{number}'))} " if key.name else ""
+            lines.append(f"  {named}{key.kind} ({', '.join(self.quote(c) for c in key.columns)})")
+        return f"CREATE TABLE {self.table(relation)} (\n" + ",\n".join(lines) + "\n)"
 
     def load_source(self, spec: Spec, results: Results, staging: Relation, stamp: str) -> LoadSource:
         # Nothing to prepare: the publisher reads the files where they are when the COPY runs.
@@ -150,11 +167,11 @@ class Postgres(PostgresFamily):
         return (copy,)
 
 
-def _index_name(table: str, number: int) -> str:
-    """The ``number``-th index of a working table (<table>__new_<stamp>, <table>__old_<stamp>):
-    within PostgreSQL's 63 bytes (a longer name would be cut without an error, and could then
-    collide), else a digest of it."""
-    name = f"{table}_i{number}"
+def _working_name(table: str, suffix: str) -> str:
+    """An index or key of a working table (<table>__new_<stamp>, <table>__old_<stamp>), ``suffix``
+    its kind and number (i1, k1): within PostgreSQL's 63 bytes (a longer name would be cut without
+    an error, and could then collide), else a digest of it."""
+    name = f"{table}_{suffix}"
     if len(name.encode()) <= 63:
         return name
-    return f"i{number}_{hashlib.sha256(name.encode()).hexdigest()[:40]}"
+    return f"{suffix}_{hashlib.sha256(name.encode()).hexdigest()[:40]}"

@@ -62,6 +62,7 @@ class KeyConstraint:
 
     kind: KeyKind
     columns: tuple[str, ...]
+    name: str | None = None  # as the catalog names it (None: unnamed, a plan's own)
 
     def describe(self) -> str:
         return f"{self.kind} ({', '.join(self.columns)})"

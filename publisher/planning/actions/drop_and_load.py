@@ -92,7 +92,9 @@ class DropAndLoad(Strategy):
         kept = kept_definition(ctx, new, layout)
         old_table = ctx.view.table if ctx.view else None
         dropped = ctx.dialect.not_carried_over(old_table) if old_table else ()
-        indexes = ctx.dialect.kept_indexes(old_table, new, old, ctx.columns) if old_table else KeptIndexes()
+        indexes = (
+            ctx.dialect.kept_indexes(old_table, new, old, ctx.columns, kept.facts.keys) if old_table else KeptIndexes()
+        )
         notes += dropped_columns(ctx) + not_copied + layout_notes + kept.notes + indexes.notes + dropped
         change = (
             ctx.create(new, "build the replacement beside the table", layout, kept.facts),
