@@ -39,11 +39,12 @@ SELECT c.relname FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
 WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
 """
-# What a replacement table would not have: indexes no constraint makes (pg_get_indexdef writes
-# their CREATE INDEX), its own triggers, and whether it is partitioned (relkind 'p').
-# The statement's start is rebuilt here with quote_ident, as pg_get_indexdef quotes (ruleutils.c,
-# pg_get_indexdef_worker): what follows it is the index on any table with those columns. The
-# columns an index reads (keys, expressions, predicate) are its dependencies on the table's.
+# What CREATE TABLE does not give a replacement: indexes no constraint makes (dropAndLoad builds
+# them again), its own triggers, and whether it is partitioned (relkind 'p'). An index's CREATE
+# INDEX is pg_get_indexdef's; its start is rebuilt here with quote_ident, which quotes as
+# pg_get_indexdef does (ruleutils.c, pg_get_indexdef_worker), so what follows USING is the index
+# on any table with those columns. The columns an index reads (keys, expressions, predicate) are
+# its dependencies (pg_depend) on the table's.
 INDEXES_SQL = """
 SELECT c.relname, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisunique,
        'CREATE ' || CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX '
@@ -216,8 +217,8 @@ class PostgresTarget:
         indexes: dict[str, list[IndexFacts]] = {}
         for table, index, definition, unique, start, reads in self._cursor(INDEXES_SQL, (schema,)).fetchall():
             using = definition[len(start) :] if definition.startswith(start) else None
-            facts_of = IndexFacts(str(index), str(definition), using, tuple(reads), bool(unique))
-            indexes.setdefault(str(table), []).append(facts_of)
+            found = IndexFacts(str(index), str(definition), using, tuple(reads), bool(unique))
+            indexes.setdefault(str(table), []).append(found)
         triggers: dict[str, list[str]] = {}
         for table, trigger in self._cursor(TRIGGERS_SQL, (schema,)).fetchall():
             triggers.setdefault(str(table), []).append(str(trigger))
