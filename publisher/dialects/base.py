@@ -10,7 +10,7 @@ from publisher.model.layout import NO_LAYOUT, Layout
 from publisher.model.location import Location
 from publisher.model.plan import Begin, Commit, RowCheck, Step
 from publisher.model.relation import Relation
-from publisher.model.target import NO_FACTS, Grant, TableFacts, TableState, TargetTable
+from publisher.model.target import NO_FACTS, Grant, KeyConstraint, TableFacts, TableState, TargetTable
 from publisher.targets import target
 
 if TYPE_CHECKING:
@@ -34,6 +34,17 @@ class LoadSource:
     reference: str
     tidy: tuple[Step, ...]
     columns: tuple[ColumnDef, ...]  # the results' columns, in the target's types and order
+
+
+@dataclass(frozen=True)
+class KeptIndexes:
+    """An old table's own indexes on its replacement: ``build`` them on it (before the swap, so
+    the build holds no lock on the table), and in the swap's transaction ``rename`` the old
+    ones aside and the new ones to their names; ``notes`` say which are kept and which not, why."""
+
+    build: tuple[Step, ...] = ()
+    rename: tuple[Step, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 ReplaceVia = Literal["transaction", "location_swap"]
@@ -229,6 +240,19 @@ class Dialect:
         what strategies keep (grants, owner, comments, columns' definitions, key constraints):
         notes for the plan of a dropAndLoad."""
         return ()
+
+    def kept_indexes(
+        self,
+        table: TableState,
+        new: Relation,
+        old: Relation,
+        columns: tuple[ColumnDef, ...],
+        keys: tuple[KeyConstraint, ...] = (),
+    ) -> KeptIndexes:
+        """``table``'s own indexes (none a key constraint makes) on ``new``, its replacement with
+        ``columns``, and the names of its ``keys`` (those CREATE TABLE keeps), where the target
+        has such indexes and names; ``old``: the name ``table`` is moved to."""
+        return KeptIndexes()
 
     def layout_warnings(self, results: Results, slices: int | None = None) -> tuple[str, ...]:
         """Where the results' files (their count and sizes) will load far below what the

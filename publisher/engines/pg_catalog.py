@@ -128,7 +128,9 @@ def keys_and_foreign_keys(
         if kind == "f":
             fks.setdefault(table, []).append(f"{constraint} ({', '.join(cols)}) -> {target}")
         else:
-            keys.setdefault(table, []).append(KeyConstraint("PRIMARY KEY" if kind == "p" else "UNIQUE", cols))
+            keys.setdefault(table, []).append(
+                KeyConstraint("PRIMARY KEY" if kind == "p" else "UNIQUE", cols, constraint)
+            )
     return keys, fks
 
 

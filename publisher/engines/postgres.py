@@ -25,7 +25,7 @@ from publisher.engines.pg_catalog import (
 from publisher.engines.redshift_grants import parse_grants
 from publisher.model.errors import PublishFailed, TransactionConflict
 from publisher.model.relation import Relation
-from publisher.model.target import ColumnFacts, ColumnState, PostgresTable, TableFacts, TableState, Target
+from publisher.model.target import ColumnFacts, ColumnState, IndexFacts, PostgresTable, TableFacts, TableState, Target
 
 if TYPE_CHECKING:
     from publisher.inputs.config import Config
@@ -39,12 +39,25 @@ SELECT c.relname FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
 WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
 """
-# What a replacement table would not have: indexes no constraint makes (pg_get_indexdef writes
-# their CREATE INDEX), its own triggers, and whether it is partitioned (relkind 'p').
+# What CREATE TABLE does not give a replacement: indexes no constraint makes (dropAndLoad builds
+# them again), its own triggers, and whether it is partitioned (relkind 'p'). An index's CREATE
+# INDEX is pg_get_indexdef's; its start is rebuilt here with quote_ident, which quotes as
+# pg_get_indexdef does (ruleutils.c, pg_get_indexdef_worker), so what follows USING is the index
+# on any table with those columns. The columns an index reads (keys, expressions, predicate) are
+# its dependencies (pg_depend) on the table's.
 INDEXES_SQL = """
-SELECT c.relname, pg_catalog.pg_get_indexdef(i.indexrelid)
+SELECT c.relname, ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisunique,
+       'CREATE ' || CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX '
+       || pg_catalog.quote_ident(ic.relname) || ' ON ' || pg_catalog.quote_ident(n.nspname) || '.'
+       || pg_catalog.quote_ident(c.relname) || ' USING ',
+       ARRAY(SELECT a.attname::text FROM pg_catalog.pg_depend d
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+             WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = i.indexrelid
+               AND d.refobjid = c.oid AND d.refobjsubid > 0
+             ORDER BY a.attnum)
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class c ON i.indrelid = c.oid
+JOIN pg_catalog.pg_class ic ON i.indexrelid = ic.oid
 JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid
 WHERE n.nspname = %s AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid)
 ORDER BY 1, 2
@@ -201,9 +214,11 @@ class PostgresTarget:
         views: dict[str, list[str]] = {}
         for table, view_schema, view in self._cursor(DEPENDENT_VIEWS_SQL, (schema,)).fetchall():
             views.setdefault(str(table), []).append(f"{view_schema}.{view}")
-        indexes: dict[str, list[str]] = {}
-        for table, definition in self._cursor(INDEXES_SQL, (schema,)).fetchall():
-            indexes.setdefault(str(table), []).append(str(definition))
+        indexes: dict[str, list[IndexFacts]] = {}
+        for table, index, definition, unique, start, reads in self._cursor(INDEXES_SQL, (schema,)).fetchall():
+            using = definition[len(start) :] if definition.startswith(start) else None
+            found = IndexFacts(str(index), str(definition), using, tuple(reads), bool(unique))
+            indexes.setdefault(str(table), []).append(found)
         triggers: dict[str, list[str]] = {}
         for table, trigger in self._cursor(TRIGGERS_SQL, (schema,)).fetchall():
             triggers.setdefault(str(table), []).append(str(trigger))

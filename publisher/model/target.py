@@ -62,6 +62,7 @@ class KeyConstraint:
 
     kind: KeyKind
     columns: tuple[str, ...]
+    name: str | None = None  # as the catalog names it (None: unnamed, a plan's own)
 
     def describe(self) -> str:
         return f"{self.kind} ({', '.join(self.columns)})"
@@ -211,10 +212,23 @@ class RedshiftTable(CatalogTable):
 
 
 @dataclass(frozen=True)
+class IndexFacts:
+    """An index no constraint makes (PostgreSQL), as the catalog describes it."""
+
+    name: str
+    definition: str  # its CREATE INDEX statement, as pg_get_indexdef writes it
+    # What follows USING in that statement (method, keys, INCLUDE, WITH, WHERE): the same index
+    # on another table. None: the statement is not of the plain form (ON ONLY: a partitioned table's).
+    using: str | None = None
+    columns: tuple[str, ...] = ()  # the table's columns it reads: keys, expressions, predicate
+    unique: bool = False
+
+
+@dataclass(frozen=True)
 class PostgresTable(CatalogTable):
     """PostgreSQL: what a replacement table cannot carry over, beside the catalog's facts."""
 
-    indexes: tuple[str, ...] = ()  # CREATE INDEX statements (pg_get_indexdef) of indexes no constraint makes
+    indexes: tuple[IndexFacts, ...] = ()  # indexes no constraint makes (a key constraint's are kept with it)
     partitioned: bool = False  # declaratively partitioned (PARTITION BY): a replacement would not be
     triggers: tuple[str, ...] = ()  # its own triggers' names, which a replacement would not have
 

@@ -233,22 +233,42 @@ def test_drop_and_load_refuses_a_table_views_or_foreign_keys_depend_on(
     assert refused.code == 1 and "foreign keys of other tables refer to table" in refused.err, refused.err
 
 
-def test_drop_and_load_keeps_grants_owner_comments_and_keys_and_lists_the_indexes_it_drops(
+def test_drop_and_load_keeps_grants_owner_comments_keys_and_indexes(
     project: RedshiftProject, pg: PostgresEngine, tmp_path: Path
 ) -> None:
+    """The replacement has what the old table had, where the results still have its columns:
+    grants, comments, the primary key, and its own indexes (an expression, a partial unique one,
+    a name with capitals and a space) under their names; an index on a column the results lack
+    is named in the plan as dropped. The key and the indexes keep their names (SQL may name them:
+    ON CONFLICT ON CONSTRAINT t_pkey), after a second dropAndLoad too."""
     t = pg.qualified("t")
-    pg.execute(ddl(pg, "t", "pqt", extra=", PRIMARY KEY (id)"))
-    pg.execute(f"CREATE INDEX t_by_day ON {t} (day)")
+    pg.execute(ddl(pg, "t", "pqt", extra=", legacy TEXT, PRIMARY KEY (id)"))
+    pg.execute(f"CREATE INDEX t_by_day ON {t} (day DESC)")
+    pg.execute(f'CREATE UNIQUE INDEX "Name Lower" ON {t} (lower(name), id) WHERE id > 0')
+    pg.execute(f"CREATE INDEX t_by_legacy ON {t} (legacy)")
     pg.execute(f"GRANT SELECT, INSERT ON {t} TO standin_readers")
     pg.execute(f"COMMENT ON TABLE {t} IS 'orders, by hand'")
     pg.execute(f"COMMENT ON COLUMN {t}.name IS 'who ordered'")
+
+    def indexes() -> dict[str, str]:
+        query = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = 't'"
+        return {name: definition for name, definition in pg.fetch(query, (pg.schema,))}
+
+    before = indexes()
     results(pg, tmp_path, "pqt", 1, 1, 10)
     spec(project, pg, "a", "dropAndLoad", "pqt", 1)
     plan = project.run("plan")
     assert plan.code == 0, plan.err
-    assert "not re-created" in plan.out and "t_by_day" in plan.out
+    assert 're-created on the new table, as the old one defines them: its indexes "Name Lower", "t_by_day"' in plan.out
+    assert "not re-created: CREATE INDEX t_by_legacy ON" in plan.out
+    assert "(the results change or lack its columns legacy)" in plan.out
     assert "kept from the old table: PRIMARY KEY (id) (enforced" in plan.out
     applied(project)
+    after = indexes()
+    for name in ("t_by_day", "Name Lower"):
+        assert after[name] == before[name], "the same definition, on the table, under its name"
+    assert "t_by_legacy" not in after
+    assert not [n for n in pg.tables() if "__" in n], "the old table and its renamed indexes are gone"
     acl = pg.fetch(
         "SELECT array_to_string(c.relacl, ',') FROM pg_class c JOIN pg_namespace n ON c.relnamespace = n.oid "
         "WHERE n.nspname = %s AND c.relname = 't'",
@@ -257,9 +277,15 @@ def test_drop_and_load_keeps_grants_owner_comments_and_keys_and_lists_the_indexe
     assert "standin_readers=ar/" in acl
     comments = pg.fetch(f"SELECT obj_description('{t}'::regclass, 'pg_class'), col_description('{t}'::regclass, 2)")
     assert comments == [("orders, by hand", "who ordered")]
-    keys = pg.fetch(f"SELECT contype FROM pg_constraint WHERE conrelid = '{t}'::regclass")
-    assert keys == [("p",)]
+    ((kind, name),) = pg.fetch(f"SELECT contype, conname FROM pg_constraint WHERE conrelid = '{t}'::regclass")
+    assert (kind, name) == ("p", "t_pkey"), "the key kept under its name"
     assert pg.count("t") == 10
+    # The indexes are used as before: a second dropAndLoad trades them again.
+    results(pg, tmp_path, "pqt", 2, 100, 5)
+    spec(project, pg, "a", "dropAndLoad", "pqt", 2)
+    applied(project)
+    kept = ("t_pkey", "t_by_day", "Name Lower")
+    assert {n: d for n, d in indexes().items() if n in before} == {n: before[n] for n in kept}
 
 
 def test_merge_refuses_duplicate_and_null_keys_with_nothing_changed(

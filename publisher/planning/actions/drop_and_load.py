@@ -7,6 +7,7 @@ from dataclasses import replace
 from itertools import takewhile
 from typing import assert_never
 
+from publisher.dialects.base import KeptIndexes
 from publisher.model import location
 from publisher.model.errors import InvalidInput
 from publisher.model.layout import Layout
@@ -89,16 +90,22 @@ class DropAndLoad(Strategy):
         access, not_copied = kept_access(ctx, new)
         layout, layout_notes = kept_layout(ctx)
         kept = kept_definition(ctx, new, layout)
-        dropped = ctx.dialect.not_carried_over(ctx.view.table) if ctx.view and ctx.view.table else ()
-        notes += dropped_columns(ctx) + not_copied + layout_notes + kept.notes + dropped
+        old_table = ctx.view.table if ctx.view else None
+        dropped = ctx.dialect.not_carried_over(old_table) if old_table else ()
+        indexes = (
+            ctx.dialect.kept_indexes(old_table, new, old, ctx.columns, kept.facts.keys) if old_table else KeptIndexes()
+        )
+        notes += dropped_columns(ctx) + not_copied + layout_notes + kept.notes + indexes.notes + dropped
         change = (
             ctx.create(new, "build the replacement beside the table", layout, kept.facts),
             *ctx.insert(new, source, ctx.columns),
             *ctx.check(new),
+            *indexes.build,
             *access,
             *ctx.described(new),
             *kept.comments,
             *swap(ctx, new, old, table_exists),
+            *indexes.rename,
         )
         after: tuple[Step, ...] = ()
         match ctx.dialect.replace_via:
