@@ -20,10 +20,10 @@ from tests.resultfiles import rows
 
 ACTIONS = ["load", "truncateAndLoad", "dropAndLoad", "createAndLoad", "merge"]
 
-SERVER_STRIDE = 3
-"""A Hive server dies at every third step only (2, 5, 8, ...): each of its statements costs
-seconds, and a round is a killed apply, a re-apply and the base's re-publication. Each kind of
-step a Hive plan has still dies on the embedded Hive, which runs the same plans at every step."""
+SERVER_STRIDE = 4
+"""A Hive server dies at every fourth step only (2, 6, 10, ...): each of its statements costs
+seconds, and a round is a killed apply, a re-apply and the base's re-publication (about 6 s).
+Every step of the same plans still dies on the embedded Hive."""
 
 
 def stride(target: Target) -> tuple[int, int]:
@@ -65,7 +65,10 @@ def test_death_at_every_step_then_reapply_publishes_exactly_once(target: Target,
     commit_at = published_at(steps)
     assert len(steps) >= 8, purposes
     first, every = stride(target)
-    rounds = [(n, False) for n in range(first, len(steps) + 1, every)] + [(commit_at, True)]
+    rounds = [(n, False) for n in range(first, len(steps) + 1, every)]
+    if commit_at + 1 not in range(first, len(steps) + 1, every):
+        # Dying just after the publishing step is dying before the next one: once is enough.
+        rounds.append((commit_at, True))
 
     for number, (step_number, after) in enumerate(rounds, start=1):
         # Each round publishes a new job's results (a new publication) onto the base table.
@@ -78,8 +81,9 @@ def test_death_at_every_step_then_reapply_publishes_exactly_once(target: Target,
         assert again.code == 0, f"re-apply failed, {where}: {again.err}"
         if step_number > commit_at or after:
             assert summary(again.out)[0] == 0, f"{where}: the publication had committed, yet was published again"
+        now = target.tables()
         if action == "createAndLoad":
-            made = target.tables() - before
+            made = now - before
             assert len(made) == 1, (where, made)
             assert target.rows(made.pop()) == target.expected(new), where
         else:
@@ -87,7 +91,7 @@ def test_death_at_every_step_then_reapply_publishes_exactly_once(target: Target,
             assert target.rows("t") == target.expected(want), where
         done = target.fetch(f"SELECT COUNT(*) FROM {target.ledger_table()} WHERE state = 'done' AND job_group = {job}")
         assert int(done[0][0]) == 1, where
-        assert not [n for n in target.tables() if "__" in n], f"leftovers, {where}"
+        assert not [n for n in now if "__" in n], f"leftovers, {where}"
         # Back to the base table for the next round.
         assert project.run("apply", "--force", "specs/a_base.yaml").code == 0
         if target.is_hive:
