@@ -1,13 +1,12 @@
 """What only the PostgreSQL target has, on the real PostgreSQL 15 the stand-in runs (its database
 pubpg, reached directly): values by sums, null counts and keys, results in a local folder,
-a kill at every step, names PostgreSQL keeps as written, and tables made by hand (partitioned,
-with views, indexes, grants, comments, foreign keys). The behaviours every target shares run
-on it through the ``target`` fixture (tests/integration/conftest.py): every action x format
-in test_actions.py."""
+names PostgreSQL keeps as written, and tables made by hand (partitioned, with views, indexes,
+grants, comments, foreign keys). The behaviours every target shares run on it through the
+``target`` fixture (tests/integration/conftest.py): every action x format in test_actions.py,
+a kill at every step in test_crash_recovery.py."""
 
 from __future__ import annotations
 
-import contextlib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ import pytest
 from tests.fixtures.postgres import PostgresEngine
 from tests.fixtures.redshift import RedshiftProject
 from tests.integration.test_apply_redshift import comparable, expected
-from tests.integration.test_gitops_hive import Crash, crash_at, steps_of
 from tests.resultfiles import rows, write
 
 pytestmark = [pytest.mark.redshift, pytest.mark.postgres]
@@ -113,47 +111,6 @@ def test_local_results_are_streamed_without_s3(tmp_path: Path, pg: PostgresEngin
     applied(project)
     (made,) = pg.tables() - {"publications"}
     assert table_rows(pg, made) == expected(data)
-
-
-# --- a kill at every step ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("action", ["load", "truncateAndLoad", "dropAndLoad", "merge", "createAndLoad"])
-def test_crash_at_every_step_then_reapply_publishes_exactly_once(
-    project: RedshiftProject, pg: PostgresEngine, tmp_path: Path, action: str
-) -> None:
-    """The apply dies at step N (no undo, the connection closed: PostgreSQL rolls the open
-    transaction back); the next apply publishes it exactly once and leaves nothing behind."""
-    pg.execute(ddl(pg, "t", "pqt"))
-    pg.execute(f"INSERT INTO {pg.qualified('t')} (id, name) VALUES (-1, 'before')")
-    base = [(-1, "before", None, None, None, None)]
-    results(pg, tmp_path, "pqt", 1, 1, 12)
-    spec(project, pg, "a", action, "pqt", 1)
-    total = steps_of(project)
-    assert total >= 6
-    for step_number in range(1, total + 1):
-        job = 100 + step_number
-        data = results(pg, tmp_path, "pqt", job, 1, 12)
-        spec(project, pg, "a", action, "pqt", job)
-        before = pg.tables()
-        with crash_at(step_number) as ran, contextlib.suppress(Crash):
-            project.run("apply")
-        where = ran[-1] if ran else ""
-        result = project.run("apply")
-        assert result.code == 0, f"re-apply after a crash at step {step_number} ({where}): {result.err}"
-        assert len([r for r in pg.ledger("done") if r["job_group"] == job]) == 1, where
-        assert not [n for n in pg.tables() if "__" in n], f"leftovers after a crash at {where}"
-        if action == "createAndLoad":
-            (made,) = pg.tables() - before - {"publications"}
-            assert table_rows(pg, made) == expected(data), where
-            continue
-        want = expected(data)
-        if action in ("load",):
-            base = sorted(base + want, key=lambda r: r[0])
-            want = base
-        elif action == "merge":
-            want = sorted([*[r for r in base if r[0] < 0], *want], key=lambda r: r[0])
-        assert table_rows(pg, "t") == want, where
 
 
 # --- names PostgreSQL keeps as written ----------------------------------------------------------

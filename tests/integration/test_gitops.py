@@ -1,8 +1,9 @@
 """GitOps on every target (the ``target`` fixture: embedded Hive, HiveServer2, the Redshift
 stand-in, PostgreSQL): re-apply is a no-op, a changed spec waits for --force, a new job group is
 a new publication, a saved plan applies exactly what was reviewed and is refused once anything it
-was made from changed, and an offline plan is never applied. What only one engine has (killed
-applies, concurrent applies) stays in test_gitops_hive.py and test_gitops_redshift.py."""
+was made from changed, and an offline plan is never applied. A death at every step:
+test_crash_recovery.py. What only one engine has (concurrent applies, readers during a replace)
+stays in test_gitops_hive.py and test_gitops_redshift.py."""
 
 from __future__ import annotations
 

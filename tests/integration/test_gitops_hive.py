@@ -1,151 +1,20 @@
-"""GitOps on Hive: exactly once across crashes and kills. What every target shows (re-apply,
-saved and stale plans, --force) is in test_gitops.py."""
+"""GitOps on Hive: readers during a replace, a table made earlier in a saved plan, a dropAndLoad
+stopped between its renames. What every target shows (re-apply, saved and stale plans, --force,
+a death at every step) is in test_gitops.py and test_crash_recovery.py."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import time
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from publisher.apply.executor import Executor
-from publisher.model.plan import Step
-from tests.conftest import HiveEngine, Project, scan_outputs
+from tests.conftest import HiveEngine, Project
+from tests.crashing import Crash, crash_at
 from tests.integration.test_apply_hive import expected, spec, table_rows, use
 from tests.resultfiles import write
 
 pytestmark = pytest.mark.hive
-
-
-class Crash(BaseException):
-    """The process dies: no undo, no cleanup (BaseException passes every `except Exception`)."""
-
-
-@contextlib.contextmanager
-def crash_at(step_number: int) -> Iterator[list[str]]:
-    """Kills the apply when it reaches its ``step_number``-th executed statement; every
-    statement after that fails too, as it would in a dead process. Yields what ran."""
-    original = Executor._execute
-    ran: list[str] = []
-
-    def execute(self: Executor, step: Step) -> Any:
-        if len(ran) + 1 >= step_number:
-            ran.append(step.purpose)
-            raise Crash(step.purpose)
-        ran.append(step.purpose)
-        return original(self, step)
-
-    Executor._execute = execute  # type: ignore[method-assign]
-    try:
-        yield ran
-    finally:
-        Executor._execute = original  # type: ignore[method-assign]
-
-
-def steps_of(project: Project) -> int:
-    plan = json.loads(project.run("plan", "--format", "json").out)
-    return sum(len(p["steps"]) for p in plan["publications"] if p["status"] == "pending")
-
-
-def crash_then_reapply(project: Project, step_number: int) -> str:
-    with crash_at(step_number) as ran, contextlib.suppress(Crash):
-        project.run("apply")
-    result = project.run("apply")
-    assert result.code == 0, f"re-apply after a crash at step {step_number} ({ran[-1:]}) failed: {result.err}"
-    return ran[-1] if ran else ""
-
-
-@pytest.mark.parametrize("action", ["load", "truncateAndLoad", "dropAndLoad", "createAndLoad"])
-def test_crash_at_every_step_then_reapply_publishes_exactly_once(
-    project: Project, hive: HiveEngine, action: str
-) -> None:
-    if hive.kind != "embedded":
-        pytest.skip("in-process crash injection; the server is covered by killing a real process")
-    use(project, hive)
-    base = write(project.results(10, 1), "pqt", 1, 20)
-    write(project.results(11, 1), "pqt", 500, 7)
-    spec(project, hive, "a_base", "dropAndLoad", "pqt", 10)
-    assert project.run("apply").code == 0
-    spec(project, hive, "b_change", action, "pqt", 11)
-    total = steps_of(project)
-    assert total > 5
-    for step_number in range(1, total + 1):
-        # Each round publishes a new job's results (a new publication) onto the base table.
-        job = 100 + step_number
-        new = write(project.results(job, 1), "pqt", 500, 7)
-        spec(project, hive, "b_change", action, "pqt", job)
-        where = crash_then_reapply(project, step_number)
-        if action == "load":
-            assert table_rows(hive, "t") == expected(base + new), where
-        elif action in ("truncateAndLoad", "dropAndLoad"):
-            assert table_rows(hive, "t") == expected(new), where
-        else:
-            made = [n for n in hive.tables() if n.startswith("t_") and "__" not in n]
-            assert len(made) == 1, (where, made)
-            assert table_rows(hive, made[0]) == expected(new)
-            hive.target.execute(f"DROP TABLE `{hive.database}`.`{made[0]}`")
-        assert not [n for n in hive.tables() if "__" in n], f"leftovers after a crash at {where}"
-        assert project.run("apply", "--force", "specs/a_base.yaml").code == 0
-        time.sleep(1)  # a new second: a new plan stamp
-
-
-KILLER = """
-import os, signal, sys
-from publisher import cli
-from publisher.apply.executor import Executor
-
-original, ran = Executor._execute, []
-
-def execute(self, step):
-    ran.append(step)
-    if len(ran) >= {step}:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return original(self, step)
-
-Executor._execute = execute
-sys.exit(cli.main(["apply"]))
-"""
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("action", ["load", "truncateAndLoad", "dropAndLoad"])
-def test_killed_apply_then_reapply_publishes_exactly_once(project: Project, hive: HiveEngine, action: str) -> None:
-    """A real process killed (SIGKILL) mid-publish, against the HiveServer2."""
-    if hive.kind != "server":
-        pytest.skip("a killed child process needs the server: the embedded metastore allows one process")
-    import subprocess
-    import sys
-
-    use(project, hive)
-    base = write(project.results(10, 1), "pqt", 1, 20)
-    spec(project, hive, "a_base", "dropAndLoad", "pqt", 10)
-    assert project.run("apply").code == 0
-    spec(project, hive, "b_change", action, "pqt", 100)
-    write(project.results(100, 1), "pqt", 500, 7)
-    total = steps_of(project)
-    for step_number in range(2, total + 1, 2):
-        job = 100 + step_number
-        new = write(project.results(job, 1), "pqt", 500, 7)
-        spec(project, hive, "b_change", action, "pqt", job)
-        killed = subprocess.run(
-            [sys.executable, "-c", KILLER.replace("{step}", str(step_number))],
-            cwd=project.root,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert killed.returncode == -9, killed.stderr
-        scan_outputs(project.root, ["apply"], killed.stdout, killed.stderr)
-        again = project.run("apply")
-        assert again.code == 0, f"after a kill at step {step_number}: {again.err}"
-        rows = table_rows(hive, "t")
-        assert rows == (expected(base + new) if action == "load" else expected(new)), step_number
-        assert not [n for n in hive.tables() if "__" in n], step_number
-        assert project.run("apply", "--force", "specs/a_base.yaml").code == 0
-        time.sleep(1)
 
 
 @pytest.mark.slow

@@ -1,16 +1,12 @@
-"""GitOps on Redshift: concurrent applies and killed applies publish exactly once, and two first
-applies create the ledger once. What every target shows (re-apply, saved and stale plans,
---force) is in test_gitops.py. Applies that must be separate processes
-(concurrent, killed) run ``python -m publisher`` in the project folder."""
+"""GitOps on Redshift: concurrent applies publish exactly once, and two first applies create the
+ledger once. What every target shows (re-apply, saved and stale plans, --force, a death at every
+step) is in test_gitops.py and test_crash_recovery.py. Concurrent applies run
+``python -m publisher`` in the project folder."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -25,49 +21,15 @@ pytestmark = pytest.mark.redshift
 
 PROCESS_TIMEOUT = 120
 
-# Runs the CLI, killing its own process (SIGKILL: no undo, no clean-up, no ROLLBACK sent)
-# when the executor is about to run its PUBLISHER_CRASH_AT-th statement or object step,
-# or, with PUBLISHER_CRASH_AFTER=1, just after that step has run.
-CRASHING_CLI = textwrap.dedent(
-    """
-    import os, signal, sys
-    from publisher import cli
-    from publisher.apply.executor import Executor
 
-    crash_at = int(os.environ["PUBLISHER_CRASH_AT"])
-    after = os.environ.get("PUBLISHER_CRASH_AFTER") == "1"
-    original = Executor._execute
-    ran = [0]
-
-    def execute(self, step):
-        ran[0] += 1
-        if ran[0] == crash_at and not after:
-            os.kill(os.getpid(), signal.SIGKILL)
-        result = original(self, step)
-        if ran[0] == crash_at and after:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return result
-
-    Executor._execute = execute
-    sys.exit(cli.main(sys.argv[1:]))
-    """
-)
-
-
-def start(
-    project: RedshiftProject, *args: str, crash_at: int | None = None, after: bool = False
-) -> subprocess.Popen[str]:
+def start(project: RedshiftProject, *args: str) -> subprocess.Popen[str]:
     """``publisher ARGS`` in a process of its own, in the project folder."""
-    env = dict(os.environ)
-    if crash_at is None:
-        command = [sys.executable, "-m", "publisher", *args]
-    else:
-        wrapper = project.root / "crashing_cli.py"
-        wrapper.write_text(CRASHING_CLI)
-        command = [sys.executable, str(wrapper), *args]
-        env.update(PUBLISHER_CRASH_AT=str(crash_at), PUBLISHER_CRASH_AFTER="1" if after else "0")
     return subprocess.Popen(
-        command, cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "publisher", *args],
+        cwd=project.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -89,14 +51,6 @@ def done_rows(rs: RedshiftEngine) -> dict[tuple[Any, ...], int]:
         key = (row["job_group"], row["flow_node_id"], row["table_name"], row["action"])
         counts[key] = counts.get(key, 0) + 1
     return counts
-
-
-def pending_steps(project: RedshiftProject, *paths: str) -> list[str]:
-    """The purposes of the steps apply would run now, in order."""
-    result = project.run("plan", "--format", "json", *paths)
-    assert result.code == 0, result.err
-    plan = json.loads(result.out)
-    return [s["purpose"] for p in plan["publications"] if p["status"] == "pending" for s in p["steps"]]
 
 
 # --- concurrent applies ---------------------------------------------------------------------
@@ -142,63 +96,6 @@ def test_concurrent_applies_publish_once(
     mine = {k: v for k, v in done_rows(rs).items() if k[0] in (11, 12, 13)}
     assert sorted(mine.values()) == [1, 1, 1], mine
     assert rs.manifests() == []
-
-
-# --- killed applies -------------------------------------------------------------------------
-
-
-def crash_then_reapply(project: RedshiftProject, crash_at: int, *, after: bool = False) -> str:
-    """Kills an apply at its ``crash_at``-th step, then applies again (in this process)."""
-    code, out, err = finish(start(project, "apply", crash_at=crash_at, after=after))
-    assert code == -signal.SIGKILL, f"the apply was not killed at step {crash_at}: {code}\n{out}\n{err}"
-    result = project.run("apply")
-    assert result.code == 0, f"re-apply after a kill at step {crash_at} failed:\n{result.err}\n{result.out[-2000:]}"
-    return result.out
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("action", ["load", "truncateAndLoad", "dropAndLoad", "createAndLoad"])
-def test_killed_apply_then_reapply_publishes_exactly_once(
-    redshift_project: RedshiftProject, redshift: RedshiftEngine, tmp_path: Path, action: str
-) -> None:
-    """SIGKILL before each step of the publication in turn (and once after its COMMIT);
-    the next apply publishes it exactly once, and leaves no staging or old table behind."""
-    rs, project = redshift, redshift_project
-    base = results(rs, tmp_path, "pqt", 10, 1, 20)
-    spec(project, rs, "a_base", "dropAndLoad", "pqt", 10)
-    applied(project)
-    results(rs, tmp_path, "pqt", 100, 500, 7)
-    spec(project, rs, "b_change", action, "pqt", 100)
-    steps = pending_steps(project, "specs/b_change.yaml")
-    # The publication's COMMIT: the last step, or (dropAndLoad) followed by the old table's drop.
-    commit_at = next(i for i, s in enumerate(steps, start=1) if s.startswith("publish"))
-    assert len(steps) >= 9 and steps[commit_at:] in ([], steps[-3:]), steps
-
-    rounds = [(k, False) for k in range(1, len(steps) + 1)] + [(commit_at, True)]
-    for number, (crash_at, after) in enumerate(rounds, start=1):
-        # Each round publishes a new job's results (a new publication) onto the base table.
-        job = 100 + number
-        new = results(rs, tmp_path, "pqt", job, 500 + number * 10, 7)
-        spec(project, rs, "b_change", action, "pqt", job)
-        tables_before = rs.tables()
-        where = f"kill {'after' if after else 'before'} step {crash_at} ({steps[crash_at - 1]})"
-        out = crash_then_reapply(project, crash_at, after=after)
-        if crash_at > commit_at or after:
-            assert summary(out)[0] == 0, f"{where}: the killed apply had committed"
-        if action == "load":
-            assert table_rows(rs, "t") == expected(base + new), where
-        elif action in ("truncateAndLoad", "dropAndLoad"):
-            assert table_rows(rs, "t") == expected(new), where
-        else:
-            made = rs.tables() - tables_before
-            assert len(made) == 1, (where, made)
-            (name,) = made
-            assert table_rows(rs, name) == expected(new), where
-            rs.execute(f"DROP TABLE {rs.qualified(name)}")
-        assert not [n for n in rs.tables() if "__" in n], f"leftovers after a {where}"
-        assert done_rows(rs).get((job, 1, rs.table_name("t"), action)) == 1, (where, done_rows(rs))
-        # Back to the base table for the next round.
-        assert project.run("apply", "--force", "specs/a_base.yaml").code == 0
 
 
 # --- the ledger -----------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from publisher.dialects import dialect_for
 from publisher.model.relation import Relation
 from publisher.planning import ledger
 from tests.conftest import HiveEngine, Project
+from tests.crashing import Crash, crash_at
 from tests.integration.test_apply_hive import expected, spec, table_rows, use
-from tests.integration.test_gitops_hive import Crash, crash_at
 from tests.resultfiles import write
 
 pytestmark = pytest.mark.hive

@@ -1,15 +1,14 @@
 """merge (upsert by mergeKeys) on every engine: the embedded Hive, the HiveServer2 and the
 Redshift stand-in (the ``target`` fixture). Rows are checked value by value: the results'
 rows for their keys, every other row as it was; keys twice or NULL stop it with nothing
-changed; a reader never sees a partial merge; a crash at any step, then apply, merges once."""
+changed; a reader never sees a partial merge. A death at any step of a merge, then apply:
+test_crash_recovery.py."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import shutil
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ import pytest
 from tests.conftest import HiveEngine, Project
 from tests.integration.conftest import Target
 from tests.integration.test_apply_hive import expected, spec, table_rows, use
-from tests.integration.test_gitops_hive import Crash, crash_at, steps_of
 from tests.resultfiles import rows, write
 
 
@@ -276,34 +274,6 @@ def test_a_reader_during_a_merge_sees_the_old_rows_or_the_new_ones(project: Proj
     assert not errors, errors[:3]
     assert seen and set(seen) <= {(200, 200), (250, 250)}, sorted(set(seen))
     assert table_rows(hive, "t") == expected(merged(rows(1, 200), rows(151, 100, tricky=True)))
-
-
-@pytest.mark.hive
-def test_crash_at_every_step_then_reapply_merges_exactly_once(project: Project, hive: HiveEngine) -> None:
-    if hive.kind != "embedded":
-        pytest.skip("in-process crash injection; the server runs the same plan")
-    use(project, hive)
-    write(project.results(10, 1), "pqt", 1, 20)
-    spec(project, hive, "a_base", "dropAndLoad", "pqt", 10)
-    assert project.run("apply").code == 0
-    spec(project, hive, "b_merge", "merge", "pqt", 11)
-    write(project.results(11, 1), "pqt", 15, 10, tricky=True)
-    total = steps_of(project)
-    assert total > 8
-    want = expected(merged(rows(1, 20), rows(15, 10, tricky=True)))
-    for step_number in range(1, total + 1):
-        job = 100 + step_number
-        write(project.results(job, 1), "pqt", 15, 10, tricky=True)
-        spec(project, hive, "b_merge", "merge", "pqt", job)
-        with crash_at(step_number) as ran, contextlib.suppress(Crash):
-            project.run("apply")
-        result = project.run("apply")
-        where = ran[-1] if ran else ""
-        assert result.code == 0, f"re-apply after a crash at step {step_number} ({where}) failed: {result.err}"
-        assert table_rows(hive, "t") == want, where
-        assert not [n for n in hive.tables() if "__" in n], f"leftovers after a crash at {where}"
-        assert project.run("apply", "--force", "specs/a_base.yaml").code == 0
-        time.sleep(1)  # a new second: a new plan stamp
 
 
 # --- onSchemaChange: addColumns ------------------------------------------------------------
