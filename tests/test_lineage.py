@@ -341,3 +341,21 @@ def replace_lineage_secret(config: Config, env: str) -> Config:
 
     assert config.lineage is not None
     return replace(config, lineage=replace(config.lineage, api_key=Secret(env)))
+
+
+def test_a_static_partition_column_is_in_the_tables_schema_fed_by_no_input(
+    tmp_path: Path, no_client_config: None
+) -> None:
+    """A static partition's column (the spec's value for every row) is a column of the table
+    written: in the output schema, after the data columns, with no input field."""
+    from dataclasses import replace
+
+    config = _project(tmp_path)
+    publication = next(p for p in _plan(config, tmp_path).publications if p.action == "load")
+    publication = replace(publication, static_partitions=(("dt", "DATE"),))
+    event = _event("COMPLETE", publication, config)
+    check_event(event)
+    output = event["outputs"][0]["facets"]
+    assert [f["name"] for f in output["schema"]["fields"]] == [*(n for n, _ in publication.columns), "dt"]
+    assert output["schema"]["fields"][-1]["type"] == "DATE"
+    assert output["columnLineage"]["fields"]["dt"] == {"inputFields": []}

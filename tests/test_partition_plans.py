@@ -186,3 +186,20 @@ def test_a_static_partition_before_a_dynamic_one_is_required(tmp_path: Path, mon
     spec = make_spec(tmp_path, "load", partition={"dt": "2026-12-01"})
     with pytest.raises(InvalidInput, match="Hive needs static partition columns first"):
         plan_publication(spec, make_results("hive", "pqt"), live(state), NOW)
+
+
+@pytest.mark.parametrize(
+    ("case", "static"),
+    [("load_static", (("dt", "string"),)), ("createAndLoad_static", (("dt", "DATE"),)), ("load_dynamic", ())],
+)
+def test_the_publication_names_its_static_partition_columns_apart(
+    tmp_path: Path, case: str, static: tuple[tuple[str, str], ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table's columns a static partition fills (lineage's schema has them; no result column
+    feeds them): apart from the data columns written, and kept by a saved plan."""
+    monkeypatch.chdir(tmp_path)
+    action, extra, state = CASES_PARTITIONED[case]
+    publication = plan_publication(make_spec(tmp_path, action, **extra), make_results("hive", "pqt"), live(state), NOW)
+    assert publication.static_partitions == static
+    assert not {name for name, _ in static} & {name for name, _ in publication.columns}
+    assert round_tripped(publication).static_partitions == static

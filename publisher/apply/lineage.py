@@ -202,6 +202,9 @@ def event(
         )
 
     sources = {name.lower(): name for name, _ in publication.source_columns}
+    # The table's columns: the data columns written, then the static partition columns (their
+    # value is the spec's, so no input field feeds them).
+    written = publication.columns + publication.static_partitions
     lineage = column_lineage_dataset.ColumnLineageDatasetFacet(
         fields={
             name: column_lineage_dataset.Fields(
@@ -216,11 +219,11 @@ def event(
                 if name.lower() in sources
                 else []  # a column the results do not have (a static partition's): from none
             )
-            for name, _ in publication.columns
+            for name, _ in written
         },
         producer=producer,
     )
-    facets: dict[str, Any] = {"schema": schema(publication.columns), "columnLineage": lineage}
+    facets: dict[str, Any] = {"schema": schema(written), "columnLineage": lineage}
     change = LIFECYCLE.get(publication.action)
     if change:
         facets["lifecycleStateChange"] = lifecycle_state_change_dataset.LifecycleStateChangeDatasetFacet(

@@ -422,6 +422,9 @@ class Publication:
     # The results' columns (name, type as their metadata says), for lineage's input schema and
     # column lineage; () in plans saved by versions before it.
     source_columns: tuple[tuple[str, str], ...] = ()
+    # The table's static partition columns (Hive: the spec's ``partition``), (name, target type):
+    # in the table, each holding the spec's value for every row, read from no result column.
+    static_partitions: tuple[tuple[str, str], ...] = field(default=(), metadata=OMIT_DEFAULT)
 
     @property
     def label(self) -> str:

@@ -628,4 +628,5 @@ def _publication(
         status_detail=detail,
         engine=(ctx.view.engine or "") if ctx.view is not None else "",
         source_columns=tuple((c.name, str(c.type)) for c in results.columns),
+        static_partitions=tuple((c.name, c.type) for c in ctx.partitioning.columns if c.value is not None),
     )
